@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import {
+  dtmfIntent,
+  initialCallState,
+  MAX_MISSES,
+  PROMPTS,
+  spokenAmount,
+  spokenDate,
+  step,
+  type CallState,
+} from '../../workflows/call-state';
+import type { IntentName } from '../../workflows/definitions';
+
+const ada = { id: 'cus_ada', name: 'Ada' };
+const invoice = { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' };
+const turn = (name: IntentName, confidence = 0.9, asrConfidence = 1) =>
+  ({ kind: 'turn', intent: { name, confidence }, asrConfidence, threshold: 0.5 }) as const;
+const greeted = (customer = ada): CallState => step(initialCallState(), { kind: 'identified', customer }).state;
+
+describe('call-state: the deterministic flows', () => {
+  it('greets a known caller by name and an unknown one without', () => {
+    assert.match(step(initialCallState(), { kind: 'identified', customer: ada }).say!, /^Hello Ada/);
+    const anon = step(initialCallState(), { kind: 'identified' });
+    assert.equal(anon.say, 'Thanks for calling. How can I help you today?');
+    assert.equal(anon.state.phase, 'idle');
+  });
+
+  it('check_balance asks for the balance, then speaks the amount', () => {
+    const s = step(greeted(), turn('check_balance'));
+    assert.deepEqual(s.effect, { kind: 'fetch_balance', customerId: 'cus_ada', purpose: 'report' });
+    assert.equal(s.say, undefined);
+    const r = step(s.state, { kind: 'balance', purpose: 'report', balanceCents: 4250, openInvoice: invoice });
+    assert.match(r.say!, /Your balance is 42 dollars and 50 cents\. Your next bill is due on December 5\./);
+    assert.deepEqual(r.state.intentPath, ['check_balance']);
+  });
+
+  it('pay_bill confirms before paying: yes pays, no cancels, anything else re-asks', () => {
+    const asked = step(step(greeted(), turn('pay_bill')).state, { kind: 'balance', purpose: 'pay', balanceCents: 4250, openInvoice: invoice });
+    assert.equal(asked.state.phase, 'confirm_payment');
+    assert.match(asked.say!, /42 dollars and 50 cents.*Please say yes or no/);
+
+    const reasked = step(asked.state, turn('check_balance'));
+    assert.equal(reasked.state.phase, 'confirm_payment');
+    assert.equal(reasked.effect, undefined);
+    assert.match(reasked.say!, /Please say yes to pay 42 dollars and 50 cents now, or no to cancel/);
+
+    const yes = step(reasked.state, turn('confirm_yes'));
+    assert.deepEqual(yes.effect, { kind: 'pay', invoiceId: 'inv_1', amountCents: 4250 });
+    const paid = step(yes.state, { kind: 'payment', ok: true, amountCents: 4250 });
+    assert.match(paid.say!, /payment of 42 dollars and 50 cents is complete/);
+    assert.equal(paid.state.phase, 'idle');
+    assert.equal(paid.state.pendingPayment, undefined);
+
+    const no = step(asked.state, turn('confirm_no'));
+    assert.equal(no.effect, undefined);
+    assert.match(no.say!, /have not made any payment/);
+    assert.equal(no.state.phase, 'idle');
+  });
+
+  it('a failed payment offers an agent; yes transfers', () => {
+    const s = { ...greeted(), phase: 'confirm_payment' as const, pendingPayment: invoice };
+    const failed = step(step(s, turn('confirm_yes')).state, { kind: 'payment', ok: false });
+    assert.equal(failed.say, PROMPTS.paymentFailed);
+    const yes = step(failed.state, turn('confirm_yes'));
+    assert.equal(yes.action, 'transfer');
+    assert.equal(yes.state.disposition, 'transferred');
+  });
+
+  it('no open bill means nothing to confirm', () => {
+    const r = step(step(greeted(), turn('pay_bill')).state, { kind: 'balance', purpose: 'pay', balanceCents: 0 });
+    assert.equal(r.state.phase, 'idle');
+    assert.match(r.say!, /no open bill/);
+  });
+
+  it('low confidence (intent or ASR) asks to repeat, and the third miss escalates', () => {
+    let s = greeted();
+    assert.equal(step(s, turn('check_balance', 0.9, 0.3)).say, PROMPTS.repeat);
+    for (let i = 1; i < MAX_MISSES; i++) {
+      const r = step(s, turn('check_balance', 0.2));
+      assert.equal(r.say, PROMPTS.repeat);
+      s = r.state;
+    }
+    const third = step(s, turn('goodbye', 0.1));
+    assert.equal(third.action, 'transfer');
+    assert.equal(third.state.phase, 'ended');
+  });
+
+  it('silence re-prompts once, then ends the call politely', () => {
+    const first = step(greeted(), { kind: 'no_input' });
+    assert.equal(first.say, PROMPTS.stillThere);
+    assert.equal(first.action, 'continue');
+    const second = step(first.state, { kind: 'no_input' });
+    assert.equal(second.say, PROMPTS.silentEnd);
+    assert.equal(second.action, 'hangup');
+    assert.equal(second.state.disposition, 'abandoned');
+    // Speech in between resets the count.
+    const spoke = step(first.state, turn('check_balance'));
+    assert.equal(step(spoke.state, { kind: 'no_input' }).action, 'continue');
+  });
+
+  it('goodbye, agent, out-of-scope and unknown callers end the call with the right disposition', () => {
+    assert.deepEqual(
+      [step(greeted(), turn('goodbye')), step(greeted(), turn('talk_to_agent')), step(greeted(), turn('out_of_scope'))].map(
+        (r) => [r.action, r.state.disposition],
+      ),
+      [['hangup', 'resolved'], ['transfer', 'transferred'], ['transfer', 'transferred']],
+    );
+    assert.equal(step(greeted(), turn('out_of_scope')).say, 'I will connect you to an agent for that request.');
+    const anon = step(initialCallState(), { kind: 'identified' }).state;
+    assert.equal(step(anon, turn('check_balance')).say, PROMPTS.unknownCaller);
+  });
+
+  it('a hang-up ends the call and nothing moves after it', () => {
+    const hung = step(greeted(), { kind: 'hangup', answered: true });
+    assert.equal(hung.state.disposition, 'caller_hung_up');
+    const after = step(hung.state, turn('pay_bill'));
+    assert.equal(after.effect, undefined);
+    assert.equal(after.say, undefined);
+  });
+
+  it('speaks amounts, dates and keypad answers', () => {
+    assert.equal(spokenAmount(0), '0 dollars');
+    assert.equal(spokenAmount(1), '1 cent');
+    assert.equal(spokenAmount(100), '1 dollar');
+    assert.equal(spokenAmount(12999), '129 dollars and 99 cents');
+    assert.equal(spokenDate('2026-03-07'), 'March 7');
+    assert.equal(dtmfIntent('confirm_payment', '1').name, 'confirm_yes');
+    assert.equal(dtmfIntent('confirm_payment', '2').name, 'confirm_no');
+    assert.equal(dtmfIntent('idle', '1').confidence, 0);
+    assert.equal(dtmfIntent('idle', '0').name, 'talk_to_agent');
+  });
+});

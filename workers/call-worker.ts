@@ -1,0 +1,22 @@
+// Process entry of the call worker: call workflows and their activities.
+import { NativeConnection } from '@temporalio/worker';
+import { createCallWorker } from './call-worker-factory';
+import { loadWorkerConfig } from './config';
+import { postgresDeps } from './postgres-deps';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const deps = await postgresDeps(config.DATABASE_URL);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createCallWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, deps, taskQueue: config.CALL_TASK_QUEUE });
+  console.log(`[worker] polling ${config.CALL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
+  await worker.run();
+  await connection.close();
+  await deps.pool.end();
+}
+
+main().catch((err) => {
+  console.error('[worker] failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,224 @@
+// The call's deterministic flows as a pure state machine: (state, event) → (state,
+// what to say, what to do next). No I/O: the workflow runs the effects it asks for
+// and feeds their results back as events, so every branch is unit-testable and
+// replay-safe.
+import type { Disposition, Intent, IntentName, ReplyAction } from './definitions';
+
+export type Phase = 'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'ended';
+
+export interface CallState {
+  phase: Phase;
+  customer?: { id: string; name: string };
+  /** The invoice the caller is asked to confirm paying. */
+  pendingPayment?: { invoiceId: string; amountCents: number; dueDate: string };
+  /** Consecutive no-input timeouts; reset by any caller input. */
+  silences: number;
+  /** Consecutive turns not understood; the third one escalates to an agent. */
+  misses: number;
+  turns: number;
+  intentPath: IntentName[];
+  disposition?: Disposition;
+}
+
+export interface OpenInvoiceView {
+  invoiceId: string;
+  amountCents: number;
+  dueDate: string;
+}
+
+export type CallEvent =
+  | { kind: 'identified'; customer?: { id: string; name: string } }
+  | { kind: 'turn'; intent: Intent; asrConfidence: number; threshold: number }
+  | { kind: 'balance'; purpose: 'report' | 'pay'; balanceCents: number; openInvoice?: OpenInvoiceView }
+  | { kind: 'payment'; ok: true; amountCents: number }
+  | { kind: 'payment'; ok: false }
+  /** The account could not be read (CRM down after retries). */
+  | { kind: 'lookup_failed' }
+  | { kind: 'no_input' }
+  | { kind: 'hangup'; answered: boolean };
+
+export type Effect =
+  | { kind: 'fetch_balance'; customerId: string; purpose: 'report' | 'pay' }
+  | { kind: 'pay'; invoiceId: string; amountCents: number };
+
+export interface Step {
+  state: CallState;
+  /** Words for the caller; absent when an effect must complete first. */
+  say?: string;
+  action: ReplyAction;
+  effect?: Effect;
+}
+
+export const MAX_MISSES = 3;
+
+export const initialCallState = (): CallState => ({
+  phase: 'greeting',
+  silences: 0,
+  misses: 0,
+  turns: 0,
+  intentPath: [],
+});
+
+export const PROMPTS = {
+  repeat: "Sorry, I didn't catch that. Could you please say it again?",
+  anythingElse: 'Is there anything else I can help you with?',
+  fallback: 'I will connect you to an agent for that request.',
+  agent: 'Connecting you to an agent now. Please hold.',
+  goodbye: 'Thank you for calling. Goodbye.',
+  stillThere: 'Are you still there? How can I help you?',
+  silentEnd: "I haven't heard from you, so I will end this call now. Goodbye.",
+  unknownCaller:
+    'I could not find an account for the number you are calling from. Let me connect you to an agent.',
+  tooManyMisses: "I'm having trouble understanding. Let me connect you to an agent.",
+  paymentFailed:
+    "I'm sorry, I couldn't process that payment. Would you like me to connect you to an agent?",
+  noOpenBill: 'You have no open bill to pay right now.',
+  lookupFailed:
+    "I'm sorry, I can't reach your account right now. Would you like me to connect you to an agent?",
+} as const;
+
+export function spokenAmount(cents: number): string {
+  const dollars = Math.floor(cents / 100);
+  const rest = cents % 100;
+  const d = `${dollars} ${dollars === 1 ? 'dollar' : 'dollars'}`;
+  if (rest === 0) return d;
+  const c = `${rest} ${rest === 1 ? 'cent' : 'cents'}`;
+  return dollars === 0 ? c : `${d} and ${c}`;
+}
+
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** '2026-03-07' → 'March 7'. */
+export function spokenDate(isoDate: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate);
+  if (!m) return isoDate;
+  return `${MONTHS[Number(m[2]) - 1] ?? m[2]} ${Number(m[3])}`;
+}
+
+/** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
+export function dtmfIntent(phase: Phase, digits: string): Intent {
+  const asking = phase === 'confirm_payment' || phase === 'offer_agent';
+  if (asking && digits === '1') return { name: 'confirm_yes', confidence: 1 };
+  if (asking && digits === '2') return { name: 'confirm_no', confidence: 1 };
+  if (digits === '0') return { name: 'talk_to_agent', confidence: 1 };
+  return { name: 'out_of_scope', confidence: 0 };
+}
+
+const say = (state: CallState, text: string, action: ReplyAction = 'continue'): Step => ({
+  state,
+  say: text,
+  action,
+});
+
+const end = (state: CallState, text: string, disposition: Disposition, action: ReplyAction): Step =>
+  say({ ...state, phase: 'ended', disposition, pendingPayment: undefined }, text, action);
+
+const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
+  `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}. ` +
+  'Shall I pay it now with the card on file? Please say yes or no.';
+
+export function step(state: CallState, event: CallEvent): Step {
+  if (state.phase === 'ended') return { state, action: 'hangup' };
+  switch (event.kind) {
+    case 'identified': {
+      const next: CallState = { ...state, phase: 'idle', customer: event.customer };
+      const hello = event.customer ? `Hello ${event.customer.name}, thanks for calling.` : 'Thanks for calling.';
+      return say(next, `${hello} How can I help you today?`);
+    }
+    case 'hangup':
+      return { state: { ...state, phase: 'ended', disposition: event.answered ? 'caller_hung_up' : 'not_answered' }, action: 'hangup' };
+    case 'no_input':
+      if (state.silences >= 1) return end(state, PROMPTS.silentEnd, 'abandoned', 'hangup');
+      return say(
+        { ...state, silences: state.silences + 1 },
+        state.phase === 'confirm_payment' && state.pendingPayment
+          ? `Are you still there? ${confirmQuestion(state.pendingPayment)}`
+          : PROMPTS.stillThere,
+      );
+    case 'turn':
+      return onTurn(state, event);
+    case 'balance':
+      return onBalance(state, event);
+    case 'lookup_failed':
+      return say({ ...state, phase: 'offer_agent', pendingPayment: undefined }, PROMPTS.lookupFailed);
+    case 'payment':
+      if (!event.ok) return say({ ...state, phase: 'offer_agent', pendingPayment: undefined }, PROMPTS.paymentFailed);
+      return say(
+        { ...state, phase: 'idle', pendingPayment: undefined },
+        `Your payment of ${spokenAmount(event.amountCents)} is complete. ${PROMPTS.anythingElse}`,
+      );
+  }
+}
+
+function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): Step {
+  const { intent } = event;
+  const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
+  if (Math.min(intent.confidence, event.asrConfidence) < event.threshold) {
+    const misses = counted.misses + 1;
+    if (misses >= MAX_MISSES) return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
+    return say({ ...counted, misses }, PROMPTS.repeat);
+  }
+  const s: CallState = { ...counted, misses: 0, intentPath: [...counted.intentPath, intent.name] };
+
+  if (s.phase === 'confirm_payment' && s.pendingPayment) {
+    if (intent.name === 'confirm_yes') {
+      const { invoiceId, amountCents } = s.pendingPayment;
+      return { state: s, action: 'continue', effect: { kind: 'pay', invoiceId, amountCents } };
+    }
+    if (intent.name === 'confirm_no')
+      return say({ ...s, phase: 'idle', pendingPayment: undefined }, `Okay, I have not made any payment. ${PROMPTS.anythingElse}`);
+    return say(s, `Please say yes to pay ${spokenAmount(s.pendingPayment.amountCents)} now, or no to cancel.`);
+  }
+  if (s.phase === 'offer_agent') {
+    if (intent.name === 'confirm_yes' || intent.name === 'talk_to_agent') return end(s, PROMPTS.agent, 'transferred', 'transfer');
+    if (intent.name === 'confirm_no') return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
+    if (intent.name !== 'goodbye') return say(s, 'Would you like me to connect you to an agent? Please say yes or no.');
+  }
+
+  switch (intent.name) {
+    case 'check_balance':
+    case 'pay_bill':
+      if (!s.customer) return end(s, PROMPTS.unknownCaller, 'transferred', 'transfer');
+      return {
+        state: s,
+        action: 'continue',
+        effect: { kind: 'fetch_balance', customerId: s.customer.id, purpose: intent.name === 'pay_bill' ? 'pay' : 'report' },
+      };
+    case 'talk_to_agent':
+      return end(s, PROMPTS.agent, 'transferred', 'transfer');
+    case 'goodbye':
+      return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
+    case 'confirm_yes':
+    case 'confirm_no':
+      // A yes or no with no open question: ask what they need.
+      return say({ ...s, phase: 'idle' }, 'How can I help you today?');
+    case 'out_of_scope':
+      return end(s, PROMPTS.fallback, 'transferred', 'transfer');
+  }
+}
+
+function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
+  if (event.purpose === 'report') {
+    const due = event.openInvoice ? ` Your next bill is due on ${spokenDate(event.openInvoice.dueDate)}.` : '';
+    return say(
+      { ...state, phase: 'idle' },
+      `Your balance is ${spokenAmount(event.balanceCents)}.${due} ${PROMPTS.anythingElse}`,
+    );
+  }
+  if (!event.openInvoice) return say({ ...state, phase: 'idle' }, `${PROMPTS.noOpenBill} ${PROMPTS.anythingElse}`);
+  const pendingPayment = { ...event.openInvoice };
+  return say({ ...state, phase: 'confirm_payment', pendingPayment }, confirmQuestion(pendingPayment));
+}

@@ -1,0 +1,238 @@
+// callWorkflow: one per phone call. Owns the conversation state; the edge sends one
+// update per final utterance and speaks the reply it returns. Turns are processed one
+// at a time by the main loop, so handlers never race on state.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { fast, payments, records } from './activity-proxies';
+import { dtmfIntent, initialCallState, step, type CallEvent, type CallState, type Effect } from './call-state';
+import {
+  callStatusSignal,
+  DEFAULT_CALL_CONFIG,
+  dtmfUpdate,
+  SA_CUSTOMER_ID,
+  SA_DISPOSITION,
+  SA_LAST_INTENT,
+  SA_TURN_COUNT,
+  stateQuery,
+  streamStartedUpdate,
+  TERMINAL_CALL_STATUSES,
+  transcriptQuery,
+  utteranceUpdate,
+  type CallInput,
+  type CallResult,
+  type Intent,
+  type Reply,
+  type TranscriptEntry,
+  type TwilioCallStatus,
+} from './definitions';
+
+/** Replies kept for de-duplication of repeated turns (also carried across continue-as-new). */
+const RECENT_REPLIES = 16;
+/** Transcript entries carried into a continued run; the full call is in the histories. */
+const TRANSCRIPT_TAIL = 20;
+const MAX_TEXT = 2000;
+
+type TurnInput =
+  | { kind: 'speech'; turnId: number; text: string; confidence: number }
+  | { kind: 'dtmf'; turnId: number; digits: string };
+
+export async function callWorkflow(input: CallInput): Promise<CallResult> {
+  const config = { ...DEFAULT_CALL_CONFIG, ...input.config };
+  const { workflowId } = workflowInfo();
+  const carried = input.carried;
+
+  let state: CallState = carried?.state ?? initialCallState();
+  const transcript: TranscriptEntry[] = [...(carried?.transcriptTail ?? [])];
+  const replies: Reply[] = [...(carried?.recentReplies ?? [])];
+  let lastTurnId = carried?.lastTurnId ?? 0;
+  let nextSeq = carried?.nextSeq ?? 1;
+  const runs = (carried?.runs ?? 0) + 1;
+  const inbox: TurnInput[] = [];
+  const pending = new Set<number>();
+  let hangup: TwilioCallStatus | undefined;
+
+  const replyFor = (turnId: number) => replies.find((r) => r.turnId === turnId);
+  const ended = () => state.phase === 'ended';
+  const note = (e: Omit<TranscriptEntry, 'seq'>) => transcript.push({ seq: nextSeq++, ...e });
+
+  function speak(turnId: number, text: string, action: Reply['action'], reason: TranscriptEntry['reason'], intent?: Intent): Reply {
+    const reply: Reply = { turnId, text, action, ...(intent && { intent }) };
+    if (text) note({ speaker: 'agent', turnId, text, reason });
+    if (reason === 'greeting' || reason === 'reply') {
+      replies.push(reply);
+      if (replies.length > RECENT_REPLIES) replies.splice(0, replies.length - RECENT_REPLIES);
+    }
+    return reply;
+  }
+
+  function validateTurn(turnId: number): void {
+    if (!Number.isSafeInteger(turnId) || turnId < 1) throw new Error('turnId must be a positive integer');
+    if (ended()) throw new Error('the call has ended');
+    if (turnId <= lastTurnId && !replyFor(turnId) && !pending.has(turnId))
+      throw new Error(`turn ${turnId} is older than the last turn (${lastTurnId}) and was already answered`);
+  }
+
+  async function submit(turn: TurnInput): Promise<Reply> {
+    const known = replyFor(turn.turnId);
+    if (known) return known;
+    if (!pending.has(turn.turnId)) {
+      pending.add(turn.turnId);
+      inbox.push(turn);
+      lastTurnId = Math.max(lastTurnId, turn.turnId);
+    }
+    await condition(() => replyFor(turn.turnId) !== undefined || ended());
+    return replyFor(turn.turnId) ?? { turnId: turn.turnId, text: '', action: 'hangup' };
+  }
+
+  setHandler(streamStartedUpdate, async () => {
+    await condition(() => replyFor(0) !== undefined);
+    return replyFor(0)!;
+  });
+  setHandler(utteranceUpdate, (u) => submit({ kind: 'speech', turnId: u.turnId, text: u.text.trim(), confidence: u.confidence }), {
+    validator: (u) => {
+      validateTurn(u.turnId);
+      if (typeof u.text !== 'string' || !u.text.trim()) throw new Error('text must be a non-empty string');
+      if (u.text.length > MAX_TEXT) throw new Error(`text is longer than ${MAX_TEXT} characters`);
+      if (typeof u.confidence !== 'number' || !(u.confidence >= 0 && u.confidence <= 1))
+        throw new Error('confidence must be a number from 0 to 1');
+    },
+  });
+  setHandler(dtmfUpdate, (d) => submit({ kind: 'dtmf', turnId: d.turnId, digits: d.digits }), {
+    validator: (d) => {
+      validateTurn(d.turnId);
+      if (typeof d.digits !== 'string' || !/^[0-9*#]{1,32}$/.test(d.digits)) throw new Error('digits must be 1-32 of 0-9, * and #');
+    },
+  });
+  setHandler(callStatusSignal, (status) => {
+    if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
+  });
+  setHandler(transcriptQuery, () => transcript);
+  setHandler(stateQuery, () => ({
+    callSid: input.callSid,
+    state,
+    lastTurnId,
+    turns: state.turns,
+    lastReply: replies[replies.length - 1],
+    ended: ended(),
+    disposition: state.disposition,
+    runs,
+  }));
+
+  async function runEffect(effect: Effect): Promise<CallEvent> {
+    if (effect.kind === 'fetch_balance') {
+      try {
+        return { kind: 'balance', purpose: effect.purpose, ...(await fast.getBalance(effect.customerId)) };
+      } catch (err) {
+        log.warn('balance lookup failed', { error: String(err) });
+        return { kind: 'lookup_failed' };
+      }
+    }
+    try {
+      // One key per invoice per call: a retry, a crash or a second "yes" pays once.
+      const idempotencyKey = `${workflowId}:pay:${effect.invoiceId}`;
+      const receipt = await payments.payInvoice({ idempotencyKey, invoiceId: effect.invoiceId, amountCents: effect.amountCents });
+      return { kind: 'payment', ok: true, amountCents: receipt.amountCents };
+    } catch (err) {
+      log.warn('payment failed', { error: String(err) });
+      return { kind: 'payment', ok: false };
+    }
+  }
+
+  async function runTurn(turn: TurnInput): Promise<void> {
+    const said = turn.kind === 'speech' ? turn.text : `[keypad ${turn.digits}]`;
+    note({ speaker: 'caller', turnId: turn.turnId, text: said });
+    let intent: Intent;
+    if (turn.kind === 'dtmf') intent = dtmfIntent(state.phase, turn.digits);
+    else {
+      try {
+        intent = await fast.classifyIntent(turn.text);
+      } catch (err) {
+        log.warn('intent classification failed', { error: String(err) });
+        intent = { name: 'out_of_scope', confidence: 0 };
+      }
+    }
+    const confidence = turn.kind === 'speech' ? turn.confidence : 1;
+    let next = step(state, { kind: 'turn', intent, asrConfidence: confidence, threshold: config.confidenceThreshold });
+    while (next.effect) {
+      state = next.state;
+      next = step(state, await runEffect(next.effect));
+    }
+    state = next.state;
+    speak(turn.turnId, next.say ?? '', next.action, 'reply', intent);
+    pending.delete(turn.turnId);
+    upsertSearchAttributes([
+      { key: SA_LAST_INTENT, value: intent.name },
+      { key: SA_TURN_COUNT, value: state.turns },
+    ]);
+  }
+
+  if (!carried) {
+    const customer = await fast.identifyCaller(input.from);
+    if (customer) upsertSearchAttributes([{ key: SA_CUSTOMER_ID, value: customer.id }]);
+    const greeted = step(state, { kind: 'identified', customer });
+    state = greeted.state;
+    speak(0, greeted.say ?? '', greeted.action, 'greeting');
+  }
+
+  while (!ended()) {
+    const heard = await condition(() => inbox.length > 0 || hangup !== undefined, config.noInputTimeoutMs);
+    if (hangup) {
+      state = step(state, { kind: 'hangup', answered: hangup === 'completed' }).state;
+      break;
+    }
+    if (!heard) {
+      const s = step(state, { kind: 'no_input' });
+      state = s.state;
+      speak(lastTurnId, s.say ?? '', s.action, ended() ? 'end' : 'no_input');
+      continue;
+    }
+    await runTurn(inbox.shift()!);
+
+    if (workflowInfo().continueAsNewSuggested && !ended()) {
+      // Let in-flight update handlers return their replies before this run closes.
+      await condition(() => allHandlersFinished() || inbox.length > 0 || hangup !== undefined);
+      if (inbox.length === 0 && hangup === undefined) {
+        await continueAsNew<typeof callWorkflow>({
+          ...input,
+          carried: {
+            state,
+            transcriptTail: transcript.slice(-TRANSCRIPT_TAIL),
+            recentReplies: replies,
+            lastTurnId,
+            nextSeq,
+            runs,
+          },
+        });
+      }
+    }
+  }
+
+  const disposition = state.disposition ?? 'caller_hung_up';
+  upsertSearchAttributes([{ key: SA_DISPOSITION, value: disposition }]);
+  const durationMs = new Date().getTime() - workflowInfo().startTime.getTime();
+  const customerId = state.customer?.id;
+  const callLog = await records.writeCallLog({
+    idempotencyKey: `${workflowId}:call-log`,
+    log: {
+      callSid: input.callSid,
+      ...(customerId && { customerId }),
+      callerNumber: input.from,
+      intentPath: state.intentPath,
+      disposition,
+      turns: state.turns,
+      durationMs,
+    },
+  });
+  // Turns still waiting get the call's end as their reply.
+  await condition(allHandlersFinished);
+  if (!callLog.id) throw ApplicationFailure.nonRetryable('call log was not written');
+  return { callSid: input.callSid, disposition, turns: state.turns, intentPath: state.intentPath, durationMs, callLogId: callLog.id };
+}

@@ -1,0 +1,154 @@
+// Messages, payload types and search attributes of the call workflow, shared by the
+// workflow, the media-edge and tests. Names never change once shipped: they are in
+// recorded histories.
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CallState } from './call-state';
+
+export const CALL_TASK_QUEUE = 'switchboard-calls';
+export const callWorkflowId = (callSid: string): string => `call-${callSid}`;
+
+export type IntentName =
+  | 'check_balance'
+  | 'pay_bill'
+  | 'confirm_yes'
+  | 'confirm_no'
+  | 'talk_to_agent'
+  | 'goodbye'
+  | 'out_of_scope';
+
+export interface Intent {
+  name: IntentName;
+  confidence: number;
+}
+
+/** One final utterance from the edge. Audio never enters history, only its text. */
+export interface Utterance {
+  /** Per-call, strictly increasing turn id assigned by the edge. */
+  turnId: number;
+  text: string;
+  /** ASR confidence in [0, 1]; 1 for typed text. */
+  confidence: number;
+  timings?: { speechStartMs?: number; speechEndMs?: number; asrMs?: number };
+}
+
+/** DTMF digits from the keypad; masked in history when the flow expects a secret. */
+export interface Dtmf {
+  turnId: number;
+  digits: string;
+}
+
+export type ReplyAction = 'continue' | 'transfer' | 'hangup';
+
+export interface Reply {
+  /** The turn this reply answers; 0 for the greeting. */
+  turnId: number;
+  text: string;
+  action: ReplyAction;
+  intent?: Intent;
+}
+
+export type TwilioCallStatus =
+  | 'queued'
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'failed'
+  | 'no-answer'
+  | 'canceled';
+
+export const TERMINAL_CALL_STATUSES: readonly TwilioCallStatus[] = [
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+];
+
+export interface CallConfig {
+  /** Below this (min of ASR and intent confidence) the caller is asked to repeat. */
+  confidenceThreshold: number;
+  /** Silence after the agent spoke before re-prompting (once), then ending the call. */
+  noInputTimeoutMs: number;
+}
+
+export const DEFAULT_CALL_CONFIG: CallConfig = { confidenceThreshold: 0.5, noInputTimeoutMs: 10_000 };
+
+export interface TranscriptEntry {
+  /** Monotonic sequence within the call (survives continue-as-new). */
+  seq: number;
+  speaker: 'caller' | 'agent';
+  turnId: number;
+  text: string;
+  intent?: Intent;
+  /** Why the agent spoke when not answering a turn: reprompt on silence, etc. */
+  reason?: 'greeting' | 'reply' | 'no_input' | 'end';
+}
+
+export interface CallInput {
+  callSid: string;
+  from: string;
+  to: string;
+  config?: Partial<CallConfig>;
+  /** Present only when continued-as-new: the compact state of the previous run. */
+  carried?: CarriedState;
+}
+
+/** What a continued run needs; kept small because it is in every new run's input. */
+export interface CarriedState {
+  state: CallState;
+  transcriptTail: TranscriptEntry[];
+  recentReplies: Reply[];
+  lastTurnId: number;
+  nextSeq: number;
+  runs: number;
+}
+
+export type Disposition = 'resolved' | 'transferred' | 'abandoned' | 'caller_hung_up' | 'not_answered';
+
+export interface CallResult {
+  callSid: string;
+  disposition: Disposition;
+  turns: number;
+  intentPath: IntentName[];
+  durationMs: number;
+  callLogId: string;
+}
+
+// Why each message kind is a signal or an update:
+// - utterance / dtmf are *updates*: the edge needs the reply back to speak it, an
+//   update returns it on the same round trip, its validator rejects malformed input
+//   before it reaches history, and its update id (`turn-<turnId>`) makes the server
+//   de-duplicate a repeated send within the run (the workflow also de-duplicates by
+//   turn id across continue-as-new).
+// - streamStarted is an update for the same reason: it returns the greeting.
+// - callStatus is a *signal*: Twilio's status callback expects nothing back and must
+//   be accepted even while a turn is in progress.
+export const streamStartedUpdate = defineUpdate<Reply, []>('streamStarted');
+export const utteranceUpdate = defineUpdate<Reply, [Utterance]>('utterance');
+export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
+export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
+
+export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
+export const stateQuery = defineQuery<LiveState>('state');
+
+export interface LiveState {
+  callSid: string;
+  state: CallState;
+  lastTurnId: number;
+  turns: number;
+  lastReply?: Reply;
+  ended: boolean;
+  disposition?: Disposition;
+  runs: number;
+}
+
+export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;
+
+// Search attributes for ops (declared in temporal.yaml; names are part of the contract).
+export const SA_CALLER_NUMBER = defineSearchAttributeKey('CallerNumber', 'KEYWORD');
+export const SA_CUSTOMER_ID = defineSearchAttributeKey('CustomerId', 'KEYWORD');
+export const SA_LAST_INTENT = defineSearchAttributeKey('LastIntent', 'KEYWORD');
+export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD');
+export const SA_TURN_COUNT = defineSearchAttributeKey('TurnCount', 'INT');
