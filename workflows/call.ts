@@ -30,6 +30,7 @@ import {
   type CallResult,
   type Intent,
   type Reply,
+  type StreamInfo,
   type TranscriptEntry,
   type TwilioCallStatus,
 } from './definitions';
@@ -58,6 +59,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const inbox: TurnInput[] = [];
   const pending = new Set<number>();
   let hangup: TwilioCallStatus | undefined;
+  let stream: StreamInfo | undefined = carried?.stream;
 
   const replyFor = (turnId: number) => replies.find((r) => r.turnId === turnId);
   const ended = () => state.phase === 'ended';
@@ -92,7 +94,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     return replyFor(turn.turnId) ?? { turnId: turn.turnId, text: '', action: 'hangup' };
   }
 
-  setHandler(streamStartedUpdate, async () => {
+  setHandler(streamStartedUpdate, async (info) => {
+    stream = { ...stream, ...info };
     await condition(() => replyFor(0) !== undefined);
     return replyFor(0)!;
   });
@@ -124,6 +127,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     ended: ended(),
     disposition: state.disposition,
     runs,
+    ...(stream && { stream }),
   }));
 
   async function runEffect(effect: Effect): Promise<CallEvent> {
@@ -209,6 +213,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
             lastTurnId,
             nextSeq,
             runs,
+            ...(stream && { stream }),
           },
         });
       }

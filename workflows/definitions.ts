@@ -103,6 +103,7 @@ export interface CarriedState {
   lastTurnId: number;
   nextSeq: number;
   runs: number;
+  stream?: StreamInfo;
 }
 
 export type Disposition = 'resolved' | 'transferred' | 'abandoned' | 'caller_hung_up' | 'not_answered';
@@ -125,7 +126,13 @@ export interface CallResult {
 // - streamStarted is an update for the same reason: it returns the greeting.
 // - callStatus is a *signal*: Twilio's status callback expects nothing back and must
 //   be accepted even while a turn is in progress.
-export const streamStartedUpdate = defineUpdate<Reply, []>('streamStarted');
+export const streamStartedUpdate = defineUpdate<Reply, [StreamInfo]>('streamStarted');
+
+/** Where the call's audio is: the edge host's task queue for host-bound activities. */
+export interface StreamInfo {
+  streamSid?: string;
+  edgeTaskQueue?: string;
+}
 export const utteranceUpdate = defineUpdate<Reply, [Utterance]>('utterance');
 export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
 export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
@@ -142,6 +149,7 @@ export interface LiveState {
   ended: boolean;
   disposition?: Disposition;
   runs: number;
+  stream?: StreamInfo;
 }
 
 export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;

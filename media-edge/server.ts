@@ -1,0 +1,30 @@
+// The edge's HTTP server: Twilio webhooks (versioned) and a liveness probe. The media
+// WebSocket route is registered beside these by its own module.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import pino from 'pino';
+import type { Client } from '@temporalio/client';
+import type { EdgeConfig } from './config';
+import { V1_PREFIX, webhooksV1 } from './webhooks-v1';
+
+export interface EdgeServerDeps {
+  config: EdgeConfig;
+  temporalClient: Client;
+  logger?: FastifyBaseLogger;
+}
+
+export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger ?? pino({ name: 'media-edge' }),
+    // Twilio webhook bodies are a few hundred bytes; refuse anything large.
+    bodyLimit: 64 * 1024,
+  });
+  await app.register(formbody);
+  app.get('/healthz', async () => ({ ok: true }));
+  await app.register(webhooksV1, {
+    prefix: V1_PREFIX,
+    config: deps.config,
+    temporalClient: deps.temporalClient,
+  });
+  return app;
+}

@@ -1,0 +1,56 @@
+// Placing calls against the test platform: a call worker on the test database, calls
+// started as the webhook starts them, and recording of histories for the replay suite.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { PostgresBilling } from '../../activities/providers/billing/postgres';
+import { PostgresCrm } from '../../activities/providers/crm/postgres';
+import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
+import type { CallActivityDeps } from '../../activities/call-activities';
+import { CallBridge } from '../../media-edge/call-bridge';
+import { createCallWorker } from '../../workers/call-worker-factory';
+import { CALL_TASK_QUEUE, callWorkflowId, type CallConfig, type CallInput } from '../../workflows/definitions';
+import { testDb, workflowBundle } from './platform';
+
+export const ADA = '+15550100001';
+export const UNKNOWN = '+15559999999';
+
+export async function postgresTestDeps(): Promise<CallActivityDeps> {
+  const db = await testDb();
+  return { crm: new PostgresCrm(db), billing: new PostgresBilling(db), intent: new RulesIntentClassifier() };
+}
+
+export async function callWorker(env: TestWorkflowEnvironment, deps?: CallActivityDeps): Promise<Worker> {
+  return createCallWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    deps: deps ?? (await postgresTestDeps()),
+    workflowBundle: await workflowBundle(),
+  });
+}
+
+export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
+
+/** Starts a call the way the webhook does and returns the edge's bridge to it. */
+export async function startCall(client: Client, opts: { from?: string; config?: Partial<CallConfig>; callSid?: string } = {}) {
+  const callSid = opts.callSid ?? newCallSid();
+  const input: CallInput = { callSid, from: opts.from ?? ADA, to: '+15550009999', ...(opts.config && { config: opts.config }) };
+  const handle = await client.workflow.start('callWorkflow', {
+    taskQueue: CALL_TASK_QUEUE,
+    workflowId: callWorkflowId(callSid),
+    args: [input],
+  });
+  return { callSid, handle, bridge: new CallBridge(client, callSid) };
+}
+
+/** With RECORD_HISTORIES=1, saves the call's history as test/histories/<name>.json. */
+export async function maybeRecordHistory(client: Client, workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const file = path.join(__dirname, '..', 'histories', `${name}.json`);
+  fs.writeFileSync(file, historyToJSON(history));
+}

@@ -1,0 +1,82 @@
+// The real platform the tests run on, created once per mocha run and torn down at the
+// end (hooks.ts): a Temporal dev server from the installed CLI, the bundled workflow
+// code, and the test database on the local PostgreSQL that `switchboard infra up` runs.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../../infra';
+import { devServerFlags } from '../../infra/temporal-config';
+import { seed, migrate } from '../../activities/providers/postgres/schema';
+import { workflowsPath } from '../../workers/call-worker-factory';
+
+/** Small, so a test call of a dozen turns continues-as-new (every test runs with it). */
+export const TEST_SUGGEST_CONTINUE_AS_NEW = 80;
+
+let local: Promise<TestWorkflowEnvironment> | undefined;
+let timeSkipping: Promise<TestWorkflowEnvironment> | undefined;
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let pool: Pool | undefined;
+
+export function localEnv(): Promise<TestWorkflowEnvironment> {
+  local ??= (async () => {
+    const { temporal } = await ensureTemporalBinaries();
+    const cfg = loadTemporalConfig();
+    const flags = devServerFlags({
+      ...cfg,
+      devServer: {
+        ...cfg.devServer,
+        dynamicConfig: { ...cfg.devServer.dynamicConfig, 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW },
+      },
+    });
+    return TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: temporal }, namespace: cfg.namespace, extraArgs: flags.filter((f, i, all) => f !== '--namespace' && all[i - 1] !== '--namespace') },
+    });
+  })();
+  return local;
+}
+
+export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  timeSkipping ??= (async () => {
+    const { testServer } = await ensureTemporalBinaries();
+    return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+  })();
+  return timeSkipping;
+}
+
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundleLogger });
+  return bundle;
+}
+
+/** The test database, migrated; call resetDb() for the demo customers in a known state. */
+export async function testDb(): Promise<Pool> {
+  if (!pool) {
+    pool = new Pool({ connectionString: databaseUrl('switchboard_test'), max: 10 });
+    await migrate(pool);
+  }
+  return pool;
+}
+
+export async function resetDb(): Promise<Pool> {
+  const db = await testDb();
+  await db.query('TRUNCATE call_logs, payments, invoices, customers');
+  await seed(db);
+  return db;
+}
+
+export async function teardownPlatform(): Promise<void> {
+  const envs = [local, timeSkipping];
+  local = timeSkipping = undefined;
+  await Promise.all(envs.map(async (e) => (await e?.catch(() => undefined))?.teardown()));
+  await pool?.end();
+  pool = undefined;
+}
+
+const quietBundleLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (msg: string) => console.warn(msg),
+  error: (msg: string) => console.error(msg),
+};

@@ -1,0 +1,217 @@
+// The call workflow on a real Temporal dev server with the real PostgreSQL CRM/billing.
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { PROMPTS } from '../../workflows/call-state';
+import {
+  callStatusSignal,
+  SA_CUSTOMER_ID,
+  SA_DISPOSITION,
+  SA_LAST_INTENT,
+  SA_TURN_COUNT,
+  stateQuery,
+  transcriptQuery,
+  type CallResult,
+} from '../../workflows/definitions';
+import { ADA, UNKNOWN, callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
+import { localEnv, resetDb } from '../helpers/platform';
+
+describe('callWorkflow on a real Temporal dev server', function () {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let db: Pool;
+
+  before(async () => {
+    env = await localEnv();
+    worker = await callWorker(env);
+    running = worker.run();
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+  });
+  beforeEach(async () => {
+    db = await resetDb();
+  });
+
+  const count = async (sql: string, args: unknown[]) => Number((await db.query(sql, args)).rows[0].count);
+
+  it('balance call: personal greeting, spoken balance, goodbye, call log written once', async () => {
+    const { bridge, handle, callSid } = await startCall(env.client);
+    assert.equal((await bridge.streamStarted()).text, 'Hello Ada, thanks for calling. How can I help you today?');
+    const balance = await bridge.utterance("what's my balance");
+    assert.match(balance.text, /Your balance is 42 dollars and 50 cents/);
+    assert.equal(balance.intent?.name, 'check_balance');
+    const bye = await bridge.utterance('goodbye');
+    assert.equal(bye.action, 'hangup');
+
+    const result: CallResult = await handle.result();
+    assert.equal(result.disposition, 'resolved');
+    assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
+    assert.equal(await count('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid]), 1);
+    const log = (await db.query('SELECT * FROM call_logs WHERE call_sid = $1', [callSid])).rows[0];
+    assert.deepEqual([log.customer_id, log.disposition, log.turns, log.intent_path], ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']]);
+    await maybeRecordHistory(env.client, handle.workflowId, 'balance-call');
+  });
+
+  it('paid bill: confirmation re-asked on an unclear answer, yes pays exactly once', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    assert.match((await bridge.utterance('I want to pay my bill')).text, /bill of 42 dollars and 50 cents is due on December 5/);
+    assert.match((await bridge.utterance('what is the weather like today')).text, /Please say yes to pay/);
+    assert.match((await bridge.utterance('yes please')).text, /payment of 42 dollars and 50 cents is complete/);
+    await bridge.utterance('goodbye');
+    await handle.result();
+    assert.equal(await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []), 1);
+    assert.equal((await db.query("SELECT status FROM invoices WHERE id = 'inv_ada_1'")).rows[0].status, 'paid');
+    await maybeRecordHistory(env.client, handle.workflowId, 'paid-bill');
+  });
+
+  it('declined bill: no cancels and nothing is paid', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    assert.match((await bridge.utterance('no')).text, /have not made any payment/);
+    await bridge.utterance('goodbye');
+    await handle.result();
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+    await maybeRecordHistory(env.client, handle.workflowId, 'declined-bill');
+  });
+
+  it('low confidence asks the caller to repeat, then the turn goes through', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    assert.equal((await bridge.utterance("what's my balance", 0.2)).text, PROMPTS.repeat);
+    assert.equal((await bridge.utterance('hmm')).text, PROMPTS.repeat);
+    assert.match((await bridge.utterance("what's my balance", 0.9)).text, /42 dollars and 50 cents/);
+    await bridge.utterance('goodbye');
+    assert.deepEqual((await handle.result()).intentPath, ['check_balance', 'goodbye']);
+    await maybeRecordHistory(env.client, handle.workflowId, 'low-confidence-reprompt');
+  });
+
+  it('a failed payment offers an agent, and yes transfers', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    // The invoice is settled elsewhere while the caller is deciding: billing declines.
+    await db.query("UPDATE invoices SET status = 'paid' WHERE id = 'inv_ada_1'");
+    assert.equal((await bridge.utterance('yes')).text, PROMPTS.paymentFailed);
+    const transfer = await bridge.utterance('yes');
+    assert.equal(transfer.action, 'transfer');
+    assert.equal((await handle.result()).disposition, 'transferred');
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+  });
+
+  it('a repeated turn id is answered once; an older one is refused with a clear error', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    const turn = { turnId: 1, text: "what's my balance", confidence: 1 };
+    const [a, b] = await Promise.all([bridge.resend(turn), bridge.resend(turn)]);
+    assert.deepEqual(a, b);
+    assert.deepEqual(await bridge.resend(turn), a);
+    await bridge.resend({ turnId: 3, text: 'pay my bill', confidence: 1 });
+    await assert.rejects(bridge.resend({ turnId: 2, text: 'goodbye', confidence: 1 }), (err: unknown) => {
+      assert.ok(err instanceof WorkflowUpdateFailedError);
+      assert.match(String(err.cause?.message), /older than the last turn/);
+      return true;
+    });
+    const callerLines = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'caller');
+    assert.deepEqual(callerLines.map((e) => e.turnId), [1, 3]);
+    await handle.signal(callStatusSignal, 'completed');
+    assert.equal((await handle.result()).disposition, 'caller_hung_up');
+  });
+
+  it('malformed input is refused before it reaches history', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    for (const bad of [
+      { turnId: 0, text: 'hi', confidence: 1 },
+      { turnId: 1, text: '   ', confidence: 1 },
+      { turnId: 1, text: 'hi', confidence: 7 },
+      { turnId: 1, text: 'x'.repeat(2001), confidence: 1 },
+    ]) {
+      await assert.rejects(bridge.resend(bad), WorkflowUpdateFailedError);
+    }
+    await assert.rejects(bridge.dtmf('12a'), WorkflowUpdateFailedError);
+    const history = await handle.fetchHistory();
+    const accepted = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+    assert.equal(accepted.length, 1, 'only the streamStarted update is in history');
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+  });
+
+  it('keypad: 1 confirms a payment', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    assert.match((await bridge.dtmf('1')).text, /is complete/);
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+    assert.equal(await count('SELECT count(*) FROM payments', []), 1);
+  });
+
+  it('an unknown caller is greeted without a name and sent to an agent for account questions', async () => {
+    const { bridge, handle } = await startCall(env.client, { from: UNKNOWN });
+    assert.equal((await bridge.streamStarted()).text, 'Thanks for calling. How can I help you today?');
+    assert.equal((await bridge.utterance("what's my balance")).text, PROMPTS.unknownCaller);
+    const result = await handle.result();
+    assert.equal(result.disposition, 'transferred');
+    const log = (await db.query('SELECT customer_id FROM call_logs')).rows[0];
+    assert.equal(log.customer_id, null);
+  });
+
+  it('caller hangs up mid-call: the call log is written once and search attributes are set', async () => {
+    const { bridge, handle, callSid } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance("what's my balance");
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.signal(callStatusSignal, 'completed');
+    assert.equal((await handle.result()).disposition, 'caller_hung_up');
+    assert.equal(await count('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid]), 1);
+    const sa = (await handle.describe()).typedSearchAttributes;
+    assert.deepEqual(
+      [sa.get(SA_CUSTOMER_ID), sa.get(SA_LAST_INTENT), sa.get(SA_TURN_COUNT), sa.get(SA_DISPOSITION)],
+      ['cus_ada', 'check_balance', 1, 'caller_hung_up'],
+    );
+    // Ops can filter on them: the query the README shows.
+    await waitFor(async () => {
+      const found = [];
+      for await (const w of env.client.workflow.list({ query: `CustomerId = "cus_ada" AND Disposition = "caller_hung_up" AND WorkflowId = "${handle.workflowId}"` })) found.push(w);
+      return found.length === 1;
+    });
+  });
+
+  it('a long call continues-as-new at a turn boundary and keeps its conversation', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    const firstRun = (await handle.describe()).runId;
+    for (let i = 0; i < 12; i++) {
+      const r = await bridge.utterance(i % 2 ? "what's my balance" : 'how much do I owe');
+      assert.match(r.text, /42 dollars and 50 cents/, `turn ${i + 1}`);
+    }
+    const state = await handle.query(stateQuery);
+    assert.ok(state.runs > 1, `expected continue-as-new, runs = ${state.runs}`);
+    assert.notEqual((await handle.describe()).runId, firstRun);
+    assert.equal(state.turns, 12);
+    assert.equal(state.lastTurnId, 12);
+    // A turn resent across the boundary is still answered once.
+    assert.match((await bridge.resend({ turnId: 12, text: "what's my balance", confidence: 1 })).text, /42 dollars/);
+    const bye = await bridge.utterance('goodbye');
+    assert.equal(bye.action, 'hangup');
+    const result = await handle.result();
+    assert.equal(result.turns, 13);
+    assert.equal(result.intentPath.length, 13);
+    assert.equal(await count('SELECT count(*) FROM call_logs', []), 1);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
