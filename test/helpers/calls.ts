@@ -48,9 +48,8 @@ export async function startCall(client: Client, opts: { from?: string; config?: 
 }
 
 /** With RECORD_HISTORIES=1, saves the call's history as test/histories/<name>.json. */
-export async function maybeRecordHistory(client: Client, workflowId: string, name: string): Promise<void> {
+export async function maybeRecordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const file = path.join(__dirname, '..', 'histories', `${name}.json`);
-  fs.writeFileSync(file, historyToJSON(history));
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  fs.writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
 }

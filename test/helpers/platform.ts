@@ -38,7 +38,14 @@ export function localEnv(): Promise<TestWorkflowEnvironment> {
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   timeSkipping ??= (async () => {
     const { testServer } = await ensureTemporalBinaries();
-    return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+    const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+    // The Java test server takes no start flags: register temporal.yaml's attributes by API.
+    const types = { Keyword: 2, Int: 3 } as Record<string, number>;
+    const searchAttributes = Object.fromEntries(
+      Object.entries(loadTemporalConfig().searchAttributes).map(([name, type]) => [name, types[type] ?? 2]),
+    );
+    await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+    return env;
   })();
   return timeSkipping;
 }

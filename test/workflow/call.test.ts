@@ -54,7 +54,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.equal(await count('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid]), 1);
     const log = (await db.query('SELECT * FROM call_logs WHERE call_sid = $1', [callSid])).rows[0];
     assert.deepEqual([log.customer_id, log.disposition, log.turns, log.intent_path], ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']]);
-    await maybeRecordHistory(env.client, handle.workflowId, 'balance-call');
+    await maybeRecordHistory(env, handle.workflowId, 'balance-call');
   });
 
   it('paid bill: confirmation re-asked on an unclear answer, yes pays exactly once', async () => {
@@ -67,7 +67,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await handle.result();
     assert.equal(await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []), 1);
     assert.equal((await db.query("SELECT status FROM invoices WHERE id = 'inv_ada_1'")).rows[0].status, 'paid');
-    await maybeRecordHistory(env.client, handle.workflowId, 'paid-bill');
+    await maybeRecordHistory(env, handle.workflowId, 'paid-bill');
   });
 
   it('declined bill: no cancels and nothing is paid', async () => {
@@ -78,7 +78,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await bridge.utterance('goodbye');
     await handle.result();
     assert.equal(await count('SELECT count(*) FROM payments', []), 0);
-    await maybeRecordHistory(env.client, handle.workflowId, 'declined-bill');
+    await maybeRecordHistory(env, handle.workflowId, 'declined-bill');
   });
 
   it('low confidence asks the caller to repeat, then the turn goes through', async () => {
@@ -89,7 +89,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.match((await bridge.utterance("what's my balance", 0.9)).text, /42 dollars and 50 cents/);
     await bridge.utterance('goodbye');
     assert.deepEqual((await handle.result()).intentPath, ['check_balance', 'goodbye']);
-    await maybeRecordHistory(env.client, handle.workflowId, 'low-confidence-reprompt');
+    await maybeRecordHistory(env, handle.workflowId, 'low-confidence-reprompt');
   });
 
   it('a failed payment offers an agent, and yes transfers', async () => {

@@ -1,0 +1,32 @@
+// Every committed history must replay on the current workflow code: a change to live
+// workflow behaviour without patched() fails here.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../helpers/platform';
+
+const dir = path.join(__dirname, '..', 'histories');
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+describe('replay of recorded histories (test/histories)', () => {
+  it('has the histories the spine promises', () => {
+    for (const name of ['balance-call', 'paid-bill', 'declined-bill', 'low-confidence-reprompt', 'silence-timeout'])
+      assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
+  });
+
+  it(`replays all ${files.length} histories without non-determinism`, async () => {
+    const histories = files.map((f) => ({
+      workflowId: path.basename(f, '.json'),
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))),
+    }));
+    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+    let replayed = 0;
+    for await (const r of results) {
+      assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
+      replayed++;
+    }
+    assert.equal(replayed, files.length);
+  });
+});

@@ -1,0 +1,49 @@
+// No-input timeouts on the time-skipping test server: minutes of silence in milliseconds.
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PROMPTS } from '../../workflows/call-state';
+import { stateQuery, transcriptQuery } from '../../workflows/definitions';
+import { callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
+import { resetDb, timeSkippingEnv } from '../helpers/platform';
+
+describe('silence on the time-skipping server', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await timeSkippingEnv();
+    await resetDb();
+  });
+
+  it('re-prompts once after the no-input timeout, then ends the call politely', async () => {
+    const worker = await callWorker(env);
+    await worker.runUntil(async () => {
+      const { handle } = await startCall(env.client, { config: { noInputTimeoutMs: 60_000 } });
+      const result = await handle.result();
+      assert.equal(result.disposition, 'abandoned');
+      assert.ok(result.durationMs >= 120_000, `duration ${result.durationMs}`);
+      const agent = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'agent');
+      assert.deepEqual(
+        agent.map((e) => [e.reason, e.text]),
+        [
+          ['greeting', 'Hello Ada, thanks for calling. How can I help you today?'],
+          ['no_input', PROMPTS.stillThere],
+          ['end', PROMPTS.silentEnd],
+        ],
+      );
+      await maybeRecordHistory(env, handle.workflowId, 'silence-timeout');
+    });
+  });
+
+  it('speech after the re-prompt resets the count', async () => {
+    const worker = await callWorker(env);
+    await worker.runUntil(async () => {
+      const { handle, bridge } = await startCall(env.client, { config: { noInputTimeoutMs: 30_000 } });
+      await env.sleep(45_000);
+      assert.equal((await handle.query(stateQuery)).state.silences, 1);
+      await bridge.utterance("what's my balance");
+      assert.equal((await handle.query(stateQuery)).state.silences, 0);
+      const result = await handle.result();
+      assert.equal(result.disposition, 'abandoned');
+      assert.deepEqual(result.intentPath, ['check_balance']);
+    });
+  });
+});
