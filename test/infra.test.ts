@@ -1,5 +1,5 @@
 // The local platform, for real: the services run, `up` is idempotent, temporal.yaml is
-// applied, and a Temporal restart keeps running calls. Leaves everything up for later suites.
+// applied, and a Temporal restart keeps running calls. Leaves the shared services up.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,9 +17,18 @@ import {
   loadTemporalConfig,
   temporalAddress,
 } from '../infra';
-import { serviceInfo, startService, stopService } from '../infra/services';
+import { serviceInfo, startService, stopService, temporalSpec } from '../infra/services';
 
 const quiet = { quiet: true };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 describe('infra', function () {
   this.timeout(180_000); // a first run installs the Temporal CLI
@@ -102,52 +111,62 @@ describe('infra', function () {
     assert.ok(fs.statSync(testServer).mode & 0o111, 'test server is executable');
   });
 
-  it('a running call survives a Temporal restart', async () => {
-    const cfg = loadTemporalConfig();
-    const workflowId = `infra-test-${process.pid}-${Date.now()}`;
-    const open = async () => {
-      const connection = await Connection.connect({ address: temporalAddress() });
-      return { connection, client: new TemporalClient({ connection, namespace: cfg.namespace }) };
-    };
-    let { connection, client } = await open();
-    await client.workflow.start('InfraProbeWorkflow', {
-      workflowId,
-      taskQueue: 'infra-test-no-worker',
-      searchAttributes: { CallerNumber: ['+15550100'] },
-    });
-    await connection.close();
-
-    const temporalPid = (await infraStatus({ print: false }))[0]?.pid;
-    assert.ok(await stopService(serviceInfo('temporal'), () => {}));
-    const up = await infraUp(quiet);
-    assert.deepEqual(up.started, ['temporal']);
-    assert.notEqual(up.status[0]?.pid, temporalPid);
-
-    ({ connection, client } = await open());
-    try {
-      const handle = client.workflow.getHandle(workflowId);
-      const d = await handle.describe();
-      assert.equal(d.status.name, 'RUNNING');
-      assert.deepEqual(d.searchAttributes.CallerNumber, ['+15550100']);
-      await handle.terminate('infra test done');
-    } finally {
-      await connection.close();
-    }
-  });
-
+  // Scratch state dir and ports: these never touch the shared services (other suites and
+  // other people's runs use them at the same time).
   describe('in a scratch state dir', () => {
-    const saved = process.env.SWITCHBOARD_HOME;
+    const vars = ['SWITCHBOARD_HOME', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT'] as const;
+    const saved = vars.map((v) => process.env[v]);
     let home: string;
-    beforeEach(() => {
+    let temporalExe: string;
+    before(async () => {
+      temporalExe = (await ensureTemporalBinaries(() => {})).temporal;
+    });
+    beforeEach(async () => {
       home = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-infra-'));
       process.env.SWITCHBOARD_HOME = home;
-      fs.mkdirSync(path.join(home, 'run'));
-      fs.mkdirSync(path.join(home, 'logs'));
+      process.env.TEMPORAL_PORT = String(await freePort());
+      process.env.TEMPORAL_UI_PORT = String(await freePort());
+      for (const dir of ['run', 'logs', 'data']) fs.mkdirSync(path.join(home, dir));
     });
-    afterEach(() => {
-      process.env.SWITCHBOARD_HOME = saved;
-      if (saved === undefined) delete process.env.SWITCHBOARD_HOME;
+    afterEach(async () => {
+      await stopService(serviceInfo('temporal'), () => {});
+      vars.forEach((v, i) => {
+        if (saved[i] === undefined) delete process.env[v];
+        else process.env[v] = saved[i];
+      });
       fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('a running call survives a Temporal restart (SQLite file)', async () => {
+      const cfg = loadTemporalConfig();
+      const log = () => {};
+      const first = await startService(temporalSpec(temporalExe, cfg), log);
+      await applyTemporalConfig(temporalAddress(), { config: cfg, log });
+      const workflowId = `infra-restart-${process.pid}`;
+      let connection = await Connection.connect({ address: temporalAddress() });
+      await new TemporalClient({ connection, namespace: cfg.namespace }).workflow.start(
+        'InfraProbeWorkflow',
+        {
+          workflowId,
+          taskQueue: 'infra-test-no-worker',
+          searchAttributes: { CallerNumber: ['+15550100'] },
+        },
+      );
+      await connection.close();
+
+      assert.ok(await stopService(serviceInfo('temporal'), log));
+      const second = await startService(temporalSpec(temporalExe, cfg), log);
+      assert.ok(second.started && second.pid !== first.pid);
+
+      connection = await Connection.connect({ address: temporalAddress() });
+      try {
+        const client = new TemporalClient({ connection, namespace: cfg.namespace });
+        const d = await client.workflow.getHandle(workflowId).describe();
+        assert.equal(d.status.name, 'RUNNING');
+        assert.deepEqual(d.searchAttributes.CallerNumber, ['+15550100']);
+      } finally {
+        await connection.close();
+      }
     });
 
     it('a stale pidfile is removed and its pid left alone', async () => {
@@ -187,7 +206,10 @@ describe('infra', function () {
   });
 
   describe('a bad temporal.yaml', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-yaml-'));
+    let dir: string;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-yaml-'));
+    });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const good = fs.readFileSync(path.join(__dirname, '..', 'temporal.yaml'), 'utf8');
     const load = (name: string, text: string) => {

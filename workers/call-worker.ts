@@ -2,9 +2,11 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
+import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
 
 async function main(): Promise<void> {
+  installCompactLogging();
   const config = loadWorkerConfig();
   const deps = await postgresDeps(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });

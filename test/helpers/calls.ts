@@ -24,23 +24,31 @@ export async function postgresTestDeps(): Promise<CallActivityDeps> {
   return { crm: new PostgresCrm(db), billing: new PostgresBilling(db), intent: new RulesIntentClassifier() };
 }
 
-export async function callWorker(env: TestWorkflowEnvironment, deps?: CallActivityDeps): Promise<Worker> {
+export async function callWorker(
+  env: TestWorkflowEnvironment,
+  deps?: CallActivityDeps,
+  taskQueue?: string,
+): Promise<Worker> {
   return createCallWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     deps: deps ?? (await postgresTestDeps()),
     workflowBundle: await workflowBundle(),
+    ...(taskQueue && { taskQueue }),
   });
 }
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 
 /** Starts a call the way the webhook does and returns the edge's bridge to it. */
-export async function startCall(client: Client, opts: { from?: string; config?: Partial<CallConfig>; callSid?: string } = {}) {
+export async function startCall(
+  client: Client,
+  opts: { from?: string; config?: Partial<CallConfig>; callSid?: string; taskQueue?: string } = {},
+) {
   const callSid = opts.callSid ?? newCallSid();
   const input: CallInput = { callSid, from: opts.from ?? ADA, to: '+15550009999', ...(opts.config && { config: opts.config }) };
   const handle = await client.workflow.start('callWorkflow', {
-    taskQueue: CALL_TASK_QUEUE,
+    taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
     workflowId: callWorkflowId(callSid),
     args: [input],
   });

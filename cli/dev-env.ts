@@ -1,0 +1,41 @@
+// Settings the local system shares between the edge, the worker and the simulator.
+// Secrets come from the environment; for local runs without them, random ones are made
+// once and kept in .switchboard/dev.env (mode 0600), never in the repo.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { databaseUrl, stateDir, temporalAddress, temporalNamespace } from '../infra';
+
+const GENERATED = ['TWILIO_AUTH_TOKEN', 'STREAM_TOKEN_SECRET'] as const;
+
+function devSecrets(): Record<string, string> {
+  const file = path.join(stateDir(), 'dev.env');
+  const kept: Record<string, string> = {};
+  if (fs.existsSync(file)) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z_]+)=(.*)$/.exec(line);
+      if (m) kept[m[1]!] = m[2]!;
+    }
+  }
+  const missing = GENERATED.filter((k) => !kept[k]);
+  if (missing.length) {
+    for (const k of missing) kept[k] = randomBytes(24).toString('hex');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, Object.entries(kept).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  }
+  return kept;
+}
+
+/** The environment of the local system's processes: the caller's variables win. */
+export function localEnv(): NodeJS.ProcessEnv {
+  const port = process.env.EDGE_PORT ?? '8080';
+  return {
+    ...devSecrets(),
+    EDGE_PORT: port,
+    EDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: temporalNamespace(),
+    DATABASE_URL: databaseUrl(),
+    ...process.env,
+  };
+}

@@ -1,0 +1,44 @@
+// `switchboard start` and `demo`: the local platform, the demo data, the call worker and
+// the media-edge, started together and stopped together.
+import { Pool } from 'pg';
+import { migrate, seed } from '../activities/providers/postgres/schema';
+import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
+import { localEnv } from './dev-env';
+import { startApp, stopApps, waitReady, type AppProcess } from './processes';
+
+export interface RunningSystem {
+  env: NodeJS.ProcessEnv;
+  apps: AppProcess[];
+  stop(): Promise<void>;
+}
+
+export async function startSystem(opts: { quiet?: boolean } = {}): Promise<RunningSystem> {
+  await infraUp({ quiet: opts.quiet });
+  const pool = new Pool({ connectionString: databaseUrl() });
+  try {
+    await migrate(pool);
+    await seed(pool);
+  } finally {
+    await pool.end();
+  }
+  const env = localEnv();
+  const say = (line: string) => !opts.quiet && console.log(`[switchboard] ${line}`);
+  say('starting the call worker and the media-edge …');
+  const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet);
+  const edge = startApp('edge', 'media-edge/main.ts', { LOG_LEVEL: 'warn', ...env }, opts.quiet);
+  const apps = [worker, edge];
+  try {
+    const workerUp = new Promise<void>((resolve) =>
+      worker.child.stdout?.on('data', (c: Buffer) => /\[worker\] polling/.test(c.toString()) && resolve()),
+    );
+    let polling = false;
+    void workerUp.then(() => (polling = true));
+    await waitReady(worker, async () => polling);
+    await waitReady(edge, async () => (await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)).ok);
+  } catch (err) {
+    await stopApps(apps);
+    throw err;
+  }
+  say(`edge webhooks at ${env.EDGE_PUBLIC_URL}/v1/calls/incoming, Temporal Web UI at ${temporalUiUrl()}`);
+  return { env, apps, stop: () => stopApps(apps) };
+}

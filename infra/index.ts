@@ -1,0 +1,228 @@
+// The local platform: `infraUp` installs what is missing and starts Temporal (dev server,
+// Web UI, SQLite), PostgreSQL and Redis on loopback; `infraDown` stops what it started.
+import fs from 'node:fs';
+import { ensurePostgres, ensureRedis, ensureTemporalCli, ensureTestServer } from './install';
+import { defaultLog, type Log, paths, type ServiceName, shortPath, silentLog } from './paths';
+import {
+  type AppDatabase,
+  endpoints,
+  ensureDatabases,
+  initPostgres,
+  livePid,
+  postgresSpec,
+  redisSpec,
+  serviceInfo,
+  startService,
+  stopService,
+  temporalSpec,
+} from './services';
+import { applyTemporalConfig, loadTemporalConfig } from './temporal-config';
+
+export { applyTemporalConfig, loadTemporalConfig } from './temporal-config';
+export type { TemporalConfig } from './temporal-config';
+export { paths, stateDir } from './paths';
+
+const SERVICES: ServiceName[] = ['temporal', 'postgres', 'redis'];
+
+export function temporalAddress(): string {
+  const { host, port } = endpoints().temporal;
+  return `${host}:${port}`;
+}
+
+export function temporalUiUrl(): string {
+  const { host, uiPort } = endpoints().temporal;
+  return `http://${host}:${uiPort}`;
+}
+
+export function temporalNamespace(): string {
+  return loadTemporalConfig().namespace;
+}
+
+export function databaseUrl(name: AppDatabase = 'switchboard'): string {
+  const { host, port } = endpoints().postgres;
+  return `postgres://switchboard@${host}:${port}/${name}`;
+}
+
+export function redisUrl(): string {
+  const { host, port } = endpoints().redis;
+  return `redis://${host}:${port}`;
+}
+
+// --- one infra operation at a time (across processes: a lock file; within one: a chain) ---
+
+let chain: Promise<unknown> = Promise.resolve();
+
+function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
+  const next = chain.then(() => withFileLock(log, fn));
+  chain = next.catch(() => {});
+  return next;
+}
+
+async function withFileLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
+  const { lockFile, run } = paths();
+  fs.mkdirSync(run, { recursive: true });
+  let warned = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(fs.readFileSync(lockFile, 'utf8').trim());
+    if (!holder || !isRunning(holder)) {
+      fs.rmSync(lockFile, { force: true }); // left by a killed `infra up`
+      continue;
+    }
+    if (!warned) log(`waiting for another infra command (pid ${holder}) to finish …`);
+    warned = true;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockFile, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// --- up / down / status ------------------------------------------------------------------
+
+async function installTemporal(log: Log) {
+  return { temporal: await ensureTemporalCli(log), testServer: await ensureTestServer(log) };
+}
+
+/** The installed Temporal CLI and time-skipping test server, for `@temporalio/testing`. */
+export function ensureTemporalBinaries(
+  log: Log = defaultLog,
+): Promise<{ temporal: string; testServer: string }> {
+  return withLock(log, () => installTemporal(log));
+}
+
+export interface UpOptions {
+  /** No progress lines and no status table. */
+  quiet?: boolean;
+  log?: Log;
+}
+
+export interface UpResult {
+  started: ServiceName[];
+  status: ServiceStatus[];
+  tookMs: number;
+}
+
+export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
+  const t0 = Date.now();
+  const log = opts.quiet ? silentLog : (opts.log ?? defaultLog);
+  const cfg = loadTemporalConfig(); // a bad temporal.yaml fails before anything is installed
+  return withLock(log, async () => {
+    const p = paths();
+    for (const dir of [p.tools, p.data, p.redisData, p.run, p.logs]) {
+      fs.mkdirSync(dir, { recursive: true });
+    }
+    const { temporal } = await installTemporal(log);
+    const redisExe = await ensureRedis(log);
+    const pgBin = await ensurePostgres(log);
+    initPostgres(pgBin, log);
+
+    const specs = [temporalSpec(temporal, cfg), postgresSpec(pgBin), redisSpec(redisExe)];
+    const results = await Promise.allSettled(specs.map((s) => startService(s, log)));
+    const failures = results.flatMap((r) =>
+      r.status === 'rejected' ? [(r.reason as Error).message ?? String(r.reason)] : [],
+    );
+    if (failures.length > 0) throw new Error(failures.join('\n'));
+
+    await applyTemporalConfig(temporalAddress(), { config: cfg, log });
+    await ensureDatabases(log);
+    const started = specs.filter((_, i) => {
+      const r = results[i];
+      return r?.status === 'fulfilled' && r.value.started;
+    });
+    const status = await infraStatus({ print: !opts.quiet });
+    const tookMs = Date.now() - t0;
+    log(`up in ${(tookMs / 1000).toFixed(1)} s`);
+    return { started: started.map((s) => s.name), status, tookMs };
+  });
+}
+
+/** Stops what `infraUp` started (by pidfile); anything else on the ports is left alone. */
+export function infraDown(opts: UpOptions = {}): Promise<ServiceName[]> {
+  const log = opts.quiet ? silentLog : (opts.log ?? defaultLog);
+  return withLock(log, async () => {
+    const stopped: ServiceName[] = [];
+    for (const name of [...SERVICES].reverse()) {
+      if (await stopService(serviceInfo(name), log)) stopped.push(name);
+      else log(`${name} was not running`);
+    }
+    return stopped;
+  });
+}
+
+export interface ServiceStatus {
+  service: ServiceName;
+  /** up: ours and answering; starting: ours, not answering; external: answering, not ours. */
+  state: 'up' | 'starting' | 'down' | 'external';
+  pid?: number;
+  reachable: boolean;
+  address: string;
+  url?: string;
+  log: string;
+}
+
+export async function infraStatus(opts: { print?: boolean } = {}): Promise<ServiceStatus[]> {
+  const addresses: Record<ServiceName, string> = {
+    temporal: `${temporalAddress()} (namespace ${temporalNamespace()})`,
+    postgres: databaseUrl(),
+    redis: redisUrl(),
+  };
+  const status = await Promise.all(
+    SERVICES.map(async (service): Promise<ServiceStatus> => {
+      const info = serviceInfo(service);
+      const pid = livePid(info);
+      const reachable = await info.probe();
+      const state = pid ? (reachable ? 'up' : 'starting') : reachable ? 'external' : 'down';
+      return {
+        service,
+        state,
+        pid,
+        reachable,
+        address: addresses[service],
+        url: service === 'temporal' ? temporalUiUrl() : undefined,
+        log: paths().logFile(service),
+      };
+    }),
+  );
+  if (opts.print ?? true) printStatus(status);
+  return status;
+}
+
+function printStatus(rows: ServiceStatus[]): void {
+  const table = [
+    ['service', 'state', 'pid', 'address', 'web ui', 'log'],
+    ...rows.map((r) => [
+      r.service,
+      r.state,
+      r.pid ? String(r.pid) : '-',
+      r.address,
+      r.url ?? '-',
+      shortPath(r.log),
+    ]),
+  ];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+  for (const row of table) {
+    console.log(
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    );
+  }
+}

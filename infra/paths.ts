@@ -1,0 +1,51 @@
+// Where the local platform keeps its state. Everything is derived from env at call time
+// (not at import time) so tests and the CLI can point SWITCHBOARD_HOME elsewhere.
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..');
+export const temporalYamlPath = path.join(repoRoot, 'temporal.yaml');
+
+export type ServiceName = 'temporal' | 'postgres' | 'redis';
+
+export function stateDir(): string {
+  return path.resolve(process.env.SWITCHBOARD_HOME || path.join(repoRoot, '.switchboard'));
+}
+
+export function paths() {
+  const home = stateDir();
+  return {
+    home,
+    tools: path.join(home, 'tools'),
+    venv: path.join(home, 'tools', 'venv'),
+    goBin: path.join(home, 'tools', 'bin'),
+    data: path.join(home, 'data'),
+    temporalDb: path.join(home, 'data', 'temporal.db'),
+    pgData: path.join(home, 'data', 'pg'),
+    redisData: path.join(home, 'data', 'redis'),
+    run: path.join(home, 'run'),
+    logs: path.join(home, 'logs'),
+    pidFile: (svc: ServiceName) => path.join(home, 'run', `${svc}.pid`),
+    logFile: (svc: ServiceName) => path.join(home, 'logs', `${svc}.log`),
+    lockFile: path.join(home, 'run', 'infra.lock'),
+  };
+}
+
+/** Shortens a path under the repo for progress lines (`.switchboard/tools/venv`). */
+export function shortPath(p: string): string {
+  const rel = path.relative(repoRoot, p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
+
+export function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${name}=${raw} is not a valid TCP port`);
+  }
+  return port;
+}
+
+export type Log = (line: string) => void;
+export const defaultLog: Log = (line) => console.log(`[infra] ${line}`);
+export const silentLog: Log = () => {};
