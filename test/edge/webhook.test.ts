@@ -22,7 +22,7 @@ import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { issueStreamToken, verifyStreamToken } from '../../media-edge/stream-token';
 import { maskPhone } from '../../media-edge/webhooks-v1';
-import { temporalCliPath } from '../helpers/temporal-bin';
+import { ensureTemporalBinaries } from '../../infra';
 
 const AUTH_TOKEN = 'test-auth-token-9f8e7d6c5b4a39281706';
 const SECRET = 'stream-token-secret-for-tests-only-0123456789';
@@ -105,7 +105,8 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
   before(async () => {
     env = await TestWorkflowEnvironment.createLocal({
       server: {
-        executable: { type: 'existing-path', path: await temporalCliPath() },
+        // Its own server: these calls have no worker and must not reach other tests' workers.
+        executable: { type: 'existing-path', path: (await ensureTemporalBinaries()).temporal },
         namespace: NAMESPACE,
         // Same set as temporal.yaml; the start sets CallerNumber, so it must exist.
         searchAttributes: [

@@ -15,7 +15,7 @@ import {
   transcriptQuery,
   type CallResult,
 } from '../../workflows/definitions';
-import { ADA, UNKNOWN, callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
+import { UNKNOWN, callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
 import { localEnv, resetDb } from '../helpers/platform';
 
 describe('callWorkflow on a real Temporal dev server', function () {

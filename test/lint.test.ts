@@ -1,0 +1,38 @@
+// The determinism rules of DESIGN.md §4 are enforced by lint: workflow code passes, and
+// each forbidden construct in a workflow file is reported.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ESLint } from 'eslint';
+
+const root = path.join(__dirname, '..');
+
+describe('lint: workflow determinism rules', () => {
+  const eslint = new ESLint({ cwd: root });
+
+  it('workflows/ is clean', async () => {
+    const results = await eslint.lintFiles(['workflows/**/*.ts']);
+    const problems = results.flatMap((r) => r.messages.map((m) => `${path.relative(root, r.filePath)}:${m.line} ${m.message}`));
+    assert.deepEqual(problems, []);
+  });
+
+  it('reports I/O, clocks, randomness, timers and runtime imports from activities in a workflow file', async () => {
+    const probe = [
+      "import fs from 'node:fs';",
+      "import { failure } from '../activities/errors';",
+      "import type { CallActivities } from '../activities/call-activities';",
+      'export const a = [process.env.X, Date.now(), Math.random(), fs, failure];',
+      'setTimeout(() => undefined, 1);',
+      'export type T = CallActivities;',
+    ].join('\n');
+    const [result] = await eslint.lintText(probe, { filePath: path.join(root, 'workflows', 'probe.ts') });
+    const rules = result!.messages.map((m) => m.ruleId).sort();
+    assert.deepEqual(rules, [
+      'no-restricted-globals',
+      'no-restricted-globals',
+      'no-restricted-imports',
+      'no-restricted-imports',
+      'no-restricted-properties',
+      'no-restricted-properties',
+    ]);
+  });
+});
