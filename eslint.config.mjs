@@ -37,7 +37,12 @@ export default tseslint.config(
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'No Date.now() in workflows: use new Date() (the SDK makes it replay-safe) or workflowInfo().' },
+        {
+          object: 'Date',
+          property: 'now',
+          message:
+            'No Date.now() in workflows: use new Date() (the SDK makes it replay-safe) or workflowInfo().',
+        },
         { object: 'Math', property: 'random', message: 'Use uuid4() or deterministic ids.' },
       ],
     },

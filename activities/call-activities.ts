@@ -33,7 +33,11 @@ export function createCallActivities({ crm, billing, intent }: CallActivityDeps)
     },
 
     async classifyIntent(text: string): Promise<Intent> {
-      if (text.length > MAX_UTTERANCE_CHARS) throw failure(FailureType.BadInput, `utterance longer than ${MAX_UTTERANCE_CHARS} characters`);
+      if (text.length > MAX_UTTERANCE_CHARS)
+        throw failure(
+          FailureType.BadInput,
+          `utterance longer than ${MAX_UTTERANCE_CHARS} characters`,
+        );
       return intent.classify(text);
     },
 
@@ -42,20 +46,32 @@ export function createCallActivities({ crm, billing, intent }: CallActivityDeps)
       const inv = b.openInvoice;
       return {
         balanceCents: b.balanceCents,
-        openInvoice: inv && { invoiceId: inv.id, amountCents: inv.amountCents, dueDate: inv.dueDate },
+        openInvoice: inv && {
+          invoiceId: inv.id,
+          amountCents: inv.amountCents,
+          dueDate: inv.dueDate,
+        },
       };
     },
 
-    async payInvoice(req: { idempotencyKey: string; invoiceId: string; amountCents: number }): Promise<PaymentReceipt> {
+    async payInvoice(req: {
+      idempotencyKey: string;
+      invoiceId: string;
+      amountCents: number;
+    }): Promise<PaymentReceipt> {
       try {
         return await billing.payInvoice(req.idempotencyKey, req.invoiceId, req.amountCents);
       } catch (err) {
-        if (err instanceof PaymentDeclinedError) throw failure(FailureType.PaymentDeclined, err.message, err);
+        if (err instanceof PaymentDeclinedError)
+          throw failure(FailureType.PaymentDeclined, err.message, err);
         throw err;
       }
     },
 
-    async writeCallLog(req: { idempotencyKey: string; log: CallLog }): Promise<{ id: string; created: boolean }> {
+    async writeCallLog(req: {
+      idempotencyKey: string;
+      log: CallLog;
+    }): Promise<{ id: string; created: boolean }> {
       return crm.writeCallLog(req.idempotencyKey, req.log);
     },
   };

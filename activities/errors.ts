@@ -15,10 +15,19 @@ export const FailureType = {
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
-export const NON_RETRYABLE: FailureType[] = [FailureType.BadInput, FailureType.PaymentDeclined, FailureType.NotFound];
+export const NON_RETRYABLE: FailureType[] = [
+  FailureType.BadInput,
+  FailureType.PaymentDeclined,
+  FailureType.NotFound,
+];
 
 export function failure(type: FailureType, message: string, cause?: Error): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: NON_RETRYABLE.includes(type), cause });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: NON_RETRYABLE.includes(type),
+    cause,
+  });
 }
 
 /** HTTP status from a provider → failure type: 4xx is final except 408/429. */

@@ -58,7 +58,11 @@ export interface Billing {
    * Pays an open invoice once per idempotency key. Throws PaymentDeclinedError when
    * the invoice is not payable (already paid, wrong amount, unknown).
    */
-  payInvoice(idempotencyKey: string, invoiceId: string, amountCents: number): Promise<PaymentReceipt>;
+  payInvoice(
+    idempotencyKey: string,
+    invoiceId: string,
+    amountCents: number,
+  ): Promise<PaymentReceipt>;
 }
 
 export class PaymentDeclinedError extends Error {

@@ -21,7 +21,13 @@ function devSecrets(): Record<string, string> {
   if (missing.length) {
     for (const k of missing) kept[k] = randomBytes(24).toString('hex');
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, Object.entries(kept).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+    fs.writeFileSync(
+      file,
+      Object.entries(kept)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
   }
   return kept;
 }

@@ -8,7 +8,9 @@ import { localEnv } from './dev-env';
 import { startSystem } from './system';
 import { runTests } from './test-runner';
 
-const program = new Command('switchboard').description('AI agent for inbound customer-service calls, on Temporal');
+const program = new Command('switchboard').description(
+  'AI agent for inbound customer-service calls, on Temporal',
+);
 registerInfraCommands(program);
 
 function fail(err: unknown): never {
@@ -23,8 +25,14 @@ function uiLink(report: TextCallReport): string {
 async function call(lines: string[], from: string): Promise<TextCallReport> {
   const env = localEnv();
   const edgeUrl = env.EDGE_PUBLIC_URL!;
-  if (!(await fetch(`${edgeUrl}/healthz`).then((r) => r.ok).catch(() => false)))
-    throw new Error(`no media-edge answers at ${edgeUrl}: start the system first (./switchboard start)`);
+  if (
+    !(await fetch(`${edgeUrl}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  )
+    throw new Error(
+      `no media-edge answers at ${edgeUrl}: start the system first (./switchboard start)`,
+    );
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   try {
     const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE! });
@@ -54,7 +62,9 @@ program
   .description('start the platform, the call worker and the media-edge; Ctrl-C stops them')
   .action(async () => {
     const system = await startSystem().catch(fail);
-    console.log('[switchboard] running. Place a call with: ./switchboard call --say "what\'s my balance" --say goodbye');
+    console.log(
+      '[switchboard] running. Place a call with: ./switchboard call --say "what\'s my balance" --say goodbye',
+    );
     const stop = async () => {
       await system.stop();
       process.exit(0);
@@ -67,7 +77,11 @@ program
   .command('call')
   .description('place a simulated call through the real webhook and print the conversation')
   .option('--say <text>', 'a caller line (repeatable, in order)', collect, [])
-  .option('--from <number>', 'caller number (demo customers: +15550100001 … +15550100005)', '+15550100001')
+  .option(
+    '--from <number>',
+    'caller number (demo customers: +15550100001 … +15550100005)',
+    '+15550100001',
+  )
   .action(async (o: { say: string[]; from: string }) => {
     if (!o.say.length) fail('give at least one --say "<what the caller says>"');
     await call(o.say, o.from).catch(fail);
@@ -75,7 +89,9 @@ program
 
 program
   .command('demo')
-  .description('start everything, place demonstration calls end to end, stop the app (the platform stays up)')
+  .description(
+    'start everything, place demonstration calls end to end, stop the app (the platform stays up)',
+  )
   .action(async () => {
     const system = await startSystem().catch(fail);
     try {
@@ -90,7 +106,9 @@ program
       fail(err);
     }
     await system.stop();
-    console.log(`\n[demo] done. Browse the calls in the Temporal Web UI: ${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows`);
+    console.log(
+      `\n[demo] done. Browse the calls in the Temporal Web UI: ${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows`,
+    );
   });
 
 program
@@ -100,12 +118,16 @@ program
   .option('--turns <n>', 'turns per call', '60')
   .action(async (o: { calls: string; turns: string }) => {
     const { runOrchestrationBench } = await import('../bench/orchestration');
-    await runOrchestrationBench({ calls: Number(o.calls), turnsPerCall: Number(o.turns) }).catch(fail);
+    await runOrchestrationBench({ calls: Number(o.calls), turnsPerCall: Number(o.turns) }).catch(
+      fail,
+    );
   });
 
 program
   .command('test')
-  .description('install and start what the tests need, run the whole suite, print "N passed, N failed"')
+  .description(
+    'install and start what the tests need, run the whole suite, print "N passed, N failed"',
+  )
   .argument('[mocha-args...]', 'extra mocha arguments, e.g. --grep replay')
   .action(async (args: string[]) => {
     process.exitCode = await runTests(args).catch(fail);

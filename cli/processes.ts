@@ -12,11 +12,20 @@ export interface AppProcess {
   exited: Promise<number | null>;
 }
 
-export function startApp(name: string, entry: string, env: NodeJS.ProcessEnv, quiet = false): AppProcess {
-  const child = spawn(tsx, [path.join(repoRoot, entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startApp(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  quiet = false,
+): AppProcess {
+  const child = spawn(tsx, [path.join(repoRoot, entry)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const relay = (chunk: Buffer) => {
     if (quiet) return;
-    for (const line of chunk.toString().split('\n').filter(Boolean)) console.log(`[${name}] ${line}`);
+    for (const line of chunk.toString().split('\n').filter(Boolean))
+      console.log(`[${name}] ${line}`);
   };
   child.stdout?.on('data', relay);
   child.stderr?.on('data', (c: Buffer) => (quiet ? undefined : relay(c)));
@@ -25,7 +34,11 @@ export function startApp(name: string, entry: string, env: NodeJS.ProcessEnv, qu
 }
 
 /** Resolves once `ready` answers true; rejects if the process exits first or time runs out. */
-export async function waitReady(p: AppProcess, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(
+  p: AppProcess,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   let exited = false;
   void p.exited.then(() => (exited = true));
   const deadline = Date.now() + timeoutMs;

@@ -29,7 +29,10 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   const apps = [worker, edge];
   try {
     const workerUp = new Promise<void>((resolve) =>
-      worker.child.stdout?.on('data', (c: Buffer) => /\[worker\] polling/.test(c.toString()) && resolve()),
+      worker.child.stdout?.on(
+        'data',
+        (c: Buffer) => /\[worker\] polling/.test(c.toString()) && resolve(),
+      ),
     );
     let polling = false;
     void workerUp.then(() => (polling = true));
@@ -39,6 +42,8 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
     await stopApps(apps);
     throw err;
   }
-  say(`edge webhooks at ${env.EDGE_PUBLIC_URL}/v1/calls/incoming, Temporal Web UI at ${temporalUiUrl()}`);
+  say(
+    `edge webhooks at ${env.EDGE_PUBLIC_URL}/v1/calls/incoming, Temporal Web UI at ${temporalUiUrl()}`,
+  );
   return { env, apps, stop: () => stopApps(apps) };
 }

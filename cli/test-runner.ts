@@ -10,14 +10,18 @@ export async function runTests(mochaArgs: string[]): Promise<number> {
   await infraUp();
   console.log('[test] running the suite (mocha) …');
   const mocha = path.join(repoRoot, 'node_modules', '.bin', 'mocha');
-  const child = spawn(mocha, ['--reporter', 'spec', ...mochaArgs], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(mocha, ['--reporter', 'spec', ...mochaArgs], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => {
     process.stdout.write(c);
     out += c.toString();
   });
   const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
-  const count = (word: string) => Number(new RegExp(`^\\s*(\\d+) ${word}`, 'm').exec(out)?.[1] ?? 0);
+  const count = (word: string) =>
+    Number(new RegExp(`^\\s*(\\d+) ${word}`, 'm').exec(out)?.[1] ?? 0);
   const passed = count('passing');
   const failed = count('failing');
   // A crash before mocha's summary still counts as a failure.

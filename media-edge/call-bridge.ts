@@ -18,13 +18,19 @@ export class CallBridge {
   private lastTurnId = 0;
   readonly handle: WorkflowHandle;
 
-  constructor(client: Client, readonly callSid: string) {
+  constructor(
+    client: Client,
+    readonly callSid: string,
+  ) {
     this.handle = client.workflow.getHandle(callWorkflowId(callSid));
   }
 
   /** The media stream is up: returns the greeting to play. */
   streamStarted(info: StreamInfo = {}): Promise<Reply> {
-    return this.handle.executeUpdate(streamStartedUpdate, { args: [info], updateId: 'stream-started' });
+    return this.handle.executeUpdate(streamStartedUpdate, {
+      args: [info],
+      updateId: 'stream-started',
+    });
   }
 
   utterance(text: string, confidence = 1, timings?: Utterance['timings']): Promise<Reply> {
@@ -35,11 +41,17 @@ export class CallBridge {
   /** Sends a turn again with its original id (the workflow answers it only once). */
   resend(u: Utterance): Promise<Reply> {
     this.lastTurnId = Math.max(this.lastTurnId, u.turnId);
-    return this.handle.executeUpdate(utteranceUpdate, { args: [u], updateId: utteranceUpdateId(u.turnId) });
+    return this.handle.executeUpdate(utteranceUpdate, {
+      args: [u],
+      updateId: utteranceUpdateId(u.turnId),
+    });
   }
 
   dtmf(digits: string): Promise<Reply> {
     const turnId = ++this.lastTurnId;
-    return this.handle.executeUpdate(dtmfUpdate, { args: [{ turnId, digits }], updateId: utteranceUpdateId(turnId) });
+    return this.handle.executeUpdate(dtmfUpdate, {
+      args: [{ turnId, digits }],
+      updateId: utteranceUpdateId(turnId),
+    });
   }
 }

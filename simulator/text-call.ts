@@ -36,11 +36,22 @@ export interface TextCallReport {
   result: CallResult;
 }
 
-async function postSigned(opts: TextCallOptions, path: string, params: Record<string, string>): Promise<string> {
-  const signature = twilio.getExpectedTwilioSignature(opts.authToken, opts.publicUrl + path, params);
+async function postSigned(
+  opts: TextCallOptions,
+  path: string,
+  params: Record<string, string>,
+): Promise<string> {
+  const signature = twilio.getExpectedTwilioSignature(
+    opts.authToken,
+    opts.publicUrl + path,
+    params,
+  );
   const res = await fetch(opts.edgeUrl + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': signature,
+    },
     body: new URLSearchParams(params),
   });
   const body = await res.text();
@@ -51,22 +62,38 @@ async function postSigned(opts: TextCallOptions, path: string, params: Record<st
 export async function placeTextCall(opts: TextCallOptions): Promise<TextCallReport> {
   const print = opts.print ?? console.log;
   const callSid = `CA${randomBytes(16).toString('hex')}`;
-  const twiml = await postSigned(opts, '/v1/calls/incoming', { CallSid: callSid, AccountSid: 'AC' + '0'.repeat(32), From: opts.from, To: opts.to, CallStatus: 'ringing' });
-  if (!/<Connect><Stream url="[^"]+"/.test(twiml)) throw new Error(`the edge did not answer with a media stream: ${twiml}`);
+  const twiml = await postSigned(opts, '/v1/calls/incoming', {
+    CallSid: callSid,
+    AccountSid: 'AC' + '0'.repeat(32),
+    From: opts.from,
+    To: opts.to,
+    CallStatus: 'ringing',
+  });
+  if (!/<Connect><Stream url="[^"]+"/.test(twiml))
+    throw new Error(`the edge did not answer with a media stream: ${twiml}`);
 
   const bridge = new CallBridge(opts.client, callSid);
   const turns: TextCallTurn[] = [];
   const timed = async (caller: string | undefined, send: () => Promise<Reply>) => {
     const t0 = performance.now();
     const reply = await send();
-    const turn = { ...(caller !== undefined && { caller }), agent: reply.text, action: reply.action, latencyMs: performance.now() - t0 };
+    const turn = {
+      ...(caller !== undefined && { caller }),
+      agent: reply.text,
+      action: reply.action,
+      latencyMs: performance.now() - t0,
+    };
     turns.push(turn);
     if (caller !== undefined) print(`  caller: ${caller}`);
-    print(`  agent:  ${reply.text}   (${turn.latencyMs.toFixed(1)} ms${reply.action !== 'continue' ? `, ${reply.action}` : ''})`);
+    print(
+      `  agent:  ${reply.text}   (${turn.latencyMs.toFixed(1)} ms${reply.action !== 'continue' ? `, ${reply.action}` : ''})`,
+    );
     return reply;
   };
 
-  let reply = await timed(undefined, () => bridge.streamStarted({ streamSid: `MZ${callSid.slice(2)}` }));
+  let reply = await timed(undefined, () =>
+    bridge.streamStarted({ streamSid: `MZ${callSid.slice(2)}` }),
+  );
   for (const line of opts.lines) {
     if (reply.action !== 'continue') break;
     reply = await timed(line, () => bridge.utterance(line));

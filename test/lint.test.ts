@@ -11,7 +11,9 @@ describe('lint: workflow determinism rules', () => {
 
   it('workflows/ is clean', async () => {
     const results = await eslint.lintFiles(['workflows/**/*.ts']);
-    const problems = results.flatMap((r) => r.messages.map((m) => `${path.relative(root, r.filePath)}:${m.line} ${m.message}`));
+    const problems = results.flatMap((r) =>
+      r.messages.map((m) => `${path.relative(root, r.filePath)}:${m.line} ${m.message}`),
+    );
     assert.deepEqual(problems, []);
   });
 
@@ -24,7 +26,9 @@ describe('lint: workflow determinism rules', () => {
       'setTimeout(() => undefined, 1);',
       'export type T = CallActivities;',
     ].join('\n');
-    const [result] = await eslint.lintText(probe, { filePath: path.join(root, 'workflows', 'probe.ts') });
+    const [result] = await eslint.lintText(probe, {
+      filePath: path.join(root, 'workflows', 'probe.ts'),
+    });
     const rules = result!.messages.map((m) => m.ruleId).sort();
     assert.deepEqual(rules, [
       'no-restricted-globals',

@@ -10,8 +10,15 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const deps = await postgresDeps(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createCallWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, deps, taskQueue: config.CALL_TASK_QUEUE });
-  console.log(`[worker] polling ${config.CALL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  const worker = await createCallWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    deps,
+    taskQueue: config.CALL_TASK_QUEUE,
+  });
+  console.log(
+    `[worker] polling ${config.CALL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
+  );
   // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
   await worker.run();
   await connection.close();

@@ -1,11 +1,22 @@
 // One-line logs for the Temporal runtime (the SDK's default prints multi-line objects).
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 
-export function installCompactLogging(level: LogLevel = (process.env.LOG_LEVEL?.toUpperCase() as LogLevel) || 'INFO'): void {
+export function installCompactLogging(
+  level: LogLevel = (process.env.LOG_LEVEL?.toUpperCase() as LogLevel) || 'INFO',
+): void {
   Runtime.install({
     logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
-      const { sdkComponent, taskQueue, workflowId, activityType, error } = (meta ?? {}) as Record<string, unknown>;
-      const ctx = { sdkComponent, taskQueue, workflowId, activityType, ...(error ? { error: String(error) } : {}) };
+      const { sdkComponent, taskQueue, workflowId, activityType, error } = (meta ?? {}) as Record<
+        string,
+        unknown
+      >;
+      const ctx = {
+        sdkComponent,
+        taskQueue,
+        workflowId,
+        activityType,
+        ...(error ? { error: String(error) } : {}),
+      };
       const fields = Object.entries(ctx)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${String(v)}`)

@@ -6,8 +6,15 @@ import { PostgresCrm } from '../activities/providers/crm/postgres';
 import { RulesIntentClassifier } from '../activities/providers/intent/rules';
 import { migrate } from '../activities/providers/postgres/schema';
 
-export async function postgresDeps(databaseUrl: string): Promise<CallActivityDeps & { pool: Pool }> {
+export async function postgresDeps(
+  databaseUrl: string,
+): Promise<CallActivityDeps & { pool: Pool }> {
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   await migrate(pool);
-  return { pool, crm: new PostgresCrm(pool), billing: new PostgresBilling(pool), intent: new RulesIntentClassifier() };
+  return {
+    pool,
+    crm: new PostgresCrm(pool),
+    billing: new PostgresBilling(pool),
+    intent: new RulesIntentClassifier(),
+  };
 }

@@ -7,18 +7,36 @@ import type { CallActivities } from '../activities/call-activities';
 
 const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
-export const fast = proxyLocalActivities<Pick<CallActivities, 'classifyIntent' | 'identifyCaller' | 'getBalance'>>({
+export const fast = proxyLocalActivities<
+  Pick<CallActivities, 'classifyIntent' | 'identifyCaller' | 'getBalance'>
+>({
   startToCloseTimeout: '3s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '100ms',
+    backoffCoefficient: 2,
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });
 
 export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
   startToCloseTimeout: '10s',
   // Unlimited attempts: the call log must land even if the CRM is down for a while.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
 });

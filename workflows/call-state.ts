@@ -29,7 +29,12 @@ export interface OpenInvoiceView {
 export type CallEvent =
   | { kind: 'identified'; customer?: { id: string; name: string } }
   | { kind: 'turn'; intent: Intent; asrConfidence: number; threshold: number }
-  | { kind: 'balance'; purpose: 'report' | 'pay'; balanceCents: number; openInvoice?: OpenInvoiceView }
+  | {
+      kind: 'balance';
+      purpose: 'report' | 'pay';
+      balanceCents: number;
+      openInvoice?: OpenInvoiceView;
+    }
   | { kind: 'payment'; ok: true; amountCents: number }
   | { kind: 'payment'; ok: false }
   /** The account could not be read (CRM down after retries). */
@@ -135,11 +140,20 @@ export function step(state: CallState, event: CallEvent): Step {
   switch (event.kind) {
     case 'identified': {
       const next: CallState = { ...state, phase: 'idle', customer: event.customer };
-      const hello = event.customer ? `Hello ${event.customer.name}, thanks for calling.` : 'Thanks for calling.';
+      const hello = event.customer
+        ? `Hello ${event.customer.name}, thanks for calling.`
+        : 'Thanks for calling.';
       return say(next, `${hello} How can I help you today?`);
     }
     case 'hangup':
-      return { state: { ...state, phase: 'ended', disposition: event.answered ? 'caller_hung_up' : 'not_answered' }, action: 'hangup' };
+      return {
+        state: {
+          ...state,
+          phase: 'ended',
+          disposition: event.answered ? 'caller_hung_up' : 'not_answered',
+        },
+        action: 'hangup',
+      };
     case 'no_input':
       if (state.silences >= 1) return end(state, PROMPTS.silentEnd, 'abandoned', 'hangup');
       return say(
@@ -153,9 +167,16 @@ export function step(state: CallState, event: CallEvent): Step {
     case 'balance':
       return onBalance(state, event);
     case 'lookup_failed':
-      return say({ ...state, phase: 'offer_agent', pendingPayment: undefined }, PROMPTS.lookupFailed);
+      return say(
+        { ...state, phase: 'offer_agent', pendingPayment: undefined },
+        PROMPTS.lookupFailed,
+      );
     case 'payment':
-      if (!event.ok) return say({ ...state, phase: 'offer_agent', pendingPayment: undefined }, PROMPTS.paymentFailed);
+      if (!event.ok)
+        return say(
+          { ...state, phase: 'offer_agent', pendingPayment: undefined },
+          PROMPTS.paymentFailed,
+        );
       return say(
         { ...state, phase: 'idle', pendingPayment: undefined },
         `Your payment of ${spokenAmount(event.amountCents)} is complete. ${PROMPTS.anythingElse}`,
@@ -168,7 +189,8 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
   if (Math.min(intent.confidence, event.asrConfidence) < event.threshold) {
     const misses = counted.misses + 1;
-    if (misses >= MAX_MISSES) return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
+    if (misses >= MAX_MISSES)
+      return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
     return say({ ...counted, misses }, PROMPTS.repeat);
   }
   const s: CallState = { ...counted, misses: 0, intentPath: [...counted.intentPath, intent.name] };
@@ -179,13 +201,22 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return { state: s, action: 'continue', effect: { kind: 'pay', invoiceId, amountCents } };
     }
     if (intent.name === 'confirm_no')
-      return say({ ...s, phase: 'idle', pendingPayment: undefined }, `Okay, I have not made any payment. ${PROMPTS.anythingElse}`);
-    return say(s, `Please say yes to pay ${spokenAmount(s.pendingPayment.amountCents)} now, or no to cancel.`);
+      return say(
+        { ...s, phase: 'idle', pendingPayment: undefined },
+        `Okay, I have not made any payment. ${PROMPTS.anythingElse}`,
+      );
+    return say(
+      s,
+      `Please say yes to pay ${spokenAmount(s.pendingPayment.amountCents)} now, or no to cancel.`,
+    );
   }
   if (s.phase === 'offer_agent') {
-    if (intent.name === 'confirm_yes' || intent.name === 'talk_to_agent') return end(s, PROMPTS.agent, 'transferred', 'transfer');
-    if (intent.name === 'confirm_no') return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
-    if (intent.name !== 'goodbye') return say(s, 'Would you like me to connect you to an agent? Please say yes or no.');
+    if (intent.name === 'confirm_yes' || intent.name === 'talk_to_agent')
+      return end(s, PROMPTS.agent, 'transferred', 'transfer');
+    if (intent.name === 'confirm_no')
+      return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
+    if (intent.name !== 'goodbye')
+      return say(s, 'Would you like me to connect you to an agent? Please say yes or no.');
   }
 
   switch (intent.name) {
@@ -195,7 +226,11 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return {
         state: s,
         action: 'continue',
-        effect: { kind: 'fetch_balance', customerId: s.customer.id, purpose: intent.name === 'pay_bill' ? 'pay' : 'report' },
+        effect: {
+          kind: 'fetch_balance',
+          customerId: s.customer.id,
+          purpose: intent.name === 'pay_bill' ? 'pay' : 'report',
+        },
       };
     case 'talk_to_agent':
       return end(s, PROMPTS.agent, 'transferred', 'transfer');
@@ -212,13 +247,19 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
 
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
   if (event.purpose === 'report') {
-    const due = event.openInvoice ? ` Your next bill is due on ${spokenDate(event.openInvoice.dueDate)}.` : '';
+    const due = event.openInvoice
+      ? ` Your next bill is due on ${spokenDate(event.openInvoice.dueDate)}.`
+      : '';
     return say(
       { ...state, phase: 'idle' },
       `Your balance is ${spokenAmount(event.balanceCents)}.${due} ${PROMPTS.anythingElse}`,
     );
   }
-  if (!event.openInvoice) return say({ ...state, phase: 'idle' }, `${PROMPTS.noOpenBill} ${PROMPTS.anythingElse}`);
+  if (!event.openInvoice)
+    return say({ ...state, phase: 'idle' }, `${PROMPTS.noOpenBill} ${PROMPTS.anythingElse}`);
   const pendingPayment = { ...event.openInvoice };
-  return say({ ...state, phase: 'confirm_payment', pendingPayment }, confirmQuestion(pendingPayment));
+  return say(
+    { ...state, phase: 'confirm_payment', pendingPayment },
+    confirmQuestion(pendingPayment),
+  );
 }

@@ -12,7 +12,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { fast, payments, records } from './activity-proxies';
-import { dtmfIntent, initialCallState, step, type CallEvent, type CallState, type Effect } from './call-state';
+import {
+  dtmfIntent,
+  initialCallState,
+  step,
+  type CallEvent,
+  type CallState,
+  type Effect,
+} from './call-state';
 import {
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
@@ -65,7 +72,13 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const ended = () => state.phase === 'ended';
   const note = (e: Omit<TranscriptEntry, 'seq'>) => transcript.push({ seq: nextSeq++, ...e });
 
-  function speak(turnId: number, text: string, action: Reply['action'], reason: TranscriptEntry['reason'], intent?: Intent): Reply {
+  function speak(
+    turnId: number,
+    text: string,
+    action: Reply['action'],
+    reason: TranscriptEntry['reason'],
+    intent?: Intent,
+  ): Reply {
     const reply: Reply = { turnId, text, action, ...(intent && { intent }) };
     if (text) note({ speaker: 'agent', turnId, text, reason });
     if (reason === 'greeting' || reason === 'reply') {
@@ -76,10 +89,13 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   function validateTurn(turnId: number): void {
-    if (!Number.isSafeInteger(turnId) || turnId < 1) throw new Error('turnId must be a positive integer');
+    if (!Number.isSafeInteger(turnId) || turnId < 1)
+      throw new Error('turnId must be a positive integer');
     if (ended()) throw new Error('the call has ended');
     if (turnId <= lastTurnId && !replyFor(turnId) && !pending.has(turnId))
-      throw new Error(`turn ${turnId} is older than the last turn (${lastTurnId}) and was already answered`);
+      throw new Error(
+        `turn ${turnId} is older than the last turn (${lastTurnId}) and was already answered`,
+      );
   }
 
   async function submit(turn: TurnInput): Promise<Reply> {
@@ -99,19 +115,26 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     await condition(() => replyFor(0) !== undefined);
     return replyFor(0)!;
   });
-  setHandler(utteranceUpdate, (u) => submit({ kind: 'speech', turnId: u.turnId, text: u.text.trim(), confidence: u.confidence }), {
-    validator: (u) => {
-      validateTurn(u.turnId);
-      if (typeof u.text !== 'string' || !u.text.trim()) throw new Error('text must be a non-empty string');
-      if (u.text.length > MAX_TEXT) throw new Error(`text is longer than ${MAX_TEXT} characters`);
-      if (typeof u.confidence !== 'number' || !(u.confidence >= 0 && u.confidence <= 1))
-        throw new Error('confidence must be a number from 0 to 1');
+  setHandler(
+    utteranceUpdate,
+    (u) =>
+      submit({ kind: 'speech', turnId: u.turnId, text: u.text.trim(), confidence: u.confidence }),
+    {
+      validator: (u) => {
+        validateTurn(u.turnId);
+        if (typeof u.text !== 'string' || !u.text.trim())
+          throw new Error('text must be a non-empty string');
+        if (u.text.length > MAX_TEXT) throw new Error(`text is longer than ${MAX_TEXT} characters`);
+        if (typeof u.confidence !== 'number' || !(u.confidence >= 0 && u.confidence <= 1))
+          throw new Error('confidence must be a number from 0 to 1');
+      },
     },
-  });
+  );
   setHandler(dtmfUpdate, (d) => submit({ kind: 'dtmf', turnId: d.turnId, digits: d.digits }), {
     validator: (d) => {
       validateTurn(d.turnId);
-      if (typeof d.digits !== 'string' || !/^[0-9*#]{1,32}$/.test(d.digits)) throw new Error('digits must be 1-32 of 0-9, * and #');
+      if (typeof d.digits !== 'string' || !/^[0-9*#]{1,32}$/.test(d.digits))
+        throw new Error('digits must be 1-32 of 0-9, * and #');
     },
   });
   setHandler(callStatusSignal, (status) => {
@@ -133,7 +156,11 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   async function runEffect(effect: Effect): Promise<CallEvent> {
     if (effect.kind === 'fetch_balance') {
       try {
-        return { kind: 'balance', purpose: effect.purpose, ...(await fast.getBalance(effect.customerId)) };
+        return {
+          kind: 'balance',
+          purpose: effect.purpose,
+          ...(await fast.getBalance(effect.customerId)),
+        };
       } catch (err) {
         log.warn('balance lookup failed', { error: String(err) });
         return { kind: 'lookup_failed' };
@@ -142,7 +169,11 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     try {
       // One key per invoice per call: a retry, a crash or a second "yes" pays once.
       const idempotencyKey = `${workflowId}:pay:${effect.invoiceId}`;
-      const receipt = await payments.payInvoice({ idempotencyKey, invoiceId: effect.invoiceId, amountCents: effect.amountCents });
+      const receipt = await payments.payInvoice({
+        idempotencyKey,
+        invoiceId: effect.invoiceId,
+        amountCents: effect.amountCents,
+      });
       return { kind: 'payment', ok: true, amountCents: receipt.amountCents };
     } catch (err) {
       log.warn('payment failed', { error: String(err) });
@@ -164,7 +195,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       }
     }
     const confidence = turn.kind === 'speech' ? turn.confidence : 1;
-    let next = step(state, { kind: 'turn', intent, asrConfidence: confidence, threshold: config.confidenceThreshold });
+    let next = step(state, {
+      kind: 'turn',
+      intent,
+      asrConfidence: confidence,
+      threshold: config.confidenceThreshold,
+    });
     while (next.effect) {
       state = next.state;
       next = step(state, await runEffect(next.effect));
@@ -187,7 +223,10 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   while (!ended()) {
-    const heard = await condition(() => inbox.length > 0 || hangup !== undefined, config.noInputTimeoutMs);
+    const heard = await condition(
+      () => inbox.length > 0 || hangup !== undefined,
+      config.noInputTimeoutMs,
+    );
     if (hangup) {
       state = step(state, { kind: 'hangup', answered: hangup === 'completed' }).state;
       break;
@@ -239,5 +278,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   // Turns still waiting get the call's end as their reply.
   await condition(allHandlersFinished);
   if (!callLog.id) throw ApplicationFailure.nonRetryable('call log was not written');
-  return { callSid: input.callSid, disposition, turns: state.turns, intentPath: state.intentPath, durationMs, callLogId: callLog.id };
+  return {
+    callSid: input.callSid,
+    disposition,
+    turns: state.turns,
+    intentPath: state.intentPath,
+    durationMs,
+    callLogId: callLog.id,
+  };
 }

@@ -49,14 +49,7 @@ export interface Reply {
 }
 
 export type TwilioCallStatus =
-  | 'queued'
-  | 'ringing'
-  | 'in-progress'
-  | 'completed'
-  | 'busy'
-  | 'failed'
-  | 'no-answer'
-  | 'canceled';
+  'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
 
 export const TERMINAL_CALL_STATUSES: readonly TwilioCallStatus[] = [
   'completed',
@@ -73,7 +66,10 @@ export interface CallConfig {
   noInputTimeoutMs: number;
 }
 
-export const DEFAULT_CALL_CONFIG: CallConfig = { confidenceThreshold: 0.5, noInputTimeoutMs: 10_000 };
+export const DEFAULT_CALL_CONFIG: CallConfig = {
+  confidenceThreshold: 0.5,
+  noInputTimeoutMs: 10_000,
+};
 
 export interface TranscriptEntry {
   /** Monotonic sequence within the call (survives continue-as-new). */
@@ -106,7 +102,8 @@ export interface CarriedState {
   stream?: StreamInfo;
 }
 
-export type Disposition = 'resolved' | 'transferred' | 'abandoned' | 'caller_hung_up' | 'not_answered';
+export type Disposition =
+  'resolved' | 'transferred' | 'abandoned' | 'caller_hung_up' | 'not_answered';
 
 export interface CallResult {
   callSid: string;

@@ -13,7 +13,12 @@ import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
 import type { CallActivityDeps } from '../../activities/call-activities';
 import { CallBridge } from '../../media-edge/call-bridge';
 import { createCallWorker } from '../../workers/call-worker-factory';
-import { CALL_TASK_QUEUE, callWorkflowId, type CallConfig, type CallInput } from '../../workflows/definitions';
+import {
+  CALL_TASK_QUEUE,
+  callWorkflowId,
+  type CallConfig,
+  type CallInput,
+} from '../../workflows/definitions';
 import { testDb, workflowBundle } from './platform';
 
 export const ADA = '+15550100001';
@@ -21,7 +26,11 @@ export const UNKNOWN = '+15559999999';
 
 export async function postgresTestDeps(): Promise<CallActivityDeps> {
   const db = await testDb();
-  return { crm: new PostgresCrm(db), billing: new PostgresBilling(db), intent: new RulesIntentClassifier() };
+  return {
+    crm: new PostgresCrm(db),
+    billing: new PostgresBilling(db),
+    intent: new RulesIntentClassifier(),
+  };
 }
 
 export async function callWorker(
@@ -46,7 +55,12 @@ export async function startCall(
   opts: { from?: string; config?: Partial<CallConfig>; callSid?: string; taskQueue?: string } = {},
 ) {
   const callSid = opts.callSid ?? newCallSid();
-  const input: CallInput = { callSid, from: opts.from ?? ADA, to: '+15550009999', ...(opts.config && { config: opts.config }) };
+  const input: CallInput = {
+    callSid,
+    from: opts.from ?? ADA,
+    to: '+15550009999',
+    ...(opts.config && { config: opts.config }),
+  };
   const handle = await client.workflow.start('callWorkflow', {
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
     workflowId: callWorkflowId(callSid),
@@ -56,7 +70,11 @@ export async function startCall(
 }
 
 /** With RECORD_HISTORIES=1, saves the call's history as test/histories/<name>.json. */
-export async function maybeRecordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string): Promise<void> {
+export async function maybeRecordHistory(
+  env: TestWorkflowEnvironment,
+  workflowId: string,
+  name: string,
+): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   fs.writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));

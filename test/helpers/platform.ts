@@ -25,11 +25,18 @@ export function localEnv(): Promise<TestWorkflowEnvironment> {
       ...cfg,
       devServer: {
         ...cfg.devServer,
-        dynamicConfig: { ...cfg.devServer.dynamicConfig, 'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW },
+        dynamicConfig: {
+          ...cfg.devServer.dynamicConfig,
+          'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW,
+        },
       },
     });
     return TestWorkflowEnvironment.createLocal({
-      server: { executable: { type: 'existing-path', path: temporal }, namespace: cfg.namespace, extraArgs: flags.filter((f, i, all) => f !== '--namespace' && all[i - 1] !== '--namespace') },
+      server: {
+        executable: { type: 'existing-path', path: temporal },
+        namespace: cfg.namespace,
+        extraArgs: flags.filter((f, i, all) => f !== '--namespace' && all[i - 1] !== '--namespace'),
+      },
     });
   })();
   return local;
@@ -38,13 +45,21 @@ export function localEnv(): Promise<TestWorkflowEnvironment> {
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   timeSkipping ??= (async () => {
     const { testServer } = await ensureTemporalBinaries();
-    const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServer } } });
+    const env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: testServer } },
+    });
     // The Java test server takes no start flags: register temporal.yaml's attributes by API.
     const types = { Keyword: 2, Int: 3 } as Record<string, number>;
     const searchAttributes = Object.fromEntries(
-      Object.entries(loadTemporalConfig().searchAttributes).map(([name, type]) => [name, types[type] ?? 2]),
+      Object.entries(loadTemporalConfig().searchAttributes).map(([name, type]) => [
+        name,
+        types[type] ?? 2,
+      ]),
     );
-    await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes,
+    });
     return env;
   })();
   return timeSkipping;

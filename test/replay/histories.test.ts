@@ -8,11 +8,20 @@ import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../helpers/platform';
 
 const dir = path.join(__dirname, '..', 'histories');
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories (test/histories)', () => {
   it('has the histories the spine promises', () => {
-    for (const name of ['balance-call', 'paid-bill', 'declined-bill', 'low-confidence-reprompt', 'silence-timeout'])
+    for (const name of [
+      'balance-call',
+      'paid-bill',
+      'declined-bill',
+      'low-confidence-reprompt',
+      'silence-timeout',
+    ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });
 
@@ -21,7 +30,10 @@ describe('replay of recorded histories (test/histories)', () => {
       workflowId: path.basename(f, '.json'),
       history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))),
     }));
-    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle() },
+      histories,
+    );
     let replayed = 0;
     for await (const r of results) {
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);

@@ -15,11 +15,15 @@ const ada = { id: 'cus_ada', name: 'Ada' };
 const invoice = { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' };
 const turn = (name: IntentName, confidence = 0.9, asrConfidence = 1) =>
   ({ kind: 'turn', intent: { name, confidence }, asrConfidence, threshold: 0.5 }) as const;
-const greeted = (customer = ada): CallState => step(initialCallState(), { kind: 'identified', customer }).state;
+const greeted = (customer = ada): CallState =>
+  step(initialCallState(), { kind: 'identified', customer }).state;
 
 describe('call-state: the deterministic flows', () => {
   it('greets a known caller by name and an unknown one without', () => {
-    assert.match(step(initialCallState(), { kind: 'identified', customer: ada }).say!, /^Hello Ada/);
+    assert.match(
+      step(initialCallState(), { kind: 'identified', customer: ada }).say!,
+      /^Hello Ada/,
+    );
     const anon = step(initialCallState(), { kind: 'identified' });
     assert.equal(anon.say, 'Thanks for calling. How can I help you today?');
     assert.equal(anon.state.phase, 'idle');
@@ -29,20 +33,36 @@ describe('call-state: the deterministic flows', () => {
     const s = step(greeted(), turn('check_balance'));
     assert.deepEqual(s.effect, { kind: 'fetch_balance', customerId: 'cus_ada', purpose: 'report' });
     assert.equal(s.say, undefined);
-    const r = step(s.state, { kind: 'balance', purpose: 'report', balanceCents: 4250, openInvoice: invoice });
-    assert.match(r.say!, /Your balance is 42 dollars and 50 cents\. Your next bill is due on December 5\./);
+    const r = step(s.state, {
+      kind: 'balance',
+      purpose: 'report',
+      balanceCents: 4250,
+      openInvoice: invoice,
+    });
+    assert.match(
+      r.say!,
+      /Your balance is 42 dollars and 50 cents\. Your next bill is due on December 5\./,
+    );
     assert.deepEqual(r.state.intentPath, ['check_balance']);
   });
 
   it('pay_bill confirms before paying: yes pays, no cancels, anything else re-asks', () => {
-    const asked = step(step(greeted(), turn('pay_bill')).state, { kind: 'balance', purpose: 'pay', balanceCents: 4250, openInvoice: invoice });
+    const asked = step(step(greeted(), turn('pay_bill')).state, {
+      kind: 'balance',
+      purpose: 'pay',
+      balanceCents: 4250,
+      openInvoice: invoice,
+    });
     assert.equal(asked.state.phase, 'confirm_payment');
     assert.match(asked.say!, /42 dollars and 50 cents.*Please say yes or no/);
 
     const reasked = step(asked.state, turn('check_balance'));
     assert.equal(reasked.state.phase, 'confirm_payment');
     assert.equal(reasked.effect, undefined);
-    assert.match(reasked.say!, /Please say yes to pay 42 dollars and 50 cents now, or no to cancel/);
+    assert.match(
+      reasked.say!,
+      /Please say yes to pay 42 dollars and 50 cents now, or no to cancel/,
+    );
 
     const yes = step(reasked.state, turn('confirm_yes'));
     assert.deepEqual(yes.effect, { kind: 'pay', invoiceId: 'inv_1', amountCents: 4250 });
@@ -67,7 +87,11 @@ describe('call-state: the deterministic flows', () => {
   });
 
   it('no open bill means nothing to confirm', () => {
-    const r = step(step(greeted(), turn('pay_bill')).state, { kind: 'balance', purpose: 'pay', balanceCents: 0 });
+    const r = step(step(greeted(), turn('pay_bill')).state, {
+      kind: 'balance',
+      purpose: 'pay',
+      balanceCents: 0,
+    });
     assert.equal(r.state.phase, 'idle');
     assert.match(r.say!, /no open bill/);
   });
@@ -100,12 +124,21 @@ describe('call-state: the deterministic flows', () => {
 
   it('goodbye, agent, out-of-scope and unknown callers end the call with the right disposition', () => {
     assert.deepEqual(
-      [step(greeted(), turn('goodbye')), step(greeted(), turn('talk_to_agent')), step(greeted(), turn('out_of_scope'))].map(
-        (r) => [r.action, r.state.disposition],
-      ),
-      [['hangup', 'resolved'], ['transfer', 'transferred'], ['transfer', 'transferred']],
+      [
+        step(greeted(), turn('goodbye')),
+        step(greeted(), turn('talk_to_agent')),
+        step(greeted(), turn('out_of_scope')),
+      ].map((r) => [r.action, r.state.disposition]),
+      [
+        ['hangup', 'resolved'],
+        ['transfer', 'transferred'],
+        ['transfer', 'transferred'],
+      ],
     );
-    assert.equal(step(greeted(), turn('out_of_scope')).say, 'I will connect you to an agent for that request.');
+    assert.equal(
+      step(greeted(), turn('out_of_scope')).say,
+      'I will connect you to an agent for that request.',
+    );
     const anon = step(initialCallState(), { kind: 'identified' }).state;
     assert.equal(step(anon, turn('check_balance')).say, PROMPTS.unknownCaller);
   });

@@ -37,11 +37,15 @@ describe('callWorkflow on a real Temporal dev server', function () {
     db = await resetDb();
   });
 
-  const count = async (sql: string, args: unknown[]) => Number((await db.query(sql, args)).rows[0].count);
+  const count = async (sql: string, args: unknown[]) =>
+    Number((await db.query(sql, args)).rows[0].count);
 
   it('balance call: personal greeting, spoken balance, goodbye, call log written once', async () => {
     const { bridge, handle, callSid } = await startCall(env.client);
-    assert.equal((await bridge.streamStarted()).text, 'Hello Ada, thanks for calling. How can I help you today?');
+    assert.equal(
+      (await bridge.streamStarted()).text,
+      'Hello Ada, thanks for calling. How can I help you today?',
+    );
     const balance = await bridge.utterance("what's my balance");
     assert.match(balance.text, /Your balance is 42 dollars and 50 cents/);
     assert.equal(balance.intent?.name, 'check_balance');
@@ -53,20 +57,38 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
     assert.equal(await count('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid]), 1);
     const log = (await db.query('SELECT * FROM call_logs WHERE call_sid = $1', [callSid])).rows[0];
-    assert.deepEqual([log.customer_id, log.disposition, log.turns, log.intent_path], ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']]);
+    assert.deepEqual(
+      [log.customer_id, log.disposition, log.turns, log.intent_path],
+      ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']],
+    );
     await maybeRecordHistory(env, handle.workflowId, 'balance-call');
   });
 
   it('paid bill: confirmation re-asked on an unclear answer, yes pays exactly once', async () => {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();
-    assert.match((await bridge.utterance('I want to pay my bill')).text, /bill of 42 dollars and 50 cents is due on December 5/);
-    assert.match((await bridge.utterance('what is the weather like today')).text, /Please say yes to pay/);
-    assert.match((await bridge.utterance('yes please')).text, /payment of 42 dollars and 50 cents is complete/);
+    assert.match(
+      (await bridge.utterance('I want to pay my bill')).text,
+      /bill of 42 dollars and 50 cents is due on December 5/,
+    );
+    assert.match(
+      (await bridge.utterance('what is the weather like today')).text,
+      /Please say yes to pay/,
+    );
+    assert.match(
+      (await bridge.utterance('yes please')).text,
+      /payment of 42 dollars and 50 cents is complete/,
+    );
     await bridge.utterance('goodbye');
     await handle.result();
-    assert.equal(await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []), 1);
-    assert.equal((await db.query("SELECT status FROM invoices WHERE id = 'inv_ada_1'")).rows[0].status, 'paid');
+    assert.equal(
+      await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []),
+      1,
+    );
+    assert.equal(
+      (await db.query("SELECT status FROM invoices WHERE id = 'inv_ada_1'")).rows[0].status,
+      'paid',
+    );
     await maybeRecordHistory(env, handle.workflowId, 'paid-bill');
   });
 
@@ -86,7 +108,10 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await bridge.streamStarted();
     assert.equal((await bridge.utterance("what's my balance", 0.2)).text, PROMPTS.repeat);
     assert.equal((await bridge.utterance('hmm')).text, PROMPTS.repeat);
-    assert.match((await bridge.utterance("what's my balance", 0.9)).text, /42 dollars and 50 cents/);
+    assert.match(
+      (await bridge.utterance("what's my balance", 0.9)).text,
+      /42 dollars and 50 cents/,
+    );
     await bridge.utterance('goodbye');
     assert.deepEqual((await handle.result()).intentPath, ['check_balance', 'goodbye']);
     await maybeRecordHistory(env, handle.workflowId, 'low-confidence-reprompt');
@@ -113,13 +138,19 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.deepEqual(a, b);
     assert.deepEqual(await bridge.resend(turn), a);
     await bridge.resend({ turnId: 3, text: 'pay my bill', confidence: 1 });
-    await assert.rejects(bridge.resend({ turnId: 2, text: 'goodbye', confidence: 1 }), (err: unknown) => {
-      assert.ok(err instanceof WorkflowUpdateFailedError);
-      assert.match(String(err.cause?.message), /older than the last turn/);
-      return true;
-    });
+    await assert.rejects(
+      bridge.resend({ turnId: 2, text: 'goodbye', confidence: 1 }),
+      (err: unknown) => {
+        assert.ok(err instanceof WorkflowUpdateFailedError);
+        assert.match(String(err.cause?.message), /older than the last turn/);
+        return true;
+      },
+    );
     const callerLines = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'caller');
-    assert.deepEqual(callerLines.map((e) => e.turnId), [1, 3]);
+    assert.deepEqual(
+      callerLines.map((e) => e.turnId),
+      [1, 3],
+    );
     await handle.signal(callStatusSignal, 'completed');
     assert.equal((await handle.result()).disposition, 'caller_hung_up');
   });
@@ -137,7 +168,8 @@ describe('callWorkflow on a real Temporal dev server', function () {
     }
     await assert.rejects(bridge.dtmf('12a'), WorkflowUpdateFailedError);
     const history = await handle.fetchHistory();
-    const accepted = history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+    const accepted =
+      history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
     assert.equal(accepted.length, 1, 'only the streamStarted update is in history');
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
@@ -155,7 +187,10 @@ describe('callWorkflow on a real Temporal dev server', function () {
 
   it('an unknown caller is greeted without a name and sent to an agent for account questions', async () => {
     const { bridge, handle } = await startCall(env.client, { from: UNKNOWN });
-    assert.equal((await bridge.streamStarted()).text, 'Thanks for calling. How can I help you today?');
+    assert.equal(
+      (await bridge.streamStarted()).text,
+      'Thanks for calling. How can I help you today?',
+    );
     assert.equal((await bridge.utterance("what's my balance")).text, PROMPTS.unknownCaller);
     const result = await handle.result();
     assert.equal(result.disposition, 'transferred');
@@ -173,13 +208,21 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.equal(await count('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid]), 1);
     const sa = (await handle.describe()).typedSearchAttributes;
     assert.deepEqual(
-      [sa.get(SA_CUSTOMER_ID), sa.get(SA_LAST_INTENT), sa.get(SA_TURN_COUNT), sa.get(SA_DISPOSITION)],
+      [
+        sa.get(SA_CUSTOMER_ID),
+        sa.get(SA_LAST_INTENT),
+        sa.get(SA_TURN_COUNT),
+        sa.get(SA_DISPOSITION),
+      ],
       ['cus_ada', 'check_balance', 1, 'caller_hung_up'],
     );
     // Ops can filter on them: the query the README shows.
     await waitFor(async () => {
       const found = [];
-      for await (const w of env.client.workflow.list({ query: `CustomerId = "cus_ada" AND Disposition = "caller_hung_up" AND WorkflowId = "${handle.workflowId}"` })) found.push(w);
+      for await (const w of env.client.workflow.list({
+        query: `CustomerId = "cus_ada" AND Disposition = "caller_hung_up" AND WorkflowId = "${handle.workflowId}"`,
+      }))
+        found.push(w);
       return found.length === 1;
     });
   });
@@ -198,7 +241,10 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.equal(state.turns, 12);
     assert.equal(state.lastTurnId, 12);
     // A turn resent across the boundary is still answered once.
-    assert.match((await bridge.resend({ turnId: 12, text: "what's my balance", confidence: 1 })).text, /42 dollars/);
+    assert.match(
+      (await bridge.resend({ turnId: 12, text: "what's my balance", confidence: 1 })).text,
+      /42 dollars/,
+    );
     const bye = await bridge.utterance('goodbye');
     assert.equal(bye.action, 'hangup');
     const result = await handle.result();

@@ -36,7 +36,9 @@ describe('silence on the time-skipping server', () => {
   it('speech after the re-prompt resets the count', async () => {
     const worker = await callWorker(env);
     await worker.runUntil(async () => {
-      const { handle, bridge } = await startCall(env.client, { config: { noInputTimeoutMs: 30_000 } });
+      const { handle, bridge } = await startCall(env.client, {
+        config: { noInputTimeoutMs: 30_000 },
+      });
       await env.sleep(45_000);
       assert.equal((await handle.query(stateQuery)).state.silences, 1);
       await bridge.utterance("what's my balance");

@@ -6,7 +6,11 @@ import { PaymentDeclinedError, type Billing, type PaymentReceipt } from '../../p
 export class PostgresBilling implements Billing {
   constructor(private readonly pool: Pool) {}
 
-  async payInvoice(idempotencyKey: string, invoiceId: string, amountCents: number): Promise<PaymentReceipt> {
+  async payInvoice(
+    idempotencyKey: string,
+    invoiceId: string,
+    amountCents: number,
+  ): Promise<PaymentReceipt> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -23,9 +27,12 @@ export class PostgresBilling implements Billing {
       }
       const invoice = rows[0];
       if (!invoice) throw new PaymentDeclinedError(`invoice ${invoiceId} does not exist`);
-      if (invoice.status !== 'open') throw new PaymentDeclinedError(`invoice ${invoiceId} is already ${invoice.status}`);
+      if (invoice.status !== 'open')
+        throw new PaymentDeclinedError(`invoice ${invoiceId} is already ${invoice.status}`);
       if (invoice.amount_cents !== amountCents)
-        throw new PaymentDeclinedError(`invoice ${invoiceId} is for ${invoice.amount_cents} cents, not ${amountCents}`);
+        throw new PaymentDeclinedError(
+          `invoice ${invoiceId} is for ${invoice.amount_cents} cents, not ${amountCents}`,
+        );
       // The UNIQUE key is the last guard, whatever the code above gets wrong.
       const paid = await client.query<{ id: string }>(
         'INSERT INTO payments (idempotency_key, invoice_id, amount_cents) VALUES ($1, $2, $3) RETURNING id',
@@ -43,7 +50,10 @@ export class PostgresBilling implements Billing {
   }
 }
 
-async function findPayment(client: PoolClient, key: string): Promise<Omit<PaymentReceipt, 'created'> | undefined> {
+async function findPayment(
+  client: PoolClient,
+  key: string,
+): Promise<Omit<PaymentReceipt, 'created'> | undefined> {
   const { rows } = await client.query<{ id: string; invoice_id: string; amount_cents: number }>(
     'SELECT id, invoice_id, amount_cents FROM payments WHERE idempotency_key = $1',
     [key],

@@ -6,7 +6,10 @@ export class PostgresCrm implements CrmClient {
   constructor(private readonly pool: Pool) {}
 
   async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
-    const { rows } = await this.pool.query<Customer>('SELECT id, name, phone FROM customers WHERE phone = $1', [phone]);
+    const { rows } = await this.pool.query<Customer>(
+      'SELECT id, name, phone FROM customers WHERE phone = $1',
+      [phone],
+    );
     return rows[0];
   }
 
@@ -30,14 +33,29 @@ export class PostgresCrm implements CrmClient {
     };
   }
 
-  async writeCallLog(idempotencyKey: string, log: CallLog): Promise<{ id: string; created: boolean }> {
+  async writeCallLog(
+    idempotencyKey: string,
+    log: CallLog,
+  ): Promise<{ id: string; created: boolean }> {
     const inserted = await this.pool.query<{ id: string }>(
       `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-      [idempotencyKey, log.callSid, log.customerId ?? null, log.callerNumber, log.intentPath, log.disposition, log.turns, log.durationMs],
+      [
+        idempotencyKey,
+        log.callSid,
+        log.customerId ?? null,
+        log.callerNumber,
+        log.intentPath,
+        log.disposition,
+        log.turns,
+        log.durationMs,
+      ],
     );
     if (inserted.rows[0]) return { id: String(inserted.rows[0].id), created: true };
-    const { rows } = await this.pool.query<{ id: string }>('SELECT id FROM call_logs WHERE idempotency_key = $1', [idempotencyKey]);
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM call_logs WHERE idempotency_key = $1',
+      [idempotencyKey],
+    );
     return { id: String(rows[0]?.id), created: false };
   }
 }

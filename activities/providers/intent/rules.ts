@@ -9,17 +9,27 @@ type Rule = { intent: Exclude<IntentName, 'out_of_scope'>; strong: RegExp[]; wea
 const RULES: Rule[] = [
   {
     intent: 'pay_bill',
-    strong: [/\bpay\b.*\b(bill|balance|invoice|it|now)\b/, /\bmake (a )?payment\b/, /\bpay (off|down)\b/],
+    strong: [
+      /\bpay\b.*\b(bill|balance|invoice|it|now)\b/,
+      /\bmake (a )?payment\b/,
+      /\bpay (off|down)\b/,
+    ],
     weak: [/\bpay(ment|ing)?\b/, /\bsettle\b/],
   },
   {
     intent: 'check_balance',
-    strong: [/\b(what|how much)\b.*\b(balance|owe|bill|due)\b/, /\b(check|know|tell me)\b.*\bbalance\b/],
+    strong: [
+      /\b(what|how much)\b.*\b(balance|owe|bill|due)\b/,
+      /\b(check|know|tell me)\b.*\bbalance\b/,
+    ],
     weak: [/\bmy balance\b/, /\bbalance\b/, /\bowe\b/, /\bhow much\b/, /\bamount due\b/],
   },
   {
     intent: 'talk_to_agent',
-    strong: [/\b(speak|talk)\b.*\b(agent|person|human|someone|representative|operator)\b/, /\b(real|live) (person|agent|human)\b/],
+    strong: [
+      /\b(speak|talk)\b.*\b(agent|person|human|someone|representative|operator)\b/,
+      /\b(real|live) (person|agent|human)\b/,
+    ],
     weak: [/\b(agent|human|representative|operator)\b/],
   },
   {
@@ -43,7 +53,11 @@ export class RulesIntentClassifier implements IntentClassifier {
   readonly name = 'rules';
 
   async classify(text: string): Promise<Intent> {
-    const t = text.toLowerCase().replace(/[^a-z0-9' ,]/g, ' ').replace(/\s+/g, ' ').trim();
+    const t = text
+      .toLowerCase()
+      .replace(/[^a-z0-9' ,]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     const scored = RULES.map((r) => ({
       intent: r.intent,
       score: r.strong.some((re) => re.test(t)) ? 0.9 : r.weak.some((re) => re.test(t)) ? 0.7 : 0,
@@ -54,7 +68,8 @@ export class RulesIntentClassifier implements IntentClassifier {
       .sort((a, b) => b.score - a.score);
     // "no, that's all" is a goodbye, not a refusal.
     const bye = scored.find((x) => x.intent === 'goodbye');
-    if (bye && scored.some((x) => x.intent === 'confirm_no')) return { name: 'goodbye', confidence: bye.score };
+    if (bye && scored.some((x) => x.intent === 'confirm_no'))
+      return { name: 'goodbye', confidence: bye.score };
     const [best, second] = scored;
     if (!best) {
       // Something said with no known request is out of scope; a fragment is a mishearing.

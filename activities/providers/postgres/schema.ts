@@ -57,9 +57,24 @@ export interface SeedCustomer {
 
 /** Demo customers; inserting again changes nothing. */
 export const DEMO_CUSTOMERS: SeedCustomer[] = [
-  { id: 'cus_ada', name: 'Ada', phone: '+15550100001', invoices: [{ id: 'inv_ada_1', amountCents: 4250, dueDate: '2026-12-05' }] },
-  { id: 'cus_grace', name: 'Grace', phone: '+15550100002', invoices: [{ id: 'inv_grace_1', amountCents: 12999, dueDate: '2026-12-12' }] },
-  { id: 'cus_alan', name: 'Alan', phone: '+15550100003', invoices: [{ id: 'inv_alan_1', amountCents: 3000, dueDate: '2026-11-01', status: 'paid' }] },
+  {
+    id: 'cus_ada',
+    name: 'Ada',
+    phone: '+15550100001',
+    invoices: [{ id: 'inv_ada_1', amountCents: 4250, dueDate: '2026-12-05' }],
+  },
+  {
+    id: 'cus_grace',
+    name: 'Grace',
+    phone: '+15550100002',
+    invoices: [{ id: 'inv_grace_1', amountCents: 12999, dueDate: '2026-12-12' }],
+  },
+  {
+    id: 'cus_alan',
+    name: 'Alan',
+    phone: '+15550100003',
+    invoices: [{ id: 'inv_alan_1', amountCents: 3000, dueDate: '2026-11-01', status: 'paid' }],
+  },
   {
     id: 'cus_katherine',
     name: 'Katherine',
@@ -74,7 +89,10 @@ export const DEMO_CUSTOMERS: SeedCustomer[] = [
 
 export async function seed(pool: Pool, customers: SeedCustomer[] = DEMO_CUSTOMERS): Promise<void> {
   for (const c of customers) {
-    await pool.query('INSERT INTO customers (id, name, phone) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [c.id, c.name, c.phone]);
+    await pool.query(
+      'INSERT INTO customers (id, name, phone) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [c.id, c.name, c.phone],
+    );
     for (const i of c.invoices) {
       await pool.query(
         'INSERT INTO invoices (id, customer_id, amount_cents, due_date, status) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
