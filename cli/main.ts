@@ -1,8 +1,10 @@
 // The `switchboard` command line: ./switchboard --help
+import path from 'node:path';
 import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
 import { temporalNamespace, temporalUiUrl } from '../infra';
+import { repoRoot } from '../infra/paths';
 import { placeTextCall, type TextCallReport } from '../simulator/text-call';
 import { localEnv } from './dev-env';
 import { startSystem } from './system';
@@ -114,13 +116,23 @@ program
 program
   .command('bench')
   .description('per-turn orchestration overhead through Temporal vs. in-process (p50/p95/p99)')
-  .option('--calls <n>', 'concurrent calls', '10')
-  .option('--turns <n>', 'turns per call', '60')
-  .action(async (o: { calls: string; turns: string }) => {
+  .option('--calls <n>', 'concurrent calls (default: both scenarios below)')
+  .option('--turns <n>', 'turns per call')
+  .option('--think <ms>', 'pause between a reply and the next utterance', '0')
+  .action(async (o: { calls?: string; turns?: string; think: string }) => {
     const { runOrchestrationBench } = await import('../bench/orchestration');
-    await runOrchestrationBench({ calls: Number(o.calls), turnsPerCall: Number(o.turns) }).catch(
-      fail,
-    );
+    const scenarios = o.calls
+      ? [{ name: 'custom', calls: Number(o.calls), turnsPerCall: Number(o.turns ?? 60), thinkMs: Number(o.think) }]
+      : [
+          // Callers listen to the reply before they speak again: a busy line's real pace.
+          { name: 'paced', calls: 20, turnsPerCall: 25, thinkMs: 1000 },
+          // Every caller answers instantly: the latency when the machine is saturated.
+          { name: 'saturated', calls: 10, turnsPerCall: 60, thinkMs: 0 },
+        ];
+    for (const { name, ...opts } of scenarios) {
+      console.log(`\n[bench] scenario "${name}"`);
+      await runOrchestrationBench({ ...opts, out: path.join(repoRoot, 'bench', 'results', name) }).catch(fail);
+    }
   });
 
 program

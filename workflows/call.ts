@@ -208,10 +208,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     state = next.state;
     speak(turn.turnId, next.say ?? '', next.action, 'reply', intent);
     pending.delete(turn.turnId);
-    upsertSearchAttributes([
-      { key: SA_LAST_INTENT, value: intent.name },
-      { key: SA_TURN_COUNT, value: state.turns },
-    ]);
+    // Only on a change: an upsert per turn costs the server a few ms of CPU on every
+    // turn; TurnCount is exact from the next change on and at the end of the call.
+    if (workflowInfo().typedSearchAttributes.get(SA_LAST_INTENT) !== intent.name) {
+      upsertSearchAttributes([
+        { key: SA_LAST_INTENT, value: intent.name },
+        { key: SA_TURN_COUNT, value: state.turns },
+      ]);
+    }
   }
 
   if (!carried) {
@@ -260,7 +264,10 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   const disposition = state.disposition ?? 'caller_hung_up';
-  upsertSearchAttributes([{ key: SA_DISPOSITION, value: disposition }]);
+  upsertSearchAttributes([
+    { key: SA_DISPOSITION, value: disposition },
+    { key: SA_TURN_COUNT, value: state.turns },
+  ]);
   const durationMs = new Date().getTime() - workflowInfo().startTime.getTime();
   const customerId = state.customer?.id;
   const callLog = await records.writeCallLog({
