@@ -2,7 +2,7 @@
 // utterance (one update) and having the reply, when every provider is instantaneous
 // (rules classifier, in-memory CRM/billing), over many turns of concurrent calls on a
 // real Temporal dev server. The baseline, measured in the same run, is the same turn
-// logic called in-process without Temporal (classify → step() → getBalance → step()).
+// logic called in-process without Temporal (understandTurn → step() → step()).
 // Speed is reported here, never asserted in timed tests.
 //
 // Phases: warm-up (not counted) → one call alone (the unloaded per-turn cost, split at
@@ -78,9 +78,9 @@ export interface TurnBreakdown {
   /**
    * One call alone (no queueing), split by the provider calls the worker made: from
    * sending the update to classify() starting (update admission, workflow task dispatch,
-   * activation); classify() end to getBalance() start (a local-activity result back into
-   * the workflow and the next one out, all inside the worker); getBalance() end to the
-   * reply (activation, workflow task completion, persistence, update response).
+   * activation); classify() end to getBalance() start (inside the one understandTurn
+   * local activity); getBalance() end to the reply (the local activity's result back into
+   * the workflow, activation, workflow task completion, persistence, update response).
    */
   singleCallPhasesMs: {
     toFirstActivity: { p50: number; mean: number };
@@ -361,17 +361,17 @@ function inProcessTurns(): (turns: number) => Promise<CallRun> {
     for (let t = 0; t < turns; t++) {
       const start = performance.now();
       const text = TEXTS[t % TEXTS.length]!;
-      const intent = await acts.classifyIntent(text);
+      const { intent, account } = await acts.understandTurn({
+        text,
+        customerId: state.customer?.id,
+      });
       let next = step(state, { kind: 'turn', intent, asrConfidence: 1, threshold });
       while (next.effect) {
         state = next.state;
         const effect = next.effect;
-        if (effect.kind !== 'fetch_balance') throw new Error(`unexpected effect ${effect.kind}`);
-        next = step(state, {
-          kind: 'balance',
-          purpose: effect.purpose,
-          ...(await acts.getBalance(effect.customerId)),
-        });
+        if (effect.kind !== 'fetch_balance' || !account)
+          throw new Error(`unexpected effect ${effect.kind}`);
+        next = step(state, { kind: 'balance', purpose: effect.purpose, ...account });
       }
       state = next.state;
       const reply: Reply = { turnId: t + 1, text: next.say ?? '', action: next.action, intent };

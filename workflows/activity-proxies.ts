@@ -8,7 +8,7 @@ import type { CallActivities } from '../activities/call-activities';
 const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
 export const fast = proxyLocalActivities<
-  Pick<CallActivities, 'classifyIntent' | 'identifyCaller' | 'getBalance'>
+  Pick<CallActivities, 'understandTurn' | 'identifyCaller' | 'getBalance'>
 >({
   startToCloseTimeout: '3s',
   retry: {

@@ -11,6 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { BalanceView } from '../activities/call-activities';
 import { fast, payments, records } from './activity-proxies';
 import {
   dtmfIntent,
@@ -153,8 +154,9 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     ...(stream && { stream }),
   }));
 
-  async function runEffect(effect: Effect): Promise<CallEvent> {
+  async function runEffect(effect: Effect, prefetched?: BalanceView): Promise<CallEvent> {
     if (effect.kind === 'fetch_balance') {
+      if (prefetched) return { kind: 'balance', purpose: effect.purpose, ...prefetched };
       try {
         return {
           kind: 'balance',
@@ -185,10 +187,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     const said = turn.kind === 'speech' ? turn.text : `[keypad ${turn.digits}]`;
     note({ speaker: 'caller', turnId: turn.turnId, text: said });
     let intent: Intent;
+    let account: BalanceView | undefined;
     if (turn.kind === 'dtmf') intent = dtmfIntent(state.phase, turn.digits);
     else {
       try {
-        intent = await fast.classifyIntent(turn.text);
+        ({ intent, account } = await fast.understandTurn({
+          text: turn.text,
+          customerId: state.customer?.id,
+        }));
       } catch (err) {
         log.warn('intent classification failed', { error: String(err) });
         intent = { name: 'out_of_scope', confidence: 0 };
@@ -203,7 +209,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     });
     while (next.effect) {
       state = next.state;
-      next = step(state, await runEffect(next.effect));
+      next = step(state, await runEffect(next.effect, account));
+      account = undefined; // read once: after a payment the balance must be read again
     }
     state = next.state;
     speak(turn.turnId, next.say ?? '', next.action, 'reply', intent);

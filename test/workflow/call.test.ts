@@ -15,7 +15,14 @@ import {
   transcriptQuery,
   type CallResult,
 } from '../../workflows/definitions';
-import { UNKNOWN, callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
+import {
+  UNKNOWN,
+  callWorker,
+  maybeRecordHistory,
+  newCallSid,
+  postgresTestDeps,
+  startCall,
+} from '../helpers/calls';
 import { localEnv, resetDb } from '../helpers/platform';
 
 describe('callWorkflow on a real Temporal dev server', function () {
@@ -127,6 +134,32 @@ describe('callWorkflow on a real Temporal dev server', function () {
     const transfer = await bridge.utterance('yes');
     assert.equal(transfer.action, 'transfer');
     assert.equal((await handle.result()).disposition, 'transferred');
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+  });
+
+  it('CRM down during a turn: the caller is offered an agent, nothing is paid', async () => {
+    const deps = await postgresTestDeps();
+    let reads = 0;
+    const crm = Object.create(deps.crm) as typeof deps.crm;
+    crm.getBalance = async () => {
+      reads++;
+      throw new Error('CRM unavailable');
+    };
+    const taskQueue = `calls-crm-down-${newCallSid()}`;
+    const down = await callWorker(env, { ...deps, crm }, taskQueue);
+    await down.runUntil(async () => {
+      const { bridge, handle } = await startCall(env.client, { taskQueue });
+      await bridge.streamStarted();
+      assert.equal((await bridge.utterance('pay my bill')).text, PROMPTS.lookupFailed);
+      // understandTurn's read, then the flow's own getBalance with its retries.
+      assert.ok(reads >= 3, `reads ${reads}`);
+      assert.equal(
+        (await bridge.utterance('no')).text,
+        'Okay. Is there anything else I can help you with?',
+      );
+      await handle.signal(callStatusSignal, 'completed');
+      assert.equal((await handle.result()).disposition, 'caller_hung_up');
+    });
     assert.equal(await count('SELECT count(*) FROM payments', []), 0);
   });
 

@@ -1,0 +1,77 @@
+// The call activities over the in-memory adapters: what a turn's one local activity returns.
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { createCallActivities } from '../../activities/call-activities';
+import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
+import { MemoryBilling } from '../../activities/providers/memory/billing';
+import { MemoryCrm, MemoryCrmStore } from '../../activities/providers/memory/crm';
+import { DEMO_CUSTOMERS } from '../../activities/providers/postgres/schema';
+
+function activities(overrides: { failBalance?: boolean } = {}) {
+  const store = new MemoryCrmStore(DEMO_CUSTOMERS);
+  const crm = new MemoryCrm(store);
+  if (overrides.failBalance)
+    crm.getBalance = async () => Promise.reject(new Error('CRM unavailable'));
+  return createCallActivities({
+    crm,
+    billing: new MemoryBilling(store),
+    intent: new RulesIntentClassifier(),
+  });
+}
+
+describe('call activities', () => {
+  it('understandTurn reads the account along with an account intent', async () => {
+    const r = await activities().understandTurn({
+      text: "what's my balance",
+      customerId: 'cus_ada',
+    });
+    assert.equal(r.intent.name, 'check_balance');
+    assert.deepEqual(r.account, {
+      balanceCents: 4250,
+      openInvoice: { invoiceId: 'inv_ada_1', amountCents: 4250, dueDate: '2026-12-05' },
+    });
+  });
+
+  it('understandTurn reads no account for other intents or unknown callers', async () => {
+    const acts = activities();
+    assert.equal(
+      (await acts.understandTurn({ text: 'goodbye', customerId: 'cus_ada' })).account,
+      undefined,
+    );
+    const anon = await acts.understandTurn({ text: 'pay my bill' });
+    assert.equal(anon.intent.name, 'pay_bill');
+    assert.equal(anon.account, undefined);
+  });
+
+  it('understandTurn still classifies when the CRM is down (the flow reports the lookup)', async () => {
+    const r = await activities({ failBalance: true }).understandTurn({
+      text: 'pay my bill',
+      customerId: 'cus_ada',
+    });
+    assert.equal(r.intent.name, 'pay_bill');
+    assert.equal(r.account, undefined);
+  });
+
+  it('refuses an over-long utterance as bad input, without retries', async () => {
+    await assert.rejects(
+      activities().understandTurn({ text: 'a'.repeat(2001) }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'BadInput');
+        assert.equal(err.nonRetryable, true);
+        return true;
+      },
+    );
+  });
+
+  it('maps a declined payment to a non-retryable PaymentDeclined failure', async () => {
+    const acts = activities();
+    const req = { idempotencyKey: 'k1', invoiceId: 'inv_alan_1', amountCents: 3000 };
+    await assert.rejects(acts.payInvoice(req), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, 'PaymentDeclined');
+      assert.equal(err.nonRetryable, true);
+      return true;
+    });
+  });
+});
