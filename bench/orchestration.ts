@@ -18,7 +18,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
 import type { CrmClient, IntentClassifier } from '../activities/ports';
@@ -26,11 +25,12 @@ import { RulesIntentClassifier } from '../activities/providers/intent/rules';
 import { MemoryBilling } from '../activities/providers/memory/billing';
 import { MemoryCrm, MemoryCrmStore } from '../activities/providers/memory/crm';
 import { DEMO_CUSTOMERS } from '../activities/providers/postgres/schema';
-import { ensureTemporalBinaries, loadTemporalConfig } from '../infra';
+import { ensureTemporalBinaries } from '../infra';
 import { repoRoot } from '../infra/paths';
-import { devServerFlags } from '../infra/temporal-config';
+import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call-bridge';
 import { createCallWorker, workflowsPath } from '../workers/call-worker-factory';
+import { quietBundleLogger } from '../workers/logging';
 import { initialCallState, step, type CallState } from '../workflows/call-state';
 import {
   CALL_TASK_QUEUE,
@@ -188,7 +188,7 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
   log('bundling workflows and starting a dev server …');
   const [bundle, env] = await Promise.all([
     bundleWorkflowCode({ workflowsPath, logger: quietBundleLogger }),
-    startDevServer(temporalExe),
+    createEphemeralDevServer(),
   ]);
 
   const marks = new ProviderMarks();
@@ -492,18 +492,6 @@ class ProviderMarks {
 // --- platform ----------------------------------------------------------------------------
 
 /** A fresh in-memory dev server with temporal.yaml's namespace, attributes and dynamic config. */
-function startDevServer(temporalExe: string): Promise<TestWorkflowEnvironment> {
-  const cfg = loadTemporalConfig();
-  const flags = devServerFlags(cfg);
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: temporalExe },
-      namespace: cfg.namespace,
-      extraArgs: flags.filter((f, i, all) => f !== '--namespace' && all[i - 1] !== '--namespace'),
-    },
-  });
-}
-
 /** The SDK logs worker state changes at INFO; the table is what matters here. */
 function quietRuntime(): void {
   try {
@@ -560,15 +548,6 @@ function readStat(pid: number): { comm: string; fields: string[] } | undefined {
     return undefined;
   }
 }
-
-const quietBundleLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (msg: string) => console.warn(msg),
-  error: (msg: string) => console.error(msg),
-};
 
 // --- where the time goes: the histories ---------------------------------------------------
 

@@ -122,7 +122,14 @@ program
   .action(async (o: { calls?: string; turns?: string; think: string }) => {
     const { runOrchestrationBench } = await import('../bench/orchestration');
     const scenarios = o.calls
-      ? [{ name: 'custom', calls: Number(o.calls), turnsPerCall: Number(o.turns ?? 60), thinkMs: Number(o.think) }]
+      ? [
+          {
+            name: 'custom',
+            calls: Number(o.calls),
+            turnsPerCall: Number(o.turns ?? 60),
+            thinkMs: Number(o.think),
+          },
+        ]
       : [
           // Callers listen to the reply before they speak again: a busy line's real pace.
           { name: 'paced', calls: 20, turnsPerCall: 25, thinkMs: 1000 },
@@ -131,7 +138,10 @@ program
         ];
     for (const { name, ...opts } of scenarios) {
       console.log(`\n[bench] scenario "${name}"`);
-      await runOrchestrationBench({ ...opts, out: path.join(repoRoot, 'bench', 'results', name) }).catch(fail);
+      await runOrchestrationBench({
+        ...opts,
+        out: path.join(repoRoot, 'bench', 'results', name),
+      }).catch(fail);
     }
   });
 

@@ -25,3 +25,13 @@ export function installCompactLogging(
     }),
   });
 }
+
+/** For bundleWorkflowCode: only warnings and errors. */
+export const quietBundleLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (msg: string) => console.warn(msg),
+  error: (msg: string) => console.error(msg),
+};

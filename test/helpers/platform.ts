@@ -5,9 +5,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../../infra';
-import { devServerFlags } from '../../infra/temporal-config';
+import { createEphemeralDevServer } from '../../infra/ephemeral-server';
 import { seed, migrate } from '../../activities/providers/postgres/schema';
 import { workflowsPath } from '../../workers/call-worker-factory';
+import { quietBundleLogger } from '../../workers/logging';
 
 /** Small, so a test call of a dozen turns continues-as-new (every test runs with it). */
 export const TEST_SUGGEST_CONTINUE_AS_NEW = 80;
@@ -18,27 +19,9 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 let pool: Pool | undefined;
 
 export function localEnv(): Promise<TestWorkflowEnvironment> {
-  local ??= (async () => {
-    const { temporal } = await ensureTemporalBinaries();
-    const cfg = loadTemporalConfig();
-    const flags = devServerFlags({
-      ...cfg,
-      devServer: {
-        ...cfg.devServer,
-        dynamicConfig: {
-          ...cfg.devServer.dynamicConfig,
-          'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW,
-        },
-      },
-    });
-    return TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporal },
-        namespace: cfg.namespace,
-        extraArgs: flags.filter((f, i, all) => f !== '--namespace' && all[i - 1] !== '--namespace'),
-      },
-    });
-  })();
+  local ??= createEphemeralDevServer({
+    'limit.historyCount.suggestContinueAsNew': TEST_SUGGEST_CONTINUE_AS_NEW,
+  });
   return local;
 }
 
@@ -93,12 +76,3 @@ export async function teardownPlatform(): Promise<void> {
   await pool?.end();
   pool = undefined;
 }
-
-const quietBundleLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (msg: string) => console.warn(msg),
-  error: (msg: string) => console.error(msg),
-};
