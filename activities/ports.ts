@@ -71,3 +71,71 @@ export class PaymentDeclinedError extends Error {
     this.name = 'PaymentDeclinedError';
   }
 }
+
+// --- speech (issue 3) -------------------------------------------------------------------
+
+/** Telephone audio inside the system: 16-bit signed PCM, mono. */
+export interface PcmAudio {
+  samples: Int16Array;
+  sampleRate: number;
+}
+
+export interface Transcript {
+  text: string;
+  /** In [0, 1]; adapters map their engine's score onto it. */
+  confidence: number;
+  /** Which adapter produced it (for the record of who served each utterance). */
+  provider: string;
+}
+
+export interface SttStreamOptions {
+  /** Sample rate of the PCM written to the stream (8000 from the phone line). */
+  sampleRate: number;
+  /** Phrases expected in the current dialogue state (keyterms / a grammar's phrases). */
+  hints?: string[];
+  signal?: AbortSignal;
+}
+
+/** One utterance's recognition: audio in while the caller speaks, the final text at the end. */
+export interface SttStream {
+  write(pcm: Int16Array): void;
+  /** The caller stopped: flush and return the final transcript. */
+  finish(): Promise<Transcript>;
+  /** Abandon (barge-in, hang-up): free the session without a result. */
+  abort(): void;
+  /** Interim hypotheses, for logs and barge-in decisions; never sent to the workflow. */
+  onPartial?: (text: string) => void;
+}
+
+export interface SpeechToText {
+  readonly name: string;
+  open(opts: SttStreamOptions): Promise<SttStream>;
+  /** A whole recording at once (post-call transcription, evaluation). */
+  transcribe(audio: PcmAudio, opts?: { hints?: string[] }): Promise<Transcript>;
+}
+
+/** Synthesized speech, ready for the phone line: 8 kHz μ-law mono. */
+export interface SpeechAudio {
+  mulaw: Buffer;
+  durationMs: number;
+  provider: string;
+  voice: string;
+}
+
+export interface TextToSpeech {
+  readonly name: string;
+  /** Part of the cache key: the same text in another voice is other audio. */
+  readonly voice: string;
+  synthesize(text: string, opts?: { signal?: AbortSignal }): Promise<SpeechAudio>;
+}
+
+export interface ObjectStore {
+  /** With ifAbsent, an existing object is kept and created is false (a conditional put). */
+  put(
+    key: string,
+    body: Buffer,
+    opts?: { contentType?: string; ifAbsent?: boolean },
+  ): Promise<{ created: boolean }>;
+  get(key: string): Promise<Buffer | undefined>;
+  delete(key: string): Promise<void>;
+}
