@@ -4,6 +4,7 @@
 // and retried until they land (each carries an idempotency key).
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CallActivities } from '../activities/call-activities';
+import type { EdgeActivities } from '../activities/edge-activities';
 
 const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
@@ -40,3 +41,12 @@ export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
+
+/** The edge host holding the call's socket; its queue comes from the streamStarted update. */
+export const edgeHost = (taskQueue: string) =>
+  proxyActivities<EdgeActivities>({
+    taskQueue,
+    startToCloseTimeout: '10s',
+    // The host may be gone (the call dropped with it): a few tries, then carry on.
+    retry: { initialInterval: '500ms', maximumAttempts: 3 },
+  });

@@ -7,12 +7,13 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BalanceView } from '../activities/call-activities';
-import { fast, payments, records } from './activity-proxies';
+import { edgeHost, fast, payments, records } from './activity-proxies';
 import {
   dtmfIntent,
   initialCallState,
@@ -22,6 +23,7 @@ import {
   type Effect,
 } from './call-state';
 import {
+  bargeInSignal,
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
   dtmfUpdate,
@@ -123,7 +125,9 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     {
       validator: (u) => {
         validateTurn(u.turnId);
-        if (typeof u.text !== 'string' || !u.text.trim())
+        // Empty text is how the edge reports an utterance no recognizer could transcribe.
+        const unrecognized = u.asr !== undefined && u.asr.servedBy === undefined;
+        if (typeof u.text !== 'string' || (!u.text.trim() && !unrecognized))
           throw new Error('text must be a non-empty string');
         if (u.text.length > MAX_TEXT) throw new Error(`text is longer than ${MAX_TEXT} characters`);
         if (typeof u.confidence !== 'number' || !(u.confidence >= 0 && u.confidence <= 1))
@@ -140,6 +144,10 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   });
   setHandler(callStatusSignal, (status) => {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
+  });
+  setHandler(bargeInSignal, ({ turnId, heardMs }) => {
+    const line = transcript.findLast((e) => e.speaker === 'agent' && e.turnId === turnId);
+    if (line) line.interrupted = { heardMs: Math.max(0, Math.round(heardMs)) };
   });
   setHandler(transcriptQuery, () => transcript);
   setHandler(stateQuery, () => ({
@@ -184,11 +192,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   async function runTurn(turn: TurnInput): Promise<void> {
-    const said = turn.kind === 'speech' ? turn.text : `[keypad ${turn.digits}]`;
+    const said =
+      turn.kind === 'speech' ? turn.text || '[not understood]' : `[keypad ${turn.digits}]`;
     note({ speaker: 'caller', turnId: turn.turnId, text: said });
     let intent: Intent;
     let account: BalanceView | undefined;
     if (turn.kind === 'dtmf') intent = dtmfIntent(state.phase, turn.digits);
+    else if (!turn.text)
+      intent = { name: 'out_of_scope', confidence: 0 }; // → asked to repeat
     else {
       try {
         ({ intent, account } = await fast.understandTurn({
@@ -245,7 +256,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     if (!heard) {
       const s = step(state, { kind: 'no_input' });
       state = s.state;
-      speak(lastTurnId, s.say ?? '', s.action, ended() ? 'end' : 'no_input');
+      const reply = speak(lastTurnId, s.say ?? '', s.action, ended() ? 'end' : 'no_input');
+      // Nobody asked for this line, so no update carries it back: the edge host that holds
+      // the call is told to say it (and to hang up after the last one).
+      if (stream?.edgeTaskQueue && patched('edge-speaks-unprompted')) {
+        await edgeHost(stream.edgeTaskQueue)
+          .speakOnCall({ callSid: input.callSid, text: reply.text, hangUpAfter: ended() })
+          .catch((err) => log.warn('the edge could not speak the prompt', { error: String(err) }));
+      }
       continue;
     }
     await runTurn(inbox.shift()!);

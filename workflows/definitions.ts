@@ -30,6 +30,20 @@ export interface Utterance {
   /** ASR confidence in [0, 1]; 1 for typed text. */
   confidence: number;
   timings?: { speechStartMs?: number; speechEndMs?: number; asrMs?: number };
+  /** Which recognizer served this utterance and why others did not; no servedBy = none could. */
+  asr?: AsrRecord;
+}
+
+export interface AsrRecord {
+  servedBy?: string;
+  attempts: { provider: string; ok: boolean; error?: string; ms?: number }[];
+}
+
+/** The caller spoke over the agent: the edge cleared the playback of this turn's reply. */
+export interface BargeIn {
+  turnId: number;
+  /** How much of the reply the caller heard before the clear. */
+  heardMs: number;
 }
 
 /** DTMF digits from the keypad; masked in history when the flow expects a secret. */
@@ -80,6 +94,8 @@ export interface TranscriptEntry {
   intent?: Intent;
   /** Why the agent spoke when not answering a turn: reprompt on silence, etc. */
   reason?: 'greeting' | 'reply' | 'no_input' | 'end';
+  /** Set on an agent line the caller talked over. */
+  interrupted?: { heardMs: number };
 }
 
 export interface CallInput {
@@ -133,6 +149,8 @@ export interface StreamInfo {
 export const utteranceUpdate = defineUpdate<Reply, [Utterance]>('utterance');
 export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
 export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
+// A signal: the edge has already acted (cleared the audio); it only informs the record.
+export const bargeInSignal = defineSignal<[BargeIn]>('bargeIn');
 
 export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
 export const stateQuery = defineQuery<LiveState>('state');

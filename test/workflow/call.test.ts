@@ -6,6 +6,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { PROMPTS } from '../../workflows/call-state';
 import {
+  bargeInSignal,
   callStatusSignal,
   SA_CUSTOMER_ID,
   SA_DISPOSITION,
@@ -186,6 +187,42 @@ describe('callWorkflow on a real Temporal dev server', function () {
     );
     await handle.signal(callStatusSignal, 'completed');
     assert.equal((await handle.result()).disposition, 'caller_hung_up');
+  });
+
+  it('an utterance no recognizer could transcribe is asked again, and recorded', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    const asr = {
+      attempts: [
+        { provider: 'deepgram', ok: false, error: 'timeout' },
+        { provider: 'pocketsphinx', ok: false, error: 'crash' },
+      ],
+    };
+    const reply = await bridge.resend({ turnId: 1, text: '', confidence: 0, asr });
+    assert.equal(reply.text, PROMPTS.repeat);
+    // Empty text without a failed recognition is still malformed.
+    await assert.rejects(
+      bridge.resend({ turnId: 2, text: '', confidence: 0 }),
+      WorkflowUpdateFailedError,
+    );
+    const lines = await handle.query(transcriptQuery);
+    assert.equal(lines.find((e) => e.speaker === 'caller')?.text, '[not understood]');
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+  });
+
+  it('a barge-in marks the interrupted reply in the transcript', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance("what's my balance");
+    await handle.signal(bargeInSignal, { turnId: 1, heardMs: 640 });
+    await bridge.utterance('goodbye');
+    const agent = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'agent');
+    assert.deepEqual(
+      agent.map((e) => e.interrupted),
+      [undefined, { heardMs: 640 }, undefined],
+    );
+    await handle.result();
   });
 
   it('malformed input is refused before it reaches history', async () => {

@@ -1,6 +1,8 @@
 // No-input timeouts on the time-skipping test server: minutes of silence in milliseconds.
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createEdgeActivities } from '../../activities/edge-activities';
 import { PROMPTS } from '../../workflows/call-state';
 import { stateQuery, transcriptQuery } from '../../workflows/definitions';
 import { callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
@@ -47,5 +49,38 @@ describe('silence on the time-skipping server', () => {
       assert.equal(result.disposition, 'abandoned');
       assert.deepEqual(result.intentPath, ['check_balance']);
     });
+  });
+});
+
+describe('silence on a call whose audio is on an edge host', () => {
+  it('the edge host is told to say each re-prompt, and to hang up after the last', async () => {
+    const env = await timeSkippingEnv();
+    await resetDb();
+    const spoken: { callSid: string; text: string; hungUp: boolean }[] = [];
+    const edgeTaskQueue = `media-edge.test-${Date.now()}`;
+    const edge = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue: edgeTaskQueue,
+      activities: createEdgeActivities({
+        speak: async (callSid, text) => void spoken.push({ callSid, text, hungUp: false }),
+        hangUp: async () => void (spoken[spoken.length - 1]!.hungUp = true),
+      }),
+    });
+    const worker = await callWorker(env);
+    await edge.runUntil(
+      worker.runUntil(async () => {
+        const { handle, bridge, callSid } = await startCall(env.client, {
+          config: { noInputTimeoutMs: 60_000 },
+        });
+        await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
+        assert.equal((await handle.result()).disposition, 'abandoned');
+        assert.deepEqual(spoken, [
+          { callSid, text: PROMPTS.stillThere, hungUp: false },
+          { callSid, text: PROMPTS.silentEnd, hungUp: true },
+        ]);
+        await maybeRecordHistory(env, handle.workflowId, 'silence-prompts-spoken-by-edge');
+      }),
+    );
   });
 });
