@@ -9,6 +9,7 @@ import {
   streamStartedUpdate,
   utteranceUpdate,
   utteranceUpdateId,
+  type AsrRecord,
   type Reply,
   type StreamInfo,
   type Utterance,
@@ -33,9 +34,20 @@ export class CallBridge {
     });
   }
 
-  utterance(text: string, confidence = 1, timings?: Utterance['timings']): Promise<Reply> {
+  utterance(
+    text: string,
+    confidence = 1,
+    timings?: Utterance['timings'],
+    asr?: AsrRecord,
+  ): Promise<Reply> {
     const turnId = ++this.lastTurnId;
-    return this.resend({ turnId, text, confidence, ...(timings && { timings }) });
+    return this.resend({
+      turnId,
+      text,
+      confidence,
+      ...(timings && { timings }),
+      ...(asr && { asr }),
+    });
   }
 
   /** Sends a turn again with its original id (the workflow answers it only once). */

@@ -1,0 +1,166 @@
+// Turns per-frame VAD decisions into utterances: speech must last minSpeechMs to count (so
+// clicks and coughs don't start one), and ends after hangoverMs of silence (so pauses between
+// words don't split it) or at maxUtteranceMs. Times are ms on the stream's clock: frame k
+// covers [20k, 20k + 20).
+import { FRAME_MS } from './frames';
+
+export interface EndpointerOptions {
+  minSpeechMs?: number;
+  hangoverMs?: number;
+  maxUtteranceMs?: number;
+  /** Audio kept from before speech began, so the first syllable reaches ASR. */
+  preRollMs?: number;
+}
+
+export type EndpointEvent =
+  | { type: 'speech_start'; atMs: number }
+  | { type: 'speech_end'; atMs: number; reason: 'silence' | 'max_length'; speechMs: number };
+
+function frames(name: string, ms: number, min: number): number {
+  if (!Number.isFinite(ms) || ms < min)
+    throw new RangeError(`${name} must be ≥ ${min} ms, got ${ms}`);
+  return Math.ceil(ms / FRAME_MS);
+}
+
+export class Endpointer {
+  readonly minSpeechMs: number;
+  readonly hangoverMs: number;
+  readonly maxUtteranceMs: number;
+  readonly preRollMs: number;
+  private readonly minSpeechFrames: number;
+  private readonly hangoverFrames: number;
+  private readonly maxFrames: number;
+  /** Frames pushed so far: the clock. */
+  private frame = 0;
+  private speaking = false;
+  /** Consecutive speech frames while idle, or consecutive silent frames while speaking. */
+  private run = 0;
+  /** First frame of the current (candidate) utterance. */
+  private startFrame = 0;
+
+  constructor({
+    minSpeechMs = 100,
+    hangoverMs = 500,
+    maxUtteranceMs = 15000,
+    preRollMs = 200,
+  }: EndpointerOptions = {}) {
+    this.minSpeechFrames = frames('minSpeechMs', minSpeechMs, FRAME_MS);
+    this.hangoverFrames = frames('hangoverMs', hangoverMs, FRAME_MS);
+    this.maxFrames = frames('maxUtteranceMs', maxUtteranceMs, FRAME_MS);
+    frames('preRollMs', preRollMs, 0);
+    if (this.maxFrames <= this.minSpeechFrames) {
+      throw new RangeError('maxUtteranceMs must be longer than minSpeechMs');
+    }
+    this.minSpeechMs = minSpeechMs;
+    this.hangoverMs = hangoverMs;
+    this.maxUtteranceMs = maxUtteranceMs;
+    this.preRollMs = preRollMs;
+  }
+
+  /** Frames a FrameRing must hold to replay pre-roll plus the speech that confirmed the start. */
+  get preRollCapacity(): number {
+    return Math.ceil(this.preRollMs / FRAME_MS) + this.minSpeechFrames;
+  }
+
+  /** The stream clock: ms of audio pushed so far. */
+  get nowMs(): number {
+    return this.frame * FRAME_MS;
+  }
+
+  /** True between speech_start and speech_end (barge-in looks at this). */
+  get inSpeech(): boolean {
+    return this.speaking;
+  }
+
+  push(isSpeech: boolean): EndpointEvent | undefined {
+    const k = this.frame++;
+    if (!this.speaking) {
+      if (!isSpeech) {
+        this.run = 0;
+        return undefined;
+      }
+      if (this.run++ === 0) this.startFrame = k;
+      if (this.run < this.minSpeechFrames) return undefined;
+      this.speaking = true;
+      this.run = 0;
+      return { type: 'speech_start', atMs: this.startFrame * FRAME_MS };
+    }
+    this.run = isSpeech ? 0 : this.run + 1;
+    if (this.run >= this.hangoverFrames) {
+      const endFrame = this.frame - this.run; // just after the last speech frame
+      return this.end(endFrame, 'silence');
+    }
+    if (this.frame - this.startFrame >= this.maxFrames) return this.end(this.frame, 'max_length');
+    return undefined;
+  }
+
+  /** Forgets any utterance in progress; the clock keeps running so times stay on the call's timeline. */
+  reset(): void {
+    this.speaking = false;
+    this.run = 0;
+  }
+
+  private end(endFrame: number, reason: 'silence' | 'max_length'): EndpointEvent {
+    this.speaking = false;
+    this.run = 0;
+    return {
+      type: 'speech_end',
+      atMs: endFrame * FRAME_MS,
+      reason,
+      speechMs: (endFrame - this.startFrame) * FRAME_MS,
+    };
+  }
+}
+
+/**
+ * Bounded ring of the most recent frames, each stamped with its start time, so the caller
+ * can replay audio from before speech_start (atMs − preRollMs) into the recognizer.
+ */
+export class FrameRing<T = Int16Array> {
+  private readonly items: (T | undefined)[];
+  private next = 0;
+  private count = 0;
+  /** Frames ever pushed: frame index `pushed - 1` is the newest. */
+  private pushed = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`FrameRing capacity must be a positive integer, got ${capacity}`);
+    }
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds the next frame; the oldest drops out when full. Frames must not be reused buffers. */
+  push(frame: T): void {
+    this.items[this.next] = frame;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+    this.pushed++;
+  }
+
+  /** The held frames whose start is at or after `fromMs`, oldest first. */
+  since(fromMs: number): T[] {
+    const firstIndex = Math.max(Math.ceil(fromMs / FRAME_MS), this.pushed - this.count);
+    return this.last(this.pushed - firstIndex);
+  }
+
+  /** The newest `n` frames (fewer if not held), oldest first. */
+  last(n: number): T[] {
+    const take = Math.max(0, Math.min(n, this.count));
+    const out: T[] = [];
+    for (let j = take; j > 0; j--) {
+      out.push(this.items[(this.next - j + this.capacity) % this.capacity]!);
+    }
+    return out;
+  }
+
+  /** Drops the held frames; the clock keeps running. */
+  clear(): void {
+    this.items.fill(undefined);
+    this.count = 0;
+  }
+}

@@ -1,0 +1,230 @@
+// One call's audio pipeline on the edge: caller frames → VAD → endpointer → recognizer
+// → one update per final utterance → the reply synthesized and played with marks; the
+// caller talking over the agent clears the playback (barge-in). Partials and audio stay
+// here; only final text, the recognizer's record and timings reach the workflow.
+import { performance } from 'node:perf_hooks';
+import type { CallBridge } from './call-bridge';
+import { Endpointer, FrameRing, type EndpointerOptions } from './audio/endpointer';
+import { FRAME_MS } from './audio/frames';
+import { mulawToPcm } from './audio/mulaw';
+import { bargeInSignal, type AsrRecord, type Reply } from '../workflows/definitions';
+import type { CallRecorder } from './call-recorder';
+
+export interface Recognition {
+  text: string;
+  confidence: number;
+  record: AsrRecord;
+}
+
+/** One utterance's recognition, with the retry/fallback policy inside. */
+export interface UtteranceRecognizer {
+  write(pcm: Int16Array): void;
+  finish(): Promise<Recognition>;
+  abort(): void;
+}
+
+export interface SpeechSynthesizer {
+  /** 8 kHz μ-law for the text; a cache hit calls no provider. */
+  synthesize(
+    text: string,
+    signal: AbortSignal,
+  ): Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>;
+}
+
+export interface PlaybackOut {
+  readonly isSpeaking: boolean;
+  play(mulaw: Buffer): { done: Promise<unknown> };
+  /** Clears queued and buffered agent audio; returns how much of the current reply was heard. */
+  interrupt(): { heardMs: number };
+}
+
+export interface CallSessionDeps {
+  bridge: CallBridge;
+  vad: { isSpeech(frame: Int16Array): boolean };
+  /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
+  recognizer: () => UtteranceRecognizer;
+  tts: SpeechSynthesizer;
+  out: PlaybackOut;
+  recorder: CallRecorder;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface CallSessionOptions {
+  endpointing?: EndpointerOptions;
+  /** Caller speech this long while the agent speaks interrupts the agent. */
+  bargeInMinMs?: number;
+}
+
+/** Where the time of one turn went, from the caller's last voiced frame. */
+export interface TurnTiming {
+  turnId: number;
+  endpointingMs: number;
+  asrMs: number;
+  orchestrationMs: number;
+  ttsMs: number;
+  firstFrameMs: number;
+  voiceToVoiceMs: number;
+  cacheHit: boolean;
+}
+
+export class CallSession {
+  private readonly endpointer: Endpointer;
+  private readonly preRoll: FrameRing;
+  private readonly bargeInFrames: number;
+  private utterance?: UtteranceRecognizer;
+  private speechRun = 0;
+  private frameIndex = 0;
+  private lastVoicedAt = 0;
+  /** The reply being synthesized or played, cancelled by a barge-in. */
+  private current?: { turnId: number; abort: AbortController };
+  private turnChain: Promise<void> = Promise.resolve();
+  private ended = false;
+  readonly timings: TurnTiming[] = [];
+  onReply?: (reply: Reply, timing?: TurnTiming) => void;
+  onHangup?: (reply: Reply) => void;
+
+  constructor(
+    private readonly deps: CallSessionDeps,
+    opts: CallSessionOptions = {},
+  ) {
+    this.endpointer = new Endpointer(opts.endpointing);
+    this.preRoll = new FrameRing(this.endpointer.preRollCapacity);
+    this.bargeInFrames = Math.ceil((opts.bargeInMinMs ?? 300) / FRAME_MS);
+  }
+
+  /** The greeting: played as soon as the stream is up. */
+  async start(greeting: Reply): Promise<void> {
+    await this.speak(greeting);
+  }
+
+  /** One 20 ms μ-law frame from the caller. */
+  onCallerFrame(mulaw: Buffer): void {
+    if (this.ended) return;
+    const pcm = mulawToPcm(mulaw);
+    this.frameIndex++;
+    this.deps.recorder.caller(pcm);
+    const voiced = this.deps.vad.isSpeech(pcm);
+    if (voiced) this.lastVoicedAt = performance.now();
+    this.speechRun = voiced ? this.speechRun + 1 : 0;
+    if (this.speechRun === this.bargeInFrames && this.deps.out.isSpeaking) this.bargeIn();
+
+    this.preRoll.push(pcm);
+    const event = this.endpointer.push(voiced);
+    if (event?.type === 'speech_start') {
+      this.utterance?.abort();
+      this.utterance = this.deps.recognizer();
+      for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
+        this.utterance.write(f);
+    } else if (this.utterance) {
+      this.utterance.write(pcm);
+    }
+    if (event?.type === 'speech_end' && this.utterance) {
+      const utterance = this.utterance;
+      this.utterance = undefined;
+      const endpointedAt = performance.now();
+      const lastVoicedAt = this.lastVoicedAt;
+      // Turns are answered in order; the next one waits for this one's reply to start.
+      this.turnChain = this.turnChain.then(() =>
+        this.answer(utterance, lastVoicedAt, endpointedAt),
+      );
+    }
+  }
+
+  async onDtmf(digit: string): Promise<void> {
+    if (this.ended) return;
+    this.turnChain = this.turnChain.then(async () => {
+      await this.speak(await this.deps.bridge.dtmf(digit));
+    });
+    await this.turnChain;
+  }
+
+  /** The workflow asked to say something unprompted (a re-prompt after silence). */
+  async say(text: string): Promise<void> {
+    await this.speak({ turnId: 0, text, action: 'continue' });
+  }
+
+  end(): void {
+    this.ended = true;
+    this.utterance?.abort();
+    this.current?.abort.abort();
+  }
+
+  /** Resolves when every turn received so far has been answered. */
+  idle(): Promise<void> {
+    return this.turnChain;
+  }
+
+  private bargeIn(): void {
+    const cut = this.deps.out.interrupt();
+    const current = this.current;
+    if (!current) return;
+    current.abort.abort();
+    this.deps.log('barge-in', { turnId: current.turnId, heardMs: cut.heardMs });
+    void this.deps.bridge.handle
+      .signal(bargeInSignal, { turnId: current.turnId, heardMs: cut.heardMs })
+      .catch((err: Error) => this.deps.log('barge-in signal failed', { error: err.message }));
+  }
+
+  private async answer(
+    u: UtteranceRecognizer,
+    lastVoicedAt: number,
+    endpointedAt: number,
+  ): Promise<void> {
+    let recognition: Recognition;
+    try {
+      recognition = await u.finish();
+    } catch (err) {
+      // The recognizer policy reports failures in its record; a throw here is a bug.
+      this.deps.log('recognizer failed', { error: (err as Error).message });
+      recognition = { text: '', confidence: 0, record: { attempts: [] } };
+    }
+    if (this.ended) return;
+    const recognizedAt = performance.now();
+    const reply = await this.deps.bridge.utterance(
+      recognition.text,
+      recognition.confidence,
+      undefined,
+      recognition.record,
+    );
+    const repliedAt = performance.now();
+    const played = await this.speak(reply);
+    if (!played) return;
+    const timing: TurnTiming = {
+      turnId: reply.turnId,
+      endpointingMs: endpointedAt - lastVoicedAt,
+      asrMs: recognizedAt - endpointedAt,
+      orchestrationMs: repliedAt - recognizedAt,
+      ttsMs: played.synthesizedAt - repliedAt,
+      firstFrameMs: played.firstFrameAt - played.synthesizedAt,
+      voiceToVoiceMs: played.firstFrameAt - lastVoicedAt,
+      cacheHit: played.cacheHit,
+    };
+    this.timings.push(timing);
+    this.onReply?.(reply, timing);
+  }
+
+  private async speak(
+    reply: Reply,
+  ): Promise<{ synthesizedAt: number; firstFrameAt: number; cacheHit: boolean } | undefined> {
+    if (!reply.text) return undefined;
+    const abort = new AbortController();
+    this.current = { turnId: reply.turnId, abort };
+    try {
+      const audio = await this.deps.tts.synthesize(reply.text, abort.signal);
+      if (abort.signal.aborted) return undefined;
+      const synthesizedAt = performance.now();
+      const playback = this.deps.out.play(audio.mulaw);
+      const firstFrameAt = performance.now();
+      this.deps.recorder.agent(mulawToPcm(audio.mulaw));
+      if (reply.action !== 'continue') {
+        await playback.done;
+        this.onHangup?.(reply);
+      }
+      return { synthesizedAt, firstFrameAt, cacheHit: audio.cacheHit };
+    } catch (err) {
+      if (!abort.signal.aborted)
+        this.deps.log('could not speak the reply', { error: (err as Error).message });
+      return undefined;
+    }
+  }
+}
