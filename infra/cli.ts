@@ -18,7 +18,9 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>) {
 export function registerInfraCommands(program: Command): void {
   const infra = program
     .command('infra')
-    .description('the local platform: Temporal dev server + Web UI, PostgreSQL, Redis');
+    .description(
+      'the local platform: Temporal dev server + Web UI, PostgreSQL, Redis, S3 object store',
+    );
   infra
     .command('up')
     .description('install what is missing, start what is not running (127.0.0.1 only)')

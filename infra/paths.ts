@@ -5,7 +5,7 @@ import path from 'node:path';
 export const repoRoot = path.resolve(__dirname, '..');
 export const temporalYamlPath = path.join(repoRoot, 'temporal.yaml');
 
-export type ServiceName = 'temporal' | 'postgres' | 'redis';
+export type ServiceName = 'temporal' | 'postgres' | 'redis' | 'object-store';
 
 export function stateDir(): string {
   return path.resolve(process.env.SWITCHBOARD_HOME || path.join(repoRoot, '.switchboard'));
@@ -22,6 +22,12 @@ export function paths() {
     temporalDb: path.join(home, 'data', 'temporal.db'),
     pgData: path.join(home, 'data', 'pg'),
     redisData: path.join(home, 'data', 'redis'),
+    objectStoreData: path.join(home, 'data', 'object-store'),
+    /** Generated credentials, mode 0600: never in the repo. */
+    secrets: path.join(home, 'secrets'),
+    objectStoreCredentials: path.join(home, 'secrets', 'object-store.json'),
+    /** The same credentials in SeaweedFS's identities format (its -s3.config). */
+    objectStoreIdentities: path.join(home, 'secrets', 'object-store-identities.json'),
     run: path.join(home, 'run'),
     logs: path.join(home, 'logs'),
     pidFile: (svc: ServiceName) => path.join(home, 'run', `${svc}.pid`),

@@ -22,6 +22,31 @@ export function endpoints() {
     },
     postgres: { host: '127.0.0.1', port: envPort('PGPORT_SWITCHBOARD', 5433) },
     redis: { host: '127.0.0.1', port: envPort('REDIS_PORT', 6380) },
+    objectStore: objectStorePorts(envPort('OBJECT_STORE_PORT', 9100)),
+  };
+}
+
+/**
+ * SeaweedFS runs master, volume server, filer and S3 gateway in one process; each listens
+ * on HTTP + gRPC. All are laid out from OBJECT_STORE_PORT (S3 itself) so one variable moves
+ * them together. Its admin component dials gRPC at admin port + 10000 whatever the flags say.
+ */
+export function objectStorePorts(s3: number) {
+  if (s3 + 10_008 > 65_535) {
+    throw new Error(`OBJECT_STORE_PORT=${s3} leaves no room for its ports (up to +10008)`);
+  }
+  return {
+    host: '127.0.0.1',
+    port: s3,
+    s3Grpc: s3 + 1,
+    master: s3 + 2,
+    masterGrpc: s3 + 3,
+    volume: s3 + 4,
+    volumeGrpc: s3 + 5,
+    filer: s3 + 6,
+    filerGrpc: s3 + 7,
+    admin: s3 + 8,
+    adminGrpc: s3 + 10_008,
   };
 }
 
@@ -33,6 +58,8 @@ export interface ServiceInfo {
   /** Postgres: SIGTERM is a "smart" shutdown that waits for every client to leave. */
   stopSignal: NodeJS.Signals;
   probe: () => Promise<boolean>;
+  /** Cleans up after the process exited (files it leaves behind). */
+  afterStop?: () => void;
 }
 
 export interface ServiceSpec extends ServiceInfo {
@@ -41,6 +68,8 @@ export interface ServiceSpec extends ServiceInfo {
   ports: { port: number; host: string; env: string; what: string }[];
   runAs?: { uid: number; gid: number };
   startTimeoutMs: number;
+  /** Runs just before the process is spawned (not when ours already runs). */
+  beforeStart?: () => void;
 }
 
 export function serviceInfo(name: ServiceName): ServiceInfo {
@@ -67,6 +96,14 @@ export function serviceInfo(name: ServiceName): ServiceInfo {
         marker: 'redis-server', // redis rewrites its cmdline to "redis-server host:port"
         stopSignal: 'SIGTERM',
         probe: () => redisHealthy(ep.redis.host, ep.redis.port),
+      };
+    case 'object-store':
+      return {
+        name,
+        marker: p.objectStoreData,
+        stopSignal: 'SIGTERM',
+        probe: () => objectStoreHealthy(ep.objectStore),
+        afterStop: () => removeSeaweedSockets(ep.objectStore),
       };
   }
 }
@@ -118,6 +155,72 @@ export function redisSpec(redisExe: string): ServiceSpec {
     ports: [{ host, port, env: 'REDIS_PORT', what: 'Redis' }],
     startTimeoutMs: 20_000,
   };
+}
+
+export function objectStoreSpec(weedExe: string): ServiceSpec {
+  const o = endpoints().objectStore;
+  const p = paths();
+  const flag = (name: string, value: string | number | boolean) => `-${name}=${value}`;
+  const port = (port: number, what: string) => ({
+    host: o.host,
+    port,
+    env: 'OBJECT_STORE_PORT',
+    what: `object store ${what}`,
+  });
+  return {
+    ...serviceInfo('object-store'),
+    command: weedExe,
+    // `weed mini`: the all-in-one dev setup (one volume per bucket, 1 s start, 4 s stop).
+    args: [
+      'mini',
+      ...[flag('dir', p.objectStoreData), flag('ip', o.host), flag('ip.bind', o.host)],
+      ...[flag('s3.port', o.port), flag('s3.port.grpc', o.s3Grpc)],
+      ...[flag('s3.config', p.objectStoreIdentities)],
+      ...[flag('master.port', o.master), flag('master.port.grpc', o.masterGrpc)],
+      ...[flag('volume.port', o.volume), flag('volume.port.grpc', o.volumeGrpc)],
+      ...[flag('filer.port', o.filer), flag('filer.port.grpc', o.filerGrpc)],
+      ...[flag('admin.ui', false), flag('admin.port', o.admin)],
+      // Off: the WebDAV gateway and the table catalogs (their defaults would take 7333/8181/9101).
+      ...[flag('webdav', false), flag('s3.port.iceberg', 0), flag('s3.port.lance', 0)],
+    ],
+    ports: [
+      port(o.port, 'S3'),
+      port(o.s3Grpc, 'S3 gRPC'),
+      port(o.master, 'master'),
+      port(o.masterGrpc, 'master gRPC'),
+      port(o.volume, 'volume server'),
+      port(o.volumeGrpc, 'volume gRPC'),
+      port(o.filer, 'filer'),
+      port(o.filerGrpc, 'filer gRPC'),
+      port(o.admin, 'admin'),
+      port(o.adminGrpc, 'admin gRPC'),
+    ],
+    startTimeoutMs: 30_000,
+    // `weed mini` saves its flags to <dir>/mini.options and reloads them on start; every
+    // flag is passed each time, so a saved file from another port layout must not linger.
+    beforeStart: () => fs.rmSync(`${p.objectStoreData}/mini.options`, { force: true }),
+  };
+}
+
+// SeaweedFS opens unix sockets /tmp/seaweedfs-<component>-<port>.sock beside its TCP ports
+// (the gRPC ones at fixed paths) and leaves some behind on exit: remove those of our ports.
+function removeSeaweedSockets(o: ReturnType<typeof objectStorePorts>): void {
+  const ours = new Set(Object.values(o).filter((v): v is number => typeof v === 'number'));
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync('/tmp');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const port = /^seaweedfs-[a-z0-9-]+-(\d+)\.sock$/.exec(name)?.[1];
+    if (!port || !ours.has(Number(port))) continue;
+    try {
+      if (fs.lstatSync(`/tmp/${name}`).isSocket()) fs.rmSync(`/tmp/${name}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 // --- processes -------------------------------------------------------------------------
@@ -227,14 +330,20 @@ export async function startService(
     return { pid: existing, started: false };
   }
   for (const { host, port, env, what } of spec.ports) {
-    if (await tcpOpen(host, port)) {
-      const owner = portOwner(port) ?? 'another process';
-      throw new Error(
-        `cannot start ${spec.name}: ${host}:${port} (${what}) is already in use by ${owner}; ` +
-          `stop it or set ${env} to a free port`,
-      );
+    const deadline = Date.now() + 2_000;
+    while (await tcpOpen(host, port)) {
+      const owner = portOwner(port);
+      // Owned by no process: one that has just exited is still releasing it (seen with weed).
+      if (owner || Date.now() > deadline) {
+        throw new Error(
+          `cannot start ${spec.name}: ${host}:${port} (${what}) is already in use by ` +
+            `${owner ?? 'another process'}; stop it or set ${env} to a free port`,
+        );
+      }
+      await sleep(100);
     }
   }
+  spec.beforeStart?.();
   const { logFile, pidFile } = paths();
   const fd = fs.openSync(logFile(spec.name), 'a');
   fs.writeSync(fd, `\n--- ${new Date().toISOString()} ${spec.command} ${spec.args.join(' ')}\n`);
@@ -319,6 +428,7 @@ export async function stopService(
     while (isAlive(pid)) await sleep(100);
   }
   fs.rmSync(paths().pidFile(info.name), { force: true });
+  info.afterStop?.();
   log(`stopped ${info.name} (pid ${pid})`);
   return true;
 }
@@ -368,6 +478,34 @@ function redisHealthy(host: string, port: number): Promise<boolean> {
     });
     sock.once('error', () => done(false));
   });
+}
+
+/**
+ * Ready = the S3 gateway answers and the volume server has joined the master. The gateway
+ * says healthy ~0.5 s before that, and a GET in between fails with "volume not found".
+ */
+async function objectStoreHealthy(o: { host: string; port: number; master: number }) {
+  const get = async (url: string) => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      return res.ok ? await res.text() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if ((await get(`http://${o.host}:${o.port}/healthz`)) === undefined) return false;
+  const topology = await get(`http://${o.host}:${o.master}/dir/status`);
+  if (!topology) return false;
+  try {
+    type Topology = { Topology?: { DataCenters?: { Racks?: { DataNodes?: unknown[] }[] }[] } };
+    const t = JSON.parse(topology) as Topology;
+    const nodes = (t.Topology?.DataCenters ?? []).flatMap((dc) =>
+      (dc.Racks ?? []).flatMap((r) => r.DataNodes ?? []),
+    );
+    return nodes.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 // --- PostgreSQL data dir, roles and databases -------------------------------------------

@@ -1,5 +1,6 @@
 // The local platform, for real: the services run, `up` is idempotent, temporal.yaml is
-// applied, and a Temporal restart keeps running calls. Leaves the shared services up.
+// applied, a Temporal restart keeps running calls, the object store keeps objects across a
+// restart. Leaves the shared services up.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,16 +9,32 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
+import { S3ObjectStore } from '../activities/providers/object-store/s3';
 import {
   applyTemporalConfig,
   databaseUrl,
+  ensureDebianPackages,
   ensureTemporalBinaries,
   infraStatus,
   infraUp,
   loadTemporalConfig,
+  OBJECT_STORE_BUCKETS,
+  objectStoreConfig,
+  type ObjectStoreBucket,
+  paths,
+  SPEECH_PACKAGES,
   temporalAddress,
 } from '../infra';
-import { serviceInfo, startService, stopService, temporalSpec } from '../infra/services';
+import { ensureSeaweedfs, missingDebianPackages } from '../infra/install';
+import { ensureBuckets, ensureObjectStoreCredentials } from '../infra/object-store';
+import {
+  objectStoreSpec,
+  serviceInfo,
+  startService,
+  stopService,
+  tcpOpen,
+  temporalSpec,
+} from '../infra/services';
 
 const quiet = { quiet: true };
 
@@ -27,6 +44,27 @@ function freePort(): Promise<number> {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** A base port P with P..P+8 and P+10008 free: the object store's layout. */
+async function freeObjectStorePort(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const ports = [...Array.from({ length: 9 }, (_, i) => base + i), base + 10_008];
+    const taken = await Promise.all(ports.map((p) => tcpOpen('127.0.0.1', p, 200)));
+    if (!taken.some(Boolean)) return base;
+  }
+}
+
+function s3Store(bucket: ObjectStoreBucket = 'audio'): S3ObjectStore {
+  const cfg = objectStoreConfig(bucket);
+  return new S3ObjectStore({
+    bucket: cfg.bucket,
+    endpoint: cfg.endpoint,
+    region: cfg.region,
+    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
+    maxAttempts: 1, // a store that is not ready must fail here, not be retried into passing
   });
 }
 
@@ -56,9 +94,52 @@ describe('infra', function () {
         ['temporal', 'up', true],
         ['postgres', 'up', true],
         ['redis', 'up', true],
+        ['object-store', 'up', true],
       ],
     );
     for (const s of status) assert.ok(s.pid && fs.existsSync(s.log), `${s.service} pid/log`);
+  });
+
+  it('the object store has both buckets and takes the generated keys only', async () => {
+    for (const bucket of Object.keys(OBJECT_STORE_BUCKETS) as ObjectStoreBucket[]) {
+      const store = s3Store(bucket);
+      const key = `infra-test/${process.pid}`;
+      try {
+        await store.put(key, Buffer.from(bucket));
+        assert.equal((await store.get(key))?.toString(), bucket);
+        await store.delete(key);
+      } finally {
+        store.close();
+      }
+    }
+    const { objectStoreCredentials, objectStoreIdentities } = paths();
+    for (const file of [objectStoreCredentials, objectStoreIdentities]) {
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600, `${file} is readable by others`);
+      assert.ok(!path.relative(paths().home, file).startsWith('..'), 'outside the state dir');
+    }
+    const cfg = objectStoreConfig();
+    assert.match(cfg.accessKeyId, /^SB[A-Z0-9]{18}$/);
+    assert.ok(cfg.secretAccessKey.length >= 40);
+    const wrong = new S3ObjectStore({
+      ...cfg,
+      credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: 'not-the-secret' },
+      maxAttempts: 1,
+    });
+    try {
+      await assert.rejects(wrong.get('anything'), /403/);
+    } finally {
+      wrong.close();
+    }
+  });
+
+  it('the speech packages are installed, and checking them again is fast', async () => {
+    const t0 = performance.now();
+    assert.deepEqual(await ensureDebianPackages(SPEECH_PACKAGES, () => {}), []);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 500, `the already-installed check took ${ms.toFixed(0)} ms`);
+    assert.deepEqual(missingDebianPackages(['sox', 'switchboard-no-such-package']), [
+      'switchboard-no-such-package',
+    ]);
   });
 
   it('the dev server has the namespace and search attributes of temporal.yaml', async () => {
@@ -114,12 +195,19 @@ describe('infra', function () {
   // Scratch state dir and ports: these never touch the shared services (other suites and
   // other people's runs use them at the same time).
   describe('in a scratch state dir', () => {
-    const vars = ['SWITCHBOARD_HOME', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT'] as const;
+    const vars = [
+      'SWITCHBOARD_HOME',
+      'TEMPORAL_PORT',
+      'TEMPORAL_UI_PORT',
+      'OBJECT_STORE_PORT',
+    ] as const;
     const saved = vars.map((v) => process.env[v]);
     let home: string;
     let temporalExe: string;
+    let weedExe: string;
     before(async () => {
       temporalExe = (await ensureTemporalBinaries(() => {})).temporal;
+      weedExe = await ensureSeaweedfs(() => {});
     });
     beforeEach(async () => {
       home = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-infra-'));
@@ -130,6 +218,7 @@ describe('infra', function () {
     });
     afterEach(async () => {
       await stopService(serviceInfo('temporal'), () => {});
+      await stopService(serviceInfo('object-store'), () => {});
       vars.forEach((v, i) => {
         if (saved[i] === undefined) delete process.env[v];
         else process.env[v] = saved[i];
@@ -169,6 +258,30 @@ describe('infra', function () {
       }
     });
 
+    it('the object store keeps objects across a restart and serves as soon as it is up', async () => {
+      process.env.OBJECT_STORE_PORT = String(await freeObjectStorePort());
+      const log = () => {};
+      fs.mkdirSync(paths().objectStoreData, { recursive: true });
+      ensureObjectStoreCredentials(log);
+      const first = await startService(objectStoreSpec(weedExe), log);
+      assert.deepEqual((await ensureBuckets(log)).sort(), Object.values(OBJECT_STORE_BUCKETS));
+      let store = s3Store('recordings');
+      await store.put('calls/CA1.wav', Buffer.from('kept across a restart'));
+      store.close();
+
+      assert.ok(await stopService(serviceInfo('object-store'), log));
+      const second = await startService(objectStoreSpec(weedExe), log);
+      assert.ok(second.started && second.pid !== first.pid);
+      // Up means ready: the first read after start must work (one attempt, no retries).
+      store = s3Store('recordings');
+      try {
+        assert.equal((await store.get('calls/CA1.wav'))?.toString(), 'kept across a restart');
+      } finally {
+        store.close();
+      }
+      assert.deepEqual(await ensureBuckets(log), [], 'buckets created twice');
+    });
+
     it('a stale pidfile is removed and its pid left alone', async () => {
       const pidFile = path.join(home, 'run', 'redis.pid');
       const dead = spawnSync('true').pid;
@@ -197,6 +310,24 @@ describe('infra', function () {
           startService(spec, () => {}),
           new RegExp(
             `127\\.0\\.0\\.1:${port} \\(Redis\\) is already in use by pid ${process.pid}.*REDIS_PORT`,
+          ),
+        );
+      } finally {
+        squatter.close();
+      }
+    });
+
+    it("the object store's derived ports are checked too, naming OBJECT_STORE_PORT", async () => {
+      const base = await freeObjectStorePort();
+      process.env.OBJECT_STORE_PORT = String(base);
+      const squatter = net.createServer().listen(base + 4, '127.0.0.1'); // its volume server port
+      await new Promise((r) => squatter.once('listening', r));
+      try {
+        await assert.rejects(
+          startService(objectStoreSpec(weedExe), () => {}),
+          new RegExp(
+            `127\\.0\\.0\\.1:${base + 4} \\(object store volume server\\) is already in use by ` +
+              `pid ${process.pid}.*OBJECT_STORE_PORT`,
           ),
         );
       } finally {
