@@ -2,7 +2,7 @@
 // `media-edge.<hostId>`): what the workflow asks the edge to do when it speaks without
 // being asked, e.g. a re-prompt after silence.
 export interface CallAudio {
-  /** Queues text to be spoken on the call; resolves once it is queued, not played. */
+  /** Speaks text on the call; resolves once it has been played. */
   speak(callSid: string, text: string): Promise<void>;
   hangUp(callSid: string): Promise<void>;
 }

@@ -34,7 +34,7 @@ export interface SpeechSynthesizer {
 export interface PlaybackOut {
   readonly isSpeaking: boolean;
   play(mulaw: Buffer): { done: Promise<unknown> };
-  /** Clears queued and buffered agent audio; returns how much of the current reply was heard. */
+  /** Clears queued and buffered agent audio; says how much of the cut reply was heard. */
   interrupt(): { heardMs: number };
 }
 
@@ -45,6 +45,7 @@ export interface CallSessionDeps {
   recognizer: () => UtteranceRecognizer;
   tts: SpeechSynthesizer;
   out: PlaybackOut;
+  /** Gets the caller's side; the agent's side is recorded as it is sent (see EdgeCalls). */
   recorder: CallRecorder;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -140,7 +141,7 @@ export class CallSession {
 
   /** The workflow asked to say something unprompted (a re-prompt after silence). */
   async say(text: string): Promise<void> {
-    await this.speak({ turnId: 0, text, action: 'continue' });
+    await this.speak({ turnId: 0, text, action: 'continue' }, true);
   }
 
   end(): void {
@@ -205,6 +206,7 @@ export class CallSession {
 
   private async speak(
     reply: Reply,
+    waitPlayed = false,
   ): Promise<{ synthesizedAt: number; firstFrameAt: number; cacheHit: boolean } | undefined> {
     if (!reply.text) return undefined;
     const abort = new AbortController();
@@ -215,11 +217,8 @@ export class CallSession {
       const synthesizedAt = performance.now();
       const playback = this.deps.out.play(audio.mulaw);
       const firstFrameAt = performance.now();
-      this.deps.recorder.agent(mulawToPcm(audio.mulaw));
-      if (reply.action !== 'continue') {
-        await playback.done;
-        this.onHangup?.(reply);
-      }
+      if (reply.action !== 'continue' || waitPlayed) await playback.done;
+      if (reply.action !== 'continue') this.onHangup?.(reply);
       return { synthesizedAt, firstFrameAt, cacheHit: audio.cacheHit };
     } catch (err) {
       if (!abort.signal.aborted)

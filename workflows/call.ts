@@ -25,6 +25,7 @@ import {
 import {
   bargeInSignal,
   callStatusSignal,
+  recordingReadySignal,
   DEFAULT_CALL_CONFIG,
   dtmfUpdate,
   SA_CUSTOMER_ID,
@@ -39,6 +40,7 @@ import {
   type CallInput,
   type CallResult,
   type Intent,
+  type RecordingRef,
   type Reply,
   type StreamInfo,
   type TranscriptEntry,
@@ -70,6 +72,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const pending = new Set<number>();
   let hangup: TwilioCallStatus | undefined;
   let stream: StreamInfo | undefined = carried?.stream;
+  let recording: RecordingRef | undefined;
 
   const replyFor = (turnId: number) => replies.find((r) => r.turnId === turnId);
   const ended = () => state.phase === 'ended';
@@ -145,6 +148,9 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   setHandler(callStatusSignal, (status) => {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
   });
+  setHandler(recordingReadySignal, (ref) => {
+    recording = ref;
+  });
   setHandler(bargeInSignal, ({ turnId, heardMs }) => {
     const line = transcript.findLast((e) => e.speaker === 'agent' && e.turnId === turnId);
     if (line) line.interrupted = { heardMs: Math.max(0, Math.round(heardMs)) };
@@ -160,6 +166,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     disposition: state.disposition,
     runs,
     ...(stream && { stream }),
+    ...(recording && { recording }),
   }));
 
   async function runEffect(effect: Effect, prefetched?: BalanceView): Promise<CallEvent> {

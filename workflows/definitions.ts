@@ -151,6 +151,14 @@ export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
 export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
 // A signal: the edge has already acted (cleared the audio); it only informs the record.
 export const bargeInSignal = defineSignal<[BargeIn]>('bargeIn');
+/** The call's two-channel recording is in the object store (sent by the edge at hang-up). */
+export const recordingReadySignal = defineSignal<[RecordingRef]>('recordingReady');
+
+export interface RecordingRef {
+  key: string;
+  durationMs: number;
+  truncated: boolean;
+}
 
 export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
 export const stateQuery = defineQuery<LiveState>('state');
@@ -165,6 +173,7 @@ export interface LiveState {
   disposition?: Disposition;
   runs: number;
   stream?: StreamInfo;
+  recording?: RecordingRef;
 }
 
 export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;

@@ -1,0 +1,159 @@
+// The calls this edge host holds: one CallSession per media stream, wired to the stream's
+// audio, its playout and recording, and reachable by call sid for the workflow's
+// host-bound activities (speak, hang up).
+import type { Client } from '@temporalio/client';
+import type { CallAudio } from '../activities/edge-activities';
+import type { ObjectStore } from '../activities/ports';
+import { recordingReadySignal } from '../workflows/definitions';
+import { createVad } from './audio/vad';
+import { mulawToPcm } from './audio/mulaw';
+import { CallBridge } from './call-bridge';
+import { CallRecorder } from './call-recorder';
+import {
+  CallSession,
+  type CallSessionOptions,
+  type SpeechSynthesizer,
+  type UtteranceRecognizer,
+} from './call-session';
+import type { MediaStreamSession } from './media-stream';
+import { Playout, type PlayoutTransport } from './playout';
+
+export interface EdgeCallsDeps {
+  client: Client;
+  /** The host-bound task queue of this edge: `media-edge.<hostId>`. */
+  hostTaskQueue: string;
+  recognizer: () => UtteranceRecognizer;
+  tts: SpeechSynthesizer;
+  recordings: ObjectStore;
+  session?: CallSessionOptions;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface HeldCall {
+  stream: MediaStreamSession;
+  session: CallSession;
+  playout: Playout;
+}
+
+export const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
+
+export class EdgeCalls implements CallAudio {
+  private readonly calls = new Map<string, HeldCall>();
+
+  constructor(private readonly deps: EdgeCallsDeps) {}
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  session(callSid: string): CallSession | undefined {
+    return this.calls.get(callSid)?.session;
+  }
+
+  /** The media stream plugin's onStream: runs the call until its stream closes. */
+  readonly onStream = async (stream: MediaStreamSession): Promise<void> => {
+    const { deps } = this;
+    const recorder = new CallRecorder();
+    // The agent's channel is what was actually sent, so a barge-in's cut shows in it.
+    const transport: PlayoutTransport = {
+      get isOpen() {
+        return stream.isOpen;
+      },
+      sendAudio: (mulaw) => {
+        recorder.agent(mulawToPcm(mulaw));
+        return stream.sendAudio(mulaw);
+      },
+      sendMark: (name) => stream.sendMark(name),
+      clear: () => stream.clear(),
+      on: (event: 'mark' | 'close', listener: (name: string) => void) => stream.on(event, listener),
+      off: (event: 'mark' | 'close', listener: (name: string) => void) =>
+        stream.off(event, listener),
+    } as PlayoutTransport;
+    const playout = new Playout(transport);
+    const vad = await createVad();
+    const bridge = new CallBridge(deps.client, stream.callSid);
+    const session = new CallSession(
+      {
+        bridge,
+        vad,
+        recognizer: deps.recognizer,
+        tts: deps.tts,
+        out: {
+          get isSpeaking() {
+            return playout.isSpeaking;
+          },
+          play: (mulaw) => playout.play(mulaw),
+          interrupt: () => {
+            const cut = playout.interrupt();
+            return { heardMs: cut.playbacks[0]?.heardMs ?? 0 };
+          },
+        },
+        recorder,
+        log: (msg, fields) => deps.log(msg, { callSid: stream.callSid, ...fields }),
+      },
+      deps.session,
+    );
+    // <Connect><Stream> ends the call when the stream closes (nothing follows it in the TwiML).
+    session.onHangup = () => stream.close('the agent ended the call');
+    this.calls.set(stream.callSid, { stream, session, playout });
+
+    stream.on('audio', (frame) => session.onCallerFrame(frame));
+    stream.on('dtmf', (digit) => session.onDtmf(digit));
+    stream.on('close', () => {
+      session.end();
+      playout.dispose();
+      vad.close();
+      this.calls.delete(stream.callSid);
+      void this.storeRecording(stream.callSid, recorder);
+    });
+
+    try {
+      const greeting = await bridge.streamStarted({
+        streamSid: stream.streamSid,
+        edgeTaskQueue: deps.hostTaskQueue,
+      });
+      void session.start(greeting);
+    } catch (err) {
+      deps.log('the call workflow did not answer the stream', {
+        callSid: stream.callSid,
+        error: (err as Error).message,
+      });
+      stream.close('no call workflow');
+    }
+  };
+
+  /** Resolves once the text has been played (so a hang-up after it does not cut it). */
+  async speak(callSid: string, text: string): Promise<void> {
+    const held = this.calls.get(callSid);
+    if (!held) throw new Error(`call ${callSid} is not on this edge host`);
+    await held.session.say(text);
+  }
+
+  async hangUp(callSid: string): Promise<void> {
+    const held = this.calls.get(callSid);
+    if (!held) return; // already gone: nothing to hang up
+    held.stream.close('the agent ended the call');
+  }
+
+  private async storeRecording(callSid: string, recorder: CallRecorder): Promise<void> {
+    const key = recordingKey(callSid);
+    try {
+      await this.deps.recordings.put(key, recorder.toWav(), {
+        contentType: 'audio/wav',
+        ifAbsent: true,
+      });
+      await new CallBridge(this.deps.client, callSid).handle.signal(recordingReadySignal, {
+        key,
+        durationMs: recorder.durationMs,
+        truncated: recorder.truncated,
+      });
+    } catch (err) {
+      // A closed workflow no longer takes signals; the recording is stored all the same.
+      this.deps.log('recording stored, workflow not told', {
+        callSid,
+        key,
+        error: (err as Error).message,
+      });
+    }
+  }
+}
