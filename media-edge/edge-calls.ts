@@ -107,19 +107,18 @@ export class EdgeCalls implements CallAudio {
       void this.storeRecording(stream.callSid, recorder);
     });
 
-    try {
-      const greeting = await bridge.streamStarted({
-        streamSid: stream.streamSid,
-        edgeTaskQueue: deps.hostTaskQueue,
+    // Not awaited: the stream holds its events until onStream settles, and the caller's
+    // audio must flow while the workflow prepares the greeting.
+    void bridge
+      .streamStarted({ streamSid: stream.streamSid, edgeTaskQueue: deps.hostTaskQueue })
+      .then((greeting) => session.start(greeting))
+      .catch((err: Error) => {
+        deps.log('the call workflow did not answer the stream', {
+          callSid: stream.callSid,
+          error: err.message,
+        });
+        stream.close('no call workflow');
       });
-      void session.start(greeting);
-    } catch (err) {
-      deps.log('the call workflow did not answer the stream', {
-        callSid: stream.callSid,
-        error: (err as Error).message,
-      });
-      stream.close('no call workflow');
-    }
   };
 
   /** Resolves once the text has been played (so a hang-up after it does not cut it). */

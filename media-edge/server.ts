@@ -1,16 +1,19 @@
-// The edge's HTTP server: Twilio webhooks (versioned) and a liveness probe. The media
-// WebSocket route is registered beside these by its own module.
+// The edge's HTTP server: Twilio webhooks and the Media Streams WebSocket (versioned), and
+// a liveness probe.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
+import { mediaStreamV1, type MediaStreamSession } from './media-stream';
 import { V1_PREFIX, webhooksV1 } from './webhooks-v1';
 
 export interface EdgeServerDeps {
   config: EdgeConfig;
   temporalClient: Client;
   logger?: FastifyBaseLogger;
+  /** Runs one call's audio; without it the stream route is not served (webhook-only edge). */
+  onStream?: (session: MediaStreamSession) => void | Promise<void>;
 }
 
 export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
@@ -26,5 +29,11 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
     config: deps.config,
     temporalClient: deps.temporalClient,
   });
+  if (deps.onStream)
+    await app.register(mediaStreamV1, {
+      prefix: V1_PREFIX,
+      config: deps.config,
+      onStream: deps.onStream,
+    });
   return app;
 }
