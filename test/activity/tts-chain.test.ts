@@ -1,0 +1,221 @@
+// The TTS chain as configured from the environment: falls through in order on each kind of
+// failure (timeout, 429, 500, missing credentials), records why, never retries a provider
+// itself, and the shipped prompts still speak when every other provider is down.
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../activities/errors';
+import { PROMPTS } from '../../workflows/call-state';
+import { APOLOGY } from '../../activities/providers/tts/prerecorded';
+import { TtsChain, type TtsAttempt } from '../../activities/speech/tts-chain';
+import {
+  FAKE_AWS_ENV,
+  FAKE_GOOGLE_KEY,
+  GoogleReplayServer,
+  PollyReplayServer,
+  recordedPcm,
+} from '../helpers/tts-vendors';
+
+const TEXT = PROMPTS.agent;
+/** A reply no prompt covers (names and amounts are never prerecorded). */
+const DYNAMIC = 'Hello Ada, your balance is forty two dollars and fifty cents.';
+
+describe('TTS chain', () => {
+  const polly = new PollyReplayServer();
+  const google = new GoogleReplayServer(FAKE_GOOGLE_KEY);
+  const chains: TtsChain[] = [];
+  let baseEnv: NodeJS.ProcessEnv;
+
+  before(async () => {
+    baseEnv = {
+      ...FAKE_AWS_ENV,
+      GOOGLE_TTS_API_KEY: FAKE_GOOGLE_KEY,
+      TTS_POLLY_ENDPOINT: await polly.start(),
+      TTS_GOOGLE_ENDPOINT: await google.start(),
+    };
+  });
+  beforeEach(() => {
+    for (const s of [polly, google]) {
+      s.requests.length = 0;
+      s.reply = async (_r, text) => {
+        const pcm = await recordedPcm(text);
+        // Vendors can say anything: fake a dynamic reply with a prompt's audio.
+        return { kind: 'audio', pcm: pcm ?? (await recordedPcm(PROMPTS.goodbye))! };
+      };
+    }
+  });
+  afterEach(() => {
+    for (const c of chains.splice(0)) c.close();
+  });
+  after(async () => {
+    await polly.close();
+    await google.close();
+  });
+
+  const chain = (env: NodeJS.ProcessEnv = {}) => {
+    const c = TtsChain.fromEnv({ ...baseEnv, ...env });
+    chains.push(c);
+    return c;
+  };
+  const summary = (attempts: TtsAttempt[]) =>
+    attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.skipped ? 'skipped' : a.errorType}`);
+
+  it('defaults to polly → google → local → prerecorded, and the primary serves', async () => {
+    const c = chain();
+    assert.deepEqual(
+      c.links.map((l) => l.provider),
+      ['polly', 'google', 'local', 'prerecorded'],
+    );
+    const r = await c.synthesize(TEXT);
+    assert.equal(r.servedBy, 'polly');
+    assert.equal(r.audio.provider, 'polly');
+    assert.deepEqual(summary(r.attempts), ['polly:ok']);
+    assert.equal(google.requests.length, 0, 'later providers are not called');
+    assert.equal(c.voice, 'polly:Joanna:neural');
+  });
+
+  it('falls through on a timeout, recording it and not waiting for the slow provider', async () => {
+    polly.reply = () => ({ kind: 'hang' });
+    const started = performance.now();
+    const r = await chain({ TTS_POLLY_TIMEOUT_MS: '300' }).synthesize(TEXT);
+    assert.equal(r.servedBy, 'google');
+    assert.deepEqual(summary(r.attempts), ['polly:ProviderUnavailable', 'google:ok']);
+    assert.equal(r.attempts[0]!.error, 'timeout after 300 ms');
+    assert.ok(r.attempts[0]!.ms >= 290 && r.attempts[0]!.ms < 600, `${r.attempts[0]!.ms} ms`);
+    assert.ok(performance.now() - started < 1500);
+  });
+
+  it('falls through on 429 and on 500 without retrying within a provider', async () => {
+    polly.reply = () => ({
+      kind: 'error',
+      status: 429,
+      code: 'ThrottlingException',
+      message: 'Rate exceeded',
+    });
+    google.reply = () => ({
+      kind: 'error',
+      status: 500,
+      code: 'INTERNAL',
+      message: 'Internal error encountered.',
+    });
+    const r = await chain().synthesize(TEXT);
+    assert.equal(r.servedBy, 'local');
+    assert.equal(r.audio.voice, 'flite:rms');
+    assert.deepEqual(summary(r.attempts), [
+      'polly:RateLimited',
+      'google:ProviderUnavailable',
+      'local:ok',
+    ]);
+    assert.match(r.attempts[0]!.error!, /ThrottlingException/);
+    assert.match(r.attempts[1]!.error!, /500 INTERNAL/);
+    assert.equal(polly.requests.length, 1, 'polly asked once');
+    assert.equal(google.requests.length, 1, 'google asked once');
+  });
+
+  it('skips providers without credentials and says why', async () => {
+    const r = await chain({
+      AWS_ACCESS_KEY_ID: undefined,
+      GOOGLE_TTS_API_KEY: undefined,
+    }).synthesize(TEXT);
+    assert.equal(r.servedBy, 'local');
+    assert.deepEqual(summary(r.attempts), ['polly:skipped', 'google:skipped', 'local:ok']);
+    assert.match(r.attempts[0]!.error!, /no AWS credentials/);
+    assert.match(r.attempts[1]!.error!, /GOOGLE_TTS_API_KEY/);
+    assert.equal(polly.requests.length + google.requests.length, 0);
+  });
+
+  it('speaks a shipped prompt when everything else is down', async () => {
+    const c = chain({
+      TTS_POLLY_ENDPOINT: 'http://127.0.0.1:9', // nothing listens: connection refused
+      TTS_LOCAL_COMMAND: '/nonexistent/flite',
+    });
+    google.reply = () => ({ kind: 'error', status: 503, code: 'UNAVAILABLE', message: 'down' });
+    for (const text of [TEXT, APOLOGY]) {
+      const r = await c.synthesize(text);
+      assert.equal(r.servedBy, 'prerecorded');
+      assert.equal(r.audio.provider, 'prerecorded');
+      assert.ok(r.audio.durationMs > 1000);
+      assert.deepEqual(summary(r.attempts), [
+        'polly:ProviderUnavailable',
+        'google:ProviderUnavailable',
+        'local:ProviderUnavailable',
+        'prerecorded:ok',
+      ]);
+      assert.match(r.attempts[2]!.error!, /nonexistent\/flite/);
+    }
+  });
+
+  it('when nothing can serve, throws a retryable failure carrying every attempt', async () => {
+    const c = chain({
+      TTS_POLLY_ENDPOINT: 'http://127.0.0.1:9',
+      TTS_LOCAL_COMMAND: '/nonexistent/flite',
+    });
+    google.reply = () => ({ kind: 'error', status: 500, code: 'INTERNAL', message: 'down' });
+    let err: unknown;
+    await c.synthesize(DYNAMIC).catch((e: unknown) => (err = e));
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, FailureType.ProviderUnavailable);
+    assert.equal(err.nonRetryable, false);
+    const attempts = err.details?.[0] as TtsAttempt[];
+    assert.deepEqual(summary(attempts), [
+      'polly:ProviderUnavailable',
+      'google:ProviderUnavailable',
+      'local:ProviderUnavailable',
+      'prerecorded:NotFound',
+    ]);
+    assert.ok(!err.message.includes('Ada'), 'the reply text stays out of the failure');
+  });
+
+  it('a failure only final everywhere is final: text every provider refuses', async () => {
+    const tooLong = {
+      kind: 'error',
+      status: 400,
+      code: 'TextLengthExceededException',
+      message: 'too long',
+    } as const;
+    polly.reply = () => tooLong;
+    google.reply = () => ({
+      kind: 'error',
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      message: 'too long',
+    });
+    let err: unknown;
+    await chain({ TTS_CHAIN: 'polly,google,prerecorded' })
+      .synthesize(DYNAMIC)
+      .catch((e: unknown) => (err = e));
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, FailureType.BadInput);
+    assert.equal(err.nonRetryable, true);
+  });
+
+  it('follows the configured order and leaves out what is not listed', async () => {
+    const c = chain({ TTS_CHAIN: 'prerecorded, local' });
+    assert.deepEqual(
+      c.links.map((l) => l.provider),
+      ['prerecorded', 'local'],
+    );
+    const r = await c.synthesize(DYNAMIC);
+    assert.deepEqual(summary(r.attempts), ['prerecorded:NotFound', 'local:ok']);
+    assert.equal(polly.requests.length + google.requests.length, 0);
+    assert.throws(() => chain({ TTS_CHAIN: 'polly,espeak' }), /invalid TTS configuration/);
+    assert.throws(() => chain({ TTS_CHAIN: ' ' }), /invalid TTS configuration/);
+  });
+
+  it("the caller's abort stops the chain at once instead of falling through", async () => {
+    polly.reply = () => ({ kind: 'hang' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('barge-in')), 100);
+    const started = performance.now();
+    await assert.rejects(chain().synthesize(TEXT, { signal: ac.signal }), /barge-in/);
+    assert.ok(performance.now() - started < 500);
+    assert.equal(google.requests.length, 0, 'no fallback after the caller gave up');
+  });
+
+  it('refuses empty text without calling anyone', async () => {
+    await assert.rejects(
+      chain().synthesize('   '),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === FailureType.BadInput,
+    );
+    assert.equal(polly.requests.length, 0);
+  });
+});
