@@ -4,7 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { databaseUrl, stateDir, temporalAddress, temporalNamespace } from '../infra';
+import {
+  databaseUrl,
+  objectStoreConfig,
+  redisUrl,
+  stateDir,
+  temporalAddress,
+  temporalNamespace,
+} from '../infra';
 
 const GENERATED = ['TWILIO_AUTH_TOKEN', 'STREAM_TOKEN_SECRET'] as const;
 
@@ -35,7 +42,17 @@ function devSecrets(): Record<string, string> {
 /** The environment of the local system's processes: the caller's variables win. */
 export function localEnv(): NodeJS.ProcessEnv {
   const port = process.env.EDGE_PORT ?? '8080';
+  const store = objectStoreConfig('audio');
   return {
+    REDIS_URL: redisUrl(),
+    S3_ENDPOINT: store.endpoint,
+    S3_REGION: store.region,
+    S3_ACCESS_KEY_ID: store.accessKeyId,
+    S3_SECRET_ACCESS_KEY: store.secretAccessKey,
+    S3_AUDIO_BUCKET: store.bucket,
+    S3_RECORDINGS_BUCKET: objectStoreConfig('recordings').bucket,
+    // No cloud credentials locally: speak with the local engine, prompts as the last resort.
+    TTS_CHAIN: 'local,prerecorded',
     ...devSecrets(),
     EDGE_PORT: port,
     EDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,

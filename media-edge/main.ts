@@ -1,16 +1,37 @@
-// media-edge process entry: config from the environment, Temporal client, HTTP server.
-// SIGTERM/SIGINT stop accepting requests, let in-flight webhooks finish, then exit.
+// media-edge process entry: config from the environment, Temporal client, the audio
+// runtime with its host-bound worker, and the HTTP/WebSocket server. SIGTERM/SIGINT stop
+// accepting calls, close open streams, let in-flight work finish, then exit.
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { installCompactLogging } from '../workers/logging';
 import { loadEdgeConfig } from './config';
+import { createEdgeRuntime } from './edge-runtime';
 import { buildEdgeServer } from './server';
+import { loadEdgeSpeechConfig } from './speech-config';
 
 async function main(): Promise<void> {
   const logger = pino({ name: 'media-edge', level: process.env.LOG_LEVEL ?? 'info' });
   const config = loadEdgeConfig();
+  const speech = loadEdgeSpeechConfig();
+  installCompactLogging('WARN');
   const connection = await Connection.connect({ address: config.temporal.address });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
-  const app = await buildEdgeServer({ config, temporalClient, logger });
+  const runtime = await createEdgeRuntime({
+    config,
+    speech,
+    client: temporalClient,
+    connection: nativeConnection,
+    log: (msg, fields) => logger.info(fields ?? {}, msg),
+  });
+  const app = await buildEdgeServer({
+    config,
+    temporalClient,
+    logger,
+    onStream: runtime.calls.onStream,
+  });
+  const hostWorkerRun = runtime.hostWorker.run();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -19,6 +40,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await app.close();
+      runtime.hostWorker.shutdown();
+      await hostWorkerRun;
+      await runtime.close();
+      await nativeConnection.close();
       await connection.close();
       process.exit(0);
     } catch (err) {
@@ -31,7 +56,11 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   logger.info(
-    { publicUrl: config.publicUrl, hostId: config.hostId, namespace: config.temporal.namespace },
+    {
+      publicUrl: config.publicUrl,
+      hostTaskQueue: config.hostTaskQueue,
+      namespace: config.temporal.namespace,
+    },
     'media-edge listening',
   );
 }

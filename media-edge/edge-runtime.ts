@@ -1,0 +1,107 @@
+// Assembles the edge's audio side from its configuration: recognizers with their fallback
+// policy, the TTS chain behind its cache, the recordings store, the per-call sessions, and
+// the worker on this host's task queue that runs the workflow's host-bound activities.
+import { Redis } from 'ioredis';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createEdgeActivities } from '../activities/edge-activities';
+import type { SpeechToText } from '../activities/ports';
+import { S3ObjectStore } from '../activities/providers/object-store/s3';
+import { DeepgramSpeechToText } from '../activities/providers/stt/deepgram';
+import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
+import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
+import { TtsCache } from '../activities/speech/tts-cache';
+import { TtsChain } from '../activities/speech/tts-chain';
+import type { UtteranceRecognizer } from './call-session';
+import type { EdgeConfig } from './config';
+import { EdgeCalls } from './edge-calls';
+import { s3Options, type EdgeSpeechConfig } from './speech-config';
+import { cachedChainSynthesizer } from './speech-synthesizer';
+
+export interface EdgeRuntime {
+  calls: EdgeCalls;
+  hostWorker: Worker;
+  close(): Promise<void>;
+}
+
+/** Deepgram first when it has a key, the local engine as its fallback (or alone). */
+export function speechToTextFromEnv(env: NodeJS.ProcessEnv = process.env): FallbackSpeechToText {
+  const local = new PocketsphinxSpeechToText();
+  local.warm();
+  const primary: SpeechToText = env.DEEPGRAM_API_KEY ? new DeepgramSpeechToText() : local;
+  return new FallbackSpeechToText(primary, primary === local ? undefined : local);
+}
+
+export function utteranceRecognizer(stt: FallbackSpeechToText): () => UtteranceRecognizer {
+  return () => {
+    const session = stt.open({ sampleRate: 8000 });
+    return {
+      write: (pcm) => session.write(pcm),
+      abort: () => session.abort(),
+      async finish() {
+        const r = await session.finish();
+        return {
+          text: r.transcript?.text ?? '',
+          confidence: r.transcript?.confidence ?? 0,
+          record: {
+            ...(r.servedBy && { servedBy: r.servedBy }),
+            attempts: r.attempts.map(({ provider, ok, error, ms }) => ({
+              provider,
+              ok,
+              ms: Math.round(ms),
+              ...(error && { error }),
+            })),
+          },
+        };
+      },
+    };
+  };
+}
+
+export async function createEdgeRuntime(opts: {
+  config: EdgeConfig;
+  speech: EdgeSpeechConfig;
+  client: Client;
+  connection: NativeConnection;
+  stt?: FallbackSpeechToText;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}): Promise<EdgeRuntime> {
+  const { config, speech } = opts;
+  const redis = new Redis(speech.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const cache = new TtsCache({
+    redis,
+    store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
+  });
+  const chain = TtsChain.fromEnv();
+  const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
+  const calls = new EdgeCalls({
+    client: opts.client,
+    hostTaskQueue: config.hostTaskQueue,
+    recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv()),
+    tts: cachedChainSynthesizer(chain, cache),
+    recordings,
+    session: {
+      endpointing: {
+        hangoverMs: speech.ENDPOINT_HANGOVER_MS,
+        minSpeechMs: speech.ENDPOINT_MIN_SPEECH_MS,
+        maxUtteranceMs: speech.ENDPOINT_MAX_UTTERANCE_MS,
+      },
+      bargeInMinMs: speech.BARGE_IN_MIN_MS,
+    },
+    log: opts.log,
+  });
+  const hostWorker = await Worker.create({
+    connection: opts.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.hostTaskQueue,
+    activities: createEdgeActivities(calls),
+  });
+  return {
+    calls,
+    hostWorker,
+    async close() {
+      chain.close();
+      redis.disconnect();
+    },
+  };
+}

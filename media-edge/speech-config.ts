@@ -1,0 +1,47 @@
+// What the edge's audio path needs besides the webhook config: the TTS cache (Redis +
+// object store), the recordings store and endpointing. Read once from the environment.
+import { z } from 'zod';
+
+const schema = z.object({
+  REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  // Not AWS_ACCESS_KEY_ID: those would also switch on the Polly adapter.
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
+  S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
+  /** Silence after speech that ends an utterance. */
+  ENDPOINT_HANGOVER_MS: z.coerce.number().int().min(100).default(400),
+  ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),
+  ENDPOINT_MAX_UTTERANCE_MS: z.coerce.number().int().min(1000).default(15_000),
+  BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
+});
+
+export type EdgeSpeechConfig = z.infer<typeof schema>;
+
+export function loadEdgeSpeechConfig(
+  env: Record<string, string | undefined> = process.env,
+): EdgeSpeechConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+    throw new Error(`Invalid media-edge speech configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export function s3Options(c: EdgeSpeechConfig, bucket: string) {
+  return {
+    bucket,
+    region: c.S3_REGION,
+    ...(c.S3_ENDPOINT && { endpoint: c.S3_ENDPOINT, forcePathStyle: true }),
+    ...(c.S3_ACCESS_KEY_ID &&
+      c.S3_SECRET_ACCESS_KEY && {
+        credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY },
+      }),
+  };
+}
