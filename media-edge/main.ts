@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await app.close();
-      runtime.hostWorker.shutdown();
+      // The SDK's worker stops itself on SIGINT/SIGTERM; shut it down only if it has not.
+      if (runtime.hostWorker.getState() === 'RUNNING') runtime.hostWorker.shutdown();
       await hostWorkerRun;
       await runtime.close();
       await nativeConnection.close();
