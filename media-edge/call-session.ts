@@ -42,7 +42,7 @@ export interface CallSessionDeps {
   bridge: CallBridge;
   vad: { isSpeech(frame: Int16Array): boolean };
   /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
-  recognizer: () => UtteranceRecognizer;
+  recognizer: (hints?: string[]) => UtteranceRecognizer;
   tts: SpeechSynthesizer;
   out: PlaybackOut;
   /** Gets the caller's side; the agent's side is recorded as it is sent (see EdgeCalls). */
@@ -80,6 +80,8 @@ export class CallSession {
   private current?: { turnId: number; abort: AbortController };
   private turnChain: Promise<void> = Promise.resolve();
   private ended = false;
+  /** What the workflow expects the caller to say next (from the last reply). */
+  private hints?: string[];
   readonly timings: TurnTiming[] = [];
   onReply?: (reply: Reply, timing?: TurnTiming) => void;
   onHangup?: (reply: Reply) => void;
@@ -113,7 +115,7 @@ export class CallSession {
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
-      this.utterance = this.deps.recognizer();
+      this.utterance = this.deps.recognizer(this.hints);
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
     } else if (this.utterance) {
@@ -208,6 +210,7 @@ export class CallSession {
     reply: Reply,
     waitPlayed = false,
   ): Promise<{ synthesizedAt: number; firstFrameAt: number; cacheHit: boolean } | undefined> {
+    if (reply.hints) this.hints = reply.hints;
     if (!reply.text) return undefined;
     const abort = new AbortController();
     this.current = { turnId: reply.turnId, abort };

@@ -22,7 +22,7 @@ export interface EdgeCallsDeps {
   client: Client;
   /** The host-bound task queue of this edge: `media-edge.<hostId>`. */
   hostTaskQueue: string;
-  recognizer: () => UtteranceRecognizer;
+  recognizer: (hints?: string[]) => UtteranceRecognizer;
   tts: SpeechSynthesizer;
   recordings: ObjectStore;
   session?: CallSessionOptions;

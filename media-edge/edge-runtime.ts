@@ -32,9 +32,11 @@ export function speechToTextFromEnv(env: NodeJS.ProcessEnv = process.env): Fallb
   return new FallbackSpeechToText(primary, primary === local ? undefined : local);
 }
 
-export function utteranceRecognizer(stt: FallbackSpeechToText): () => UtteranceRecognizer {
-  return () => {
-    const session = stt.open({ sampleRate: 8000 });
+export function utteranceRecognizer(
+  stt: FallbackSpeechToText,
+): (hints?: string[]) => UtteranceRecognizer {
+  return (hints) => {
+    const session = stt.open({ sampleRate: 8000, ...(hints && { hints }) });
     return {
       write: (pcm) => session.write(pcm),
       abort: () => session.abort(),

@@ -263,3 +263,36 @@ function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance'
     confirmQuestion(pendingPayment),
   );
 }
+
+const ANSWERS = [
+  'yes',
+  'yes please',
+  'yeah',
+  'sure',
+  'go ahead',
+  'no',
+  'no thanks',
+  'nope',
+  'cancel',
+];
+const REQUESTS = [
+  "what's my balance",
+  'how much do i owe',
+  'check my balance',
+  'pay my bill',
+  'i want to pay my bill',
+  'make a payment',
+  'talk to an agent',
+  'can i talk to a real person',
+  'speak to a representative',
+  'goodbye',
+  "no that's all",
+  'thank you bye',
+];
+
+/** What the caller is likely to say next: recognizer hints for the next utterance. */
+export function expectedPhrases(phase: Phase): string[] {
+  if (phase === 'confirm_payment' || phase === 'offer_agent') return [...ANSWERS, ...REQUESTS];
+  if (phase === 'ended') return [];
+  return [...REQUESTS, ...ANSWERS];
+}

@@ -16,6 +16,7 @@ import type { BalanceView } from '../activities/call-activities';
 import { edgeHost, fast, payments, records } from './activity-proxies';
 import {
   dtmfIntent,
+  expectedPhrases,
   initialCallState,
   step,
   type CallEvent,
@@ -85,7 +86,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     reason: TranscriptEntry['reason'],
     intent?: Intent,
   ): Reply {
-    const reply: Reply = { turnId, text, action, ...(intent && { intent }) };
+    const hints = expectedPhrases(state.phase);
+    const reply: Reply = {
+      turnId,
+      text,
+      action,
+      ...(intent && { intent }),
+      ...(hints.length && { hints }),
+    };
     if (text) note({ speaker: 'agent', turnId, text, reason });
     if (reason === 'greeting' || reason === 'reply') {
       replies.push(reply);

@@ -60,6 +60,8 @@ export interface Reply {
   text: string;
   action: ReplyAction;
   intent?: Intent;
+  /** Phrases the caller is likely to say next: hints for the edge's recognizer. */
+  hints?: string[];
 }
 
 export type TwilioCallStatus =
