@@ -66,6 +66,7 @@ export async function createEdgeRuntime(opts: {
   client: Client;
   connection: NativeConnection;
   stt?: FallbackSpeechToText;
+  chain?: TtsChain;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }): Promise<EdgeRuntime> {
   const { config, speech } = opts;
@@ -74,7 +75,7 @@ export async function createEdgeRuntime(opts: {
     redis,
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
   });
-  const chain = TtsChain.fromEnv();
+  const chain = opts.chain ?? TtsChain.fromEnv();
   const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
   const calls = new EdgeCalls({
     client: opts.client,

@@ -1,0 +1,82 @@
+// The whole audio stack in the test process: a call worker on the test database, and a
+// media-edge (webhooks, Media Streams WebSocket, speech, recordings, host-bound worker)
+// listening on 127.0.0.1 — against the shared dev server, the real Redis and object store.
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import type { Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { TtsChain, ttsLinksFromEnv } from '../../activities/speech/tts-chain';
+import type { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
+import { objectStoreConfig, redisUrl } from '../../infra';
+import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
+import { createEdgeRuntime, type EdgeRuntime } from '../../media-edge/edge-runtime';
+import { buildEdgeServer } from '../../media-edge/server';
+import { loadEdgeSpeechConfig } from '../../media-edge/speech-config';
+import { callWorker } from './calls';
+import { localEnv } from './platform';
+
+export interface EdgeStack {
+  config: EdgeConfig;
+  /** Where the edge listens (the simulator connects here; signatures use config.publicUrl). */
+  edgeUrl: string;
+  runtime: EdgeRuntime;
+  stop(): Promise<void>;
+}
+
+export async function startEdgeStack(
+  opts: { stt?: FallbackSpeechToText; env?: Record<string, string> } = {},
+): Promise<EdgeStack> {
+  const env = await localEnv();
+  const store = objectStoreConfig('audio');
+  const config = loadEdgeConfig({
+    TWILIO_AUTH_TOKEN: randomBytes(16).toString('hex'),
+    STREAM_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    EDGE_PUBLIC_URL: 'https://edge.switchboard.test',
+    EDGE_HOST_ID: `test-${randomBytes(4).toString('hex')}`,
+    EDGE_PORT: '0',
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    ...opts.env,
+  });
+  const speech = loadEdgeSpeechConfig({
+    REDIS_URL: redisUrl(),
+    S3_ENDPOINT: store.endpoint,
+    S3_ACCESS_KEY_ID: store.accessKeyId,
+    S3_SECRET_ACCESS_KEY: store.secretAccessKey,
+    S3_AUDIO_BUCKET: store.bucket,
+    S3_RECORDINGS_BUCKET: objectStoreConfig('recordings').bucket,
+    ...opts.env,
+  });
+  const logger = pino({ level: process.env.LOG_LEVEL?.toLowerCase() ?? 'silent' });
+  const runtime = await createEdgeRuntime({
+    config,
+    speech,
+    client: env.client,
+    connection: env.nativeConnection,
+    chain: new TtsChain(ttsLinksFromEnv({ TTS_CHAIN: 'local,prerecorded' })),
+    ...(opts.stt && { stt: opts.stt }),
+    log: (msg, fields) => logger.info(fields ?? {}, msg),
+  });
+  const app: FastifyInstance = await buildEdgeServer({
+    config,
+    temporalClient: env.client,
+    logger,
+    onStream: runtime.calls.onStream,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  const worker: Worker = await callWorker(env);
+  const runs = [worker.run(), runtime.hostWorker.run()];
+  return {
+    config,
+    edgeUrl: `http://127.0.0.1:${port}`,
+    runtime,
+    async stop() {
+      await app.close();
+      worker.shutdown();
+      runtime.hostWorker.shutdown();
+      await Promise.all(runs);
+      await runtime.close();
+    },
+  };
+}
