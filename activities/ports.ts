@@ -36,6 +36,8 @@ export interface CallLog {
   disposition: string;
   turns: number;
   durationMs: number;
+  /** Object key of the two-channel recording (audio calls). */
+  recordingKey?: string;
 }
 
 export interface CrmClient {

@@ -53,6 +53,7 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('switchboard'),
   CALL_CONFIDENCE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   CALL_NO_INPUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  CALL_RECORDING_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
 /** Parses the edge config; throws one Error listing every bad or missing variable. */
@@ -80,6 +81,7 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
     call: {
       confidenceThreshold: e.CALL_CONFIDENCE_THRESHOLD,
       noInputTimeoutMs: e.CALL_NO_INPUT_TIMEOUT_MS,
+      recordingWaitMs: e.CALL_RECORDING_WAIT_MS,
     },
   };
 }

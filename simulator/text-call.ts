@@ -92,7 +92,8 @@ export async function placeTextCall(opts: TextCallOptions): Promise<TextCallRepo
   };
 
   let reply = await timed(undefined, () =>
-    bridge.streamStarted({ streamSid: `MZ${callSid.slice(2)}` }),
+    // Text-level: no media stream, so no streamSid (and no recording to wait for).
+    bridge.streamStarted(),
   );
   for (const line of opts.lines) {
     if (reply.action !== 'continue') break;

@@ -309,6 +309,11 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     { key: SA_TURN_COUNT, value: state.turns },
   ]);
   const durationMs = new Date().getTime() - workflowInfo().startTime.getTime();
+  // An audio call's recording is uploaded by the edge when the stream closes; the call log
+  // carries its key, so wait for it a bounded time (a lost edge must not hold the call open).
+  if (stream?.streamSid && patched('await-recording')) {
+    await condition(() => recording !== undefined, config.recordingWaitMs);
+  }
   const customerId = state.customer?.id;
   const callLog = await records.writeCallLog({
     idempotencyKey: `${workflowId}:call-log`,
@@ -320,6 +325,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       disposition,
       turns: state.turns,
       durationMs,
+      ...(recording && { recordingKey: recording.key }),
     },
   });
   // Turns still waiting get the call's end as their reply.
@@ -332,5 +338,6 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     intentPath: state.intentPath,
     durationMs,
     callLogId: callLog.id,
+    ...(recording && { recording }),
   };
 }

@@ -80,9 +80,12 @@ export interface CallConfig {
   confidenceThreshold: number;
   /** Silence after the agent spoke before re-prompting (once), then ending the call. */
   noInputTimeoutMs: number;
+  /** After an audio call ends, how long to wait for the edge's recording before the call log. */
+  recordingWaitMs: number;
 }
 
 export const DEFAULT_CALL_CONFIG: CallConfig = {
+  recordingWaitMs: 30_000,
   confidenceThreshold: 0.5,
   noInputTimeoutMs: 10_000,
 };
@@ -130,6 +133,7 @@ export interface CallResult {
   intentPath: IntentName[];
   durationMs: number;
   callLogId: string;
+  recording?: RecordingRef;
 }
 
 // Why each message kind is a signal or an update:

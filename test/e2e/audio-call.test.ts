@@ -7,12 +7,32 @@ import { placeAudioCall, type AudioCallReport } from '../../simulator/twilio-cal
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { ADA } from '../helpers/calls';
-import { resetDb } from '../helpers/platform';
+import { localEnv, resetDb } from '../helpers/platform';
+import { S3ObjectStore } from '../../activities/providers/object-store/s3';
+import { objectStoreConfig } from '../../infra';
+import { decodeWav } from '../../media-edge/audio/wav';
+import type { CallResult } from '../../workflows/definitions';
+
+const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
 describe('audio calls end to end (real audio, local speech engines)', function () {
   this.timeout(180_000);
   let stack: EdgeStack;
   const transcriber = { stt: new PocketsphinxSpeechToText() };
+  const recordingsCfg = objectStoreConfig('recordings');
+  const recordings = new S3ObjectStore({
+    bucket: recordingsCfg.bucket,
+    endpoint: recordingsCfg.endpoint,
+    region: recordingsCfg.region,
+    credentials: {
+      accessKeyId: recordingsCfg.accessKeyId,
+      secretAccessKey: recordingsCfg.secretAccessKey,
+    },
+  });
+  const handleOf = (r: AudioCallReport) => ({
+    result: async (): Promise<CallResult> =>
+      (await localEnv()).client.workflow.getHandle(r.workflowId).result(),
+  });
 
   before(async () => {
     stack = await startEdgeStack();
@@ -44,5 +64,19 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     ]);
     const said = report.turns.map((t) => t.agentTranscript ?? '').join(' | ');
     assert.match(said, /forty two dollars/, said);
+    assert.equal(report.endedBy, 'edge', 'the agent hung up after goodbye');
+    const result = await handleOf(report).result();
+    assert.equal(result.disposition, 'resolved');
+    assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
+    // The recording: both channels, as long as the call, in the object store.
+    assert.ok(result.recording, 'the workflow got the recording key');
+    const wav = await recordings.get(result.recording.key);
+    assert.ok(wav, 'recording stored');
+    const { channels, sampleRate } = decodeWav(wav);
+    assert.equal(sampleRate, 8000);
+    assert.equal(channels.length, 2);
+    const seconds = channels[0]!.length / sampleRate;
+    assert.ok(Math.abs(seconds * 1000 - result.recording.durationMs) <= 40, `${seconds} s`);
+    assert.ok(rms(channels[0]!) > 50 && rms(channels[1]!) > 50, 'both sides have sound');
   });
 });

@@ -172,7 +172,7 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
         callSid,
         from: FROM,
         to: TO,
-        config: { confidenceThreshold: 0.6, noInputTimeoutMs: 10_000 },
+        config: { confidenceThreshold: 0.6, noInputTimeoutMs: 10_000, recordingWaitMs: 30_000 },
       });
     });
 
@@ -382,7 +382,11 @@ describe('edge config', () => {
     assert.equal(c.port, 8080);
     assert.equal(c.hostTaskQueue, 'media-edge.edge-1');
     assert.deepEqual(c.temporal, { address: '127.0.0.1:7233', namespace: 'switchboard' });
-    assert.deepEqual(c.call, { confidenceThreshold: 0.5, noInputTimeoutMs: 10_000 });
+    assert.deepEqual(c.call, {
+      confidenceThreshold: 0.5,
+      noInputTimeoutMs: 10_000,
+      recordingWaitMs: 30_000,
+    });
   });
 
   it('names missing or bad variables without echoing secret values', () => {

@@ -38,8 +38,8 @@ export class PostgresCrm implements CrmClient {
     log: CallLog,
   ): Promise<{ id: string; created: boolean }> {
     const inserted = await this.pool.query<{ id: string }>(
-      `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
       [
         idempotencyKey,
         log.callSid,
@@ -49,6 +49,7 @@ export class PostgresCrm implements CrmClient {
         log.disposition,
         log.turns,
         log.durationMs,
+        log.recordingKey ?? null,
       ],
     );
     if (inserted.rows[0]) return { id: String(inserted.rows[0].id), created: true };

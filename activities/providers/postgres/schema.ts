@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS call_logs (
   duration_ms integer NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE call_logs ADD COLUMN IF NOT EXISTS recording_key text;
 `;
 
 export async function migrate(pool: Pool): Promise<void> {
