@@ -16,10 +16,11 @@ import type { UtteranceRecognizer } from './call-session';
 import type { EdgeConfig } from './config';
 import { EdgeCalls } from './edge-calls';
 import { s3Options, type EdgeSpeechConfig } from './speech-config';
-import { cachedChainSynthesizer } from './speech-synthesizer';
+import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {
   calls: EdgeCalls;
+  tts: SynthesisStats;
   hostWorker: Worker;
   close(): Promise<void>;
 }
@@ -77,11 +78,12 @@ export async function createEdgeRuntime(opts: {
   });
   const chain = opts.chain ?? TtsChain.fromEnv();
   const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
+  const tts = cachedChainSynthesizer(chain, cache);
   const calls = new EdgeCalls({
     client: opts.client,
     hostTaskQueue: config.hostTaskQueue,
     recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv()),
-    tts: cachedChainSynthesizer(chain, cache),
+    tts,
     recordings,
     session: {
       endpointing: {
@@ -101,6 +103,7 @@ export async function createEdgeRuntime(opts: {
   });
   return {
     calls,
+    tts: tts.stats,
     hostWorker,
     async close() {
       chain.close();

@@ -4,8 +4,18 @@ import type { TtsChain } from '../activities/speech/tts-chain';
 import type { TtsCache } from '../activities/speech/tts-cache';
 import type { SpeechSynthesizer } from './call-session';
 
-export function cachedChainSynthesizer(chain: TtsChain, cache: TtsCache): SpeechSynthesizer {
+export interface SynthesisStats {
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+export function cachedChainSynthesizer(
+  chain: TtsChain,
+  cache: TtsCache,
+): SpeechSynthesizer & { stats: SynthesisStats } {
+  const stats: SynthesisStats = { cacheHits: 0, cacheMisses: 0 };
   return {
+    stats,
     async synthesize(text, signal) {
       const { audio, cacheHit } = await cache.getOrSynthesize(
         chain.voice,
@@ -13,6 +23,8 @@ export function cachedChainSynthesizer(chain: TtsChain, cache: TtsCache): Speech
         async (s) => (await chain.synthesize(text, { signal: s ?? signal })).audio,
         { signal },
       );
+      if (cacheHit) stats.cacheHits++;
+      else stats.cacheMisses++;
       return { mulaw: audio.mulaw, cacheHit, servedBy: audio.provider };
     },
   };

@@ -39,7 +39,7 @@ import { describeItem, type CallerScriptItem } from './caller-script';
 
 // ---- options and report ---------------------------------------------------------------
 
-/** The caller's voice. The agent speaks flite `rms`; `kal` and `awb` are told apart by ear. */
+/** The caller's voice: not the agent's (flite `rms`), and one the local ASR still understands. */
 export const DEFAULT_CALLER_VOICE = { engine: 'flite', voice: 'kal' } as const;
 
 export interface AgentTranscriber {
@@ -104,7 +104,7 @@ export interface AudioCallTurn {
   replyAfterMs?: number;
   /** A `clear` cut this turn's reply. */
   replyCleared: boolean;
-  /** A `clear` arrived while this step's audio was being sent: step start → clear (wall ms). */
+  /** A `clear` arrived during this step (before the next began): step start → clear (wall ms). */
   clearAfterMs?: number;
   /** No reply started within replyTimeoutMs (or before the call ended). */
   noReply: boolean;
@@ -650,6 +650,21 @@ interface TurnState {
   segment?: Segment;
 }
 
+interface CallIds {
+  callSid: string;
+  accountSid: string;
+  streamSid: string;
+}
+
+interface CallSettings {
+  pace: number;
+  quietMs: number;
+  replyTimeoutMs: number;
+  dtmfGapMs: number;
+  thinkMs: number;
+  print: (line: string) => void;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Settles with `p`, or with undefined after `ms`; leaves no timer behind either way. */
@@ -667,40 +682,326 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const round1 = (ms: number) => Math.round(ms * 10) / 10;
 
+/** One media stream from `start` to the socket's close: Twilio's end of it. */
+class StreamedCall {
+  readonly t0 = performance.now();
+  readonly cpu0 = process.cpuUsage();
+  readonly turns: TurnState[] = [];
+  readonly protocolErrors: string[] = [];
+  readonly closed: Promise<void>;
+  close: { code: number; reason: string } | undefined;
+  closedByUs = false;
+  private readonly agent: AgentSide;
+  private readonly line: CallerLine;
+  private seq = 0;
+  private hungUp = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ids: CallIds,
+    private readonly s: CallSettings,
+    noise: LineNoise,
+  ) {
+    const { streamSid } = ids;
+    this.agent = new AgentSide(this.t0, s.pace, s.quietMs, (name) =>
+      this.send({ event: 'mark', streamSid, mark: { name } }),
+    );
+    this.line = new CallerLine(
+      FRAME_MS / s.pace,
+      noise,
+      (frame, index) =>
+        this.send({
+          event: 'media',
+          streamSid,
+          media: {
+            track: 'inbound',
+            chunk: String(index + 1),
+            timestamp: String(index * FRAME_MS),
+            payload: frame.toString('base64'),
+          },
+        }),
+      (now) => this.agent.poll(now),
+    );
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const now = performance.now();
+      if (isBinary) return void this.protocolErrors.push('binary frame');
+      const parsed = parseOutbound(data.toString());
+      if (!parsed.ok) return void this.protocolErrors.push(parsed.reason);
+      this.handle(parsed.msg, now);
+    });
+    ws.on('error', (err) => this.protocolErrors.push(`socket error: ${err.message}`));
+    let onClosed!: () => void;
+    this.closed = new Promise<void>((resolve) => (onClosed = resolve));
+    ws.on('close', (code, reason) => {
+      this.close = { code, reason: reason.toString() };
+      this.line.stop();
+      this.agent.close(performance.now());
+      onClosed();
+    });
+  }
+
+  get isOver(): boolean {
+    return this.hungUp || this.close !== undefined;
+  }
+
+  /** `connected`, then `start` with the TwiML's parameters, then media at once, as Twilio does. */
+  start(parameters: Record<string, string>): void {
+    const { callSid, accountSid, streamSid } = this.ids;
+    this.ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    this.send({
+      event: 'start',
+      streamSid,
+      start: {
+        streamSid,
+        accountSid,
+        callSid,
+        tracks: ['inbound'],
+        customParameters: parameters,
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: MULAW_SAMPLE_RATE, channels: 1 },
+      },
+    });
+    this.line.start(performance.now());
+    const greeting: TurnState = {
+      index: 0,
+      bargedIn: false,
+      startedAt: this.t0,
+      callerAudioMs: 0,
+      refAt: this.t0,
+      reply: this.agent.segmentSince(this.t0, this.s.replyTimeoutMs),
+    };
+    this.turns.push(greeting);
+    this.printReply(greeting);
+  }
+
+  /** Each step after listening to the previous reply; hangs up at the end of the script. */
+  async run(script: CallerScriptItem[], clips: Map<CallerScriptItem, CallerClip>): Promise<void> {
+    for (const item of script) {
+      if (this.isOver) return;
+      const bargedIn = await this.listen(item.kind === 'pause' ? undefined : item.interruptAfterMs);
+      if (this.isOver) return;
+      if (item.kind === 'hangup') {
+        this.s.print(
+          `  caller: ${describeItem(item)}${bargedIn ? '   (while the agent speaks)' : ''}`,
+        );
+        return this.hangUp();
+      }
+      await this.perform(item, bargedIn, clips.get(item));
+    }
+    if (this.isOver) return;
+    await this.listen(undefined);
+    this.hangUp();
+  }
+
+  hangUp(): void {
+    if (this.isOver) return;
+    this.hungUp = true;
+    this.closedByUs = true;
+    const { callSid, accountSid, streamSid } = this.ids;
+    this.send({ event: 'stop', streamSid, stop: { accountSid, callSid } });
+    this.line.stop();
+    this.ws.close(1000, 'caller hung up');
+  }
+
+  /** Until the socket has closed: the edge answers our close frame; a dead peer gets 2 s. */
+  async ended(): Promise<void> {
+    await within(this.closed, 2_000);
+    if (!this.close) {
+      this.ws.terminate();
+      await this.closed;
+    }
+  }
+
+  async report(endedAt: number, cpu: NodeJS.CpuUsage): Promise<AudioCallReport> {
+    for (const turn of this.turns) turn.segment = await turn.reply;
+    const { turns, t0, agent, line } = this;
+    const durationMs = endedAt - t0;
+    return {
+      callSid: this.ids.callSid,
+      streamSid: this.ids.streamSid,
+      workflowId: callWorkflowId(this.ids.callSid),
+      pace: this.s.pace,
+      turns: turns.map((t, i) => {
+        const seg = t.segment;
+        // A clear belongs to the step during which it came (the one that barged in).
+        const until = turns[i + 1]?.startedAt ?? endedAt;
+        const clearAt = t.item
+          ? agent.clears.find((c) => c >= t.startedAt && c < until)
+          : undefined;
+        return {
+          index: t.index,
+          ...(t.item && { item: t.item, caller: describeItem(t.item) }),
+          bargedIn: t.bargedIn,
+          callerAudioMs: t.callerAudioMs,
+          agentAudioMs: seg ? seg.playedBytes / 8 : 0,
+          agentReceivedMs: seg ? seg.receivedBytes / 8 : 0,
+          ...(seg &&
+            t.lastVoicedAt !== undefined && {
+              voiceToVoiceMs: round1(seg.startedAt - t.lastVoicedAt),
+            }),
+          ...(seg && { replyAfterMs: round1(seg.startedAt - t.refAt) }),
+          replyCleared: seg?.cleared ?? false,
+          ...(clearAt !== undefined && { clearAfterMs: round1(clearAt - t.startedAt) }),
+          noReply: !seg && t.item?.kind !== 'pause',
+          startedAtMs: round1(t.startedAt - t0),
+          ...(t.lastVoicedAt !== undefined && { lastVoicedAtMs: round1(t.lastVoicedAt - t0) }),
+          ...(seg && { replyStartedAtMs: round1(seg.startedAt - t0) }),
+        };
+      }),
+      endedBy: this.closedByUs ? 'caller' : 'edge',
+      close: this.close ?? { code: 1006, reason: 'terminated' },
+      recording: recordingOf(line, agent),
+      marks: agent.marks,
+      clears: agent.clears.length,
+      framesSent: line.sentFrames.length,
+      mediaReceived: agent.mediaReceived,
+      protocolErrors: this.protocolErrors,
+      durationMs: round1(durationMs),
+      audioMs: line.sentFrames.length * FRAME_MS,
+      cpu: {
+        userMs: round1(cpu.user / 1000),
+        systemMs: round1(cpu.system / 1000),
+        perCallSecondMs: round1((cpu.user + cpu.system) / 1000 / (durationMs / 1000)),
+      },
+    };
+  }
+
+  /** The segments each turn's reply is made of, for transcription. */
+  replies(): (Segment | undefined)[] {
+    return this.turns.map((t) => t.segment);
+  }
+
+  /**
+   * Listens to the last turn's reply: to its end and a moment more, or, barging in, until
+   * `interruptAfterMs` into it. True when the next step then starts over the agent.
+   */
+  private async listen(interruptAfterMs: number | undefined): Promise<boolean> {
+    const { pace, thinkMs } = this.s;
+    const seg = await this.untilOver(this.turns.at(-1)!.reply);
+    if (!seg) return false;
+    if (interruptAfterMs !== undefined) {
+      const at = seg.startedAt + interruptAfterMs / pace;
+      await this.untilOver(within(seg.ended, at - performance.now()));
+      return seg.endedAt === undefined;
+    }
+    await this.untilOver(seg.ended);
+    await within(this.closed, thinkMs / pace); // a person does not answer in 0 ms
+    return false;
+  }
+
+  private async perform(
+    item: Exclude<CallerScriptItem, { kind: 'hangup' }>,
+    bargedIn: boolean,
+    clip: CallerClip | undefined,
+  ): Promise<void> {
+    const { pace, replyTimeoutMs, dtmfGapMs } = this.s;
+    const startedAt = performance.now();
+    const turn: TurnState = {
+      index: this.turns.length,
+      item,
+      bargedIn,
+      startedAt,
+      callerAudioMs: 0,
+      refAt: startedAt,
+      reply: Promise.resolve(undefined),
+    };
+    this.turns.push(turn);
+    this.s.print(`  caller: ${describeItem(item)}${bargedIn ? '   (barging in)' : ''}`);
+    if (clip) {
+      turn.callerAudioMs = clip.durationMs;
+      turn.lastVoicedAt = await this.line.play(clip).catch(() => undefined);
+      turn.refAt = turn.lastVoicedAt ?? performance.now();
+    } else if (item.kind === 'dtmf') {
+      for (const [i, digit] of [...item.digits].entries()) {
+        if (i > 0) await sleep(dtmfGapMs / pace);
+        if (this.isOver) break;
+        this.send({
+          event: 'dtmf',
+          streamSid: this.ids.streamSid,
+          dtmf: { track: 'inbound_track', digit },
+        });
+        turn.refAt = performance.now();
+      }
+    } else if (item.kind === 'pause') {
+      await within(this.closed, item.ms / pace);
+    }
+    if (this.isOver) return;
+    // A reply is agent audio that started after this step began (talking over it counts);
+    // a pause takes what started during it and waits for nothing.
+    turn.reply = this.agent.segmentSince(startedAt, item.kind === 'pause' ? 0 : replyTimeoutMs);
+    this.printReply(turn);
+  }
+
+  private handle(msg: ParsedOutbound, now: number): void {
+    if (msg.streamSid !== this.ids.streamSid) {
+      this.protocolErrors.push(`${msg.event} for another streamSid`);
+      return;
+    }
+    if (msg.event === 'media') this.agent.onMedia(msg.media.payload, now);
+    else if (msg.event === 'mark') this.agent.onMark(msg.mark.name, now);
+    else this.agent.onClear(now);
+  }
+
+  private send(msg: Record<string, unknown>): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.seq += 1;
+    this.ws.send(JSON.stringify({ ...msg, sequenceNumber: String(this.seq) }));
+  }
+
+  private untilOver<T>(p: Promise<T>): Promise<T | undefined> {
+    return Promise.race([p, this.closed.then(() => undefined)]);
+  }
+
+  private printReply(turn: TurnState): void {
+    const { print, replyTimeoutMs } = this.s;
+    void turn.reply.then(async (seg) => {
+      if (!seg) {
+        if (!this.isOver && turn.item?.kind !== 'pause') {
+          print(`  agent:  (no reply within ${replyTimeoutMs} ms)`);
+        }
+        return;
+      }
+      await seg.ended;
+      const latency =
+        turn.lastVoicedAt !== undefined
+          ? `voice-to-voice ${Math.round(seg.startedAt - turn.lastVoicedAt)} ms`
+          : `reply after ${Math.round(seg.startedAt - turn.refAt)} ms`;
+      const heard = (seg.playedBytes / 8000).toFixed(1);
+      print(`  agent:  [${heard} s of audio${seg.cleared ? ', cut by clear' : ''}]   (${latency})`);
+    });
+  }
+}
+
 export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallReport> {
-  const print = opts.print ?? console.log;
   const pace = opts.pace ?? 1;
   if (!(pace > 0 && pace <= 50)) throw new RangeError(`pace must be in (0, 50], got ${pace}`);
-  const frameWallMs = FRAME_MS / pace;
-  const quietMs = opts.agentQuietMs ?? 400;
-  const replyTimeoutMs = opts.replyTimeoutMs ?? 15_000;
-  const dtmfGapMs = opts.dtmfGapMs ?? 250;
-  const thinkMs = opts.thinkMs ?? 200;
+  const settings: CallSettings = {
+    pace,
+    quietMs: opts.agentQuietMs ?? 400,
+    replyTimeoutMs: opts.replyTimeoutMs ?? 15_000,
+    dtmfGapMs: opts.dtmfGapMs ?? 250,
+    thinkMs: opts.thinkMs ?? 200,
+    print: opts.print ?? console.log,
+  };
+  const maxCallMs = opts.maxCallMs ?? 300_000;
   const noise = new LineNoise(opts.lineNoise ?? 32);
-  const clips = await prepareClips(
-    opts.script,
-    opts.callerTts ?? new LocalTts(DEFAULT_CALLER_VOICE),
-    noise,
-  );
+  const tts = opts.callerTts ?? new LocalTts(DEFAULT_CALLER_VOICE);
+  const clips = await prepareClips(opts.script, tts, noise);
 
-  const callSid = opts.callSid ?? `CA${hex(16)}`;
-  const accountSid = opts.accountSid ?? `AC${'0'.repeat(32)}`;
-  const streamSid = `MZ${hex(16)}`;
+  const ids: CallIds = {
+    callSid: opts.callSid ?? `CA${hex(16)}`,
+    accountSid: opts.accountSid ?? `AC${'0'.repeat(32)}`,
+    streamSid: `MZ${hex(16)}`,
+  };
+  const form = { CallSid: ids.callSid, AccountSid: ids.accountSid, From: opts.from, To: opts.to };
   const twiml = await postSigned(opts, '/v1/calls/incoming', {
-    CallSid: callSid,
-    AccountSid: accountSid,
-    From: opts.from,
-    To: opts.to,
+    ...form,
     CallStatus: 'ringing',
     Direction: 'inbound',
   });
   const postStatus = async (durationMs: number) => {
     if (opts.statusCallback === false) return;
     await postSigned(opts, '/v1/calls/status', {
-      CallSid: callSid,
-      AccountSid: accountSid,
-      From: opts.from,
-      To: opts.to,
+      ...form,
       CallStatus: 'completed',
       CallDuration: String(Math.round(durationMs / 1000)),
       Direction: 'inbound',
@@ -720,269 +1021,34 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
     throw err;
   }
 
-  let seq = 0;
-  const send = (msg: Record<string, unknown>) => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    seq += 1;
-    ws.send(JSON.stringify({ ...msg, sequenceNumber: String(seq) }));
-  };
-
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const protocolErrors: string[] = [];
-  let close: { code: number; reason: string } | undefined;
-  let closedByUs = false;
-  let onClosed!: () => void;
-  const closed = new Promise<void>((resolve) => (onClosed = resolve));
-
-  const agent = new AgentSide(t0, pace, quietMs, (name) =>
-    send({ event: 'mark', streamSid, mark: { name } }),
-  );
-  const line = new CallerLine(
-    frameWallMs,
-    noise,
-    (frame, index) =>
-      send({
-        event: 'media',
-        streamSid,
-        media: {
-          track: 'inbound',
-          chunk: String(index + 1),
-          timestamp: String(index * FRAME_MS),
-          payload: frame.toString('base64'),
-        },
-      }),
-    (now) => agent.poll(now),
-  );
-
-  const handle = (msg: ParsedOutbound, now: number) => {
-    if (msg.streamSid !== streamSid) {
-      protocolErrors.push(`${msg.event} for another streamSid`);
-      return;
-    }
-    if (msg.event === 'media') agent.onMedia(msg.media.payload, now);
-    else if (msg.event === 'mark') agent.onMark(msg.mark.name, now);
-    else agent.onClear(now);
-  };
-  ws.on('message', (data: RawData, isBinary: boolean) => {
-    const now = performance.now();
-    if (isBinary) return void protocolErrors.push('binary frame');
-    const parsed = parseOutbound(data.toString());
-    if (!parsed.ok) return void protocolErrors.push(parsed.reason);
-    handle(parsed.msg, now);
-  });
-  ws.on('error', (err) => protocolErrors.push(`socket error: ${err.message}`));
-  ws.on('close', (code, reason) => {
-    close = { code, reason: reason.toString() };
-    line.stop();
-    agent.close(performance.now());
-    onClosed();
-  });
-
+  const call = new StreamedCall(ws, ids, settings, noise);
   const watchdog = setTimeout(() => {
-    print(`  [caller hangs up: the call reached ${opts.maxCallMs ?? 300_000} ms]`);
-    hangUp();
-  }, opts.maxCallMs ?? 300_000);
-  let hungUp = false;
-  const hangUp = () => {
-    if (hungUp || close) return;
-    hungUp = true;
-    closedByUs = true;
-    send({ event: 'stop', streamSid, stop: { accountSid, callSid } });
-    line.stop();
-    ws.close(1000, 'caller hung up');
-  };
-  const isOver = () => hungUp || close !== undefined;
-  const untilOver = <T>(p: Promise<T>): Promise<T | undefined> =>
-    Promise.race([p, closed.then(() => undefined)]);
-
-  const turns: TurnState[] = [];
+    settings.print(`  [caller hangs up: the call reached ${maxCallMs} ms]`);
+    call.hangUp();
+  }, maxCallMs);
   let failure: unknown;
   try {
-    // Twilio: `connected`, then `start` with the TwiML's parameters, then media right away.
-    ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
-    send({
-      event: 'start',
-      streamSid,
-      start: {
-        streamSid,
-        accountSid,
-        callSid,
-        tracks: ['inbound'],
-        customParameters: parameters,
-        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: MULAW_SAMPLE_RATE, channels: 1 },
-      },
-    });
-    line.start(performance.now());
-
-    const printReply = (turn: TurnState) =>
-      void turn.reply.then(async (seg) => {
-        if (!seg) {
-          if (!isOver() && turn.item?.kind !== 'pause') {
-            print(`  agent:  (no reply within ${replyTimeoutMs} ms)`);
-          }
-          return;
-        }
-        await seg.ended;
-        const ms = seg.playedBytes / 8;
-        const latency =
-          turn.lastVoicedAt !== undefined
-            ? `voice-to-voice ${Math.round(seg.startedAt - turn.lastVoicedAt)} ms`
-            : `reply after ${Math.round(seg.startedAt - turn.refAt)} ms`;
-        print(
-          `  agent:  [${(ms / 1000).toFixed(1)} s of audio${seg.cleared ? ', cut by clear' : ''}]   (${latency})`,
-        );
-      });
-    const greeting: TurnState = {
-      index: 0,
-      bargedIn: false,
-      startedAt: t0,
-      callerAudioMs: 0,
-      refAt: t0,
-      reply: agent.segmentSince(t0, replyTimeoutMs),
-    };
-    turns.push(greeting);
-    printReply(greeting);
-
-    let prev = greeting;
-    for (const item of opts.script) {
-      if (isOver()) break;
-      // Listen to the previous reply: to its end, or only so far when this step barges in.
-      const seg = await untilOver(prev.reply);
-      let bargedIn = false;
-      const interruptAfterMs = item.kind === 'pause' ? undefined : item.interruptAfterMs;
-      if (seg && interruptAfterMs !== undefined) {
-        await untilOver(
-          within(seg.ended, seg.startedAt + interruptAfterMs / pace - performance.now()),
-        );
-        bargedIn = seg.endedAt === undefined;
-      } else if (seg) {
-        await untilOver(seg.ended);
-        await within(closed, thinkMs / pace);
-      }
-      if (isOver()) break;
-      if (item.kind === 'hangup') {
-        print(`  caller: ${describeItem(item)}${bargedIn ? ' (while the agent speaks)' : ''}`);
-        hangUp();
-        break;
-      }
-
-      const startedAt = performance.now();
-      const turn: TurnState = {
-        index: turns.length,
-        item,
-        bargedIn,
-        startedAt,
-        callerAudioMs: 0,
-        refAt: startedAt,
-        reply: Promise.resolve(undefined),
-      };
-      turns.push(turn);
-      print(`  caller: ${describeItem(item)}${bargedIn ? '   (barging in)' : ''}`);
-      if (item.kind === 'say' || item.kind === 'audio') {
-        const clip = clips.get(item)!;
-        turn.callerAudioMs = clip.durationMs;
-        const lastVoicedAt = await line.play(clip).catch(() => undefined);
-        turn.lastVoicedAt = lastVoicedAt;
-        turn.refAt = lastVoicedAt ?? performance.now();
-      } else if (item.kind === 'dtmf') {
-        for (const [i, digit] of [...item.digits].entries()) {
-          if (i > 0) await sleep(dtmfGapMs / pace);
-          if (isOver()) break;
-          send({ event: 'dtmf', streamSid, dtmf: { track: 'inbound_track', digit } });
-          turn.refAt = performance.now();
-        }
-      } else {
-        await within(closed, item.ms / pace);
-      }
-      if (isOver()) break;
-      // A reply is agent audio that started after this step began (talking over it counts).
-      turn.reply =
-        item.kind === 'pause'
-          ? agent.segmentSince(startedAt, 0)
-          : agent.segmentSince(startedAt, replyTimeoutMs);
-      printReply(turn);
-      prev = turn;
-    }
-    if (!isOver()) {
-      const seg = await untilOver(prev.reply);
-      if (seg) {
-        await untilOver(seg.ended);
-        await within(closed, thinkMs / pace);
-      }
-      hangUp();
-    }
+    call.start(parameters);
+    await call.run(opts.script, clips);
   } catch (err) {
     failure = err;
   }
-  // Whatever went wrong on our side, the call ends: stop and close like a hang-up.
-  hangUp();
-  // The edge answers our close frame; a dead peer gets 2 s.
-  await within(closed, 2_000);
-  if (!close) {
-    ws.terminate();
-    await closed;
-  }
+  // Whatever went wrong on our side, the call ends like a hang-up.
+  call.hangUp();
+  await call.ended();
   clearTimeout(watchdog);
   const endedAt = performance.now();
-  const cpu = process.cpuUsage(cpu0);
-  const durationMs = endedAt - t0;
-  await postStatus(durationMs);
+  const cpu = process.cpuUsage(call.cpu0);
+  await postStatus(endedAt - call.t0);
   if (failure) throw failure;
 
-  // ---- the report ----
-  for (const turn of turns) turn.segment = await turn.reply;
-  const clearTimes = agent.clears;
-  const report: AudioCallReport = {
-    callSid,
-    streamSid,
-    workflowId: callWorkflowId(callSid),
-    pace,
-    turns: turns.map((t, i) => {
-      const seg = t.segment;
-      // A clear belongs to the step during which it came (the one that barged in).
-      const until = turns[i + 1]?.startedAt ?? endedAt;
-      const clearAt = t.item ? clearTimes.find((c) => c >= t.startedAt && c < until) : undefined;
-      return {
-        index: t.index,
-        ...(t.item && { item: t.item, caller: describeItem(t.item) }),
-        bargedIn: t.bargedIn,
-        callerAudioMs: t.callerAudioMs,
-        agentAudioMs: seg ? seg.playedBytes / 8 : 0,
-        agentReceivedMs: seg ? seg.receivedBytes / 8 : 0,
-        ...(seg &&
-          t.lastVoicedAt !== undefined && {
-            voiceToVoiceMs: round1(seg.startedAt - t.lastVoicedAt),
-          }),
-        ...(seg && { replyAfterMs: round1(seg.startedAt - t.refAt) }),
-        replyCleared: seg?.cleared ?? false,
-        ...(clearAt !== undefined && { clearAfterMs: round1(clearAt - t.startedAt) }),
-        noReply: !seg && t.item?.kind !== 'pause',
-        startedAtMs: round1(t.startedAt - t0),
-        ...(t.lastVoicedAt !== undefined && { lastVoicedAtMs: round1(t.lastVoicedAt - t0) }),
-        ...(seg && { replyStartedAtMs: round1(seg.startedAt - t0) }),
-      };
-    }),
-    endedBy: closedByUs ? 'caller' : 'edge',
-    close: close ?? { code: 1006, reason: 'terminated' },
-    recording: recordingOf(line, agent),
-    marks: agent.marks,
-    clears: clearTimes.length,
-    framesSent: line.sentFrames.length,
-    mediaReceived: agent.mediaReceived,
-    protocolErrors,
-    durationMs: round1(durationMs),
-    audioMs: line.sentFrames.length * FRAME_MS,
-    cpu: {
-      userMs: round1(cpu.user / 1000),
-      systemMs: round1(cpu.system / 1000),
-      perCallSecondMs: round1((cpu.user + cpu.system) / 1000 / (durationMs / 1000)),
-    },
-  };
+  const report = await call.report(endedAt, cpu);
   if (report.endedBy === 'edge') {
-    print(`  [the edge ended the call: ${report.close.code} ${report.close.reason}]`);
+    settings.print(`  [the edge ended the call: ${report.close.code} ${report.close.reason}]`);
   }
-  if (opts.transcriber) await transcribeReplies(report, turns, opts.transcriber, print);
+  if (opts.transcriber) {
+    await transcribeReplies(report, call.replies(), opts.transcriber, settings.print);
+  }
   return report;
 }
 
@@ -996,13 +1062,12 @@ function recordingOf(line: CallerLine, agent: AgentSide): CallRecording {
 
 async function transcribeReplies(
   report: AudioCallReport,
-  turns: TurnState[],
+  replies: (Segment | undefined)[],
   transcriber: AgentTranscriber,
   print: (line: string) => void,
 ): Promise<void> {
   print('  what the agent said (transcribed):');
-  for (const [i, t] of turns.entries()) {
-    const seg = t.segment;
+  for (const [i, seg] of replies.entries()) {
     if (!seg || seg.playedBytes < FRAME_BYTES) continue;
     const played = Buffer.concat(seg.chunks).subarray(0, seg.playedBytes);
     const caller = report.turns[i]!.caller;

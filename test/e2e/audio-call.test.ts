@@ -7,11 +7,11 @@ import { placeAudioCall, type AudioCallReport } from '../../simulator/twilio-cal
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { ADA } from '../helpers/calls';
-import { localEnv, resetDb } from '../helpers/platform';
+import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../media-edge/audio/wav';
-import type { CallResult } from '../../workflows/definitions';
+import { transcriptQuery, type CallResult } from '../../workflows/definitions';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
@@ -78,5 +78,69 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     const seconds = channels[0]!.length / sampleRate;
     assert.ok(Math.abs(seconds * 1000 - result.recording.durationMs) <= 40, `${seconds} s`);
     assert.ok(rms(channels[0]!) > 50 && rms(channels[1]!) > 50, 'both sides have sound');
+  });
+
+  const payments = async () => {
+    return Number((await (await testDb()).query('SELECT count(*) FROM payments')).rows[0].count);
+  };
+
+  it('paid bill: a spoken "yes" pays once', async () => {
+    const report = await call([
+      { kind: 'say', text: 'I want to pay my bill' },
+      { kind: 'say', text: 'yes' },
+      { kind: 'say', text: 'goodbye' },
+    ]);
+    const result = await handleOf(report).result();
+    assert.deepEqual(result.intentPath, ['pay_bill', 'confirm_yes', 'goodbye']);
+    assert.equal(await payments(), 1);
+    assert.match(report.turns.map((t) => t.agentTranscript ?? '').join(' | '), /payment|complete/);
+  });
+
+  it('declined bill: a spoken "no" pays nothing', async () => {
+    const report = await call([
+      { kind: 'say', text: 'I want to pay my bill' },
+      { kind: 'say', text: 'no' },
+      { kind: 'say', text: 'goodbye' },
+    ]);
+    const result = await handleOf(report).result();
+    assert.equal(result.intentPath[1], 'confirm_no');
+    assert.equal(await payments(), 0);
+  });
+
+  it('DTMF: pressing 1 confirms the payment', async () => {
+    const report = await call([
+      { kind: 'say', text: 'I want to pay my bill' },
+      { kind: 'dtmf', digits: '1' },
+      { kind: 'say', text: 'goodbye' },
+    ]);
+    const result = await handleOf(report).result();
+    assert.deepEqual(result.intentPath, ['pay_bill', 'confirm_yes', 'goodbye']);
+    assert.equal(await payments(), 1);
+  });
+
+  it('barge-in: talking over the agent clears its audio and the new utterance is answered', async () => {
+    const report = await call([
+      { kind: 'say', text: 'I want to pay my bill' },
+      // The confirmation question is long; the caller cuts in.
+      { kind: 'say', text: 'no', interruptAfterMs: 1200 },
+      { kind: 'say', text: 'goodbye' },
+    ]);
+    assert.ok(
+      report.turns.some((t) => t.replyCleared),
+      'a clear arrived',
+    );
+    const env = await localEnv();
+    const lines = await env.client.workflow.getHandle(report.workflowId).query(transcriptQuery);
+    const cut = lines.find((e) => e.speaker === 'agent' && e.interrupted);
+    assert.ok(cut, 'the interrupted reply is marked in the transcript');
+    const result = await handleOf(report).result();
+    assert.equal(result.intentPath[1], 'confirm_no');
+  });
+
+  it('the second identical prompt is a TTS cache hit', async () => {
+    await call([{ kind: 'say', text: 'goodbye' }]);
+    const hitsBefore = stack.runtime.tts.cacheHits;
+    await call([{ kind: 'say', text: 'goodbye' }]);
+    assert.ok(stack.runtime.tts.cacheHits > hitsBefore, 'greeting and goodbye came from the cache');
   });
 });

@@ -375,7 +375,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
           `${mark.name} echoed ${after.toFixed(1)} ms after the burst, before its ${played} ms of audio played`,
         );
         assert.ok(
-          after <= played + 30,
+          after <= played + 60,
           `${mark.name} echoed late: ${after.toFixed(1)} vs ${played}`,
         );
         assert.ok(echoedAt >= previous, 'marks come back in order');
@@ -408,7 +408,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
     for (const name of clear.pending) {
       const echoedAt = agent.echoes.get(name);
       assert.ok(echoedAt !== undefined, `${name} echoed after the clear`);
-      assert.ok(echoedAt - clear.at < 30, `${name} echoed ${echoedAt - clear.at} ms after clear`);
+      assert.ok(echoedAt - clear.at < 60, `${name} echoed ${echoedAt - clear.at} ms after clear`);
     }
     const cleared = report.marks.filter((m) => m.cleared).map((m) => m.name);
     assert.deepEqual(cleared, clear.pending, 'the pending marks, in order, flagged as cleared');
@@ -424,7 +424,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
       no.clearAfterMs !== undefined && no.clearAfterMs < 150,
       `clear after ${no.clearAfterMs}`,
     );
-    within(no.startedAtMs - pay.replyStartedAtMs!, 200, 25, 'barge-in 800 ms of audio in');
+    within(no.startedAtMs - pay.replyStartedAtMs!, 200, 40, 'barge-in 800 ms of audio in');
     assert.equal(no.replyCleared, false);
     within(no.agentAudioMs, audio.OKAY!.length / 8, 1, 'the new reply played whole');
 

@@ -1,0 +1,365 @@
+// One conformance suite for the SpeechToText port, run by every adapter: pocketsphinx on
+// real synthesized phone audio, Deepgram against a local server replaying Deepgram's live
+// protocol (Deepgram itself cannot be reached from here). Then each adapter's own checks.
+//
+// Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
+// call returns the same result; writes after finish() or abort() are dropped; finish()
+// after abort() rejects; a stream with no audio finishes with empty text.
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import type { PcmAudio, SpeechToText, SttStream } from '../../activities/ports';
+import { DeepgramSpeechToText } from '../../activities/providers/stt/deepgram';
+import {
+  buildJsgf,
+  normalizeWords,
+  PocketsphinxSpeechToText,
+} from '../../activities/providers/stt/pocketsphinx';
+import { HINTS, phoneLine } from '../../bench/asr-corpus';
+import { mulawToPcm, pcmToMulaw } from '../../media-edge/audio/mulaw';
+import { DeepgramReplayServer, loadFixture } from '../fixtures/deepgram/replay-server';
+import { concatPcm, silence, speak } from '../helpers/speech-audio';
+
+interface SttUnderTest {
+  stt: SpeechToText;
+  /** Sessions the adapter holds (decoders in use, sockets open). */
+  inUse(): number;
+  utterance: { audio: PcmAudio; hints?: string[]; expected: string };
+}
+
+const norm = (s: string) => normalizeWords(s).join(' ');
+
+/** Writes the audio in 20 ms frames, yielding between frames like the edge's socket does. */
+async function stream(s: SttStream, audio: PcmAudio): Promise<void> {
+  const frame = audio.sampleRate / 50;
+  for (let i = 0; i < audio.samples.length; i += frame) {
+    s.write(audio.samples.subarray(i, i + frame));
+    if ((i / frame) % 10 === 9) await new Promise((r) => setImmediate(r));
+  }
+}
+
+async function eventually(check: () => boolean, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function sttConformance(name: string, setup: () => Promise<SttUnderTest>): void {
+  describe(`SpeechToText conformance: ${name}`, function () {
+    let t: SttUnderTest;
+    before(async () => {
+      t = await setup();
+    });
+
+    it('streams a known utterance to its text, with a confidence and the provider name', async () => {
+      const { audio, hints, expected } = t.utterance;
+      const s = await t.stt.open({ sampleRate: audio.sampleRate, hints });
+      await stream(s, audio);
+      const r = await s.finish();
+      assert.equal(norm(r.text), norm(expected));
+      assert.ok(r.confidence >= 0 && r.confidence <= 1, `confidence ${r.confidence}`);
+      assert.ok(r.confidence > 0, 'a recognised utterance has some confidence');
+      assert.equal(r.provider, t.stt.name);
+      await eventually(() => t.inUse() === 0);
+    });
+
+    it('transcribes a whole recording the same way', async () => {
+      const { audio, hints, expected } = t.utterance;
+      const r = await t.stt.transcribe(audio, { hints });
+      assert.equal(norm(r.text), norm(expected));
+      assert.equal(r.provider, t.stt.name);
+    });
+
+    it('finish() twice returns the same result; later writes are dropped', async () => {
+      const { audio, hints } = t.utterance;
+      const s = await t.stt.open({ sampleRate: audio.sampleRate, hints });
+      await stream(s, audio);
+      const first = s.finish();
+      const second = s.finish();
+      s.write(audio.samples); // after finish: ignored, no throw
+      const [a, b] = await Promise.all([first, second]);
+      assert.deepEqual(a, b);
+      assert.deepEqual(await s.finish(), a);
+    });
+
+    it('abort() releases the session; finish() after it rejects', async () => {
+      const { audio, hints } = t.utterance;
+      const s = await t.stt.open({ sampleRate: audio.sampleRate, hints });
+      assert.equal(t.inUse(), 1);
+      s.write(audio.samples.subarray(0, audio.samples.length >> 1));
+      s.abort();
+      s.abort(); // twice is harmless
+      s.write(audio.samples); // dropped
+      await eventually(() => t.inUse() === 0);
+      await assert.rejects(s.finish());
+      // The adapter is still usable afterwards.
+      const r = await t.stt.transcribe(audio, { hints });
+      assert.equal(norm(r.text), norm(t.utterance.expected));
+    });
+
+    it('an AbortSignal aborts the stream too', async () => {
+      const { audio, hints } = t.utterance;
+      const ac = new AbortController();
+      const s = await t.stt.open({ sampleRate: audio.sampleRate, hints, signal: ac.signal });
+      s.write(audio.samples.subarray(0, 1600));
+      ac.abort();
+      await eventually(() => t.inUse() === 0);
+      await assert.rejects(s.finish());
+    });
+
+    it('a stream with no audio gives empty text, not a crash', async () => {
+      const s = await t.stt.open({
+        sampleRate: t.utterance.audio.sampleRate,
+        hints: t.utterance.hints,
+      });
+      const r = await s.finish();
+      assert.equal(r.text, '');
+      assert.ok(r.confidence >= 0 && r.confidence <= 1);
+      assert.equal(r.provider, t.stt.name);
+      await eventually(() => t.inUse() === 0);
+    });
+  });
+}
+
+// --- pocketsphinx: the real engine on real (synthesized, phone-line) audio ---------------
+
+let sphinx: PocketsphinxSpeechToText;
+const balanceAudio = async () =>
+  phoneLine(await speak('what is my balance', { engine: 'flite', voice: 'slt' }));
+
+sttConformance('pocketsphinx (grammar from hints)', async () => {
+  sphinx = new PocketsphinxSpeechToText({ poolSize: 1 });
+  return {
+    stt: sphinx,
+    inUse: () => sphinx.poolStats.busy,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+  };
+});
+
+describe('pocketsphinx adapter', function () {
+  let audio: PcmAudio;
+  before(async () => {
+    audio = await balanceAudio();
+  });
+  after(() => sphinx?.dispose());
+
+  it('builds the hint grammar as a loop of phrases and words', () => {
+    const g = buildJsgf([['pay', 'my', 'bill'], ['yes']], ['um']);
+    assert.match(g, /^#JSGF V1\.0;/);
+    assert.match(g, /public <utt> = \(pay my bill \| yes \| um\)\+;/);
+    assert.throws(() => buildJsgf([], []), RangeError);
+  });
+
+  it('answers off-list speech with words, and yes/no in the confirm state', async () => {
+    const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
+    const r = await sphinx.transcribe(yes, { hints: HINTS.confirm });
+    assert.equal(norm(r.text), 'yes please');
+    const no = phoneLine(await speak('no thanks', { engine: 'flite', voice: 'slt' }));
+    assert.equal(norm((await sphinx.transcribe(no, { hints: HINTS.confirm })).text), 'no thanks');
+  });
+
+  it('ignores hint phrases with words outside its dictionary', async () => {
+    const r = await sphinx.transcribe(audio, { hints: [...HINTS.open, 'zzyzx qwxpt'] });
+    assert.equal(norm(r.text), 'what is my balance');
+  });
+
+  it('takes 16 kHz audio as is and refuses other rates', async () => {
+    const wide = await speak('what is my balance', {
+      engine: 'flite',
+      voice: 'slt',
+      sampleRate: 16000,
+    });
+    assert.equal(
+      norm((await sphinx.transcribe(wide, { hints: HINTS.open })).text),
+      'what is my balance',
+    );
+    await assert.rejects(
+      sphinx.open({ sampleRate: 44100 }),
+      (e: ApplicationFailure) => e.type === 'BadInput',
+    );
+  });
+
+  it('dictation mode (no hints) and keyword mode run on the same engine', async () => {
+    const dict = new PocketsphinxSpeechToText({ poolSize: 1, mode: 'dictation' });
+    const kws = new PocketsphinxSpeechToText({ poolSize: 1, mode: 'keyword' });
+    try {
+      const d = await dict.transcribe(audio);
+      assert.ok(d.text.split(' ').length >= 2, `dictation heard "${d.text}"`);
+      assert.ok(d.confidence >= 0 && d.confidence <= 1);
+      const k = await kws.transcribe(audio, { hints: HINTS.open });
+      assert.ok(k.confidence >= 0 && k.confidence <= 1);
+    } finally {
+      dict.dispose();
+      kws.dispose();
+    }
+  });
+
+  it('an utterance waits for a free decoder, and fails as ProviderUnavailable when none frees', async () => {
+    const one = new PocketsphinxSpeechToText({ poolSize: 1, acquireTimeoutMs: 200 });
+    try {
+      const held = await one.open({ sampleRate: 8000, hints: HINTS.open });
+      const waiting = one.open({ sampleRate: 8000, hints: HINTS.open });
+      assert.equal(one.poolStats.waiting, 1);
+      held.write(audio.samples);
+      await held.finish(); // frees the decoder for the waiting utterance
+      const next = await waiting;
+      next.write(audio.samples);
+      assert.equal(norm((await next.finish()).text), 'what is my balance');
+      const blocker = await one.open({ sampleRate: 8000, hints: HINTS.open });
+      await assert.rejects(
+        one.open({ sampleRate: 8000, hints: HINTS.open }),
+        (e: ApplicationFailure) => e.type === 'ProviderUnavailable',
+      );
+      blocker.abort();
+      await eventually(() => one.poolStats.busy === 0);
+    } finally {
+      one.dispose();
+    }
+  });
+
+  it('keeps the event loop free while decoding (the decoder runs off the main thread)', async () => {
+    const long = concatPcm(audio.samples, silence(300), audio.samples, silence(300), audio.samples);
+    const s = await sphinx.open({ sampleRate: 8000, hints: HINTS.open });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    s.write(long);
+    const r = await s.finish();
+    clearInterval(timer);
+    assert.match(norm(r.text), /what is my balance/);
+    assert.ok(ticks > 0, 'timers ran while the utterance was decoded');
+  });
+});
+
+// --- Deepgram: the SDK against recorded exchanges on a local server -----------------------
+
+let server: DeepgramReplayServer;
+let deepgram: DeepgramSpeechToText;
+
+sttConformance('deepgram (recorded live exchanges)', async () => {
+  server = await DeepgramReplayServer.start();
+  deepgram = new DeepgramSpeechToText({ apiKey: 'dg-test-key', baseUrl: server.url });
+  return {
+    stt: deepgram,
+    inUse: () => server.openConnections,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'What is my balance?' },
+  };
+});
+
+describe('deepgram adapter on the wire', function () {
+  let audio: PcmAudio;
+  before(async () => {
+    audio = await balanceAudio();
+  });
+  beforeEach(() => server.reset());
+  after(() => server.close());
+
+  const failureType = (type: string, nonRetryable: boolean) => (e: unknown) => {
+    assert.ok(e instanceof ApplicationFailure, String(e));
+    assert.equal(e.type, type);
+    assert.equal(e.nonRetryable, nonRetryable);
+    return true;
+  };
+
+  it('sends the documented query, the API key as a Token header, and the audio as μ-law', async () => {
+    const s = await deepgram.open({ sampleRate: 8000, hints: ['pay my bill', 'talk to an agent'] });
+    await stream(s, audio);
+    await s.finish();
+    const [conn] = server.connections;
+    assert.ok(conn);
+    assert.equal(conn.url.pathname, '/v1/listen');
+    for (const [k, v] of Object.entries(loadFixture('what-is-my-balance').expectQuery!)) {
+      assert.equal(conn.url.searchParams.get(k), v, k);
+    }
+    assert.deepEqual(conn.url.searchParams.getAll('keyterm'), ['pay my bill', 'talk to an agent']);
+    assert.equal(conn.headers.authorization, 'Token dg-test-key');
+    const sent = Buffer.concat(conn.audio);
+    assert.deepEqual(sent, pcmToMulaw(audio.samples));
+    // The phone line's PCM came from μ-law, so what Deepgram gets decodes to it exactly.
+    assert.deepEqual(mulawToPcm(sent), audio.samples);
+    await eventually(() => conn.controls.includes('CloseStream'));
+    assert.deepEqual(conn.controls, ['Finalize', 'CloseStream']);
+  });
+
+  it('sends linear16 when asked, as little-endian PCM', async () => {
+    const pcm = new DeepgramSpeechToText({
+      apiKey: 'k',
+      baseUrl: server.url,
+      encoding: 'linear16',
+    });
+    await pcm.transcribe(audio);
+    const [conn] = server.connections;
+    assert.equal(conn!.url.searchParams.get('encoding'), 'linear16');
+    const sent = Buffer.concat(conn!.audio);
+    assert.deepEqual(new Int16Array(sent.buffer, sent.byteOffset, sent.length / 2), audio.samples);
+  });
+
+  it('reports interim results as partials and joins final segments', async () => {
+    server.use({ speech: 'pay-my-bill-two-segments', silence: 'no-speech' });
+    const s = await deepgram.open({ sampleRate: 8000 });
+    const partials: string[] = [];
+    s.onPartial = (p) => partials.push(p);
+    for (let i = 0; i < audio.samples.length; i += 160) {
+      s.write(audio.samples.subarray(i, i + 160));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await eventually(() => partials.length > 0);
+    assert.deepEqual(partials, ['I want to pay my']);
+    const r = await s.finish();
+    assert.equal(r.text, 'I want to pay my bill.');
+    // Duration-weighted: (0.94 × 0.62 + 0.88 × 0.9) / 1.52
+    assert.ok(Math.abs(r.confidence - (0.94 * 0.62 + 0.88 * 0.9) / 1.52) < 1e-9);
+  });
+
+  it('maps a refused handshake: 401 → BadInput (final), 429 → RateLimited, 503 → ProviderUnavailable', async () => {
+    server.enqueue('unauthorized', 'rate-limited', 'service-unavailable');
+    await assert.rejects(deepgram.open({ sampleRate: 8000 }), failureType('BadInput', true));
+    await assert.rejects(deepgram.open({ sampleRate: 8000 }), failureType('RateLimited', false));
+    await assert.rejects(
+      deepgram.open({ sampleRate: 8000 }),
+      failureType('ProviderUnavailable', false),
+    );
+  });
+
+  it('a server close mid-stream fails the utterance as ProviderUnavailable', async () => {
+    server.enqueue('server-error');
+    const s = await deepgram.open({ sampleRate: 8000 });
+    await stream(s, audio);
+    await assert.rejects(s.finish(), (e: ApplicationFailure) => {
+      assert.equal(e.type, 'ProviderUnavailable');
+      assert.match(e.message, /1011/);
+      return true;
+    });
+  });
+
+  it('gives up when Finalize is never answered', async () => {
+    server.enqueue('no-answer');
+    const quick = new DeepgramSpeechToText({
+      apiKey: 'k',
+      baseUrl: server.url,
+      finalizeTimeoutMs: 200,
+    });
+    const s = await quick.open({ sampleRate: 8000 });
+    s.write(audio.samples);
+    await assert.rejects(s.finish(), failureType('ProviderUnavailable', false));
+    await eventually(() => server.openConnections === 0);
+  });
+
+  it('fails fast without an API key, and when nothing listens', async () => {
+    const saved = process.env.DEEPGRAM_API_KEY;
+    delete process.env.DEEPGRAM_API_KEY;
+    try {
+      await assert.rejects(
+        new DeepgramSpeechToText().open({ sampleRate: 8000 }),
+        failureType('BadInput', true),
+      );
+    } finally {
+      if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved;
+    }
+    const nowhere = new DeepgramSpeechToText({ apiKey: 'k', baseUrl: 'ws://127.0.0.1:9' });
+    await assert.rejects(
+      nowhere.open({ sampleRate: 8000 }),
+      failureType('ProviderUnavailable', false),
+    );
+  });
+});
