@@ -11,7 +11,10 @@ import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../media-edge/audio/wav';
-import { transcriptQuery, type CallResult } from '../../workflows/definitions';
+import { transcriptQuery, type CallResult, type Utterance } from '../../workflows/definitions';
+import type { SpeechToText } from '../../activities/ports';
+import { FailureType, failure } from '../../activities/errors';
+import { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
@@ -142,5 +145,70 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     const hitsBefore = stack.runtime.tts.cacheHits;
     await call([{ kind: 'say', text: 'goodbye' }]);
     assert.ok(stack.runtime.tts.cacheHits > hitsBefore, 'greeting and goodbye came from the cache');
+  });
+
+  describe('with the primary recognizer down', () => {
+    let failing: EdgeStack;
+    before(async () => {
+      // A primary that always fails (as a cloud ASR would when unreachable); the local engine is the fallback.
+      const down: SpeechToText = {
+        name: 'deepgram',
+        open: async () =>
+          Promise.reject(failure(FailureType.ProviderUnavailable, 'connect ECONNREFUSED')),
+        transcribe: async () =>
+          Promise.reject(failure(FailureType.ProviderUnavailable, 'connect ECONNREFUSED')),
+      };
+      const local = new PocketsphinxSpeechToText();
+      local.warm();
+      failing = await startEdgeStack({
+        stt: new FallbackSpeechToText(down, local, { backoffMs: [50, 100] }),
+        callWorker: false,
+      });
+    });
+    after(async () => {
+      await failing?.stop();
+    });
+
+    it('the fallback serves after three tries of the primary, and the history records it', async () => {
+      const report = await placeAudioCall({
+        edgeUrl: failing.edgeUrl,
+        publicUrl: failing.config.publicUrl,
+        authToken: failing.config.twilioAuthToken,
+        from: ADA,
+        to: '+15550009999',
+        script: [
+          { kind: 'say', text: "what's my balance" },
+          { kind: 'say', text: 'goodbye' },
+        ],
+        pace: 2,
+        print: () => undefined,
+      });
+      const result = await handleOf(report).result();
+      assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
+      const history = await (
+        await localEnv()
+      ).client.workflow
+        .getHandle(report.workflowId)
+        .fetchHistory();
+      const utterances = (history.events ?? [])
+        .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
+        .filter((r) => r?.input?.name === 'utterance')
+        .map(
+          (r) =>
+            JSON.parse(Buffer.from(r!.input!.args!.payloads![0]!.data!).toString()) as Utterance,
+        );
+      assert.equal(utterances.length, 2);
+      for (const u of utterances) {
+        assert.equal(u.asr?.servedBy, 'pocketsphinx');
+        const tried = u.asr!.attempts.map((a) => `${a.provider}:${a.ok}`);
+        assert.deepEqual(tried, [
+          'deepgram:false',
+          'deepgram:false',
+          'deepgram:false',
+          'pocketsphinx:true',
+        ]);
+        assert.match(u.asr!.attempts[0]!.error ?? '', /ProviderUnavailable/);
+      }
+    });
   });
 });

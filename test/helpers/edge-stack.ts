@@ -25,7 +25,12 @@ export interface EdgeStack {
 }
 
 export async function startEdgeStack(
-  opts: { stt?: FallbackSpeechToText; env?: Record<string, string> } = {},
+  opts: {
+    stt?: FallbackSpeechToText;
+    env?: Record<string, string>;
+    /** One call worker per process and task queue: a second edge shares the first's. */
+    callWorker?: boolean;
+  } = {},
 ): Promise<EdgeStack> {
   const env = await localEnv();
   const store = objectStoreConfig('audio');
@@ -65,15 +70,15 @@ export async function startEdgeStack(
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  const worker: Worker = await callWorker(env);
-  const runs = [worker.run(), runtime.hostWorker.run()];
+  const worker: Worker | undefined = opts.callWorker === false ? undefined : await callWorker(env);
+  const runs = [worker?.run(), runtime.hostWorker.run()];
   return {
     config,
     edgeUrl: `http://127.0.0.1:${port}`,
     runtime,
     async stop() {
       await app.close();
-      worker.shutdown();
+      worker?.shutdown();
       runtime.hostWorker.shutdown();
       await Promise.all(runs);
       await runtime.close();
