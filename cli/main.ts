@@ -1,11 +1,14 @@
 // The `switchboard` command line: ./switchboard --help
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
 import { temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
+import { parseCallerScript } from '../simulator/caller-script';
 import { placeTextCall, type TextCallReport } from '../simulator/text-call';
+import { createAgentTranscriber, placeAudioCall, recordingWav } from '../simulator/twilio-caller';
 import { localEnv } from './dev-env';
 import { startSystem } from './system';
 import { runTests } from './test-runner';
@@ -75,18 +78,106 @@ program
     process.once('SIGTERM', stop);
   });
 
+interface AudioCallFlags {
+  from: string;
+  pace: string;
+  transcribe?: boolean;
+  record?: string;
+}
+
+async function audioCall(argv: string[], o: AudioCallFlags): Promise<void> {
+  const { items } = parseCallerScript(argv); // in the order given: commander groups options by name
+  if (!items.some((i) => i.kind === 'say' || i.kind === 'audio' || i.kind === 'dtmf'))
+    throw new Error('give the caller something to do: --say "…", --audio file.wav or --dtmf 1');
+  const pace = Number(o.pace);
+  if (!(pace > 0 && pace <= 50))
+    throw new Error(`--pace must be a number in (0, 50], not ${o.pace}`);
+  const env = localEnv();
+  const edgeUrl = env.EDGE_PUBLIC_URL!;
+  if (
+    !(await fetch(`${edgeUrl}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  )
+    throw new Error(
+      `no media-edge answers at ${edgeUrl}: start the system first (./switchboard start)`,
+    );
+  const transcriber = o.transcribe ? await createAgentTranscriber() : undefined;
+  try {
+    console.log(
+      `[call] ${o.from} calls in with real audio (caller voice flite kal, pace ${pace}x)`,
+    );
+    const report = await placeAudioCall({
+      edgeUrl,
+      publicUrl: edgeUrl,
+      authToken: env.TWILIO_AUTH_TOKEN!,
+      from: o.from,
+      to: '+15550009999',
+      script: items,
+      pace,
+      ...(transcriber && { transcriber }),
+    });
+    const v2v = report.turns.flatMap((t) =>
+      t.voiceToVoiceMs === undefined ? [] : [t.voiceToVoiceMs],
+    );
+    console.log(
+      `[call] ended by the ${report.endedBy === 'edge' ? 'agent' : 'caller'}; voice-to-voice: ` +
+        `${v2v.map((ms) => `${Math.round(ms)} ms`).join(', ') || 'n/a'}; clears: ${report.clears}`,
+    );
+    if (o.record) {
+      await writeFile(o.record, recordingWav(report.recording));
+      console.log(`[call] recording (caller left, agent right): ${o.record}`);
+    }
+    console.log(
+      `[call] Web UI: ${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows/${report.workflowId}`,
+    );
+  } finally {
+    transcriber?.dispose();
+  }
+}
+
 program
   .command('call')
-  .description('place a simulated call through the real webhook and print the conversation')
-  .option('--say <text>', 'a caller line (repeatable, in order)', collect, [])
+  .description(
+    'place a simulated call (Twilio webhook + Media Streams with real audio) and print the conversation',
+  )
+  .option(
+    '--say <text>',
+    'the caller says this (offline voice flite kal); repeatable, in order',
+    collect,
+    [],
+  )
+  .option(
+    '--audio <file>',
+    'the caller plays this WAV (16-bit PCM, any rate); repeatable',
+    collect,
+    [],
+  )
+  .option('--dtmf <keys>', 'the caller presses these keys', collect, [])
+  .option('--pause <ms>', 'the caller stays silent this long', collect, [])
+  .option(
+    '--interrupt-after <ms>',
+    'start the next step this long after the agent starts replying (barge-in)',
+    collect,
+    [],
+  )
+  .option('--hangup', 'hang up here (the end of the script hangs up too)')
   .option(
     '--from <number>',
     'caller number (demo customers: +15550100001 … +15550100005)',
     '+15550100001',
   )
-  .action(async (o: { say: string[]; from: string }) => {
-    if (!o.say.length) fail('give at least one --say "<what the caller says>"');
-    await call(o.say, o.from).catch(fail);
+  .option('--pace <x>', 'audio speed: 1 real time, 4 four times faster', '1')
+  .option('--transcribe', "transcribe the agent's replies with pocketsphinx after the call")
+  .option('--record <file.wav>', 'save both sides as a two-channel WAV (caller left, agent right)')
+  .option('--text', "text-level call without audio (the simulator plays the edge's part)")
+  .action(async (o: AudioCallFlags & { say: string[]; text?: boolean }) => {
+    if (o.text) {
+      if (!o.say.length) fail('give at least one --say "<what the caller says>"');
+      await call(o.say, o.from).catch(fail);
+      return;
+    }
+    await audioCall(process.argv.slice(2), o).catch(fail);
   });
 
 program
