@@ -54,6 +54,9 @@ const RECENT_REPLIES = 16;
 const TRANSCRIPT_TAIL = 20;
 const MAX_TEXT = 2000;
 
+/** How long a line takes to say (the local voice speaks ≈ 320 ms a word). */
+const speakingMs = (text: string): number => text.split(/\s+/).filter(Boolean).length * 350;
+
 type TurnInput =
   | { kind: 'speech'; turnId: number; text: string; confidence: number }
   | { kind: 'dtmf'; turnId: number; digits: string };
@@ -260,9 +263,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   while (!ended()) {
+    // Silence counts from the end of what the agent is saying, not from when it was sent:
+    // on an audio call a long reply would otherwise be re-prompted over.
+    const lastSaid = transcript.findLast((e) => e.speaker === 'agent')?.text ?? '';
+    const speaking =
+      stream?.streamSid && patched('no-input-after-playback') ? speakingMs(lastSaid) : 0;
     const heard = await condition(
       () => inbox.length > 0 || hangup !== undefined,
-      config.noInputTimeoutMs,
+      config.noInputTimeoutMs + speaking,
     );
     if (hangup) {
       state = step(state, { kind: 'hangup', answered: hangup === 'completed' }).state;
