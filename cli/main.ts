@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
-import { temporalNamespace, temporalUiUrl } from '../infra';
+import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { parseCallerScript } from '../simulator/caller-script';
 import { placeTextCall, type TextCallReport } from '../simulator/text-call';
@@ -210,31 +210,46 @@ program
   .option('--calls <n>', 'concurrent calls (default: both scenarios below)')
   .option('--turns <n>', 'turns per call')
   .option('--think <ms>', 'pause between a reply and the next utterance', '0')
-  .action(async (o: { calls?: string; turns?: string; think: string }) => {
-    const { runOrchestrationBench } = await import('../bench/orchestration');
-    const scenarios = o.calls
-      ? [
-          {
-            name: 'custom',
-            calls: Number(o.calls),
-            turnsPerCall: Number(o.turns ?? 60),
-            thinkMs: Number(o.think),
-          },
-        ]
-      : [
-          // Callers listen to the reply before they speak again: a busy line's real pace.
-          { name: 'paced', calls: 20, turnsPerCall: 25, thinkMs: 1000 },
-          // Every caller answers instantly: the latency when the machine is saturated.
-          { name: 'saturated', calls: 10, turnsPerCall: 60, thinkMs: 0 },
-        ];
-    for (const { name, ...opts } of scenarios) {
-      console.log(`\n[bench] scenario "${name}"`);
-      await runOrchestrationBench({
-        ...opts,
-        out: path.join(repoRoot, 'bench', 'results', name),
-      }).catch(fail);
+  .option('--voice', 'only the voice-to-voice benchmark (real audio through the local stack)')
+  .option('--no-voice', 'skip the voice-to-voice benchmark')
+  .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+    const voiceOnly = process.argv.includes('--voice');
+    if (!voiceOnly) await orchestration(o);
+    if (o.voice !== false) {
+      console.log(
+        '\n[bench] voice to voice (5 concurrent calls × 4 rounds × 5 turns = 100 turns, real-time pace)',
+      );
+      await infraUp();
+      const { runVoiceBench } = await import('../bench/voice');
+      await runVoiceBench({ calls: 5, rounds: 4 }).catch(fail);
     }
   });
+
+async function orchestration(o: { calls?: string; turns?: string; think: string }): Promise<void> {
+  const { runOrchestrationBench } = await import('../bench/orchestration');
+  const scenarios = o.calls
+    ? [
+        {
+          name: 'custom',
+          calls: Number(o.calls),
+          turnsPerCall: Number(o.turns ?? 60),
+          thinkMs: Number(o.think),
+        },
+      ]
+    : [
+        // Callers listen to the reply before they speak again: a busy line's real pace.
+        { name: 'paced', calls: 20, turnsPerCall: 25, thinkMs: 1000 },
+        // Every caller answers instantly: the latency when the machine is saturated.
+        { name: 'saturated', calls: 10, turnsPerCall: 60, thinkMs: 0 },
+      ];
+  for (const { name, ...opts } of scenarios) {
+    console.log(`\n[bench] scenario "${name}"`);
+    await runOrchestrationBench({
+      ...opts,
+      out: path.join(repoRoot, 'bench', 'results', name),
+    }).catch(fail);
+  }
+}
 
 program
   .command('test')

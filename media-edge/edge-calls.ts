@@ -13,6 +13,7 @@ import {
   CallSession,
   type CallSessionOptions,
   type SpeechSynthesizer,
+  type TurnTiming,
   type UtteranceRecognizer,
 } from './call-session';
 import type { MediaStreamSession } from './media-stream';
@@ -37,8 +38,13 @@ interface HeldCall {
 
 export const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
 
+/** Recent turns' timings kept for the benchmark and ops (bounded). */
+const MAX_TIMINGS = 10_000;
+
 export class EdgeCalls implements CallAudio {
   private readonly calls = new Map<string, HeldCall>();
+  /** Where each answered turn's time went, from the caller's last voiced frame. */
+  readonly turnTimings: TurnTiming[] = [];
 
   constructor(private readonly deps: EdgeCallsDeps) {}
 
@@ -95,6 +101,11 @@ export class EdgeCalls implements CallAudio {
     );
     // <Connect><Stream> ends the call when the stream closes (nothing follows it in the TwiML).
     session.onHangup = () => stream.close('the agent ended the call');
+    session.onReply = (_reply, timing) => {
+      if (!timing) return;
+      this.turnTimings.push(timing);
+      if (this.turnTimings.length > MAX_TIMINGS) this.turnTimings.shift();
+    };
     this.calls.set(stream.callSid, { stream, session, playout });
 
     stream.on('audio', (frame) => session.onCallerFrame(frame));
