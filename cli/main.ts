@@ -27,17 +27,22 @@ function uiLink(report: TextCallReport): string {
   return `${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows/${report.workflowId}/${report.runId}/history`;
 }
 
-async function call(lines: string[], from: string): Promise<TextCallReport> {
+/** The local system's environment, once its media-edge answers. */
+async function runningEdgeEnv(): Promise<NodeJS.ProcessEnv> {
   const env = localEnv();
-  const edgeUrl = env.EDGE_PUBLIC_URL!;
-  if (
-    !(await fetch(`${edgeUrl}/healthz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-  )
+  const up = await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)
+    .then((r) => r.ok)
+    .catch(() => false);
+  if (!up)
     throw new Error(
-      `no media-edge answers at ${edgeUrl}: start the system first (./switchboard start)`,
+      `no media-edge answers at ${env.EDGE_PUBLIC_URL}: start the system first (./switchboard start)`,
     );
+  return env;
+}
+
+async function call(lines: string[], from: string): Promise<TextCallReport> {
+  const env = await runningEdgeEnv();
+  const edgeUrl = env.EDGE_PUBLIC_URL!;
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   try {
     const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE! });
@@ -92,16 +97,8 @@ async function audioCall(argv: string[], o: AudioCallFlags): Promise<void> {
   const pace = Number(o.pace);
   if (!(pace > 0 && pace <= 50))
     throw new Error(`--pace must be a number in (0, 50], not ${o.pace}`);
-  const env = localEnv();
+  const env = await runningEdgeEnv();
   const edgeUrl = env.EDGE_PUBLIC_URL!;
-  if (
-    !(await fetch(`${edgeUrl}/healthz`)
-      .then((r) => r.ok)
-      .catch(() => false))
-  )
-    throw new Error(
-      `no media-edge answers at ${edgeUrl}: start the system first (./switchboard start)`,
-    );
   const transcriber = o.transcribe ? await createAgentTranscriber() : undefined;
   try {
     console.log(

@@ -3,7 +3,7 @@
 // each line (one update per final utterance), printing each turn with its latency.
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import twilio from 'twilio';
+import { postSignedWebhook } from './twilio-http';
 import type { Client } from '@temporalio/client';
 import { CallBridge } from '../media-edge/call-bridge';
 import type { CallResult, Reply } from '../workflows/definitions';
@@ -36,33 +36,10 @@ export interface TextCallReport {
   result: CallResult;
 }
 
-async function postSigned(
-  opts: TextCallOptions,
-  path: string,
-  params: Record<string, string>,
-): Promise<string> {
-  const signature = twilio.getExpectedTwilioSignature(
-    opts.authToken,
-    opts.publicUrl + path,
-    params,
-  );
-  const res = await fetch(opts.edgeUrl + path, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': signature,
-    },
-    body: new URLSearchParams(params),
-  });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`${path} answered ${res.status}: ${body}`);
-  return body;
-}
-
 export async function placeTextCall(opts: TextCallOptions): Promise<TextCallReport> {
   const print = opts.print ?? console.log;
   const callSid = `CA${randomBytes(16).toString('hex')}`;
-  const twiml = await postSigned(opts, '/v1/calls/incoming', {
+  const twiml = await postSignedWebhook(opts, '/v1/calls/incoming', {
     CallSid: callSid,
     AccountSid: 'AC' + '0'.repeat(32),
     From: opts.from,
@@ -100,7 +77,7 @@ export async function placeTextCall(opts: TextCallOptions): Promise<TextCallRepo
     reply = await timed(line, () => bridge.utterance(line));
   }
   // The caller hangs up if the agent did not end the call.
-  await postSigned(opts, '/v1/calls/status', { CallSid: callSid, CallStatus: 'completed' });
+  await postSignedWebhook(opts, '/v1/calls/status', { CallSid: callSid, CallStatus: 'completed' });
   const result = (await bridge.handle.result()) as CallResult;
   const { runId } = await bridge.handle.describe();
   return { callSid, workflowId: bridge.handle.workflowId, runId, turns, result };

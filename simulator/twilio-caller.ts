@@ -36,6 +36,7 @@ import {
 } from '../media-edge/twilio/media-stream-protocol';
 import { callWorkflowId } from '../workflows/definitions';
 import { describeItem, type CallerScriptItem } from './caller-script';
+import { postSignedWebhook } from './twilio-http';
 
 // ---- options and report ---------------------------------------------------------------
 
@@ -596,26 +597,6 @@ export function edgeStreamAddress(streamUrl: string, publicUrl: string, edgeUrl:
   return toWs(edgeUrl) + rest;
 }
 
-async function postSigned(
-  opts: AudioCallOptions,
-  path: string,
-  params: Record<string, string>,
-): Promise<string> {
-  const publicBase = opts.publicUrl.replace(/\/+$/, '');
-  const signature = twilio.getExpectedTwilioSignature(opts.authToken, publicBase + path, params);
-  const res = await fetch(opts.edgeUrl.replace(/\/+$/, '') + path, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': signature,
-    },
-    body: new URLSearchParams(params),
-  });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`${path} answered ${res.status}: ${body.slice(0, 300)}`);
-  return body;
-}
-
 function openStream(address: string, signature: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(address, {
@@ -993,14 +974,14 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
     streamSid: `MZ${hex(16)}`,
   };
   const form = { CallSid: ids.callSid, AccountSid: ids.accountSid, From: opts.from, To: opts.to };
-  const twiml = await postSigned(opts, '/v1/calls/incoming', {
+  const twiml = await postSignedWebhook(opts, '/v1/calls/incoming', {
     ...form,
     CallStatus: 'ringing',
     Direction: 'inbound',
   });
   const postStatus = async (durationMs: number) => {
     if (opts.statusCallback === false) return;
-    await postSigned(opts, '/v1/calls/status', {
+    await postSignedWebhook(opts, '/v1/calls/status', {
       ...form,
       CallStatus: 'completed',
       CallDuration: String(Math.round(durationMs / 1000)),
