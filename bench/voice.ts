@@ -7,6 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SpeechToText } from '../activities/ports';
+import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
 import { placeAudioCall } from '../simulator/twilio-caller';
@@ -126,4 +128,99 @@ export async function runVoiceBench(opts: { calls: number; rounds: number }): Pr
   console.log(
     `target p50 ≤ ${TARGET.p50Ms} ms, p95 ≤ ${TARGET.p95Ms} ms: ${result.target.met ? 'met' : 'MISSED'}; results: bench/results/voice/latest.json`,
   );
+}
+
+/** Answers every utterance at once with the same text: the media path alone, without ASR. */
+function instantRecognizer(text: string): SpeechToText {
+  const transcript = { text, confidence: 1, provider: 'instant-fake' };
+  return {
+    name: 'instant-fake',
+    open: async () => ({
+      write: () => undefined,
+      finish: async () => transcript,
+      abort: () => undefined,
+    }),
+    transcribe: async () => transcript,
+  };
+}
+
+/**
+ * Edge capacity: concurrent calls (each saying "what's my balance" three times at real-time
+ * pace) stepped up until the edge's voice-to-voice p95 doubles against the first step; with
+ * the local ASR and with an instant fake in its place. The simulated callers run in the
+ * same process and use ≈ 4–7 ms CPU per call-second of it.
+ */
+export async function runCapacityBench(steps = [5, 10, 20, 40]): Promise<void> {
+  try {
+    installCompactLogging('WARN');
+  } catch {
+    // A runtime is already installed (the CLI's): keep it.
+  }
+  const line = "what's my balance";
+  const results: Record<
+    string,
+    { calls: number; p50: number; p95: number; rssPerCallMb: number }[]
+  > = {};
+  for (const mode of ['local ASR', 'instant fake ASR'] as const) {
+    const stack = await startEdgeStack(
+      mode === 'instant fake ASR'
+        ? { stt: new FallbackSpeechToText(instantRecognizer(line), undefined) }
+        : {},
+    );
+    const rows: { calls: number; p50: number; p95: number; rssPerCallMb: number }[] = [];
+    results[mode] = rows;
+    try {
+      for (const calls of steps) {
+        await resetDb();
+        const from = stack.runtime.calls.turnTimings.length;
+        const rssBefore = process.memoryUsage().rss;
+        let rssPeak = rssBefore;
+        const sampler = setInterval(
+          () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)),
+          250,
+        );
+        await Promise.all(
+          Array.from({ length: calls }, (_, i) =>
+            placeAudioCall({
+              edgeUrl: stack.edgeUrl,
+              publicUrl: stack.config.publicUrl,
+              authToken: stack.config.twilioAuthToken,
+              from: ['+15550100001', '+15550100002', '+15550100004'][i % 3]!,
+              to: '+15550009999',
+              script: [line, line, line].map((text) => ({ kind: 'say' as const, text })),
+              thinkMs: 300 + ((i * 97) % 900),
+              print: () => undefined,
+            }),
+          ),
+        );
+        clearInterval(sampler);
+        const v2v = stack.runtime.calls.turnTimings.slice(from).map((t) => t.voiceToVoiceMs);
+        const row = {
+          calls,
+          p50: pct(v2v, 50),
+          p95: pct(v2v, 95),
+          rssPerCallMb: (rssPeak - rssBefore) / 2 ** 20 / calls,
+        };
+        rows.push(row);
+        console.log(
+          `${mode}: ${calls} calls → p50 ${row.p50.toFixed(0)} ms, p95 ${row.p95.toFixed(0)} ms, ≈ ${row.rssPerCallMb.toFixed(1)} MB per call`,
+        );
+        if (row.p95 >= 2 * rows[0]!.p95) break;
+      }
+    } finally {
+      await stack.stop();
+    }
+  }
+  await teardownPlatform();
+  const dir = path.join(repoRoot, 'bench', 'results', 'capacity');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'latest.json'),
+    JSON.stringify(
+      { benchmark: 'edge-capacity', startedAt: new Date().toISOString(), steps, results },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log('results: bench/results/capacity/latest.json');
 }

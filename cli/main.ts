@@ -209,7 +209,17 @@ program
   .option('--think <ms>', 'pause between a reply and the next utterance', '0')
   .option('--voice', 'only the voice-to-voice benchmark (real audio through the local stack)')
   .option('--no-voice', 'skip the voice-to-voice benchmark')
+  .option(
+    '--capacity',
+    'only the edge capacity benchmark (concurrent calls until voice-to-voice p95 doubles)',
+  )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+    if (process.argv.includes('--capacity')) {
+      await infraUp();
+      const { runCapacityBench } = await import('../bench/voice');
+      await runCapacityBench().catch(fail);
+      return;
+    }
     const voiceOnly = process.argv.includes('--voice');
     if (!voiceOnly) await orchestration(o);
     if (o.voice !== false) {
