@@ -11,8 +11,7 @@ import type { SpeechToText } from '../activities/ports';
 import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
-import { placeAudioCall } from '../simulator/twilio-caller';
-import { startEdgeStack } from '../test/helpers/edge-stack';
+import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../test/helpers/edge-stack';
 import { resetDb, teardownPlatform } from '../test/helpers/platform';
 
 const TARGET = { p50Ms: 600, p95Ms: 800 };
@@ -47,15 +46,9 @@ export async function runVoiceBench(opts: { calls: number; rounds: number }): Pr
       await resetDb(); // Ada's bill stays open for every round
       const reports = await Promise.all(
         Array.from({ length: opts.calls }, (_, i) =>
-          placeAudioCall({
-            edgeUrl: stack.edgeUrl,
-            publicUrl: stack.config.publicUrl,
-            authToken: stack.config.twilioAuthToken,
-            from: ['+15550100001', '+15550100002', '+15550100004'][i % 3]!,
-            to: '+15550009999',
-            script: SCRIPT.map((text) => ({ kind: 'say' as const, text })),
+          callStack(stack, saying(SCRIPT), {
+            from: CALLERS_WITH_A_BILL[i % CALLERS_WITH_A_BILL.length]!,
             thinkMs: 300 + i * 37, // callers do not all speak on the same frame
-            print: () => undefined,
           }),
         ),
       );
@@ -181,15 +174,9 @@ export async function runCapacityBench(steps = [5, 10, 20, 40]): Promise<void> {
         );
         await Promise.all(
           Array.from({ length: calls }, (_, i) =>
-            placeAudioCall({
-              edgeUrl: stack.edgeUrl,
-              publicUrl: stack.config.publicUrl,
-              authToken: stack.config.twilioAuthToken,
-              from: ['+15550100001', '+15550100002', '+15550100004'][i % 3]!,
-              to: '+15550009999',
-              script: [line, line, line].map((text) => ({ kind: 'say' as const, text })),
+            callStack(stack, saying([line, line, line]), {
+              from: CALLERS_WITH_A_BILL[i % CALLERS_WITH_A_BILL.length]!,
               thinkMs: 300 + ((i * 97) % 900),
-              print: () => undefined,
             }),
           ),
         );

@@ -82,7 +82,6 @@ export class CallSession {
   private ended = false;
   /** What the workflow expects the caller to say next (from the last reply). */
   private hints?: string[];
-  readonly timings: TurnTiming[] = [];
   onReply?: (reply: Reply, timing?: TurnTiming) => void;
   onHangup?: (reply: Reply) => void;
 
@@ -152,11 +151,6 @@ export class CallSession {
     this.current?.abort.abort();
   }
 
-  /** Resolves when every turn received so far has been answered. */
-  idle(): Promise<void> {
-    return this.turnChain;
-  }
-
   private bargeIn(): void {
     const cut = this.deps.out.interrupt();
     const current = this.current;
@@ -202,7 +196,6 @@ export class CallSession {
       voiceToVoiceMs: played.firstFrameAt - lastVoicedAt,
       cacheHit: played.cacheHit,
     };
-    this.timings.push(timing);
     this.onReply?.(reply, timing);
   }
 

@@ -48,14 +48,6 @@ export class EdgeCalls implements CallAudio {
 
   constructor(private readonly deps: EdgeCallsDeps) {}
 
-  get size(): number {
-    return this.calls.size;
-  }
-
-  session(callSid: string): CallSession | undefined {
-    return this.calls.get(callSid)?.session;
-  }
-
   /** The media stream plugin's onStream: runs the call until its stream closes. */
   readonly onStream = async (stream: MediaStreamSession): Promise<void> => {
     const { deps } = this;

@@ -14,10 +14,8 @@
 // spoken syllable and costs 10 tiny messages a second each way.
 //
 // Time comes from an injectable clock so tests can drive the pace exactly.
+import { MULAW_SILENCE } from './audio/mulaw';
 import { FRAME_BYTES, FRAME_MS } from './twilio/media-stream-protocol';
-
-/** μ-law encodes silence as 0xFF: the padding of a last partial frame. */
-export const MULAW_SILENCE = 0xff;
 
 /** The part of a MediaStreamSession that playout drives. */
 export interface PlayoutTransport {

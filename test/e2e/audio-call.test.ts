@@ -3,9 +3,9 @@
 // TTS with its cache, playout with marks, and the recording in the object store.
 import assert from 'node:assert/strict';
 import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
-import { placeAudioCall, type AudioCallReport } from '../../simulator/twilio-caller';
+import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
-import { startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
+import { callStack, saying, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { ADA } from '../helpers/calls';
 import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
@@ -48,17 +48,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
   });
 
   const call = (script: CallerScriptItem[], from = ADA): Promise<AudioCallReport> =>
-    placeAudioCall({
-      edgeUrl: stack.edgeUrl,
-      publicUrl: stack.config.publicUrl,
-      authToken: stack.config.twilioAuthToken,
-      from,
-      to: '+15550009999',
-      script,
-      pace: 2,
-      transcriber,
-      print: () => undefined,
-    });
+    callStack(stack, script, { from, pace: 2, transcriber });
 
   it('balance call: the agent says the balance, transcribed back from its audio', async () => {
     const report = await call([
@@ -170,18 +160,8 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     });
 
     it('the fallback serves after three tries of the primary, and the history records it', async () => {
-      const report = await placeAudioCall({
-        edgeUrl: failing.edgeUrl,
-        publicUrl: failing.config.publicUrl,
-        authToken: failing.config.twilioAuthToken,
-        from: ADA,
-        to: '+15550009999',
-        script: [
-          { kind: 'say', text: "what's my balance" },
-          { kind: 'say', text: 'goodbye' },
-        ],
+      const report = await callStack(failing, saying(["what's my balance", 'goodbye']), {
         pace: 2,
-        print: () => undefined,
       });
       const result = await handleOf(report).result();
       assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);

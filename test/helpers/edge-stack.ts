@@ -13,6 +13,12 @@ import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { createEdgeRuntime, type EdgeRuntime } from '../../media-edge/edge-runtime';
 import { buildEdgeServer } from '../../media-edge/server';
 import { loadEdgeSpeechConfig } from '../../media-edge/speech-config';
+import type { CallerScriptItem } from '../../simulator/caller-script';
+import {
+  placeAudioCall,
+  type AudioCallOptions,
+  type AudioCallReport,
+} from '../../simulator/twilio-caller';
 import { callWorker } from './calls';
 import { localEnv } from './platform';
 
@@ -85,3 +91,27 @@ export async function startEdgeStack(
     },
   };
 }
+
+/** A simulated caller (a demo customer by default) saying `lines` to this stack's edge. */
+export function callStack(
+  stack: EdgeStack,
+  script: CallerScriptItem[],
+  opts: Partial<AudioCallOptions> = {},
+): Promise<AudioCallReport> {
+  return placeAudioCall({
+    edgeUrl: stack.edgeUrl,
+    publicUrl: stack.config.publicUrl,
+    authToken: stack.config.twilioAuthToken,
+    from: '+15550100001',
+    to: '+15550009999',
+    script,
+    print: () => undefined,
+    ...opts,
+  });
+}
+
+/** Demo customers with an open bill, for calls placed side by side. */
+export const CALLERS_WITH_A_BILL = ['+15550100001', '+15550100002', '+15550100004'];
+
+export const saying = (lines: string[]): CallerScriptItem[] =>
+  lines.map((text) => ({ kind: 'say', text }));
