@@ -141,3 +141,84 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   delete(key: string): Promise<void>;
 }
+
+// --- language (issue 4) -----------------------------------------------------------------
+
+/** Sentence embeddings, unit length, so a dot product is the cosine similarity. */
+export interface Embedder {
+  readonly name: string;
+  readonly dimensions: number;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+/** Knowledge-base topics: a retrieval payload filter and the KB intents' target. */
+export type KbTopic = 'billing' | 'plans' | 'outages' | 'policies';
+
+export interface KbChunk {
+  /** Stable across re-ingests: `<docId>#<n>`; upserts by it never duplicate. */
+  id: string;
+  /** Source file, relative to the knowledge-base folder. */
+  docId: string;
+  title: string;
+  topic: KbTopic;
+  text: string;
+}
+
+export interface ScoredChunk extends KbChunk {
+  /** Cosine similarity to the query, higher is closer. */
+  score: number;
+}
+
+export interface VectorIndex {
+  readonly name: string;
+  /** Creates the collection/table if missing; idempotent. */
+  ensureCollection(dimensions: number): Promise<void>;
+  /** Inserts or replaces by chunk id. */
+  upsert(points: { chunk: KbChunk; vector: Float32Array }[]): Promise<void>;
+  search(vector: Float32Array, opts: { topK: number; topic?: KbTopic }): Promise<ScoredChunk[]>;
+  /** Removes a document's chunks whose ids are not in keep (a shorter re-ingested doc). */
+  pruneDocument(docId: string, keep: string[]): Promise<number>;
+  count(): Promise<number>;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** What a grounded answer is built from; every field is untrusted data, already redacted. */
+export interface AnswerRequest {
+  question: string;
+  intent: string;
+  documents: ScoredChunk[];
+  profile?: { name: string; balanceCents?: number; dueDate?: string; plan?: string };
+  recentTurns: { speaker: 'caller' | 'agent'; text: string }[];
+}
+
+/** The composed messages for chat models plus the request they came from (for templates). */
+export interface Prompt {
+  messages: ChatMessage[];
+  request: AnswerRequest;
+}
+
+export type LlmFailureKind = 'timeout' | 'rate_limit' | 'unavailable' | 'error';
+
+/** Thrown (or raised from the stream) by a LanguageModel adapter; the chain falls through on it. */
+export class LanguageModelError extends Error {
+  constructor(
+    readonly kind: LlmFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LanguageModelError';
+  }
+}
+
+export interface LanguageModel {
+  readonly name: string;
+  /** The answer's text as it is generated, in pieces of any size. */
+  stream(
+    prompt: Prompt,
+    opts?: { signal?: AbortSignal; maxTokens?: number },
+  ): AsyncIterable<string>;
+}

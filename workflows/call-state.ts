@@ -240,6 +240,10 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     case 'confirm_no':
       // A yes or no with no open question: ask what they need.
       return say({ ...s, phase: 'idle' }, 'How can I help you today?');
+    case 'ask_billing':
+    case 'ask_plans':
+    case 'ask_outage':
+    case 'ask_policy':
     case 'out_of_scope':
       return end(s, PROMPTS.fallback, 'transferred', 'transfer');
   }

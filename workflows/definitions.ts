@@ -15,7 +15,18 @@ export type IntentName =
   | 'confirm_no'
   | 'talk_to_agent'
   | 'goodbye'
+  | KbIntentName
   | 'out_of_scope';
+
+/** Questions the knowledge base answers, one intent per topic (the retrieval filter). */
+export const KB_INTENTS = {
+  ask_billing: 'billing',
+  ask_plans: 'plans',
+  ask_outage: 'outages',
+  ask_policy: 'policies',
+} as const;
+export type KbIntentName = keyof typeof KB_INTENTS;
+export const isKbIntent = (name: string): name is KbIntentName => name in KB_INTENTS;
 
 export interface Intent {
   name: IntentName;
