@@ -3,6 +3,7 @@
 // to speak. Resending a turn (after a timeout, a reconnect) reuses its update id, so
 // the workflow answers it once.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { DtmfEntry } from './dtmf-entry';
 import {
   callWorkflowId,
   dtmfUpdate,
@@ -59,10 +60,13 @@ export class CallBridge {
     });
   }
 
-  dtmf(digits: string): Promise<Reply> {
+  /** A keypad entry; a masked one carries only its length (it could be a PIN). */
+  dtmf(entry: DtmfEntry): Promise<Reply> {
     const turnId = ++this.lastTurnId;
     return this.handle.executeUpdate(dtmfUpdate, {
-      args: [{ turnId, digits }],
+      args: [
+        'digits' in entry ? { turnId, digits: entry.digits } : { turnId, digits: '', ...entry },
+      ],
       updateId: utteranceUpdateId(turnId),
     });
   }

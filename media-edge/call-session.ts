@@ -9,6 +9,7 @@ import { FRAME_MS } from './audio/frames';
 import { mulawToPcm } from './audio/mulaw';
 import { bargeInSignal, type AsrRecord, type Reply } from '../workflows/definitions';
 import type { CallRecorder } from './call-recorder';
+import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
 
 export interface Recognition {
   text: string;
@@ -54,6 +55,8 @@ export interface CallSessionOptions {
   endpointing?: EndpointerOptions;
   /** Caller speech this long while the agent speaks interrupts the agent. */
   bargeInMinMs?: number;
+  /** A pause this long ends a keypad entry ('#' ends it at once). */
+  dtmfGapMs?: number;
 }
 
 /** Where the time of one turn went, from the caller's last voiced frame. */
@@ -72,6 +75,7 @@ export class CallSession {
   private readonly endpointer: Endpointer;
   private readonly preRoll: FrameRing;
   private readonly bargeInFrames: number;
+  private readonly keypad: DtmfCollector;
   private utterance?: UtteranceRecognizer;
   private speechRun = 0;
   private frameIndex = 0;
@@ -92,6 +96,7 @@ export class CallSession {
     this.endpointer = new Endpointer(opts.endpointing);
     this.preRoll = new FrameRing(this.endpointer.preRollCapacity);
     this.bargeInFrames = Math.ceil((opts.bargeInMinMs ?? 300) / FRAME_MS);
+    this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
   }
 
   /** The greeting: played as soon as the stream is up. */
@@ -132,10 +137,14 @@ export class CallSession {
     }
   }
 
-  async onDtmf(digit: string): Promise<void> {
+  onDtmf(digit: string): void {
+    if (!this.ended) this.keypad.push(digit);
+  }
+
+  private async onKeypad(entry: DtmfEntry): Promise<void> {
     if (this.ended) return;
     this.turnChain = this.turnChain.then(async () => {
-      await this.speak(await this.deps.bridge.dtmf(digit));
+      await this.speak(await this.deps.bridge.dtmf(entry));
     });
     await this.turnChain;
   }
@@ -147,6 +156,7 @@ export class CallSession {
 
   end(): void {
     this.ended = true;
+    this.keypad.dispose();
     this.utterance?.abort();
     this.current?.abort.abort();
   }

@@ -92,6 +92,7 @@ export async function createEdgeRuntime(opts: {
         maxUtteranceMs: speech.ENDPOINT_MAX_UTTERANCE_MS,
       },
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
+      dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
     },
     log: opts.log,
   });

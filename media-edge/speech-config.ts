@@ -16,6 +16,8 @@ const schema = z.object({
   ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),
   ENDPOINT_MAX_UTTERANCE_MS: z.coerce.number().int().min(1000).default(15_000),
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
+  /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
+  DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
 });
 
 export type EdgeSpeechConfig = z.infer<typeof schema>;

@@ -59,7 +59,7 @@ const speakingMs = (text: string): number => text.split(/\s+/).filter(Boolean).l
 
 type TurnInput =
   | { kind: 'speech'; turnId: number; text: string; confidence: number }
-  | { kind: 'dtmf'; turnId: number; digits: string };
+  | { kind: 'dtmf'; turnId: number; digits: string; maskedLength?: number };
 
 export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const config = { ...DEFAULT_CALL_CONFIG, ...input.config };
@@ -149,13 +149,26 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       },
     },
   );
-  setHandler(dtmfUpdate, (d) => submit({ kind: 'dtmf', turnId: d.turnId, digits: d.digits }), {
-    validator: (d) => {
-      validateTurn(d.turnId);
-      if (typeof d.digits !== 'string' || !/^[0-9*#]{1,32}$/.test(d.digits))
-        throw new Error('digits must be 1-32 of 0-9, * and #');
+  setHandler(
+    dtmfUpdate,
+    (d) =>
+      submit({
+        kind: 'dtmf',
+        turnId: d.turnId,
+        digits: d.digits,
+        ...(d.maskedLength && { maskedLength: d.maskedLength }),
+      }),
+    {
+      validator: (d) => {
+        validateTurn(d.turnId);
+        if (d.maskedLength !== undefined) {
+          if (!Number.isSafeInteger(d.maskedLength) || d.maskedLength < 1 || d.digits !== '')
+            throw new Error('a masked entry has a positive maskedLength and empty digits');
+        } else if (typeof d.digits !== 'string' || !/^[0-9*#]{1,32}$/.test(d.digits))
+          throw new Error('digits must be 1-32 of 0-9, * and #');
+      },
     },
-  });
+  );
   setHandler(callStatusSignal, (status) => {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
   });
@@ -211,7 +224,11 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
 
   async function runTurn(turn: TurnInput): Promise<void> {
     const said =
-      turn.kind === 'speech' ? turn.text || '[not understood]' : `[keypad ${turn.digits}]`;
+      turn.kind === 'speech'
+        ? turn.text || '[not understood]'
+        : turn.maskedLength
+          ? `[keypad entry of ${turn.maskedLength} digits, masked]`
+          : `[keypad ${turn.digits}]`;
     note({ speaker: 'caller', turnId: turn.turnId, text: said });
     let intent: Intent;
     let account: BalanceView | undefined;

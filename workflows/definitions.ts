@@ -57,10 +57,14 @@ export interface BargeIn {
   heardMs: number;
 }
 
-/** DTMF digits from the keypad; masked in history when the flow expects a secret. */
+/**
+ * A keypad entry. Entries longer than two keys could be a PIN, CVV or card number: the
+ * edge sends only their length (digits empty), so the digits never reach history.
+ */
 export interface Dtmf {
   turnId: number;
   digits: string;
+  maskedLength?: number;
 }
 
 export type ReplyAction = 'continue' | 'transfer' | 'hangup';

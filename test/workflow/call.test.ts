@@ -13,6 +13,7 @@ import {
   SA_LAST_INTENT,
   SA_TURN_COUNT,
   stateQuery,
+  dtmfUpdate,
   transcriptQuery,
   type CallResult,
 } from '../../workflows/definitions';
@@ -236,7 +237,11 @@ describe('callWorkflow on a real Temporal dev server', function () {
     ]) {
       await assert.rejects(bridge.resend(bad), WorkflowUpdateFailedError);
     }
-    await assert.rejects(bridge.dtmf('12a'), WorkflowUpdateFailedError);
+    await assert.rejects(bridge.dtmf({ digits: '12a' }), WorkflowUpdateFailedError);
+    await assert.rejects(
+      handle.executeUpdate(dtmfUpdate, { args: [{ turnId: 1, digits: '1234', maskedLength: 4 }] }),
+      WorkflowUpdateFailedError,
+    );
     const history = await handle.fetchHistory();
     const accepted =
       history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
@@ -249,10 +254,22 @@ describe('callWorkflow on a real Temporal dev server', function () {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();
     await bridge.utterance('pay my bill');
-    assert.match((await bridge.dtmf('1')).text, /is complete/);
+    assert.match((await bridge.dtmf({ digits: '1' })).text, /is complete/);
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
     assert.equal(await count('SELECT count(*) FROM payments', []), 1);
+  });
+
+  it('keypad: a masked entry (could be a PIN) is answered with a re-ask and only its length is recorded', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    assert.equal((await bridge.dtmf({ maskedLength: 4 })).text, PROMPTS.repeat);
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+    const transcript = await handle.query(transcriptQuery);
+    assert.ok(transcript.some((e) => e.text === '[keypad entry of 4 digits, masked]'));
   });
 
   it('an unknown caller is greeted without a name and sent to an agent for account questions', async () => {
