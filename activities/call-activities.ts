@@ -26,7 +26,12 @@ export interface BalanceView {
 export const MAX_UTTERANCE_CHARS = 2000;
 
 /** Intents whose flow starts by reading the caller's account. */
-const ACCOUNT_INTENTS: ReadonlySet<IntentName> = new Set(['check_balance', 'pay_bill']);
+const ACCOUNT_INTENTS: ReadonlySet<IntentName> = new Set([
+  'check_balance',
+  'pay_bill',
+  // Billing questions are answered with the caller's own bill where it fits.
+  'ask_billing',
+]);
 
 export function createCallActivities({ crm, billing, intent }: CallActivityDeps) {
   const activities = {

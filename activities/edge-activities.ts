@@ -1,17 +1,49 @@
 // Activities bound to the media-edge host that holds a call's socket (task queue
-// `media-edge.<hostId>`): what the workflow asks the edge to do when it speaks without
-// being asked, e.g. a re-prompt after silence.
+// `media-edge.<hostId>`): what the workflow asks the edge to do besides answering a turn's
+// update — a re-prompt after silence, or a grounded answer spoken while it is generated.
+import { Context } from '@temporalio/activity';
+import type { AnswerInput, AnswerRecord, Answerer } from './language/answer-contract';
+
+/** A reply played sentence by sentence while it is being produced. */
+export interface SpokenLine {
+  /** Queues a sentence for synthesis and playback, in order; resolves once queued. */
+  say(sentence: string): Promise<void>;
+  /** Aborted when the caller barges in or hangs up. */
+  readonly signal: AbortSignal;
+  /** Resolves once every sentence said so far has been handed to playout. */
+  flush(): Promise<void>;
+}
+
 export interface CallAudio {
   /** Speaks text on the call; resolves once it has been played. */
   speak(callSid: string, text: string): Promise<void>;
   hangUp(callSid: string): Promise<void>;
+  /** Opens the turn's reply line; throws when the call is not on this host. */
+  openLine(callSid: string, turnId: number): SpokenLine;
 }
 
-export function createEdgeActivities(calls: CallAudio) {
+export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
   return {
     async speakOnCall(req: { callSid: string; text: string; hangUpAfter: boolean }): Promise<void> {
       await calls.speak(req.callSid, req.text);
       if (req.hangUpAfter) await calls.hangUp(req.callSid);
+    },
+
+    async answerOnCall(req: AnswerInput): Promise<AnswerRecord> {
+      if (!answerer) throw new Error('this edge host has no answerer configured');
+      const line = calls.openLine(req.callSid, req.turnId);
+      const cancelled = Context.current().cancellationSignal;
+      const signal = AbortSignal.any([line.signal, cancelled]);
+      let spokenChars = 0;
+      const record = await answerer.answer(req, {
+        signal,
+        onSentence: async (sentence) => {
+          await line.say(sentence);
+          spokenChars += (spokenChars ? 1 : 0) + sentence.length;
+        },
+      });
+      await line.flush();
+      return { ...record, spokenChars };
     },
   };
 }

@@ -1,8 +1,10 @@
 // The edge's side of one call's conversation with its workflow: numbers the turns and
 // sends each final utterance or keypad entry as one update, whose result is the reply
 // to speak. Resending a turn (after a timeout, a reconnect) reuses its update id, so
-// the workflow answers it once.
+// the workflow answers it once. Card numbers, CVVs and PINs are redacted here, before the
+// text enters history.
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { redactText } from '../activities/safety/redact';
 import type { DtmfEntry } from './dtmf-entry';
 import {
   callWorkflowId,
@@ -18,6 +20,8 @@ import {
 
 export class CallBridge {
   private lastTurnId = 0;
+  /** The agent's last words: "what is your PIN?" makes the next digits a PIN. */
+  private lastReplyText = '';
   readonly handle: WorkflowHandle;
 
   constructor(
@@ -28,11 +32,13 @@ export class CallBridge {
   }
 
   /** The media stream is up: returns the greeting to play. */
-  streamStarted(info: StreamInfo = {}): Promise<Reply> {
-    return this.handle.executeUpdate(streamStartedUpdate, {
-      args: [info],
-      updateId: 'stream-started',
-    });
+  async streamStarted(info: StreamInfo = {}): Promise<Reply> {
+    return this.heard(
+      await this.handle.executeUpdate(streamStartedUpdate, {
+        args: [info],
+        updateId: 'stream-started',
+      }),
+    );
   }
 
   utterance(
@@ -44,7 +50,7 @@ export class CallBridge {
     const turnId = ++this.lastTurnId;
     return this.resend({
       turnId,
-      text,
+      text: redactText(text, { contextBefore: this.lastReplyText }),
       confidence,
       ...(timings && { timings }),
       ...(asr && { asr }),
@@ -52,22 +58,31 @@ export class CallBridge {
   }
 
   /** Sends a turn again with its original id (the workflow answers it only once). */
-  resend(u: Utterance): Promise<Reply> {
+  async resend(u: Utterance): Promise<Reply> {
     this.lastTurnId = Math.max(this.lastTurnId, u.turnId);
-    return this.handle.executeUpdate(utteranceUpdate, {
-      args: [u],
-      updateId: utteranceUpdateId(u.turnId),
-    });
+    return this.heard(
+      await this.handle.executeUpdate(utteranceUpdate, {
+        args: [u],
+        updateId: utteranceUpdateId(u.turnId),
+      }),
+    );
+  }
+
+  private heard(reply: Reply): Reply {
+    this.lastReplyText = reply.text;
+    return reply;
   }
 
   /** A keypad entry; a masked one carries only its length (it could be a PIN). */
-  dtmf(entry: DtmfEntry): Promise<Reply> {
+  async dtmf(entry: DtmfEntry): Promise<Reply> {
     const turnId = ++this.lastTurnId;
-    return this.handle.executeUpdate(dtmfUpdate, {
-      args: [
-        'digits' in entry ? { turnId, digits: entry.digits } : { turnId, digits: '', ...entry },
-      ],
-      updateId: utteranceUpdateId(turnId),
-    });
+    return this.heard(
+      await this.handle.executeUpdate(dtmfUpdate, {
+        args: [
+          'digits' in entry ? { turnId, digits: entry.digits } : { turnId, digits: '', ...entry },
+        ],
+        updateId: utteranceUpdateId(turnId),
+      }),
+    );
   }
 }

@@ -8,6 +8,7 @@ import { Endpointer, FrameRing, type EndpointerOptions } from './audio/endpointe
 import { FRAME_MS } from './audio/frames';
 import { mulawToPcm } from './audio/mulaw';
 import { bargeInSignal, type AsrRecord, type Reply } from '../workflows/definitions';
+import type { SpokenLine } from '../activities/edge-activities';
 import type { CallRecorder } from './call-recorder';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
 
@@ -71,6 +72,12 @@ export interface TurnTiming {
   cacheHit: boolean;
 }
 
+interface Played {
+  synthesizedAt: number;
+  firstFrameAt: number;
+  cacheHit: boolean;
+}
+
 export class CallSession {
   private readonly endpointer: Endpointer;
   private readonly preRoll: FrameRing;
@@ -86,6 +93,9 @@ export class CallSession {
   private ended = false;
   /** What the workflow expects the caller to say next (from the last reply). */
   private hints?: string[];
+  /** When a streamed answer's first sentence was ready and first played, by turn. */
+  private streamed = new Map<number, Played & { textReadyAt: number }>();
+  private lastPlayback: Promise<unknown> = Promise.resolve();
   onReply?: (reply: Reply, timing?: TurnTiming) => void;
   onHangup?: (reply: Reply) => void;
 
@@ -154,6 +164,45 @@ export class CallSession {
     await this.speak({ turnId: 0, text, action: 'continue' }, true);
   }
 
+  /**
+   * A reply spoken sentence by sentence while the workflow's answer is generated on this
+   * host. Each sentence is synthesized as it arrives (overlapping the previous one's
+   * playback) and played in order; a barge-in aborts the line.
+   */
+  openLine(turnId: number): SpokenLine {
+    const abort = new AbortController();
+    this.current = { turnId, abort };
+    let queue: Promise<void> = Promise.resolve();
+    return {
+      signal: abort.signal,
+      say: async (sentence) => {
+        if (abort.signal.aborted || this.ended) return;
+        const textReadyAt = performance.now();
+        const audio = this.deps.tts.synthesize(sentence, abort.signal);
+        audio.catch(() => undefined); // reported where it is awaited, in order
+        queue = queue.then(async () => {
+          try {
+            const { mulaw, cacheHit } = await audio;
+            if (abort.signal.aborted) return;
+            const synthesizedAt = performance.now();
+            this.lastPlayback = this.deps.out.play(mulaw).done;
+            if (!this.streamed.has(turnId))
+              this.streamed.set(turnId, {
+                textReadyAt,
+                synthesizedAt,
+                firstFrameAt: performance.now(),
+                cacheHit,
+              });
+          } catch (err) {
+            if (!abort.signal.aborted)
+              this.deps.log('could not speak a sentence', { error: (err as Error).message });
+          }
+        });
+      },
+      flush: () => queue,
+    };
+  }
+
   end(): void {
     this.ended = true;
     this.keypad.dispose();
@@ -193,8 +242,13 @@ export class CallSession {
       undefined,
       recognition.record,
     );
-    const repliedAt = performance.now();
-    const played = await this.speak(reply);
+    const spokenAt = performance.now();
+    const streamed = this.streamed.get(reply.turnId);
+    this.streamed.delete(reply.turnId);
+    const rest = await this.speak(reply);
+    // A streamed answer's first audio went out before the reply came back.
+    const played = streamed ?? rest;
+    const repliedAt = streamed?.textReadyAt ?? spokenAt;
     if (!played) return;
     const timing: TurnTiming = {
       turnId: reply.turnId,
@@ -209,16 +263,22 @@ export class CallSession {
     this.onReply?.(reply, timing);
   }
 
-  private async speak(
-    reply: Reply,
-    waitPlayed = false,
-  ): Promise<{ synthesizedAt: number; firstFrameAt: number; cacheHit: boolean } | undefined> {
+  private async speak(reply: Reply, waitPlayed = false): Promise<Played | undefined> {
     if (reply.hints) this.hints = reply.hints;
-    if (!reply.text) return undefined;
+    // The part of a streamed answer already played is not said again.
+    const text = reply.text.slice(reply.spokenChars ?? 0).trim();
+    if (!text) {
+      // All of it was streamed: let it finish playing before a hang-up or transfer.
+      if (reply.text && reply.action !== 'continue') {
+        await this.lastPlayback;
+        this.onHangup?.(reply);
+      }
+      return undefined;
+    }
     const abort = new AbortController();
     this.current = { turnId: reply.turnId, abort };
     try {
-      const audio = await this.deps.tts.synthesize(reply.text, abort.signal);
+      const audio = await this.deps.tts.synthesize(text, abort.signal);
       if (abort.signal.aborted) return undefined;
       const synthesizedAt = performance.now();
       const playback = this.deps.out.play(audio.mulaw);

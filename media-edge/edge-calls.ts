@@ -131,6 +131,12 @@ export class EdgeCalls implements CallAudio {
     await held.session.say(text);
   }
 
+  openLine(callSid: string, turnId: number) {
+    const held = this.calls.get(callSid);
+    if (!held) throw new Error(`call ${callSid} is not on this edge host`);
+    return held.session.openLine(turnId);
+  }
+
   async hangUp(callSid: string): Promise<void> {
     const held = this.calls.get(callSid);
     if (!held) return; // already gone: nothing to hang up

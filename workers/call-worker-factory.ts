@@ -1,13 +1,17 @@
 // Builds the call worker from its parts, so the process entry, tests and the benchmark
 // run the same worker with different adapters.
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
+import type { Answerer } from '../activities/language/answer-contract';
 import { CALL_TASK_QUEUE } from '../workflows/definitions';
 
 export interface CallWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   deps: CallActivityDeps;
+  /** Grounded answers for text calls; without one, knowledge questions go to an agent. */
+  answerer?: Answerer;
   taskQueue?: string;
   /** A pre-built bundle saves the few seconds webpack takes per worker. */
   workflowBundle?: WorkflowBundleWithSourceMap;
@@ -21,6 +25,9 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
-    activities: createCallActivities(opts.deps),
+    activities: {
+      ...createCallActivities(opts.deps),
+      ...(opts.answerer && createAnswerActivities(opts.answerer)),
+    },
   });
 }

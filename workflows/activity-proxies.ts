@@ -5,6 +5,7 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CallActivities } from '../activities/call-activities';
 import type { EdgeActivities } from '../activities/edge-activities';
+import type { AnswerActivities } from '../activities/answer-activities';
 
 const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
@@ -49,4 +50,21 @@ export const edgeHost = (taskQueue: string) =>
     startToCloseTimeout: '10s',
     // The host may be gone (the call dropped with it): a few tries, then carry on.
     retry: { initialInterval: '500ms', maximumAttempts: 3 },
+  });
+
+/** Grounded answers for text calls, on the call worker. One retry: an answer is a read. */
+export const answers = proxyActivities<AnswerActivities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '200ms', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Grounded answers for audio calls: generated on the edge host and spoken sentence by
+ * sentence as they come. Never retried: a retry would say the answer twice.
+ */
+export const edgeAnswer = (taskQueue: string) =>
+  proxyActivities<Pick<EdgeActivities, 'answerOnCall'>>({
+    taskQueue,
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 1 },
   });

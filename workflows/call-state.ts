@@ -2,7 +2,7 @@
 // what to say, what to do next). No I/O: the workflow runs the effects it asks for
 // and feeds their results back as events, so every branch is unit-testable and
 // replay-safe.
-import type { Disposition, Intent, IntentName, ReplyAction } from './definitions';
+import type { Disposition, Intent, IntentName, KbIntentName, ReplyAction } from './definitions';
 
 export type Phase = 'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'ended';
 
@@ -39,12 +39,17 @@ export type CallEvent =
   | { kind: 'payment'; ok: false }
   /** The account could not be read (CRM down after retries). */
   | { kind: 'lookup_failed' }
+  /** A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). */
+  | { kind: 'answered'; text: string; refused: boolean }
+  /** No answer could be produced (the answering activity failed). */
+  | { kind: 'answer_failed' }
   | { kind: 'no_input' }
   | { kind: 'hangup'; answered: boolean };
 
 export type Effect =
   | { kind: 'fetch_balance'; customerId: string; purpose: 'report' | 'pay' }
-  | { kind: 'pay'; invoiceId: string; amountCents: number };
+  | { kind: 'pay'; invoiceId: string; amountCents: number }
+  | { kind: 'answer'; intent: KbIntentName };
 
 export interface Step {
   state: CallState;
@@ -80,6 +85,8 @@ export const PROMPTS = {
   noOpenBill: 'You have no open bill to pay right now.',
   lookupFailed:
     "I'm sorry, I can't reach your account right now. Would you like me to connect you to an agent?",
+  answerFailed:
+    "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
 } as const;
 
 export function spokenAmount(cents: number): string {
@@ -171,6 +178,12 @@ export function step(state: CallState, event: CallEvent): Step {
         { ...state, phase: 'offer_agent', pendingPayment: undefined },
         PROMPTS.lookupFailed,
       );
+    case 'answered':
+      // A refusal already says it will connect an agent: keep that promise.
+      if (event.refused) return end(state, event.text, 'transferred', 'transfer');
+      return say({ ...state, phase: 'idle' }, `${event.text} ${PROMPTS.anythingElse}`);
+    case 'answer_failed':
+      return say({ ...state, phase: 'offer_agent' }, PROMPTS.answerFailed);
     case 'payment':
       if (!event.ok)
         return say(
@@ -244,6 +257,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     case 'ask_plans':
     case 'ask_outage':
     case 'ask_policy':
+      return { state: s, action: 'continue', effect: { kind: 'answer', intent: intent.name } };
     case 'out_of_scope':
       return end(s, PROMPTS.fallback, 'transferred', 'transfer');
   }

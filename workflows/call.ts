@@ -13,7 +13,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BalanceView } from '../activities/call-activities';
-import { edgeHost, fast, payments, records } from './activity-proxies';
+import type { AnswerInput, AnswerRecord } from '../activities/language/answer-contract';
+import { answers, edgeAnswer, edgeHost, fast, payments, records } from './activity-proxies';
 import {
   dtmfIntent,
   expectedPhrases,
@@ -29,6 +30,7 @@ import {
   recordingReadySignal,
   DEFAULT_CALL_CONFIG,
   dtmfUpdate,
+  isKbIntent,
   SA_CUSTOMER_ID,
   SA_DISPOSITION,
   SA_LAST_INTENT,
@@ -88,16 +90,38 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     action: Reply['action'],
     reason: TranscriptEntry['reason'],
     intent?: Intent,
+    answer?: AnswerRecord,
   ): Reply {
     const hints = expectedPhrases(state.phase);
+    // A streamed answer was played while it was generated; the edge says only the rest.
+    const spokenChars =
+      answer?.spokenChars && text.startsWith(answer.text) ? answer.spokenChars : undefined;
     const reply: Reply = {
       turnId,
       text,
       action,
       ...(intent && { intent }),
       ...(hints.length && { hints }),
+      ...(spokenChars && { spokenChars }),
     };
-    if (text) note({ speaker: 'agent', turnId, text, reason });
+    if (text)
+      note({
+        speaker: 'agent',
+        turnId,
+        text,
+        reason,
+        ...(answer && {
+          answer: {
+            servedBy: answer.servedBy,
+            ...(answer.refused && { refused: answer.refused }),
+            documentIds: answer.documentIds,
+            fallbacks: answer.attempts.filter((a) => !a.ok).map((a) => a.provider),
+            ...(answer.timings.firstSentenceMs !== undefined && {
+              firstSentenceMs: answer.timings.firstSentenceMs,
+            }),
+          },
+        }),
+      });
     if (reason === 'greeting' || reason === 'reply') {
       replies.push(reply);
       if (replies.length > RECENT_REPLIES) replies.splice(0, replies.length - RECENT_REPLIES);
@@ -193,7 +217,48 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     ...(recording && { recording }),
   }));
 
-  async function runEffect(effect: Effect, prefetched?: BalanceView): Promise<CallEvent> {
+  async function runEffect(
+    effect: Effect,
+    turn: { turnId: number; text: string },
+    prefetched?: BalanceView,
+  ): Promise<{ event: CallEvent; answer?: AnswerRecord }> {
+    if (effect.kind === 'answer') {
+      const request: AnswerInput = {
+        callSid: input.callSid,
+        turnId: turn.turnId,
+        question: turn.text,
+        intent: effect.intent,
+        ...(state.customer && { customer: state.customer }),
+        ...(prefetched && {
+          profile: {
+            balanceCents: prefetched.balanceCents,
+            ...(prefetched.openInvoice && { dueDate: prefetched.openInvoice.dueDate }),
+          },
+        }),
+        recentTurns: transcript.slice(-7, -1).map((e) => ({ speaker: e.speaker, text: e.text })),
+        turnCount: state.turns,
+      };
+      try {
+        // On an audio call the edge host speaks each sentence as soon as it is ready.
+        const answer = stream?.edgeTaskQueue
+          ? await edgeAnswer(stream.edgeTaskQueue).answerOnCall(request)
+          : await answers.answerQuestion(request);
+        return {
+          event: { kind: 'answered', text: answer.text, refused: answer.refused !== undefined },
+          answer,
+        };
+      } catch (err) {
+        log.warn('no answer could be produced', { error: String(err) });
+        return { event: { kind: 'answer_failed' } };
+      }
+    }
+    return { event: await runAccountEffect(effect, prefetched) };
+  }
+
+  async function runAccountEffect(
+    effect: Exclude<Effect, { kind: 'answer' }>,
+    prefetched?: BalanceView,
+  ): Promise<CallEvent> {
     if (effect.kind === 'fetch_balance') {
       if (prefetched) return { kind: 'balance', purpose: effect.purpose, ...prefetched };
       try {
@@ -246,6 +311,9 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         intent = { name: 'out_of_scope', confidence: 0 };
       }
     }
+    // Knowledge-base intents are answered from this version on; before, they were out of scope.
+    if (isKbIntent(intent.name) && !patched('grounded-answers'))
+      intent = { name: 'out_of_scope', confidence: intent.confidence };
     const confidence = turn.kind === 'speech' ? turn.confidence : 1;
     let next = step(state, {
       kind: 'turn',
@@ -253,13 +321,20 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       asrConfidence: confidence,
       threshold: config.confidenceThreshold,
     });
+    let answer: AnswerRecord | undefined;
     while (next.effect) {
       state = next.state;
-      next = step(state, await runEffect(next.effect, account));
+      const done = await runEffect(
+        next.effect,
+        { turnId: turn.turnId, text: turn.kind === 'speech' ? turn.text : '' },
+        account,
+      );
+      answer ??= done.answer;
+      next = step(state, done.event);
       account = undefined; // read once: after a payment the balance must be read again
     }
     state = next.state;
-    speak(turn.turnId, next.say ?? '', next.action, 'reply', intent);
+    speak(turn.turnId, next.say ?? '', next.action, 'reply', intent, answer);
     pending.delete(turn.turnId);
     // Only on a change: an upsert per turn costs the server a few ms of CPU on every
     // turn; TurnCount is exact from the next change on and at the end of the call.

@@ -77,6 +77,8 @@ export interface Reply {
   intent?: Intent;
   /** Phrases the caller is likely to say next: hints for the edge's recognizer. */
   hints?: string[];
+  /** The first this many characters of text were already played (a streamed answer). */
+  spokenChars?: number;
 }
 
 export type TwilioCallStatus =
@@ -116,6 +118,14 @@ export interface TranscriptEntry {
   reason?: 'greeting' | 'reply' | 'no_input' | 'end';
   /** Set on an agent line the caller talked over. */
   interrupted?: { heardMs: number };
+  /** A knowledge-base answer: who produced it, from which documents, refused or not. */
+  answer?: {
+    servedBy: string;
+    refused?: string;
+    documentIds: string[];
+    fallbacks: string[];
+    firstSentenceMs?: number;
+  };
 }
 
 export interface CallInput {

@@ -9,7 +9,7 @@ import {
   step,
   type CallState,
 } from '../../workflows/call-state';
-import type { IntentName } from '../../workflows/definitions';
+import type { Intent, IntentName } from '../../workflows/definitions';
 
 const ada = { id: 'cus_ada', name: 'Ada' };
 const invoice = { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' };
@@ -161,5 +161,49 @@ describe('call-state: the deterministic flows', () => {
     assert.equal(dtmfIntent('confirm_payment', '2').name, 'confirm_no');
     assert.equal(dtmfIntent('idle', '1').confidence, 0);
     assert.equal(dtmfIntent('idle', '0').name, 'talk_to_agent');
+  });
+});
+
+describe('call state machine: knowledge-base questions', () => {
+  const idle = (): CallState => ({
+    ...initialCallState(),
+    phase: 'idle',
+    customer: { id: 'cus_ada', name: 'Ada' },
+  });
+  const turn = (name: Intent['name']) =>
+    ({
+      kind: 'turn',
+      intent: { name, confidence: 0.9 },
+      asrConfidence: 1,
+      threshold: 0.5,
+    }) as const;
+
+  it('a KB intent asks for a grounded answer, for known and unknown callers alike', () => {
+    for (const s of [idle(), { ...idle(), customer: undefined }]) {
+      const next = step(s, turn('ask_plans'));
+      assert.deepEqual(next.effect, { kind: 'answer', intent: 'ask_plans' });
+      assert.equal(next.say, undefined);
+    }
+  });
+
+  it('an answer is said and followed by the next question; a refusal transfers', () => {
+    const answered = step(idle(), {
+      kind: 'answered',
+      text: 'Fiber 500 is 65 dollars a month.',
+      refused: false,
+    });
+    assert.equal(answered.say, `Fiber 500 is 65 dollars a month. ${PROMPTS.anythingElse}`);
+    assert.equal(answered.action, 'continue');
+    const refusal = 'I am not confident in that answer. Let me connect you to an agent.';
+    const refused = step(idle(), { kind: 'answered', text: refusal, refused: true });
+    assert.equal(refused.say, refusal);
+    assert.equal(refused.action, 'transfer');
+    assert.equal(refused.state.disposition, 'transferred');
+  });
+
+  it('no answer at all offers an agent', () => {
+    const next = step(idle(), { kind: 'answer_failed' });
+    assert.equal(next.say, PROMPTS.answerFailed);
+    assert.equal(next.state.phase, 'offer_agent');
   });
 });

@@ -260,6 +260,25 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.equal(await count('SELECT count(*) FROM payments', []), 1);
   });
 
+  it('a card number or PIN said aloud is redacted before it reaches history', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill'); // a question stays open: the call goes on
+    await bridge.utterance(
+      'my card number is four one one one one one one one one one one one one one one one',
+    );
+    await bridge.utterance('my pin is 4 9 2 7');
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(!/4111|1111|4927/.test(history), 'digits in history');
+    const said = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'caller');
+    assert.deepEqual(
+      said.map((e) => e.text),
+      ['pay my bill', 'my card number is [card]', 'my pin is [pin]'],
+    );
+  });
+
   it('keypad: a masked entry (could be a PIN) is answered with a re-ask and only its length is recorded', async () => {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();

@@ -65,6 +65,9 @@ describe('silence on a call whose audio is on an edge host', () => {
       activities: createEdgeActivities({
         speak: async (callSid, text) => void spoken.push({ callSid, text, hungUp: false }),
         hangUp: async () => void (spoken[spoken.length - 1]!.hungUp = true),
+        openLine: () => {
+          throw new Error('no answers in this test');
+        },
       }),
     });
     const worker = await callWorker(env);

@@ -1,0 +1,50 @@
+// What the call workflow sends to the answering activity and gets back. Only text,
+// ids, the served provider and timings: the LLM's tokens and the documents stay out of
+// history.
+import type { KbIntentName } from '../../workflows/definitions';
+
+export interface AnswerInput {
+  callSid: string;
+  turnId: number;
+  /** The caller's question, already redacted at the edge. */
+  question: string;
+  intent: KbIntentName;
+  customer?: { id: string; name: string };
+  /** The caller's own account, for personal answers; grounding accepts these facts. */
+  profile?: { balanceCents: number; dueDate?: string };
+  recentTurns: { speaker: 'caller' | 'agent'; text: string }[];
+  /** Turns so far: the caller's name is used now and then, not in every answer. */
+  turnCount: number;
+}
+
+export interface ProviderAttempt {
+  provider: string;
+  ok: boolean;
+  reason?: string;
+  ms: number;
+  firstTokenMs?: number;
+}
+
+export type RefusalReason = 'ungrounded' | 'commitment' | 'no_documents';
+
+export interface AnswerRecord {
+  text: string;
+  servedBy: string;
+  attempts: ProviderAttempt[];
+  refused?: RefusalReason;
+  documentIds: string[];
+  timings: { retrieveMs: number; firstSentenceMs?: number; totalMs: number };
+  /** Characters of text already played on the call while it was generated (edge answers). */
+  spokenChars?: number;
+}
+
+export interface AnswerOptions {
+  /** Each checked, speakable sentence as soon as it is ready (played by the edge). */
+  onSentence?: (sentence: string) => Promise<void> | void;
+  /** Barge-in or hang-up: stop generating. */
+  signal?: AbortSignal;
+}
+
+export interface Answerer {
+  answer(input: AnswerInput, opts?: AnswerOptions): Promise<AnswerRecord>;
+}
