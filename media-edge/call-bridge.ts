@@ -22,6 +22,8 @@ export class CallBridge {
   private lastTurnId = 0;
   /** The agent's last words: "what is your PIN?" makes the next digits a PIN. */
   private lastReplyText = '';
+  /** …and so does the caller's "my pin is" before the digits in the next utterance. */
+  private lastCallerText = '';
   readonly handle: WorkflowHandle;
 
   constructor(
@@ -48,9 +50,11 @@ export class CallBridge {
     asr?: AsrRecord,
   ): Promise<Reply> {
     const turnId = ++this.lastTurnId;
+    const context = `${this.lastReplyText}\n${this.lastCallerText}`;
+    this.lastCallerText = text;
     return this.resend({
       turnId,
-      text: redactText(text, { contextBefore: this.lastReplyText }),
+      text: redactText(text, { contextBefore: context }),
       confidence,
       ...(timings && { timings }),
       ...(asr && { asr }),

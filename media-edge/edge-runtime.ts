@@ -1,6 +1,7 @@
 // Assembles the edge's audio side from its configuration: recognizers with their fallback
 // policy, the TTS chain behind its cache, the recordings store, the per-call sessions, and
 // the worker on this host's task queue that runs the workflow's host-bound activities.
+import type { Answerer } from '../activities/language/answer-contract';
 import { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
@@ -68,6 +69,8 @@ export async function createEdgeRuntime(opts: {
   connection: NativeConnection;
   stt?: FallbackSpeechToText;
   chain?: TtsChain;
+  /** Grounded answers spoken while they are generated; without one, KB questions fail over. */
+  answerer?: Answerer;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }): Promise<EdgeRuntime> {
   const { config, speech } = opts;
@@ -100,7 +103,7 @@ export async function createEdgeRuntime(opts: {
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.hostTaskQueue,
-    activities: createEdgeActivities(calls),
+    activities: createEdgeActivities(calls, opts.answerer),
   });
   return {
     calls,

@@ -1,6 +1,7 @@
 // media-edge process entry: config from the environment, Temporal client, the audio
 // runtime with its host-bound worker, and the HTTP/WebSocket server. SIGTERM/SIGINT stop
 // accepting calls, close open streams, let in-flight work finish, then exit.
+import { pinoRedaction } from '../activities/safety/redact';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -11,7 +12,11 @@ import { buildEdgeServer } from './server';
 import { loadEdgeSpeechConfig } from './speech-config';
 
 async function main(): Promise<void> {
-  const logger = pino({ name: 'media-edge', level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = pino({
+    ...pinoRedaction,
+    name: 'media-edge',
+    level: process.env.LOG_LEVEL ?? 'info',
+  });
   const config = loadEdgeConfig();
   const speech = loadEdgeSpeechConfig();
   installCompactLogging('WARN');

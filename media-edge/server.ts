@@ -2,6 +2,7 @@
 // a liveness probe.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import { pinoRedaction } from '../activities/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
@@ -18,7 +19,7 @@ export interface EdgeServerDeps {
 
 export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger ?? pino({ name: 'media-edge' }),
+    loggerInstance: deps.logger ?? pino({ ...pinoRedaction, name: 'media-edge' }),
     // Twilio webhook bodies are a few hundred bytes; refuse anything large.
     bodyLimit: 64 * 1024,
   });

@@ -1,5 +1,6 @@
 // One-line logs for the Temporal runtime (the SDK's default prints multi-line objects).
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { redactText } from '../activities/safety/redact';
 
 export function installCompactLogging(
   level: LogLevel = (process.env.LOG_LEVEL?.toUpperCase() as LogLevel) || 'INFO',
@@ -21,7 +22,8 @@ export function installCompactLogging(
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(' ');
-      console.log(`${l} ${message}${fields ? ` ${fields}` : ''}`);
+      // Workflow and activity errors can quote the caller: no card number or PIN in a log line.
+      console.log(redactText(`${l} ${message}${fields ? ` ${fields}` : ''}`));
     }),
   });
 }

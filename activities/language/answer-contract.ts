@@ -25,7 +25,7 @@ export interface ProviderAttempt {
   firstTokenMs?: number;
 }
 
-export type RefusalReason = 'ungrounded' | 'commitment' | 'no_documents';
+export type RefusalReason = 'ungrounded' | 'commitment' | 'privacy' | 'tone' | 'no_documents';
 
 export interface AnswerRecord {
   text: string;

@@ -1,0 +1,165 @@
+// A grounded answer to a knowledge-base question: retrieve → compose → LLM chain →
+// sentences → checks → for the ear. Each sentence is checked before it is spoken
+// (grounding, promises the agent cannot keep) and handed on at once, so the first one
+// plays while the model is still writing the second. The caller's words, documents and
+// CRM fields are data: nothing here can pay, write or change an account.
+import { performance } from 'node:perf_hooks';
+import type { AnswerRequest, KbTopic, ScoredChunk } from '../ports';
+import { KB_INTENTS } from '../../workflows/definitions';
+import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
+import { forTheEar } from '../safety/for-the-ear';
+import { GroundingIndex, NOT_CONFIDENT } from '../safety/grounding';
+import { checkPrivacy, PRIVACY_REFUSAL } from '../safety/privacy';
+import { redactText } from '../safety/redact';
+import { CALM_REPLY, checkTone } from '../safety/tone';
+import type {
+  AnswerInput,
+  AnswerOptions,
+  AnswerRecord,
+  Answerer,
+  RefusalReason,
+} from './answer-contract';
+import type { LlmChain } from './llm-chain';
+import { composePrompt } from './prompt';
+import { sentences } from './sentence-chunker';
+
+export interface AnswererDeps {
+  retrieve(question: string, opts: { topic?: KbTopic; topK: number }): Promise<ScoredChunk[]>;
+  chain: LlmChain;
+  /** Known plan names (from the knowledge base): a plan name not among them is invented. */
+  planNames?: string[];
+  /** Documents passed to the model. */
+  topK?: number;
+  /** Sentences spoken at most (an answer for the ear is short). */
+  maxSentences?: number;
+}
+
+/** The company's own name is never an invented plan. */
+const COMPANY = 'Northwind Power & Telecom';
+
+const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+
+/** The caller's own account as plain facts the grounding check accepts. */
+function profileFacts(input: AnswerInput): string[] {
+  const p = input.profile;
+  if (!p) return [];
+  return [`balance ${dollars(p.balanceCents)}`, ...(p.dueDate ? [`due date ${p.dueDate}`] : [])];
+}
+
+export function createAnswerer(deps: AnswererDeps): Answerer {
+  const maxSentences = deps.maxSentences ?? 2;
+  return {
+    async answer(input: AnswerInput, opts: AnswerOptions = {}): Promise<AnswerRecord> {
+      const started = performance.now();
+      const since = () => Math.round(performance.now() - started);
+      // Redacted at the edge already; again here, because this is what reaches the model.
+      const question = redactText(input.question);
+      // Documents are untrusted too: a poisoned one must not carry a card number to the model.
+      const documents = (
+        await deps.retrieve(question, { topic: KB_INTENTS[input.intent], topK: deps.topK ?? 4 })
+      ).map((d) => ({ ...d, title: redactText(d.title), text: redactText(d.text) }));
+      const retrieveMs = since();
+      const documentIds = documents.map((d) => d.id);
+      const spoken: string[] = [];
+      let firstSentenceMs: number | undefined;
+      const say = async (sentence: string) => {
+        spoken.push(sentence);
+        firstSentenceMs ??= since();
+        await opts.onSentence?.(sentence);
+      };
+      const refuse = async (reason: RefusalReason, text: string): Promise<AnswerRecord> => {
+        await say(text);
+        return {
+          text,
+          servedBy: 'none',
+          attempts: [],
+          refused: reason,
+          documentIds,
+          timings: { retrieveMs, firstSentenceMs, totalMs: since() },
+        };
+      };
+      if (documents.length === 0) return refuse('no_documents', NOT_CONFIDENT);
+
+      const request: AnswerRequest = {
+        question,
+        intent: input.intent,
+        documents,
+        ...(input.customer && {
+          profile: {
+            name: input.customer.name,
+            ...(input.profile && {
+              balanceCents: input.profile.balanceCents,
+              ...(input.profile.dueDate && { dueDate: input.profile.dueDate }),
+            }),
+          },
+        }),
+        recentTurns: input.recentTurns.map((t) => ({ ...t, text: redactText(t.text) })),
+      };
+      const grounding = new GroundingIndex({
+        documents: documents.map((d) => `${d.title}\n${d.text}`),
+        facts: [...profileFacts(input), COMPANY],
+        planNames: deps.planNames ?? [],
+      });
+      // Stops the model once enough is said, on a refusal, or when the caller barges in.
+      const stop = new AbortController();
+      const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+      const llm = deps.chain.answer(composePrompt(request), { signal, maxTokens: 160 });
+      let cut: { reason: RefusalReason; text: string } | undefined;
+      try {
+        for await (const raw of sentences(llm)) {
+          const sentence = redactText(raw);
+          if (!grounding.check(sentence).ok) cut = { reason: 'ungrounded', text: NOT_CONFIDENT };
+          else if (!checkCommitments(sentence).ok)
+            cut = { reason: 'commitment', text: COMMITMENT_REFUSAL };
+          else if (!checkPrivacy(sentence, { callerName: input.customer?.name }).ok)
+            cut = { reason: 'privacy', text: PRIVACY_REFUSAL };
+          else if (!checkTone(sentence).ok) cut = { reason: 'tone', text: CALM_REPLY };
+          if (cut) break;
+          const ear = forTheEar(sentence, {
+            ...(spoken.length === 0 && input.customer && { name: input.customer.name }),
+            turn: input.turnCount,
+            properNouns: deps.planNames ?? [],
+            maxSentences: 1,
+          });
+          if (ear) await say(ear);
+          if (spoken.length >= maxSentences) break;
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) return abandoned();
+        throw err;
+      } finally {
+        stop.abort();
+      }
+      if (opts.signal?.aborted) return abandoned();
+      const chain = await llm.result;
+      const record = (text: string, refused?: RefusalReason): AnswerRecord => ({
+        text,
+        servedBy: chain.servedBy ?? 'none',
+        attempts: chain.attempts,
+        ...(refused && { refused }),
+        documentIds,
+        timings: { retrieveMs, firstSentenceMs, totalMs: since() },
+      });
+      // Nothing grounded was said: refuse. Something was: end the answer there.
+      if (cut && spoken.length === 0) {
+        await say(cut.text);
+        return record(cut.text, cut.reason);
+      }
+      if (spoken.length === 0) {
+        await say(NOT_CONFIDENT);
+        return record(NOT_CONFIDENT, 'ungrounded');
+      }
+      return record(spoken.join(' '));
+
+      function abandoned(): AnswerRecord {
+        return {
+          text: spoken.join(' '),
+          servedBy: 'none',
+          attempts: [],
+          documentIds,
+          timings: { retrieveMs, firstSentenceMs, totalMs: since() },
+        };
+      }
+    },
+  };
+}
