@@ -98,7 +98,7 @@ export function run(
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 // pip records each installed distribution as <name>-<version>.dist-info: an exact cache key.
-function pipInstalled(dist: string, version: string): boolean {
+export function pipInstalled(dist: string, version: string): boolean {
   const lib = path.join(paths().venv, 'lib');
   const distInfo = `${dist.replace(/-/g, '_')}-${version}.dist-info`;
   try {
@@ -110,7 +110,13 @@ function pipInstalled(dist: string, version: string): boolean {
   }
 }
 
-async function pipInstall(dist: string, version: string, log: Log): Promise<void> {
+/** `pip install dist==version` into the tools venv (created if missing); extraArgs e.g. --no-deps. */
+export async function pipInstall(
+  dist: string,
+  version: string,
+  log: Log,
+  extraArgs: string[] = [],
+): Promise<void> {
   const { venv } = paths();
   const started = Date.now();
   if (!fs.existsSync(path.join(venv, 'bin', 'pip'))) {
@@ -128,7 +134,14 @@ async function pipInstall(dist: string, version: string, log: Log): Promise<void
   log(`installing ${dist} ${version} into ${shortPath(venv)} …`);
   const r = await run(
     path.join(venv, 'bin', 'pip'),
-    ['install', '--disable-pip-version-check', '--progress-bar', 'off', `${dist}==${version}`],
+    [
+      'install',
+      '--disable-pip-version-check',
+      '--progress-bar',
+      'off',
+      ...extraArgs,
+      `${dist}==${version}`,
+    ],
     { log, progress: true, label: `installing ${dist}` },
   );
   if (r.code !== 0) throw new InstallError(`pip install ${dist}==${version} failed:\n${r.tail}`);
