@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
+import { registerIntentCommand } from './intent';
 import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { parseCallerScript } from '../simulator/caller-script';
@@ -17,6 +18,7 @@ const program = new Command('switchboard').description(
   'AI agent for inbound customer-service calls, on Temporal',
 );
 registerInfraCommands(program);
+registerIntentCommand(program);
 
 function fail(err: unknown): never {
   console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);

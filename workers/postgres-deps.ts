@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import type { CallActivityDeps } from '../activities/call-activities';
 import { PostgresBilling } from '../activities/providers/billing/postgres';
 import { PostgresCrm } from '../activities/providers/crm/postgres';
-import { RulesIntentClassifier } from '../activities/providers/intent/rules';
+import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
 import { migrate } from '../activities/providers/postgres/schema';
 
 export async function postgresDeps(
@@ -11,10 +11,12 @@ export async function postgresDeps(
 ): Promise<CallActivityDeps & { pool: Pool }> {
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   await migrate(pool);
+  const intent = createEmbeddingIntentClassifier();
+  await intent.warmUp();
   return {
     pool,
     crm: new PostgresCrm(pool),
     billing: new PostgresBilling(pool),
-    intent: new RulesIntentClassifier(),
+    intent,
   };
 }

@@ -28,7 +28,14 @@ export interface OpenInvoiceView {
 
 export type CallEvent =
   | { kind: 'identified'; customer?: { id: string; name: string } }
-  | { kind: 'turn'; intent: Intent; asrConfidence: number; threshold: number }
+  | {
+      kind: 'turn';
+      intent: Intent;
+      asrConfidence: number;
+      threshold: number;
+      /** Out of scope says what the agent can do and asks again (misses escalate), not transfer. */
+      reaskOutOfScope?: boolean;
+    }
   | {
       kind: 'balance';
       purpose: 'report' | 'pay';
@@ -85,6 +92,8 @@ export const PROMPTS = {
   noOpenBill: 'You have no open bill to pay right now.',
   lookupFailed:
     "I'm sorry, I can't reach your account right now. Would you like me to connect you to an agent?",
+  outOfScope:
+    'I can help with your balance, paying your bill, and questions about billing, plans, outages and our policies. What would you like to do?',
   answerFailed:
     "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
 } as const;
@@ -258,8 +267,14 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     case 'ask_outage':
     case 'ask_policy':
       return { state: s, action: 'continue', effect: { kind: 'answer', intent: intent.name } };
-    case 'out_of_scope':
-      return end(s, PROMPTS.fallback, 'transferred', 'transfer');
+    case 'out_of_scope': {
+      if (!event.reaskOutOfScope) return end(s, PROMPTS.fallback, 'transferred', 'transfer');
+      // "hmm", "hello?", the weather: say what is on offer; the third miss goes to an agent.
+      const misses = state.misses + 1;
+      if (misses >= MAX_MISSES)
+        return end({ ...s, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
+      return say({ ...s, misses, phase: 'idle' }, PROMPTS.outOfScope);
+    }
   }
 }
 
@@ -308,9 +323,26 @@ const REQUESTS = [
   'thank you bye',
 ];
 
+// Common knowledge-base questions: a grammar-based local recognizer hears only what it is
+// told to expect; a cloud recognizer takes them as keyterms.
+const QUESTIONS = [
+  'what internet plans do you have',
+  'how much is the fiber plan',
+  'what is the late fee',
+  'how do i set up autopay',
+  'when is my bill due each month',
+  'what payment methods do you accept',
+  'how do i report an outage',
+  'when will my power be back',
+  'do i get a credit for an internet outage',
+  'how do i cancel my service',
+  'what is your refund policy',
+  'do you have a senior discount',
+];
+
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase): string[] {
   if (phase === 'confirm_payment' || phase === 'offer_agent') return [...ANSWERS, ...REQUESTS];
   if (phase === 'ended') return [];
-  return [...REQUESTS, ...ANSWERS];
+  return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

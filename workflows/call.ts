@@ -320,6 +320,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       intent,
       asrConfidence: confidence,
       threshold: config.confidenceThreshold,
+      // Asked only when it matters, so older histories replay without the marker.
+      ...(intent.name === 'out_of_scope' &&
+        intent.confidence >= config.confidenceThreshold &&
+        confidence >= config.confidenceThreshold && {
+          reaskOutOfScope: patched('out-of-scope-reasks'),
+        }),
     });
     let answer: AnswerRecord | undefined;
     while (next.effect) {

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { PostgresBilling } from '../../activities/providers/billing/postgres';
 import { PostgresCrm } from '../../activities/providers/crm/postgres';
-import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
+import { createEmbeddingIntentClassifier } from '../../activities/providers/intent/embedding';
 import type { CallActivityDeps } from '../../activities/call-activities';
 import { CallBridge } from '../../media-edge/call-bridge';
 import { createCallWorker } from '../../workers/call-worker-factory';
@@ -29,7 +29,7 @@ export async function postgresTestDeps(): Promise<CallActivityDeps> {
   return {
     crm: new PostgresCrm(db),
     billing: new PostgresBilling(db),
-    intent: new RulesIntentClassifier(),
+    intent: createEmbeddingIntentClassifier(),
   };
 }
 

@@ -207,3 +207,33 @@ describe('call state machine: knowledge-base questions', () => {
     assert.equal(next.state.phase, 'offer_agent');
   });
 });
+
+describe('call state machine: out of scope', () => {
+  const idle = (): CallState => ({ ...initialCallState(), phase: 'idle' });
+  const oos = {
+    kind: 'turn',
+    intent: { name: 'out_of_scope', confidence: 0.9 },
+    asrConfidence: 1,
+    threshold: 0.5,
+    reaskOutOfScope: true,
+  } as const;
+
+  it('says what is on offer and asks again; the third miss transfers', () => {
+    let s = idle();
+    for (let i = 0; i < MAX_MISSES - 1; i++) {
+      const next = step(s, oos);
+      assert.equal(next.say, PROMPTS.outOfScope);
+      assert.equal(next.action, 'continue');
+      s = next.state;
+    }
+    const last = step(s, oos);
+    assert.equal(last.action, 'transfer');
+    assert.equal(last.say, PROMPTS.tooManyMisses);
+  });
+
+  it('before the change (no re-ask), out of scope transfers at once', () => {
+    const next = step(idle(), { ...oos, reaskOutOfScope: false });
+    assert.equal(next.say, PROMPTS.fallback);
+    assert.equal(next.action, 'transfer');
+  });
+});

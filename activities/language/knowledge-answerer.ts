@@ -1,0 +1,30 @@
+// The grounded answerer a process runs (call worker for text calls, media edge for audio
+// calls): the published knowledge index (built from kb/ on first start), the USE-lite
+// embedder, and the LLM chain from the environment, warmed so the first caller does not
+// wait for a model load.
+import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../knowledge/local-index';
+import { loadKnowledgeFolder } from '../knowledge/documents';
+import { Retriever } from '../knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
+import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
+import { extractPlanNames } from '../safety/grounding';
+import { createAnswerer } from './answer';
+import type { Answerer } from './answer-contract';
+import { llmChainFromEnv, warmUpLlmChain } from './llm-config';
+
+export async function createKnowledgeAnswerer(
+  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; kbFolder?: string } = {},
+): Promise<Answerer> {
+  const log = opts.log ?? (() => undefined);
+  await ensureLocalKnowledgeIndex(log);
+  const retriever = new Retriever(sharedUseLiteEmbedder(), openKnowledgeIndex());
+  const chain = llmChainFromEnv(opts.env ?? process.env, log);
+  await warmUpLlmChain(chain);
+  const docs = await loadKnowledgeFolder(opts.kbFolder ?? DEFAULT_KB_FOLDER);
+  log(`[answers] LLM chain: ${chain.providers.join(' → ')}`);
+  return createAnswerer({
+    retrieve: (question, o) => retriever.retrieve(question, o),
+    chain,
+    planNames: extractPlanNames(docs.map((d) => d.source)),
+  });
+}
