@@ -5,6 +5,7 @@ import { pinoRedaction } from '../activities/safety/redact';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
 import { installCompactLogging } from '../workers/logging';
 import { loadEdgeConfig } from './config';
 import { createEdgeRuntime } from './edge-runtime';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     speech,
     client: temporalClient,
     connection: nativeConnection,
+    // Audio calls' knowledge answers are generated here, next to the socket that speaks them.
+    answerer: await createKnowledgeAnswerer({ log: (line) => logger.info(line) }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const app = await buildEdgeServer({

@@ -1,5 +1,6 @@
 // Process entry of the call worker: call workflows and their activities.
 import { NativeConnection } from '@temporalio/worker';
+import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,
+    answerer: await createKnowledgeAnswerer({ log: (line) => console.log(`[worker] ${line}`) }),
     taskQueue: config.CALL_TASK_QUEUE,
   });
   console.log(

@@ -26,10 +26,13 @@ export const UNKNOWN = '+15559999999';
 
 export async function postgresTestDeps(): Promise<CallActivityDeps> {
   const db = await testDb();
+  // Loaded before the first turn: a cold model load would eat the local activity's timeout.
+  const intent = createEmbeddingIntentClassifier();
+  await intent.warmUp();
   return {
     crm: new PostgresCrm(db),
     billing: new PostgresBilling(db),
-    intent: createEmbeddingIntentClassifier(),
+    intent,
   };
 }
 

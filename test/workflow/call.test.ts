@@ -117,7 +117,11 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await bridge.streamStarted();
     assert.equal((await bridge.utterance("what's my balance", 0.2)).text, PROMPTS.repeat);
     // A filler is asked again (unsure, or sure it is out of scope), never transferred.
-    assert.ok([PROMPTS.repeat, PROMPTS.outOfScope].includes((await bridge.utterance('hmm')).text));
+    assert.ok(
+      ([PROMPTS.repeat, PROMPTS.outOfScope] as string[]).includes(
+        (await bridge.utterance('hmm')).text,
+      ),
+    );
     assert.match(
       (await bridge.utterance("what's my balance", 0.9)).text,
       /42 dollars and 50 cents/,
