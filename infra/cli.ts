@@ -19,7 +19,7 @@ export function registerInfraCommands(program: Command): void {
   const infra = program
     .command('infra')
     .description(
-      'the local platform: Temporal dev server + Web UI, PostgreSQL, Redis, S3 object store',
+      'the local platform: Temporal dev server + Web UI, PostgreSQL, Redis, S3 object store, Kafka',
     );
   infra
     .command('up')

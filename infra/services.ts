@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
+import { kafkaEndpoint, kafkaInfo } from './kafka';
 import { devServerFlags, loadTemporalConfig, type TemporalConfig } from './temporal-config';
 import { envPort, type Log, paths, type ServiceName, shortPath } from './paths';
 
@@ -23,6 +24,7 @@ export function endpoints() {
     postgres: { host: '127.0.0.1', port: envPort('PGPORT_SWITCHBOARD', 5433) },
     redis: { host: '127.0.0.1', port: envPort('REDIS_PORT', 6380) },
     objectStore: objectStorePorts(envPort('OBJECT_STORE_PORT', 9100)),
+    kafka: kafkaEndpoint(),
   };
 }
 
@@ -105,6 +107,8 @@ export function serviceInfo(name: ServiceName): ServiceInfo {
         probe: () => objectStoreHealthy(ep.objectStore),
         afterStop: () => removeSeaweedSockets(ep.objectStore),
       };
+    case 'kafka':
+      return kafkaInfo();
   }
 }
 

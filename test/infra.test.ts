@@ -95,6 +95,7 @@ describe('infra', function () {
         ['postgres', 'up', true],
         ['redis', 'up', true],
         ['object-store', 'up', true],
+        ['kafka', 'up', true],
       ],
     );
     for (const s of status) assert.ok(s.pid && fs.existsSync(s.log), `${s.service} pid/log`);

@@ -11,6 +11,7 @@ import { PostgresBilling } from '../../activities/providers/billing/postgres';
 import { PostgresCrm } from '../../activities/providers/crm/postgres';
 import { createEmbeddingIntentClassifier } from '../../activities/providers/intent/embedding';
 import type { CallActivityDeps } from '../../activities/call-activities';
+import type { Answerer } from '../../activities/language/answer-contract';
 import { CallBridge } from '../../media-edge/call-bridge';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import {
@@ -40,11 +41,13 @@ export async function callWorker(
   env: TestWorkflowEnvironment,
   deps?: CallActivityDeps,
   taskQueue?: string,
+  answerer?: Answerer,
 ): Promise<Worker> {
   return createCallWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     deps: deps ?? (await postgresTestDeps()),
+    ...(answerer && { answerer }),
     workflowBundle: await workflowBundle(),
     ...(taskQueue && { taskQueue }),
   });

@@ -8,6 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { TtsChain, ttsLinksFromEnv } from '../../activities/speech/tts-chain';
 import type { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
+import type { Answerer } from '../../activities/language/answer-contract';
 import { objectStoreConfig, redisUrl } from '../../infra';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { createEdgeRuntime, type EdgeRuntime } from '../../media-edge/edge-runtime';
@@ -36,6 +37,8 @@ export async function startEdgeStack(
     env?: Record<string, string>;
     /** One call worker per process and task queue: a second edge shares the first's. */
     callWorker?: boolean;
+    /** Knowledge answers, on the edge (audio calls) and the call worker (text calls). */
+    answerer?: Answerer;
   } = {},
 ): Promise<EdgeStack> {
   const env = await localEnv();
@@ -66,6 +69,7 @@ export async function startEdgeStack(
     connection: env.nativeConnection,
     chain: new TtsChain(ttsLinksFromEnv({ TTS_CHAIN: 'local,prerecorded' })),
     ...(opts.stt && { stt: opts.stt }),
+    ...(opts.answerer && { answerer: opts.answerer }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const app: FastifyInstance = await buildEdgeServer({
@@ -76,7 +80,10 @@ export async function startEdgeStack(
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  const worker: Worker | undefined = opts.callWorker === false ? undefined : await callWorker(env);
+  const worker: Worker | undefined =
+    opts.callWorker === false
+      ? undefined
+      : await callWorker(env, undefined, undefined, opts.answerer);
   const runs = [worker?.run(), runtime.hostWorker.run()];
   return {
     config,

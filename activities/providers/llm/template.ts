@@ -48,7 +48,8 @@ export class TemplateLanguageModel implements LanguageModel {
 export function templateAnswer(question: string, documents: readonly ScoredChunk[]): string {
   const best = [...documents].sort((a, b) => b.score - a.score)[0];
   if (!best) return NO_DOCUMENT_ANSWER;
-  const sentences = splitSentences(plainText(best.text));
+  // A chunk may open with its section title ("Late fee."): a title is not an answer.
+  const sentences = splitSentences(plainText(best.text)).filter((s) => s.split(' ').length >= 4);
   if (sentences.length === 0) return NO_DOCUMENT_ANSWER;
   const asked = contentWords(question);
   let pick = 0;
