@@ -3,6 +3,7 @@
 // benchmark can run them against any adapter.
 import type { Intent, IntentName } from '../workflows/definitions';
 import { FailureType, failure } from './errors';
+import type { PaymentActivityDeps } from './payment-activities';
 import {
   PaymentDeclinedError,
   type Billing,
@@ -16,6 +17,8 @@ export interface CallActivityDeps {
   crm: CrmClient;
   billing: Billing;
   intent: IntentClassifier;
+  /** The payment saga's reservations and card processor (workflows/payment-saga.ts). */
+  payments: PaymentActivityDeps;
 }
 
 export interface BalanceView {

@@ -179,6 +179,8 @@ export interface VectorIndex {
   /** Removes a document's chunks whose ids are not in keep (a shorter re-ingested doc). */
   pruneDocument(docId: string, keep: string[]): Promise<number>;
   count(): Promise<number>;
+  /** Documents with chunks in the index (ingest prunes the ones deleted from the folder). */
+  documentIds(): Promise<string[]>;
 }
 
 export interface ChatMessage {
@@ -228,7 +230,12 @@ export interface LanguageModel {
 // columns); each type's JSON Schema is activities/events/schemas/<type>.v<N>.json.
 
 export type EventType =
-  'transcript.line' | 'recording.completed' | 'call.ended' | 'turn.metrics' | 'provider.fallback';
+  | 'transcript.line'
+  | 'recording.completed'
+  | 'call.ended'
+  | 'turn.metrics'
+  | 'provider.fallback'
+  | 'call.analyzed';
 
 /** The pipeline stages that have provider chains and latencies. */
 export type PipelineStage = 'asr' | 'intent' | 'retrieval' | 'llm' | 'tts';
@@ -304,12 +311,27 @@ export interface ProviderFallbackData {
   turn_id?: number;
 }
 
+/** The post-call workflow's analysis of a finished call (summary, QA flags). */
+export interface CallAnalyzedData {
+  /** One or two sentences, redacted. */
+  summary: string;
+  disposition: string;
+  /** e.g. escalated, low_confidence, fallback_used, refused_answers (docs/events.md). */
+  qa_flags: string[];
+  /** The LLM that wrote the summary, or `template` (the deterministic fallback). */
+  summary_provider: string;
+  /** The batch recognizer of the recording, or `none` (no recording). */
+  transcription_provider: string;
+  transcript_words: number;
+}
+
 export interface EventDataByType {
   'transcript.line': TranscriptLineData;
   'recording.completed': RecordingCompletedData;
   'call.ended': CallEndedData;
   'turn.metrics': TurnMetricsData;
   'provider.fallback': ProviderFallbackData;
+  'call.analyzed': CallAnalyzedData;
 }
 
 /** An event as it travels; the envelope is the same for every type. */
@@ -402,4 +424,123 @@ export class EventBusUnavailableError extends Error {
     super(message, options);
     this.name = 'EventBusUnavailableError';
   }
+}
+
+// --- payments (issue 5) -----------------------------------------------------------------
+// pay_bill is a saga (workflows/payment-saga.ts): reserve the invoice in billing → charge the
+// card at the processor → commit the payment in billing (Billing.payInvoice). Every step and
+// every compensation takes an idempotency key derived from the workflow id and the step.
+
+/** The invoice held for one payment while its card is charged; its status is the saga's pivot. */
+export interface PaymentReservation {
+  /** The key the commit (Billing.payInvoice) will pay with. */
+  paymentKey: string;
+  invoiceId: string;
+  customerId: string;
+  amountCents: number;
+  status: 'held' | 'committed' | 'released';
+  chargeId?: string;
+  /** False when this key had reserved already: the first reservation is returned. */
+  created: boolean;
+}
+
+/**
+ * Billing's side of the saga. Implemented by the Billing adapters; kept apart from Billing
+ * so a Billing that only pays (older callers, test doubles) still satisfies that port.
+ */
+export interface PaymentReservations {
+  /**
+   * Holds an open invoice for one payment, once per key (a repeat returns the first
+   * reservation, whatever its status now). PaymentDeclinedError when the invoice is unknown,
+   * paid, differently priced or held by another live reservation.
+   */
+  reserve(
+    idempotencyKey: string,
+    req: { paymentKey: string; invoiceId: string; amountCents: number; holdMs: number },
+  ): Promise<PaymentReservation>;
+  /** Notes the charge made for a held reservation (idempotent), so the payment records it. */
+  attachCharge(idempotencyKey: string, chargeId: string): Promise<void>;
+  /**
+   * The compensation: ends a held reservation. Atomic with payInvoice: returns 'committed'
+   * with the payment when the commit won (then nothing may be refunded), else 'released';
+   * a key never reserved is recorded as released, so a late reserve with it holds nothing.
+   */
+  release(
+    idempotencyKey: string,
+    req: { paymentKey: string; invoiceId: string },
+  ): Promise<{ status: 'released' } | { status: 'committed'; payment: PaymentReceipt }>;
+}
+
+/** A charge at the card processor (Stripe's PaymentIntent/Charge, reduced to what we use). */
+export interface GatewayCharge {
+  chargeId: string;
+  amountCents: number;
+  /** 'voided': the key was cancelled before any charge with it landed; no money moved. */
+  status: 'succeeded' | 'refunded' | 'voided';
+  /** False when this key had been used already: the first charge is returned. */
+  created: boolean;
+}
+
+export interface ChargeRequest {
+  /** The processor's customer whose card on file is charged (card data never passes here). */
+  customerId: string;
+  amountCents: number;
+  currency: 'usd';
+  description: string;
+  metadata: Record<string, string>;
+}
+
+export interface PaymentGateway {
+  readonly name: string;
+  /**
+   * Charges once per idempotency key, like Stripe's Idempotency-Key: a repeat (a retry after
+   * a timeout) returns the first charge with created false and never charges again.
+   * CardDeclinedError when the processor refuses the card.
+   */
+  charge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge>;
+  /** The charge made with this key, if any (to decide after an unknown outcome). */
+  findCharge(idempotencyKey: string): Promise<GatewayCharge | undefined>;
+  /**
+   * The compensation: refunds the charge made with chargeKey in full, once per refund key.
+   * With no such charge the key is voided, so a charge still in flight with it cannot land.
+   */
+  refund(
+    refundKey: string,
+    chargeKey: string,
+  ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }>;
+}
+
+/** The processor refused the card (insufficient funds, expired, …): final, not retried. */
+export class CardDeclinedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CardDeclinedError';
+  }
+}
+
+// --- warehouse (issue 5) ----------------------------------------------------------------
+// Events land in an analytics store: a raw table keyed by event id (the whole event as
+// JSON) plus typed projections for reports. Loads are idempotent by event id, so the
+// at-least-once bus (retried publishes, redeliveries after a crash) never doubles a row.
+
+export interface WarehouseLoadResult {
+  /** Events handed to load. */
+  received: number;
+  /** Events whose id was new (the rest were already loaded and left as they were). */
+  inserted: number;
+}
+
+export interface Warehouse {
+  readonly name: string;
+  /**
+   * Stores the events whose ids are not stored yet, in one transaction (all or none of the
+   * batch); events already stored are skipped unchanged.
+   */
+  load(events: AnyBusEvent[]): Promise<WarehouseLoadResult>;
+  /** Stored events, of one type or of all. */
+  count(type?: EventType): Promise<number>;
+  close(): Promise<void>;
 }

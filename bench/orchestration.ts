@@ -23,12 +23,15 @@ import { createCallActivities, type CallActivityDeps } from '../activities/call-
 import type { CrmClient, IntentClassifier } from '../activities/ports';
 import { RulesIntentClassifier } from '../activities/providers/intent/rules';
 import { MemoryBilling } from '../activities/providers/memory/billing';
+import { MemoryGateway } from '../activities/providers/payments/memory';
 import { MemoryCrm, MemoryCrmStore } from '../activities/providers/memory/crm';
 import { DEMO_CUSTOMERS } from '../activities/providers/postgres/schema';
 import { ensureTemporalBinaries } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call-bridge';
+import { KafkaEventBus } from '../activities/providers/events/kafka';
+import { kafkaBrokers } from '../infra';
 import { createCallWorker, workflowsPath } from '../workers/call-worker-factory';
 import { quietBundleLogger } from '../workers/logging';
 import { initialCallState, step, type CallState } from '../workflows/call-state';
@@ -198,6 +201,7 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
   try {
     const serverPid = childPid('temporal');
     const worker = await createCallWorker({
+      events: new KafkaEventBus({ brokers: kafkaBrokers() }),
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       deps: memoryDeps(marks),
@@ -410,11 +414,13 @@ function memoryDeps(marks?: ProviderMarks): CallActivityDeps {
   const store = new MemoryCrmStore(DEMO_CUSTOMERS);
   const crm = new MemoryCrm(store);
   const intent = new RulesIntentClassifier();
-  if (!marks) return { crm, billing: new MemoryBilling(store), intent };
+  const payments = { billing: new MemoryBilling(store), gateway: new MemoryGateway() };
+  if (!marks) return { crm, billing: new MemoryBilling(store), intent, payments };
   return {
     crm: marks.wrapCrm(crm),
     billing: new MemoryBilling(store),
     intent: marks.wrapClassifier(intent),
+    payments,
   };
 }
 

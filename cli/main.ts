@@ -5,6 +5,9 @@ import { Command } from 'commander';
 import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
 import { registerIntentCommand } from './intent';
+import { registerKbCommands } from './kb';
+import { registerReportCommand } from './report';
+import { registerWarehouseCommand } from './warehouse';
 import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { parseCallerScript } from '../simulator/caller-script';
@@ -19,6 +22,9 @@ const program = new Command('switchboard').description(
 );
 registerInfraCommands(program);
 registerIntentCommand(program);
+registerKbCommands(program);
+registerWarehouseCommand(program);
+registerReportCommand(program);
 
 function fail(err: unknown): never {
   console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);
@@ -215,12 +221,23 @@ program
     '--capacity',
     'only the edge capacity benchmark (concurrent calls until voice-to-voice p95 doubles)',
   )
+  .option(
+    '--language',
+    'only intent, retrieval and time to the first sentence of a grounded answer',
+  )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
     if (process.argv.includes('--capacity')) {
       await infraUp();
       const { runCapacityBench } = await import('../bench/voice');
       await runCapacityBench().catch(fail);
       return;
+    }
+    const languageOnly = process.argv.includes('--language');
+    if (languageOnly || !process.argv.includes('--voice')) {
+      await infraUp();
+      const { runLanguageBench } = await import('../bench/language');
+      await runLanguageBench().catch(fail);
+      if (languageOnly) return;
     }
     const voiceOnly = process.argv.includes('--voice');
     if (!voiceOnly) await orchestration(o);

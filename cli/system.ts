@@ -23,10 +23,12 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   }
   const env = localEnv();
   const say = (line: string) => !opts.quiet && console.log(`[switchboard] ${line}`);
-  say('starting the call worker and the media-edge …');
+  say('starting the call worker, the post-call worker and the media-edge …');
   const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet);
+  const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet);
+  const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet);
   const edge = startApp('edge', 'media-edge/main.ts', { LOG_LEVEL: 'warn', ...env }, opts.quiet);
-  const apps = [worker, edge];
+  const apps = [worker, postCall, loader, edge];
   try {
     const workerUp = new Promise<void>((resolve) =>
       worker.child.stdout?.on(

@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { CallAudio } from '../activities/edge-activities';
 import type { ObjectStore } from '../activities/ports';
-import { recordingReadySignal } from '../workflows/definitions';
+import { recordingReadySignal, turnTimingSignal } from '../workflows/definitions';
 import { createVad } from './audio/vad';
 import { mulawToPcm } from './audio/mulaw';
 import { CallBridge } from './call-bridge';
@@ -26,6 +26,8 @@ export interface EdgeCallsDeps {
   recognizer: (hints?: string[]) => UtteranceRecognizer;
   tts: SpeechSynthesizer;
   recordings: ObjectStore;
+  /** Named in the recording.completed event. */
+  recordingsBucket?: string;
   session?: CallSessionOptions;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -97,6 +99,10 @@ export class EdgeCalls implements CallAudio {
       if (!timing) return;
       this.turnTimings.push(timing);
       if (this.turnTimings.length > MAX_TIMINGS) this.turnTimings.shift();
+      // The workflow publishes it with the turn's metrics (the voice-to-voice time is only known here).
+      void bridge.handle
+        .signal(turnTimingSignal, timing)
+        .catch((err: Error) => deps.log('turn timing not delivered', { error: err.message }));
     };
     this.calls.set(stream.callSid, { stream, session, playout });
 
@@ -151,6 +157,7 @@ export class EdgeCalls implements CallAudio {
         ifAbsent: true,
       });
       await new CallBridge(this.deps.client, callSid).handle.signal(recordingReadySignal, {
+        ...(this.deps.recordingsBucket && { bucket: this.deps.recordingsBucket }),
         key,
         durationMs: recorder.durationMs,
         truncated: recorder.truncated,

@@ -88,6 +88,7 @@ export async function createEdgeRuntime(opts: {
     recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv()),
     tts,
     recordings,
+    recordingsBucket: speech.S3_RECORDINGS_BUCKET,
     session: {
       endpointing: {
         hangoverMs: speech.ENDPOINT_HANGOVER_MS,

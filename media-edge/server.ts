@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
 import { mediaStreamV1, type MediaStreamSession } from './media-stream';
 import { V1_PREFIX, webhooksV1 } from './webhooks-v1';
+import { V2_PREFIX, webhooksV2 } from './webhooks-v2';
 
 export interface EdgeServerDeps {
   config: EdgeConfig;
@@ -30,6 +31,8 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
     config: deps.config,
     temporalClient: deps.temporalClient,
   });
+  const { config, temporalClient } = deps;
+  await app.register(webhooksV2, { prefix: V2_PREFIX, config, temporalClient });
   if (deps.onStream)
     await app.register(mediaStreamV1, {
       prefix: V1_PREFIX,

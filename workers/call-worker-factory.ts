@@ -3,13 +3,18 @@
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
+import { createPaymentActivities } from '../activities/payment-activities';
 import type { Answerer } from '../activities/language/answer-contract';
+import { createEventActivities } from '../activities/event-activities';
+import type { EventBus } from '../activities/ports';
 import { CALL_TASK_QUEUE } from '../workflows/definitions';
 
 export interface CallWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   deps: CallActivityDeps;
+  /** Where the call's events go (Kafka in production, memory in unit-level tests). */
+  events: EventBus;
   /** Grounded answers for text calls; without one, knowledge questions go to an agent. */
   answerer?: Answerer;
   taskQueue?: string;
@@ -27,6 +32,8 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     activities: {
       ...createCallActivities(opts.deps),
+      ...createPaymentActivities(opts.deps.payments),
+      ...createEventActivities(opts.events),
       ...(opts.answerer && createAnswerActivities(opts.answerer)),
     },
   });

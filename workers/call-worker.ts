@@ -1,6 +1,7 @@
 // Process entry of the call worker: call workflows and their activities.
 import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
+import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,
+    events: new KafkaEventBus({ brokers: config.KAFKA_BROKERS.split(',') }),
     answerer: await createKnowledgeAnswerer({ log: (line) => console.log(`[worker] ${line}`) }),
     taskQueue: config.CALL_TASK_QUEUE,
   });

@@ -6,6 +6,8 @@ const WorkerEnv = z.object({
   TEMPORAL_NAMESPACE: z.string().default('switchboard'),
   DATABASE_URL: z.string().url().default('postgres://switchboard@127.0.0.1:5433/switchboard'),
   CALL_TASK_QUEUE: z.string().default('switchboard-calls'),
+  /** Comma-separated bootstrap brokers for the call's events. */
+  KAFKA_BROKERS: z.string().default('127.0.0.1:19092'),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerEnv>;

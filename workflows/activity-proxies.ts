@@ -6,6 +6,7 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CallActivities } from '../activities/call-activities';
 import type { EdgeActivities } from '../activities/edge-activities';
 import type { AnswerActivities } from '../activities/answer-activities';
+import type { EventActivities } from '../activities/event-activities';
 
 const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
@@ -68,3 +69,17 @@ export const edgeAnswer = (taskQueue: string) =>
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 1 },
   });
+
+/**
+ * Events to Kafka. Awaited by no turn; unlimited attempts: while the broker is away each
+ * attempt waits out the adapter's deadline, and the same ids are sent again when it is back.
+ */
+export const events = proxyActivities<EventActivities>({
+  startToCloseTimeout: '3m',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});

@@ -7,14 +7,17 @@ import {
   condition,
   continueAsNew,
   log,
+  ParentClosePolicy,
   patched,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BalanceView } from '../activities/call-activities';
 import type { AnswerInput, AnswerRecord } from '../activities/language/answer-contract';
-import { answers, edgeAnswer, edgeHost, fast, payments, records } from './activity-proxies';
+import type { EventDraft } from '../activities/ports';
+import { answers, edgeAnswer, edgeHost, events, fast, payments, records } from './activity-proxies';
 import {
   dtmfIntent,
   expectedPhrases,
@@ -24,6 +27,7 @@ import {
   type CallState,
   type Effect,
 } from './call-state';
+import { payBill } from './payment-saga';
 import {
   bargeInSignal,
   callStatusSignal,
@@ -39,6 +43,7 @@ import {
   streamStartedUpdate,
   TERMINAL_CALL_STATUSES,
   transcriptQuery,
+  turnTimingSignal,
   utteranceUpdate,
   type CallInput,
   type CallResult,
@@ -47,8 +52,16 @@ import {
   type Reply,
   type StreamInfo,
   type TranscriptEntry,
+  type TurnTimingReport,
   type TwilioCallStatus,
+  type Utterance,
 } from './definitions';
+import {
+  POST_CALL_TASK_QUEUE,
+  POST_CALL_WORKFLOW_TYPE,
+  postCallWorkflowId,
+  type PostCallInput,
+} from './post-call-definitions';
 
 /** Replies kept for de-duplication of repeated turns (also carried across continue-as-new). */
 const RECENT_REPLIES = 16;
@@ -56,11 +69,34 @@ const RECENT_REPLIES = 16;
 const TRANSCRIPT_TAIL = 20;
 const MAX_TEXT = 2000;
 
+/** Turns whose metrics wait for the edge's timing report, at most (a lost report is dropped). */
+const MAX_PENDING_METRICS = 8;
+
+/** What the workflow knows of one turn, for its turn.metrics event. */
+interface TurnFacts {
+  confidence?: number;
+  asrProvider?: string;
+  asrMs?: number;
+  llmProvider?: string;
+  llmMs?: number;
+  retrievalMs?: number;
+  /** Workflow time from the turn's arrival to its reply (text calls' end to end). */
+  replyMs: number;
+  ttsCharacters: number;
+}
+
 /** How long a line takes to say (the local voice speaks ≈ 320 ms a word). */
 const speakingMs = (text: string): number => text.split(/\s+/).filter(Boolean).length * 350;
 
 type TurnInput =
-  | { kind: 'speech'; turnId: number; text: string; confidence: number }
+  | {
+      kind: 'speech';
+      turnId: number;
+      text: string;
+      confidence: number;
+      asr?: Utterance['asr'];
+      asrMs?: number;
+    }
   | { kind: 'dtmf'; turnId: number; digits: string; maskedLength?: number };
 
 export async function callWorkflow(input: CallInput): Promise<CallResult> {
@@ -80,9 +116,157 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   let stream: StreamInfo | undefined = carried?.stream;
   let recording: RecordingRef | undefined;
 
+  // The data plane (issue 5): events to Kafka and the post-call workflow. Decided once per
+  // run, so a history recorded before it replays without either.
+  const dataPlane = patched('data-plane');
+  let publishedSeq = carried?.publishedSeq ?? 0;
+  let publishing: Promise<void> = Promise.resolve();
+  const edgeTimings: TurnTimingReport[] = [];
+  /** What the workflow knows of each recent turn, for its metrics event. */
+  const turnFacts = new Map<number, TurnFacts>();
+  const fallbacksUsed = new Map<
+    string,
+    { stage: 'asr' | 'llm'; provider: string; turns: number }
+  >();
+  let lowConfidenceTurns = 0;
+
   const replyFor = (turnId: number) => replies.find((r) => r.turnId === turnId);
   const ended = () => state.phase === 'ended';
   const note = (e: Omit<TranscriptEntry, 'seq'>) => transcript.push({ seq: nextSeq++, ...e });
+
+  const draft = <T extends EventDraft['type']>(
+    type: T,
+    seq: number,
+    data: Extract<EventDraft, { type: T }>['data'],
+  ): EventDraft =>
+    ({
+      type,
+      call_id: input.callSid,
+      workflow_id: workflowId,
+      seq,
+      occurred_at: new Date().toISOString(),
+      data,
+    }) as EventDraft;
+  const pendingFallbacks: EventDraft[] = [];
+
+  /**
+   * Publishes in the background, one batch after another, so a call's events stay in order.
+   * Once continue-as-new is due, new batches are held for the next run; batches still in
+   * flight when it happens (a broker away) are sent again by it: the ids are the same and
+   * consumers drop the repeats.
+   */
+  const inFlight = new Map<number, EventDraft[]>();
+  const held: EventDraft[][] = [];
+  let holding = false;
+  let batches = 0;
+  function publish(drafts: EventDraft[]): void {
+    if (!dataPlane || drafts.length === 0) return;
+    if (holding) return void held.push(drafts);
+    const batch = batches++;
+    inFlight.set(batch, drafts);
+    publishing = publishing
+      .then(async () => void (await events.publishEvents(drafts)))
+      .catch((err) => log.error('events could not be published', { error: String(err) }))
+      .finally(() => inFlight.delete(batch));
+  }
+  publish(carried?.unpublished ?? []);
+
+  function turnMetrics(
+    turnId: number,
+    f: TurnFacts | undefined,
+    latency: { asr?: number; tts?: number; end_to_end: number },
+    cacheHit?: boolean,
+  ): EventDraft {
+    return draft('turn.metrics', turnId, {
+      turn_id: turnId,
+      latency_ms: {
+        ...(latency.asr !== undefined && { asr: latency.asr }),
+        ...(f?.retrievalMs !== undefined && { retrieval: f.retrievalMs }),
+        ...(f?.llmMs !== undefined && { llm: f.llmMs }),
+        ...(latency.tts !== undefined && { tts: latency.tts }),
+        end_to_end: latency.end_to_end,
+      },
+      providers: {
+        ...(f?.asrProvider && { asr: f.asrProvider }),
+        ...(f?.llmProvider && { llm: f.llmProvider }),
+      },
+      usage: {
+        ...(f?.asrMs !== undefined && { asr_audio_ms: f.asrMs }),
+        tts_characters: f?.ttsCharacters ?? 0,
+      },
+      ...(cacheHit !== undefined && { tts_cache_hit: cacheHit }),
+    });
+  }
+
+  /** New transcript lines, turn metrics and fallbacks since the last batch. */
+  function flushEvents(): void {
+    if (!dataPlane) return;
+    const drafts: EventDraft[] = [];
+    for (const e of transcript) {
+      if (e.seq <= publishedSeq) continue;
+      const f = e.speaker === 'caller' ? turnFacts.get(e.turnId) : undefined;
+      drafts.push(
+        draft('transcript.line', e.seq, {
+          turn_id: e.turnId,
+          speaker: e.speaker,
+          text: e.text,
+          ...(e.intent && { intent: e.intent.name }),
+          ...(e.reason && { reason: e.reason }),
+          ...(e.interrupted && { interrupted_heard_ms: e.interrupted.heardMs }),
+          ...(f?.asrProvider && { asr_provider: f.asrProvider }),
+          ...(f?.confidence !== undefined && { confidence: f.confidence }),
+        }),
+      );
+      publishedSeq = e.seq;
+    }
+    // Audio calls: the edge reports the voice-to-voice time once the reply started playing.
+    for (const t of edgeTimings.splice(0)) {
+      drafts.push(
+        turnMetrics(
+          t.turnId,
+          turnFacts.get(t.turnId),
+          {
+            asr: Math.round(t.asrMs),
+            tts: Math.round(t.ttsMs),
+            end_to_end: Math.round(t.voiceToVoiceMs),
+          },
+          t.cacheHit,
+        ),
+      );
+      turnFacts.delete(t.turnId);
+    }
+    for (const [turnId, f] of turnFacts) {
+      if (stream?.streamSid && turnFacts.size <= MAX_PENDING_METRICS) break;
+      drafts.push(turnMetrics(turnId, f, { end_to_end: f.replyMs }));
+      turnFacts.delete(turnId);
+    }
+    publish([...drafts, ...pendingFallbacks.splice(0)]);
+  }
+
+  function noteFallbacks(
+    stage: 'asr' | 'llm',
+    turnId: number,
+    attempts: { provider: string; ok: boolean; reason?: string; error?: string }[],
+    servedBy: string | undefined,
+  ): void {
+    const failed = attempts.filter((a) => !a.ok && !(a.reason ?? '').startsWith('skipped'));
+    failed.forEach((a, i) =>
+      pendingFallbacks.push(
+        draft('provider.fallback', turnId * 16 + (stage === 'llm' ? 8 : 0) + Math.min(i, 7), {
+          stage,
+          failed_provider: a.provider,
+          reason: (a.reason ?? a.error ?? 'failed').slice(0, 500),
+          ...(servedBy && { served_by: servedBy }),
+          turn_id: turnId,
+        }),
+      ),
+    );
+    if (servedBy && failed.length) {
+      const key = `${stage}:${servedBy}`;
+      const used = fallbacksUsed.get(key) ?? { stage, provider: servedBy, turns: 0 };
+      fallbacksUsed.set(key, { ...used, turns: used.turns + 1 });
+    }
+  }
 
   function speak(
     turnId: number,
@@ -159,7 +343,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   setHandler(
     utteranceUpdate,
     (u) =>
-      submit({ kind: 'speech', turnId: u.turnId, text: u.text.trim(), confidence: u.confidence }),
+      submit({
+        kind: 'speech',
+        turnId: u.turnId,
+        text: u.text.trim(),
+        confidence: u.confidence,
+        ...(u.asr && { asr: u.asr }),
+        ...(u.timings?.asrMs !== undefined && { asrMs: u.timings.asrMs }),
+      }),
     {
       validator: (u) => {
         validateTurn(u.turnId);
@@ -198,6 +389,9 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   });
   setHandler(recordingReadySignal, (ref) => {
     recording = ref;
+  });
+  setHandler(turnTimingSignal, (t) => {
+    if (edgeTimings.length < 64) edgeTimings.push(t);
   });
   setHandler(bargeInSignal, ({ turnId, heardMs }) => {
     const line = transcript.findLast((e) => e.speaker === 'agent' && e.turnId === turnId);
@@ -272,6 +466,18 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         return { kind: 'lookup_failed' };
       }
     }
+    // From this version on a payment is a saga: reserve → charge → commit, each step
+    // compensated after a failure. Histories recorded before it replay the payInvoice below.
+    if (patched('payment-saga')) {
+      const paid = await payBill({
+        workflowId,
+        invoiceId: effect.invoiceId,
+        amountCents: effect.amountCents,
+      });
+      return paid.ok
+        ? { kind: 'payment', ok: true, amountCents: paid.amountCents }
+        : { kind: 'payment', ok: false };
+    }
     try {
       // One key per invoice per call: a retry, a crash or a second "yes" pays once.
       const idempotencyKey = `${workflowId}:pay:${effect.invoiceId}`;
@@ -288,6 +494,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
 
   async function runTurn(turn: TurnInput): Promise<void> {
+    const arrivedAt = new Date().getTime();
     const said =
       turn.kind === 'speech'
         ? turn.text || '[not understood]'
@@ -340,8 +547,32 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       account = undefined; // read once: after a payment the balance must be read again
     }
     state = next.state;
-    speak(turn.turnId, next.say ?? '', next.action, 'reply', intent, answer);
+    const reply = speak(turn.turnId, next.say ?? '', next.action, 'reply', intent, answer);
     pending.delete(turn.turnId);
+    if (dataPlane) {
+      if (Math.min(intent.confidence, confidence) < config.confidenceThreshold)
+        lowConfidenceTurns++;
+      if (turn.kind === 'speech' && turn.asr)
+        noteFallbacks('asr', turn.turnId, turn.asr.attempts, turn.asr.servedBy);
+      if (answer) noteFallbacks('llm', turn.turnId, answer.attempts, answer.servedBy);
+      turnFacts.set(turn.turnId, {
+        ...(turn.kind === 'speech' && {
+          confidence: turn.confidence,
+          ...(turn.asr?.servedBy && { asrProvider: turn.asr.servedBy }),
+          ...(turn.asrMs !== undefined && { asrMs: Math.round(turn.asrMs) }),
+        }),
+        ...(answer && {
+          llmProvider: answer.servedBy,
+          retrievalMs: answer.timings.retrieveMs,
+          ...(answer.timings.firstSentenceMs !== undefined && {
+            llmMs: answer.timings.firstSentenceMs,
+          }),
+        }),
+        replyMs: new Date().getTime() - arrivedAt,
+        ttsCharacters: reply.text.length,
+      });
+      flushEvents();
+    }
     // Only on a change: an upsert per turn costs the server a few ms of CPU on every
     // turn; TurnCount is exact from the next change on and at the end of the call.
     if (workflowInfo().typedSearchAttributes.get(SA_LAST_INTENT) !== intent.name) {
@@ -350,6 +581,67 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         { key: SA_TURN_COUNT, value: state.turns },
       ]);
     }
+  }
+
+  /**
+   * Seed §7 after the call log: the recording and the call's end as events (after every
+   * line of the transcript), and the post-call workflow, which outlives this one. Each step
+   * repeats nothing on a retry: event ids and the child's workflow id are deterministic.
+   * (No per-call cache entries exist to clean: the TTS cache is keyed by voice and text.)
+   */
+  async function finalize(disposition: string, durationMs: number, callLogId: string) {
+    holding = false;
+    for (const batch of held.splice(0)) publish(batch);
+    flushEvents();
+    for (const [turnId, f] of turnFacts)
+      publish([turnMetrics(turnId, f, { end_to_end: f.replyMs })]);
+    turnFacts.clear();
+    publish([
+      ...(recording
+        ? [
+            draft('recording.completed', 0, {
+              bucket: recording.bucket ?? 'recordings',
+              object_key: recording.key,
+              duration_ms: recording.durationMs,
+              truncated: recording.truncated,
+            }),
+          ]
+        : []),
+      draft('call.ended', 0, {
+        disposition,
+        intents: state.intentPath,
+        turns: state.turns,
+        duration_ms: durationMs,
+        fallbacks_used: [...fallbacksUsed.values()],
+        ...(state.customer && { customer_id: state.customer.id }),
+        ...(recording && { recording_key: recording.key }),
+        call_log_id: callLogId,
+      }),
+    ]);
+    const refusedAnswers = transcript.filter((e) => e.answer?.refused).length;
+    await startChild(POST_CALL_WORKFLOW_TYPE, {
+      workflowId: postCallWorkflowId(input.callSid),
+      taskQueue: POST_CALL_TASK_QUEUE,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [
+        {
+          callSid: input.callSid,
+          callWorkflowId: workflowId,
+          ...(recording && { recordingKey: recording.key }),
+          ...(state.customer && { customerId: state.customer.id }),
+          disposition,
+          intents: state.intentPath,
+          turns: state.turns,
+          durationMs,
+          fallbacks: [...fallbacksUsed.values()].map((f) => `${f.stage}:${f.provider}`),
+          lowConfidenceTurns,
+          transferred: disposition === 'transferred',
+          ...(refusedAnswers && { refusedAnswers }),
+        } satisfies PostCallInput,
+      ],
+    });
+    // Nothing is lost: the call closes once the broker has every event.
+    await publishing;
   }
 
   if (!carried) {
@@ -378,6 +670,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       const s = step(state, { kind: 'no_input' });
       state = s.state;
       const reply = speak(lastTurnId, s.say ?? '', s.action, ended() ? 'end' : 'no_input');
+      flushEvents();
       // Nobody asked for this line, so no update carries it back: the edge host that holds
       // the call is told to say it (and to hang up after the last one).
       if (stream?.edgeTaskQueue && patched('edge-speaks-unprompted')) {
@@ -390,6 +683,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     await runTurn(inbox.shift()!);
 
     if (workflowInfo().continueAsNewSuggested && !ended()) {
+      if (dataPlane) {
+        // A batch completing while the run closes would fail the closing task (and an update
+        // arriving then): let the last ones land first, a bounded time.
+        holding = true;
+        await condition(() => inFlight.size === 0, '5s');
+      }
       // Let in-flight update handlers return their replies before this run closes.
       await condition(() => allHandlersFinished() || inbox.length > 0 || hangup !== undefined);
       if (inbox.length === 0 && hangup === undefined) {
@@ -403,6 +702,10 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
             nextSeq,
             runs,
             ...(stream && { stream }),
+            ...(dataPlane && {
+              publishedSeq,
+              unpublished: [...inFlight.values(), ...held].flat(),
+            }),
           },
         });
       }
@@ -434,6 +737,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       ...(recording && { recordingKey: recording.key }),
     },
   });
+  if (dataPlane) await finalize(disposition, durationMs, callLog.id);
   // Turns still waiting get the call's end as their reply.
   await condition(allHandlersFinished);
   if (!callLog.id) throw ApplicationFailure.nonRetryable('call log was not written');

@@ -3,6 +3,7 @@
 // recorded histories.
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EventDraft } from '../activities/ports';
 import type { CallState } from './call-state';
 
 export const CALL_TASK_QUEUE = 'switchboard-calls';
@@ -128,10 +129,21 @@ export interface TranscriptEntry {
   };
 }
 
+/** Twilio caller metadata (/v2 webhooks only); untrusted data. */
+export interface CallMetadata {
+  callerName?: string;
+  fromCity?: string;
+  fromState?: string;
+  fromCountry?: string;
+  forwardedFrom?: string;
+}
+
 export interface CallInput {
   callSid: string;
   from: string;
   to: string;
+  /** From the /v2 webhook; carried across continue-as-new with the rest of the input. */
+  metadata?: CallMetadata;
   config?: Partial<CallConfig>;
   /** Present only when continued-as-new: the compact state of the previous run. */
   carried?: CarriedState;
@@ -146,6 +158,10 @@ export interface CarriedState {
   nextSeq: number;
   runs: number;
   stream?: StreamInfo;
+  /** Transcript entries up to this seq are published; later runs go on from there. */
+  publishedSeq?: number;
+  /** Event batches the previous run had not seen delivered: sent again (same ids). */
+  unpublished?: EventDraft[];
 }
 
 export type Disposition =
@@ -182,10 +198,25 @@ export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
 export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
 // A signal: the edge has already acted (cleared the audio); it only informs the record.
 export const bargeInSignal = defineSignal<[BargeIn]>('bargeIn');
+/** Where one answered turn's time went on the edge (sent after its first audio frame). */
+export interface TurnTimingReport {
+  turnId: number;
+  endpointingMs: number;
+  asrMs: number;
+  orchestrationMs: number;
+  ttsMs: number;
+  firstFrameMs: number;
+  voiceToVoiceMs: number;
+  cacheHit: boolean;
+}
+export const turnTimingSignal = defineSignal<[TurnTimingReport]>('turnTiming');
+
 /** The call's two-channel recording is in the object store (sent by the edge at hang-up). */
 export const recordingReadySignal = defineSignal<[RecordingRef]>('recordingReady');
 
 export interface RecordingRef {
+  /** The recordings bucket (absent from edges that predate it). */
+  bucket?: string;
   key: string;
   durationMs: number;
   truncated: boolean;

@@ -1,2 +1,3 @@
 // Workflow entry for the worker's bundle.
 export { callWorkflow } from './call';
+export { postCallWorkflow } from './post-call';

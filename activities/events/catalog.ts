@@ -3,6 +3,7 @@
 // schema file <type>.v<N>.json and an upcaster N-1 → N here; consumers then accept both
 // while producers move over (docs/events.md, "Versioning").
 import type { AnyBusEvent, EventType } from '../ports';
+import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';
 import recordingCompletedV1 from './schemas/recording.completed.v1.json';
@@ -15,6 +16,7 @@ export const EVENT_TYPES = [
   'call.ended',
   'turn.metrics',
   'provider.fallback',
+  'call.analyzed',
 ] as const satisfies readonly EventType[];
 
 /** Topic names without the bus's prefix (`switchboard.` by default). */
@@ -24,6 +26,7 @@ export const TOPICS: Record<EventType, string> = {
   'call.ended': 'dispositions',
   'turn.metrics': 'turn-metrics',
   'provider.fallback': 'provider-fallbacks',
+  'call.analyzed': 'call-analyses',
 };
 
 /** Where consumers put messages that are not valid events (raw bytes + the reason). */
@@ -58,6 +61,7 @@ export const EVENT_REGISTRY: EventRegistry = {
   'call.ended': { schemas: { 1: callEndedV1 } },
   'turn.metrics': { schemas: { 1: turnMetricsV1 } },
   'provider.fallback': { schemas: { 1: providerFallbackV1 } },
+  'call.analyzed': { schemas: { 1: callAnalyzedV1 } },
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

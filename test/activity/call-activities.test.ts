@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createCallActivities } from '../../activities/call-activities';
 import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
 import { MemoryBilling } from '../../activities/providers/memory/billing';
+import { MemoryGateway } from '../../activities/providers/payments/memory';
 import { MemoryCrm, MemoryCrmStore } from '../../activities/providers/memory/crm';
 import { DEMO_CUSTOMERS } from '../../activities/providers/postgres/schema';
 
@@ -16,6 +17,7 @@ function activities(overrides: { failBalance?: boolean } = {}) {
     crm,
     billing: new MemoryBilling(store),
     intent: new RulesIntentClassifier(),
+    payments: { billing: new MemoryBilling(store), gateway: new MemoryGateway() },
   });
 }
 

@@ -267,7 +267,8 @@ for (const subject of SUBJECTS) {
           dupes.push(e.id),
         ),
       });
-      const mine = (c: Collector) => c.ids().filter((id) => id.startsWith('call-CAdup:'));
+      const mine = (c: Collector) =>
+        c.received.filter((r) => r.event.call_id === 'CAdup').map((r) => r.event.id);
       await raw.until('both copies', () => mine(raw).length >= 2 * first.length);
       await once.until('every duplicate seen', () => dupes.length >= first.length);
       assert.equal(mine(raw).length, 2 * first.length);

@@ -78,6 +78,21 @@ export function callEvents(callId: string, turns = 3): EventDraft[] {
         customer_id: 'cus_ada',
       },
     },
+    {
+      type: 'call.analyzed',
+      call_id: callId,
+      workflow_id: `postcall-${callId}`,
+      seq: 0,
+      occurred_at: at(75_000),
+      data: {
+        summary: 'Caller checked their balance; the call was resolved after 3 turns (58 s).',
+        disposition: 'resolved',
+        qa_flags: ['fallback_used', 'fallback:tts:flite'],
+        summary_provider: 'template',
+        transcription_provider: 'pocketsphinx',
+        transcript_words: 42,
+      },
+    },
   );
   return drafts;
 }

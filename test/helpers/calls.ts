@@ -9,8 +9,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { PostgresBilling } from '../../activities/providers/billing/postgres';
 import { PostgresCrm } from '../../activities/providers/crm/postgres';
+import { LocalPostgresGateway } from '../../activities/providers/payments/local-postgres';
 import { createEmbeddingIntentClassifier } from '../../activities/providers/intent/embedding';
 import type { CallActivityDeps } from '../../activities/call-activities';
+import { MemoryEventBus } from '../../activities/providers/events/memory';
 import type { Answerer } from '../../activities/language/answer-contract';
 import { CallBridge } from '../../media-edge/call-bridge';
 import { createCallWorker } from '../../workers/call-worker-factory';
@@ -23,6 +25,9 @@ import {
 import { testDb, workflowBundle } from './platform';
 
 export const ADA = '+15550100001';
+
+/** Where test calls' events go unless a test brings its own bus (one per process). */
+export const testEvents = new MemoryEventBus();
 export const UNKNOWN = '+15559999999';
 
 export async function postgresTestDeps(): Promise<CallActivityDeps> {
@@ -34,6 +39,7 @@ export async function postgresTestDeps(): Promise<CallActivityDeps> {
     crm: new PostgresCrm(db),
     billing: new PostgresBilling(db),
     intent,
+    payments: { billing: new PostgresBilling(db), gateway: new LocalPostgresGateway(db) },
   };
 }
 
@@ -47,6 +53,7 @@ export async function callWorker(
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     deps: deps ?? (await postgresTestDeps()),
+    events: testEvents,
     ...(answerer && { answerer }),
     workflowBundle: await workflowBundle(),
     ...(taskQueue && { taskQueue }),

@@ -64,7 +64,9 @@ export async function testDb(): Promise<Pool> {
 
 export async function resetDb(): Promise<Pool> {
   const db = await testDb();
-  await db.query('TRUNCATE call_logs, payments, invoices, customers');
+  await db.query(
+    'TRUNCATE call_logs, payments, invoices, customers, payment_reservations, gateway_charges, gateway_refunds',
+  );
   await seed(db);
   return db;
 }

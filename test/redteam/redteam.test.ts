@@ -27,6 +27,7 @@ import { hasSensitive, pinoRedaction } from '../../activities/safety/redact';
 import { checkTone } from '../../activities/safety/tone';
 import { ensureLocalModel } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
+import { MemoryEventBus } from '../../activities/providers/events/memory';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { callStatusSignal, transcriptQuery, type Reply } from '../../workflows/definitions';
 import { postgresTestDeps, startCall } from '../helpers/calls';
@@ -275,6 +276,7 @@ describe('red team: whole calls (Temporal + PostgreSQL)', function () {
     env = await localEnv();
     const template = new TemplateLanguageModel();
     worker = await createCallWorker({
+      events: new MemoryEventBus(),
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       deps: await postgresTestDeps(),

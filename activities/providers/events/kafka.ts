@@ -161,6 +161,8 @@ export class KafkaEventBus implements EventBus {
       allowAutoTopicCreation: false,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
+      // Short fetch waits: leaving the group (close, `warehouse load --once`) takes ≈ 0.5 s, not 5.
+      maxWaitTimeInMs: 500,
       // A failing handler is retried (same message) with backoff, then the consumer restarts.
       retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
     });

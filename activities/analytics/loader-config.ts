@@ -1,0 +1,61 @@
+// Configuration of the warehouse loader from env, shared by its process entry
+// (workers/warehouse-loader.ts) and the CLI (`switchboard warehouse load`, `report`).
+import { z } from 'zod';
+import type { Warehouse } from '../ports';
+import { KafkaEventBus } from '../providers/events/kafka';
+import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
+import { SnowflakeWarehouse, snowflakeOptionsFromEnv } from '../providers/warehouse/snowflake';
+import { WAREHOUSE_GROUP } from './load-events';
+
+const LoaderEnv = z.object({
+  /** duckdb: the local file (default); snowflake: SNOWFLAKE_* variables. */
+  WAREHOUSE: z.enum(['duckdb', 'snowflake']).default('duckdb'),
+  /** The DuckDB file; default .switchboard/data/warehouse.duckdb. */
+  WAREHOUSE_PATH: z.string().optional(),
+  WAREHOUSE_GROUP: z.string().default(WAREHOUSE_GROUP),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:19092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
+  EVENTS_TOPIC_PREFIX: z.string().default('switchboard.'),
+});
+
+export type LoaderConfig = z.infer<typeof LoaderEnv>;
+
+export function loadLoaderConfig(env: NodeJS.ProcessEnv = process.env): LoaderConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = LoaderEnv.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid warehouse loader configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The configured warehouse. The long-running loader lets go of a DuckDB file after 2 s
+ * without events (`idleCloseMs`) so that `switchboard report` can open it meanwhile.
+ */
+export function openWarehouse(
+  config: LoaderConfig,
+  opts: { idleCloseMs?: number; lockWaitMs?: number } = {},
+): Warehouse {
+  if (config.WAREHOUSE === 'snowflake') return new SnowflakeWarehouse(snowflakeOptionsFromEnv());
+  return new DuckDbWarehouse({
+    ...(config.WAREHOUSE_PATH && { path: config.WAREHOUSE_PATH }),
+    ...opts,
+  });
+}
+
+export function loaderBus(config: LoaderConfig): KafkaEventBus {
+  return new KafkaEventBus({
+    brokers: config.KAFKA_BROKERS,
+    topicPrefix: config.EVENTS_TOPIC_PREFIX,
+    clientId: 'switchboard-warehouse-loader',
+  });
+}

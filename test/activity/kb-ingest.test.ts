@@ -1,0 +1,101 @@
+// Ingest for real: the shipped kb/ → chunker → USE-lite embeddings → PGlite, published as a
+// snapshot that reader instances load; re-runs replace instead of duplicating and prune
+// what shrank or was deleted.
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chunkDocument } from '../../activities/knowledge/chunker';
+import { loadKnowledgeFolder } from '../../activities/knowledge/documents';
+import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../../activities/knowledge/local-index';
+import { Retriever } from '../../activities/knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../../activities/providers/embeddings/use-lite';
+import {
+  knowledgeStore,
+  openKnowledgeIndex,
+  openKnowledgeWriter,
+  type SnapshotVectorIndex,
+} from '../../activities/providers/vectors/pglite-snapshot';
+
+describe('knowledge-base ingest (PGlite snapshot, real embeddings)', function () {
+  this.timeout(300_000);
+  let tmp: string;
+  let folder: string;
+  let store: ReturnType<typeof knowledgeStore>;
+  let reader: SnapshotVectorIndex | undefined;
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'kb-ingest-'));
+    folder = path.join(tmp, 'kb');
+    await cp(DEFAULT_KB_FOLDER, folder, { recursive: true });
+    store = knowledgeStore(path.join(tmp, 'index'));
+  });
+  after(async () => {
+    await reader?.close();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('a reader before any ingest gets a clear error', async () => {
+    await assert.rejects(openKnowledgeIndex(store).count(), /kb ingest/);
+  });
+
+  it('ingests every chunk with progress, and a re-run keeps the same count', async () => {
+    const expected = (await loadKnowledgeFolder(folder)).flatMap((d) => chunkDocument(d)).length;
+    const first = await ingestAndPublish({ folder, store, log });
+    assert.equal(first.chunks, expected);
+    assert.ok(lines.some((l) => new RegExp(`^\\[kb\\] ${expected}/${expected} chunks`).test(l)), lines.join('\n')); // prettier-ignore
+    reader = openKnowledgeIndex(store);
+    assert.equal(await reader.count(), expected);
+
+    const second = await ingestAndPublish({ folder, store });
+    assert.equal(second.pruned, 0);
+    assert.equal(await reader.refresh(), true, 'the re-published snapshot is loaded');
+    assert.equal(await reader.count(), expected);
+  });
+
+  it('prunes the stale chunks of a shortened document and all of a deleted one; readers see it', async () => {
+    const before = await reader!.count();
+    const shortened = path.join(folder, 'billing', 'ways-to-pay.md');
+    const oldChunks = chunkDocument({ docId: 'billing/ways-to-pay.md', topic: 'billing', source: await readFile(shortened, 'utf8') }).length; // prettier-ignore
+    await writeFile(shortened, '# Ways to pay your bill\n\nPay online, in the app, by phone, by mail or at partner stores.\n'); // prettier-ignore
+    await unlink(path.join(folder, 'policies', 'moving.md'));
+
+    const report = await ingestAndPublish({ folder, store, log });
+    assert.deepEqual(report.deletedDocuments, ['policies/moving.md']);
+    assert.equal(report.pruned, oldChunks - 1 + 2);
+
+    // The reader still serves the old snapshot until it notices the new one.
+    assert.equal(await reader!.count(), before);
+    assert.equal(await reader!.refresh(), true);
+    assert.equal(await reader!.count(), before - (oldChunks - 1) - 2);
+    assert.deepEqual(
+      (await reader!.documentIds()).filter((d) => d === 'policies/moving.md' || d.startsWith('billing/ways')),
+      ['billing/ways-to-pay.md'],
+    ); // prettier-ignore
+
+    const retriever = new Retriever(sharedUseLiteEmbedder(), reader!);
+    const [top] = await retriever.retrieve('what are the ways i can pay my bill', { topic: 'billing' }); // prettier-ignore
+    assert.equal(top?.id, 'billing/ways-to-pay.md#0');
+    assert.match(top!.text, /partner stores/);
+  });
+
+  it('lets only one writer in at a time', async () => {
+    const writer = await openKnowledgeWriter(store);
+    try {
+      await assert.rejects(
+        openKnowledgeWriter(store),
+        /already holds|another knowledge-base ingest/,
+      );
+    } finally {
+      await writer.close();
+    }
+    const again = await openKnowledgeWriter(store);
+    await again.close();
+  });
+
+  it('is read-only for readers', async () => {
+    await assert.rejects(reader!.pruneDocument(), /read-only/);
+  });
+});

@@ -1,0 +1,115 @@
+// The post-call workflow: batch work after the call, outliving the call workflow that
+// started it (ParentClosePolicy ABANDON). Four steps, each a retryable, idempotent
+// activity: transcribe the recording, summarise, flag for QA, publish call.analyzed.
+// Only references and short strings enter history (transcript key, word count, summary).
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PostCallActivities } from '../activities/post-call-activities';
+import type { PostCallInput, PostCallResult, TranscriptRef } from './post-call-definitions';
+
+const NON_RETRYABLE = ['BadInput', 'NotFound'];
+
+// Recognising a long recording takes a while: heartbeats show it is alive, and a retry
+// after a worker crash starts over (nothing was stored until the end).
+const batch = proxyActivities<Pick<PostCallActivities, 'transcribeRecording' | 'summarizeCall'>>({
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+const quick = proxyActivities<Pick<PostCallActivities, 'flagCall'>>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// The analytics event must land: retried until the broker is back (same id every time).
+const publishing = proxyActivities<Pick<PostCallActivities, 'publishCallAnalyzed'>>({
+  startToCloseTimeout: '3m',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+/** The failure type an activity ended with (ApplicationFailure.type), if any. */
+function failureType(err: unknown): string | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    return err.cause.type ?? undefined;
+  }
+  return undefined;
+}
+
+export async function postCallWorkflow(input: PostCallInput): Promise<PostCallResult> {
+  let transcript: TranscriptRef | undefined;
+  let transcriptMissing: PostCallResult['transcriptMissing'];
+  if (!input.recordingKey) {
+    transcriptMissing = 'no_recording';
+  } else {
+    try {
+      transcript = await batch.transcribeRecording({
+        callSid: input.callSid,
+        recordingKey: input.recordingKey,
+      });
+    } catch (err) {
+      // A missing or unreadable recording will not get better: analyse the call without it.
+      if (!NON_RETRYABLE.includes(failureType(err) ?? '')) throw err;
+      transcriptMissing = 'transcription_failed';
+    }
+  }
+
+  const summary = await batch.summarizeCall({
+    callSid: input.callSid,
+    disposition: input.disposition,
+    intents: input.intents,
+    turns: input.turns,
+    durationMs: input.durationMs,
+    transferred: input.transferred,
+    customerId: input.customerId,
+    transcriptKey: transcript?.key,
+  });
+
+  const qaFlags = await quick.flagCall({
+    disposition: input.disposition,
+    fallbacks: input.fallbacks,
+    lowConfidenceTurns: input.lowConfidenceTurns,
+    transferred: input.transferred,
+    refusedAnswers: input.refusedAnswers,
+    transcriptMissing,
+    transcriptWords: transcript?.words,
+  });
+
+  const { eventId } = await publishing.publishCallAnalyzed({
+    workflowId: workflowInfo().workflowId,
+    callSid: input.callSid,
+    occurredAt: new Date().toISOString(),
+    data: {
+      summary: summary.summary,
+      disposition: summary.disposition,
+      qa_flags: qaFlags,
+      summary_provider: summary.provider,
+      transcription_provider: transcript?.provider ?? 'none',
+      transcript_words: transcript?.words ?? 0,
+    },
+  });
+
+  return {
+    callSid: input.callSid,
+    ...(transcript && { transcript }),
+    ...(transcriptMissing && { transcriptMissing }),
+    summary,
+    qaFlags,
+    eventId,
+  };
+}
