@@ -15,7 +15,7 @@ import {
   transcriptQuery,
   type TranscriptEntry,
 } from '../../workflows/definitions';
-import { ADA, startCall } from '../helpers/calls';
+import { ADA, maybeRecordHistory, startCall } from '../helpers/calls';
 import { callStack, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { localEnv, resetDb } from '../helpers/platform';
 
@@ -77,6 +77,7 @@ describe('knowledge-base answers end to end (local stack)', function () {
     }
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
+    await maybeRecordHistory(await localEnv(), handle.workflowId, 'kb-answer-with-events');
     // The documents and the model's prompt stay out of history: a KB sentence the answer
     // did not use is nowhere in it.
     const history = JSON.stringify(await handle.fetchHistory());

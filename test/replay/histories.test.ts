@@ -21,6 +21,9 @@ describe('replay of recorded histories (test/histories)', () => {
       'declined-bill',
       'low-confidence-reprompt',
       'silence-timeout',
+      // Recorded after grounded answers, the payment saga and the data plane (issue 4, 5).
+      'kb-answer-with-events',
+      'keypad-paid-saga',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

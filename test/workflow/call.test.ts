@@ -265,6 +265,8 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.match((await bridge.dtmf({ digits: '1' })).text, /is complete/);
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
+    // Recorded after the payment saga and the data plane: the next change replays it.
+    await maybeRecordHistory(env, handle.workflowId, 'keypad-paid-saga');
     assert.equal(await count('SELECT count(*) FROM payments', []), 1);
   });
 
