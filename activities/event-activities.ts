@@ -1,6 +1,7 @@
 // Publishing the call's events (DESIGN.md §2, issue 5): one activity per batch, retried by
 // Temporal with the same deterministic ids while the broker is away, so nothing is lost and
 // consumers drop the repeats.
+import { Context } from '@temporalio/activity';
 import { eventFailure } from './events';
 import type { EventBus, EventDraft } from './ports';
 import { redactDeep } from './safety/redact';
@@ -8,11 +9,16 @@ import { redactDeep } from './safety/redact';
 export function createEventActivities(bus: EventBus) {
   return {
     async publishEvents(drafts: EventDraft[]): Promise<number> {
+      // A publish may wait minutes for a broker that is away: heartbeats tell Temporal this
+      // worker is alive, so a crashed one's batch is retried elsewhere within seconds.
+      const beat = setInterval(() => Context.current().heartbeat(), 2_000);
       try {
         // Lines are redacted at the edge already; events leave the system, so once more.
         return (await bus.publish(redactDeep(drafts))).length;
       } catch (err) {
         throw eventFailure(err);
+      } finally {
+        clearInterval(beat);
       }
     },
   };

@@ -143,7 +143,7 @@ function instantRecognizer(text: string): SpeechToText {
  * the local ASR and with an instant fake in its place. The simulated callers run in the
  * same process and use ≈ 4–7 ms CPU per call-second of it.
  */
-export async function runCapacityBench(steps = [5, 10, 20, 40]): Promise<void> {
+export async function runCapacityBench(steps = [5, 10, 20, 40, 60, 80]): Promise<void> {
   try {
     installCompactLogging('WARN');
   } catch {

@@ -199,6 +199,15 @@ program
       await call(['I want to pay my bill', 'yes', 'goodbye'], '+15550100002');
       console.log('\n[demo] 3. an unclear request, then an agent');
       await call(['uh', 'can I talk to a real person'], '+15550100004');
+      console.log('\n[demo] 4. a knowledge-base question, answered while it is generated');
+      await call(['what is the late fee', 'goodbye'], '+15550100001');
+      console.log("\n[demo] 5. today's report from the warehouse (events via Kafka)");
+      // The call workflow publishes its last events as it closes: give the loader a moment.
+      await new Promise((r) => setTimeout(r, 3000));
+      const { runReport } = await import('./report');
+      const run = await runReport({ day: new Date().toISOString().slice(0, 10), load: false });
+      console.log(run.text);
+      console.log(`\nLatency chart: ${run.chartPath}`);
     } catch (err) {
       await system.stop();
       fail(err);

@@ -7,7 +7,12 @@ import type { CallBridge } from './call-bridge';
 import { Endpointer, FrameRing, type EndpointerOptions } from './audio/endpointer';
 import { FRAME_MS } from './audio/frames';
 import { mulawToPcm } from './audio/mulaw';
-import { bargeInSignal, type AsrRecord, type Reply } from '../workflows/definitions';
+import {
+  bargeInSignal,
+  type AsrRecord,
+  type Reply,
+  type TurnTimingReport,
+} from '../workflows/definitions';
 import type { SpokenLine } from '../activities/edge-activities';
 import type { CallRecorder } from './call-recorder';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
@@ -60,17 +65,8 @@ export interface CallSessionOptions {
   dtmfGapMs?: number;
 }
 
-/** Where the time of one turn went, from the caller's last voiced frame. */
-export interface TurnTiming {
-  turnId: number;
-  endpointingMs: number;
-  asrMs: number;
-  orchestrationMs: number;
-  ttsMs: number;
-  firstFrameMs: number;
-  voiceToVoiceMs: number;
-  cacheHit: boolean;
-}
+/** Where the time of one turn went, from the caller's last voiced frame (sent as is). */
+export type TurnTiming = TurnTimingReport;
 
 interface Played {
   synthesizedAt: number;

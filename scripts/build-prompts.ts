@@ -12,13 +12,26 @@ import {
   PROMPTS_INDEX,
   type PromptIndex,
 } from '../activities/providers/tts/prerecorded';
+import { COMMITMENT_REFUSAL } from '../activities/safety/commitments';
+import { NOT_CONFIDENT } from '../activities/safety/grounding';
+import { PRIVACY_REFUSAL } from '../activities/safety/privacy';
+import { CALM_REPLY } from '../activities/safety/tone';
 import { PROMPTS, initialCallState, step } from '../workflows/call-state';
 
 /** Prompt name → text. The greeting comes from the state machine, so it cannot drift. */
 export function fixedPrompts(): Record<string, string> {
   const greeting = step(initialCallState(), { kind: 'identified' }).say;
   if (!greeting) throw new Error('the state machine no longer greets an unknown caller');
-  return { greeting, apology: APOLOGY, ...PROMPTS };
+  // The answer path's refusals are fixed too: they must play when every TTS provider is down.
+  return {
+    greeting,
+    apology: APOLOGY,
+    ...PROMPTS,
+    notConfident: NOT_CONFIDENT,
+    commitmentRefusal: COMMITMENT_REFUSAL,
+    privacyRefusal: PRIVACY_REFUSAL,
+    calmReply: CALM_REPLY,
+  };
 }
 
 const fileName = (name: string) => `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.ulaw`;

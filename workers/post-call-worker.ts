@@ -2,8 +2,10 @@
 // transcription, summaries, QA flags, the call.analyzed event). Configuration from env.
 import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
+import { parseEnvConfig } from '../activities/env-config';
 import { llmChainFromEnv, warmUpLlmChain } from '../activities/language/llm-config';
 import { KafkaEventBus } from '../activities/providers/events/kafka';
+import { kafkaEnvFields } from '../activities/providers/events/kafka-env';
 import { S3ObjectStore } from '../activities/providers/object-store/s3';
 import { DeepgramPrerecordedSpeechToText } from '../activities/providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
@@ -24,16 +26,7 @@ const PostCallEnv = z.object({
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:19092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    ),
-  EVENTS_TOPIC_PREFIX: z.string().default('switchboard.'),
+  ...kafkaEnvFields,
   /**
    * The summary's LLM chain (LLM_CHAIN's providers and settings otherwise). No `local` by
    * default: SmolLM2-135M, measured on call transcripts, invents content instead of
@@ -45,13 +38,7 @@ const PostCallEnv = z.object({
 export type PostCallWorkerConfig = z.infer<typeof PostCallEnv>;
 
 export function loadPostCallConfig(env: NodeJS.ProcessEnv = process.env): PostCallWorkerConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = PostCallEnv.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid post-call worker configuration: ${problems}`);
-  }
-  return parsed.data;
+  return parseEnvConfig(PostCallEnv, env, 'post-call worker');
 }
 
 function batchRecognizer(config: PostCallWorkerConfig): SpeechToText {

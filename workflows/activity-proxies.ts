@@ -76,6 +76,7 @@ export const edgeAnswer = (taskQueue: string) =>
  */
 export const events = proxyActivities<EventActivities>({
   startToCloseTimeout: '3m',
+  heartbeatTimeout: '10s',
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,

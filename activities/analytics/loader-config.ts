@@ -1,8 +1,10 @@
 // Configuration of the warehouse loader from env, shared by its process entry
 // (workers/warehouse-loader.ts) and the CLI (`switchboard warehouse load`, `report`).
 import { z } from 'zod';
+import { parseEnvConfig } from '../env-config';
 import type { Warehouse } from '../ports';
 import { KafkaEventBus } from '../providers/events/kafka';
+import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
 import { SnowflakeWarehouse, snowflakeOptionsFromEnv } from '../providers/warehouse/snowflake';
 import { WAREHOUSE_GROUP } from './load-events';
@@ -13,28 +15,13 @@ const LoaderEnv = z.object({
   /** The DuckDB file; default .switchboard/data/warehouse.duckdb. */
   WAREHOUSE_PATH: z.string().optional(),
   WAREHOUSE_GROUP: z.string().default(WAREHOUSE_GROUP),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:19092')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((b) => b.trim())
-        .filter(Boolean),
-    ),
-  EVENTS_TOPIC_PREFIX: z.string().default('switchboard.'),
+  ...kafkaEnvFields,
 });
 
 export type LoaderConfig = z.infer<typeof LoaderEnv>;
 
 export function loadLoaderConfig(env: NodeJS.ProcessEnv = process.env): LoaderConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = LoaderEnv.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid warehouse loader configuration: ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  return parseEnvConfig(LoaderEnv, env, 'warehouse loader');
 }
 
 /**

@@ -7,6 +7,8 @@ import { loadKnowledgeFolder } from '../knowledge/documents';
 import { Retriever } from '../knowledge/retrieve';
 import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
 import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
+import { QdrantVectorIndex } from '../providers/vectors/qdrant';
+import type { VectorIndex } from '../ports';
 import { extractPlanNames } from '../safety/grounding';
 import { createAnswerer } from './answer';
 import type { Answerer } from './answer-contract';
@@ -16,9 +18,16 @@ export async function createKnowledgeAnswerer(
   opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; kbFolder?: string } = {},
 ): Promise<Answerer> {
   const log = opts.log ?? (() => undefined);
-  await ensureLocalKnowledgeIndex(log);
-  const retriever = new Retriever(sharedUseLiteEmbedder(), openKnowledgeIndex());
-  const chain = llmChainFromEnv(opts.env ?? process.env, log);
+  const env = opts.env ?? process.env;
+  // Production: Qdrant (`VECTOR_INDEX=qdrant`, QDRANT_URL…); locally the published PGlite index.
+  let index: VectorIndex;
+  if (env.VECTOR_INDEX === 'qdrant') index = new QdrantVectorIndex({}, env);
+  else {
+    await ensureLocalKnowledgeIndex(log);
+    index = openKnowledgeIndex();
+  }
+  const retriever = new Retriever(sharedUseLiteEmbedder(), index);
+  const chain = llmChainFromEnv(env, log);
   await warmUpLlmChain(chain);
   const docs = await loadKnowledgeFolder(opts.kbFolder ?? DEFAULT_KB_FOLDER);
   log(`[answers] LLM chain: ${chain.providers.join(' → ')}`);

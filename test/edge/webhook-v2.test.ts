@@ -3,23 +3,19 @@
 // into the workflow input and answers status callbacks with JSON; /v1 is unchanged.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  SA_CALLER_NUMBER,
-  SA_CUSTOMER_ID,
-  SA_DISPOSITION,
-  SA_LAST_INTENT,
-  SA_TURN_COUNT,
-  callWorkflowId,
-} from '../../workflows/definitions';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { callWorkflowId, type CallInput } from '../../workflows/definitions';
 import { loadEdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { verifyStreamToken } from '../../media-edge/stream-token';
-import type { CallInputV2 } from '../../media-edge/webhooks-v2';
-import { ensureTemporalBinaries } from '../../infra';
+import {
+  signedPost,
+  workerlessTemporal,
+  type Params,
+  type SignedPostOptions,
+} from '../helpers/twilio-webhooks';
 import pino from 'pino';
 
 const AUTH_TOKEN = 'test-auth-token-v2-1a2b3c4d5e6f7a8b9c0d';
@@ -31,28 +27,8 @@ const TO = '+14155559876';
 
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 
-type Params = Record<string, string>;
-
-function post(
-  app: FastifyInstance,
-  path: string,
-  params: Params,
-  opts: { signature?: string | null; signUrl?: string } = {},
-) {
-  const signature =
-    opts.signature === undefined
-      ? twilio.getExpectedTwilioSignature(AUTH_TOKEN, opts.signUrl ?? PUBLIC_URL + path, params)
-      : opts.signature;
-  return app.inject({
-    method: 'POST',
-    url: path,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...(signature === null ? {} : { 'x-twilio-signature': signature }),
-    },
-    payload: new URLSearchParams(params).toString(),
-  });
-}
+const post = (app: FastifyInstance, path: string, params: Params, opts?: SignedPostOptions) =>
+  signedPost(app, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL }, path, params, opts);
 
 /** The form Twilio posts for an inbound call with caller-name lookup and geo fields. */
 const incomingParams = (callSid: string, extra: Params = {}): Params => ({
@@ -77,19 +53,7 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
   let app: FastifyInstance;
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: (await ensureTemporalBinaries()).temporal },
-        namespace: NAMESPACE,
-        searchAttributes: [
-          SA_CALLER_NUMBER,
-          SA_CUSTOMER_ID,
-          SA_LAST_INTENT,
-          SA_DISPOSITION,
-          SA_TURN_COUNT,
-        ],
-      },
-    });
+    env = await workerlessTemporal(NAMESPACE);
     const config = loadEdgeConfig({
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       EDGE_PUBLIC_URL: PUBLIC_URL,
@@ -108,12 +72,12 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
     await env?.teardown();
   });
 
-  async function startedInput(callSid: string): Promise<CallInputV2> {
+  async function startedInput(callSid: string): Promise<CallInput> {
     const history = await env.client.workflow.getHandle(callWorkflowId(callSid)).fetchHistory();
     const payload =
       history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     assert.ok(payload, 'no workflow input');
-    return defaultPayloadConverter.fromPayload<CallInputV2>(payload);
+    return defaultPayloadConverter.fromPayload<CallInput>(payload);
   }
 
   describe('POST /v2/calls/incoming', () => {

@@ -8,21 +8,18 @@ import pino from 'pino';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  SA_CALLER_NUMBER,
-  SA_CUSTOMER_ID,
-  SA_DISPOSITION,
-  SA_LAST_INTENT,
-  SA_TURN_COUNT,
-  callWorkflowId,
-  type CallInput,
-} from '../../workflows/definitions';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SA_CALLER_NUMBER, callWorkflowId, type CallInput } from '../../workflows/definitions';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { issueStreamToken, verifyStreamToken } from '../../media-edge/stream-token';
 import { maskPhone } from '../../media-edge/webhooks-v1';
-import { ensureTemporalBinaries } from '../../infra';
+import {
+  signedPost,
+  workerlessTemporal,
+  type Params,
+  type SignedPostOptions as PostOptions,
+} from '../helpers/twilio-webhooks';
 
 const AUTH_TOKEN = 'test-auth-token-9f8e7d6c5b4a39281706';
 const SECRET = 'stream-token-secret-for-tests-only-0123456789';
@@ -34,29 +31,8 @@ const TO = '+14155559876';
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Params = Record<string, string>;
-interface PostOptions {
-  /** null: no header; string: this header; undefined: a correct signature. */
-  signature?: string | null;
-  /** Sign for this URL instead of the real public one. */
-  signUrl?: string;
-}
-
-function post(app: FastifyInstance, path: string, params: Params, opts: PostOptions = {}) {
-  const signature =
-    opts.signature === undefined
-      ? twilio.getExpectedTwilioSignature(AUTH_TOKEN, opts.signUrl ?? PUBLIC_URL + path, params)
-      : opts.signature;
-  return app.inject({
-    method: 'POST',
-    url: path,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...(signature === null ? {} : { 'x-twilio-signature': signature }),
-    },
-    payload: new URLSearchParams(params).toString(),
-  });
-}
+const post = (app: FastifyInstance, path: string, params: Params, opts?: PostOptions) =>
+  signedPost(app, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL }, path, params, opts);
 
 const incoming = (app: FastifyInstance, callSid: string, opts?: PostOptions) =>
   post(
@@ -103,21 +79,7 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
   const issuedTokens: string[] = [];
 
   before(async () => {
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        // Its own server: these calls have no worker and must not reach other tests' workers.
-        executable: { type: 'existing-path', path: (await ensureTemporalBinaries()).temporal },
-        namespace: NAMESPACE,
-        // Same set as temporal.yaml; the start sets CallerNumber, so it must exist.
-        searchAttributes: [
-          SA_CALLER_NUMBER,
-          SA_CUSTOMER_ID,
-          SA_LAST_INTENT,
-          SA_DISPOSITION,
-          SA_TURN_COUNT,
-        ],
-      },
-    });
+    env = await workerlessTemporal(NAMESPACE);
     config = loadEdgeConfig({
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       EDGE_PUBLIC_URL: PUBLIC_URL,

@@ -16,6 +16,10 @@ import { MemoryEventBus } from '../../activities/providers/events/memory';
 import type { Answerer } from '../../activities/language/answer-contract';
 import { CallBridge } from '../../media-edge/call-bridge';
 import { createCallWorker } from '../../workers/call-worker-factory';
+import { createPostCallWorker } from '../../workers/post-call-worker-factory';
+import { postCallWorkflowId } from '../../workflows/post-call-definitions';
+import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
+import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import {
   CALL_TASK_QUEUE,
   callWorkflowId,
@@ -92,3 +96,25 @@ export async function maybeRecordHistory(
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   fs.writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
 }
+
+/**
+ * A post-call worker for calls that end in a test: on the time-skipping server an unpolled
+ * child workflow would hold time still. Memory store and bus; calls here have no recording.
+ */
+export async function postCallWorker(env: TestWorkflowEnvironment): Promise<Worker> {
+  return createPostCallWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    deps: {
+      recordings: new MemoryObjectStore(),
+      stt: new PocketsphinxSpeechToText(),
+      events: testEvents,
+      log: () => undefined,
+    },
+    workflowBundle: await workflowBundle(),
+  });
+}
+
+/** The post-call workflow a finished call started; awaited so none is left half-run. */
+export const postCallResult = (client: Client, callSid: string) =>
+  client.workflow.getHandle(postCallWorkflowId(callSid)).result();

@@ -5,56 +5,71 @@ import { Worker } from '@temporalio/worker';
 import { createEdgeActivities } from '../../activities/edge-activities';
 import { PROMPTS } from '../../workflows/call-state';
 import { stateQuery, transcriptQuery } from '../../workflows/definitions';
-import { callWorker, maybeRecordHistory, startCall } from '../helpers/calls';
-import { resetDb, timeSkippingEnv } from '../helpers/platform';
+import {
+  callWorker,
+  maybeRecordHistory,
+  postCallResult,
+  postCallWorker,
+  startCall,
+} from '../helpers/calls';
+import { freshTimeSkippingEnv, resetDb } from '../helpers/platform';
 
 describe('silence on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
-  before(async () => {
-    env = await timeSkippingEnv();
+  beforeEach(async () => {
+    env = await freshTimeSkippingEnv();
     await resetDb();
   });
+  afterEach(() => env?.teardown());
 
   it('re-prompts once after the no-input timeout, then ends the call politely', async () => {
     const worker = await callWorker(env);
-    await worker.runUntil(async () => {
-      const { handle } = await startCall(env.client, { config: { noInputTimeoutMs: 60_000 } });
-      const result = await handle.result();
-      assert.equal(result.disposition, 'abandoned');
-      assert.ok(result.durationMs >= 120_000, `duration ${result.durationMs}`);
-      const agent = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'agent');
-      assert.deepEqual(
-        agent.map((e) => [e.reason, e.text]),
-        [
-          ['greeting', 'Hello Ada, thanks for calling. How can I help you today?'],
-          ['no_input', PROMPTS.stillThere],
-          ['end', PROMPTS.silentEnd],
-        ],
-      );
-      await maybeRecordHistory(env, handle.workflowId, 'silence-timeout');
-    });
+    const post = await postCallWorker(env);
+    await post.runUntil(
+      worker.runUntil(async () => {
+        const { handle } = await startCall(env.client, { config: { noInputTimeoutMs: 60_000 } });
+        const result = await handle.result();
+        assert.equal(result.disposition, 'abandoned');
+        assert.ok(result.durationMs >= 120_000, `duration ${result.durationMs}`);
+        const agent = (await handle.query(transcriptQuery)).filter((e) => e.speaker === 'agent');
+        assert.deepEqual(
+          agent.map((e) => [e.reason, e.text]),
+          [
+            ['greeting', 'Hello Ada, thanks for calling. How can I help you today?'],
+            ['no_input', PROMPTS.stillThere],
+            ['end', PROMPTS.silentEnd],
+          ],
+        );
+        await maybeRecordHistory(env, handle.workflowId, 'silence-timeout');
+      }),
+    );
   });
 
   it('speech after the re-prompt resets the count', async () => {
     const worker = await callWorker(env);
-    await worker.runUntil(async () => {
-      const { handle, bridge } = await startCall(env.client, {
-        config: { noInputTimeoutMs: 30_000 },
-      });
-      await env.sleep(45_000);
-      assert.equal((await handle.query(stateQuery)).state.silences, 1);
-      await bridge.utterance("what's my balance");
-      assert.equal((await handle.query(stateQuery)).state.silences, 0);
-      const result = await handle.result();
-      assert.equal(result.disposition, 'abandoned');
-      assert.deepEqual(result.intentPath, ['check_balance']);
-    });
+    const post = await postCallWorker(env);
+    await post.runUntil(
+      worker.runUntil(async () => {
+        const { handle, bridge, callSid } = await startCall(env.client, {
+          config: { noInputTimeoutMs: 30_000 },
+        });
+        await env.sleep(45_000);
+        assert.equal((await handle.query(stateQuery)).state.silences, 1);
+        await bridge.utterance("what's my balance");
+        assert.equal((await handle.query(stateQuery)).state.silences, 0);
+        const result = await handle.result();
+        assert.equal(result.disposition, 'abandoned');
+        assert.deepEqual(result.intentPath, ['check_balance']);
+        await postCallResult(env.client, callSid);
+      }),
+    );
   });
 });
 
 describe('silence on a call whose audio is on an edge host', () => {
   it('the edge host is told to say each re-prompt, and to hang up after the last', async () => {
-    const env = await timeSkippingEnv();
+    const env = await freshTimeSkippingEnv();
+    after(() => env.teardown());
     await resetDb();
     const spoken: { callSid: string; text: string; hungUp: boolean }[] = [];
     const edgeTaskQueue = `media-edge.test-${Date.now()}`;
@@ -71,19 +86,23 @@ describe('silence on a call whose audio is on an edge host', () => {
       }),
     });
     const worker = await callWorker(env);
-    await edge.runUntil(
-      worker.runUntil(async () => {
-        const { handle, bridge, callSid } = await startCall(env.client, {
-          config: { noInputTimeoutMs: 60_000 },
-        });
-        await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
-        assert.equal((await handle.result()).disposition, 'abandoned');
-        assert.deepEqual(spoken, [
-          { callSid, text: PROMPTS.stillThere, hungUp: false },
-          { callSid, text: PROMPTS.silentEnd, hungUp: true },
-        ]);
-        await maybeRecordHistory(env, handle.workflowId, 'silence-prompts-spoken-by-edge');
-      }),
+    const post = await postCallWorker(env);
+    await post.runUntil(
+      edge.runUntil(
+        worker.runUntil(async () => {
+          const { handle, bridge, callSid } = await startCall(env.client, {
+            config: { noInputTimeoutMs: 60_000 },
+          });
+          await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
+          assert.equal((await handle.result()).disposition, 'abandoned');
+          await postCallResult(env.client, callSid);
+          assert.deepEqual(spoken, [
+            { callSid, text: PROMPTS.stillThere, hungUp: false },
+            { callSid, text: PROMPTS.silentEnd, hungUp: true },
+          ]);
+          await maybeRecordHistory(env, handle.workflowId, 'silence-prompts-spoken-by-edge');
+        }),
+      ),
     );
   });
 });

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { paths } from '../../../infra/paths';
 import type { AnyBusEvent, EventType, Warehouse, WarehouseLoadResult } from '../../ports';
+import { rawEventRow } from './raw-event-row';
 
 export interface DuckDbWarehouseOptions {
   /** The database file; default `<paths().data>/warehouse.duckdb`. ':memory:' for scratch. */
@@ -171,7 +172,7 @@ export class DuckDbWarehouse implements Warehouse {
           const row = `(${RAW_COLUMNS.map(() => '?').join(', ')})`;
           await c.run(
             `INSERT INTO staging VALUES ${chunk.map(() => row).join(', ')}`,
-            chunk.flatMap(rawRow),
+            chunk.flatMap(rawEventRow),
           );
         }
         const inserted = await c.runAndReadAll(
@@ -279,19 +280,6 @@ export class DuckDbWarehouse implements Warehouse {
       }
     }
   }
-}
-
-function rawRow(e: AnyBusEvent): DuckDBValue[] {
-  return [
-    e.id,
-    e.type,
-    e.call_id,
-    e.workflow_id,
-    e.seq,
-    e.occurred_at,
-    e.schema_version,
-    JSON.stringify(e),
-  ];
 }
 
 /** Projects the raw rows of `source` (staging or events) into the typed tables (of `types`). */

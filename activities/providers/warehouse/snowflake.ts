@@ -5,6 +5,7 @@
 // by this adapter). Credentials come from the environment only.
 import snowflake, { type Bind, type Connection, type ConnectionOptions } from 'snowflake-sdk';
 import type { AnyBusEvent, EventType, Warehouse, WarehouseLoadResult } from '../../ports';
+import { rawEventRow } from './raw-event-row';
 
 export interface SnowflakeWarehouseOptions {
   account: string;
@@ -65,7 +66,7 @@ export class SnowflakeWarehouse implements Warehouse {
     if (many) await this.query('BEGIN');
     try {
       for (const batch of batches) {
-        const rows = await this.query(this.mergeSql(batch.length), batch.flatMap(bindsOf));
+        const rows = await this.query(this.mergeSql(batch.length), batch.flatMap(rawEventRow));
         inserted += Number(rows[0]?.['number of rows inserted'] ?? 0);
       }
       if (many) await this.query('COMMIT');
@@ -146,17 +147,4 @@ export class SnowflakeWarehouse implements Warehouse {
     });
     return this.connection;
   }
-}
-
-function bindsOf(e: AnyBusEvent): Bind[] {
-  return [
-    e.id,
-    e.type,
-    e.call_id,
-    e.workflow_id,
-    e.seq,
-    e.occurred_at,
-    e.schema_version,
-    JSON.stringify(e),
-  ];
 }
