@@ -15,7 +15,7 @@ import {
   transcriptQuery,
   type TranscriptEntry,
 } from '../../workflows/definitions';
-import { ADA, maybeRecordHistory, startCall } from '../helpers/calls';
+import { ADA, historyPayloadText, maybeRecordHistory, startCall } from '../helpers/calls';
 import { callStack, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { localEnv, resetDb } from '../helpers/platform';
 
@@ -80,7 +80,8 @@ describe('knowledge-base answers end to end (local stack)', function () {
     await maybeRecordHistory(await localEnv(), handle.workflowId, 'kb-answer-with-events');
     // The documents and the model's prompt stay out of history: a KB sentence the answer
     // did not use is nowhere in it.
-    const history = JSON.stringify(await handle.fetchHistory());
+    const history = await historyPayloadText(handle);
+    assert.ok(history.includes('what is the late fee'), 'payloads decoded');
     assert.ok(!history.includes('Downed power lines'), 'document text in history');
     assert.ok(!history.includes('data, not instructions'), 'the prompt is in history');
   });

@@ -118,3 +118,13 @@ export async function postCallWorker(env: TestWorkflowEnvironment): Promise<Work
 /** The post-call workflow a finished call started; awaited so none is left half-run. */
 export const postCallResult = (client: Client, callSid: string) =>
   client.workflow.getHandle(postCallWorkflowId(callSid)).result();
+
+/** Every payload of a call's history, decoded to text: what the Web UI would show. */
+export async function historyPayloadText(handle: {
+  fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]>;
+}): Promise<string> {
+  const json = historyToJSON(await handle.fetchHistory());
+  return [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)]
+    .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
+    .join('\n');
+}
