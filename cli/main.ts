@@ -246,7 +246,8 @@ program
       await infraUp();
       const { runLanguageBench } = await import('../bench/language');
       await runLanguageBench().catch(fail);
-      if (languageOnly) return;
+      // The models (ONNX, PGlite, llama.cpp) keep handles open: done is done.
+      if (languageOnly) process.exit(0);
     }
     const voiceOnly = process.argv.includes('--voice');
     if (!voiceOnly) await orchestration(o);
