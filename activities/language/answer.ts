@@ -67,18 +67,23 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
         firstSentenceMs ??= since();
         await opts.onSentence?.(sentence);
       };
-      const refuse = async (reason: RefusalReason, text: string): Promise<AnswerRecord> => {
-        await say(text);
-        return {
-          text,
-          servedBy: 'none',
-          attempts: [],
-          refused: reason,
-          documentIds,
-          timings: { retrieveMs, firstSentenceMs, totalMs: since() },
-        };
-      };
-      if (documents.length === 0) return refuse('no_documents', NOT_CONFIDENT);
+      /** The record of what was said; `chain` absent when no model was asked (or it was cut off). */
+      const record = (
+        text: string,
+        chain?: { servedBy?: string; attempts: AnswerRecord['attempts'] },
+        refused?: RefusalReason,
+      ): AnswerRecord => ({
+        text,
+        servedBy: chain?.servedBy ?? 'none',
+        attempts: chain?.attempts ?? [],
+        ...(refused && { refused }),
+        documentIds,
+        timings: { retrieveMs, firstSentenceMs, totalMs: since() },
+      });
+      if (documents.length === 0) {
+        await say(NOT_CONFIDENT);
+        return record(NOT_CONFIDENT, undefined, 'no_documents');
+      }
 
       const request: AnswerRequest = {
         question,
@@ -125,41 +130,23 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
           if (spoken.length >= maxSentences) break;
         }
       } catch (err) {
-        if (opts.signal?.aborted) return abandoned();
+        // A barge-in or hang-up: what was said stands.
+        if (opts.signal?.aborted) return record(spoken.join(' '));
         throw err;
       } finally {
         stop.abort();
       }
-      if (opts.signal?.aborted) return abandoned();
+      if (opts.signal?.aborted) return record(spoken.join(' '));
       const chain = await llm.result;
-      const record = (text: string, refused?: RefusalReason): AnswerRecord => ({
-        text,
-        servedBy: chain.servedBy ?? 'none',
-        attempts: chain.attempts,
-        ...(refused && { refused }),
-        documentIds,
-        timings: { retrieveMs, firstSentenceMs, totalMs: since() },
-      });
       // Nothing grounded was said: refuse. Something was: end the answer there.
-      if (cut && spoken.length === 0) {
-        await say(cut.text);
-        return record(cut.text, cut.reason);
+      const refusal = spoken.length
+        ? undefined
+        : (cut ?? { reason: 'ungrounded', text: NOT_CONFIDENT });
+      if (refusal) {
+        await say(refusal.text);
+        return record(refusal.text, chain, refusal.reason);
       }
-      if (spoken.length === 0) {
-        await say(NOT_CONFIDENT);
-        return record(NOT_CONFIDENT, 'ungrounded');
-      }
-      return record(spoken.join(' '));
-
-      function abandoned(): AnswerRecord {
-        return {
-          text: spoken.join(' '),
-          servedBy: 'none',
-          attempts: [],
-          documentIds,
-          timings: { retrieveMs, firstSentenceMs, totalMs: since() },
-        };
-      }
+      return record(spoken.join(' '), chain);
     },
   };
 }

@@ -1,8 +1,13 @@
 // Resume after a crash: a call worker in its own process is SIGKILLed mid-call and a new
 // worker takes the call over. The conversation finishes, no turn is lost or answered
 // twice, and the payment that was written just before the crash lands exactly once.
+import {
+  killHard,
+  spawnWorkerProcess,
+  waitForMarker,
+  type WorkerProcess,
+} from '../helpers/worker-process';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,11 +42,7 @@ type HistoryEvent = NonNullable<
   Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']
 >[number];
 
-interface CrashWorker {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<void>;
-}
+type CrashWorker = WorkerProcess;
 
 describe('crash: a call survives its worker process being killed', function () {
   this.timeout(120_000);
@@ -95,9 +96,9 @@ describe('crash: a call survives its worker process being killed', function () {
 
   /** Starts the fixture worker process and resolves once it polls. */
   async function startCrashWorker(marker: string): Promise<CrashWorker> {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: {
+    const crash = await spawnWorkerProcess(
+      FIXTURE,
+      {
         ...process.env,
         TEMPORAL_ADDRESS: env.address,
         TEMPORAL_NAMESPACE: env.namespace ?? 'default',
@@ -106,37 +107,10 @@ describe('crash: a call survives its worker process being killed', function () {
         DATABASE_URL,
         WORKFLOW_BUNDLE_CODE: bundlePath,
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (err) => {
-        output.push(`spawn failed: ${err.message}\n`);
-        resolve();
-      });
-    });
-    const crash: CrashWorker = { child, output, exited };
+      READY,
+      'crash worker',
+    );
     children.push(crash);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`crash worker not ready in 60 s:\n${output.join('')}`)),
-        60_000,
-      );
-      const onData = (chunk: Buffer) => {
-        output.push(chunk.toString());
-        if (output.join('').includes(READY)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`crash worker exited before it was ready:\n${output.join('')}`));
-      });
-    });
     return crash;
   }
 
@@ -260,7 +234,7 @@ describe('crash: a call survives its worker process being killed', function () {
     // "yes" is in flight: the fixture pays, writes the marker and hangs in the activity.
     const yes = bridge.utterance('yes');
     yes.catch(() => undefined);
-    const written = await waitForMarker(marker, crashWorker);
+    const written = await waitForMarker<PaymentReceipt>(marker, crashWorker, 'crash worker');
     assert.equal(written.created, true);
     assert.equal(
       await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'"),
@@ -362,27 +336,5 @@ describe('crash: a call survives its worker process being killed', function () {
     console.log(`      (reply ${(recoveryMs / 1000).toFixed(1)} s after the kill)`);
   });
 });
-
-/** SIGKILL: no shutdown hooks, no activity completion, the socket just drops. */
-async function killHard(crash: CrashWorker): Promise<void> {
-  if (crash.child.exitCode === null && crash.child.signalCode === null) crash.child.kill('SIGKILL');
-  await crash.exited;
-}
-
-async function waitForMarker(
-  marker: string,
-  crash: CrashWorker,
-  timeoutMs = 30_000,
-): Promise<PaymentReceipt> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(marker)) {
-    if (crash.child.exitCode !== null || crash.child.signalCode !== null)
-      throw new Error(`crash worker exited before paying:\n${crash.output.join('')}`);
-    if (Date.now() > deadline)
-      throw new Error(`no payment marker in ${timeoutMs} ms:\n${crash.output.join('')}`);
-    await sleep(20);
-  }
-  return JSON.parse(fs.readFileSync(marker, 'utf8')) as PaymentReceipt;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,8 +2,13 @@
 // effect is in the database (or at the processor) but its activity never completed. A new
 // worker takes the saga over and it ends in a whole payment or none: exactly one charge,
 // one payment, the invoice paid; or no charge standing and the hold released.
+import {
+  killHard,
+  spawnWorkerProcess,
+  waitForMarker,
+  type WorkerProcess,
+} from '../helpers/worker-process';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,11 +29,7 @@ const FIXTURE = path.join(__dirname, '..', 'fixtures', 'saga-crash-worker.ts');
 const READY = 'saga-crash-worker: ready';
 const TASK_QUEUE = `payment-crash-${randomBytes(4).toString('hex')}`;
 
-interface CrashWorker {
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<void>;
-}
+type CrashWorker = WorkerProcess;
 
 describe('payment crash: a saga survives its worker process being killed between steps', function () {
   this.timeout(120_000);
@@ -70,9 +71,9 @@ describe('payment crash: a saga survives its worker process being killed between
     marker: string,
     extraEnv: Record<string, string> = {},
   ): Promise<CrashWorker> {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      cwd: path.join(__dirname, '..', '..'),
-      env: {
+    const crash = await spawnWorkerProcess(
+      FIXTURE,
+      {
         ...process.env,
         TEMPORAL_ADDRESS: env.address,
         TEMPORAL_NAMESPACE: env.namespace ?? 'default',
@@ -83,36 +84,10 @@ describe('payment crash: a saga survives its worker process being killed between
         CRASH_MARKER_FILE: marker,
         ...extraEnv,
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const output: string[] = [];
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (err) => {
-        output.push(`spawn failed: ${err.message}\n`);
-        resolve();
-      });
-    });
-    const crash: CrashWorker = { child, output, exited };
+      READY,
+      'saga crash worker',
+    );
     children.push(crash);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`saga crash worker not ready in 60 s:\n${output.join('')}`)),
-        60_000,
-      );
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output.push(chunk.toString());
-        if (output.join('').includes(READY)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`saga crash worker exited before it was ready:\n${output.join('')}`));
-      });
-    });
     return crash;
   }
 
@@ -143,7 +118,7 @@ describe('payment crash: a saga survives its worker process being killed between
     const marker = path.join(tmp, `${step}-${randomBytes(3).toString('hex')}`);
     const crash = await startCrashWorker(step, marker, extraEnv);
     const { handle, invoiceId } = await startSaga();
-    const stepResult = await waitForMarker(marker, crash);
+    const stepResult = await waitForMarker(marker, crash, 'saga crash worker');
     await killHard(crash);
     await startWorker();
     const outcome: PaymentOutcome = await handle.result();
@@ -255,20 +230,3 @@ describe('payment crash: a saga survives its worker process being killed between
     assert.deepEqual(s.holds, [{ status: 'released' }]);
   });
 });
-
-async function killHard(crash: CrashWorker): Promise<void> {
-  if (crash.child.exitCode === null && crash.child.signalCode === null) crash.child.kill('SIGKILL');
-  await crash.exited;
-}
-
-async function waitForMarker(marker: string, crash: CrashWorker, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(marker)) {
-    if (crash.child.exitCode !== null || crash.child.signalCode !== null)
-      throw new Error(`saga crash worker exited early:\n${crash.output.join('')}`);
-    if (Date.now() > deadline)
-      throw new Error(`no marker in ${timeoutMs} ms:\n${crash.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return JSON.parse(fs.readFileSync(marker, 'utf8')) as unknown;
-}

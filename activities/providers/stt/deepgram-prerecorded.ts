@@ -15,7 +15,12 @@ import { DeepgramClient, DeepgramError, DeepgramTimeoutError } from '@deepgram/s
 import { encodeWav } from '../../../media-edge/audio/wav';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
-import { DeepgramSpeechToText, type DeepgramSttOptions } from './deepgram';
+import {
+  checkDeepgramRequest,
+  deepgramKeyterms,
+  DeepgramSpeechToText,
+  type DeepgramSttOptions,
+} from './deepgram';
 
 export interface DeepgramPrerecordedOptions {
   /** Defaults to process.env.DEEPGRAM_API_KEY. */
@@ -29,8 +34,6 @@ export interface DeepgramPrerecordedOptions {
   /** Options of the live adapter that serves open(). */
   live?: DeepgramSttOptions;
 }
-
-const MAX_KEYTERMS = 100;
 
 /** The part of Deepgram's pre-recorded response this adapter reads (ListenV1Response). */
 interface PrerecordedResponse {
@@ -65,19 +68,13 @@ export class DeepgramPrerecordedSpeechToText implements SpeechToText {
   }
 
   async transcribe(audio: PcmAudio, opts: { hints?: string[] } = {}): Promise<Transcript> {
-    if (!this.opts.apiKey) throw failure(FailureType.BadInput, 'DEEPGRAM_API_KEY is not set');
-    if (!Number.isInteger(audio.sampleRate) || audio.sampleRate < 8000) {
-      throw failure(FailureType.BadInput, `unsupported sample rate ${audio.sampleRate}`);
-    }
+    checkDeepgramRequest(this.opts.apiKey, audio.sampleRate);
     if (audio.samples.length === 0) return { text: '', confidence: 0, provider: this.name };
     this.client ??= new DeepgramClient({
       apiKey: this.opts.apiKey,
       ...(this.opts.baseUrl && { baseUrl: this.opts.baseUrl }),
     });
-    const keyterm = (opts.hints ?? [])
-      .map((h) => h.trim())
-      .filter(Boolean)
-      .slice(0, MAX_KEYTERMS);
+    const keyterm = deepgramKeyterms(opts.hints);
     const wav = encodeWav({ channels: [audio.samples], sampleRate: audio.sampleRate });
     let body: PrerecordedResponse;
     try {

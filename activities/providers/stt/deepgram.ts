@@ -43,6 +43,21 @@ export interface DeepgramSttOptions {
 
 const MAX_KEYTERMS = 100;
 
+/** What both Deepgram adapters check before a request: a key and a usable sample rate. */
+export function checkDeepgramRequest(apiKey: string | undefined, sampleRate: number): void {
+  if (!apiKey) throw failure(FailureType.BadInput, 'DEEPGRAM_API_KEY is not set');
+  if (!Number.isInteger(sampleRate) || sampleRate < 8000) {
+    throw failure(FailureType.BadInput, `unsupported sample rate ${sampleRate}`);
+  }
+}
+
+/** Hints as Deepgram keyterms: trimmed, non-empty, at most 100. */
+export const deepgramKeyterms = (hints: string[] = []): string[] =>
+  hints
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .slice(0, MAX_KEYTERMS);
+
 type Socket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
 type Message =
   | listen.ListenV1Results
@@ -77,18 +92,11 @@ export class DeepgramSpeechToText implements SpeechToText {
   }
 
   async open(opts: SttStreamOptions): Promise<SttStream> {
-    if (!this.opts.apiKey) throw failure(FailureType.BadInput, 'DEEPGRAM_API_KEY is not set');
-    if (!Number.isInteger(opts.sampleRate) || opts.sampleRate < 8000) {
-      throw failure(FailureType.BadInput, `unsupported sample rate ${opts.sampleRate}`);
-    }
+    checkDeepgramRequest(this.opts.apiKey, opts.sampleRate);
     const encoding =
       this.opts.encoding === 'mulaw' && opts.sampleRate === 8000 ? 'mulaw' : 'linear16';
     this.client ??= new DeepgramClient({ apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl });
-    // Deepgram takes up to 100 keyterms; a dialogue state's phrases are far fewer.
-    const keyterm = (opts.hints ?? [])
-      .map((h) => h.trim())
-      .filter(Boolean)
-      .slice(0, MAX_KEYTERMS);
+    const keyterm = deepgramKeyterms(opts.hints);
     const socket = await this.client.listen.v1.connect({
       model: this.opts.model,
       language: this.opts.language,
