@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -14,18 +13,8 @@ import { BoundedSeenEvents, dedupeById } from '../../activities/events';
 import type { AnyBusEvent } from '../../activities/ports';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { infraUp, kafkaBrokers } from '../../infra';
-import { ensureKafka, formatKafka, kafkaSpec } from '../../infra/kafka';
-import { isAlive, readPid, serviceInfo, startService, stopService } from '../../infra/services';
+import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
 import { Collector, line } from './event-fixtures';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
   const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
@@ -60,31 +49,14 @@ describe('Kafka resilience', function () {
   this.timeout(300_000);
 
   describe('a dedicated broker stopped mid-publish', () => {
-    const vars = ['SWITCHBOARD_HOME', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT'] as const;
-    const saved = vars.map((v) => process.env[v]);
-    let home: string;
-    let kafka: { java: string; libs: string };
+    let broker: ScratchKafka;
     let brokers: string[];
 
     before(async () => {
-      kafka = await ensureKafka(() => {}); // the shared install: jars are not per state dir
-      home = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-kafka-'));
-      process.env.SWITCHBOARD_HOME = home;
-      process.env.KAFKA_PORT = String(await freePort());
-      process.env.KAFKA_CONTROLLER_PORT = String(await freePort());
-      for (const dir of ['run', 'logs', 'data']) fs.mkdirSync(path.join(home, dir));
-      formatKafka(kafka.java, kafka.libs, () => {});
-      await startService(kafkaSpec(kafka.java, kafka.libs), () => {});
-      brokers = [`127.0.0.1:${process.env.KAFKA_PORT}`];
+      broker = await startScratchKafka();
+      brokers = broker.brokers;
     });
-    after(async () => {
-      await stopService(serviceInfo('kafka'), () => {});
-      vars.forEach((v, i) => {
-        if (saved[i] === undefined) delete process.env[v];
-        else process.env[v] = saved[i];
-      });
-      fs.rmSync(home, { recursive: true, force: true });
-    });
+    after(() => broker.close());
 
     for (const how of ['stopped (SIGTERM)', 'killed (SIGKILL)'] as const) {
       it(`${how} and restarted: every publish completes, nothing is lost`, async () => {
@@ -100,7 +72,7 @@ describe('Kafka resilience', function () {
         let finish = false;
         let publisher: Promise<void> | undefined;
         try {
-          await startService(kafkaSpec(kafka.java, kafka.libs), () => {}); // up, whatever ran before
+          await broker.start(); // up, whatever ran before
           // A call publishing without pause; the broker goes away under it.
           let done = 0;
           publisher = (async () => {
@@ -114,17 +86,12 @@ describe('Kafka resilience', function () {
           };
           await until(() => done >= 10);
 
-          const pid = readPid('kafka')!;
-          if (how.startsWith('stopped')) {
-            assert.ok(await stopService(serviceInfo('kafka'), () => {}));
-          } else {
-            process.kill(pid, 'SIGKILL');
-            await until(() => !isAlive(pid));
-          }
+          if (how.startsWith('stopped')) assert.ok(await broker.stop());
+          else await broker.kill();
           const stalledAt = done;
           await new Promise((r) => setTimeout(r, 3_000)); // the outage
           assert.ok(done - stalledAt <= 2, `${done - stalledAt} events published with no broker`);
-          await startService(kafkaSpec(kafka.java, kafka.libs), () => {});
+          await broker.start();
           await until(() => done >= stalledAt + 10); // the waiting publish went through
           finish = true;
           await publisher;
@@ -149,8 +116,8 @@ describe('Kafka resilience', function () {
     }
 
     it('a publish that outlasts its deadline fails with EventBusUnavailableError', async () => {
-      await startService(kafkaSpec(kafka.java, kafka.libs), () => {});
-      assert.ok(await stopService(serviceInfo('kafka'), () => {}));
+      await broker.start();
+      assert.ok(await broker.stop());
       const bus = new KafkaEventBus({
         brokers,
         topicPrefix: 'CAdeadline.',
@@ -165,7 +132,7 @@ describe('Kafka resilience', function () {
         });
       } finally {
         await bus.close();
-        await startService(kafkaSpec(kafka.java, kafka.libs), () => {});
+        await broker.start();
       }
     });
   });
