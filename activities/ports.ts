@@ -216,12 +216,25 @@ export class LanguageModelError extends Error {
   }
 }
 
+/** Tokens a provider bills for one answer. */
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Counted from characters (≈ 4 a token): the provider did not report it, e.g. cut off. */
+  estimated?: boolean;
+}
+
 export interface LanguageModel {
   readonly name: string;
-  /** The answer's text as it is generated, in pieces of any size. */
+  /** It bills by the token and reports them (`onUsage`); a cut-off answer's are estimated. */
+  readonly reportsUsage?: boolean;
+  /**
+   * The answer's text as it is generated, in pieces of any size. A provider that reports
+   * its token usage calls `onUsage` before the stream ends.
+   */
   stream(
     prompt: Prompt,
-    opts?: { signal?: AbortSignal; maxTokens?: number },
+    opts?: { signal?: AbortSignal; maxTokens?: number; onUsage?: (usage: LlmUsage) => void },
   ): AsyncIterable<string>;
 }
 

@@ -92,6 +92,8 @@ export class CallSession {
   /** When a streamed answer's first sentence was ready and first played, by turn. */
   private streamed = new Map<number, Played & { textReadyAt: number }>();
   private lastPlayback: Promise<unknown> = Promise.resolve();
+  /** What each turn's speech cost: the provider and the characters sent to it (not cached). */
+  private synthesized = new Map<number, { provider: string; characters: number }>();
   onReply?: (reply: Reply, timing?: TurnTiming) => void;
   onHangup?: (reply: Reply) => void;
 
@@ -175,7 +177,7 @@ export class CallSession {
         if (abort.signal.aborted || this.ended) return;
         const textReadyAt = performance.now();
         const audio = this.deps.tts.synthesize(sentence, abort.signal);
-        audio.catch(() => undefined); // reported where it is awaited, in order
+        audio.then((a) => this.billed(turnId, sentence, a)).catch(() => undefined); // reported where it is awaited, in order
         queue = queue.then(async () => {
           try {
             const { mulaw, cacheHit } = await audio;
@@ -245,6 +247,8 @@ export class CallSession {
     // A streamed answer's first audio went out before the reply came back.
     const played = streamed ?? rest;
     const repliedAt = streamed?.textReadyAt ?? spokenAt;
+    const tts = this.synthesized.get(reply.turnId);
+    this.synthesized.delete(reply.turnId);
     if (!played) return;
     const timing: TurnTiming = {
       turnId: reply.turnId,
@@ -255,8 +259,22 @@ export class CallSession {
       firstFrameMs: played.firstFrameAt - played.synthesizedAt,
       voiceToVoiceMs: played.firstFrameAt - lastVoicedAt,
       cacheHit: played.cacheHit,
+      ...(tts && { ttsProvider: tts.provider, ttsCharacters: tts.characters }),
     };
     this.onReply?.(reply, timing);
+  }
+
+  private billed(
+    turnId: number,
+    text: string,
+    audio: { cacheHit: boolean; servedBy: string },
+  ): void {
+    if (audio.cacheHit) return;
+    const seen = this.synthesized.get(turnId);
+    this.synthesized.set(turnId, {
+      provider: audio.servedBy,
+      characters: (seen?.characters ?? 0) + text.length,
+    });
   }
 
   private async speak(reply: Reply, waitPlayed = false): Promise<Played | undefined> {
@@ -275,6 +293,7 @@ export class CallSession {
     this.current = { turnId: reply.turnId, abort };
     try {
       const audio = await this.deps.tts.synthesize(text, abort.signal);
+      this.billed(reply.turnId, text, audio);
       if (abort.signal.aborted) return undefined;
       const synthesizedAt = performance.now();
       const playback = this.deps.out.play(audio.mulaw);

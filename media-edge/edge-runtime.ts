@@ -78,6 +78,7 @@ export async function createEdgeRuntime(opts: {
   const cache = new TtsCache({
     redis,
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
+    namespace: speech.TTS_CACHE_NAMESPACE,
   });
   const chain = opts.chain ?? TtsChain.fromEnv();
   const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));

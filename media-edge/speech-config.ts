@@ -11,6 +11,11 @@ const schema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
+  /** First segment of the TTS cache's keys: a new one starts an empty cache (a new voice, tests). */
+  TTS_CACHE_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ (at most 40)')
+    .default('tts'),
   /** Silence after speech that ends an utterance. */
   ENDPOINT_HANGOVER_MS: z.coerce.number().int().min(100).default(400),
   ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),

@@ -80,9 +80,9 @@ interface TurnFacts {
   llmProvider?: string;
   llmMs?: number;
   retrievalMs?: number;
+  llmUsage?: { inputTokens: number; outputTokens: number };
   /** Workflow time from the turn's arrival to its reply (text calls' end to end). */
   replyMs: number;
-  ttsCharacters: number;
 }
 
 /** How long a line takes to say (the local voice speaks ≈ 320 ms a word). */
@@ -175,7 +175,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     turnId: number,
     f: TurnFacts | undefined,
     latency: { asr?: number; tts?: number; end_to_end: number },
-    cacheHit?: boolean,
+    edge?: TurnTimingReport,
   ): EventDraft {
     return draft('turn.metrics', turnId, {
       turn_id: turnId,
@@ -189,12 +189,18 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       providers: {
         ...(f?.asrProvider && { asr: f.asrProvider }),
         ...(f?.llmProvider && { llm: f.llmProvider }),
+        ...(edge?.ttsProvider && { tts: edge.ttsProvider }),
       },
+      // Speech is synthesized (and billed) on the edge: a text call's turn has none.
       usage: {
         ...(f?.asrMs !== undefined && { asr_audio_ms: f.asrMs }),
-        tts_characters: f?.ttsCharacters ?? 0,
+        tts_characters: edge?.ttsCharacters ?? 0,
+        ...(f?.llmUsage && {
+          llm_input_tokens: f.llmUsage.inputTokens,
+          llm_output_tokens: f.llmUsage.outputTokens,
+        }),
       },
-      ...(cacheHit !== undefined && { tts_cache_hit: cacheHit }),
+      ...(edge && { tts_cache_hit: edge.cacheHit }),
     });
   }
 
@@ -230,7 +236,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
             tts: Math.round(t.ttsMs),
             end_to_end: Math.round(t.voiceToVoiceMs),
           },
-          t.cacheHit,
+          t,
         ),
       );
       turnFacts.delete(t.turnId);
@@ -547,7 +553,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       account = undefined; // read once: after a payment the balance must be read again
     }
     state = next.state;
-    const reply = speak(turn.turnId, next.say ?? '', next.action, 'reply', intent, answer);
+    speak(turn.turnId, next.say ?? '', next.action, 'reply', intent, answer);
     pending.delete(turn.turnId);
     if (dataPlane) {
       if (Math.min(intent.confidence, confidence) < config.confidenceThreshold)
@@ -567,9 +573,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
           ...(answer.timings.firstSentenceMs !== undefined && {
             llmMs: answer.timings.firstSentenceMs,
           }),
+          ...(answer.usage && {
+            llmUsage: {
+              inputTokens: answer.usage.inputTokens,
+              outputTokens: answer.usage.outputTokens,
+            },
+          }),
         }),
         replyMs: new Date().getTime() - arrivedAt,
-        ttsCharacters: reply.text.length,
       });
       flushEvents();
     }

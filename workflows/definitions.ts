@@ -208,6 +208,10 @@ export interface TurnTimingReport {
   firstFrameMs: number;
   voiceToVoiceMs: number;
   cacheHit: boolean;
+  /** The TTS provider that synthesized the turn's speech (absent when all of it was cached). */
+  ttsProvider?: string;
+  /** Characters sent to that provider for the turn (cache hits cost nothing). */
+  ttsCharacters?: number;
 }
 export const turnTimingSignal = defineSignal<[TurnTimingReport]>('turnTiming');
 

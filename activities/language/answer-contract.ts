@@ -2,6 +2,7 @@
 // ids, the served provider and timings: the LLM's tokens and the documents stay out of
 // history.
 import type { KbIntentName } from '../../workflows/definitions';
+import type { LlmUsage } from '../ports';
 
 export interface AnswerInput {
   callSid: string;
@@ -34,6 +35,8 @@ export interface AnswerRecord {
   refused?: RefusalReason;
   documentIds: string[];
   timings: { retrieveMs: number; firstSentenceMs?: number; totalMs: number };
+  /** Tokens of the serving model, for the cost report. */
+  usage?: LlmUsage;
   /** Characters of text already played on the call while it was generated (edge answers). */
   spokenChars?: number;
 }

@@ -19,7 +19,7 @@ import type {
   Answerer,
   RefusalReason,
 } from './answer-contract';
-import type { LlmChain } from './llm-chain';
+import type { LlmChain, LlmChainResult } from './llm-chain';
 import { composePrompt } from './prompt';
 import { sentences } from './sentence-chunker';
 
@@ -70,13 +70,14 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       /** The record of what was said; `chain` absent when no model was asked (or it was cut off). */
       const record = (
         text: string,
-        chain?: { servedBy?: string; attempts: AnswerRecord['attempts'] },
+        chain?: Pick<LlmChainResult, 'servedBy' | 'attempts' | 'usage'>,
         refused?: RefusalReason,
       ): AnswerRecord => ({
         text,
         servedBy: chain?.servedBy ?? 'none',
         attempts: chain?.attempts ?? [],
         ...(refused && { refused }),
+        ...(chain?.usage && { usage: chain.usage }),
         documentIds,
         timings: { retrieveMs, firstSentenceMs, totalMs: since() },
       });

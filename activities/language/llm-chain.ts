@@ -6,7 +6,13 @@
 //
 // Each provider is pumped in the background into a queue, so its timeouts measure the
 // provider, not how fast the caller of the chain (sentence chunker → TTS) reads.
-import { LanguageModelError, type LanguageModel, type LlmFailureKind, type Prompt } from '../ports';
+import {
+  LanguageModelError,
+  type LanguageModel,
+  type LlmFailureKind,
+  type LlmUsage,
+  type Prompt,
+} from '../ports';
 
 export interface LlmLink {
   provider: string;
@@ -38,6 +44,18 @@ export interface LlmChainResult {
   attempts: LlmAttempt[];
   /** False when the answer was cut short (failure after the first text, or the reader stopped). */
   complete: boolean;
+  /** The serving provider's tokens as it reported them; estimated if it was cut off first. */
+  usage?: LlmUsage;
+}
+
+/** ≈ 4 characters a token (English): for a provider that did not say, or was cut off. */
+export function estimateUsage(prompt: Prompt, text: string): LlmUsage {
+  const chars = prompt.messages.reduce((n, m) => n + m.content.length, 0);
+  return {
+    inputTokens: Math.ceil(chars / 4),
+    outputTokens: Math.ceil(text.length / 4),
+    estimated: true,
+  };
 }
 
 /** The answer's text, streamed; `result` settles (never rejects) once the stream ends. */
@@ -107,6 +125,7 @@ export class LlmChain {
     let servedBy: string | undefined;
     let complete = false;
     let current: RunningLink | undefined;
+    let served: RunningLink | undefined;
     try {
       for (const link of this.links) {
         opts.signal?.throwIfAborted();
@@ -122,7 +141,10 @@ export class LlmChain {
           if (ev.type === 'piece') {
             const piece = emitted ? ev.text : ev.text.trimStart();
             if (!piece) continue;
-            if (!emitted) servedBy = link.provider;
+            if (!emitted) {
+              servedBy = link.provider;
+              served = current;
+            }
             emitted = true;
             text += piece;
             yield piece;
@@ -148,7 +170,8 @@ export class LlmChain {
         attempts.push(current.attempt(servedBy === current.provider, { type: 'stopped' }));
       }
       current?.stop();
-      settle({ text, servedBy, attempts, complete });
+      const usage = served?.usage ?? (served?.billed ? estimateUsage(prompt, text) : undefined);
+      settle({ text, servedBy, attempts, complete, ...(usage && { usage }) });
     }
   }
 }
@@ -165,6 +188,9 @@ class RunningLink {
   private readonly onOuterAbort: () => void;
   /** Its attempt is in the record. */
   recorded = false;
+  /** The tokens it reported, if it did. */
+  usage?: LlmUsage;
+  readonly billed: boolean;
 
   constructor(
     private readonly link: LlmLink,
@@ -172,6 +198,7 @@ class RunningLink {
     prompt: Prompt,
     private readonly opts: { signal?: AbortSignal; maxTokens?: number },
   ) {
+    this.billed = model.reportsUsage === true;
     const outer = opts.signal;
     this.onOuterAbort = () => this.finish({ type: 'aborted', reason: outer?.reason });
     outer?.addEventListener('abort', this.onOuterAbort, { once: true });
@@ -191,7 +218,9 @@ class RunningLink {
 
   private async pump(model: LanguageModel, prompt: Prompt, signal: AbortSignal): Promise<void> {
     try {
-      for await (const piece of model.stream(prompt, { signal, maxTokens: this.opts.maxTokens })) {
+      const onUsage = (usage: LlmUsage) => void (this.usage = usage);
+      const opts = { signal, maxTokens: this.opts.maxTokens, onUsage };
+      for await (const piece of model.stream(prompt, opts)) {
         if (this.closed) return;
         if (this.firstTokenMs === undefined && piece.trim()) {
           this.firstTokenMs = this.elapsed();

@@ -127,6 +127,7 @@ describe('LLM chain', function () {
     assert.equal(r.servedBy, 'openai');
     assert.equal(r.complete, true);
     assert.deepEqual(summary(r.attempts), ['openai:ok']);
+    assert.ok(r.usage && r.usage.inputTokens > 0 && r.usage.outputTokens > 0, JSON.stringify(r));
     const a = r.attempts[0]!;
     assert.ok(a.firstTokenMs !== undefined && a.firstTokenMs <= a.ms, JSON.stringify(a));
   });
@@ -224,6 +225,21 @@ describe('LLM chain', function () {
     assert.deepEqual(summary(r.attempts), ['openai:ok'], 'no other provider speaks over it');
     assert.equal(r.attempts[0]!.kind, 'timeout');
     assert.match(r.attempts[0]!.reason!, /not finished within 600 ms/);
+    // Cut off before the usage chunk: billed all the same, so estimated (≈ 4 chars a token).
+    const promptChars = PROMPT.messages.reduce((n, m) => n + m.content.length, 0);
+    assert.deepEqual(r.usage, {
+      inputTokens: Math.ceil(promptChars / 4),
+      outputTokens: Math.ceil('The late fee is'.length / 4),
+      estimated: true,
+    });
+  });
+
+  it('records the tokens the serving provider reported (the cost report prices them)', async () => {
+    const r = await chain({ LLM_CHAIN: 'openai,template' }).complete(PROMPT);
+    assert.equal(r.servedBy, 'openai');
+    assert.deepEqual(r.usage, { inputTokens: 412, outputTokens: 19 }); // the recorded usage chunk
+    const templated = await chain({ LLM_CHAIN: 'template' }).complete(PROMPT);
+    assert.equal(templated.usage, undefined, 'a template bills no tokens');
   });
 
   it('warms the local model up (loaded, system prompt cached) and then serves from it', async () => {

@@ -63,7 +63,7 @@ const words = (t: string) => t.trim().split(/\s+/).filter(Boolean).length;
 async function collect(
   model: LanguageModel,
   p: Prompt,
-  opts?: { signal?: AbortSignal; maxTokens?: number },
+  opts?: Parameters<LanguageModel['stream']>[1],
 ): Promise<string[]> {
   const pieces: string[] = [];
   for await (const piece of model.stream(p, opts)) pieces.push(piece);
@@ -283,6 +283,14 @@ describe('OpenAI adapter on the wire (recorded exchanges)', () => {
     assert.equal(body.stream, true);
     assert.equal(body.max_tokens, 50);
     assert.deepEqual(body.messages, QUESTION.messages);
+    assert.deepEqual(body.stream_options, { include_usage: true });
+  });
+
+  it('reports the usage chunk that ends the stream', async () => {
+    const usage: unknown[] = [];
+    const pieces = await collect(make(), QUESTION, { onUsage: (u) => usage.push(u) });
+    assert.equal(pieces.join(''), 'The late fee is $10, charged when a bill is unpaid 5 days after the due date.'); // prettier-ignore
+    assert.deepEqual(usage, [{ inputTokens: 412, outputTokens: 19 }]);
   });
 
   const cases: [string, LlmFailureKind, RegExp][] = [

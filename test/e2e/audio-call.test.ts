@@ -6,13 +6,13 @@ import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pockets
 import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
-import { ADA } from '../helpers/calls';
+import { ADA, testEvents } from '../helpers/calls';
 import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../media-edge/audio/wav';
 import { transcriptQuery, type CallResult, type Utterance } from '../../workflows/definitions';
-import type { SpeechToText } from '../../activities/ports';
+import type { SpeechToText, TurnMetricsData } from '../../activities/ports';
 import { FailureType, failure } from '../../activities/errors';
 import { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
 
@@ -38,7 +38,9 @@ describe('audio calls end to end (real audio, local speech engines)', function (
   });
 
   before(async () => {
-    stack = await startEdgeStack();
+    // A cache of this run's own: what is synthesized and what is a hit does not depend on
+    // earlier runs.
+    stack = await startEdgeStack({ env: { TTS_CACHE_NAMESPACE: `tts-test-${process.pid}` } });
   });
   after(async () => {
     await stack?.stop();
@@ -71,7 +73,46 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     const seconds = channels[0]!.length / sampleRate;
     assert.ok(Math.abs(seconds * 1000 - result.recording.durationMs) <= 40, `${seconds} s`);
     assert.ok(rms(channels[0]!) > 50 && rms(channels[1]!) > 50, 'both sides have sound');
+
+    // The turn metrics carry what the edge billed: this run's cache is new, so the local
+    // voice synthesized every character of the balance reply.
+    const metrics = await turnMetricsOf(report.workflowId, result.turns);
+    const transcript = await (
+      await localEnv()
+    ).client.workflow
+      .getHandle(report.workflowId)
+      .query(transcriptQuery);
+    const line = transcript.find((e) => e.speaker === 'agent' && e.turnId === 1)!;
+    assert.equal(metrics.get(1)?.providers.tts, 'local', JSON.stringify([...metrics]));
+    assert.equal(metrics.get(1)?.usage?.tts_characters, line.text.length);
+    for (const [turn, m] of metrics) {
+      if (m.tts_cache_hit) assert.equal(m.usage?.tts_characters, 0, `turn ${turn} was cached`);
+      else assert.ok((m.usage?.tts_characters ?? 0) > 0, `turn ${turn} was synthesized`);
+    }
   });
+
+  /** The call's turn.metrics events, by turn (the stack publishes to the test bus). */
+  async function turnMetricsOf(workflowId: string, turns: number) {
+    const got = new Map<number, TurnMetricsData>();
+    const sub = await testEvents.subscribe({
+      groupId: `metrics-${workflowId}`,
+      handlers: {
+        'turn.metrics': async (e) => {
+          if (e.workflow_id === workflowId) got.set(e.seq, e.data);
+        },
+      },
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (got.size < turns) {
+        assert.ok(Date.now() < deadline, `${got.size} of ${turns} turn metrics`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await sub.close();
+    }
+    return got;
+  }
 
   const payments = async () => {
     return Number((await (await testDb()).query('SELECT count(*) FROM payments')).rows[0].count);

@@ -16,6 +16,7 @@ import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
 import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import { DuckDbWarehouse, type SqlParams } from '../../activities/providers/warehouse/duckdb';
+import { defaultPricesPath, loadPriceTable } from '../../activities/analytics/prices';
 import { runReport } from '../../cli/report';
 import { createEphemeralDevServer } from '../../infra/ephemeral-server';
 import { createCallWorker } from '../../workers/call-worker-factory';
@@ -27,6 +28,7 @@ import {
   type TranscriptEntry,
 } from '../../workflows/definitions';
 import type { PostCallResult } from '../../workflows/post-call-definitions';
+import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
 import { postCallResult, postgresTestDeps, startCall } from '../helpers/calls';
 import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
 import { freePort, type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
@@ -53,6 +55,7 @@ describe('the data plane under real calls (own broker and server)', function () 
   const notices: string[] = [];
   const placed: Placed[] = [];
   const day = new Date().toISOString().slice(0, 10);
+  const secondary = new OpenAiReplayServer();
 
   const reportEnv = () => ({
     ...process.env,
@@ -116,13 +119,16 @@ describe('the data plane under real calls (own broker and server)', function () 
       log: (level, msg) => notices.push(`${level} ${msg}`),
     });
     // The first link is an OpenAI endpoint nobody listens on: every knowledge answer is a
-    // real fallback (openai → template), which the report must count.
+    // real fallback, to the secondary (OpenAI's wire protocol replayed, with its usage
+    // chunk), which the report must count and price.
     const answerer = await createKnowledgeAnswerer({
       env: {
         ...process.env,
-        LLM_CHAIN: 'openai,template',
+        LLM_CHAIN: 'openai,secondary,template',
         OPENAI_API_KEY: 'sk-data-plane-test',
         OPENAI_BASE_URL: `http://127.0.0.1:${await freePort()}/v1`,
+        LLM_SECONDARY_BASE_URL: await secondary.start(),
+        LLM_SECONDARY_MODEL: 'mixtral-8x7b',
       },
       log: () => {},
     });
@@ -159,6 +165,7 @@ describe('the data plane under real calls (own broker and server)', function () 
     await bus?.close();
     await broker?.close();
     await env?.teardown();
+    await secondary.close();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -230,7 +237,7 @@ describe('the data plane under real calls (own broker and server)', function () 
     await resetDb();
     const calls = [
       await dial('+15550100001', ["what's my balance", 'goodbye']),
-      // openai refuses the connection: the template answers, a fallback to count.
+      // openai refuses the connection: the secondary answers, a fallback to count.
       await dial('+15550100001', ['what is the late fee', 'goodbye']),
       await dial('+15550100004', ['uh', 'can I talk to a real person']),
       // A turn the recognizer was unsure of, then a declined payment.
@@ -278,7 +285,22 @@ describe('the data plane under real calls (own broker and server)', function () 
         ),
       ).map(([k, n]) => ['llm', ...k.split('>'), n]),
     );
-    assert.ok(r.fallbacks.some((f) => f.failed === 'openai' && f.servedBy === 'template'));
+    assert.ok(r.fallbacks.some((f) => f.failed === 'openai' && f.servedBy === 'secondary'));
+
+    // Cost: the secondary's tokens as its usage chunk reported them, at the table's price.
+    const served = answers.filter((e) => e.answer!.servedBy === 'secondary').length;
+    const { usage } = loadOpenAiFixture('stream').response.events!.at(-1) as {
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
+    const rate = loadPriceTable(defaultPricesPath()).llm_per_1k_tokens.secondary!;
+    const llmCost = r.costs.find((c) => c.stage === 'llm' && c.provider === 'secondary');
+    assert.ok(served > 0 && llmCost, JSON.stringify(r.costs));
+    assert.equal(llmCost.quantity, served * (usage.prompt_tokens + usage.completion_tokens));
+    const expected =
+      (served * (usage.prompt_tokens * rate.input + usage.completion_tokens * rate.output)) / 1000;
+    assert.ok(Math.abs(llmCost.cost - expected) < 1e-12, `${llmCost.cost} vs ${expected}`);
+    // Text calls synthesize no speech: no TTS line (an audio call's comes from the edge).
+    assert.equal(r.costs.filter((c) => c.stage === 'tts').length, 0);
 
     // Latency: the percentiles of the turn metrics as they are on Kafka, read apart from
     // the warehouse by a group of its own.

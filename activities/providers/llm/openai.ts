@@ -10,6 +10,7 @@ import {
   type LanguageModel,
   LanguageModelError,
   type LlmFailureKind,
+  type LlmUsage,
   type Prompt,
 } from '../../ports';
 
@@ -39,6 +40,7 @@ export const OPENAI_DEFAULTS: Omit<OpenAiLlmOptions, 'name'> = {
 export class OpenAiLanguageModel implements LanguageModel {
   readonly name: string;
   readonly model: string;
+  readonly reportsUsage = true;
   private readonly client: OpenAI;
   private readonly opts: OpenAiLlmOptions;
   private readonly secret: string;
@@ -63,7 +65,7 @@ export class OpenAiLanguageModel implements LanguageModel {
 
   async *stream(
     prompt: Prompt,
-    opts: { signal?: AbortSignal; maxTokens?: number } = {},
+    opts: { signal?: AbortSignal; maxTokens?: number; onUsage?: (usage: LlmUsage) => void } = {},
   ): AsyncIterable<string> {
     const { signal } = opts;
     signal?.throwIfAborted();
@@ -76,6 +78,8 @@ export class OpenAiLanguageModel implements LanguageModel {
           stream: true,
           temperature: this.opts.temperature,
           max_tokens: opts.maxTokens ?? this.opts.maxTokens,
+          // The last chunk carries the billed tokens (the report prices them).
+          stream_options: { include_usage: true },
         },
         { signal },
       );
@@ -84,6 +88,10 @@ export class OpenAiLanguageModel implements LanguageModel {
     }
     try {
       for await (const chunk of chunks) {
+        if (chunk.usage) {
+          const { prompt_tokens: inputTokens, completion_tokens: outputTokens } = chunk.usage;
+          opts.onUsage?.({ inputTokens, outputTokens });
+        }
         const piece = chunk.choices[0]?.delta?.content;
         if (piece) yield piece;
       }
