@@ -39,6 +39,7 @@ import { createPostCallWorker } from '../../workers/post-call-worker-factory';
 import { Collector } from '../activity/event-fixtures';
 import { DeepgramPrerecordedReplayServer } from '../fixtures/deepgram/prerecorded-replay-server';
 import { localEnv, workflowBundle } from '../helpers/platform';
+import { maybeRecordHistory } from '../helpers/calls';
 import { concatPcm, silence, speak } from '../helpers/speech-audio';
 
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
@@ -263,6 +264,7 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     const recordingKey = await uploadRecording(callSid);
     const before = stt.calls;
     const { handle, result } = await runPostCall(input(callSid, { recordingKey }));
+    await maybeRecordHistory(env, handle.workflowId, 'post-call-transcribed');
 
     // The transcript: both speakers, in time order, what each said.
     const t = await storedTranscript(callSid);
