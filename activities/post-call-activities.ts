@@ -35,6 +35,11 @@ export interface PostCallActivityDeps {
   /** Summaries; without one (or when no model serves) the deterministic summary is used. */
   llm?: LlmChain;
   events: EventBus;
+  /**
+   * The edge's TTS cache: the call's personal entries (its greeting, amounts) are removed
+   * after it. Without one there is nothing to remove.
+   */
+  speechCache?: { forgetCall(callId: string): Promise<number> };
   /** Recognizer hints per channel (pocketsphinx: a grammar instead of dictation). */
   hints?: { caller?: string[]; agent?: string[] };
   log?: (line: string) => void;
@@ -217,6 +222,14 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
         disposition: input.disposition,
         provider: result.servedBy,
       };
+    },
+
+    /** Idempotent: a repeat finds nothing left and returns 0. */
+    async forgetCallSpeech(input: { callSid: string }): Promise<{ removed: number }> {
+      if (!deps.speechCache) return { removed: 0 };
+      const removed = await deps.speechCache.forgetCall(input.callSid);
+      if (removed) log(`${input.callSid}: removed ${removed} cached personal audio entr${removed === 1 ? 'y' : 'ies'}`); // prettier-ignore
+      return { removed };
     },
 
     async flagCall(input: QaFacts): Promise<string[]> {

@@ -31,10 +31,14 @@ export interface UtteranceRecognizer {
 }
 
 export interface SpeechSynthesizer {
-  /** 8 kHz μ-law for the text; a cache hit calls no provider. */
+  /**
+   * 8 kHz μ-law for the text; a cache hit calls no provider. `callId`: the call it is for
+   * (personal text is cached for that call only, and removed after it).
+   */
   synthesize(
     text: string,
     signal: AbortSignal,
+    callId?: string,
   ): Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>;
 }
 
@@ -176,7 +180,7 @@ export class CallSession {
       say: async (sentence) => {
         if (abort.signal.aborted || this.ended) return;
         const textReadyAt = performance.now();
-        const audio = this.deps.tts.synthesize(sentence, abort.signal);
+        const audio = this.deps.tts.synthesize(sentence, abort.signal, this.deps.bridge.callSid);
         audio.then((a) => this.billed(turnId, sentence, a)).catch(() => undefined); // reported where it is awaited, in order
         queue = queue.then(async () => {
           try {
@@ -292,7 +296,7 @@ export class CallSession {
     const abort = new AbortController();
     this.current = { turnId: reply.turnId, abort };
     try {
-      const audio = await this.deps.tts.synthesize(text, abort.signal);
+      const audio = await this.deps.tts.synthesize(text, abort.signal, this.deps.bridge.callSid);
       this.billed(reply.turnId, text, audio);
       if (abort.signal.aborted) return undefined;
       const synthesizedAt = performance.now();

@@ -22,6 +22,8 @@ import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesize
 export interface EdgeRuntime {
   calls: EdgeCalls;
   tts: SynthesisStats;
+  /** The TTS cache and the voice it is keyed by (tests and tooling look entries up). */
+  speechCache: { cache: TtsCache; voice: string };
   hostWorker: Worker;
   close(): Promise<void>;
 }
@@ -110,6 +112,7 @@ export async function createEdgeRuntime(opts: {
   return {
     calls,
     tts: tts.stats,
+    speechCache: { cache, voice: chain.voice },
     hostWorker,
     async close() {
       chain.close();

@@ -1,6 +1,7 @@
 // What the edge's audio path needs besides the webhook config: the TTS cache (Redis +
 // object store), the recordings store and endpointing. Read once from the environment.
 import { z } from 'zod';
+import { ttsCacheNamespaceField } from '../activities/speech/tts-cache';
 
 const schema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
@@ -11,11 +12,7 @@ const schema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
-  /** First segment of the TTS cache's keys: a new one starts an empty cache (a new voice, tests). */
-  TTS_CACHE_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ (at most 40)')
-    .default('tts'),
+  TTS_CACHE_NAMESPACE: ttsCacheNamespaceField,
   /** Silence after speech that ends an utterance. */
   ENDPOINT_HANGOVER_MS: z.coerce.number().int().min(100).default(400),
   ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),

@@ -1,12 +1,14 @@
 // Process entry of the post-call worker: post-call workflows and their activities (batch
 // transcription, summaries, QA flags, the call.analyzed event). Configuration from env.
 import { NativeConnection } from '@temporalio/worker';
+import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseEnvConfig } from '../activities/env-config';
 import { llmChainFromEnv, warmUpLlmChain } from '../activities/language/llm-config';
 import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { kafkaEnvFields } from '../activities/providers/events/kafka-env';
 import { S3ObjectStore } from '../activities/providers/object-store/s3';
+import { TtsCache, ttsCacheNamespaceField } from '../activities/speech/tts-cache';
 import { DeepgramPrerecordedSpeechToText } from '../activities/providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import type { SpeechToText } from '../activities/ports';
@@ -26,6 +28,10 @@ const PostCallEnv = z.object({
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
+  /** The edge's TTS cache (Redis + the audio bucket): each call's personal entries are removed. */
+  REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
+  S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
+  TTS_CACHE_NAMESPACE: ttsCacheNamespaceField,
   ...kafkaEnvFields,
   /**
    * The summary's LLM chain (LLM_CHAIN's providers and settings otherwise). No `local` by
@@ -58,17 +64,24 @@ async function main(): Promise<void> {
     clientId: 'switchboard-post-call',
   });
   await events.ensureTopics();
-  const recordings = new S3ObjectStore({
-    bucket: config.S3_RECORDINGS_BUCKET,
-    region: config.S3_REGION,
-    ...(config.S3_ENDPOINT && { endpoint: config.S3_ENDPOINT, forcePathStyle: true }),
-    ...(config.S3_ACCESS_KEY_ID &&
-      config.S3_SECRET_ACCESS_KEY && {
-        credentials: {
-          accessKeyId: config.S3_ACCESS_KEY_ID,
-          secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-        },
-      }),
+  const store = (bucket: string) =>
+    new S3ObjectStore({
+      bucket,
+      region: config.S3_REGION,
+      ...(config.S3_ENDPOINT && { endpoint: config.S3_ENDPOINT, forcePathStyle: true }),
+      ...(config.S3_ACCESS_KEY_ID &&
+        config.S3_SECRET_ACCESS_KEY && {
+          credentials: {
+            accessKeyId: config.S3_ACCESS_KEY_ID,
+            secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+          },
+        }),
+    });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const speechCache = new TtsCache({
+    redis,
+    store: store(config.S3_AUDIO_BUCKET),
+    namespace: config.TTS_CACHE_NAMESPACE,
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createPostCallWorker({
@@ -76,7 +89,8 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.POST_CALL_TASK_QUEUE,
     deps: {
-      recordings,
+      recordings: store(config.S3_RECORDINGS_BUCKET),
+      speechCache,
       stt: batchRecognizer(config),
       llm,
       events,
@@ -93,6 +107,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await events.close();
+  redis.disconnect();
 }
 
 if (require.main === module) {

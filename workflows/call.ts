@@ -598,7 +598,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
    * Seed §7 after the call log: the recording and the call's end as events (after every
    * line of the transcript), and the post-call workflow, which outlives this one. Each step
    * repeats nothing on a retry: event ids and the child's workflow id are deterministic.
-   * (No per-call cache entries exist to clean: the TTS cache is keyed by voice and text.)
+   * The call's personal TTS cache entries are removed by the post-call workflow's first step.
    */
   async function finalize(disposition: string, durationMs: number, callLogId: string) {
     holding = false;

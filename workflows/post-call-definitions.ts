@@ -54,4 +54,6 @@ export interface PostCallResult {
   qaFlags: string[];
   /** Id of the published call.analyzed event. */
   eventId: string;
+  /** The call's personal TTS cache entries removed (patch `forget-call-speech`). */
+  speechForgotten?: number;
 }

@@ -1,10 +1,13 @@
 // The post-call workflow: batch work after the call, outliving the call workflow that
-// started it (ParentClosePolicy ABANDON). Four steps, each a retryable, idempotent
-// activity: transcribe the recording, summarise, flag for QA, publish call.analyzed.
+// started it (ParentClosePolicy ABANDON). Each step a retryable, idempotent activity: forget
+// the call's cached speech, transcribe the recording, summarise, flag for QA, publish
+// call.analyzed.
 // Only references and short strings enter history (transcript key, word count, summary).
 import {
   ActivityFailure,
   ApplicationFailure,
+  log,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,7 +30,7 @@ const batch = proxyActivities<Pick<PostCallActivities, 'transcribeRecording' | '
   },
 });
 
-const quick = proxyActivities<Pick<PostCallActivities, 'flagCall'>>({
+const quick = proxyActivities<Pick<PostCallActivities, 'flagCall' | 'forgetCallSpeech'>>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
@@ -52,6 +55,17 @@ function failureType(err: unknown): string | undefined {
 }
 
 export async function postCallWorkflow(input: PostCallInput): Promise<PostCallResult> {
+  // Seed §7: the call's personal speech leaves the TTS cache as soon as the call is over.
+  // Best effort: entries left behind (Redis away) expire with the cache's TTL.
+  let speechForgotten: number | undefined;
+  if (patched('forget-call-speech')) {
+    try {
+      ({ removed: speechForgotten } = await quick.forgetCallSpeech({ callSid: input.callSid }));
+    } catch (err) {
+      log.warn('the call’s cached speech was not removed', { error: String(err) });
+    }
+  }
+
   let transcript: TranscriptRef | undefined;
   let transcriptMissing: PostCallResult['transcriptMissing'];
   if (!input.recordingKey) {
@@ -111,5 +125,6 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
     summary,
     qaFlags,
     eventId,
+    ...(speechForgotten !== undefined && { speechForgotten }),
   };
 }

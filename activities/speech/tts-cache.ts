@@ -22,10 +22,17 @@
 // synthesize it (the second put overwrites the first with equivalent audio).
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { FailureType, failure } from '../errors';
 import type { ObjectStore, SpeechAudio, TextToSpeech } from '../ports';
 
 export const DEFAULT_TTS_CACHE_TTL_S = 7 * 24 * 3600;
+
+/** TTS_CACHE_NAMESPACE (edge and post-call worker): a new one starts an empty cache. */
+export const ttsCacheNamespaceField = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ (at most 40)')
+  .default('tts');
 
 export type CacheScope = 'shared' | { callId: string };
 

@@ -89,6 +89,15 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       if (m.tts_cache_hit) assert.equal(m.usage?.tts_characters, 0, `turn ${turn} was cached`);
       else assert.ok((m.usage?.tts_characters ?? 0) > 0, `turn ${turn} was synthesized`);
     }
+
+    // The personal reply is cached for this call alone (the post-call workflow removes it);
+    // the fixed goodbye is shared by every call.
+    const { cache, voice } = stack.runtime.speechCache;
+    const bye = transcript.find((e) => e.speaker === 'agent' && e.turnId === 2)!;
+    assert.ok(await cache.get(voice, line.text, { callId: report.callSid }), 'not cached per call');
+    assert.equal(await cache.get(voice, line.text), undefined, 'a personal reply was shared');
+    assert.ok(await cache.get(voice, bye.text), `"${bye.text}" is not shared`);
+    assert.ok((await cache.forgetCall(report.callSid)) >= 2, 'greeting and balance per call');
   });
 
   /** The call's turn.metrics events, by turn (the stack publishes to the test bus). */

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { kafkaBrokers, objectStoreConfig } from '../../infra';
+import { Redis } from 'ioredis';
+import { kafkaBrokers, objectStoreConfig, redisUrl } from '../../infra';
+import { TtsCache } from '../../activities/speech/tts-cache';
 import { BoundedSeenEvents, dedupeById } from '../../activities/events';
 import { LlmChain } from '../../activities/language/llm-chain';
 import { llmLinksFromEnv } from '../../activities/language/llm-config';
@@ -28,7 +30,7 @@ import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { DeepgramPrerecordedSpeechToText } from '../../activities/providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import { encodeWav } from '../../media-edge/audio/wav';
-import { expectedPhrases } from '../../workflows/call-state';
+import { expectedPhrases, PROMPTS } from '../../workflows/call-state';
 import {
   POST_CALL_WORKFLOW_TYPE,
   postCallWorkflowId,
@@ -45,8 +47,8 @@ import { concatPcm, silence, speak } from '../helpers/speech-audio';
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z ]/g, '');
 
-function recordingsStore(): S3ObjectStore {
-  const c = objectStoreConfig('recordings');
+function recordingsStore(bucket: 'recordings' | 'audio' = 'recordings'): S3ObjectStore {
+  const c = objectStoreConfig(bucket);
   return new S3ObjectStore({
     bucket: c.bucket,
     endpoint: c.endpoint,
@@ -97,6 +99,7 @@ class CountingStt implements SpeechToText {
 
 /** Faults a step can meet after its side effect happened (the reply is lost). */
 interface Faults {
+  forgetReplyLost?: boolean;
   transcriptPutReplyLost?: boolean;
   summaryFails?: boolean;
   publishReplyLost?: boolean;
@@ -174,6 +177,8 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
   const once = new Collector();
   const subs: { close(): Promise<void> }[] = [];
   let recording: { caller: Int16Array; agent: Int16Array };
+  let redis: Redis;
+  let speech: TtsCache;
 
   before(async () => {
     env = await localEnv();
@@ -190,6 +195,8 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     sphinx = new PocketsphinxSpeechToText({ poolSize: 1 });
     stt = new CountingStt(sphinx);
     const llm = new LlmChain(llmLinksFromEnv({ LLM_CHAIN: 'template' }, () => undefined));
+    redis = new Redis(redisUrl());
+    speech = new TtsCache({ redis, store: recordingsStore('audio'), namespace: `tts-${run}` });
     worker = await createPostCallWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
@@ -200,6 +207,16 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
         stt,
         llm: new FaultyChain(llm, faults),
         events: faultyBus(bus, faults),
+        speechCache: {
+          async forgetCall(callId) {
+            const removed = await speech.forgetCall(callId);
+            if (faults.forgetReplyLost) {
+              faults.forgetReplyLost = false;
+              throw new Error('ECONNRESET (after the entries were deleted)');
+            }
+            return removed;
+          },
+        },
         hints: { caller: expectedPhrases('idle') },
         log: () => undefined,
       },
@@ -214,6 +231,7 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     for (const s of subs) await s.close();
     await bus?.close();
     sphinx?.dispose();
+    redis?.disconnect();
   });
 
   async function uploadRecording(callSid: string): Promise<string> {
@@ -336,13 +354,18 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     const callSid = newCallSid();
     const recordingKey = await uploadRecording(callSid);
     const before = stt.calls;
+    const personal = 'Hello Ada, thanks for calling.';
+    const audio = { mulaw: Buffer.alloc(800, 0xff), durationMs: 100, provider: 'local', voice: 'v' }; // prettier-ignore
+    await speech.put(audio, personal, { callId: callSid });
     Object.assign(faults, {
+      forgetReplyLost: true,
       transcriptPutReplyLost: true,
       summaryFails: true,
       publishReplyLost: true,
     });
     const { handle, result } = await runPostCall(input(callSid, { recordingKey }));
     assert.deepEqual(faults, {
+      forgetReplyLost: false,
       transcriptPutReplyLost: false,
       summaryFails: false,
       publishReplyLost: false,
@@ -362,12 +385,16 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
       }
     }
     assert.deepEqual(Object.fromEntries(attempts), {
+      forgetCallSpeech: 2,
       transcribeRecording: 2,
       summarizeCall: 2,
       flagCall: 1,
       publishCallAnalyzed: 2,
     });
-    // ...and repeated nothing: the audio was recognised once, the stored transcript kept.
+    // ...and repeated nothing: the cached speech gone (the retry found nothing left), the
+    // audio recognised once, the stored transcript kept.
+    assert.equal(await speech.get('v', personal, { callId: callSid }), undefined);
+    assert.equal(result.speechForgotten, 0);
     assert.equal(stt.calls - before, expectedSegments());
     const t = await storedTranscript(callSid);
     assert.equal(result.transcript?.created, false);
@@ -403,6 +430,23 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     assert.equal(stt.calls, before, 'the recording was recognised again');
     assert.equal(second.transcript?.created, false);
     assert.equal(second.eventId, first.result.eventId);
+  });
+
+  it('removes the call’s personal speech from the TTS cache, and nothing else', async () => {
+    const [callSid, other] = [newCallSid(), newCallSid()];
+    const audio = { mulaw: Buffer.alloc(800, 0xff), durationMs: 100, provider: 'local', voice: 'flite:slt' }; // prettier-ignore
+    const mine = ['Hello Ada, thanks for calling.', 'Your balance is 42 dollars and 50 cents.'];
+    for (const text of mine) await speech.put(audio, text, { callId: callSid });
+    await speech.put(audio, 'Hello Grace, thanks for calling.', { callId: other });
+    await speech.put(audio, PROMPTS.goodbye);
+
+    const { result } = await runPostCall(input(callSid));
+    assert.equal(result.speechForgotten, 2);
+    for (const text of mine)
+      assert.equal(await speech.get(audio.voice, text, { callId: callSid }), undefined, text);
+    assert.ok(await speech.get(audio.voice, 'Hello Grace, thanks for calling.', { callId: other }));
+    assert.ok(await speech.get(audio.voice, PROMPTS.goodbye), 'a shared prompt was removed');
+    await speech.forgetCall(other);
   });
 
   it('no recording, or a recording that is not there: analysed anyway, flagged', async () => {
