@@ -401,6 +401,22 @@ export interface SubscribeOptions {
   onInvalid?: (invalid: InvalidDelivery) => void;
 }
 
+/**
+ * Consuming in batches (the warehouse loader: one transaction and one offset commit per
+ * batch instead of per event). A batch holds the valid events of one partition, in order;
+ * its offsets are committed after `handleBatch` returns, and a batch that throws is
+ * delivered again, whole.
+ */
+export interface BatchSubscribeOptions {
+  groupId: string;
+  types: readonly EventType[];
+  handleBatch: (events: AnyBusEvent[]) => Promise<void>;
+  /** Events per batch at most (default 500). */
+  maxBatch?: number;
+  fromBeginning?: boolean;
+  onInvalid?: (invalid: InvalidDelivery) => void;
+}
+
 export interface EventSubscription {
   /** Stops consuming; offsets of handled events are committed already. */
   close(): Promise<void>;
@@ -420,6 +436,7 @@ export interface EventBus {
    */
   publish(drafts: EventDraft[]): Promise<AnyBusEvent[]>;
   subscribe(opts: SubscribeOptions): Promise<EventSubscription>;
+  subscribeBatches(opts: BatchSubscribeOptions): Promise<EventSubscription>;
   close(): Promise<void>;
 }
 

@@ -234,7 +234,13 @@ program
     '--language',
     'only intent, retrieval and time to the first sentence of a grounded answer',
   )
+  .option('--loader', 'only the warehouse loader: batched vs one event per transaction')
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+    if (process.argv.includes('--loader')) {
+      const { runLoaderBench } = await import('../bench/loader');
+      await runLoaderBench().catch(fail);
+      process.exit(0);
+    }
     if (process.argv.includes('--capacity')) {
       await infraUp();
       const { runCapacityBench } = await import('../bench/voice');
@@ -251,6 +257,7 @@ program
     }
     const voiceOnly = process.argv.includes('--voice');
     if (!voiceOnly) await orchestration(o);
+    if (!voiceOnly) await (await import('../bench/loader')).runLoaderBench().catch(fail);
     if (o.voice !== false) {
       console.log(
         '\n[bench] voice to voice (5 concurrent calls × 4 rounds × 5 turns = 100 turns, real-time pace)',

@@ -1,18 +1,11 @@
-// The warehouse loader: a consumer group on every event topic that loads each event into
-// the warehouse. The bus commits an event's offset only after its handler (the load)
+// The warehouse loader: a consumer group on every event topic that loads the events into
+// the warehouse a batch at a time. The bus commits a batch's offsets only after its load
 // succeeded, and the warehouse skips ids it already holds, so a crash between the load and
 // the commit, a redelivery or a retried publish never doubles a row; a restarted loader
 // resumes from the group's committed offsets.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_TYPES } from '../events/catalog';
-import type {
-  AnyBusEvent,
-  EventBus,
-  EventHandlers,
-  EventSubscription,
-  EventType,
-  Warehouse,
-} from '../ports';
+import type { AnyBusEvent, EventBus, EventSubscription, EventType, Warehouse } from '../ports';
 import type { Backlog } from './kafka-backlog';
 
 export const WAREHOUSE_GROUP = 'switchboard-warehouse';
@@ -23,6 +16,8 @@ export interface LoaderOptions {
   groupId?: string;
   /** Default: every type in the catalogue. */
   types?: readonly EventType[];
+  /** Events per warehouse transaction at most (default: the bus's, 500). */
+  maxBatch?: number;
   log?: (line: string) => void;
 }
 
@@ -45,23 +40,26 @@ export interface RunningLoader {
 export async function startEventLoader(opts: LoaderOptions): Promise<RunningLoader> {
   const stats: LoaderStats = { handled: 0, inserted: 0, duplicates: 0, invalid: 0 };
   const log = opts.log ?? (() => {});
-  const load = async (event: AnyBusEvent): Promise<void> => {
+  // One warehouse transaction and one offset commit per batch: per event, both round trips
+  // capped the loader at ≈ 61 events/s.
+  const load = async (events: AnyBusEvent[]): Promise<void> => {
     try {
-      const { inserted } = await opts.warehouse.load([event]);
-      stats.handled++;
+      const { inserted } = await opts.warehouse.load(events);
+      stats.handled += events.length;
       stats.inserted += inserted;
-      stats.duplicates += 1 - inserted;
+      stats.duplicates += events.length - inserted;
     } catch (err) {
-      // Thrown on: the bus redelivers this event later (its offset stays uncommitted).
-      log(`loading ${event.id} failed, it will be redelivered: ${(err as Error).message}`);
+      // Thrown on: the bus redelivers the batch later (its offsets stay uncommitted).
+      const ids = `${events[0]!.id} … ${events.at(-1)!.id}`;
+      log(`loading ${events.length} event(s) (${ids}) failed, they will be redelivered: ${(err as Error).message}`); // prettier-ignore
       throw err;
     }
   };
-  const types = opts.types ?? EVENT_TYPES;
-  const handlers = Object.fromEntries(types.map((t) => [t, load])) as EventHandlers;
-  const sub: EventSubscription = await opts.bus.subscribe({
+  const sub: EventSubscription = await opts.bus.subscribeBatches({
     groupId: opts.groupId ?? WAREHOUSE_GROUP,
-    handlers,
+    types: opts.types ?? EVENT_TYPES,
+    handleBatch: load,
+    ...(opts.maxBatch && { maxBatch: opts.maxBatch }),
     fromBeginning: true,
     onInvalid: () => void stats.invalid++,
   });

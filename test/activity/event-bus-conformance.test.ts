@@ -324,6 +324,93 @@ for (const subject of SUBJECTS) {
       );
     });
 
+    describe('in batches', () => {
+      const batchesOf = async (
+        callId: string,
+        opts: Partial<Parameters<EventBus['subscribeBatches']>[0]> & { groupId: string },
+        until: (ids: string[]) => boolean,
+        onBatch: (ids: string[]) => void = () => {},
+      ) => {
+        const batches: string[][] = [];
+        const ids = () => batches.flat();
+        const sub = await h.bus.subscribeBatches({
+          types: ['transcript.line'],
+          ...opts,
+          handleBatch: async (events) => {
+            const mine = events.filter((e) => e.call_id === callId).map((e) => e.id);
+            if (mine.length) onBatch(mine); // may throw: the batch comes again
+            if (mine.length) batches.push(mine);
+            if (events.some((e) => e.type !== 'transcript.line')) batches.push(['other type']);
+          },
+        });
+        subs.push(sub);
+        const deadline = Date.now() + 60_000;
+        while (!until(ids())) {
+          assert.ok(Date.now() < deadline, `got ${ids().length}: ${ids().join(' ')}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return { batches, sub };
+      };
+      const lineIds = (callId: string, from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => `call-${callId}:transcript.line:${from + i}`);
+
+      it('every event once, in order, at most maxBatch at a time, only the types asked for', async () => {
+        await h.bus.publish([
+          ...Array.from({ length: 23 }, (_, i) => line('CAbatch', i)),
+          ...callEvents('CAbatch', 1).filter((d) => d.type !== 'transcript.line'),
+        ]);
+        const { batches } = await batchesOf(
+          'CAbatch',
+          { groupId: group(), maxBatch: 5 },
+          (ids) => ids.length >= 23,
+        );
+        assert.deepEqual(batches.flat(), lineIds('CAbatch', 0, 23));
+        assert.ok(
+          batches.every((b) => b.length <= 5),
+          batches.map((b) => b.length).join(','),
+        );
+      });
+
+      it('a failing batch comes again whole; a restarted group resumes after the last one', async () => {
+        const groupId = group();
+        await h.bus.publish(Array.from({ length: 8 }, (_, i) => line('CAbatchretry', i)));
+        const attempts: string[][] = [];
+        const first = await batchesOf(
+          'CAbatchretry',
+          { groupId, maxBatch: 4 },
+          (ids) => ids.length >= 8,
+          (ids) => {
+            attempts.push(ids);
+            if (attempts.length === 1) throw new Error('warehouse is down');
+          },
+        );
+        assert.deepEqual(attempts[0], attempts[1], 'the same batch again');
+        assert.deepEqual(first.batches.flat(), lineIds('CAbatchretry', 0, 8));
+        await first.sub.close();
+
+        await h.bus.publish(Array.from({ length: 3 }, (_, i) => line('CAbatchretry', 8 + i)));
+        const second = await batchesOf('CAbatchretry', { groupId }, (ids) => ids.length >= 3);
+        assert.deepEqual(second.batches.flat(), lineIds('CAbatchretry', 8, 11));
+      });
+
+      it('invalid messages are dead-lettered, the valid ones of the batch handled', async () => {
+        await h.bus.publish([line('CAbatchdlq', 0)]);
+        await h.produceRaw('transcript.line', 'CAbatchdlq', Buffer.from('{not json'));
+        await h.bus.publish([line('CAbatchdlq', 2)]);
+        const invalid: InvalidDelivery[] = [];
+        const { batches } = await batchesOf(
+          'CAbatchdlq',
+          { groupId: group(), onInvalid: (i) => invalid.push(i) },
+          (ids) => ids.length >= 2,
+        );
+        assert.deepEqual(batches.flat(), [
+          'call-CAbatchdlq:transcript.line:0',
+          'call-CAbatchdlq:transcript.line:2',
+        ]);
+        assert.ok(invalid.some((i) => i.key === 'CAbatchdlq' && /not JSON/.test(i.error.message)));
+      });
+    });
+
     it('a new group that starts from now skips the backlog', async () => {
       await h.bus.publish([line('CAlate', 0)]);
       const got = new Collector();

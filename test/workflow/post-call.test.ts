@@ -124,6 +124,7 @@ function faultyBus(bus: EventBus, faults: Faults): EventBus {
   return {
     name: bus.name,
     subscribe: (o) => bus.subscribe(o),
+    subscribeBatches: (o) => bus.subscribeBatches(o),
     close: () => bus.close(),
     async publish(drafts) {
       const events = await bus.publish(drafts);

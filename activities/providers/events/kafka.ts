@@ -9,7 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Consumer,
+  type ConsumerRunConfig,
   type IHeaders,
+  type KafkaMessage,
   Kafka,
   type KafkaConfig,
   type LogEntry,
@@ -22,6 +24,7 @@ import { DEAD_LETTER_TOPIC, DEFAULT_TOPIC_PREFIX, EVENT_TYPES, TOPICS } from '..
 import { EventCodec } from '../../events/codec';
 import {
   type AnyBusEvent,
+  type BatchSubscribeOptions,
   type Delivery,
   type EventBus,
   EventBusUnavailableError,
@@ -55,6 +58,9 @@ export interface KafkaEventBusOptions {
   /** Passed to kafkajs as is (TLS, SASL for a production cluster). */
   kafka?: Partial<KafkaConfig>;
 }
+
+/** The offset to commit after handling `offset`: Kafka commits the next one to read. */
+const next = (offset: string): string => (BigInt(offset) + 1n).toString();
 
 const defaultLog: EventBusLog = (level, message) =>
   (level === 'info' ? console.log : console.warn)(`[events] ${level} ${message}`);
@@ -150,14 +156,68 @@ export class KafkaEventBus implements EventBus {
   }
 
   async subscribe(opts: SubscribeOptions): Promise<EventSubscription> {
-    this.assertOpen();
     const handlers = opts.handlers as Partial<Record<EventType, AnyHandler>>;
     const types = (Object.keys(handlers) as EventType[]).filter((t) => handlers[t]);
     if (types.length === 0) throw new Error('subscribe needs at least one handler');
+    return this.consume(opts.groupId, types, opts.fromBeginning, (consumer, typeOfTopic) => ({
+      autoCommit: false, // committed per message below, only after its handler succeeded
+      eachMessage: async ({ topic, partition, message }) => {
+        const type = typeOfTopic.get(topic);
+        if (!type) return;
+        const event = await this.decodeOrDeadLetter(type, { topic, partition, message }, opts);
+        if (event) await handlers[type]!(event, { topic, partition, offset: message.offset });
+        await consumer.commitOffsets([{ topic, partition, offset: next(message.offset) }]);
+      },
+    }));
+  }
+
+  async subscribeBatches(opts: BatchSubscribeOptions): Promise<EventSubscription> {
+    if (opts.types.length === 0) throw new Error('subscribeBatches needs at least one type');
+    const max = opts.maxBatch ?? 500;
+    return this.consume(opts.groupId, opts.types, opts.fromBeginning, (consumer, typeOfTopic) => ({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const { topic, partition } = batch;
+        const type = typeOfTopic.get(topic);
+        if (!type) return;
+        let events: AnyBusEvent[] = [];
+        let last: string | undefined;
+        const flush = async () => {
+          if (events.length) await opts.handleBatch(events);
+          if (last !== undefined) {
+            resolveOffset(last); // the consumer's fetch position (kafkajs keeps it apart)
+            await consumer.commitOffsets([{ topic, partition, offset: next(last) }]);
+          }
+          events = [];
+          last = undefined;
+          await heartbeat();
+        };
+        for (const message of batch.messages) {
+          // Stopping or rebalanced: what is not handled yet is delivered again.
+          if (!isRunning() || isStale()) return;
+          const event = await this.decodeOrDeadLetter(type, { topic, partition, message }, opts);
+          if (event) events.push(event);
+          last = message.offset;
+          if (events.length >= max) await flush();
+        }
+        await flush();
+      },
+    }));
+  }
+
+  /** A consumer in `groupId` on the types' topics, running `run` (its handlers). */
+  private async consume(
+    groupId: string,
+    types: readonly EventType[],
+    fromBeginning: boolean | undefined,
+    run: (consumer: Consumer, typeOfTopic: Map<string, EventType>) => ConsumerRunConfig,
+  ): Promise<EventSubscription> {
+    this.assertOpen();
     const typeOfTopic = new Map(types.map((t) => [this.topicOf(t), t]));
-    await this.withRetry(`preparing topics for group ${opts.groupId}`, () => this.ensureTopics());
+    await this.withRetry(`preparing topics for group ${groupId}`, () => this.ensureTopics());
     const consumer = this.kafka.consumer({
-      groupId: opts.groupId,
+      groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: this.opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
@@ -169,35 +229,13 @@ export class KafkaEventBus implements EventBus {
     this.consumers.add(consumer);
     try {
       await consumer.connect();
-      await consumer.subscribe({
-        topics: [...typeOfTopic.keys()],
-        fromBeginning: opts.fromBeginning ?? true,
-      });
-      await consumer.run({
-        autoCommit: false, // committed per message below, only after its handler succeeded
-        eachMessage: async ({ topic, partition, message }) => {
-          const type = typeOfTopic.get(topic);
-          if (!type) return;
-          const delivery: Delivery = { topic, partition, offset: message.offset };
-          const key = message.key?.toString('utf8');
-          let event: AnyBusEvent | undefined;
-          try {
-            event = this.codec.decode(message.value, { type, key });
-          } catch (err) {
-            if (!(err instanceof EventValidationError)) throw err;
-            await this.deadLetter({ ...delivery, key, value: message.value, error: err }, opts);
-          }
-          if (event) await handlers[type]!(event, delivery);
-          await consumer.commitOffsets([
-            { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
-          ]);
-        },
-      });
+      await consumer.subscribe({ topics: [...typeOfTopic.keys()], fromBeginning: fromBeginning ?? true }); // prettier-ignore
+      await consumer.run(run(consumer, typeOfTopic));
     } catch (err) {
       this.consumers.delete(consumer);
       await consumer.disconnect().catch(() => {});
       throw new EventBusUnavailableError(
-        `cannot start consumer group ${opts.groupId} on ${this.opts.brokers.join(',')}: ` +
+        `cannot start consumer group ${groupId} on ${this.opts.brokers.join(',')}: ` +
           (err as Error).message,
         { cause: err },
       );
@@ -210,6 +248,23 @@ export class KafkaEventBus implements EventBus {
     };
   }
 
+  /** The message as an event, or undefined after copying it to the dead-letter topic. */
+  private async decodeOrDeadLetter(
+    type: EventType,
+    { topic, partition, message }: { topic: string; partition: number; message: KafkaMessage },
+    opts: { groupId: string; onInvalid?: (invalid: InvalidDelivery) => void },
+  ): Promise<AnyBusEvent | undefined> {
+    const key = message.key?.toString('utf8');
+    try {
+      return this.codec.decode(message.value, { type, key });
+    } catch (err) {
+      if (!(err instanceof EventValidationError)) throw err;
+      const delivery = { topic, partition, offset: message.offset };
+      await this.deadLetter({ ...delivery, key, value: message.value, error: err }, opts);
+      return undefined;
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const consumers = [...this.consumers];
@@ -220,7 +275,10 @@ export class KafkaEventBus implements EventBus {
     this.ready = undefined;
   }
 
-  private async deadLetter(invalid: InvalidDelivery, opts: SubscribeOptions): Promise<void> {
+  private async deadLetter(
+    invalid: InvalidDelivery,
+    opts: { groupId: string; onInvalid?: (invalid: InvalidDelivery) => void },
+  ): Promise<void> {
     opts.onInvalid?.(invalid);
     this.log(
       'warn',

@@ -9,6 +9,7 @@ import { DEFAULT_TOPIC_PREFIX, TOPICS } from '../../events/catalog';
 import { EventCodec } from '../../events/codec';
 import {
   type AnyBusEvent,
+  type BatchSubscribeOptions,
   type Delivery,
   type EventBus,
   type EventDraft,
@@ -75,18 +76,57 @@ export class MemoryEventBus implements EventBus {
   }
 
   async subscribe(opts: SubscribeOptions): Promise<EventSubscription> {
-    if (this.activeGroups.has(opts.groupId)) {
-      throw new Error(`group ${opts.groupId} already has a consumer on this memory bus`);
-    }
-    this.activeGroups.add(opts.groupId);
     const types = Object.keys(opts.handlers) as EventType[];
     const handlers = opts.handlers as Partial<Record<EventType, AnyHandler>>;
-    const fromBeginning = opts.fromBeginning ?? true;
+    return this.consume(opts.groupId, types, opts.fromBeginning, async (type, at, log) => {
+      const delivery: Delivery = { ...at, offset: String(at.offset) };
+      const ok = await this.deliver(log[at.offset]!, type, delivery, handlers[type]!, opts);
+      return ok ? at.offset + 1 : undefined;
+    });
+  }
+
+  async subscribeBatches(opts: BatchSubscribeOptions): Promise<EventSubscription> {
+    if (opts.types.length === 0) throw new Error('subscribeBatches needs at least one type');
+    const max = opts.maxBatch ?? 500;
+    return this.consume(opts.groupId, opts.types, opts.fromBeginning, async (type, at, log) => {
+      const batch = log.slice(at.offset, at.offset + max);
+      const events = batch.flatMap((msg, i) => {
+        const event = this.decodeOrDeadLetter(msg, type, { ...at, offset: String(at.offset + i) }, opts); // prettier-ignore
+        return event ? [event] : [];
+      });
+      try {
+        if (events.length) await opts.handleBatch(events);
+        return at.offset + batch.length;
+      } catch (err) {
+        this.handlerErrors.push(err);
+        return undefined; // the whole batch again after retryDelayMs
+      }
+    });
+  }
+
+  /**
+   * A group's consumer loop over the types' partitions: `step` handles what waits at the
+   * committed offset and returns the next offset to commit, or undefined to retry later.
+   */
+  private consume(
+    groupId: string,
+    types: readonly EventType[],
+    fromBeginning: boolean | undefined,
+    step: (
+      type: EventType,
+      at: { topic: string; partition: number; offset: number },
+      log: StoredMessage[],
+    ) => Promise<number | undefined>,
+  ): EventSubscription {
+    if (this.activeGroups.has(groupId)) {
+      throw new Error(`group ${groupId} already has a consumer on this memory bus`);
+    }
+    this.activeGroups.add(groupId);
     for (const type of types) {
       const topic = this.topicOf(type);
       this.partitionsOf(topic).forEach((log, p) => {
-        const k = `${opts.groupId}|${topic}|${p}`;
-        if (!this.committed.has(k)) this.committed.set(k, fromBeginning ? 0 : log.length);
+        const k = `${groupId}|${topic}|${p}`;
+        if (!this.committed.has(k)) this.committed.set(k, (fromBeginning ?? true) ? 0 : log.length);
       });
     }
     let closed = false;
@@ -96,19 +136,15 @@ export class MemoryEventBus implements EventBus {
         let progressed = false;
         for (const type of types) {
           const topic = this.topicOf(type);
-          for (const [p, log] of this.partitionsOf(topic).entries()) {
+          for (const [partition, log] of this.partitionsOf(topic).entries()) {
             if (closed) break;
-            const k = `${opts.groupId}|${topic}|${p}`;
+            const k = `${groupId}|${topic}|${partition}`;
             const offset = this.committed.get(k) ?? 0;
-            const msg = log[offset];
-            if (!msg) continue;
+            if (!log[offset]) continue;
             progressed = true;
-            const delivery: Delivery = { topic, partition: p, offset: String(offset) };
-            if (await this.deliver(msg, type, delivery, handlers[type]!, opts)) {
-              this.committed.set(k, offset + 1);
-            } else {
-              await sleep(this.retryDelayMs);
-            }
+            const next = await step(type, { topic, partition, offset }, log);
+            if (next !== undefined) this.committed.set(k, next);
+            else await sleep(this.retryDelayMs);
           }
         }
         if (!progressed && !closed) await appended;
@@ -120,7 +156,7 @@ export class MemoryEventBus implements EventBus {
         closed = true;
         this.wake();
         await loop;
-        this.activeGroups.delete(opts.groupId);
+        this.activeGroups.delete(groupId);
         this.subscriptions.delete(sub);
       },
     };
@@ -140,22 +176,31 @@ export class MemoryEventBus implements EventBus {
     handler: AnyHandler,
     opts: SubscribeOptions,
   ): Promise<boolean> {
-    let event: AnyBusEvent;
-    try {
-      event = this.codec.decode(msg.value, { type, key: msg.key });
-    } catch (err) {
-      if (!(err instanceof EventValidationError)) throw err;
-      const invalid: InvalidDelivery = { ...delivery, key: msg.key, value: msg.value, error: err };
-      opts.onInvalid?.(invalid);
-      this.deadLetters.push(invalid);
-      return true;
-    }
+    const event = this.decodeOrDeadLetter(msg, type, delivery, opts);
+    if (!event) return true;
     try {
       await handler(event, delivery);
       return true;
     } catch (err) {
       this.handlerErrors.push(err);
       return false; // redelivered after retryDelayMs, like a Kafka consumer that did not commit
+    }
+  }
+
+  private decodeOrDeadLetter(
+    msg: StoredMessage,
+    type: EventType,
+    delivery: Delivery,
+    opts: { onInvalid?: (invalid: InvalidDelivery) => void },
+  ): AnyBusEvent | undefined {
+    try {
+      return this.codec.decode(msg.value, { type, key: msg.key });
+    } catch (err) {
+      if (!(err instanceof EventValidationError)) throw err;
+      const invalid: InvalidDelivery = { ...delivery, key: msg.key, value: msg.value, error: err };
+      opts.onInvalid?.(invalid);
+      this.deadLetters.push(invalid);
+      return undefined;
     }
   }
 
