@@ -16,6 +16,7 @@ import {
 import type { SpokenLine } from '../activities/edge-activities';
 import type { CallRecorder } from './call-recorder';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
+import { speechUnits } from './speech-synthesizer';
 
 export interface Recognition {
   text: string;
@@ -295,20 +296,27 @@ export class CallSession {
     }
     const abort = new AbortController();
     this.current = { turnId: reply.turnId, abort };
+    // Sentence by sentence: the first plays as soon as it is synthesized (a short one is
+    // quick), the next is synthesized while it plays, and a fixed sentence ("Is there
+    // anything else…") is a shared cache hit even after a personal one.
+    let first: Played | undefined;
+    let playback: { done: Promise<unknown> } | undefined;
     try {
-      const audio = await this.deps.tts.synthesize(text, abort.signal, this.deps.bridge.callSid);
-      this.billed(reply.turnId, text, audio);
-      if (abort.signal.aborted) return undefined;
-      const synthesizedAt = performance.now();
-      const playback = this.deps.out.play(audio.mulaw);
-      const firstFrameAt = performance.now();
-      if (reply.action !== 'continue' || waitPlayed) await playback.done;
-      if (reply.action !== 'continue') this.onHangup?.(reply);
-      return { synthesizedAt, firstFrameAt, cacheHit: audio.cacheHit };
+      for (const sentence of speechUnits(text)) {
+        const audio = await this.deps.tts.synthesize(sentence, abort.signal, this.deps.bridge.callSid); // prettier-ignore
+        this.billed(reply.turnId, sentence, audio);
+        if (abort.signal.aborted) return first; // a barge-in: what played was timed
+        const synthesizedAt = performance.now();
+        playback = this.deps.out.play(audio.mulaw);
+        first ??= { synthesizedAt, firstFrameAt: performance.now(), cacheHit: audio.cacheHit };
+      }
     } catch (err) {
-      if (!abort.signal.aborted)
-        this.deps.log('could not speak the reply', { error: (err as Error).message });
-      return undefined;
+      if (abort.signal.aborted) return first;
+      this.deps.log('could not speak the reply', { error: (err as Error).message });
+      if (!first) return undefined; // nothing said: no hang-up on silence either
     }
+    if (reply.action !== 'continue' || waitPlayed) await playback?.done;
+    if (reply.action !== 'continue') this.onHangup?.(reply);
+    return first;
   }
 }

@@ -4,13 +4,37 @@
 // workflow removes it (seed §7).
 import type { CacheScope, TtsCache } from '../activities/speech/tts-cache';
 import type { TtsChain } from '../activities/speech/tts-chain';
-import { PROMPTS } from '../workflows/call-state';
+import { splitSentences } from '../activities/language/sentence-chunker';
+import { PrerecordedTts } from '../activities/providers/tts/prerecorded';
 import type { SpeechSynthesizer } from './call-session';
 
-const SHARED_TEXTS: ReadonlySet<string> = new Set(Object.values(PROMPTS));
+let prompts: PrerecordedTts | undefined;
+
+/** A fixed message of the call flow (the prerecorded prompts are exactly those). */
+export function isFixedPrompt(text: string): boolean {
+  prompts ??= new PrerecordedTts();
+  return prompts.has(text);
+}
+
+/**
+ * What to synthesize, in order: a reply's sentences, except that sentences which together
+ * make a fixed prompt stay one piece (shared in the cache, and prerecorded as a whole for
+ * when every TTS provider is down).
+ */
+export function speechUnits(text: string): string[] {
+  const sentences = splitSentences(text);
+  const units: string[] = [];
+  for (let i = 0; i < sentences.length;) {
+    let j = sentences.length;
+    while (j > i + 1 && !isFixedPrompt(sentences.slice(i, j).join(' '))) j--;
+    units.push(sentences.slice(i, j).join(' '));
+    i = j;
+  }
+  return units;
+}
 
 export const cacheScopeFor = (text: string, callId?: string): CacheScope =>
-  callId === undefined || SHARED_TEXTS.has(text) ? 'shared' : { callId };
+  callId === undefined || isFixedPrompt(text) ? 'shared' : { callId };
 
 export interface SynthesisStats {
   cacheHits: number;

@@ -77,6 +77,7 @@ export const initialCallState = (): CallState => ({
 });
 
 export const PROMPTS = {
+  howCanIHelp: 'How can I help you today?',
   repeat: "Sorry, I didn't catch that. Could you please say it again?",
   anythingElse: 'Is there anything else I can help you with?',
   fallback: 'I will connect you to an agent for that request.',
@@ -159,7 +160,7 @@ export function step(state: CallState, event: CallEvent): Step {
       const hello = event.customer
         ? `Hello ${event.customer.name}, thanks for calling.`
         : 'Thanks for calling.';
-      return say(next, `${hello} How can I help you today?`);
+      return say(next, `${hello} ${PROMPTS.howCanIHelp}`);
     }
     case 'hangup':
       return {
@@ -261,7 +262,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     case 'confirm_yes':
     case 'confirm_no':
       // A yes or no with no open question: ask what they need.
-      return say({ ...s, phase: 'idle' }, 'How can I help you today?');
+      return say({ ...s, phase: 'idle' }, PROMPTS.howCanIHelp);
     case 'ask_billing':
     case 'ask_plans':
     case 'ask_outage':

@@ -125,6 +125,12 @@ function tidy(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
+/** The sentences of a whole text. */
+export function splitSentences(text: string): string[] {
+  const chunker = new SentenceChunker();
+  return [...chunker.push(text), ...chunker.flush()];
+}
+
 /** Sentences from a stream of text pieces, each yielded as soon as it is complete. */
 export async function* sentences(pieces: AsyncIterable<string>): AsyncIterable<string> {
   const chunker = new SentenceChunker();

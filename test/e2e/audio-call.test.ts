@@ -7,6 +7,7 @@ import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { ADA, testEvents } from '../helpers/calls';
+import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
@@ -74,8 +75,9 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     assert.ok(Math.abs(seconds * 1000 - result.recording.durationMs) <= 40, `${seconds} s`);
     assert.ok(rms(channels[0]!) > 50 && rms(channels[1]!) > 50, 'both sides have sound');
 
-    // The turn metrics carry what the edge billed: this run's cache is new, so the local
-    // voice synthesized every character of the balance reply.
+    // The turn metrics carry what the edge billed: the reply is spoken sentence by sentence,
+    // and this run's cache is new, so the local voice synthesized every personal sentence
+    // (a fixed one may have been cached by an earlier call).
     const metrics = await turnMetricsOf(report.workflowId, result.turns);
     const transcript = await (
       await localEnv()
@@ -83,20 +85,28 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       .getHandle(report.workflowId)
       .query(transcriptQuery);
     const line = transcript.find((e) => e.speaker === 'agent' && e.turnId === 1)!;
+    const sentences = speechUnits(line.text);
+    const personal = sentences.filter((s) => !isFixedPrompt(s));
     assert.equal(metrics.get(1)?.providers.tts, 'local', JSON.stringify([...metrics]));
-    assert.equal(metrics.get(1)?.usage?.tts_characters, line.text.length);
+    const billed = metrics.get(1)?.usage?.tts_characters ?? 0;
+    const length = (xs: string[]) => xs.reduce((n, s) => n + s.length, 0);
+    assert.ok(personal.length > 0 && personal.length < sentences.length, sentences.join(' | '));
+    assert.ok(billed >= length(personal) && billed <= length(sentences), `${billed} characters`);
     for (const [turn, m] of metrics) {
       if (m.tts_cache_hit) assert.equal(m.usage?.tts_characters, 0, `turn ${turn} was cached`);
       else assert.ok((m.usage?.tts_characters ?? 0) > 0, `turn ${turn} was synthesized`);
     }
 
-    // The personal reply is cached for this call alone (the post-call workflow removes it);
-    // the fixed goodbye is shared by every call.
+    // Personal sentences are cached for this call alone (the post-call workflow removes
+    // them); the fixed ones are shared by every call.
     const { cache, voice } = stack.runtime.speechCache;
-    const bye = transcript.find((e) => e.speaker === 'agent' && e.turnId === 2)!;
-    assert.ok(await cache.get(voice, line.text, { callId: report.callSid }), 'not cached per call');
-    assert.equal(await cache.get(voice, line.text), undefined, 'a personal reply was shared');
-    assert.ok(await cache.get(voice, bye.text), `"${bye.text}" is not shared`);
+    const own = { callId: report.callSid };
+    for (const s of personal) {
+      assert.ok(await cache.get(voice, s, own), `"${s}" is not cached for the call`);
+      assert.equal(await cache.get(voice, s), undefined, `"${s}" is shared`);
+    }
+    for (const s of sentences.filter((x) => isFixedPrompt(x)))
+      assert.ok(await cache.get(voice, s), `"${s}" is not shared`);
     assert.ok((await cache.forgetCall(report.callSid)) >= 2, 'greeting and balance per call');
   });
 
