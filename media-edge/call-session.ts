@@ -182,7 +182,8 @@ export class CallSession {
         if (abort.signal.aborted || this.ended) return;
         const textReadyAt = performance.now();
         const audio = this.deps.tts.synthesize(sentence, abort.signal, this.deps.bridge.callSid);
-        audio.then((a) => this.billed(turnId, sentence, a)).catch(() => undefined); // reported where it is awaited, in order
+        // A failure is reported where it is awaited, in order.
+        audio.then((a) => this.billed(turnId, sentence, a)).catch(() => undefined);
         queue = queue.then(async () => {
           try {
             const { mulaw, cacheHit } = await audio;

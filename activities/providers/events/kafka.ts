@@ -4,8 +4,9 @@
 // request in flight). While the broker is away a publish keeps retrying with backoff up to
 // `publishTimeoutMs`, then fails with EventBusUnavailableError so the activity is retried
 // later with the same ids. Consuming: a consumer group per subscriber; each message's
-// offset is committed right after its handler succeeded, so a restart resumes there; a
-// message that is not a valid event is copied to the dead-letter topic and skipped.
+// offset (or, with subscribeBatches, a batch's last) is committed right after its handler
+// succeeded, so a restart resumes there; a message that is not a valid event is copied to
+// the dead-letter topic and skipped.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Consumer,

@@ -2,8 +2,8 @@
 // depend on a broker. It keeps Kafka's contract where callers can tell: events go through
 // the same codec (validated on publish and on consume, as JSON bytes), one call's events
 // stay in order on one partition, each consumer group has its own committed offsets that
-// advance only after a handler succeeded, a failed handler sees the same event again, and
-// invalid messages are dead-lettered.
+// advance only after a handler succeeded, a failed handler sees the same event (or batch)
+// again, and invalid messages are dead-lettered.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TOPIC_PREFIX, TOPICS } from '../../events/catalog';
 import { EventCodec } from '../../events/codec';
