@@ -1,5 +1,6 @@
 // Process entry of the post-call worker: post-call workflows and their activities (batch
-// transcription, summaries, QA flags, the call.analyzed event). Configuration from env.
+// transcription, summaries, QA flags, the call.analyzed event, the call's cached speech
+// removed). Configuration from env.
 import { NativeConnection } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
