@@ -28,6 +28,11 @@ export async function createKnowledgeAnswerer(
   }
   const retriever = new Retriever(sharedUseLiteEmbedder(), index);
   const chain = llmChainFromEnv(env, log);
+  // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
+  // A vector store that is down now is not fatal: answers fail over until it is back.
+  await retriever.retrieve('what is the late fee', { topK: 1 }).catch((err: Error) => {
+    log(`[answers] retrieval warm-up failed (${err.message}); answers will try again per call`);
+  });
   await warmUpLlmChain(chain);
   const docs = await loadKnowledgeFolder(opts.kbFolder ?? DEFAULT_KB_FOLDER);
   log(`[answers] LLM chain: ${chain.providers.join(' → ')}`);
