@@ -114,7 +114,22 @@ export class CallSession {
 
   /** The greeting: played as soon as the stream is up. */
   async start(greeting: Reply): Promise<void> {
-    await this.speak(greeting);
+    const startedAt = performance.now();
+    const played = await this.speak(greeting);
+    const tts = this.takeBilled(0);
+    if (!played) return;
+    // Turn 0: the time to greet (stream up → first frame) and what its speech cost.
+    this.onReply?.(greeting, {
+      turnId: 0,
+      endpointingMs: 0,
+      asrMs: 0,
+      orchestrationMs: 0,
+      ttsMs: played.synthesizedAt - startedAt,
+      firstFrameMs: played.firstFrameAt - played.synthesizedAt,
+      voiceToVoiceMs: played.firstFrameAt - startedAt,
+      cacheHit: played.cacheHit,
+      ...tts,
+    });
   }
 
   /** One 20 ms μ-law frame from the caller. */
@@ -253,8 +268,7 @@ export class CallSession {
     // A streamed answer's first audio went out before the reply came back.
     const played = streamed ?? rest;
     const repliedAt = streamed?.textReadyAt ?? spokenAt;
-    const tts = this.synthesized.get(reply.turnId);
-    this.synthesized.delete(reply.turnId);
+    const tts = this.takeBilled(reply.turnId);
     if (!played) return;
     const timing: TurnTiming = {
       turnId: reply.turnId,
@@ -265,9 +279,16 @@ export class CallSession {
       firstFrameMs: played.firstFrameAt - played.synthesizedAt,
       voiceToVoiceMs: played.firstFrameAt - lastVoicedAt,
       cacheHit: played.cacheHit,
-      ...(tts && { ttsProvider: tts.provider, ttsCharacters: tts.characters }),
+      ...tts,
     };
     this.onReply?.(reply, timing);
+  }
+
+  /** The turn's synthesis so far, for its timing report (and forgotten here). */
+  private takeBilled(turnId: number): Pick<TurnTiming, 'ttsProvider' | 'ttsCharacters'> {
+    const tts = this.synthesized.get(turnId);
+    this.synthesized.delete(turnId);
+    return tts ? { ttsProvider: tts.provider, ttsCharacters: tts.characters } : {};
   }
 
   private billed(

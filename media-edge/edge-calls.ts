@@ -97,7 +97,7 @@ export class EdgeCalls implements CallAudio {
     session.onHangup = () => stream.close('the agent ended the call');
     session.onReply = (_reply, timing) => {
       if (!timing) return;
-      this.turnTimings.push(timing);
+      if (timing.turnId > 0) this.turnTimings.push(timing); // turn 0 is the greeting
       if (this.turnTimings.length > MAX_TIMINGS) this.turnTimings.shift();
       // The workflow publishes it with the turn's metrics (the voice-to-voice time is only known here).
       void bridge.handle

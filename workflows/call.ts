@@ -232,7 +232,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
           t.turnId,
           turnFacts.get(t.turnId),
           {
-            asr: Math.round(t.asrMs),
+            // Turn 0, the greeting, heard no caller: its end to end is the time to greet.
+            ...(t.turnId > 0 && { asr: Math.round(t.asrMs) }),
             tts: Math.round(t.ttsMs),
             end_to_end: Math.round(t.voiceToVoiceMs),
           },

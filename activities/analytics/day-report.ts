@@ -5,7 +5,15 @@
 import type { DuckDbWarehouse, Row } from '../providers/warehouse/duckdb';
 import type { PriceTable } from './prices';
 
-export const LATENCY_STAGES = ['asr', 'intent', 'retrieval', 'llm', 'tts', 'end_to_end'] as const;
+export const LATENCY_STAGES = [
+  'asr',
+  'intent',
+  'retrieval',
+  'llm',
+  'tts',
+  'end_to_end',
+  'greeting',
+] as const;
 export type LatencyStage = (typeof LATENCY_STAGES)[number];
 
 export interface StageLatency {
@@ -91,10 +99,12 @@ export async function dayReport(
   );
   const latency: StageLatency[] = [];
   for (const stage of LATENCY_STAGES) {
-    const col = `${stage}_ms`;
+    // Turn 0 is the greeting: its end to end is the time to greet (stream up → first audio).
+    const [col, turns] =
+      stage === 'greeting' ? ['end_to_end_ms', 'turn_id = 0'] : [`${stage}_ms`, 'turn_id > 0'];
     const [r] = await wh.all(
       `SELECT count(${col}) AS n, quantile_cont(${col}, 0.5) AS p50,
-              quantile_cont(${col}, 0.95) AS p95 FROM turn_metrics WHERE ${ON_DAY}`,
+              quantile_cont(${col}, 0.95) AS p95 FROM turn_metrics WHERE ${ON_DAY} AND ${turns}`,
       p,
     );
     if (num(r, 'n') > 0) {

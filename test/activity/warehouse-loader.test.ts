@@ -240,8 +240,14 @@ describe('Warehouse loader (real Kafka broker, DuckDB file)', function () {
       close(got.p50, percentile(xs, 0.5), `${stage} p50`);
       close(got.p95, percentile(xs, 0.95), `${stage} p95`);
     }
+    // The greetings: their own row (time to greet), in no other stage's figures.
+    const greet = calls.map((c) => c.greeting.latency.end_to_end!);
+    const got = report.latency.find((l) => l.stage === 'greeting');
+    assert.equal(got?.turns, calls.length);
+    close(got.p50, percentile(greet, 0.5), 'greeting p50');
+    close(got.p95, percentile(greet, 0.95), 'greeting p95');
     let cost = 0;
-    for (const t of turns) {
+    for (const t of [...turns, ...calls.map((c) => c.greeting)]) {
       if (t.providers.asr === 'deepgram') cost += ((t.usage.asr_audio_ms ?? 0) / 60_000) * 0.01;
       if (t.providers.tts === 'polly') cost += ((t.usage.tts_characters ?? 0) / 1e6) * 20;
       if (t.providers.llm === 'openai') {
@@ -275,6 +281,8 @@ interface CallFacts {
   drafts: EventDraft[];
   ended: { disposition: string; intents: string[]; turns: number };
   turns: TurnFacts[];
+  /** Turn 0: the greeting's time to greet and speech. */
+  greeting: TurnFacts;
   fallbacks: { stage: string; failed: string; servedBy?: string }[];
   qaFlags: string[];
 }
@@ -300,6 +308,19 @@ function reportCalls(day: string, n: number, idPrefix = 'CAday'): CallFacts[] {
     const at = (ms: number) => new Date(t0 + i * 60_000 + ms).toISOString();
     const drafts: EventDraft[] = [];
     const turns: TurnFacts[] = [];
+    const greetingTts = pick(['polly', 'local']);
+    const greeting: TurnFacts = {
+      latency: { tts: int(20, 300), end_to_end: int(150, 1200) },
+      providers: { asr: '', tts: greetingTts },
+      usage: { tts_characters: int(20, 60) },
+    };
+    drafts.push({
+      ...base,
+      type: 'turn.metrics',
+      seq: 0,
+      occurred_at: at(1_000),
+      data: { turn_id: 0, latency_ms: greeting.latency as { end_to_end: number }, providers: { tts: greetingTts }, usage: greeting.usage }, // prettier-ignore
+    });
     const nTurns = int(1, 4);
     for (let turn = 1; turn <= nTurns; turn++) {
       const grounded = rnd() < 0.5;
@@ -379,7 +400,7 @@ function reportCalls(day: string, n: number, idPrefix = 'CAday'): CallFacts[] {
         transcript_words: int(20, 200),
       },
     });
-    return { drafts, ended, turns, fallbacks, qaFlags };
+    return { drafts, ended, turns, greeting, fallbacks, qaFlags };
   });
 }
 

@@ -78,7 +78,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     // The turn metrics carry what the edge billed: the reply is spoken sentence by sentence,
     // and this run's cache is new, so the local voice synthesized every personal sentence
     // (a fixed one may have been cached by an earlier call).
-    const metrics = await turnMetricsOf(report.workflowId, result.turns);
+    const metrics = await turnMetricsOf(report.workflowId, result.turns + 1); // + the greeting
     const transcript = await (
       await localEnv()
     ).client.workflow
@@ -92,6 +92,12 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     const length = (xs: string[]) => xs.reduce((n, s) => n + s.length, 0);
     assert.ok(personal.length > 0 && personal.length < sentences.length, sentences.join(' | '));
     assert.ok(billed >= length(personal) && billed <= length(sentences), `${billed} characters`);
+    // Turn 0, the greeting: the time to greet, and its personal first sentence billed.
+    const greeting = metrics.get(0);
+    assert.equal(greeting?.latency_ms.asr, undefined, 'the greeting heard no caller');
+    assert.ok((greeting?.latency_ms.end_to_end ?? 0) > 0);
+    assert.equal(greeting?.providers.tts, 'local');
+    assert.ok((greeting?.usage?.tts_characters ?? 0) >= 'Hello Ada, thanks for calling.'.length);
     for (const [turn, m] of metrics) {
       if (m.tts_cache_hit) assert.equal(m.usage?.tts_characters, 0, `turn ${turn} was cached`);
       else assert.ok((m.usage?.tts_characters ?? 0) > 0, `turn ${turn} was synthesized`);
