@@ -97,6 +97,11 @@ export const PROMPTS = {
     'I can help with your balance, paying your bill, and questions about billing, plans, outages and our policies. What would you like to do?',
   answerFailed:
     "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
+  // Fixed parts of replies that also carry account data: prerecorded and shared in the TTS
+  // cache, so only the personal sentence is synthesized for the call.
+  payNow: 'Shall I pay it now with the card on file? Please say yes or no.',
+  notPaid: 'Okay, I have not made any payment.',
+  offerAgent: 'Would you like me to connect you to an agent? Please say yes or no.',
 } as const;
 
 export function spokenAmount(cents: number): string {
@@ -150,7 +155,7 @@ const end = (state: CallState, text: string, disposition: Disposition, action: R
 
 const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
   `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}. ` +
-  'Shall I pay it now with the card on file? Please say yes or no.';
+  PROMPTS.payNow;
 
 export function step(state: CallState, event: CallEvent): Step {
   if (state.phase === 'ended') return { state, action: 'hangup' };
@@ -226,7 +231,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     if (intent.name === 'confirm_no')
       return say(
         { ...s, phase: 'idle', pendingPayment: undefined },
-        `Okay, I have not made any payment. ${PROMPTS.anythingElse}`,
+        `${PROMPTS.notPaid} ${PROMPTS.anythingElse}`,
       );
     return say(
       s,
@@ -238,8 +243,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return end(s, PROMPTS.agent, 'transferred', 'transfer');
     if (intent.name === 'confirm_no')
       return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
-    if (intent.name !== 'goodbye')
-      return say(s, 'Would you like me to connect you to an agent? Please say yes or no.');
+    if (intent.name !== 'goodbye') return say(s, PROMPTS.offerAgent);
   }
 
   switch (intent.name) {

@@ -20,6 +20,11 @@ describe('speech units and cache scope', () => {
       'Hello Ada, thanks for calling.',
       PROMPTS.howCanIHelp,
     ]);
+    assert.deepEqual(
+      speechUnits(`Your bill of 129 dollars is due on December 12. ${PROMPTS.payNow}`),
+      ['Your bill of 129 dollars is due on December 12.', PROMPTS.payNow],
+      'a fixed prompt of two sentences stays whole after a personal one',
+    );
     assert.deepEqual(speechUnits('A late fee of $10.50 applies. Autopay saves $5.'), [
       'A late fee of $10.50 applies.',
       'Autopay saves $5.',
