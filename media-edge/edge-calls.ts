@@ -47,6 +47,8 @@ export class EdgeCalls implements CallAudio {
   private readonly calls = new Map<string, HeldCall>();
   /** Where each answered turn's time went, from the caller's last voiced frame. */
   readonly turnTimings: TurnTiming[] = [];
+  /** Work a call left running (a recording being stored, a signal on its way). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: EdgeCallsDeps) {}
 
@@ -100,9 +102,11 @@ export class EdgeCalls implements CallAudio {
       if (timing.turnId > 0) this.turnTimings.push(timing); // turn 0 is the greeting
       if (this.turnTimings.length > MAX_TIMINGS) this.turnTimings.shift();
       // The workflow publishes it with the turn's metrics (the voice-to-voice time is only known here).
-      void bridge.handle
-        .signal(turnTimingSignal, timing)
-        .catch((err: Error) => deps.log('turn timing not delivered', { error: err.message }));
+      this.track(
+        bridge.handle
+          .signal(turnTimingSignal, timing)
+          .catch((err: Error) => deps.log('turn timing not delivered', { error: err.message })),
+      );
     };
     this.calls.set(stream.callSid, { stream, session, playout });
 
@@ -113,22 +117,45 @@ export class EdgeCalls implements CallAudio {
       playout.dispose();
       vad.close();
       this.calls.delete(stream.callSid);
-      void this.storeRecording(stream.callSid, recorder);
+      this.track(this.storeRecording(stream.callSid, recorder));
     });
 
     // Not awaited: the stream holds its events until onStream settles, and the caller's
     // audio must flow while the workflow prepares the greeting.
-    void bridge
-      .streamStarted({ streamSid: stream.streamSid, edgeTaskQueue: deps.hostTaskQueue })
-      .then((greeting) => session.start(greeting))
-      .catch((err: Error) => {
-        deps.log('the call workflow did not answer the stream', {
-          callSid: stream.callSid,
-          error: err.message,
-        });
-        stream.close('no call workflow');
-      });
+    this.track(
+      bridge
+        .streamStarted({ streamSid: stream.streamSid, edgeTaskQueue: deps.hostTaskQueue })
+        .then((greeting) => session.start(greeting))
+        .catch((err: Error) => {
+          deps.log('the call workflow did not answer the stream', {
+            callSid: stream.callSid,
+            error: err.message,
+          });
+          stream.close('no call workflow');
+        }),
+    );
   };
+
+  /**
+   * Resolves once what calls left running has settled (or after `timeoutMs`): on shutdown,
+   * recordings are stored and the workflows told before the Temporal connection closes.
+   */
+  async drain(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.background.size > 0 && Date.now() < deadline) {
+      const left = deadline - Date.now();
+      await Promise.race([
+        Promise.allSettled([...this.background]),
+        new Promise((r) => setTimeout(r, left).unref()),
+      ]);
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.background.add(work);
+    const done = () => void this.background.delete(work);
+    work.then(done, done);
+  }
 
   /** Resolves once the text has been played (so a hang-up after it does not cut it). */
   async speak(callSid: string, text: string): Promise<void> {

@@ -115,6 +115,7 @@ export async function createEdgeRuntime(opts: {
     speechCache: { cache, voice: chain.voice },
     hostWorker,
     async close() {
+      await calls.drain(); // recordings stored and signalled before the connection goes
       chain.close();
       redis.disconnect();
     },
