@@ -10,6 +10,7 @@ import { disposeLocalModels } from '../activities/providers/llm/llama-local';
 import { repoRoot } from '../infra/paths';
 import { runIntentBench } from './intent';
 import { runRetrievalBench } from './retrieval';
+import { pct } from './percentile';
 
 const QUESTIONS: {
   question: string;
@@ -24,11 +25,6 @@ const QUESTIONS: {
   { question: 'what internet plans do you have', intent: 'ask_plans' },
   { question: 'do i get a credit for an internet outage', intent: 'ask_outage' },
 ];
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function firstSentence(chain: string, rounds: number) {
   const answerer = await createKnowledgeAnswerer({ env: { ...process.env, LLM_CHAIN: chain } });

@@ -14,6 +14,7 @@ import {
 import { OpenAiLanguageModel } from '../activities/providers/llm/openai';
 import { ensureLocalModel, startOpenAiCompatibleServer } from '../infra/llm';
 import { silentLog } from '../infra/paths';
+import { pct } from './percentile';
 
 const doc = (id: string, title: string, text: string, score: number): ScoredChunk => ({
   id,
@@ -74,11 +75,6 @@ export interface LlmBenchResult {
   p50: { firstTokenMs: number; firstSentenceMs: number; totalMs: number; piecesPerS: number };
   p95: { firstTokenMs: number; firstSentenceMs: number; totalMs: number; piecesPerS: number };
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function timeOne(model: LanguageModel, prompt: Prompt, maxTokens: number): Promise<LlmRun> {
   const started = performance.now();

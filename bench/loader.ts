@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import { startEventLoader } from '../activities/analytics/load-events';
 import { EVENT_TYPES } from '../activities/events/catalog';
 import type { AnyBusEvent, EventDraft, EventHandlers, Warehouse } from '../activities/ports';
@@ -18,13 +17,10 @@ import { DuckDbWarehouse } from '../activities/providers/warehouse/duckdb';
 import { infraUp, kafkaBrokers } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { callEvents } from '../test/activity/event-fixtures';
+import { deleteTopicsWithPrefix } from '../test/helpers/kafka-admin';
+import { pct } from './percentile';
 
 type Mode = 'per-event' | 'batched';
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 /** Calls' events: `calls` × (≈ 4 per turn × 3 turns + 4). */
 function backlog(prefix: string, calls: number): EventDraft[] {
@@ -133,11 +129,7 @@ export async function runLoaderBench(opts: { calls?: number } = {}): Promise<voi
     }
   } finally {
     await bus.close();
-    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-    await admin.disconnect();
+    await deleteTopicsWithPrefix(kafkaBrokers(), prefix);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const [base, batched] = results as [(typeof results)[0], (typeof results)[0]];

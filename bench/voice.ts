@@ -13,6 +13,7 @@ import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
 import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../test/helpers/edge-stack';
 import { resetDb, teardownPlatform } from '../test/helpers/platform';
+import { pct } from './percentile';
 
 const TARGET = { p50Ms: 600, p95Ms: 800 };
 // Deterministic turns; the balance first so the reply differs from the cached greeting.
@@ -23,11 +24,6 @@ const SCRIPT = [
   "what's my balance",
   'how much do I owe',
 ];
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 export async function runVoiceBench(opts: { calls: number; rounds: number }): Promise<void> {
   console.log(

@@ -114,22 +114,10 @@ export class CallSession {
 
   /** The greeting: played as soon as the stream is up. */
   async start(greeting: Reply): Promise<void> {
-    const startedAt = performance.now();
-    const played = await this.speak(greeting);
-    const tts = this.takeBilled(0);
-    if (!played) return;
-    // Turn 0: the time to greet (stream up → first frame) and what its speech cost.
-    this.onReply?.(greeting, {
-      turnId: 0,
-      endpointingMs: 0,
-      asrMs: 0,
-      orchestrationMs: 0,
-      ttsMs: played.synthesizedAt - startedAt,
-      firstFrameMs: played.firstFrameAt - played.synthesizedAt,
-      voiceToVoiceMs: played.firstFrameAt - startedAt,
-      cacheHit: played.cacheHit,
-      ...tts,
-    });
+    const at = performance.now();
+    // Turn 0: no caller to hear, so its voice to voice is the time to greet.
+    const marks = { lastVoicedAt: at, endpointedAt: at, recognizedAt: at, repliedAt: at };
+    this.report(greeting, await this.speak(greeting), marks);
   }
 
   /** One 20 ms μ-law frame from the caller. */
@@ -196,9 +184,8 @@ export class CallSession {
       say: async (sentence) => {
         if (abort.signal.aborted || this.ended) return;
         const textReadyAt = performance.now();
-        const audio = this.deps.tts.synthesize(sentence, abort.signal, this.deps.bridge.callSid);
-        // A failure is reported where it is awaited, in order.
-        audio.then((a) => this.billed(turnId, sentence, a)).catch(() => undefined);
+        const audio = this.synthesize(turnId, sentence, abort.signal);
+        audio.catch(() => undefined); // reported where it is awaited, in order
         queue = queue.then(async () => {
           try {
             const { mulaw, cacheHit } = await audio;
@@ -268,40 +255,40 @@ export class CallSession {
     // A streamed answer's first audio went out before the reply came back.
     const played = streamed ?? rest;
     const repliedAt = streamed?.textReadyAt ?? spokenAt;
-    const tts = this.takeBilled(reply.turnId);
-    if (!played) return;
-    const timing: TurnTiming = {
-      turnId: reply.turnId,
-      endpointingMs: endpointedAt - lastVoicedAt,
-      asrMs: recognizedAt - endpointedAt,
-      orchestrationMs: repliedAt - recognizedAt,
-      ttsMs: played.synthesizedAt - repliedAt,
-      firstFrameMs: played.firstFrameAt - played.synthesizedAt,
-      voiceToVoiceMs: played.firstFrameAt - lastVoicedAt,
-      cacheHit: played.cacheHit,
-      ...tts,
-    };
-    this.onReply?.(reply, timing);
+    this.report(reply, played, { lastVoicedAt, endpointedAt, recognizedAt, repliedAt });
   }
 
-  /** The turn's synthesis so far, for its timing report (and forgotten here). */
-  private takeBilled(turnId: number): Pick<TurnTiming, 'ttsProvider' | 'ttsCharacters'> {
-    const tts = this.synthesized.get(turnId);
-    this.synthesized.delete(turnId);
-    return tts ? { ttsProvider: tts.provider, ttsCharacters: tts.characters } : {};
-  }
-
-  private billed(
-    turnId: number,
-    text: string,
-    audio: { cacheHit: boolean; servedBy: string },
+  /** The turn's timing report, with what its speech cost (forgotten here, played or not). */
+  private report(
+    reply: Reply,
+    played: Played | undefined,
+    t: { lastVoicedAt: number; endpointedAt: number; recognizedAt: number; repliedAt: number },
   ): void {
-    if (audio.cacheHit) return;
-    const seen = this.synthesized.get(turnId);
-    this.synthesized.set(turnId, {
-      provider: audio.servedBy,
-      characters: (seen?.characters ?? 0) + text.length,
+    const tts = this.synthesized.get(reply.turnId);
+    this.synthesized.delete(reply.turnId);
+    if (!played) return;
+    this.onReply?.(reply, {
+      turnId: reply.turnId,
+      endpointingMs: t.endpointedAt - t.lastVoicedAt,
+      asrMs: t.recognizedAt - t.endpointedAt,
+      orchestrationMs: t.repliedAt - t.recognizedAt,
+      ttsMs: played.synthesizedAt - t.repliedAt,
+      firstFrameMs: played.firstFrameAt - played.synthesizedAt,
+      voiceToVoiceMs: played.firstFrameAt - t.lastVoicedAt,
+      cacheHit: played.cacheHit,
+      ...(tts && { ttsProvider: tts.provider, ttsCharacters: tts.characters }),
     });
+  }
+
+  /** Speech for the call, noting what a provider was paid to synthesize for the turn. */
+  private async synthesize(turnId: number, text: string, signal: AbortSignal) {
+    const audio = await this.deps.tts.synthesize(text, signal, this.deps.bridge.callSid);
+    if (!audio.cacheHit) {
+      const seen = this.synthesized.get(turnId);
+      const characters = (seen?.characters ?? 0) + text.length;
+      this.synthesized.set(turnId, { provider: audio.servedBy, characters });
+    }
+    return audio;
   }
 
   private async speak(reply: Reply, waitPlayed = false): Promise<Played | undefined> {
@@ -325,8 +312,7 @@ export class CallSession {
     let playback: { done: Promise<unknown> } | undefined;
     try {
       for (const sentence of speechUnits(text)) {
-        const audio = await this.deps.tts.synthesize(sentence, abort.signal, this.deps.bridge.callSid); // prettier-ignore
-        this.billed(reply.turnId, sentence, audio);
+        const audio = await this.synthesize(reply.turnId, sentence, abort.signal);
         if (abort.signal.aborted) return first; // a barge-in: what played was timed
         const synthesizedAt = performance.now();
         playback = this.deps.out.play(audio.mulaw);

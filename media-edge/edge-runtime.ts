@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createEdgeActivities } from '../activities/edge-activities';
 import type { SpeechToText } from '../activities/ports';
-import { S3ObjectStore } from '../activities/providers/object-store/s3';
+import { S3ObjectStore, s3Options } from '../activities/providers/object-store/s3';
 import { DeepgramSpeechToText } from '../activities/providers/stt/deepgram';
 import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
@@ -16,7 +16,7 @@ import { TtsChain } from '../activities/speech/tts-chain';
 import type { UtteranceRecognizer } from './call-session';
 import type { EdgeConfig } from './config';
 import { EdgeCalls } from './edge-calls';
-import { s3Options, type EdgeSpeechConfig } from './speech-config';
+import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {

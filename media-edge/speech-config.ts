@@ -37,15 +37,3 @@ export function loadEdgeSpeechConfig(
   }
   return parsed.data;
 }
-
-export function s3Options(c: EdgeSpeechConfig, bucket: string) {
-  return {
-    bucket,
-    region: c.S3_REGION,
-    ...(c.S3_ENDPOINT && { endpoint: c.S3_ENDPOINT, forcePathStyle: true }),
-    ...(c.S3_ACCESS_KEY_ID &&
-      c.S3_SECRET_ACCESS_KEY && {
-        credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY },
-      }),
-  };
-}

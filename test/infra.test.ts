@@ -15,6 +15,7 @@ import {
   databaseUrl,
   ensureDebianPackages,
   ensureTemporalBinaries,
+  freePort,
   infraStatus,
   infraUp,
   loadTemporalConfig,
@@ -37,15 +38,6 @@ import {
 } from '../infra/services';
 
 const quiet = { quiet: true };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A base port P with P..P+8 and P+10008 free: the object store's layout. */
 async function freeObjectStorePort(): Promise<number> {

@@ -8,7 +8,7 @@ import { parseEnvConfig } from '../activities/env-config';
 import { llmChainFromEnv, warmUpLlmChain } from '../activities/language/llm-config';
 import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { kafkaEnvFields } from '../activities/providers/events/kafka-env';
-import { S3ObjectStore } from '../activities/providers/object-store/s3';
+import { S3ObjectStore, s3Options } from '../activities/providers/object-store/s3';
 import { TtsCache, ttsCacheNamespaceField } from '../activities/speech/tts-cache';
 import { DeepgramPrerecordedSpeechToText } from '../activities/providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
@@ -65,19 +65,7 @@ async function main(): Promise<void> {
     clientId: 'switchboard-post-call',
   });
   await events.ensureTopics();
-  const store = (bucket: string) =>
-    new S3ObjectStore({
-      bucket,
-      region: config.S3_REGION,
-      ...(config.S3_ENDPOINT && { endpoint: config.S3_ENDPOINT, forcePathStyle: true }),
-      ...(config.S3_ACCESS_KEY_ID &&
-        config.S3_SECRET_ACCESS_KEY && {
-          credentials: {
-            accessKeyId: config.S3_ACCESS_KEY_ID,
-            secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-          },
-        }),
-    });
+  const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const speechCache = new TtsCache({
     redis,

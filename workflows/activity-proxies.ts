@@ -2,13 +2,14 @@
 // Reads and classification are local activities: fast, and a turn must not wait for
 // extra server round trips. Writes are regular activities: durable, visible in history
 // and retried until they land (each carries an idempotency key).
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { type ActivityOptions, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { CallActivities } from '../activities/call-activities';
 import type { EdgeActivities } from '../activities/edge-activities';
 import type { AnswerActivities } from '../activities/answer-activities';
 import type { EventActivities } from '../activities/event-activities';
 
-const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
+/** Failures a retry cannot mend. */
+export const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
 
 export const fast = proxyLocalActivities<
   Pick<CallActivities, 'understandTurn' | 'identifyCaller' | 'getBalance'>
@@ -22,7 +23,8 @@ export const fast = proxyLocalActivities<
   },
 });
 
-export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
+/** A payment write: a few quick retries, then the caller hears it failed. */
+export const PAYMENT_WRITE: ActivityOptions = {
   startToCloseTimeout: '10s',
   retry: {
     initialInterval: '500ms',
@@ -31,7 +33,9 @@ export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
     maximumAttempts: 6,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
-});
+};
+
+export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>(PAYMENT_WRITE);
 
 export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
   startToCloseTimeout: '10s',

@@ -171,20 +171,24 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }
   publish(carried?.unpublished ?? []);
 
+  /**
+   * A turn's metrics: an audio call's from the edge's timing report (voice to voice; turn 0,
+   * the greeting, heard no caller and its end to end is the time to greet), a text call's
+   * (or a turn whose report never came) from the workflow's own reply time.
+   */
   function turnMetrics(
     turnId: number,
     f: TurnFacts | undefined,
-    latency: { asr?: number; tts?: number; end_to_end: number },
     edge?: TurnTimingReport,
   ): EventDraft {
     return draft('turn.metrics', turnId, {
       turn_id: turnId,
       latency_ms: {
-        ...(latency.asr !== undefined && { asr: latency.asr }),
+        ...(edge && turnId > 0 && { asr: Math.round(edge.asrMs) }),
         ...(f?.retrievalMs !== undefined && { retrieval: f.retrievalMs }),
         ...(f?.llmMs !== undefined && { llm: f.llmMs }),
-        ...(latency.tts !== undefined && { tts: latency.tts }),
-        end_to_end: latency.end_to_end,
+        ...(edge && { tts: Math.round(edge.ttsMs) }),
+        end_to_end: edge ? Math.round(edge.voiceToVoiceMs) : (f?.replyMs ?? 0),
       },
       providers: {
         ...(f?.asrProvider && { asr: f.asrProvider }),
@@ -227,24 +231,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     }
     // Audio calls: the edge reports the voice-to-voice time once the reply started playing.
     for (const t of edgeTimings.splice(0)) {
-      drafts.push(
-        turnMetrics(
-          t.turnId,
-          turnFacts.get(t.turnId),
-          {
-            // Turn 0, the greeting, heard no caller: its end to end is the time to greet.
-            ...(t.turnId > 0 && { asr: Math.round(t.asrMs) }),
-            tts: Math.round(t.ttsMs),
-            end_to_end: Math.round(t.voiceToVoiceMs),
-          },
-          t,
-        ),
-      );
+      drafts.push(turnMetrics(t.turnId, turnFacts.get(t.turnId), t));
       turnFacts.delete(t.turnId);
     }
     for (const [turnId, f] of turnFacts) {
       if (stream?.streamSid && turnFacts.size <= MAX_PENDING_METRICS) break;
-      drafts.push(turnMetrics(turnId, f, { end_to_end: f.replyMs }));
+      drafts.push(turnMetrics(turnId, f));
       turnFacts.delete(turnId);
     }
     publish([...drafts, ...pendingFallbacks.splice(0)]);
@@ -605,8 +597,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     holding = false;
     for (const batch of held.splice(0)) publish(batch);
     flushEvents();
-    for (const [turnId, f] of turnFacts)
-      publish([turnMetrics(turnId, f, { end_to_end: f.replyMs })]);
+    for (const [turnId, f] of turnFacts) publish([turnMetrics(turnId, f)]);
     turnFacts.clear();
     publish([
       ...(recording

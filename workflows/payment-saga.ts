@@ -15,21 +15,12 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { CallActivities } from '../activities/call-activities';
+import { NON_RETRYABLE, PAYMENT_WRITE } from './activity-proxies';
 import type { PaymentActivities } from '../activities/payment-activities';
 
-const FINAL = ['PaymentDeclined', 'BadInput', 'NotFound'];
-
 /** Forward steps: a few retries, then the saga compensates and the caller hears it failed. */
-const steps = proxyActivities<Pick<PaymentActivities, 'reservePayment' | 'chargePayment'>>({
-  startToCloseTimeout: '10s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '5s',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: FINAL,
-  },
-});
+const steps =
+  proxyActivities<Pick<PaymentActivities, 'reservePayment' | 'chargePayment'>>(PAYMENT_WRITE);
 
 /** The commit, after money moved: tried harder than the other steps before a refund. */
 const commit = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
@@ -39,7 +30,7 @@ const commit = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
     backoffCoefficient: 2,
     maximumInterval: '10s',
     maximumAttempts: 10,
-    nonRetryableErrorTypes: FINAL,
+    nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
 

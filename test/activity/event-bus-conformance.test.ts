@@ -22,6 +22,7 @@ import {
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { MemoryEventBus } from '../../activities/providers/events/memory';
 import { infraUp, kafkaBrokers } from '../../infra';
+import { deleteTopicsWithPrefix, messagesOn } from '../helpers/kafka-admin';
 import { callEvents, Collector, line } from './event-fixtures';
 
 interface Harness {
@@ -71,29 +72,11 @@ const SUBJECTS: Subject[] = [
         produceRaw: async (type, key, value) => {
           await raw.send({ topic: bus.topicOf(type), messages: [{ key, value }], acks: -1 });
         },
-        deadLetters: async () => {
-          const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-          await admin.connect();
-          try {
-            const offsets = await admin.fetchTopicOffsets(bus.deadLetterTopic);
-            return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-          } finally {
-            await admin.disconnect();
-          }
-        },
+        deadLetters: () => messagesOn(kafkaBrokers(), bus.deadLetterTopic),
         close: () => raw.disconnect(),
       };
     },
-    async teardown(prefix) {
-      const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      try {
-        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-        if (topics.length) await admin.deleteTopics({ topics });
-      } finally {
-        await admin.disconnect();
-      }
-    },
+    teardown: (prefix) => deleteTopicsWithPrefix(kafkaBrokers(), prefix),
   },
 ];
 

@@ -8,24 +8,13 @@ import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { BoundedSeenEvents, dedupeById } from '../../activities/events';
 import type { AnyBusEvent } from '../../activities/ports';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { infraUp, kafkaBrokers } from '../../infra';
+import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
 import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
 import { Collector, line } from './event-fixtures';
-
-async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** A fresh group's view of a call's transcript: the distinct events, and the repeats dropped. */
 async function readAll(bus: KafkaEventBus, callId: string, expected: number) {
@@ -149,7 +138,7 @@ describe('Kafka resilience', function () {
     after(async () => {
       children.forEach((c) => c.kill('SIGKILL'));
       children = [];
-      await deleteTopics(kafkaBrokers(), prefix);
+      await deleteTopicsWithPrefix(kafkaBrokers(), prefix);
       fs.rmSync(dir, { recursive: true, force: true });
     });
 

@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { kafkaBacklog } from '../../activities/analytics/kafka-backlog';
 import { drainEvents, startEventLoader } from '../../activities/analytics/load-events';
 import { EVENT_TYPES } from '../../activities/events';
@@ -18,6 +17,8 @@ import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { runReport } from '../../cli/report';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { callEvents } from './event-fixtures';
+import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
+import { percentile } from '../helpers/percentile';
 
 const run = `wl-${process.pid}-${Date.now().toString(36)}`;
 const prefix = `${run}.`;
@@ -84,14 +85,7 @@ describe('Warehouse loader (real Kafka broker, DuckDB file)', function () {
 
   after(async () => {
     await bus?.close();
-    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-      if (topics.length) await admin.deleteTopics({ topics });
-    } finally {
-      await admin.disconnect();
-    }
+    await deleteTopicsWithPrefix(kafkaBrokers(), prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -402,15 +396,6 @@ function reportCalls(day: string, n: number, idPrefix = 'CAday'): CallFacts[] {
     });
     return { drafts, ended, turns, greeting, fallbacks, qaFlags };
   });
-}
-
-/** Linear interpolation between closest ranks (numpy's default), written independently. */
-function percentile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

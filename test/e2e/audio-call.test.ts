@@ -7,6 +7,7 @@ import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
 import { ADA, testEvents } from '../helpers/calls';
+import { Collector } from '../activity/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../helpers/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
@@ -118,25 +119,24 @@ describe('audio calls end to end (real audio, local speech engines)', function (
 
   /** The call's turn.metrics events, by turn (the stack publishes to the test bus). */
   async function turnMetricsOf(workflowId: string, turns: number) {
-    const got = new Map<number, TurnMetricsData>();
+    const got = new Collector();
     const sub = await testEvents.subscribe({
       groupId: `metrics-${workflowId}`,
-      handlers: {
-        'turn.metrics': async (e) => {
-          if (e.workflow_id === workflowId) got.set(e.seq, e.data);
-        },
-      },
+      handlers: { 'turn.metrics': got.handle },
     });
+    const mine = () =>
+      new Map(
+        got.received
+          .map((r) => r.event)
+          .filter((e) => e.type === 'turn.metrics' && e.workflow_id === workflowId)
+          .map((e) => [e.seq, e.data as TurnMetricsData]),
+      );
     try {
-      const deadline = Date.now() + 30_000;
-      while (got.size < turns) {
-        assert.ok(Date.now() < deadline, `${got.size} of ${turns} turn metrics`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await got.until(`${turns} turn metrics`, () => mine().size >= turns, 30_000);
     } finally {
       await sub.close();
     }
-    return got;
+    return mine();
   }
 
   const payments = async () => {

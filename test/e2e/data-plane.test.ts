@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TOPICS } from '../../activities/events/catalog';
@@ -31,7 +30,11 @@ import type { PostCallResult } from '../../workflows/post-call-definitions';
 import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
 import { postCallResult, postgresTestDeps, startCall } from '../helpers/calls';
 import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
-import { freePort, type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
+import { freePort } from '../../infra';
+import { messagesOn } from '../helpers/kafka-admin';
+import { percentile } from '../helpers/percentile';
+import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
+import { Collector } from '../activity/event-fixtures';
 
 interface Placed {
   result: CallResult;
@@ -171,19 +174,10 @@ describe('the data plane under real calls (own broker and server)', function () 
 
   it('Kafka killed mid-call and restarted: the call goes on, nothing is lost or doubled in the warehouse', async () => {
     const db = await resetDb();
-    const published = async (type: keyof typeof TOPICS): Promise<number> => {
-      const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchTopicOffsets(`${PREFIX}${TOPICS[type]}`);
-        return offsets.reduce((n, o) => n + Number(o.high), 0);
-      } finally {
-        await admin.disconnect();
-      }
-    };
     const call = await dial('+15550100002', ["what's my balance"]);
     // The first turn's lines reached the broker; then it dies (SIGKILL: no clean shutdown).
-    while ((await published('transcript.line').catch(() => 0)) === 0) {
+    const lines = `${PREFIX}${TOPICS['transcript.line']}`;
+    while ((await messagesOn(broker.brokers, lines).catch(() => 0)) === 0) {
       await new Promise((r) => setTimeout(r, 100));
     }
     await broker.kill();
@@ -304,35 +298,30 @@ describe('the data plane under real calls (own broker and server)', function () 
 
     // Latency: the percentiles of the turn metrics as they are on Kafka, read apart from
     // the warehouse by a group of its own.
-    const metrics = new Map<string, Record<string, number>>();
+    const onKafka = new Collector();
     const sub = await bus.subscribe({
       groupId: `${PREFIX}latency-check`,
-      fromBeginning: true,
-      handlers: {
-        'turn.metrics': async (e) => void metrics.set(e.id, e.data.latency_ms),
-      },
+      handlers: { 'turn.metrics': onKafka.handle },
     });
+    const distinct = () => new Set(onKafka.ids()).size;
     try {
-      const deadline = Date.now() + 60_000;
-      while (metrics.size < r.turns) {
-        assert.ok(Date.now() < deadline, `${metrics.size} of ${r.turns} turn metrics on Kafka`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
+      await onKafka.until(`${r.turns} turn metrics on Kafka`, () => distinct() >= r.turns);
     } finally {
       await sub.close();
     }
-    const quantile = (xs: number[], q: number) => {
-      const s = [...xs].sort((a, b) => a - b);
-      const at = (s.length - 1) * q;
-      return s[Math.floor(at)]! + (s[Math.ceil(at)]! - s[Math.floor(at)]!) * (at - Math.floor(at));
-    };
+    const metrics = new Map(
+      onKafka.received.map(({ event: e }) => [
+        e.id,
+        (e.type === 'turn.metrics' ? e.data.latency_ms : {}) as Record<string, number>,
+      ]),
+    );
     for (const stage of ['end_to_end', 'retrieval', 'llm'] as const) {
       const xs = [...metrics.values()].map((m) => m[stage]).filter((x) => x !== undefined);
       const line = r.latency.find((l) => l.stage === stage);
       assert.ok(line, `no ${stage} latency in the report`);
       assert.equal(line.turns, xs.length, stage);
-      assert.ok(Math.abs(line.p50 - quantile(xs, 0.5)) < 1e-6, `${stage} p50`);
-      assert.ok(Math.abs(line.p95 - quantile(xs, 0.95)) < 1e-6, `${stage} p95`);
+      assert.ok(Math.abs(line.p50 - percentile(xs, 0.5)) < 1e-6, `${stage} p50`);
+      assert.ok(Math.abs(line.p95 - percentile(xs, 0.95)) < 1e-6, `${stage} p95`);
     }
     assert.equal(r.latency.find((l) => l.stage === 'end_to_end')?.turns, r.turns);
     assert.equal(r.latency.find((l) => l.stage === 'llm')?.turns, answers.length);

@@ -4,20 +4,11 @@
 // pointed at the scratch broker only for the length of each operation, so call these while
 // nothing else in the process is starting a platform service.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../infra';
 import { ensureKafka, formatKafka, kafkaSpec } from '../../infra/kafka';
 import { isAlive, readPid, serviceInfo, startService, stopService } from '../../infra/services';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ScratchKafka {
   brokers: string[];

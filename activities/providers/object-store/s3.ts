@@ -38,6 +38,26 @@ export const S3_DEFAULTS: Omit<S3ObjectStoreOptions, 'bucket'> = {
   maxAttempts: 3,
 };
 
+/** The S3_* settings the edge and the post-call worker read (keys: a local store's). */
+export interface S3EnvSettings {
+  S3_REGION: string;
+  S3_ENDPOINT?: string;
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
+}
+
+export function s3Options(c: S3EnvSettings, bucket: string) {
+  return {
+    bucket,
+    region: c.S3_REGION,
+    ...(c.S3_ENDPOINT && { endpoint: c.S3_ENDPOINT, forcePathStyle: true }),
+    ...(c.S3_ACCESS_KEY_ID &&
+      c.S3_SECRET_ACCESS_KEY && {
+        credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY },
+      }),
+  };
+}
+
 /** Production settings: S3_BUCKET (required), S3_ENDPOINT, AWS_REGION; keys via the SDK chain. */
 export function s3OptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
