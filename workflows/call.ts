@@ -116,7 +116,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   let stream: StreamInfo | undefined = carried?.stream;
   let recording: RecordingRef | undefined;
 
-  // The data plane (issue 5): events to Kafka and the post-call workflow. Decided once per
+  // The data plane: events to Kafka and the post-call workflow. Decided once per
   // run, so a history recorded before it replays without either.
   const dataPlane = patched('data-plane');
   let publishedSeq = carried?.publishedSeq ?? 0;

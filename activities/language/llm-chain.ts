@@ -1,4 +1,4 @@
-// The LLM provider chain (DESIGN.md §4 "fallbacks are data"): links in config order, each
+// The LLM provider chain as data: links in config order, each
 // with a first-token timeout and a total timeout. A provider that times out, is rate limited,
 // unavailable, fails or answers nothing hands over to the next — but only while nothing has
 // been said: once text went to the caller it cannot be taken back, so a later failure ends

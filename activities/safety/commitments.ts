@@ -1,5 +1,5 @@
 // Refuses answers that promise or claim an action the agent cannot take. The LLM
-// never causes a side effect (DESIGN.md §4): only deterministic flows pay, and
+// never causes a side effect: only deterministic flows pay, and
 // nothing on this path refunds, credits, waives or changes an account, so a
 // sentence saying it did — or will — is false and must not be spoken.
 // Policy statements ("credits are refunded within 10 business days after the account

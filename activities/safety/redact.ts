@@ -1,5 +1,5 @@
 // Redaction of payment and identity secrets from any text before it is stored, logged,
-// prompted or signalled (DESIGN.md §4: card numbers, CVV and PINs never reach LLMs,
+// prompted or signalled (card numbers, CVV and PINs never reach LLMs,
 // logs, events or history). Pure and synchronous so every boundary can call it.
 //
 // ASR spells digits as words ("four one one one", "oh" for zero, "double five"), so

@@ -1,4 +1,4 @@
-// The cache of synthesized speech (DESIGN.md §1–2): the audio in the object store, the index
+// The cache of synthesized speech: the audio in the object store, the index
 // in Redis with a TTL. A hit plays without calling any provider.
 //
 // Keys. hash = sha256(voice + "\n" + normalised text); the same words in another voice are

@@ -1,4 +1,4 @@
-// The TTS provider chain as data (DESIGN.md §4 "fallbacks are data"): TTS_CHAIN lists the
+// The TTS provider chain as data as data: TTS_CHAIN lists the
 // providers in order; each gets its own timeout; the first that returns audio serves, and
 // every attempt — including providers skipped for missing credentials — is recorded.
 //

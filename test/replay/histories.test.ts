@@ -21,7 +21,7 @@ describe('replay of recorded histories (test/histories)', () => {
       'declined-bill',
       'low-confidence-reprompt',
       'silence-timeout',
-      // Recorded after grounded answers, the payment saga and the data plane (issue 4, 5).
+      // Recorded after grounded answers, the payment saga and the data plane.
       'kb-answer-with-events',
       'keypad-paid-saga',
       // The post-call workflow, recorded before it forgot the call's cached speech.

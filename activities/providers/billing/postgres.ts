@@ -1,6 +1,6 @@
 // Billing on the local PostgreSQL database (production: the billing provider's API,
 // which takes the same idempotency keys). Payments and the payment saga's reservations
-// (issue 5): a reservation holds an invoice for one payment key while the card is charged;
+// of the payment saga: a reservation holds an invoice for one payment key while the card is charged;
 // payInvoice commits it and release ends it, each under the invoice's row lock, so exactly
 // one of them wins and the saga knows whether to refund.
 import type { Pool, PoolClient } from 'pg';

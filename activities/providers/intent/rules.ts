@@ -1,6 +1,6 @@
 // A small, honest keyword classifier: fixed phrase patterns per intent, confidence from
-// how specific the match is and whether intents compete. A later issue replaces it
-// with a local model behind the same IntentClassifier port.
+// how specific the match is and whether intents compete. The embedding model
+// (embedding.ts) replaced it as the default behind the same IntentClassifier port.
 import type { Intent, IntentName } from '../../../workflows/definitions';
 import type { IntentClassifier } from '../../ports';
 

@@ -11,7 +11,7 @@ import { type LanguageModel, LanguageModelError, type Prompt } from '../../ports
 export interface LlamaLocalOptions {
   name: string;
   modelPath: string;
-  /** One: faster than two on the 2-core machines this runs on (PLATFORM.md). */
+  /** One: faster than two on the 2-core machines this runs on. */
   threads: number;
   contextSize: number;
   /** Generations that run at once; more calls queue. */

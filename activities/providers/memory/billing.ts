@@ -2,7 +2,7 @@
 // the PostgreSQL adapter: one payment per idempotency key (a repeat returns the first
 // payment with created: false, whatever the invoice's state is now), and
 // PaymentDeclinedError for an unknown, already paid or differently priced invoice; the
-// payment saga's reservations (issue 5) behave as that adapter's do.
+// payment saga's reservations behave as that adapter's do.
 // Each operation checks and writes without an await in between, so concurrent calls with
 // one key (or for one invoice) cannot both win.
 import {

@@ -1,4 +1,4 @@
-// The ASR session policy for one utterance (DESIGN.md: fallbacks are data): the primary
+// The ASR session policy for one utterance, as data: the primary
 // provider streams live; if it fails, it is retried with a short backoff (3 attempts in
 // all), then the fallback provider gets the utterance; if both fail, the result says so and
 // the call goes on (the caller is asked to repeat). Every attempt is recorded: which
