@@ -22,7 +22,7 @@ export async function runRetrievalBench(
 ): Promise<RetrievalBench> {
   // prettier-ignore
   const log = opts.log ?? ((l: string) => console.log(l));
-  await ensureLocalKnowledgeIndex(log);
+  await ensureLocalKnowledgeIndex({ log });
   const questions = await loadEvalSet(path.join(DEFAULT_KB_FOLDER, 'eval.json'));
   const index = openKnowledgeIndex();
   try {

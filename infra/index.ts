@@ -3,6 +3,7 @@
 // broker (KRaft, jars from Maven Central) on loopback, and installs the Debian speech
 // packages the media edge needs; `infraDown` stops what it started.
 import fs from 'node:fs';
+import { withFileLock } from './file-lock';
 import {
   ensureDebianPackages,
   ensurePostgres,
@@ -80,50 +81,16 @@ export function redisUrl(): string {
   return `redis://${host}:${port}`;
 }
 
-// --- one infra operation at a time (across processes: a lock file; within one: a chain) ---
+// --- one infra operation at a time (across processes: a lock; within one: a chain) ---
 
 let chain: Promise<unknown> = Promise.resolve();
 
 function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
-  const next = chain.then(() => withFileLock(log, fn));
+  // A first install takes minutes (apt-get, PyPI, Maven): a waiter waits for all of it.
+  const lock = { what: 'another infra command', waitMs: 30 * 60_000, log };
+  const next = chain.then(() => withFileLock(paths().lockFile, lock, fn));
   chain = next.catch(() => {});
   return next;
-}
-
-async function withFileLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
-  const { lockFile, run } = paths();
-  fs.mkdirSync(run, { recursive: true });
-  let warned = false;
-  for (;;) {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number(fs.readFileSync(lockFile, 'utf8').trim());
-    if (!holder || !isRunning(holder)) {
-      fs.rmSync(lockFile, { force: true }); // left by a killed `infra up`
-      continue;
-    }
-    if (!warned) log(`waiting for another infra command (pid ${holder}) to finish …`);
-    warned = true;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lockFile, { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // --- up / down / status ------------------------------------------------------------------

@@ -36,7 +36,8 @@ export function paths() {
     logs: path.join(home, 'logs'),
     pidFile: (svc: ServiceName) => path.join(home, 'run', `${svc}.pid`),
     logFile: (svc: ServiceName) => path.join(home, 'logs', `${svc}.log`),
-    lockFile: path.join(home, 'run', 'infra.lock'),
+    /** A directory while an infra command runs (file-lock.ts). */
+    lockFile: path.join(home, 'run', 'infra-lock'),
   };
 }
 

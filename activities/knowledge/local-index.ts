@@ -9,6 +9,7 @@ import {
   knowledgeStore,
   openKnowledgeWriter,
   type KnowledgeStore,
+  type KnowledgeWriter,
 } from '../providers/vectors/pglite-snapshot';
 import { ingestFolder, type IngestReport } from './ingest';
 
@@ -23,27 +24,47 @@ export async function ingestAndPublish(
   } = {},
 ): Promise<IngestReport & { snapshot: string; bytes: number }> {
   const log = opts.log ?? (() => undefined);
-  const writer = await openKnowledgeWriter(opts.store ?? knowledgeStore());
+  const writer = await openKnowledgeWriter(opts.store ?? knowledgeStore(), { log });
   try {
-    const report = await ingestFolder({
-      folder: opts.folder ?? DEFAULT_KB_FOLDER,
-      index: writer.index,
-      embedder: opts.embedder ?? sharedUseLiteEmbedder(),
-      log,
-    });
-    const { path: snapshot, bytes } = await writer.publish();
-    log(`[kb] published ${(bytes / 1e6).toFixed(1)} MB snapshot ${snapshot}`);
-    return { ...report, snapshot, bytes };
+    return await ingestInto(writer, { ...opts, log });
   } finally {
     await writer.close();
   }
 }
 
-/** Builds the index from kb/ when none was published yet (first start of the system). */
+/**
+ * Builds the index from kb/ when none was published yet (first start of the system). Any
+ * number of processes may ask at once: one builds it, the others wait for the writer lock
+ * and then find it published.
+ */
 export async function ensureLocalKnowledgeIndex(
-  log?: (line: string) => void,
-  store: KnowledgeStore = knowledgeStore(),
+  opts: { log?: (line: string) => void; store?: KnowledgeStore; folder?: string } = {},
 ): Promise<void> {
+  const store = opts.store ?? knowledgeStore();
+  const log = opts.log ?? (() => undefined);
   if (existsSync(store.snapshot)) return;
-  await ingestAndPublish({ store, ...(log && { log }) });
+  const writer = await openKnowledgeWriter(store, { log });
+  try {
+    if (existsSync(store.snapshot)) return; // built by the writer we waited for
+    const folder = opts.folder ?? DEFAULT_KB_FOLDER;
+    log(`[kb] no knowledge index yet: building it from ${folder}`);
+    await ingestInto(writer, { folder, log });
+  } finally {
+    await writer.close();
+  }
+}
+
+async function ingestInto(
+  writer: KnowledgeWriter,
+  opts: { folder?: string; embedder?: Embedder; log: (line: string) => void },
+): Promise<IngestReport & { snapshot: string; bytes: number }> {
+  const report = await ingestFolder({
+    folder: opts.folder ?? DEFAULT_KB_FOLDER,
+    index: writer.index,
+    embedder: opts.embedder ?? sharedUseLiteEmbedder(),
+    log: opts.log,
+  });
+  const { path: snapshot, bytes } = await writer.publish();
+  opts.log(`[kb] published ${(bytes / 1e6).toFixed(1)} MB snapshot ${snapshot}`);
+  return { ...report, snapshot, bytes };
 }

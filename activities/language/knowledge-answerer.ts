@@ -23,7 +23,7 @@ export async function createKnowledgeAnswerer(
   let index: VectorIndex;
   if (env.VECTOR_INDEX === 'qdrant') index = new QdrantVectorIndex({}, env);
   else {
-    await ensureLocalKnowledgeIndex(log);
+    await ensureLocalKnowledgeIndex({ log });
     index = openKnowledgeIndex();
   }
   const retriever = new Retriever(sharedUseLiteEmbedder(), index);

@@ -16,6 +16,9 @@ import {
   openKnowledgeWriter,
   type SnapshotVectorIndex,
 } from '../../activities/providers/vectors/pglite-snapshot';
+import { killHard, spawnWorkerProcess } from '../helpers/worker-process';
+
+const KB_PROCESS = path.join(__dirname, '..', 'fixtures', 'kb-index-process.ts');
 
 describe('knowledge-base ingest (PGlite snapshot, real embeddings)', function () {
   this.timeout(300_000);
@@ -81,18 +84,61 @@ describe('knowledge-base ingest (PGlite snapshot, real embeddings)', function ()
     assert.match(top!.text, /partner stores/);
   });
 
-  it('lets only one writer in at a time', async () => {
+  it('lets one writer in at a time: the next waits for it, with a bound', async () => {
     const writer = await openKnowledgeWriter(store);
+    const waited: string[] = [];
+    const next = openKnowledgeWriter(store, { waitMs: 30_000, log: (l) => waited.push(l) });
     try {
       await assert.rejects(
-        openKnowledgeWriter(store),
-        /already holds|another knowledge-base ingest/,
+        openKnowledgeWriter(store, { waitMs: 600 }),
+        /gave up after \d+ s waiting for the knowledge-base writer/,
       );
+      assert.match(waited.join('\n'), /waiting for the knowledge-base writer/);
     } finally {
       await writer.close();
     }
-    const again = await openKnowledgeWriter(store);
-    await again.close();
+    await (await next).close();
+    assert.match(waited.join('\n'), /is free now/);
+  });
+
+  it("takes over a killed writer's lock once it is stale", async () => {
+    const holder = await spawnWorkerProcess(
+      KB_PROCESS,
+      { ...process.env, KB_MODE: 'hold', KB_STORE: store.dir },
+      'holding',
+      'lock holder',
+    );
+    await killHard(holder);
+    const t0 = Date.now();
+    const writer = await openKnowledgeWriter(store, { waitMs: 30_000, staleMs: 2_000 });
+    await writer.close();
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('two processes starting on no index: one builds it, the other waits and uses it', async () => {
+    const fresh = knowledgeStore(path.join(tmp, 'fresh-index'));
+    const small = path.join(tmp, 'small-kb');
+    await cp(path.join(folder, 'billing'), path.join(small, 'billing'), { recursive: true });
+    const env = { ...process.env, KB_MODE: 'ensure', KB_STORE: fresh.dir, KB_FOLDER: small };
+    const both = await Promise.all(
+      ['a', 'b'].map((n) => spawnWorkerProcess(KB_PROCESS, env, 'ready', `process ${n}`)),
+    );
+    await Promise.all(both.map((p) => p.exited));
+    assert.deepEqual(
+      both.map((p) => p.child.exitCode),
+      [0, 0],
+      both.map((p) => p.output.join('')).join('\n---\n'),
+    );
+    const built = both.filter((p) => /building it from/.test(p.output.join('')));
+    assert.equal(built.length, 1, 'exactly one process builds the index');
+    const index = openKnowledgeIndex(fresh);
+    try {
+      await index.refresh();
+      const [top] = await new Retriever(sharedUseLiteEmbedder(), index).retrieve('late fee');
+      assert.ok(top?.id.startsWith('billing/'), `found ${top?.id}`);
+    } finally {
+      await index.close();
+    }
   });
 
   it('is read-only for readers', async () => {

@@ -1,16 +1,16 @@
 // Sharing one PGlite knowledge index between processes. PGlite is single-process, yet the
 // call worker, the media edge and the CLI all search while `switchboard kb ingest` may
 // re-run. So the index lives as a published snapshot (a gzipped dump of the database):
-//  - the one writer (an exclusive lock file) loads the current snapshot into memory,
+//  - the one writer (a cross-process lock; others wait for it) loads the current snapshot into memory,
 //    ingests, dumps, writes a temp file and renames it over the snapshot — atomic, so a
 //    reader sees the old or the new index, never half of one, and a crashed ingest
 //    publishes nothing;
 //  - each reader loads the snapshot in memory and, when a search finds the file changed
 //    (a cheap stat), loads the new one in the background and swaps it in, serving the
 //    old one meanwhile.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { acquireFileLock } from '../../../infra/file-lock';
 import { paths } from '../../../infra/paths';
 import type { KbTopic, ScoredChunk, VectorIndex } from '../../ports';
 import { PgliteVectorIndex } from './pglite';
@@ -19,12 +19,13 @@ export interface KnowledgeStore {
   /** Directory of the snapshot and the writer's lock. */
   dir: string;
   snapshot: string;
+  /** The writer's lock (a directory while held). */
   lock: string;
 }
 
 /** `.switchboard/data/kb/` unless told otherwise (tests use a temp dir). */
 export function knowledgeStore(dir = path.join(paths().data, 'kb')): KnowledgeStore {
-  return { dir, snapshot: path.join(dir, 'index.tar.gz'), lock: path.join(dir, 'ingest.lock') };
+  return { dir, snapshot: path.join(dir, 'index.tar.gz'), lock: path.join(dir, 'writer-lock') };
 }
 
 export class KnowledgeIndexMissingError extends Error {
@@ -45,12 +46,26 @@ export interface KnowledgeWriter {
   close(): Promise<void>;
 }
 
-/** Takes the writer lock, then loads the current snapshot (or starts empty). */
+export interface WriterLockOptions {
+  /** How long to wait for another writer; default 5 min. */
+  waitMs?: number;
+  /** A dead writer's lock is taken over after this long; default 20 s. */
+  staleMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Takes the writer lock (waiting for another writer), then loads the current snapshot. */
 export async function openKnowledgeWriter(
   store: KnowledgeStore = knowledgeStore(),
+  opts: WriterLockOptions = {},
 ): Promise<KnowledgeWriter> {
   await mkdir(store.dir, { recursive: true });
-  const release = acquireLock(store.lock);
+  const release = await acquireFileLock(store.lock, {
+    what: 'the knowledge-base writer',
+    waitMs: opts.waitMs ?? 5 * 60_000,
+    ...(opts.staleMs !== undefined && { staleMs: opts.staleMs }),
+    ...(opts.log && { log: opts.log }),
+  });
   let index: PgliteVectorIndex;
   try {
     const existing = await readFile(store.snapshot).catch((err: NodeJS.ErrnoException) => {
@@ -59,7 +74,7 @@ export async function openKnowledgeWriter(
     });
     index = await PgliteVectorIndex.open(existing ? { loadDataDir: new Blob([existing]) } : {});
   } catch (err) {
-    release();
+    await release();
     throw err;
   }
   return {
@@ -80,40 +95,10 @@ export async function openKnowledgeWriter(
       try {
         await index.close();
       } finally {
-        release();
+        await release();
       }
     },
   };
-}
-
-/** An exclusive lock file holding the writer's pid; a dead writer's lock is taken over. */
-function acquireLock(file: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => unlinkSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid > 0 && pid !== process.pid && isAlive(pid))
-        throw new Error(`another knowledge-base ingest is running (pid ${pid}, lock ${file})`);
-      if (pid === process.pid)
-        throw new Error(`this process already holds the knowledge-base writer lock ${file}`);
-      unlinkSync(file); // stale: its writer died
-    }
-  }
-  throw new Error(`could not take the knowledge-base writer lock ${file}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // --- reader ------------------------------------------------------------------------------
