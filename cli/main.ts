@@ -1,8 +1,6 @@
 // The `switchboard` command line: ./switchboard --help
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
 import { registerInfraCommands } from '../infra/cli';
 import { registerIntentCommand } from './intent';
 import { registerKbCommands } from './kb';
@@ -11,9 +9,7 @@ import { registerWarehouseCommand } from './warehouse';
 import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { parseCallerScript } from '../simulator/caller-script';
-import { placeTextCall, type TextCallReport } from '../simulator/text-call';
-import { createAgentTranscriber, placeAudioCall, recordingWav } from '../simulator/twilio-caller';
-import { localEnv } from './dev-env';
+import { audioCall, demoDir, textCall } from './calls';
 import { startSystem } from './system';
 import { runTests } from './test-runner';
 
@@ -31,53 +27,15 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-function uiLink(report: TextCallReport): string {
-  return `${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows/${report.workflowId}/${report.runId}/history`;
-}
-
-/** The local system's environment, once its media-edge answers. */
-async function runningEdgeEnv(): Promise<NodeJS.ProcessEnv> {
-  const env = localEnv();
-  const up = await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)
-    .then((r) => r.ok)
-    .catch(() => false);
-  if (!up)
-    throw new Error(
-      `no media-edge answers at ${env.EDGE_PUBLIC_URL}: start the system first (./switchboard start)`,
-    );
-  return env;
-}
-
-async function call(lines: string[], from: string): Promise<TextCallReport> {
-  const env = await runningEdgeEnv();
-  const edgeUrl = env.EDGE_PUBLIC_URL!;
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
-  try {
-    const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE! });
-    console.log(`[call] ${from} calls in, saying: ${lines.map((l) => `"${l}"`).join(', ')}`);
-    const report = await placeTextCall({
-      client,
-      edgeUrl,
-      publicUrl: env.EDGE_PUBLIC_URL!,
-      authToken: env.TWILIO_AUTH_TOKEN!,
-      from,
-      to: '+15550009999',
-      lines,
-    });
-    const { disposition, turns, callLogId } = report.result;
-    console.log(`[call] ended: ${disposition} after ${turns} turns, CRM call log #${callLogId}`);
-    console.log(`[call] Web UI: ${uiLink(report)}`);
-    return report;
-  } finally {
-    await connection.close();
-  }
-}
-
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 program
   .command('start')
-  .description('start the platform, the call worker and the media-edge; Ctrl-C stops them')
+  .description(
+    'start the platform (Temporal, PostgreSQL, Redis, object store, Kafka), build the knowledge ' +
+      'index if missing, then the call worker, post-call worker, warehouse loader and media-edge; ' +
+      'Ctrl-C stops the app and lets each process finish what it started (the platform stays up)',
+  )
   .action(async () => {
     const system = await startSystem().catch(fail);
     console.log(
@@ -90,56 +48,6 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-
-interface AudioCallFlags {
-  from: string;
-  pace: string;
-  transcribe?: boolean;
-  record?: string;
-}
-
-async function audioCall(argv: string[], o: AudioCallFlags): Promise<void> {
-  const { items } = parseCallerScript(argv); // in the order given: commander groups options by name
-  if (!items.some((i) => i.kind === 'say' || i.kind === 'audio' || i.kind === 'dtmf'))
-    throw new Error('give the caller something to do: --say "…", --audio file.wav or --dtmf 1');
-  const pace = Number(o.pace);
-  if (!(pace > 0 && pace <= 50))
-    throw new Error(`--pace must be a number in (0, 50], not ${o.pace}`);
-  const env = await runningEdgeEnv();
-  const edgeUrl = env.EDGE_PUBLIC_URL!;
-  const transcriber = o.transcribe ? await createAgentTranscriber() : undefined;
-  try {
-    console.log(
-      `[call] ${o.from} calls in with real audio (caller voice flite kal, pace ${pace}x)`,
-    );
-    const report = await placeAudioCall({
-      edgeUrl,
-      publicUrl: edgeUrl,
-      authToken: env.TWILIO_AUTH_TOKEN!,
-      from: o.from,
-      to: '+15550009999',
-      script: items,
-      pace,
-      ...(transcriber && { transcriber }),
-    });
-    const v2v = report.turns.flatMap((t) =>
-      t.voiceToVoiceMs === undefined ? [] : [t.voiceToVoiceMs],
-    );
-    console.log(
-      `[call] ended by the ${report.endedBy === 'edge' ? 'agent' : 'caller'}; voice-to-voice: ` +
-        `${v2v.map((ms) => `${Math.round(ms)} ms`).join(', ') || 'n/a'}; clears: ${report.clears}`,
-    );
-    if (o.record) {
-      await writeFile(o.record, recordingWav(report.recording));
-      console.log(`[call] recording (caller left, agent right): ${o.record}`);
-    }
-    console.log(
-      `[call] Web UI: ${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows/${report.workflowId}`,
-    );
-  } finally {
-    transcriber?.dispose();
-  }
-}
 
 program
   .command('call')
@@ -176,51 +84,84 @@ program
   .option('--transcribe', "transcribe the agent's replies with pocketsphinx after the call")
   .option('--record <file.wav>', 'save both sides as a two-channel WAV (caller left, agent right)')
   .option('--text', "text-level call without audio (the simulator plays the edge's part)")
-  .action(async (o: AudioCallFlags & { say: string[]; text?: boolean }) => {
+  .option('--call-sid <CA…>', "the call's Twilio CallSid (CA + 32 hex; default: a random one)")
+  .action(async (o: CallCommandFlags) => {
+    const flags = { from: o.from, ...(o.callSid && { callSid: o.callSid }) };
     if (o.text) {
       if (!o.say.length) fail('give at least one --say "<what the caller says>"');
-      await call(o.say, o.from).catch(fail);
+      await textCall(o.say, flags).catch(fail);
       return;
     }
-    await audioCall(process.argv.slice(2), o).catch(fail);
+    // In the order given: commander groups repeated options by name.
+    const { items } = parseCallerScript(process.argv.slice(2));
+    await audioCall(items, {
+      ...flags,
+      pace: Number(o.pace),
+      ...(o.transcribe && { transcribe: true }),
+      ...(o.record && { record: o.record }),
+    }).catch(fail);
   });
+
+interface CallCommandFlags {
+  say: string[];
+  from: string;
+  pace: string;
+  callSid?: string;
+  transcribe?: boolean;
+  record?: string;
+  text?: boolean;
+}
 
 program
   .command('demo')
   .description(
-    'start everything, place demonstration calls end to end, stop the app (the platform stays up)',
+    'start everything, place four text-level calls and one real audio call end to end, print ' +
+      "the day's report, stop the app (the platform stays up: ./switchboard infra down)",
   )
   .action(async () => {
     const system = await startSystem().catch(fail);
     try {
-      console.log('\n[demo] 1. a balance question');
-      await call(["what's my balance", 'goodbye'], '+15550100001');
-      console.log('\n[demo] 2. paying a bill, with confirmation');
-      await call(['I want to pay my bill', 'yes', 'goodbye'], '+15550100002');
-      console.log('\n[demo] 3. an unclear request, then an agent');
-      await call(['uh', 'can I talk to a real person'], '+15550100004');
-      console.log('\n[demo] 4. a knowledge-base question, answered while it is generated');
-      await call(['what is the late fee', 'goodbye'], '+15550100001');
-      console.log("\n[demo] 5. today's report from the warehouse (events via Kafka)");
-      // The call workflow publishes its last events as it closes: give the loader a moment.
-      await new Promise((r) => setTimeout(r, 3000));
-      const { runReport } = await import('./report');
-      const run = await runReport({ day: new Date().toISOString().slice(0, 10), load: false });
-      console.log(run.text);
-      console.log(`\nLatency chart: ${run.chartPath}`);
+      await placeDemoCalls();
     } catch (err) {
       await system.stop();
       fail(err);
     }
+    // Stopped first: the loader lets go of the warehouse, and the report loads what is left.
     await system.stop();
+    console.log("\n[demo] 6. today's report from the warehouse (events via Kafka)");
+    const { runReport } = await import('./report');
+    const run = await runReport({ day: new Date().toISOString().slice(0, 10) }).catch(fail);
+    console.log(run.text);
+    console.log(`\nLatency chart: ${run.chartPath}`);
     console.log(
       `\n[demo] done. Browse the calls in the Temporal Web UI: ${temporalUiUrl()}/namespaces/${temporalNamespace()}/workflows`,
     );
   });
 
+async function placeDemoCalls(): Promise<void> {
+  console.log('\n[demo] 1. a balance question');
+  await textCall(["what's my balance", 'goodbye'], { from: '+15550100001' });
+  console.log('\n[demo] 2. paying a bill, with confirmation');
+  await textCall(['I want to pay my bill', 'yes', 'goodbye'], { from: '+15550100002' });
+  console.log('\n[demo] 3. an unclear request, then an agent');
+  await textCall(['uh', 'can I talk to a real person'], { from: '+15550100004' });
+  console.log('\n[demo] 4. a knowledge-base question, answered while it is generated');
+  await textCall(['what is the late fee', 'goodbye'], { from: '+15550100001' });
+  console.log('\n[demo] 5. a real audio call through the Media Streams edge, paying a bill');
+  const say = (text: string) => ({ kind: 'say' as const, text });
+  await audioCall(
+    [say("what's my balance"), say('I want to pay my bill'), say('yes'), say('goodbye')],
+    { from: '+15550100001', pace: 1, keepRecordingIn: demoDir(), awaitPostCall: true },
+  );
+}
+
 program
   .command('bench')
-  .description('per-turn orchestration overhead through Temporal vs. in-process (p50/p95/p99)')
+  .description(
+    'benchmarks, each against a baseline in the same run (p50/p95/p99): by default language ' +
+      '(intent, retrieval, first sentence), orchestration (Temporal vs in-process), the warehouse ' +
+      'loader and voice to voice; or one of them with the flags below',
+  )
   .option('--calls <n>', 'concurrent calls (default: both scenarios below)')
   .option('--turns <n>', 'turns per call')
   .option('--think <ms>', 'pause between a reply and the next utterance', '0')

@@ -1,10 +1,13 @@
 // Runs the call worker and the media-edge as child processes with prefixed output, and
-// stops them together.
+// stops them together: each is asked to stop (SIGTERM) and given time to finish what it
+// promised — the edge's drain above all — before anything is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../infra/paths';
+import { EDGE_DRAIN_MS } from '../media-edge/edge-calls';
 
-const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+/** The longest drain (the edge's) plus time for workers to finish their in-flight tasks. */
+export const STOP_BOUND_MS = EDGE_DRAIN_MS + 15_000;
 
 export interface AppProcess {
   name: string;
@@ -18,7 +21,10 @@ export function startApp(
   env: NodeJS.ProcessEnv,
   quiet = false,
 ): AppProcess {
-  const child = spawn(tsx, [path.join(repoRoot, entry)], {
+  // Node itself with tsx's loader (not the tsx launcher): signals reach the app directly and
+  // a killed launcher cannot leave an orphan behind.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry)], {
+    cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -50,14 +56,42 @@ export async function waitReady(
   throw new Error(`${p.name} was not ready within ${timeoutMs / 1000} s`);
 }
 
-export async function stopApps(apps: AppProcess[]): Promise<void> {
-  await Promise.all(
-    apps.map(async (p) => {
-      if (p.child.exitCode !== null) return;
-      p.child.kill('SIGTERM');
-      const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-      await p.exited;
-      clearTimeout(timer);
-    }),
+/**
+ * Asks every process to stop and waits up to `boundMs` for all of them, saying what it waits
+ * for every 5 s; a process still running then is killed, and that is said too.
+ */
+export async function stopApps(
+  apps: AppProcess[],
+  opts: { boundMs?: number; say?: (line: string) => void } = {},
+): Promise<void> {
+  const boundMs = opts.boundMs ?? STOP_BOUND_MS;
+  const say = opts.say ?? ((line: string) => console.log(`[switchboard] ${line}`));
+  const running = () =>
+    apps.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  if (!running().length) return;
+  for (const p of running()) p.child.kill('SIGTERM');
+  say(
+    `stopping ${running()
+      .map((p) => p.name)
+      .join(', ')}: each finishes what it started ` +
+      `(the edge stores recordings and sends its last signals, up to ${EDGE_DRAIN_MS / 1000} s; ` +
+      `at most ${boundMs / 1000} s in all) …`,
   );
+  const deadline = Date.now() + boundMs;
+  const all = Promise.all(apps.map((p) => p.exited));
+  while (running().length && Date.now() < deadline) {
+    await Promise.race([
+      all,
+      new Promise((r) => setTimeout(r, Math.min(5_000, deadline - Date.now()))),
+    ]);
+    const left = running();
+    if (left.length && Date.now() < deadline)
+      say(`still waiting for ${left.map((p) => p.name).join(', ')} …`);
+  }
+  const stuck = running();
+  if (stuck.length) {
+    say(`${stuck.map((p) => p.name).join(', ')} did not stop within ${boundMs / 1000} s: killing`);
+    for (const p of stuck) p.child.kill('SIGKILL');
+    await Promise.all(stuck.map((p) => p.exited));
+  }
 }

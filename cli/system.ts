@@ -1,7 +1,9 @@
-// `switchboard start` and `demo`: the local platform, the demo data, the call worker and
-// the media-edge, started together and stopped together.
+// `switchboard start` and `demo`: the local platform, the demo data and the knowledge index,
+// then the call worker, the post-call worker, the warehouse loader and the media-edge,
+// started together and stopped together.
 import { Pool } from 'pg';
 import { migrate, seed } from '../activities/providers/postgres/schema';
+import { ensureLocalKnowledgeIndex } from '../activities/knowledge/local-index';
 import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
 import { localEnv } from './dev-env';
 import { startApp, stopApps, waitReady, type AppProcess } from './processes';
@@ -23,6 +25,9 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   }
   const env = localEnv();
   const say = (line: string) => !opts.quiet && console.log(`[switchboard] ${line}`);
+  // Built here, once, before the processes that read it start (each would otherwise wait
+  // for whichever of them took the writer lock first).
+  if (env.VECTOR_INDEX !== 'qdrant') await ensureLocalKnowledgeIndex({ log: say });
   say('starting the call worker, the post-call worker and the media-edge …');
   const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet);
   const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet);
@@ -41,11 +46,11 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
     await waitReady(worker, async () => polling);
     await waitReady(edge, async () => (await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)).ok);
   } catch (err) {
-    await stopApps(apps);
+    await stopApps(apps, { say });
     throw err;
   }
   say(
     `edge webhooks at ${env.EDGE_PUBLIC_URL}/v1/calls/incoming, Temporal Web UI at ${temporalUiUrl()}`,
   );
-  return { env, apps, stop: () => stopApps(apps) };
+  return { env, apps, stop: () => stopApps(apps, { say }) };
 }

@@ -1,5 +1,6 @@
 // Where the local platform keeps its state. Everything is derived from env at call time
-// (not at import time) so tests and the CLI can point SWITCHBOARD_HOME elsewhere.
+// (not at import time) so tests and the CLI can point SWITCHBOARD_HOME elsewhere, and keep
+// the installed tools (SWITCHBOARD_TOOLS, default <home>/tools) apart from the data.
 import path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '..');
@@ -13,11 +14,12 @@ export function stateDir(): string {
 
 export function paths() {
   const home = stateDir();
+  const tools = path.resolve(process.env.SWITCHBOARD_TOOLS || path.join(home, 'tools'));
   return {
     home,
-    tools: path.join(home, 'tools'),
-    venv: path.join(home, 'tools', 'venv'),
-    goBin: path.join(home, 'tools', 'bin'),
+    tools,
+    venv: path.join(tools, 'venv'),
+    goBin: path.join(tools, 'bin'),
     data: path.join(home, 'data'),
     temporalDb: path.join(home, 'data', 'temporal.db'),
     pgData: path.join(home, 'data', 'pg'),
@@ -26,7 +28,7 @@ export function paths() {
     /** Kafka's log dirs (KRaft metadata + topics) and its generated config files. */
     kafkaData: path.join(home, 'data', 'kafka'),
     /** Broker jars from Maven Central, one directory per Kafka version. */
-    kafkaLibs: (version: string) => path.join(home, 'tools', 'kafka', version, 'libs'),
+    kafkaLibs: (version: string) => path.join(tools, 'kafka', version, 'libs'),
     /** Generated credentials, mode 0600: never in the repo. */
     secrets: path.join(home, 'secrets'),
     objectStoreCredentials: path.join(home, 'secrets', 'object-store.json'),

@@ -40,6 +40,9 @@ interface HeldCall {
 
 export const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
 
+/** How long shutdown waits for calls' background work; the launcher's stop bound covers it. */
+export const EDGE_DRAIN_MS = 15_000;
+
 /** Recent turns' timings kept for the benchmark and ops (bounded). */
 const MAX_TIMINGS = 10_000;
 
@@ -47,8 +50,8 @@ export class EdgeCalls implements CallAudio {
   private readonly calls = new Map<string, HeldCall>();
   /** Where each answered turn's time went, from the caller's last voiced frame. */
   readonly turnTimings: TurnTiming[] = [];
-  /** Work a call left running (a recording being stored, a signal on its way). */
-  private readonly background = new Set<Promise<unknown>>();
+  /** Work a call left running (a recording being stored, a signal on its way), by what it is. */
+  private readonly background = new Map<Promise<unknown>, string>();
 
   constructor(private readonly deps: EdgeCallsDeps) {}
 
@@ -103,6 +106,7 @@ export class EdgeCalls implements CallAudio {
       if (this.turnTimings.length > MAX_TIMINGS) this.turnTimings.shift();
       // The workflow publishes it with the turn's metrics (the voice-to-voice time is only known here).
       this.track(
+        `turn ${timing.turnId} timing of ${stream.callSid}`,
         bridge.handle
           .signal(turnTimingSignal, timing)
           .catch((err: Error) => deps.log('turn timing not delivered', { error: err.message })),
@@ -117,12 +121,13 @@ export class EdgeCalls implements CallAudio {
       playout.dispose();
       vad.close();
       this.calls.delete(stream.callSid);
-      this.track(this.storeRecording(stream.callSid, recorder));
+      this.track(`recording of ${stream.callSid}`, this.storeRecording(stream.callSid, recorder));
     });
 
     // Not awaited: the stream holds its events until onStream settles, and the caller's
     // audio must flow while the workflow prepares the greeting.
     this.track(
+      `greeting of ${stream.callSid}`,
       bridge
         .streamStarted({ streamSid: stream.streamSid, edgeTaskQueue: deps.hostTaskQueue })
         .then((greeting) => session.start(greeting))
@@ -139,20 +144,25 @@ export class EdgeCalls implements CallAudio {
   /**
    * Resolves once what calls left running has settled (or after `timeoutMs`): on shutdown,
    * recordings are stored and the workflows told before the Temporal connection closes.
+   * `waiting` hears what is still pending, at once and every 5 s.
    */
-  async drain(timeoutMs = 15_000): Promise<void> {
+  async drain(
+    timeoutMs = EDGE_DRAIN_MS,
+    waiting: (pending: string[]) => void = () => undefined,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.background.size > 0 && Date.now() < deadline) {
-      const left = deadline - Date.now();
+      waiting([...this.background.values()]);
+      const left = Math.min(deadline - Date.now(), 5_000);
       await Promise.race([
-        Promise.allSettled([...this.background]),
+        Promise.allSettled([...this.background.keys()]),
         new Promise((r) => setTimeout(r, left).unref()),
       ]);
     }
   }
 
-  private track(work: Promise<unknown>): void {
-    this.background.add(work);
+  private track(what: string, work: Promise<unknown>): void {
+    this.background.set(work, what);
     const done = () => void this.background.delete(work);
     work.then(done, done);
   }

@@ -15,7 +15,7 @@ import { TtsCache } from '../activities/speech/tts-cache';
 import { TtsChain } from '../activities/speech/tts-chain';
 import type { UtteranceRecognizer } from './call-session';
 import type { EdgeConfig } from './config';
-import { EdgeCalls } from './edge-calls';
+import { EDGE_DRAIN_MS, EdgeCalls } from './edge-calls';
 import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
@@ -25,7 +25,8 @@ export interface EdgeRuntime {
   /** The TTS cache and the voice it is keyed by (tests and tooling look entries up). */
   speechCache: { cache: TtsCache; voice: string };
   hostWorker: Worker;
-  close(): Promise<void>;
+  /** Drains the calls' background work (`waiting` hears what is pending), then closes. */
+  close(waiting?: (pending: string[]) => void): Promise<void>;
 }
 
 /** Deepgram first when it has a key, the local engine as its fallback (or alone). */
@@ -114,8 +115,8 @@ export async function createEdgeRuntime(opts: {
     tts: tts.stats,
     speechCache: { cache, voice: chain.voice },
     hostWorker,
-    async close() {
-      await calls.drain(); // recordings stored and signalled before the connection goes
+    async close(waiting?: (pending: string[]) => void) {
+      await calls.drain(EDGE_DRAIN_MS, waiting); // recordings stored and signalled before the connection goes
       chain.close();
       redis.disconnect();
     },

@@ -51,7 +51,13 @@ async function main(): Promise<void> {
       // The SDK's worker stops itself on SIGINT/SIGTERM; shut it down only if it has not.
       if (runtime.hostWorker.getState() === 'RUNNING') runtime.hostWorker.shutdown();
       await hostWorkerRun;
-      await runtime.close();
+      // Plain lines for whoever stopped us (the launcher prints them): what we still wait for.
+      await runtime.close((pending) =>
+        console.error(
+          `draining ${pending.length} call task(s) before exit: ${pending.slice(0, 5).join(', ')}` +
+            (pending.length > 5 ? ` and ${pending.length - 5} more` : ''),
+        ),
+      );
       await nativeConnection.close();
       await connection.close();
       process.exit(0);
