@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   databaseUrl,
+  kafkaBrokers,
   objectStoreConfig,
   redisUrl,
   stateDir,
@@ -59,6 +60,7 @@ export function localEnv(): NodeJS.ProcessEnv {
     TEMPORAL_ADDRESS: temporalAddress(),
     TEMPORAL_NAMESPACE: temporalNamespace(),
     DATABASE_URL: databaseUrl(),
+    KAFKA_BROKERS: kafkaBrokers().join(','),
     ...process.env,
   };
 }

@@ -5,7 +5,7 @@
 // recording and printed the day's report.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,6 +107,14 @@ describe('the demo command on fresh state', function () {
     const wav = decodeWav(await readFile(path.resolve(ROOT, copied[1]!)));
     assert.equal(wav.channels.length, 2, 'caller left, agent right');
     assert.ok(wav.channels[0]!.length / wav.sampleRate > 5, 'the whole call is in it');
+
+    // Its events went to its own broker, not the suite's.
+    const transcripts = path.join(home, 'data', 'kafka', 'logs', 'switchboard.transcripts-0');
+    const logs = (await readdir(transcripts)).filter((f) => f.endsWith('.log'));
+    const bytes = await Promise.all(
+      logs.map(async (f) => (await stat(path.join(transcripts, f))).size),
+    );
+    assert.ok(bytes.reduce((a, b) => a + b, 0) > 0, 'the transcripts are on the demo broker');
 
     // The day's report from the warehouse, fed through Kafka.
     assert.match(out, /Latency chart: \S+\.png/, fail("the day's report"));
