@@ -2,9 +2,8 @@
 // Temporal with the same deterministic ids while the broker is away, so nothing is lost and
 // consumers drop the repeats.
 import { Context } from '@temporalio/activity';
-import { eventFailure } from './events';
+import { eventFailure, redactEventsText } from './events';
 import type { EventBus, EventDraft } from './ports';
-import { redactDeep } from './safety/redact';
 
 export function createEventActivities(bus: EventBus) {
   return {
@@ -13,8 +12,9 @@ export function createEventActivities(bus: EventBus) {
       // worker is alive, so a crashed one's batch is retried elsewhere within seconds.
       const beat = setInterval(() => Context.current().heartbeat(), 2_000);
       try {
-        // Lines are redacted at the edge already; events leave the system, so once more.
-        return (await bus.publish(redactDeep(drafts))).length;
+        // Lines are redacted at the edge already; events leave the system, so their free
+        // text once more (never their ids: a redacted call_id fails the schema).
+        return (await bus.publish(redactEventsText(drafts))).length;
       } catch (err) {
         throw eventFailure(err);
       } finally {

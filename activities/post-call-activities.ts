@@ -11,7 +11,7 @@ import {
   type TranscriptRef,
 } from '../workflows/post-call-definitions';
 import { FailureType, failure } from './errors';
-import { eventFailure } from './events';
+import { eventFailure, redactEventText } from './events';
 import type { LlmChain } from './language/llm-chain';
 import { TemplateLanguageModel } from './providers/llm/template';
 import { splitAtSilences } from './post-call/split-silence';
@@ -240,14 +240,14 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
     async publishCallAnalyzed(input: PublishAnalyzedInput): Promise<{ eventId: string }> {
       try {
         const [event] = await deps.events.publish([
-          {
+          redactEventText({
             type: 'call.analyzed',
             call_id: input.callSid,
             workflow_id: input.workflowId,
             seq: 0,
             occurred_at: input.occurredAt,
-            data: { ...input.data, summary: redactText(input.data.summary) },
-          },
+            data: input.data,
+          }),
         ]);
         return { eventId: event!.id };
       } catch (err) {

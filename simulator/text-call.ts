@@ -2,7 +2,7 @@
 // incoming-call webhook, reads the TwiML, and then plays the media pipeline's part for
 // each line (one update per final utterance), printing each turn with its latency.
 import { performance } from 'node:perf_hooks';
-import { randomBytes } from 'node:crypto';
+import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';
 import type { Client } from '@temporalio/client';
 import { CallBridge } from '../media-edge/call-bridge';
@@ -19,6 +19,8 @@ export interface TextCallOptions {
   to: string;
   lines: string[];
   print?: (line: string) => void;
+  /** The call's Twilio CallSid (`CA` + 32 hex characters); default a random one. */
+  callSid?: string;
 }
 
 export interface TextCallTurn {
@@ -38,7 +40,7 @@ export interface TextCallReport {
 
 export async function placeTextCall(opts: TextCallOptions): Promise<TextCallReport> {
   const print = opts.print ?? console.log;
-  const callSid = `CA${randomBytes(16).toString('hex')}`;
+  const callSid = callSidFor(opts.callSid);
   const twiml = await postSignedWebhook(opts, '/v1/calls/incoming', {
     CallSid: callSid,
     AccountSid: 'AC' + '0'.repeat(32),

@@ -36,6 +36,7 @@ import {
 } from '../media-edge/twilio/media-stream-protocol';
 import { callWorkflowId } from '../workflows/definitions';
 import { describeItem, type CallerScriptItem } from './caller-script';
+import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';
 
 // ---- options and report ---------------------------------------------------------------
@@ -80,6 +81,7 @@ export interface AudioCallOptions {
   print?: (line: string) => void;
   /** POST the `completed` status callback at the end. Default true. */
   statusCallback?: boolean;
+  /** The call's Twilio CallSid (`CA` + 32 hex characters); default a random one. */
   callSid?: string;
   accountSid?: string;
 }
@@ -955,6 +957,7 @@ class StreamedCall {
 export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallReport> {
   const pace = opts.pace ?? 1;
   if (!(pace > 0 && pace <= 50)) throw new RangeError(`pace must be in (0, 50], got ${pace}`);
+  const callSid = callSidFor(opts.callSid);
   const settings: CallSettings = {
     pace,
     quietMs: opts.agentQuietMs ?? 400,
@@ -969,7 +972,7 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
   const clips = await prepareClips(opts.script, tts, noise);
 
   const ids: CallIds = {
-    callSid: opts.callSid ?? `CA${hex(16)}`,
+    callSid,
     accountSid: opts.accountSid ?? `AC${'0'.repeat(32)}`,
     streamSid: `MZ${hex(16)}`,
   };

@@ -2,7 +2,7 @@
 // lift an event of the previous version to the current one. A new version of a type adds a
 // schema file <type>.v<N>.json and an upcaster N-1 → N here; consumers then accept both
 // while producers move over (docs/events.md, "Versioning").
-import type { AnyBusEvent, EventType } from '../ports';
+import type { AnyBusEvent, EventDataByType, EventType } from '../ports';
 import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';
@@ -62,6 +62,28 @@ export const EVENT_REGISTRY: EventRegistry = {
   'turn.metrics': { schemas: { 1: turnMetricsV1 } },
   'provider.fallback': { schemas: { 1: providerFallbackV1 } },
   'call.analyzed': { schemas: { 1: callAnalyzedV1 } },
+};
+
+/** The `data` fields of a type whose values are strings. */
+type StringField<T extends EventType> = {
+  [K in keyof EventDataByType[T]]-?: EventDataByType[T][K] extends string | undefined ? K : never;
+}[keyof EventDataByType[T]] &
+  string;
+
+/**
+ * The `data` fields that carry words people or models said or wrote (caller and agent
+ * lines, summaries, error messages): the only fields redacted before an event is
+ * published. Every other field — ids, keys, providers, dispositions, timestamps, amounts —
+ * is written by the system and leaves as it is: a CallSid whose hex holds a Luhn-valid run
+ * is still the CallSid. A new field that carries words is added here.
+ */
+export const FREE_TEXT_FIELDS: { [T in EventType]: readonly StringField<T>[] } = {
+  'transcript.line': ['text'],
+  'recording.completed': [],
+  'call.ended': [],
+  'turn.metrics': [],
+  'provider.fallback': ['reason'],
+  'call.analyzed': ['summary'],
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

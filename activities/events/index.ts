@@ -11,12 +11,14 @@ export {
   EVENT_REGISTRY,
   EVENT_TYPES,
   eventId,
+  FREE_TEXT_FIELDS,
   producedVersion,
   TOPICS,
 } from './catalog';
 export type { EventRegistry, JsonObject, TypeVersions, Upcaster } from './catalog';
 export { EventCodec } from './codec';
 export { BoundedSeenEvents, dedupeById, type SeenEvents } from './dedupe';
+export { redactEventsText, redactEventText } from './redaction';
 
 /**
  * A publishing activity's error as the failure workflows branch on: an invalid event is

@@ -1,6 +1,7 @@
-// Redaction of payment and identity secrets from any text before it is stored, logged,
-// prompted or signalled (card numbers, CVV and PINs never reach LLMs,
-// logs, events or history). Pure and synchronous so every boundary can call it.
+// Redaction of payment and identity secrets from what people and models say (caller
+// text, answers, prompts, summaries, free-text log messages) before it is stored, logged,
+// prompted or signalled: card numbers, CVV and PINs never reach LLMs, logs, events or
+// history. Pure and synchronous so every boundary can call it.
 //
 // ASR spells digits as words ("four one one one", "oh" for zero, "double five"), so
 // the text is first read as runs of digits, written or spoken; each run is then
@@ -8,6 +9,16 @@
 // written run (123-45-6789) is an SSN, and the rest only count as secrets near a
 // keyword (cvv, pin, routing …). Ordinary numbers — amounts, phone numbers, dates —
 // stay as they are.
+//
+// Identifiers are never redacted. Two layers keep them intact:
+// - structured: callers redact free-text fields only — events the fields the catalogue
+//   declares as words (activities/events), logs everything but identifier fields
+//   (`redactLogFields`: workflowId, callSid, taskQueue, event ids, keys, hashes …);
+// - token level: a digit run glued to letters (the hex of `CAb4111111111111111dca…` in
+//   `call-CA…`, a sha256, `24T10` in a timestamp) or a uuid is one identifier token, never
+//   a number, so an id quoted in free text survives too. People write and say card
+//   numbers apart from letters ("4111 1111 1111 1111", "4111-1111-…", "four one one …"):
+//   those are redacted as before.
 
 import { format } from 'node:util';
 import type { LoggerOptions } from 'pino';
@@ -55,12 +66,41 @@ interface Token {
   end: number;
 }
 
-const tokenize = (text: string): Token[] =>
-  Array.from(text.matchAll(/\d+|[A-Za-z]+/g), (m) => ({
-    text: m[0].toLowerCase(),
-    start: m.index,
-    end: m.index + m[0].length,
-  }));
+/** The text of an identifier token: no digit, no number word, no keyword. */
+const IDENTIFIER_TOKEN = '\u0000id';
+
+/** A word mixing letters and digits: `CAb4111…dca`, `24T10`, a hash `e3b0c442…`. */
+const MIXED_WORD = /^(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*\d)[A-Za-z0-9]+$/;
+/** A uuid, even one whose groups are all digits (its dashes would join them into a run). */
+const UUID =
+  /(?<![A-Za-z0-9])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![A-Za-z0-9])/gi;
+
+/**
+ * Words and numbers of the text. A digit run glued to letters is part of an identifier,
+ * not a number anyone said (`CAb4111111111111111dca…` in `call-CAb…:transcript.line:3`),
+ * and a uuid is one too: each is one opaque token, so its digits never join a run and its
+ * letters are never a keyword. Numbers people say or write stand apart from letters.
+ */
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const uuids = Array.from(text.matchAll(UUID), (m): [number, number] => [
+    m.index,
+    m.index + m[0].length,
+  ]);
+  for (const m of text.matchAll(/[A-Za-z0-9]+/g)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    const uuid = uuids.find(([a, b]) => a <= start && end <= b);
+    if (uuid) {
+      if (start === uuid[0]) tokens.push({ text: IDENTIFIER_TOKEN, start, end: uuid[1] });
+    } else if (MIXED_WORD.test(m[0])) {
+      tokens.push({ text: IDENTIFIER_TOKEN, start, end });
+    } else {
+      tokens.push({ text: m[0].toLowerCase(), start, end });
+    }
+  }
+  return tokens;
+}
 
 const UNITS: Record<string, string> = {
   zero: '0',
@@ -455,27 +495,91 @@ export const redactText = (text: string, options?: RedactOptions): string =>
 export const hasSensitive = (text: string): boolean => redact(text).redactions.length > 0;
 
 /**
- * Redacts every string inside a JSON-like value (event payloads, log objects,
- * activity inputs). Returns a copy; non-plain objects (Buffers, Dates) pass through.
+ * Redacts every string inside a JSON-like value whose fields are not known (activity
+ * inputs, answer records). Returns a copy; non-plain objects (Buffers, Dates) pass
+ * through. Identifiers in the strings survive (token level); where the fields are known,
+ * redact only the free-text ones instead (events: activities/events/redaction.ts, logs:
+ * redactLogFields).
  */
 export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redactText(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, redactDeep(v)]),
-    ) as T;
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
   }
   return value;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  !!value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Field names that hold identifiers the system wrote: `id`, `callSid`, `workflowId`,
+ * `runId`, `taskQueue`, `event_id`, `object_key`, `recordingKey`, `sha256`, … Their values
+ * are logged as they are, so ops can search logs by them.
+ */
+export function isIdentifierKey(key: string): boolean {
+  if (/^(?:id|ids|sid|key|hash|digest|uuid|sha\d*|etag|checksum|task_?queue)$/i.test(key))
+    return true;
+  // camelCase (callSid, workflowId, hostTaskQueue) or snake_case (call_id, object_key).
+  return (
+    /[a-z0-9](?:Id|Ids|Sid|Key|Hash|Digest|Uuid|Queue)$/.test(key) ||
+    /_(?:id|ids|sid|key|hash|digest|uuid|queue)$/i.test(key)
+  );
+}
+
+/** An error's copy with its message and stack (and its cause's) redacted. */
+function redactError(err: Error, path: Set<object>): Error {
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as Error;
+  for (const name of Object.getOwnPropertyNames(err)) {
+    const d = Object.getOwnPropertyDescriptor(err, name)!;
+    if ('value' in d) {
+      d.value =
+        (name === 'message' || name === 'stack') && typeof d.value === 'string'
+          ? redactText(d.value)
+          : redactLogValue(name, d.value, path);
+    }
+    Object.defineProperty(copy, name, d);
+  }
+  return copy;
+}
+
+/** `path`: the objects above this one, so a cycle ends instead of recursing forever. */
+function redactLogValue(key: string, value: unknown, path: Set<object>): unknown {
+  if (typeof value === 'string') return isIdentifierKey(key) ? value : redactText(value);
+  if (!value || typeof value !== 'object') return value;
+  const plain = isPlainObject(value) || Array.isArray(value) || value instanceof Error;
+  if (!plain) return value; // Buffers, Dates, requests: serializers print them, not free text
+  if (path.has(value)) return '[Circular]';
+  path.add(value);
+  try {
+    if (value instanceof Error) return redactError(value, path);
+    if (Array.isArray(value)) return value.map((v) => redactLogValue(key, v, path));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, redactLogValue(k, v, path)]),
+    );
+  } finally {
+    path.delete(value);
+  }
+}
+
+/**
+ * A log line's structured fields, redacted: free text (messages, utterances, answers,
+ * error messages and stacks) is, identifier fields (isIdentifierKey) are not. Returns a
+ * copy; an Error becomes a copy of the same class with its text redacted.
+ */
+export function redactLogFields<T>(value: T): T {
+  return redactLogValue('', value, new Set()) as T;
 }
 
 /**
  * pino options that redact log lines by content (pino's own `redact` censors fields
  * by path only): `pino({ ...pinoRedaction, level }, dest)`. The merging object goes
- * through `formatters.log`, the message and format arguments through `hooks.logMethod`.
+ * through `formatters.log`, the message and format arguments through `hooks.logMethod`;
+ * identifier fields are kept (redactLogFields), child bindings are the caller's ids.
  */
 export const pinoRedaction: Pick<LoggerOptions, 'formatters' | 'hooks'> = {
-  formatters: { log: (object) => redactDeep(object) },
+  formatters: { log: (object) => redactLogFields(object) },
   hooks: {
     logMethod(args, method) {
       // Interpolate first: "pin %s" + "1234" is only a secret once joined.
@@ -483,7 +587,7 @@ export const pinoRedaction: Pick<LoggerOptions, 'formatters' | 'hooks'> = {
       const clean =
         typeof first === 'string'
           ? [redactText(format(first, ...rest))]
-          : [redactDeep(first), ...(rest.length ? [redactText(format(...rest))] : [])];
+          : [redactLogFields(first), ...(rest.length ? [redactText(format(...rest))] : [])];
       method.apply(this, clean as typeof args);
     },
   },
