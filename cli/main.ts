@@ -8,6 +8,7 @@ import { registerReportCommand } from './report';
 import { registerWarehouseCommand } from './warehouse';
 import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
+import { checkCallSid } from '../simulator/call-sid';
 import { parseCallerScript } from '../simulator/caller-script';
 import { audioCall, demoDir, textCall } from './calls';
 import { startSystem } from './system';
@@ -86,7 +87,7 @@ program
   .option('--text', "text-level call without audio (the simulator plays the edge's part)")
   .option('--call-sid <CA…>', "the call's Twilio CallSid (CA + 32 hex; default: a random one)")
   .action(async (o: CallCommandFlags) => {
-    const flags = { from: o.from, ...(o.callSid && { callSid: o.callSid }) };
+    const flags = { from: o.from, ...(o.callSid && { callSid: checkOrFail(o.callSid) }) };
     if (o.text) {
       if (!o.say.length) fail('give at least one --say "<what the caller says>"');
       await textCall(o.say, flags).catch(fail);
@@ -101,6 +102,14 @@ program
       ...(o.record && { record: o.record }),
     }).catch(fail);
   });
+
+function checkOrFail(sid: string): string {
+  try {
+    return checkCallSid(sid);
+  } catch (err) {
+    return fail(err);
+  }
+}
 
 interface CallCommandFlags {
   say: string[];
