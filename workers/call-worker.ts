@@ -12,11 +12,12 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const deps = await postgresDeps(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const events = new KafkaEventBus({ brokers: config.KAFKA_BROKERS.split(',') });
   const worker = await createCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,
-    events: new KafkaEventBus({ brokers: config.KAFKA_BROKERS.split(',') }),
+    events,
     answerer: await createKnowledgeAnswerer({ log: (line) => console.log(`[worker] ${line}`) }),
     taskQueue: config.CALL_TASK_QUEUE,
   });
@@ -27,6 +28,10 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await deps.pool.end();
+  await events.close();
+  // The answerer's models (ONNX, llama.cpp) hold native handles that keep the event loop
+  // alive: every task is finished, so leave now rather than wait to be killed.
+  process.exit(0);
 }
 
 main().catch((err) => {

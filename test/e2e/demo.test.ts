@@ -87,6 +87,7 @@ describe('the demo command on fresh state', function () {
     const fail = (why: string) => `${why}\n--- demo output ---\n${out}`;
     assert.equal(code, 0, fail('the demo exited non-zero'));
     assert.match(out, /building it from/, fail('the fresh demo built the knowledge index'));
+    assert.doesNotMatch(out, /did not stop within/, fail('every app stopped by itself'));
 
     // Four text-level calls, each ended with a CRM call log and labelled as orchestration only.
     const ended = [...out.matchAll(/\[call\] ended: (\w+) after \d+ turns, CRM call log #\d+/g)];
