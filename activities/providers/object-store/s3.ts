@@ -58,19 +58,6 @@ export function s3Options(c: S3EnvSettings, bucket: string) {
   };
 }
 
-/** Production settings: S3_BUCKET (required), S3_ENDPOINT, AWS_REGION; keys via the SDK chain. */
-export function s3OptionsFromEnv(
-  env: Record<string, string | undefined> = process.env,
-): Partial<S3ObjectStoreOptions> & { bucket: string } {
-  const bucket = env.S3_BUCKET;
-  if (!bucket) throw new Error('S3_BUCKET is required (the bucket of the object store)');
-  return {
-    bucket,
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-  };
-}
-
 // S3 allows 1024 bytes of UTF-8; an empty key names the bucket itself.
 const MAX_KEY_BYTES = 1024;
 // AWS answers 409 when a conditional write races another write of the same key in flight.
