@@ -7,13 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startEventLoader } from '../../activities/analytics/load-events';
-import type { AnyBusEvent } from '../../activities/ports';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { kafkaBrokers } from '../../infra';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { transcriptQuery } from '../../workflows/definitions';
 import { ADA, postgresTestDeps, startCall } from '../helpers/calls';
+import { tappedWarehouse } from '../helpers/data-plane';
 import { localEnv, resetDb, workflowBundle } from '../helpers/platform';
 
 describe("a call's events through Kafka into the warehouse", function () {
@@ -35,16 +35,7 @@ describe("a call's events through Kafka into the warehouse", function () {
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-events-'));
     const warehouse = new DuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
-    const seen: AnyBusEvent[] = [];
-    const tapped = {
-      name: 'tap',
-      load: async (events: AnyBusEvent[]) => {
-        seen.push(...events);
-        return warehouse.load(events);
-      },
-      count: warehouse.count.bind(warehouse),
-      close: async () => undefined,
-    };
+    const { warehouse: tapped, seen } = tappedWarehouse(warehouse);
     try {
       const { callSid, transcript } = await worker.runUntil(async () => {
         const call = await startCall(env.client, { from: ADA, taskQueue });
@@ -56,8 +47,15 @@ describe("a call's events through Kafka into the warehouse", function () {
       });
       const loader = await startEventLoader({ bus, warehouse: tapped, groupId: `${prefix}wh` });
       const deadline = Date.now() + 60_000;
-      while (!seen.some((e) => e.type === 'call.ended' && e.call_id === callSid)) {
-        assert.ok(Date.now() < deadline, `no call.ended after 60 s: ${seen.length} events`);
+      // Each type has its own topic, consumed in no order across topics: wait for all of them.
+      const count = (type: string) =>
+        new Set(seen.filter((e) => e.type === type && e.call_id === callSid).map((e) => e.id)).size;
+      while (
+        count('call.ended') < 1 ||
+        count('transcript.line') < transcript.length ||
+        count('turn.metrics') < 2
+      ) {
+        assert.ok(Date.now() < deadline, `not all events after 60 s: ${seen.length} events`);
         await new Promise((r) => setTimeout(r, 200));
       }
       await loader.close();

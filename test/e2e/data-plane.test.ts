@@ -8,18 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TOPICS } from '../../activities/events/catalog';
 import { createKnowledgeAnswerer } from '../../activities/language/knowledge-answerer';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
-import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import { DuckDbWarehouse, type SqlParams } from '../../activities/providers/warehouse/duckdb';
 import { defaultPricesPath, loadPriceTable } from '../../activities/analytics/prices';
 import { runReport } from '../../cli/report';
 import { createEphemeralDevServer } from '../../infra/ephemeral-server';
-import { createCallWorker } from '../../workers/call-worker-factory';
-import { createPostCallWorker } from '../../workers/post-call-worker-factory';
 import {
   type CallResult,
   callStatusSignal,
@@ -28,8 +23,9 @@ import {
 } from '../../workflows/definitions';
 import type { PostCallResult } from '../../workflows/post-call-definitions';
 import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
-import { postCallResult, postgresTestDeps, startCall } from '../helpers/calls';
-import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
+import { postCallResult, startCall } from '../helpers/calls';
+import { startCallAndPostCallWorkers, type RunningWorkers } from '../helpers/data-plane';
+import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW } from '../helpers/platform';
 import { freePort } from '../../infra';
 import { messagesOn } from '../helpers/kafka-admin';
 import { percentile } from '../helpers/percentile';
@@ -52,8 +48,7 @@ describe('the data plane under real calls (own broker and server)', function () 
   let env: TestWorkflowEnvironment;
   let broker: ScratchKafka;
   let bus: KafkaEventBus;
-  let workers: Worker[] = [];
-  let runs: Promise<void>[] = [];
+  let workers: RunningWorkers | undefined;
   let dir: string;
   const notices: string[] = [];
   const placed: Placed[] = [];
@@ -135,36 +130,15 @@ describe('the data plane under real calls (own broker and server)', function () 
       },
       log: () => {},
     });
-    const namespace = env.namespace ?? 'default';
-    const bundle = await workflowBundle();
-    workers = [
-      await createCallWorker({
-        connection: env.nativeConnection,
-        namespace,
-        deps: await postgresTestDeps(),
-        events: bus,
-        answerer,
-        workflowBundle: bundle,
-        taskQueue: TASK_QUEUE,
-      }),
-      await createPostCallWorker({
-        connection: env.nativeConnection,
-        namespace,
-        deps: {
-          recordings: new MemoryObjectStore(),
-          stt: new PocketsphinxSpeechToText(),
-          events: bus,
-          log: () => undefined,
-        },
-        workflowBundle: bundle,
-      }),
-    ];
-    runs = workers.map((w) => w.run());
+    workers = await startCallAndPostCallWorkers(env, {
+      events: bus,
+      answerer,
+      taskQueue: TASK_QUEUE,
+    });
   });
 
   after(async () => {
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(runs);
+    await workers?.stop();
     await bus?.close();
     await broker?.close();
     await env?.teardown();

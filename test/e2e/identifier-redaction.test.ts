@@ -13,14 +13,11 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { startEventLoader } from '../../activities/analytics/load-events';
 import type { AnyBusEvent } from '../../activities/ports';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
-import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { luhnValid, pinoRedaction } from '../../activities/safety/redact';
 import { kafkaBrokers } from '../../infra';
@@ -28,13 +25,16 @@ import { createEphemeralDevServer } from '../../infra/ephemeral-server';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { placeTextCall } from '../../simulator/text-call';
-import { createCallWorker } from '../../workers/call-worker-factory';
-import { createPostCallWorker } from '../../workers/post-call-worker-factory';
 import { callWorkflowId, transcriptQuery } from '../../workflows/definitions';
 import { postCallWorkflowId } from '../../workflows/post-call-definitions';
-import { ADA, postCallResult, postgresTestDeps } from '../helpers/calls';
+import { ADA, postCallResult } from '../helpers/calls';
+import {
+  startCallAndPostCallWorkers,
+  tappedWarehouse,
+  type RunningWorkers,
+} from '../helpers/data-plane';
 import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
-import { TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
+import { TEST_SUGGEST_CONTINUE_AS_NEW } from '../helpers/platform';
 
 const CARD = '4111111111111111';
 const SPOKEN_CARD = 'four one one one one one one one one one one one one one one one';
@@ -48,8 +48,7 @@ describe('a CallSid holding a card-like digit run, on a call where the caller sa
   let app: FastifyInstance;
   let config: EdgeConfig;
   let edgeUrl: string;
-  let workers: Worker[] = [];
-  let runs: Promise<void>[] = [];
+  let workers: RunningWorkers | undefined;
   let dir: string;
   const prefix = `e2eids${randomBytes(4).toString('hex')}.`;
   const edgeLogs: string[] = [];
@@ -61,28 +60,7 @@ describe('a CallSid holding a card-like digit run, on a call where the caller sa
     });
     bus = new KafkaEventBus({ brokers: kafkaBrokers(), topicPrefix: prefix });
     const namespace = env.namespace ?? 'default';
-    const bundle = await workflowBundle();
-    workers = [
-      await createCallWorker({
-        connection: env.nativeConnection,
-        namespace,
-        deps: await postgresTestDeps(),
-        events: bus,
-        workflowBundle: bundle,
-      }),
-      await createPostCallWorker({
-        connection: env.nativeConnection,
-        namespace,
-        deps: {
-          recordings: new MemoryObjectStore(),
-          stt: new PocketsphinxSpeechToText(),
-          events: bus,
-          log: () => undefined,
-        },
-        workflowBundle: bundle,
-      }),
-    ];
-    runs = workers.map((w) => w.run());
+    workers = await startCallAndPostCallWorkers(env, { events: bus });
     // The edge as production builds it: webhooks, logs through the redacting pino options.
     config = loadEdgeConfig({
       TWILIO_AUTH_TOKEN: randomBytes(16).toString('hex'),
@@ -110,8 +88,7 @@ describe('a CallSid holding a card-like digit run, on a call where the caller sa
 
   after(async () => {
     await app?.close();
-    workers.forEach((w) => w.shutdown());
-    await Promise.all(runs);
+    await workers?.stop();
     await bus?.close();
     await deleteTopicsWithPrefix(kafkaBrokers(), prefix).catch(() => undefined);
     await env?.teardown();
@@ -142,16 +119,7 @@ describe('a CallSid holding a card-like digit run, on a call where the caller sa
     await postCallResult(env.client, sid);
 
     const warehouse = new DuckDbWarehouse({ path: path.join(dir, 'w.duckdb') });
-    const seen: AnyBusEvent[] = [];
-    const tapped = {
-      name: 'tap',
-      load: async (events: AnyBusEvent[]) => {
-        seen.push(...events);
-        return warehouse.load(events);
-      },
-      count: warehouse.count.bind(warehouse),
-      close: async () => undefined,
-    };
+    const { warehouse: tapped, seen } = tappedWarehouse(warehouse);
     const loader = await startEventLoader({ bus, warehouse: tapped, groupId: `${prefix}wh` });
     try {
       // Both workflows are done, so every event they published is on the broker.
