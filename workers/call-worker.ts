@@ -12,7 +12,10 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const deps = await postgresDeps(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const events = new KafkaEventBus({ brokers: config.KAFKA_BROKERS.split(',') });
+  const events = new KafkaEventBus({
+    brokers: config.KAFKA_BROKERS,
+    topicPrefix: config.EVENTS_TOPIC_PREFIX,
+  });
   const worker = await createCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -1,13 +1,13 @@
 // Worker configuration from the environment, validated once at start-up.
 import { z } from 'zod';
+import { kafkaEnvFields } from '../activities/providers/events/kafka-env';
 
 const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('switchboard'),
   DATABASE_URL: z.string().url().default('postgres://switchboard@127.0.0.1:5433/switchboard'),
   CALL_TASK_QUEUE: z.string().default('switchboard-calls'),
-  /** Comma-separated bootstrap brokers for the call's events. */
-  KAFKA_BROKERS: z.string().default('127.0.0.1:19092'),
+  ...kafkaEnvFields,
 });
 
 export type WorkerConfig = z.infer<typeof WorkerEnv>;
