@@ -296,16 +296,20 @@ export function portOwner(port: number): string | undefined {
     }
   }
   if (inodes.size === 0) return undefined;
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  const tryRead = <T>(read: () => T): T | undefined => {
     try {
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        if (inodes.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) {
-          const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-          return `pid ${pid} (${comm})`;
-        }
-      }
+      return read();
     } catch {
-      // process gone or not ours to inspect
+      return undefined; // gone meanwhile, or not ours to inspect
+    }
+  };
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    // Per fd: a busy process closes some between the listing and the readlink.
+    for (const fd of tryRead(() => fs.readdirSync(`/proc/${pid}/fd`)) ?? []) {
+      if (inodes.has(tryRead(() => fs.readlinkSync(`/proc/${pid}/fd/${fd}`)) ?? '')) {
+        const comm = tryRead(() => fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+        return `pid ${pid} (${comm ?? '?'})`;
+      }
     }
   }
   return undefined;
