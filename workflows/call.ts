@@ -17,7 +17,7 @@ import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
-import { isPatched, PATCHES } from './call/versions';
+import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
   bargeInSignal,
   callStatusSignal,
@@ -118,8 +118,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     // Silence counts from the end of what the agent is saying, not from when it was sent:
     // on an audio call a long reply would otherwise be re-prompted over.
     const lastSaid = convo.lastAgentLine();
-    const speaking =
-      stream?.streamSid && isPatched(PATCHES.noInputAfterPlayback) ? speakingMs(lastSaid) : 0;
+    if (stream?.streamSid) deprecated(DEPRECATED_PATCHES.noInputAfterPlayback);
+    const speaking = stream?.streamSid ? speakingMs(lastSaid) : 0;
     const heard = await condition(
       () => inbox.queue.length > 0 || hangup !== undefined,
       config.noInputTimeoutMs + speaking,

@@ -20,7 +20,7 @@ import {
 import { payBill } from '../payment-saga';
 import type { Conversation } from './conversation';
 import type { EventOutbox } from './event-outbox';
-import { isPatched, PATCHES } from './versions';
+import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './versions';
 
 const MAX_TEXT = 2000;
 
@@ -137,9 +137,8 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
       intent = { name: 'out_of_scope', confidence: 0 };
     }
   }
-  // Knowledge-base intents are answered from this version on; before, they were out of scope.
-  if (isKbIntent(intent.name) && !isPatched(PATCHES.groundedAnswers))
-    intent = { name: 'out_of_scope', confidence: intent.confidence };
+  // Knowledge-base intents are answered (before the patch they were out of scope).
+  if (isKbIntent(intent.name)) deprecated(DEPRECATED_PATCHES.groundedAnswers);
   const confidence = turn.kind === 'speech' ? turn.confidence : 1;
   const threshold = call.config.confidenceThreshold;
   let next = step(convo.state, {
@@ -147,12 +146,11 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
     intent,
     asrConfidence: confidence,
     threshold,
-    // Asked only when it matters, so older histories replay without the marker.
+    // Decided only when it matters, where the patch was.
     ...(intent.name === 'out_of_scope' &&
       intent.confidence >= threshold &&
-      confidence >= threshold && {
-        reaskOutOfScope: isPatched(PATCHES.outOfScopeReasks),
-      }),
+      confidence >= threshold &&
+      (deprecated(DEPRECATED_PATCHES.outOfScopeReasks), { reaskOutOfScope: true })),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {
