@@ -56,8 +56,18 @@ describe("a call's events through Kafka into the warehouse", function () {
       });
       const loader = await startEventLoader({ bus, warehouse: tapped, groupId: `${prefix}wh` });
       const deadline = Date.now() + 60_000;
-      while (!seen.some((e) => e.type === 'call.ended' && e.call_id === callSid)) {
-        assert.ok(Date.now() < deadline, `no call.ended after 60 s: ${seen.length} events`);
+      // Each type is its own topic, consumed on its own: the end can be read before the
+      // metrics written ahead of it.
+      const metricsSeen = () =>
+        new Set(seen.filter((e) => e.type === 'turn.metrics' && e.call_id === callSid).map((e) => e.seq)).size; // prettier-ignore
+      while (
+        !seen.some((e) => e.type === 'call.ended' && e.call_id === callSid) ||
+        metricsSeen() < 2
+      ) {
+        assert.ok(
+          Date.now() < deadline,
+          `no call.ended and two turns' metrics after 60 s: ${seen.length} events`,
+        );
         await new Promise((r) => setTimeout(r, 200));
       }
       await loader.close();
