@@ -13,6 +13,29 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No process.env in workflows: pass config as input.' },
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Date',
+          property: 'now',
+          message:
+            'No Date.now() in workflows: use new Date() (the SDK makes it replay-safe) or workflowInfo().',
+        },
+        { object: 'Math', property: 'random', message: 'Use uuid4() or deterministic ids.' },
+      ],
+    },
+  },
+  // Imports, by depth: a file in workflows/ and one in a folder of it (workflows/call/)
+  // reach the same places — workflows/ itself, and types from activities/.
+  {
+    files: ['workflows/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
@@ -29,21 +52,27 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-globals': [
-        'error',
-        { name: 'process', message: 'No process.env in workflows: pass config as input.' },
-        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
-        { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' },
-      ],
-      'no-restricted-properties': [
+    },
+  },
+  {
+    files: ['workflows/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
         'error',
         {
-          object: 'Date',
-          property: 'now',
-          message:
-            'No Date.now() in workflows: use new Date() (the SDK makes it replay-safe) or workflowInfo().',
+          patterns: [
+            {
+              regex:
+                '^(?!@temporalio/workflow$|@temporalio/common$|\\./|\\.\\./(?!\\.\\./)|\\.\\./\\.\\./activities/).*',
+              message: 'workflows/ may import only @temporalio/workflow, its own files and types.',
+            },
+            {
+              group: ['../../activities/*', '../../activities/**'],
+              allowTypeImports: true,
+              message: 'Import only types from activities (import type).',
+            },
+          ],
         },
-        { object: 'Math', property: 'random', message: 'Use uuid4() or deterministic ids.' },
       ],
     },
   },

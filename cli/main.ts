@@ -185,7 +185,15 @@ program
     'only intent, retrieval and time to the first sentence of a grounded answer',
   )
   .option('--loader', 'only the warehouse loader: batched vs one event per transaction')
+  .option(
+    '--orchestration',
+    'only the orchestration scenarios (one call alone, paced, saturated; or --calls N)',
+  )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+    if (process.argv.includes('--orchestration')) {
+      await orchestration(o, { single: true });
+      process.exit(0);
+    }
     if (process.argv.includes('--loader')) {
       const { runLoaderBench } = await import('../bench/loader');
       await runLoaderBench().catch(fail);
@@ -218,7 +226,10 @@ program
     }
   });
 
-async function orchestration(o: { calls?: string; turns?: string; think: string }): Promise<void> {
+async function orchestration(
+  o: { calls?: string; turns?: string; think: string },
+  { single = false } = {},
+): Promise<void> {
   const { runOrchestrationBench } = await import('../bench/orchestration');
   const scenarios = o.calls
     ? [
@@ -230,6 +241,8 @@ async function orchestration(o: { calls?: string; turns?: string; think: string 
         },
       ]
     : [
+        // One call, turns back to back: the per-turn cost without queueing, and its history.
+        ...(single ? [{ name: 'single', calls: 1, turnsPerCall: 60, thinkMs: 0 }] : []),
         // Callers listen to the reply before they speak again: a busy line's real pace.
         { name: 'paced', calls: 20, turnsPerCall: 25, thinkMs: 1000 },
         // Every caller answers instantly: the latency when the machine is saturated.

@@ -39,4 +39,25 @@ describe('lint: workflow determinism rules', () => {
       'no-restricted-properties',
     ]);
   });
+
+  it('holds a file in a folder of workflows/ (workflows/call/) to the same imports', async () => {
+    const probe = [
+      "import { CallBridge } from '../../media-edge/call-bridge';",
+      "import { failure } from '../../activities/errors';",
+      "import type { EventDraft } from '../../activities/ports';",
+      "import { DEFAULT_CALL_CONFIG } from '../definitions';",
+      "import { step } from '../call-state';",
+      'export const a = [CallBridge, failure, DEFAULT_CALL_CONFIG, step, Date.now()];',
+      'export type T = EventDraft;',
+    ].join('\n');
+    const [result] = await eslint.lintText(probe, {
+      filePath: path.join(root, 'workflows', 'call', 'probe.ts'),
+    });
+    const rules = result!.messages.map((m) => `${m.line}:${m.ruleId}`).sort();
+    assert.deepEqual(rules, [
+      '1:no-restricted-imports',
+      '2:no-restricted-imports',
+      '6:no-restricted-properties',
+    ]);
+  });
 });

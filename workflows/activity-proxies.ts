@@ -1,4 +1,5 @@
-// Timeouts and retry policies of the call workflow's activities, in one place.
+// Timeouts and retry policies of every workflow's activities, in one place: the call
+// workflow, its payment saga and the post-call workflow.
 // Reads and classification are local activities: fast, and a turn must not wait for
 // extra server round trips. Writes are regular activities: durable, visible in history
 // and retried until they land (each carries an idempotency key).
@@ -7,9 +8,21 @@ import type { CallActivities } from '../activities/call-activities';
 import type { EdgeActivities } from '../activities/edge-activities';
 import type { AnswerActivities } from '../activities/answer-activities';
 import type { EventActivities } from '../activities/event-activities';
+import type { PaymentActivities } from '../activities/payment-activities';
+import type { PostCallActivities } from '../activities/post-call-activities';
 
 /** Failures a retry cannot mend. */
 export const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
+
+/** Retried without limit, backing off to a minute: for what must land in the end. */
+const UNTIL_IT_LANDS: NonNullable<ActivityOptions['retry']> = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  nonRetryableErrorTypes: NON_RETRYABLE,
+};
+
+// --- the call workflow -----------------------------------------------------------------
 
 export const fast = proxyLocalActivities<
   Pick<CallActivities, 'understandTurn' | 'identifyCaller' | 'getBalance'>
@@ -24,7 +37,7 @@ export const fast = proxyLocalActivities<
 });
 
 /** A payment write: a few quick retries, then the caller hears it failed. */
-export const PAYMENT_WRITE: ActivityOptions = {
+const PAYMENT_WRITE: ActivityOptions = {
   startToCloseTimeout: '10s',
   retry: {
     initialInterval: '500ms',
@@ -35,17 +48,13 @@ export const PAYMENT_WRITE: ActivityOptions = {
   },
 };
 
+/** The payment before the saga (histories recorded before it). */
 export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>(PAYMENT_WRITE);
 
+/** The call log must land even if the CRM is down for a while. */
 export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
   startToCloseTimeout: '10s',
-  // Unlimited attempts: the call log must land even if the CRM is down for a while.
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
+  retry: UNTIL_IT_LANDS,
 });
 
 /** The edge host holding the call's socket; its queue comes from the streamStarted update. */
@@ -81,10 +90,64 @@ export const edgeAnswer = (taskQueue: string) =>
 export const events = proxyActivities<EventActivities>({
   startToCloseTimeout: '3m',
   heartbeatTimeout: '10s',
+  retry: UNTIL_IT_LANDS,
+});
+
+// --- the payment saga --------------------------------------------------------------------
+
+/** Forward steps: a few retries, then the saga compensates and the caller hears it failed. */
+export const sagaSteps =
+  proxyActivities<Pick<PaymentActivities, 'reservePayment' | 'chargePayment'>>(PAYMENT_WRITE);
+
+/** The commit, after money moved: tried harder than the other steps before a refund. */
+export const sagaCommit = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
+  startToCloseTimeout: '10s',
   retry: {
-    initialInterval: '1s',
+    initialInterval: '500ms',
     backoffCoefficient: 2,
-    maximumInterval: '1m',
+    maximumInterval: '10s',
+    maximumAttempts: 10,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
+});
+
+/** Compensations must land: retried until they do (each is idempotent; only bad input stops them). */
+export const sagaCompensations = proxyActivities<
+  Pick<PaymentActivities, 'releasePayment' | 'refundPayment'>
+>({
+  startToCloseTimeout: '10s',
+  retry: { ...UNTIL_IT_LANDS, initialInterval: '500ms', nonRetryableErrorTypes: ['BadInput'] },
+});
+
+// --- the post-call workflow ----------------------------------------------------------------
+
+/**
+ * Recognising a long recording takes a while: heartbeats show it is alive, and a retry
+ * after a worker crash starts over (nothing was stored until the end).
+ */
+export const postCallBatch = proxyActivities<
+  Pick<PostCallActivities, 'transcribeRecording' | 'summarizeCall'>
+>({
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '2m',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export const postCallQuick = proxyActivities<
+  Pick<PostCallActivities, 'flagCall' | 'forgetCallSpeech'>
+>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** The analytics event must land: retried until the broker is back (same id every time). */
+export const postCallPublishing = proxyActivities<Pick<PostCallActivities, 'publishCallAnalyzed'>>({
+  startToCloseTimeout: '3m',
+  retry: UNTIL_IT_LANDS,
 });

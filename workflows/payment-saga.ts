@@ -7,43 +7,13 @@
 // after a failed commit, release is the pivot: under the invoice lock it either finds the
 // payment committed (then the payment stands) or releases the hold (then the charge is
 // refunded). Either a whole payment or none: never a charge without a record.
+import { ActivityFailure, ApplicationFailure, CancellationScope, log } from '@temporalio/workflow';
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  log,
-  proxyActivities,
-} from '@temporalio/workflow';
-import type { CallActivities } from '../activities/call-activities';
-import { NON_RETRYABLE, PAYMENT_WRITE } from './activity-proxies';
+  sagaCommit as commit,
+  sagaCompensations as compensations,
+  sagaSteps as steps,
+} from './activity-proxies';
 import type { PaymentActivities } from '../activities/payment-activities';
-
-/** Forward steps: a few retries, then the saga compensates and the caller hears it failed. */
-const steps =
-  proxyActivities<Pick<PaymentActivities, 'reservePayment' | 'chargePayment'>>(PAYMENT_WRITE);
-
-/** The commit, after money moved: tried harder than the other steps before a refund. */
-const commit = proxyActivities<Pick<CallActivities, 'payInvoice'>>({
-  startToCloseTimeout: '10s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-/** Compensations must land: retried until they do (each is idempotent). */
-const compensations = proxyActivities<Pick<PaymentActivities, 'releasePayment' | 'refundPayment'>>({
-  startToCloseTimeout: '10s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    nonRetryableErrorTypes: ['BadInput'],
-  },
-});
 
 export interface PaymentKeys {
   /** The commit's key: Billing.payInvoice's, the same as before the saga. */

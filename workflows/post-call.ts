@@ -8,43 +8,15 @@ import {
   ApplicationFailure,
   log,
   patched,
-  proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PostCallActivities } from '../activities/post-call-activities';
 import type { PostCallInput, PostCallResult, TranscriptRef } from './post-call-definitions';
-
-const NON_RETRYABLE = ['BadInput', 'NotFound'];
-
-// Recognising a long recording takes a while: heartbeats show it is alive, and a retry
-// after a worker crash starts over (nothing was stored until the end).
-const batch = proxyActivities<Pick<PostCallActivities, 'transcribeRecording' | 'summarizeCall'>>({
-  startToCloseTimeout: '15m',
-  heartbeatTimeout: '2m',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '2m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
-
-const quick = proxyActivities<Pick<PostCallActivities, 'flagCall' | 'forgetCallSpeech'>>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-// The analytics event must land: retried until the broker is back (same id every time).
-const publishing = proxyActivities<Pick<PostCallActivities, 'publishCallAnalyzed'>>({
-  startToCloseTimeout: '3m',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-});
+import {
+  NON_RETRYABLE,
+  postCallBatch as batch,
+  postCallPublishing as publishing,
+  postCallQuick as quick,
+} from './activity-proxies';
 
 /** The failure type an activity ended with (ApplicationFailure.type), if any. */
 function failureType(err: unknown): string | undefined {

@@ -26,6 +26,9 @@ describe('replay of recorded histories (test/histories)', () => {
       'keypad-paid-saga',
       // The post-call workflow, recorded before it forgot the call's cached speech.
       'post-call-transcribed',
+      // A call's events sent per turn (before event-batches) and in batches (after).
+      'events-per-turn',
+      'events-in-batches',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

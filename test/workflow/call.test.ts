@@ -21,12 +21,14 @@ import {
   UNKNOWN,
   callWorker,
   historyPayloadText,
+  testEvents,
   maybeRecordHistory,
   newCallSid,
   postgresTestDeps,
   startCall,
 } from '../helpers/calls';
 import { localEnv, resetDb } from '../helpers/platform';
+import { Collector } from '../activity/event-fixtures';
 
 describe('callWorkflow on a real Temporal dev server', function () {
   let env: TestWorkflowEnvironment;
@@ -72,6 +74,50 @@ describe('callWorkflow on a real Temporal dev server', function () {
       ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']],
     );
     await maybeRecordHistory(env, handle.workflowId, 'balance-call');
+  });
+
+  it("a call's events: every transcript line once and in order, one metrics event per turn, the call's end last", async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    for (const text of ["what's my balance", 'how much do I owe', "what's my balance"])
+      assert.match((await bridge.utterance(text)).text, /42 dollars and 50 cents/);
+    await bridge.utterance('goodbye');
+    await handle.result();
+    const transcript = await handle.query(transcriptQuery);
+    // The call closed, so every event is on the bus already.
+    const got = new Collector();
+    const sub = await testEvents.subscribe({
+      groupId: `events-${handle.workflowId}`,
+      handlers: {
+        'transcript.line': got.handle,
+        'turn.metrics': got.handle,
+        'call.ended': got.handle,
+      },
+    });
+    const mine = () =>
+      got.received.map((r) => r.event).filter((e) => e.workflow_id === handle.workflowId);
+    try {
+      await got.until(
+        'every line, the metrics and the end',
+        () =>
+          new Set(mine().map((e) => e.id)).size >= transcript.length + 4 + 1 &&
+          mine().some((e) => e.type === 'call.ended'),
+        10_000,
+      );
+    } finally {
+      await sub.close();
+    }
+    const lines = mine().filter((e) => e.type === 'transcript.line');
+    assert.deepEqual(
+      [...new Set(lines.map((e) => e.seq))],
+      transcript.map((e) => e.seq),
+    );
+    const metrics = mine()
+      .filter((e) => e.type === 'turn.metrics')
+      .map((e) => e.seq);
+    assert.deepEqual([...new Set(metrics)].sort(), [1, 2, 3, 4]);
+    // events-per-turn.json was recorded here before batches; the current code records:
+    await maybeRecordHistory(env, handle.workflowId, 'events-in-batches');
   });
 
   it('paid bill: confirmation re-asked on an unclear answer, yes pays exactly once', async () => {

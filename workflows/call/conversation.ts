@@ -1,0 +1,106 @@
+// What was said and where the dialogue stands: the state machine's state, the transcript
+// and the recent replies (kept to answer a repeated turn). Carried across continue-as-new.
+import type { AnswerRecord } from '../../activities/language/answer-contract';
+import { expectedPhrases, initialCallState, type CallState } from '../call-state';
+import type { CarriedState, Intent, Reply, TranscriptEntry } from '../definitions';
+
+/** Replies kept for de-duplication of repeated turns (also carried across continue-as-new). */
+const RECENT_REPLIES = 16;
+/** Transcript entries carried into a continued run; the full call is in the histories. */
+const TRANSCRIPT_TAIL = 20;
+
+export class Conversation {
+  state: CallState;
+  readonly transcript: TranscriptEntry[];
+  readonly replies: Reply[];
+  private nextSeq: number;
+
+  constructor(carried?: CarriedState) {
+    this.state = carried?.state ?? initialCallState();
+    this.transcript = [...(carried?.transcriptTail ?? [])];
+    this.replies = [...(carried?.recentReplies ?? [])];
+    this.nextSeq = carried?.nextSeq ?? 1;
+  }
+
+  get ended(): boolean {
+    return this.state.phase === 'ended';
+  }
+
+  replyFor(turnId: number): Reply | undefined {
+    return this.replies.find((r) => r.turnId === turnId);
+  }
+
+  lastReply(): Reply | undefined {
+    return this.replies[this.replies.length - 1];
+  }
+
+  lastAgentLine(): string {
+    return this.transcript.findLast((e) => e.speaker === 'agent')?.text ?? '';
+  }
+
+  note(e: Omit<TranscriptEntry, 'seq'>): void {
+    this.transcript.push({ seq: this.nextSeq++, ...e });
+  }
+
+  /** The caller talked over a reply: how much of it they heard. */
+  interrupted(turnId: number, heardMs: number): void {
+    const line = this.transcript.findLast((e) => e.speaker === 'agent' && e.turnId === turnId);
+    if (line) line.interrupted = { heardMs: Math.max(0, Math.round(heardMs)) };
+  }
+
+  /** The agent's line: noted in the transcript and, for a turn or the greeting, kept as its reply. */
+  speak(
+    turnId: number,
+    text: string,
+    action: Reply['action'],
+    reason: TranscriptEntry['reason'],
+    intent?: Intent,
+    answer?: AnswerRecord,
+  ): Reply {
+    const hints = expectedPhrases(this.state.phase);
+    // A streamed answer was played while it was generated; the edge says only the rest.
+    const spokenChars =
+      answer?.spokenChars && text.startsWith(answer.text) ? answer.spokenChars : undefined;
+    const reply: Reply = {
+      turnId,
+      text,
+      action,
+      ...(intent && { intent }),
+      ...(hints.length && { hints }),
+      ...(spokenChars && { spokenChars }),
+    };
+    if (text)
+      this.note({
+        speaker: 'agent',
+        turnId,
+        text,
+        reason,
+        ...(answer && {
+          answer: {
+            servedBy: answer.servedBy,
+            ...(answer.refused && { refused: answer.refused }),
+            documentIds: answer.documentIds,
+            fallbacks: answer.attempts.filter((a) => !a.ok).map((a) => a.provider),
+            ...(answer.timings.firstSentenceMs !== undefined && {
+              firstSentenceMs: answer.timings.firstSentenceMs,
+            }),
+          },
+        }),
+      });
+    if (reason === 'greeting' || reason === 'reply') {
+      this.replies.push(reply);
+      if (this.replies.length > RECENT_REPLIES)
+        this.replies.splice(0, this.replies.length - RECENT_REPLIES);
+    }
+    return reply;
+  }
+
+  carried(): Pick<CarriedState, 'state' | 'transcriptTail' | 'recentReplies' | 'nextSeq'> {
+    return {
+      state: this.state,
+      transcriptTail: this.transcript.slice(-TRANSCRIPT_TAIL),
+      recentReplies: this.replies,
+      nextSeq: this.nextSeq,
+    };
+  }
+}

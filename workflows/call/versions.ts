@@ -1,0 +1,41 @@
+// Every version decision of the call workflow, in one place. A patch id never changes once
+// shipped: it is in the histories of the calls that took its branch.
+//
+// Live patches: `patched(id)` keeps the old branch for histories recorded before the patch
+// (each is reached by a history under test/histories, which must replay).
+// Deprecated patches: `deprecatePatch(id)` still writes the marker, but the old branch is
+// gone. Only for patches whose old branch no live call can need (calls last minutes; these
+// shipped long before) and no recorded history reaches: a history without the marker then
+// runs the new branch on replay, which is safe only where both branches issue the same
+// commands for it. The next step, once no running call holds the marker, removes the call.
+import { deprecatePatch, patched } from '@temporalio/workflow';
+
+export const PATCHES = {
+  /** Events to Kafka and the post-call workflow (decided once per run). */
+  dataPlane: 'data-plane',
+  /** Events sent in batches, at most one in the background per interval (once per run). */
+  eventBatches: 'event-batches',
+  /** A payment is a saga: reserve → charge → commit, compensated after a failure. */
+  paymentSaga: 'payment-saga',
+  /** Re-prompts after silence spoken by the edge host (an activity on its queue). */
+  edgeSpeaksUnprompted: 'edge-speaks-unprompted',
+  /** An audio call waits (bounded) for its recording before the call log. */
+  awaitRecording: 'await-recording',
+} as const;
+
+export const DEPRECATED_PATCHES = {
+  /** Knowledge-base intents are answered (before, they were out of scope). */
+  groundedAnswers: 'grounded-answers',
+  /** An out-of-scope request at high confidence is re-asked with what the agent can do. */
+  outOfScopeReasks: 'out-of-scope-reasks',
+  /** Silence counts from the end of what the agent is saying on an audio call. */
+  noInputAfterPlayback: 'no-input-after-playback',
+} as const;
+
+export type PatchId = (typeof PATCHES)[keyof typeof PATCHES];
+export type DeprecatedPatchId = (typeof DEPRECATED_PATCHES)[keyof typeof DEPRECATED_PATCHES];
+
+export const isPatched = (id: PatchId): boolean => patched(id);
+
+/** Marks where a deprecated patch was decided; the new branch always runs. */
+export const deprecated = (id: DeprecatedPatchId): void => deprecatePatch(id);
