@@ -18,8 +18,10 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!@temporalio/workflow$|@temporalio/common$|\\./|\\.\\./activities/).*',
-              message: 'workflows/ may import only @temporalio/workflow, sibling files and types.',
+              regex:
+                '^(?!@temporalio/workflow$|@temporalio/common$|\\./|\\.\\./contracts/|\\.\\./activities/).*',
+              message:
+                'workflows/ may import only @temporalio/workflow, contracts/, sibling files and types.',
             },
             {
               group: ['../activities/*', '../activities/**'],

@@ -33,8 +33,16 @@ import {
   type PocketsphinxMode,
 } from '../activities/providers/stt/pocketsphinx';
 import { stateDir } from '../infra/paths';
-import { resample } from '../media-edge/audio/resample';
-import { buildCorpus, hasKey, HINTS, TEXTS, type Utterance, wordErrors, words } from './asr-corpus';
+import { resample } from '../audio/resample';
+import {
+  buildCorpus,
+  hasKey,
+  HINTS,
+  TEXTS,
+  type Utterance,
+  wordErrors,
+  words,
+} from '../testing/asr-corpus';
 
 const run = promisify(execFile);
 

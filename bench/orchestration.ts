@@ -41,7 +41,7 @@ import {
   DEFAULT_CALL_CONFIG,
   type CallInput,
   type Reply,
-} from '../workflows/definitions';
+} from '../contracts/call';
 
 export interface BenchOptions {
   /** Calls placed in the measured phase. */

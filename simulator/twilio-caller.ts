@@ -24,9 +24,9 @@ import WebSocket, { type RawData } from 'ws';
 import type { SpeechToText, TextToSpeech } from '../activities/ports';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import { LocalTts } from '../activities/providers/tts/local';
-import { mulawToPcm, pcmToMulaw } from '../media-edge/audio/mulaw';
-import { resample } from '../media-edge/audio/resample';
-import { decodeWav, encodeWav } from '../media-edge/audio/wav';
+import { mulawToPcm, pcmToMulaw } from '../audio/mulaw';
+import { resample } from '../audio/resample';
+import { decodeWav, encodeWav } from '../audio/wav';
 import {
   FRAME_BYTES,
   FRAME_MS,
@@ -34,7 +34,7 @@ import {
   parseOutbound,
   type ParsedOutbound,
 } from '../media-edge/twilio/media-stream-protocol';
-import { callWorkflowId } from '../workflows/definitions';
+import { callWorkflowId } from '../contracts/call';
 import { describeItem, type CallerScriptItem } from './caller-script';
 import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';

@@ -7,7 +7,7 @@ import { createPaymentActivities } from '../activities/payment-activities';
 import type { Answerer } from '../activities/language/answer-contract';
 import { createEventActivities } from '../activities/event-activities';
 import type { EventBus } from '../activities/ports';
-import { CALL_TASK_QUEUE } from '../workflows/definitions';
+import { CALL_TASK_QUEUE } from '../contracts/call';
 
 export interface CallWorkerOptions {
   connection: NativeConnection;

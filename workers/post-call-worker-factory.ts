@@ -6,7 +6,7 @@ import {
   createPostCallActivities,
   type PostCallActivityDeps,
 } from '../activities/post-call-activities';
-import { POST_CALL_TASK_QUEUE } from '../workflows/post-call-definitions';
+import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { workflowsPath } from './call-worker-factory';
 
 export interface PostCallWorkerOptions {

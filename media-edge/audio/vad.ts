@@ -1,7 +1,7 @@
 // WebRTC voice activity detection (libfvad compiled to WASM) at the phone line's native
 // 8 kHz, one decision per 20 ms frame. One WASM instance serves every call of the process;
 // each Vad owns a detector handle and a frame buffer inside it.
-import { frameSamples } from './frames';
+import { frameSamples } from '../../audio/frames';
 
 export type VadMode = 0 | 1 | 2 | 3;
 

@@ -12,7 +12,7 @@ import type { AnyBusEvent, Warehouse } from '../../activities/ports';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { SnowflakeWarehouse } from '../../activities/providers/warehouse/snowflake';
 import { SnowflakeReplayServer } from '../fixtures/snowflake/replay-server';
-import { callEvents } from './event-fixtures';
+import { callEvents } from '../../testing/event-fixtures';
 import { conformanceEvents } from './warehouse-events';
 
 const codec = new EventCodec();

@@ -16,8 +16,8 @@ import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { runReport } from '../../cli/report';
 import { infraUp, kafkaBrokers } from '../../infra';
-import { callEvents } from './event-fixtures';
-import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
+import { callEvents } from '../../testing/event-fixtures';
+import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { percentile } from '../helpers/percentile';
 
 const run = `wl-${process.pid}-${Date.now().toString(36)}`;

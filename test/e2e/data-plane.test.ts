@@ -25,16 +25,16 @@ import {
   callStatusSignal,
   transcriptQuery,
   type TranscriptEntry,
-} from '../../workflows/definitions';
-import type { PostCallResult } from '../../workflows/post-call-definitions';
+} from '../../contracts/call';
+import type { PostCallResult } from '../../contracts/post-call';
 import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
-import { postCallResult, postgresTestDeps, startCall } from '../helpers/calls';
-import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
+import { postCallResult, postgresTestDeps, startCall } from '../../testing/calls';
+import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../../testing/platform';
 import { freePort } from '../../infra';
-import { messagesOn } from '../helpers/kafka-admin';
+import { messagesOn } from '../../testing/kafka-admin';
 import { percentile } from '../helpers/percentile';
 import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
-import { Collector } from '../activity/event-fixtures';
+import { Collector } from '../../testing/event-fixtures';
 
 interface Placed {
   result: CallResult;

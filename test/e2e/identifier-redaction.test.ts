@@ -30,11 +30,11 @@ import { buildEdgeServer } from '../../media-edge/server';
 import { placeTextCall } from '../../simulator/text-call';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { createPostCallWorker } from '../../workers/post-call-worker-factory';
-import { callWorkflowId, transcriptQuery } from '../../workflows/definitions';
-import { postCallWorkflowId } from '../../workflows/post-call-definitions';
-import { ADA, postCallResult, postgresTestDeps } from '../helpers/calls';
-import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
-import { TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../helpers/platform';
+import { callWorkflowId, transcriptQuery } from '../../contracts/call';
+import { postCallWorkflowId } from '../../contracts/post-call';
+import { ADA, postCallResult, postgresTestDeps } from '../../testing/calls';
+import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
+import { TEST_SUGGEST_CONTINUE_AS_NEW, workflowBundle } from '../../testing/platform';
 
 const CARD = '4111111111111111';
 const SPOKEN_CARD = 'four one one one one one one one one one one one one one one one';

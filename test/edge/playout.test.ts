@@ -2,7 +2,7 @@
 // receives at real-time pace and echoes each mark once the audio before it has played (and,
 // as Twilio documents, echoes every pending mark at once when it receives `clear`).
 import { strict as assert } from 'node:assert';
-import { MULAW_SILENCE } from '../../media-edge/audio/mulaw';
+import { MULAW_SILENCE } from '../../audio/mulaw';
 import {
   Playout,
   type PlaybackResult,

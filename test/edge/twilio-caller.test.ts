@@ -18,9 +18,9 @@ import { ensureTemporalBinaries } from '../../infra';
 import { LocalTts } from '../../activities/providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/media-stream';
-import { mulawToPcm } from '../../media-edge/audio/mulaw';
-import { resample } from '../../media-edge/audio/resample';
-import { decodeWav, writeWav } from '../../media-edge/audio/wav';
+import { mulawToPcm } from '../../audio/mulaw';
+import { resample } from '../../audio/resample';
+import { decodeWav, writeWav } from '../../audio/wav';
 import { buildEdgeServer } from '../../media-edge/server';
 import {
   SA_CALLER_NUMBER,
@@ -28,7 +28,7 @@ import {
   SA_DISPOSITION,
   SA_LAST_INTENT,
   SA_TURN_COUNT,
-} from '../../workflows/definitions';
+} from '../../contracts/call';
 import { CallerScriptError, describeItem, parseCallerScript } from '../../simulator/caller-script';
 import {
   createAgentTranscriber,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { callWorkflowId, type CallInput } from '../../workflows/definitions';
+import { callWorkflowId, type CallInput } from '../../contracts/call';
 import { loadEdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { verifyStreamToken } from '../../media-edge/stream-token';

@@ -16,7 +16,7 @@ import {
   dtmfUpdate,
   transcriptQuery,
   type CallResult,
-} from '../../workflows/definitions';
+} from '../../contracts/call';
 import {
   UNKNOWN,
   callWorker,
@@ -25,8 +25,8 @@ import {
   newCallSid,
   postgresTestDeps,
   startCall,
-} from '../helpers/calls';
-import { localEnv, resetDb } from '../helpers/platform';
+} from '../../testing/calls';
+import { localEnv, resetDb } from '../../testing/platform';
 
 describe('callWorkflow on a real Temporal dev server', function () {
   let env: TestWorkflowEnvironment;

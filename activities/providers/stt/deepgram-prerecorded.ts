@@ -12,7 +12,7 @@
 // machine: the tests replay recorded exchanges of the documented REST protocol on a local
 // HTTP server (test/fixtures/deepgram/prerecorded-*.json).
 import { DeepgramClient, DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk';
-import { encodeWav } from '../../../media-edge/audio/wav';
+import { encodeWav } from '../../../audio/wav';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 import {

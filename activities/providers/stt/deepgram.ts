@@ -14,7 +14,7 @@
 // documented live protocol (test/fixtures/deepgram).
 import { DeepgramClient, type listen } from '@deepgram/sdk';
 import type { ApplicationFailure } from '@temporalio/common';
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { pcmToMulaw } from '../../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 

@@ -20,7 +20,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
-import { Resampler } from '../../../media-edge/audio/resample';
+import { Resampler } from '../../../audio/resample';
 import { FailureType, failure } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 

@@ -8,7 +8,7 @@ import {
   type VoiceId,
 } from '@aws-sdk/client-polly';
 import { ApplicationFailure } from '@temporalio/common';
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { pcmToMulaw } from '../../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { SpeechAudio, TextToSpeech } from '../../ports';
 

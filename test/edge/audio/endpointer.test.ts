@@ -6,10 +6,10 @@ import {
   type EndpointEvent,
   type EndpointerOptions,
 } from '../../../media-edge/audio/endpointer';
-import { splitFrames } from '../../../media-edge/audio/frames';
-import { mulawToPcm, pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { splitFrames } from '../../../audio/frames';
+import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { createVad } from '../../../media-edge/audio/vad';
-import { concatPcm, silence, speak, whiteNoise } from '../../helpers/speech-audio';
+import { concatPcm, silence, speak, whiteNoise } from '../../../testing/speech-audio';
 
 /** '#' = speech frame, '.' = silence; spaces are ignored. Returns events with the frame index that produced them. */
 function feed(ep: Endpointer, pattern: string): { frame: number; event: EndpointEvent }[] {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { audioCacheDir, speak } from '../../helpers/speech-audio';
+import { audioCacheDir, speak } from '../../../testing/speech-audio';
 
 describe('speak() test helper', () => {
   const saved = process.env.SWITCHBOARD_HOME;

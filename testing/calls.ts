@@ -7,25 +7,25 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { PostgresBilling } from '../../activities/providers/billing/postgres';
-import { PostgresCrm } from '../../activities/providers/crm/postgres';
-import { LocalPostgresGateway } from '../../activities/providers/payments/local-postgres';
-import { createEmbeddingIntentClassifier } from '../../activities/providers/intent/embedding';
-import type { CallActivityDeps } from '../../activities/call-activities';
-import { MemoryEventBus } from '../../activities/providers/events/memory';
-import type { Answerer } from '../../activities/language/answer-contract';
-import { CallBridge } from '../../media-edge/call-bridge';
-import { createCallWorker } from '../../workers/call-worker-factory';
-import { createPostCallWorker } from '../../workers/post-call-worker-factory';
-import { postCallWorkflowId } from '../../workflows/post-call-definitions';
-import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
+import { PostgresBilling } from '../activities/providers/billing/postgres';
+import { PostgresCrm } from '../activities/providers/crm/postgres';
+import { LocalPostgresGateway } from '../activities/providers/payments/local-postgres';
+import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
+import type { CallActivityDeps } from '../activities/call-activities';
+import { MemoryEventBus } from '../activities/providers/events/memory';
+import type { Answerer } from '../activities/language/answer-contract';
+import { CallBridge } from '../media-edge/call-bridge';
+import { createCallWorker } from '../workers/call-worker-factory';
+import { createPostCallWorker } from '../workers/post-call-worker-factory';
+import { postCallWorkflowId } from '../contracts/post-call';
+import { MemoryObjectStore } from '../activities/providers/object-store/memory';
+import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import {
   CALL_TASK_QUEUE,
   callWorkflowId,
   type CallConfig,
   type CallInput,
-} from '../../workflows/definitions';
+} from '../contracts/call';
 import { testDb, workflowBundle } from './platform';
 
 export const ADA = '+15550100001';
@@ -94,7 +94,10 @@ export async function maybeRecordHistory(
 ): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  fs.writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
+  fs.writeFileSync(
+    path.join(__dirname, '..', 'test', 'histories', `${name}.json`),
+    historyToJSON(history),
+  );
 }
 
 /**
