@@ -18,15 +18,6 @@
 
 /** Folders of ours, as the pattern of a path. */
 const ours = (...folders) => `^(${folders.join('|')})/`;
-const runtime = [
-  'local',
-  'npm',
-  'npm-dev',
-  'npm-optional',
-  'npm-peer',
-  'npm-no-pkg',
-  'npm-unknown',
-];
 
 /** A folder that may import, at run time or as types, only its own files and `allowed`. */
 function onlyFrom(name, folder, allowed, comment) {

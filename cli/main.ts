@@ -45,8 +45,10 @@ program
       await system.stop();
       process.exit(0);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // A failed stop is reported and exits non-zero, not left as an unhandled rejection.
+    const onSignal = () => void stop().catch(fail);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
 
 program

@@ -424,7 +424,7 @@ async function temporalHealthy(host: string, port: number): Promise<boolean> {
   try {
     conn = await Connection.connect({ address: `${host}:${port}`, connectTimeout: '2s' });
     const res = await conn.healthService.check({});
-    return res.status === 1; // SERVING
+    return Number(res.status) === 1; // SERVING
   } catch {
     return false;
   } finally {
@@ -552,7 +552,7 @@ export function initPostgres(binDir: string, log: Log): void {
 export async function ensureDatabases(log: Log): Promise<void> {
   const client = superuserClient(endpoints().postgres.port, 'postgres');
   await client.connect();
-  const ignoreDuplicate = (err: { code?: string }) => {
+  const ignoreDuplicate = (err: Error & { code?: string }) => {
     if (err.code !== '42710' && err.code !== '42P04') throw err; // duplicate role / database
   };
   try {

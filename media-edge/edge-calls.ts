@@ -73,7 +73,7 @@ export class EdgeCalls implements CallAudio {
       on: (event: 'mark' | 'close', listener: (name: string) => void) => stream.on(event, listener),
       off: (event: 'mark' | 'close', listener: (name: string) => void) =>
         stream.off(event, listener),
-    } as PlayoutTransport;
+    };
     const playout = new Playout(transport);
     const vad = await createVad();
     const bridge = new CallBridge(deps.client, stream.callSid);

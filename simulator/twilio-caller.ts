@@ -33,6 +33,7 @@ import {
   MULAW_SAMPLE_RATE,
   parseOutbound,
   type ParsedOutbound,
+  rawToString,
 } from '../media-edge/twilio/media-stream-protocol';
 import { callWorkflowId } from '../contracts/call';
 import { describeItem, type CallerScriptItem } from './caller-script';
@@ -708,7 +709,7 @@ class StreamedCall {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const now = performance.now();
       if (isBinary) return void this.protocolErrors.push('binary frame');
-      const parsed = parseOutbound(data.toString());
+      const parsed = parseOutbound(rawToString(data));
       if (!parsed.ok) return void this.protocolErrors.push(parsed.reason);
       this.handle(parsed.msg, now);
     });
@@ -1010,11 +1011,13 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
     settings.print(`  [caller hangs up: the call reached ${maxCallMs} ms]`);
     call.hangUp();
   }, maxCallMs);
+  let failed = false;
   let failure: unknown;
   try {
     call.start(parameters);
     await call.run(opts.script, clips);
   } catch (err) {
+    failed = true;
     failure = err;
   }
   // Whatever went wrong on our side, the call ends like a hang-up.
@@ -1024,7 +1027,7 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
   const endedAt = performance.now();
   const cpu = process.cpuUsage(call.cpu0);
   await postStatus(endedAt - call.t0);
-  if (failure) throw failure;
+  if (failed) throw failure;
 
   const report = await call.report(endedAt, cpu);
   if (report.endedBy === 'edge') {

@@ -25,6 +25,7 @@ import {
   callWorkflowId,
   type CallConfig,
   type CallInput,
+  type CallResult,
 } from '../contracts/call';
 import { testDb, workflowBundle } from './platform';
 
@@ -78,11 +79,14 @@ export async function startCall(
     to: '+15550009999',
     ...(opts.config && { config: opts.config }),
   };
-  const handle = await client.workflow.start('callWorkflow', {
-    taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
-    workflowId: callWorkflowId(callSid),
-    args: [input],
-  });
+  const handle = await client.workflow.start<(input: CallInput) => Promise<CallResult>>(
+    'callWorkflow',
+    {
+      taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
+      workflowId: callWorkflowId(callSid),
+      args: [input],
+    },
+  );
   return { callSid, handle, bridge: new CallBridge(client, callSid) };
 }
 

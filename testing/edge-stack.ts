@@ -84,7 +84,7 @@ export async function startEdgeStack(
     opts.callWorker === false
       ? undefined
       : await callWorker(env, undefined, undefined, opts.answerer);
-  const runs = [worker?.run(), runtime.hostWorker.run()];
+  const runs = [runtime.hostWorker.run(), ...(worker ? [worker.run()] : [])];
   return {
     config,
     edgeUrl: `http://127.0.0.1:${port}`,

@@ -47,6 +47,7 @@ import {
   utteranceUpdate,
   type CallInput,
   type CallResult,
+  type Dtmf,
   type Intent,
   type RecordingRef,
   type Reply,
@@ -351,7 +352,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         ...(u.timings?.asrMs !== undefined && { asrMs: u.timings.asrMs }),
       }),
     {
-      validator: (u) => {
+      validator: (u: Utterance) => {
         validateTurn(u.turnId);
         // Empty text is how the edge reports an utterance no recognizer could transcribe.
         const unrecognized = u.asr !== undefined && u.asr.servedBy === undefined;
@@ -373,7 +374,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         ...(d.maskedLength && { maskedLength: d.maskedLength }),
       }),
     {
-      validator: (d) => {
+      validator: (d: Dtmf) => {
         validateTurn(d.turnId);
         if (d.maskedLength !== undefined) {
           if (!Number.isSafeInteger(d.maskedLength) || d.maskedLength < 1 || d.digits !== '')

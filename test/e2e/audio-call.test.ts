@@ -246,14 +246,14 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       assert.equal(utterances.length, 2);
       for (const u of utterances) {
         assert.equal(u.asr?.servedBy, 'pocketsphinx');
-        const tried = u.asr!.attempts.map((a) => `${a.provider}:${a.ok}`);
+        const tried = u.asr.attempts.map((a) => `${a.provider}:${a.ok}`);
         assert.deepEqual(tried, [
           'deepgram:false',
           'deepgram:false',
           'deepgram:false',
           'pocketsphinx:true',
         ]);
-        assert.match(u.asr!.attempts[0]!.error ?? '', /ProviderUnavailable/);
+        assert.match(u.asr.attempts[0]!.error ?? '', /ProviderUnavailable/);
       }
     });
   });

@@ -98,7 +98,7 @@ describe('the data plane under real calls (own broker and server)', function () 
   }
   /** Waits for the call and its post-call work; the call counts as placed. */
   async function finished(call: Awaited<ReturnType<typeof dial>>): Promise<Placed> {
-    const result = (await call.handle.result()) as CallResult;
+    const result = await call.handle.result();
     const done = {
       result,
       transcript: await call.handle.query(transcriptQuery),

@@ -117,13 +117,13 @@ class FakeTwilio implements PlayoutTransport {
   }
 
   on(event: 'mark' | 'close', listener: ((name: string) => void) | (() => void)): this {
-    if (event === 'mark') this.markListeners.add(listener as (name: string) => void);
+    if (event === 'mark') this.markListeners.add(listener);
     else this.closeListeners.add(listener as () => void);
     return this;
   }
 
   off(event: 'mark' | 'close', listener: ((name: string) => void) | (() => void)): this {
-    if (event === 'mark') this.markListeners.delete(listener as (name: string) => void);
+    if (event === 'mark') this.markListeners.delete(listener);
     else this.closeListeners.delete(listener as () => void);
     return this;
   }

@@ -430,7 +430,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
 
     // The recording holds what was heard: nothing of the cut reply after the clear.
     const pos = (ms: number) => Math.round(ms * 4 * 8);
-    const clearMs = no.startedAtMs + no.clearAfterMs!;
+    const clearMs = no.startedAtMs + no.clearAfterMs;
     const gap = report.recording.agent.subarray(pos(clearMs) + 80, pos(no.replyStartedAtMs!) - 80);
     assert.ok(
       gap.length > 0 && gap.every((s) => s === 0),

@@ -158,8 +158,8 @@ function captureOutput(into: string[]): () => void {
       into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     };
-  process.stdout.write = tap(out) as typeof process.stdout.write;
-  process.stderr.write = tap(err) as typeof process.stderr.write;
+  process.stdout.write = tap(out);
+  process.stderr.write = tap(err);
   return () => {
     process.stdout.write = out;
     process.stderr.write = err;

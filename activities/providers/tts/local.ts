@@ -118,7 +118,7 @@ function spawnEngine(
     let outBytes = 0;
     let errText = '';
     let settled = false;
-    const settle = (err: unknown, value?: Buffer) => {
+    const settle = (err: Error | undefined, value?: Buffer) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);

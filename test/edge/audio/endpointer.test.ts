@@ -198,11 +198,11 @@ describe('Endpointer on real speech (VAD mode 3, μ-law line)', () => {
       // Onset within 60 ms of where the synthesized audio begins; end within the VAD's own
       // hang-over of where it stops (synthesis pads a little silence on both sides).
       assert.ok(
-        Math.abs(start.atMs - from!) <= 100,
+        Math.abs(start.atMs - from) <= 100,
         `utterance ${u}: start ${start.atMs} vs ${from}`,
       );
       assert.ok(
-        end.atMs > to! - 300 && end.atMs < to! + 200,
+        end.atMs > to - 300 && end.atMs < to + 200,
         `utterance ${u}: end ${end.atMs} vs ${to}`,
       );
     }
