@@ -32,7 +32,8 @@ import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call-bridge';
 import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { kafkaBrokers } from '../infra';
-import { createCallWorker, workflowsPath } from '../workers/call-worker-factory';
+import { createCallWorker } from '../workers/call-worker-factory';
+import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 import { initialCallState, step, type CallState } from '../workflows/call-state';
 import {

@@ -238,6 +238,14 @@ async function orchestration(o: { calls?: string; turns?: string; think: string 
 }
 
 program
+  .command('build')
+  .description('compile to dist/ (tsc), bundle the workflows ahead of time, copy the assets')
+  .action(async () => {
+    const { build } = await import('./build');
+    await build((line) => console.log(`[switchboard] ${line}`)).catch(fail);
+  });
+
+program
   .command('test')
   .description(
     'install and start what the tests need, run the whole suite, print "N passed, N failed"',

@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../infra';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { seed, migrate } from '../activities/providers/postgres/schema';
-import { workflowsPath } from '../workers/call-worker-factory';
+import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 
 /** Small, so a test call of a dozen turns continues-as-new (every test runs with it). */
