@@ -1,7 +1,7 @@
 // Activities of the call workflow: thin wrappers that call a port and map its errors
 // to the failure types of errors.ts. Built from their dependencies so tests and the
 // benchmark can run them against any adapter.
-import type { Intent, IntentName } from '../workflows/definitions';
+import type { Intent, IntentName } from '../contracts/call';
 import { FailureType, failure } from './errors';
 import type { PaymentActivityDeps } from './payment-activities';
 import {

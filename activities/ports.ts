@@ -1,6 +1,7 @@
 // Ports: what the activities need from the outside world. One adapter per vendor
 // under providers/<port>/<vendor>.ts; each adapter passes its port's conformance suite.
-import type { Intent, IntentName } from '../workflows/definitions';
+import type { Intent, IntentName } from '../contracts/call';
+import type { AnyBusEvent, BusEvent, EventDraft, EventType } from '../contracts/events';
 
 export interface IntentClassifier {
   readonly name: string;
@@ -239,138 +240,9 @@ export interface LanguageModel {
 }
 
 // --- events ---------------------------------------------------------------------------
-// Events leave the system on Kafka. Field names are the wire's (snake_case, as warehouse
-// columns); each type's JSON Schema is activities/events/schemas/<type>.v<N>.json.
-
-export type EventType =
-  | 'transcript.line'
-  | 'recording.completed'
-  | 'call.ended'
-  | 'turn.metrics'
-  | 'provider.fallback'
-  | 'call.analyzed';
-
-/** The pipeline stages that have provider chains and latencies. */
-export type PipelineStage = 'asr' | 'intent' | 'retrieval' | 'llm' | 'tts';
-
-/** One line of the live transcript (caller or agent), already redacted. */
-export interface TranscriptLineData {
-  turn_id: number;
-  speaker: 'caller' | 'agent';
-  text: string;
-  /** ASR confidence of a caller line, in [0, 1]. */
-  confidence?: number;
-  intent?: string;
-  reason?: 'greeting' | 'reply' | 'no_input' | 'end';
-  /** Set on an agent line the caller talked over: how much of it they heard. */
-  interrupted_heard_ms?: number;
-  /** Which recognizer served a caller line. */
-  asr_provider?: string;
-}
-
-/** The call's two-channel recording is in the object store. */
-export interface RecordingCompletedData {
-  bucket: string;
-  object_key: string;
-  duration_ms: number;
-  truncated: boolean;
-  size_bytes?: number;
-}
-
-/** A non-primary provider served some of the call's turns at a stage. */
-export interface FallbackUse {
-  stage: PipelineStage;
-  provider: string;
-  turns: number;
-}
-
-/** The call is over: its disposition and what it took. */
-export interface CallEndedData {
-  disposition: string;
-  /** The intent path, in order. */
-  intents: string[];
-  turns: number;
-  duration_ms: number;
-  fallbacks_used: FallbackUse[];
-  customer_id?: string;
-  recording_key?: string;
-  call_log_id?: string;
-}
-
-/** Per-turn timings and providers: the source of the latency and cost report. */
-export interface TurnMetricsData {
-  turn_id: number;
-  /** Milliseconds per stage; end_to_end is caller-stops-speaking → first reply audio. */
-  latency_ms: Partial<Record<PipelineStage, number>> & { end_to_end: number };
-  providers: Partial<Record<PipelineStage, string>>;
-  /** Billable units, priced by the report's price table. */
-  usage?: {
-    asr_audio_ms?: number;
-    tts_characters?: number;
-    llm_input_tokens?: number;
-    llm_output_tokens?: number;
-  };
-  tts_cache_hit?: boolean;
-  barge_in?: boolean;
-}
-
-/** A provider failed and the chain moved on (or could not): for ops alerts. */
-export interface ProviderFallbackData {
-  stage: PipelineStage;
-  failed_provider: string;
-  reason: string;
-  /** The provider that served instead; absent: none could. */
-  served_by?: string;
-  turn_id?: number;
-}
-
-/** The post-call workflow's analysis of a finished call (summary, QA flags). */
-export interface CallAnalyzedData {
-  /** One or two sentences, redacted. */
-  summary: string;
-  disposition: string;
-  /** e.g. escalated, low_confidence, fallback_used, refused_answers (docs/events.md). */
-  qa_flags: string[];
-  /** The LLM that wrote the summary, or `template` (the deterministic fallback). */
-  summary_provider: string;
-  /** The batch recognizer of the recording, or `none` (no recording). */
-  transcription_provider: string;
-  transcript_words: number;
-}
-
-export interface EventDataByType {
-  'transcript.line': TranscriptLineData;
-  'recording.completed': RecordingCompletedData;
-  'call.ended': CallEndedData;
-  'turn.metrics': TurnMetricsData;
-  'provider.fallback': ProviderFallbackData;
-  'call.analyzed': CallAnalyzedData;
-}
-
-/** An event as it travels; the envelope is the same for every type. */
-export interface BusEvent<T extends EventType = EventType> {
-  /** `<workflow_id>:<type>:<seq>`: deterministic, so a retried publish repeats the same id. */
-  id: string;
-  type: T;
-  /** Of this type's schema; consumers accept the current and the previous one. */
-  schema_version: number;
-  /** The Kafka key: one call's events of a type stay in order on one partition. */
-  call_id: string;
-  workflow_id: string;
-  /** Per workflow and type, from workflow state (e.g. transcript seq, turn id). */
-  seq: number;
-  /** ISO 8601 UTC, from the workflow's clock (the same on a retry). */
-  occurred_at: string;
-  data: EventDataByType[T];
-}
-
-/** Any event, narrowed by `type`. */
-export type AnyBusEvent = { [T in EventType]: BusEvent<T> }[EventType];
-
-/** What a producer hands to publish: the bus derives the id and stamps the schema version. */
-export type EventDraft = {
-  [T in EventType]: Omit<BusEvent<T>, 'id' | 'schema_version'>;
-}[EventType];
+// The events' types are contracts (contracts/events.ts); re-exported for the bus's adapters
+// and consumers.
+export type * from '../contracts/events';
 
 /** Where a consumed event came from (Kafka coordinates; the memory bus mimics them). */
 export interface Delivery {

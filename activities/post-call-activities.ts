@@ -4,12 +4,8 @@
 // finds it and keeps it), the event id is derived from the workflow id, and the summary
 // and flags have no side effects. Only references and short strings go back into history.
 import { asyncLocalStorage } from '@temporalio/activity';
-import { decodeWav } from '../media-edge/audio/wav';
-import {
-  SUMMARY_MAX_CHARS,
-  type CallSummary,
-  type TranscriptRef,
-} from '../workflows/post-call-definitions';
+import { decodeWav } from '../audio/wav';
+import { SUMMARY_MAX_CHARS, type CallSummary, type TranscriptRef } from '../contracts/post-call';
 import { FailureType, failure } from './errors';
 import { eventFailure, redactEventText } from './events';
 import type { LlmChain } from './language/llm-chain';

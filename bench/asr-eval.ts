@@ -1,5 +1,5 @@
 // Chooses the local ASR engine by measurement: every candidate installable here transcribes
-// the call-domain corpus (bench/asr-corpus.ts: telephone-band audio, eight synthetic voices)
+// the call-domain corpus (testing/asr-corpus.ts: telephone-band audio, eight synthetic voices)
 // and is scored on word error rate, intent accuracy (RulesIntentClassifier on the transcript
 // against the reference's intent), key-phrase accuracy and speed on this machine.
 //
@@ -33,8 +33,16 @@ import {
   type PocketsphinxMode,
 } from '../activities/providers/stt/pocketsphinx';
 import { stateDir } from '../infra/paths';
-import { resample } from '../media-edge/audio/resample';
-import { buildCorpus, hasKey, HINTS, TEXTS, type Utterance, wordErrors, words } from './asr-corpus';
+import { resample } from '../audio/resample';
+import {
+  buildCorpus,
+  hasKey,
+  HINTS,
+  TEXTS,
+  type Utterance,
+  wordErrors,
+  words,
+} from '../testing/asr-corpus';
 
 const run = promisify(execFile);
 

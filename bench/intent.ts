@@ -42,7 +42,7 @@ export async function measureIntentLatency(
 export async function runIntentBench(
   log: (line: string) => void = console.log,
 ): Promise<IntentLatency[]> {
-  const { createIntentClassifier } = await import('../cli/intent');
+  const { createIntentClassifier } = await import('../activities/providers/intent/select');
   const out: IntentLatency[] = [];
   for (const name of ['embedding', 'rules']) {
     const r = await measureIntentLatency(await createIntentClassifier(name));

@@ -16,8 +16,8 @@ import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { DuckDbWarehouse } from '../activities/providers/warehouse/duckdb';
 import { infraUp, kafkaBrokers } from '../infra';
 import { repoRoot } from '../infra/paths';
-import { callEvents } from '../test/activity/event-fixtures';
-import { deleteTopicsWithPrefix } from '../test/helpers/kafka-admin';
+import { callEvents } from '../testing/event-fixtures';
+import { deleteTopicsWithPrefix } from '../testing/kafka-admin';
 import { pct } from './percentile';
 
 type Mode = 'per-event' | 'batched';

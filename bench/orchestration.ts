@@ -32,7 +32,8 @@ import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call-bridge';
 import { KafkaEventBus } from '../activities/providers/events/kafka';
 import { kafkaBrokers } from '../infra';
-import { createCallWorker, workflowsPath } from '../workers/call-worker-factory';
+import { createCallWorker } from '../workers/call-worker-factory';
+import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 import { initialCallState, step, type CallState } from '../workflows/call-state';
 import {
@@ -41,7 +42,7 @@ import {
   DEFAULT_CALL_CONFIG,
   type CallInput,
   type Reply,
-} from '../workflows/definitions';
+} from '../contracts/call';
 
 export interface BenchOptions {
   /** Calls placed in the measured phase. */

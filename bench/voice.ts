@@ -11,8 +11,8 @@ import type { SpeechToText } from '../activities/ports';
 import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
-import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../test/helpers/edge-stack';
-import { resetDb, teardownPlatform } from '../test/helpers/platform';
+import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../testing/edge-stack';
+import { resetDb, teardownPlatform } from '../testing/platform';
 import { pct } from './percentile';
 
 const TARGET = { p50Ms: 600, p95Ms: 800 };

@@ -16,8 +16,8 @@ import {
   recordingWav,
   type AudioCallReport,
 } from '../simulator/twilio-caller';
-import { transcriptQuery, type CallResult } from '../workflows/definitions';
-import { postCallWorkflowId, type PostCallResult } from '../workflows/post-call-definitions';
+import { transcriptQuery, type CallResult } from '../contracts/call';
+import { postCallWorkflowId, type PostCallResult } from '../contracts/post-call';
 import { localEnv } from './dev-env';
 
 const TO = '+15550009999';

@@ -1,24 +1,10 @@
 // `switchboard intent "<text>"` prints the classification as JSON;
 // `switchboard intent eval` scores a classifier on the evaluation split.
 import type { Command } from 'commander';
-import { loadSplit, type Split } from '../activities/intent/dataset';
+import { loadSplit } from '../activities/intent/dataset';
 import { evaluateIntents, type IntentEvaluation } from '../activities/intent/evaluate';
 import { INTENT_NAMES } from '../activities/intent/labels';
-import type { IntentClassifier } from '../activities/ports';
-import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
-import { RulesIntentClassifier } from '../activities/providers/intent/rules';
-
-export const INTENT_CLASSIFIERS = ['embedding', 'rules'] as const;
-
-export async function createIntentClassifier(name: string): Promise<IntentClassifier> {
-  if (name === 'rules') return new RulesIntentClassifier();
-  if (name === 'embedding') {
-    const c = createEmbeddingIntentClassifier();
-    await c.warmUp();
-    return c;
-  }
-  throw new Error(`unknown classifier "${name}"; one of: ${INTENT_CLASSIFIERS.join(', ')}`);
-}
+import { createIntentClassifier, INTENT_CLASSIFIERS } from '../activities/providers/intent/select';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ABBREV: Record<string, string> = {
@@ -77,7 +63,7 @@ export function registerIntentCommand(program: Command): void {
       if (words.length === 1 && words[0] === 'eval') {
         if (o.split !== 'train' && o.split !== 'eval')
           throw new Error(`--split must be train or eval, not ${o.split}`);
-        const r = await evaluateIntents(classifier, loadSplit(o.split as Split));
+        const r = await evaluateIntents(classifier, loadSplit(o.split));
         for (const line of formatEvaluation(classifier.name, o.split, r)) console.log(line);
         return;
       }

@@ -46,8 +46,10 @@ program
       await system.stop();
       process.exit(0);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // A failed stop is reported and exits non-zero, not left as an unhandled rejection.
+    const onSignal = () => void stop().catch(fail);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
 
 program
@@ -256,6 +258,14 @@ async function orchestration(
     }).catch(fail);
   }
 }
+
+program
+  .command('build')
+  .description('compile to dist/ (tsc), bundle the workflows ahead of time, copy the assets')
+  .action(async () => {
+    const { build } = await import('./build');
+    await build((line) => console.log(`[switchboard] ${line}`)).catch(fail);
+  });
 
 program
   .command('test')

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../infra/paths';
 import { EDGE_DRAIN_MS } from '../media-edge/edge-calls';
+import { distDir } from './build';
 
 /** The longest drain (the edge's) plus time for workers to finish their in-flight tasks. */
 export const STOP_BOUND_MS = EDGE_DRAIN_MS + 15_000;
@@ -20,10 +21,14 @@ export function startApp(
   entry: string,
   env: NodeJS.ProcessEnv,
   quiet = false,
+  opts: { built?: boolean } = {},
 ): AppProcess {
-  // Node itself with tsx's loader (not the tsx launcher): signals reach the app directly and
-  // a killed launcher cannot leave an orphan behind.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry)], {
+  // Node itself (not a launcher): signals reach the app directly and a killed launcher cannot
+  // leave an orphan behind. Built: the compiled entry in dist/; else tsx's loader on the source.
+  const args = opts.built
+    ? ['--enable-source-maps', path.join(distDir, entry.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', path.join(repoRoot, entry)];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { migrate, seed } from '../activities/providers/postgres/schema';
 import { ensureLocalKnowledgeIndex } from '../activities/knowledge/local-index';
 import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
+import { ensureBuilt } from './build';
 import { localEnv } from './dev-env';
 import { startApp, stopApps, waitReady, type AppProcess } from './processes';
 
@@ -28,11 +29,15 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   // Built here, once, before the processes that read it start (each would otherwise wait
   // for whichever of them took the writer lock first).
   if (env.VECTOR_INDEX !== 'qdrant') await ensureLocalKnowledgeIndex({ log: say });
+  // The processes run compiled (dist/, built here when older than the source).
+  await ensureBuilt(say);
+  const built = { built: true };
   say('starting the call worker, the post-call worker and the media-edge …');
-  const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet);
-  const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet);
-  const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet);
-  const edge = startApp('edge', 'media-edge/main.ts', { LOG_LEVEL: 'warn', ...env }, opts.quiet);
+  const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet, built);
+  const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet, built);
+  const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet, built);
+  const edgeEnv = { LOG_LEVEL: 'warn', ...env };
+  const edge = startApp('edge', 'media-edge/main.ts', edgeEnv, opts.quiet, built);
   const apps = [worker, postCall, loader, edge];
   try {
     const workerUp = new Promise<void>((resolve) =>

@@ -15,7 +15,7 @@ import {
 } from './install';
 import { ensureKafka, formatKafka, kafkaBrokers, kafkaSpec } from './kafka';
 import { ensureLocalModel } from './llm';
-import { ensureMiniLmFiles } from '../activities/providers/embeddings/minilm-onnx';
+import { ensureMiniLmFiles } from './minilm';
 import {
   ensureBuckets,
   ensureObjectStoreCredentials,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureDebianPackages, InstallError, run, which } from './install';
 import { defaultLog, envPort, type Log, paths, repoRoot, shortPath } from './paths';
-import type { ServiceInfo, ServiceSpec } from './services';
+import type { ServiceInfo, ServiceSpec } from './service-spec';
 
 export const KAFKA_VERSION = '4.4.0';
 const POM = path.join(repoRoot, 'infra', 'kafka', 'pom.xml');

@@ -129,8 +129,8 @@ export async function startOpenAiCompatibleServer(
     tail.push(...buf.toString().split('\n').filter(Boolean));
     tail.splice(0, Math.max(0, tail.length - 30));
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   // A test run or bench that exits without stop() must not leave a server behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

@@ -1,9 +1,16 @@
 // Where the local platform keeps its state. Everything is derived from env at call time
 // (not at import time) so tests and the CLI can point SWITCHBOARD_HOME elsewhere, and keep
 // the installed tools (SWITCHBOARD_TOOLS, default <home>/tools) apart from the data.
+import fs from 'node:fs';
 import path from 'node:path';
 
-export const repoRoot = path.resolve(__dirname, '..');
+/** The checkout: the nearest folder with package.json above this file (so also from dist/). */
+export const repoRoot = ((): string => {
+  let dir = path.resolve(__dirname, '..');
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir)
+    dir = path.dirname(dir);
+  return dir;
+})();
 export const temporalYamlPath = path.join(repoRoot, 'temporal.yaml');
 
 export type ServiceName = 'temporal' | 'postgres' | 'redis' | 'object-store' | 'kafka';

@@ -8,6 +8,7 @@ import { Client as PgClient } from 'pg';
 import { kafkaEndpoint, kafkaInfo } from './kafka';
 import { devServerFlags, loadTemporalConfig, type TemporalConfig } from './temporal-config';
 import { envPort, type Log, paths, type ServiceName, shortPath } from './paths';
+import type { ServiceInfo, ServiceSpec } from './service-spec';
 
 export const APP_DATABASES = ['switchboard', 'switchboard_test'] as const;
 export type AppDatabase = (typeof APP_DATABASES)[number];
@@ -50,28 +51,6 @@ export function objectStorePorts(s3: number) {
     admin: s3 + 8,
     adminGrpc: s3 + 10_008,
   };
-}
-
-/** What identifies a service without starting it: enough for status and stop. */
-export interface ServiceInfo {
-  name: ServiceName;
-  /** A string in /proc/<pid>/cmdline that tells our process from a recycled pid. */
-  marker: string;
-  /** Postgres: SIGTERM is a "smart" shutdown that waits for every client to leave. */
-  stopSignal: NodeJS.Signals;
-  probe: () => Promise<boolean>;
-  /** Cleans up after the process exited (files it leaves behind). */
-  afterStop?: () => void;
-}
-
-export interface ServiceSpec extends ServiceInfo {
-  command: string;
-  args: string[];
-  ports: { port: number; host: string; env: string; what: string }[];
-  runAs?: { uid: number; gid: number };
-  startTimeoutMs: number;
-  /** Runs just before the process is spawned (not when ours already runs). */
-  beforeStart?: () => void;
 }
 
 export function serviceInfo(name: ServiceName): ServiceInfo {
@@ -449,7 +428,7 @@ async function temporalHealthy(host: string, port: number): Promise<boolean> {
   try {
     conn = await Connection.connect({ address: `${host}:${port}`, connectTimeout: '2s' });
     const res = await conn.healthService.check({});
-    return res.status === 1; // SERVING
+    return Number(res.status) === 1; // SERVING
   } catch {
     return false;
   } finally {
@@ -577,7 +556,7 @@ export function initPostgres(binDir: string, log: Log): void {
 export async function ensureDatabases(log: Log): Promise<void> {
   const client = superuserClient(endpoints().postgres.port, 'postgres');
   await client.connect();
-  const ignoreDuplicate = (err: { code?: string }) => {
+  const ignoreDuplicate = (err: Error & { code?: string }) => {
     if (err.code !== '42710' && err.code !== '42P04') throw err; // duplicate role / database
   };
   try {

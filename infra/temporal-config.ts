@@ -102,7 +102,8 @@ export interface ApplyResult {
 
 const NOT_FOUND = 5; // gRPC status codes
 const ALREADY_EXISTS = 6;
-const grpcCode = (err: unknown) => (isGrpcServiceError(err) ? err.code : undefined);
+const grpcCode = (err: unknown): number | undefined =>
+  isGrpcServiceError(err) ? Number(err.code) : undefined;
 
 /**
  * Creates the namespace and search attributes on any cluster; safe to run again.

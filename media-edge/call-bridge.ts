@@ -16,7 +16,7 @@ import {
   type Reply,
   type StreamInfo,
   type Utterance,
-} from '../workflows/definitions';
+} from '../contracts/call';
 
 export class CallBridge {
   private lastTurnId = 0;

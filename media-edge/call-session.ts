@@ -5,18 +5,18 @@
 import { performance } from 'node:perf_hooks';
 import type { CallBridge } from './call-bridge';
 import { Endpointer, FrameRing, type EndpointerOptions } from './audio/endpointer';
-import { FRAME_MS } from './audio/frames';
-import { mulawToPcm } from './audio/mulaw';
+import { FRAME_MS } from '../audio/frames';
+import { mulawToPcm } from '../audio/mulaw';
 import {
   bargeInSignal,
   type AsrRecord,
   type Reply,
   type TurnTimingReport,
-} from '../workflows/definitions';
+} from '../contracts/call';
 import type { SpokenLine } from '../activities/edge-activities';
 import type { CallRecorder } from './call-recorder';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
-import { speechUnits } from './speech-synthesizer';
+import { speechUnits, type SpeechSynthesizer } from './speech-synthesizer';
 
 export interface Recognition {
   text: string;
@@ -29,18 +29,6 @@ export interface UtteranceRecognizer {
   write(pcm: Int16Array): void;
   finish(): Promise<Recognition>;
   abort(): void;
-}
-
-export interface SpeechSynthesizer {
-  /**
-   * 8 kHz μ-law for the text; a cache hit calls no provider. `callId`: the call it is for
-   * (personal text is cached for that call only, and removed after it).
-   */
-  synthesize(
-    text: string,
-    signal: AbortSignal,
-    callId?: string,
-  ): Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>;
 }
 
 export interface PlaybackOut {

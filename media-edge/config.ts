@@ -2,7 +2,7 @@
 // error messages name the variable and never echo its value.
 import os from 'node:os';
 import { z } from 'zod';
-import type { CallConfig } from '../workflows/definitions';
+import type { CallConfig } from '../contracts/call';
 
 export interface EdgeConfig {
   twilioAuthToken: string;

@@ -4,19 +4,19 @@
 import type { Client } from '@temporalio/client';
 import type { CallAudio } from '../activities/edge-activities';
 import type { ObjectStore } from '../activities/ports';
-import { recordingReadySignal, turnTimingSignal } from '../workflows/definitions';
+import { recordingReadySignal, turnTimingSignal } from '../contracts/call';
 import { createVad } from './audio/vad';
-import { mulawToPcm } from './audio/mulaw';
+import { mulawToPcm } from '../audio/mulaw';
 import { CallBridge } from './call-bridge';
 import { CallRecorder } from './call-recorder';
 import {
   CallSession,
   type CallSessionOptions,
-  type SpeechSynthesizer,
   type TurnTiming,
   type UtteranceRecognizer,
 } from './call-session';
 import type { MediaStreamSession } from './media-stream';
+import type { SpeechSynthesizer } from './speech-synthesizer';
 import { Playout, type PlayoutTransport } from './playout';
 
 export interface EdgeCallsDeps {
@@ -73,7 +73,7 @@ export class EdgeCalls implements CallAudio {
       on: (event: 'mark' | 'close', listener: (name: string) => void) => stream.on(event, listener),
       off: (event: 'mark' | 'close', listener: (name: string) => void) =>
         stream.off(event, listener),
-    } as PlayoutTransport;
+    };
     const playout = new Playout(transport);
     const vad = await createVad();
     const bridge = new CallBridge(deps.client, stream.callSid);

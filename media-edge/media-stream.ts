@@ -35,6 +35,7 @@ import {
   type InboundMessage,
   type ParseFailureKind,
   type StartMessage,
+  rawToString,
 } from './twilio/media-stream-protocol';
 
 export const STREAM_ROUTE = '/stream';
@@ -185,12 +186,12 @@ export class MediaStreamSession {
   on<E extends EventName>(event: E, listener: MediaStreamEvents[E]): this {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as AnyListener);
+    set.add(listener);
     return this;
   }
 
   off<E extends EventName>(event: E, listener: MediaStreamEvents[E]): this {
-    this.listeners.get(event)?.delete(listener as AnyListener);
+    this.listeners.get(event)?.delete(listener);
     return this;
   }
 
@@ -431,13 +432,6 @@ const rawLength = (data: RawData): number =>
     : data instanceof ArrayBuffer
       ? data.byteLength
       : data.length;
-
-const rawToString = (data: RawData): string =>
-  Array.isArray(data)
-    ? Buffer.concat(data).toString('utf8')
-    : Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Buffer.from(data).toString('utf8');
 
 /** Printable ASCII only: safe in a log line and, at ≤ 123 characters, in a close frame. */
 const printable = (text: string, max: number): string =>

@@ -14,7 +14,7 @@
 // spoken syllable and costs 10 tiny messages a second each way.
 //
 // Time comes from an injectable clock so tests can drive the pace exactly.
-import { MULAW_SILENCE } from './audio/mulaw';
+import { MULAW_SILENCE } from '../audio/mulaw';
 import { FRAME_BYTES, FRAME_MS } from './twilio/media-stream-protocol';
 
 /** The part of a MediaStreamSession that playout drives. */

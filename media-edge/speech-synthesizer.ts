@@ -6,7 +6,6 @@ import type { CacheScope, TtsCache } from '../activities/speech/tts-cache';
 import type { TtsChain } from '../activities/speech/tts-chain';
 import { splitSentences } from '../activities/language/sentence-chunker';
 import { PrerecordedTts } from '../activities/providers/tts/prerecorded';
-import type { SpeechSynthesizer } from './call-session';
 
 let prompts: PrerecordedTts | undefined;
 
@@ -35,6 +34,19 @@ export function speechUnits(text: string): string[] {
 
 export const cacheScopeFor = (text: string, callId?: string): CacheScope =>
   callId === undefined || isFixedPrompt(text) ? 'shared' : { callId };
+
+/** The edge's voice as the call session sees it. */
+export interface SpeechSynthesizer {
+  /**
+   * 8 kHz μ-law for the text; a cache hit calls no provider. `callId`: the call it is for
+   * (personal text is cached for that call only, and removed after it).
+   */
+  synthesize(
+    text: string,
+    signal: AbortSignal,
+    callId?: string,
+  ): Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>;
+}
 
 export interface SynthesisStats {
   cacheHits: number;

@@ -14,7 +14,7 @@ import {
   callStatusSignal,
   callWorkflowId,
   type CallInput,
-} from '../workflows/definitions';
+} from '../contracts/call';
 import type { EdgeConfig } from './config';
 import { issueStreamToken } from './stream-token';
 import { isValidTwilioSignature } from './twilio-signature';

@@ -6,7 +6,7 @@ import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';
 import type { Client } from '@temporalio/client';
 import { CallBridge } from '../media-edge/call-bridge';
-import type { CallResult, Reply } from '../workflows/definitions';
+import type { CallResult, Reply } from '../contracts/call';
 
 export interface TextCallOptions {
   client: Client;

@@ -24,17 +24,18 @@ import WebSocket, { type RawData } from 'ws';
 import type { SpeechToText, TextToSpeech } from '../activities/ports';
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import { LocalTts } from '../activities/providers/tts/local';
-import { mulawToPcm, pcmToMulaw } from '../media-edge/audio/mulaw';
-import { resample } from '../media-edge/audio/resample';
-import { decodeWav, encodeWav } from '../media-edge/audio/wav';
+import { mulawToPcm, pcmToMulaw } from '../audio/mulaw';
+import { resample } from '../audio/resample';
+import { decodeWav, encodeWav } from '../audio/wav';
 import {
   FRAME_BYTES,
   FRAME_MS,
   MULAW_SAMPLE_RATE,
   parseOutbound,
   type ParsedOutbound,
+  rawToString,
 } from '../media-edge/twilio/media-stream-protocol';
-import { callWorkflowId } from '../workflows/definitions';
+import { callWorkflowId } from '../contracts/call';
 import { describeItem, type CallerScriptItem } from './caller-script';
 import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';
@@ -708,7 +709,7 @@ class StreamedCall {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const now = performance.now();
       if (isBinary) return void this.protocolErrors.push('binary frame');
-      const parsed = parseOutbound(data.toString());
+      const parsed = parseOutbound(rawToString(data));
       if (!parsed.ok) return void this.protocolErrors.push(parsed.reason);
       this.handle(parsed.msg, now);
     });
@@ -1010,11 +1011,13 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
     settings.print(`  [caller hangs up: the call reached ${maxCallMs} ms]`);
     call.hangUp();
   }, maxCallMs);
+  let failed = false;
   let failure: unknown;
   try {
     call.start(parameters);
     await call.run(opts.script, clips);
   } catch (err) {
+    failed = true;
     failure = err;
   }
   // Whatever went wrong on our side, the call ends like a hang-up.
@@ -1024,7 +1027,7 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
   const endedAt = performance.now();
   const cpu = process.cpuUsage(call.cpu0);
   await postStatus(endedAt - call.t0);
-  if (failure) throw failure;
+  if (failed) throw failure;
 
   const report = await call.report(endedAt, cpu);
   if (report.endedBy === 'edge') {

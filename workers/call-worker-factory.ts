@@ -1,13 +1,14 @@
 // Builds the call worker from its parts, so the process entry, tests and the benchmark
 // run the same worker with different adapters.
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
 import { createPaymentActivities } from '../activities/payment-activities';
 import type { Answerer } from '../activities/language/answer-contract';
 import { createEventActivities } from '../activities/event-activities';
 import type { EventBus } from '../activities/ports';
-import { CALL_TASK_QUEUE } from '../workflows/definitions';
+import { CALL_TASK_QUEUE } from '../contracts/call';
+import { workflowCode } from './workflow-code';
 
 export interface CallWorkerOptions {
   connection: NativeConnection;
@@ -18,18 +19,16 @@ export interface CallWorkerOptions {
   /** Grounded answers for text calls; without one, knowledge questions go to an agent. */
   answerer?: Answerer;
   taskQueue?: string;
-  /** A pre-built bundle saves the few seconds webpack takes per worker. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A pre-built bundle saves the few seconds webpack takes per worker (default: workflowCode). */
+  workflowBundle?: WorkflowBundleOption;
 }
-
-export const workflowsPath = require.resolve('../workflows');
 
 export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...workflowCode(opts.workflowBundle),
     activities: {
       ...createCallActivities(opts.deps),
       ...createPaymentActivities(opts.deps.payments),

@@ -10,11 +10,15 @@ const LINE_FIELDS = ['sdkComponent', 'taskQueue', 'workflowId', 'activityType'] 
  * quote the caller, so the message and the error text are redacted (no card number or PIN
  * in a log line); the id fields are printed as they are, so logs can be searched by call.
  */
+/** An Error as `Name: message`; anything else as JSON (not `[object Object]`). */
+const errorText = (e: unknown): string =>
+  e instanceof Error ? String(e) : typeof e === 'string' ? e : JSON.stringify(e);
+
 export function formatRuntimeLogLine(level: string, message: string, meta?: unknown): string {
   const m = (meta ?? {}) as Record<string, unknown>;
   const fields = LINE_FIELDS.filter((k) => m[k] !== undefined).map((k) => `${k}=${String(m[k])}`);
   // The message is the error's context: "wrong pin" + "1234" is a secret once joined.
-  if (m.error) fields.push(`error=${redactText(String(m.error), { contextBefore: message })}`);
+  if (m.error) fields.push(`error=${redactText(errorText(m.error), { contextBefore: message })}`);
   return `${level} ${redactText(message)}${fields.length ? ` ${fields.join(' ')}` : ''}`;
 }
 

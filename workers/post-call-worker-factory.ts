@@ -1,21 +1,21 @@
 // Builds the post-call worker from its parts, so the process entry and tests run the same
 // worker with different adapters. It polls its own queue: batch work (minutes of audio,
 // summaries) never competes with live calls for the call worker's slots.
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import {
   createPostCallActivities,
   type PostCallActivityDeps,
 } from '../activities/post-call-activities';
-import { POST_CALL_TASK_QUEUE } from '../workflows/post-call-definitions';
-import { workflowsPath } from './call-worker-factory';
+import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
+import { workflowCode } from './workflow-code';
 
 export interface PostCallWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   deps: PostCallActivityDeps;
   taskQueue?: string;
-  /** A pre-built bundle saves the few seconds webpack takes per worker. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A pre-built bundle saves the few seconds webpack takes per worker (default: workflowCode). */
+  workflowBundle?: WorkflowBundleOption;
   /** Recordings decoded at once; each holds a recognizer and minutes of PCM. */
   maxConcurrentActivities?: number;
 }
@@ -25,7 +25,7 @@ export function createPostCallWorker(opts: PostCallWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? POST_CALL_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...workflowCode(opts.workflowBundle),
     activities: createPostCallActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2,
   });

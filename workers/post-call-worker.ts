@@ -14,7 +14,7 @@ import { DeepgramPrerecordedSpeechToText } from '../activities/providers/stt/dee
 import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import type { SpeechToText } from '../activities/ports';
 import { expectedPhrases } from '../workflows/call-state';
-import { POST_CALL_TASK_QUEUE } from '../workflows/post-call-definitions';
+import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { installCompactLogging } from './logging';
 import { createPostCallWorker } from './post-call-worker-factory';
 

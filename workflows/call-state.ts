@@ -2,23 +2,11 @@
 // what to say, what to do next). No I/O: the workflow runs the effects it asks for
 // and feeds their results back as events, so every branch is unit-testable and
 // replay-safe.
-import type { Disposition, Intent, IntentName, KbIntentName, ReplyAction } from './definitions';
+import type { CallState, Phase } from '../contracts/call';
+import { spokenAmount, spokenDate } from '../contracts/spoken';
+import type { Disposition, Intent, KbIntentName, ReplyAction } from './definitions';
 
-export type Phase = 'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'ended';
-
-export interface CallState {
-  phase: Phase;
-  customer?: { id: string; name: string };
-  /** The invoice the caller is asked to confirm paying. */
-  pendingPayment?: { invoiceId: string; amountCents: number; dueDate: string };
-  /** Consecutive no-input timeouts; reset by any caller input. */
-  silences: number;
-  /** Consecutive turns not understood; the third one escalates to an agent. */
-  misses: number;
-  turns: number;
-  intentPath: IntentName[];
-  disposition?: Disposition;
-}
+export type { CallState, Phase };
 
 export interface OpenInvoiceView {
   invoiceId: string;
@@ -103,37 +91,6 @@ export const PROMPTS = {
   notPaid: 'Okay, I have not made any payment.',
   offerAgent: 'Would you like me to connect you to an agent? Please say yes or no.',
 } as const;
-
-export function spokenAmount(cents: number): string {
-  const dollars = Math.floor(cents / 100);
-  const rest = cents % 100;
-  const d = `${dollars} ${dollars === 1 ? 'dollar' : 'dollars'}`;
-  if (rest === 0) return d;
-  const c = `${rest} ${rest === 1 ? 'cent' : 'cents'}`;
-  return dollars === 0 ? c : `${d} and ${c}`;
-}
-
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-
-/** '2026-03-07' → 'March 7'. */
-export function spokenDate(isoDate: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate);
-  if (!m) return isoDate;
-  return `${MONTHS[Number(m[2]) - 1] ?? m[2]} ${Number(m[3])}`;
-}
 
 /** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
 export function dtmfIntent(phase: Phase, digits: string): Intent {

@@ -33,9 +33,11 @@ import {
   utteranceUpdate,
   type CallInput,
   type CallResult,
+  type Dtmf,
   type RecordingRef,
   type StreamInfo,
   type TwilioCallStatus,
+  type Utterance,
 } from './definitions';
 
 /** How long a line takes to say (the local voice speaks ≈ 320 ms a word). */
@@ -73,7 +75,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         ...(u.asr && { asr: u.asr }),
         ...(u.timings?.asrMs !== undefined && { asrMs: u.timings.asrMs }),
       }),
-    { validator: (u) => inbox.validateUtterance(u) },
+    { validator: (u: Utterance) => inbox.validateUtterance(u) },
   );
   setHandler(
     dtmfUpdate,
@@ -84,7 +86,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         digits: d.digits,
         ...(d.maskedLength && { maskedLength: d.maskedLength }),
       }),
-    { validator: (d) => inbox.validateDtmf(d) },
+    { validator: (d: Dtmf) => inbox.validateDtmf(d) },
   );
   setHandler(callStatusSignal, (status) => {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;

@@ -152,7 +152,7 @@ export async function dayReport(
 
 function priceLine(u: Row, prices: PriceTable): CostLine {
   const stage = u.stage as CostLine['stage'];
-  const provider = u.provider === null ? '(unknown)' : String(u.provider);
+  const provider = u.provider === null ? '(unknown)' : (u.provider as string);
   const q1 = Number(u.q1);
   const q2 = Number(u.q2);
   if (stage === 'asr') {

@@ -135,7 +135,8 @@ function describeErrors(errors: ErrorObject[]): string {
       return `${at} is refused${desc ? `: ${desc}` : ''}`;
     }
     if (e.keyword === 'const') return `${at} must be ${JSON.stringify(e.params.allowedValue)}`;
-    if (e.keyword === 'enum') return `${at} must be one of ${e.params.allowedValues.join(', ')}`;
+    if (e.keyword === 'enum')
+      return `${at} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
     return `${at} ${e.message}`;
   });
   const more = errors.length > MAX_ERRORS ? ` (+${errors.length - MAX_ERRORS} more)` : '';

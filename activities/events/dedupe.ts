@@ -61,5 +61,5 @@ export function dedupeById(
       await seen.add(event.id);
     };
   }
-  return wrapped as EventHandlers;
+  return wrapped;
 }

@@ -15,7 +15,7 @@ export function redactEventText<E extends EventDraft>(draft: E): E {
     const value = data[field];
     if (typeof value === 'string') data[field] = redactText(value);
   }
-  return { ...draft, data } as E;
+  return { ...draft, data };
 }
 
 /** Every draft of a batch, redacted (see redactEventText). */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../infra/paths';
-import type { IntentName } from '../../workflows/definitions';
+import type { IntentName } from '../../contracts/call';
 import { isIntentName } from './labels';
 
 export const INTENT_DATA_DIR = path.join(repoRoot, 'data', 'intents');

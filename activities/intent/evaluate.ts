@@ -1,7 +1,7 @@
 // Scores a classifier on labelled utterances, one at a time as calls would: in-scope
 // accuracy, out-of-scope recall, a confusion table, calibration and latency.
 import { performance } from 'node:perf_hooks';
-import type { IntentName } from '../../workflows/definitions';
+import type { IntentName } from '../../contracts/call';
 import type { IntentClassifier } from '../ports';
 import { expectedCalibrationError } from './calibration';
 import type { Example } from './dataset';

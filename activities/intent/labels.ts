@@ -1,5 +1,5 @@
 // The intents the model predicts, in a fixed order: the model file's rows follow it.
-import type { IntentName } from '../../workflows/definitions';
+import type { IntentName } from '../../contracts/call';
 
 export const INTENT_NAMES = [
   'check_balance',

@@ -2,7 +2,7 @@
 // temperature, and what it was trained on (so a stale file is caught by a test).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { IntentName } from '../../workflows/definitions';
+import type { IntentName } from '../../contracts/call';
 import { INTENT_DATA_DIR } from './dataset';
 import { isIntentName } from './labels';
 import type { LinearModel } from './softmax';

@@ -1,7 +1,7 @@
 // What the call workflow sends to the answering activity and gets back. Only text,
 // ids, the served provider and timings: the LLM's tokens and the documents stay out of
 // history.
-import type { KbIntentName } from '../../workflows/definitions';
+import type { KbIntentName } from '../../contracts/call';
 import type { LlmUsage } from '../ports';
 
 export interface AnswerInput {

@@ -5,7 +5,7 @@
 // CRM fields are data: nothing here can pay, write or change an account.
 import { performance } from 'node:perf_hooks';
 import type { AnswerRequest, KbTopic, ScoredChunk } from '../ports';
-import { KB_INTENTS } from '../../workflows/definitions';
+import { KB_INTENTS } from '../../contracts/call';
 import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
 import { forTheEar } from '../safety/for-the-ear';
 import { GroundingIndex, NOT_CONFIDENT } from '../safety/grounding';

@@ -1,6 +1,6 @@
 // QA flags of a finished call: what a supervisor should look at. Pure; the flag names are
 // documented in call.analyzed.v1.json and docs/events.md.
-import type { PostCallInput } from '../../workflows/post-call-definitions';
+import type { PostCallInput } from '../../contracts/post-call';
 
 export interface QaFacts extends Pick<
   PostCallInput,

@@ -2,7 +2,7 @@
 // at most two sentences, speaks amounts, dates and units in words a TTS voice says
 // naturally, drops markdown, and uses the caller's name now and then. Pure: the
 // same text, name and turn give the same reply (it runs on replayed turns too).
-import { spokenAmount, spokenDate } from '../../workflows/call-state';
+import { spokenAmount, spokenDate } from '../../contracts/spoken';
 
 export interface EarOptions {
   /** The caller's first name, when known. */

@@ -259,7 +259,7 @@ export function extractClaims(
     for (const m of Array.from(s.matchAll(re))) {
       // An earlier match of this pass may have masked this one.
       if (s.slice(m.index, m.index + m[0].length) !== m[0]) continue;
-      f(m as RegExpExecArray);
+      f(m);
     }
   };
 

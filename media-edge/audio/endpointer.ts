@@ -2,7 +2,7 @@
 // clicks and coughs don't start one), and ends after hangoverMs of silence (so pauses between
 // words don't split it) or at maxUtteranceMs. Times are ms on the stream's clock: frame k
 // covers [20k, 20k + 20).
-import { FRAME_MS } from './frames';
+import { FRAME_MS } from '../../audio/frames';
 
 export interface EndpointerOptions {
   minSpeechMs?: number;

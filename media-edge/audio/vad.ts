@@ -1,7 +1,8 @@
 // WebRTC voice activity detection (libfvad compiled to WASM) at the phone line's native
 // 8 kHz, one decision per 20 ms frame. One WASM instance serves every call of the process;
 // each Vad owns a detector handle and a frame buffer inside it.
-import { frameSamples } from './frames';
+import { frameSamples } from '../../audio/frames';
+import { importEsm } from '../../infra/esm-import';
 
 export type VadMode = 0 | 1 | 2 | 3;
 
@@ -39,9 +40,8 @@ const FRAME = frameSamples(SAMPLE_RATE);
 let instance: Promise<FvadModule> | undefined;
 
 function loadFvad(): Promise<FvadModule> {
-  // An ES module: load it with a real dynamic import (a string literal would become require()).
-  const specifier = '@echogarden/fvad-wasm';
-  instance ??= (import(specifier) as Promise<{ default: FvadFactory }>)
+  // An ES module: load it with a real dynamic import, never require().
+  instance ??= importEsm<{ default: FvadFactory }>('@echogarden/fvad-wasm')
     .then((m) => m.default())
     .catch((err: unknown) => {
       instance = undefined;

@@ -6,6 +6,7 @@
 // strings or numbers and parsed to numbers. Unknown extra fields are ignored (the protocol may
 // grow); missing or mistyped documented fields are errors. Error reasons name the field and
 // the rule, never echo the value, so they are safe to log.
+import type { RawData } from 'ws';
 import { z } from 'zod';
 
 export const MULAW_SAMPLE_RATE = 8000;
@@ -266,3 +267,11 @@ export type ParsedOutbound =
 export function parseOutbound(textMsg: string): ParseResult<ParsedOutbound> {
   return parseWith<ParsedOutbound>(textMsg, outboundSchemas);
 }
+
+/** A WebSocket message's text, whichever of its three forms `ws` delivers. */
+export const rawToString = (data: RawData): string =>
+  Array.isArray(data)
+    ? Buffer.concat(data).toString('utf8')
+    : Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Buffer.from(data).toString('utf8');

@@ -17,7 +17,7 @@ import {
   seed,
   type SeedCustomer,
 } from '../../activities/providers/postgres/schema';
-import { resetDb } from '../helpers/platform';
+import { resetDb } from '../../testing/platform';
 
 /** A fresh CRM + billing pair holding the demo customers and `extra`. */
 type AdapterFactory = (extra?: SeedCustomer[]) => Promise<{ crm: CrmClient; billing: Billing }>;

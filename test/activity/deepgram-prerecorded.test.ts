@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { DeepgramPrerecordedSpeechToText } from '../../activities/providers/stt/deepgram-prerecorded';
-import { decodeWav } from '../../media-edge/audio/wav';
+import { decodeWav } from '../../audio/wav';
 import {
   DeepgramPrerecordedReplayServer,
   loadPrerecordedFixture,
 } from '../fixtures/deepgram/prerecorded-replay-server';
-import { speak } from '../helpers/speech-audio';
+import { speak } from '../../testing/speech-audio';
 
 const failureType = (type: string, nonRetryable: boolean) => (err: unknown) => {
   assert.ok(err instanceof ApplicationFailure, `not an ApplicationFailure: ${String(err)}`);

@@ -3,11 +3,9 @@
 import assert from 'node:assert/strict';
 import type { Embedder } from '../../activities/ports';
 import { BertWordPiece } from '../../activities/providers/embeddings/bert-wordpiece';
-import {
-  ensureMiniLmFiles,
-  MiniLmOnnxEmbedder,
-} from '../../activities/providers/embeddings/minilm-onnx';
+import { MiniLmOnnxEmbedder } from '../../activities/providers/embeddings/minilm-onnx';
 import { UseLiteEmbedder } from '../../activities/providers/embeddings/use-lite';
+import { ensureMiniLmFiles } from '../../infra/minilm';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 

@@ -22,8 +22,8 @@ import {
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { MemoryEventBus } from '../../activities/providers/events/memory';
 import { infraUp, kafkaBrokers } from '../../infra';
-import { deleteTopicsWithPrefix, messagesOn } from '../helpers/kafka-admin';
-import { callEvents, Collector, line } from './event-fixtures';
+import { deleteTopicsWithPrefix, messagesOn } from '../../testing/kafka-admin';
+import { callEvents, Collector, line } from '../../testing/event-fixtures';
 
 interface Harness {
   bus: EventBus;

@@ -8,13 +8,13 @@ import { evaluateIntents } from '../../activities/intent/evaluate';
 import { INTENT_NAMES } from '../../activities/intent/labels';
 import { readModelFile } from '../../activities/intent/model-file';
 import type { Embedder, IntentClassifier } from '../../activities/ports';
-import { ensureMiniLmFiles } from '../../activities/providers/embeddings/minilm-onnx';
+import { ensureMiniLmFiles } from '../../infra/minilm';
 import {
   createEmbeddingIntentClassifier,
   EmbeddingIntentClassifier,
 } from '../../activities/providers/intent/embedding';
 import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
-import type { IntentName } from '../../workflows/definitions';
+import type { IntentName } from '../../contracts/call';
 
 const SUBJECTS: { name: string; create(): Promise<IntentClassifier> }[] = [
   { name: 'rules', create: async () => new RulesIntentClassifier() },

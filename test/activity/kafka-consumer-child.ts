@@ -39,7 +39,7 @@ void (async () => {
           fs.appendFileSync(DELIVERIES, `${id}\n`); // every delivery, duplicates included
           return ledger.has(id);
         },
-        add: ledger.add,
+        add: (id) => ledger.add(id),
       },
     ),
   });

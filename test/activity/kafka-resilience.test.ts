@@ -12,9 +12,9 @@ import { BoundedSeenEvents, dedupeById } from '../../activities/events';
 import type { AnyBusEvent } from '../../activities/ports';
 import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { infraUp, kafkaBrokers } from '../../infra';
-import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
+import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
-import { Collector, line } from './event-fixtures';
+import { Collector, line } from '../../testing/event-fixtures';
 
 /** A fresh group's view of a call's transcript: the distinct events, and the repeats dropped. */
 async function readAll(bus: KafkaEventBus, callId: string, expected: number) {

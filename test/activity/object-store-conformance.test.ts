@@ -98,7 +98,7 @@ function objectStoreConformance(adapter: string, create: () => Promise<ObjectSto
       body.write('mutated!');
       const back = await store.get(k);
       assert.equal(back?.toString(), 'original');
-      back!.write('changed!');
+      back.write('changed!');
       assert.equal((await store.get(k))?.toString(), 'original');
     });
 

@@ -24,7 +24,7 @@ import {
   type Intercept,
   type SagaActivityName,
 } from '../fixtures/payment-saga-stack';
-import { localEnv } from '../helpers/platform';
+import { localEnv } from '../../testing/platform';
 
 const TASK_QUEUE = `payment-saga-${randomBytes(4).toString('hex')}`;
 const CASES = 10;

@@ -14,10 +14,10 @@ import {
   normalizeWords,
   PocketsphinxSpeechToText,
 } from '../../activities/providers/stt/pocketsphinx';
-import { HINTS, phoneLine } from '../../bench/asr-corpus';
-import { mulawToPcm, pcmToMulaw } from '../../media-edge/audio/mulaw';
+import { HINTS, phoneLine } from '../../testing/asr-corpus';
+import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../fixtures/deepgram/replay-server';
-import { concatPcm, silence, speak } from '../helpers/speech-audio';
+import { concatPcm, silence, speak } from '../../testing/speech-audio';
 
 interface SttUnderTest {
   stt: SpeechToText;

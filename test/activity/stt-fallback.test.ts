@@ -10,10 +10,10 @@ import {
   normalizeWords,
   PocketsphinxSpeechToText,
 } from '../../activities/providers/stt/pocketsphinx';
-import { HINTS, phoneLine } from '../../bench/asr-corpus';
-import { pcmToMulaw } from '../../media-edge/audio/mulaw';
+import { HINTS, phoneLine } from '../../testing/asr-corpus';
+import { pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer } from '../fixtures/deepgram/replay-server';
-import { speak } from '../helpers/speech-audio';
+import { speak } from '../../testing/speech-audio';
 
 const norm = (s: string) => normalizeWords(s).join(' ');
 

@@ -15,7 +15,7 @@ import {
   PrerecordedTts,
   type PromptIndex,
 } from '../../activities/providers/tts/prerecorded';
-import { mulawToPcm } from '../../media-edge/audio/mulaw';
+import { mulawToPcm } from '../../audio/mulaw';
 import { PROMPTS, initialCallState, step } from '../../workflows/call-state';
 import {
   FAKE_AWS_ENV,

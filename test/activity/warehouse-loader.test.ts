@@ -16,8 +16,8 @@ import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { runReport } from '../../cli/report';
 import { infraUp, kafkaBrokers } from '../../infra';
-import { callEvents } from './event-fixtures';
-import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
+import { callEvents } from '../../testing/event-fixtures';
+import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { percentile } from '../helpers/percentile';
 
 const run = `wl-${process.pid}-${Date.now().toString(36)}`;
@@ -227,7 +227,7 @@ describe('Warehouse loader (real Kafka broker, DuckDB file)', function () {
     }
     const turns = calls.flatMap((c) => c.turns);
     for (const stage of ['asr', 'llm', 'tts', 'end_to_end'] as const) {
-      const xs = turns.flatMap((t) => (t.latency[stage] === undefined ? [] : [t.latency[stage]!]));
+      const xs = turns.flatMap((t) => (t.latency[stage] === undefined ? [] : [t.latency[stage]]));
       const got = report.latency.find((l) => l.stage === stage);
       assert.ok(got, `latency of ${stage}`);
       assert.equal(got.turns, xs.length);

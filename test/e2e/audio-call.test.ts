@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
 import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
-import { callStack, saying, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
-import { ADA, testEvents } from '../helpers/calls';
-import { Collector } from '../activity/event-fixtures';
+import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
+import { ADA, testEvents } from '../../testing/calls';
+import { Collector } from '../../testing/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
-import { localEnv, resetDb, testDb } from '../helpers/platform';
+import { localEnv, resetDb, testDb } from '../../testing/platform';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
-import { decodeWav } from '../../media-edge/audio/wav';
-import { transcriptQuery, type CallResult, type Utterance } from '../../workflows/definitions';
+import { decodeWav } from '../../audio/wav';
+import { transcriptQuery, type CallResult, type Utterance } from '../../contracts/call';
 import type { SpeechToText, TurnMetricsData } from '../../activities/ports';
 import { FailureType, failure } from '../../activities/errors';
 import { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
@@ -246,14 +246,14 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       assert.equal(utterances.length, 2);
       for (const u of utterances) {
         assert.equal(u.asr?.servedBy, 'pocketsphinx');
-        const tried = u.asr!.attempts.map((a) => `${a.provider}:${a.ok}`);
+        const tried = u.asr.attempts.map((a) => `${a.provider}:${a.ok}`);
         assert.deepEqual(tried, [
           'deepgram:false',
           'deepgram:false',
           'deepgram:false',
           'pocketsphinx:true',
         ]);
-        assert.match(u.asr!.attempts[0]!.error ?? '', /ProviderUnavailable/);
+        assert.match(u.asr.attempts[0]!.error ?? '', /ProviderUnavailable/);
       }
     });
   });

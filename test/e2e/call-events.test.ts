@@ -11,10 +11,10 @@ import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { DuckDbWarehouse } from '../../activities/providers/warehouse/duckdb';
 import { kafkaBrokers } from '../../infra';
 import { createCallWorker } from '../../workers/call-worker-factory';
-import { transcriptQuery } from '../../workflows/definitions';
-import { ADA, postgresTestDeps, startCall } from '../helpers/calls';
-import { tappedWarehouse } from '../helpers/data-plane';
-import { localEnv, resetDb, workflowBundle } from '../helpers/platform';
+import { transcriptQuery } from '../../contracts/call';
+import { ADA, postgresTestDeps, startCall } from '../../testing/calls';
+import { tappedWarehouse } from '../../testing/data-plane';
+import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
 
 describe("a call's events through Kafka into the warehouse", function () {
   this.timeout(180_000);

@@ -21,9 +21,9 @@ import type { PaymentReceipt } from '../../activities/ports';
 import { migrate, seed } from '../../activities/providers/postgres/schema';
 import { databaseUrl } from '../../infra';
 import { postgresDeps } from '../../workers/postgres-deps';
-import { transcriptQuery, type CallResult, type Reply } from '../../workflows/definitions';
-import { callWorker, startCall } from '../helpers/calls';
-import { localEnv, testDb, workflowBundle } from '../helpers/platform';
+import { transcriptQuery, type CallResult, type Reply } from '../../contracts/call';
+import { callWorker, startCall } from '../../testing/calls';
+import { localEnv, testDb, workflowBundle } from '../../testing/platform';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'crash-worker.ts');
 const READY = 'crash-worker: ready';

@@ -20,17 +20,17 @@ import {
   callStatusSignal,
   transcriptQuery,
   type TranscriptEntry,
-} from '../../workflows/definitions';
-import type { PostCallResult } from '../../workflows/post-call-definitions';
+} from '../../contracts/call';
+import type { PostCallResult } from '../../contracts/post-call';
 import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
-import { postCallResult, startCall } from '../helpers/calls';
-import { startCallAndPostCallWorkers, type RunningWorkers } from '../helpers/data-plane';
-import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW } from '../helpers/platform';
+import { postCallResult, startCall } from '../../testing/calls';
+import { startCallAndPostCallWorkers, type RunningWorkers } from '../../testing/data-plane';
+import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW } from '../../testing/platform';
 import { freePort } from '../../infra';
-import { messagesOn } from '../helpers/kafka-admin';
+import { messagesOn } from '../../testing/kafka-admin';
 import { percentile } from '../helpers/percentile';
 import { type ScratchKafka, startScratchKafka } from '../helpers/scratch-kafka';
-import { Collector } from '../activity/event-fixtures';
+import { Collector } from '../../testing/event-fixtures';
 
 interface Placed {
   result: CallResult;
@@ -93,7 +93,7 @@ describe('the data plane under real calls (own broker and server)', function () 
   }
   /** Waits for the call and its post-call work; the call counts as placed. */
   async function finished(call: Awaited<ReturnType<typeof dial>>): Promise<Placed> {
-    const result = (await call.handle.result()) as CallResult;
+    const result = await call.handle.result();
     const done = {
       result,
       transcript: await call.handle.query(transcriptQuery),

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { paths } from '../../infra';
-import { decodeWav } from '../../media-edge/audio/wav';
+import { decodeWav } from '../../audio/wav';
 
 const ROOT = path.join(__dirname, '..', '..');
 

@@ -25,16 +25,16 @@ import { createEphemeralDevServer } from '../../infra/ephemeral-server';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { placeTextCall } from '../../simulator/text-call';
-import { callWorkflowId, transcriptQuery } from '../../workflows/definitions';
-import { postCallWorkflowId } from '../../workflows/post-call-definitions';
-import { ADA, postCallResult } from '../helpers/calls';
+import { callWorkflowId, transcriptQuery } from '../../contracts/call';
+import { postCallWorkflowId } from '../../contracts/post-call';
+import { ADA, postCallResult } from '../../testing/calls';
 import {
   startCallAndPostCallWorkers,
   tappedWarehouse,
   type RunningWorkers,
-} from '../helpers/data-plane';
-import { deleteTopicsWithPrefix } from '../helpers/kafka-admin';
-import { TEST_SUGGEST_CONTINUE_AS_NEW } from '../helpers/platform';
+} from '../../testing/data-plane';
+import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
+import { TEST_SUGGEST_CONTINUE_AS_NEW } from '../../testing/platform';
 
 const CARD = '4111111111111111';
 const SPOKEN_CARD = 'four one one one one one one one one one one one one one one one';

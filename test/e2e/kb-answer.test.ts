@@ -10,14 +10,10 @@ import type { Answerer } from '../../activities/language/answer-contract';
 import { NOT_CONFIDENT } from '../../activities/safety/grounding';
 import { repoRoot } from '../../infra/paths';
 import { PROMPTS } from '../../workflows/call-state';
-import {
-  callStatusSignal,
-  transcriptQuery,
-  type TranscriptEntry,
-} from '../../workflows/definitions';
-import { ADA, historyPayloadText, maybeRecordHistory, startCall } from '../helpers/calls';
-import { callStack, startEdgeStack, type EdgeStack } from '../helpers/edge-stack';
-import { localEnv, resetDb } from '../helpers/platform';
+import { callStatusSignal, transcriptQuery, type TranscriptEntry } from '../../contracts/call';
+import { ADA, historyPayloadText, maybeRecordHistory, startCall } from '../../testing/calls';
+import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
+import { localEnv, resetDb } from '../../testing/platform';
 
 const kbText = (): string =>
   fs

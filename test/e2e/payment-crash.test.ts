@@ -23,7 +23,7 @@ import {
   sagaDatabase,
   sagaWorkflowBundle,
 } from '../fixtures/payment-saga-stack';
-import { localEnv } from '../helpers/platform';
+import { localEnv } from '../../testing/platform';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'saga-crash-worker.ts');
 const READY = 'saga-crash-worker: ready';

@@ -18,7 +18,11 @@ import {
 } from '../../media-edge/media-stream';
 import { Playout, type PlaybackResult } from '../../media-edge/playout';
 import { issueStreamToken } from '../../media-edge/stream-token';
-import { parseOutbound, type ParsedOutbound } from '../../media-edge/twilio/media-stream-protocol';
+import {
+  parseOutbound,
+  rawToString,
+  type ParsedOutbound,
+} from '../../media-edge/twilio/media-stream-protocol';
 import { V1_PREFIX } from '../../media-edge/webhooks-v1';
 
 const AUTH_TOKEN = 'media-stream-test-auth-token-5d4c3b2a19';
@@ -118,7 +122,7 @@ class TwilioPeer {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       assert.equal(isBinary, false, 'the edge sends text frames only');
-      const parsed = parseOutbound(data.toString());
+      const parsed = parseOutbound(rawToString(data));
       assert.ok(parsed.ok, `edge sent an invalid message: ${parsed.ok ? '' : parsed.reason}`);
       this.received.push(parsed.msg);
     });
@@ -784,11 +788,11 @@ describe('media stream v1 over a real WebSocket', function () {
     const mediaAt: number[] = [];
     let clearAt = 0;
     peer.ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as ParsedOutbound & { media?: { payload: string } };
+      const msg = JSON.parse(rawToString(data)) as ParsedOutbound & { media?: { payload: string } };
       const now = performance.now();
       if (msg.event === 'media') {
         mediaAt.push(now);
-        const bytes = Buffer.from(msg.media!.payload, 'base64').length;
+        const bytes = Buffer.from(msg.media.payload, 'base64').length;
         assert.equal(bytes, 160);
         playEnd = Math.max(playEnd, now) + (bytes / 160) * 20;
         maxBufferedMs = Math.max(maxBufferedMs, playEnd - now);

@@ -2,7 +2,7 @@
 // receives at real-time pace and echoes each mark once the audio before it has played (and,
 // as Twilio documents, echoes every pending mark at once when it receives `clear`).
 import { strict as assert } from 'node:assert';
-import { MULAW_SILENCE } from '../../media-edge/audio/mulaw';
+import { MULAW_SILENCE } from '../../audio/mulaw';
 import {
   Playout,
   type PlaybackResult,
@@ -117,13 +117,13 @@ class FakeTwilio implements PlayoutTransport {
   }
 
   on(event: 'mark' | 'close', listener: ((name: string) => void) | (() => void)): this {
-    if (event === 'mark') this.markListeners.add(listener as (name: string) => void);
+    if (event === 'mark') this.markListeners.add(listener);
     else this.closeListeners.add(listener as () => void);
     return this;
   }
 
   off(event: 'mark' | 'close', listener: ((name: string) => void) | (() => void)): this {
-    if (event === 'mark') this.markListeners.delete(listener as (name: string) => void);
+    if (event === 'mark') this.markListeners.delete(listener);
     else this.closeListeners.delete(listener as () => void);
     return this;
   }

@@ -18,9 +18,9 @@ import { ensureTemporalBinaries } from '../../infra';
 import { LocalTts } from '../../activities/providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/media-stream';
-import { mulawToPcm } from '../../media-edge/audio/mulaw';
-import { resample } from '../../media-edge/audio/resample';
-import { decodeWav, writeWav } from '../../media-edge/audio/wav';
+import { mulawToPcm } from '../../audio/mulaw';
+import { resample } from '../../audio/resample';
+import { decodeWav, writeWav } from '../../audio/wav';
 import { buildEdgeServer } from '../../media-edge/server';
 import {
   SA_CALLER_NUMBER,
@@ -28,7 +28,7 @@ import {
   SA_DISPOSITION,
   SA_LAST_INTENT,
   SA_TURN_COUNT,
-} from '../../workflows/definitions';
+} from '../../contracts/call';
 import { CallerScriptError, describeItem, parseCallerScript } from '../../simulator/caller-script';
 import {
   createAgentTranscriber,
@@ -430,7 +430,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
 
     // The recording holds what was heard: nothing of the cut reply after the clear.
     const pos = (ms: number) => Math.round(ms * 4 * 8);
-    const clearMs = no.startedAtMs + no.clearAfterMs!;
+    const clearMs = no.startedAtMs + no.clearAfterMs;
     const gap = report.recording.agent.subarray(pos(clearMs) + 80, pos(no.replyStartedAtMs!) - 80);
     assert.ok(
       gap.length > 0 && gap.every((s) => s === 0),

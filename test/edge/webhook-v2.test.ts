@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { callWorkflowId, type CallInput } from '../../workflows/definitions';
+import { callWorkflowId, type CallInput } from '../../contracts/call';
 import { loadEdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { verifyStreamToken } from '../../media-edge/stream-token';
@@ -133,7 +133,7 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
         incomingParams(long, { FromCity: 'X'.repeat(65) }),
       );
       assert.equal(bad.statusCode, 400);
-      assert.match(bad.json().message, /FromCity is too long/);
+      assert.match(bad.json<{ message: string }>().message, /FromCity is too long/);
       await assert.rejects(env.client.workflow.getHandle(callWorkflowId(long)).describe(), {
         name: 'WorkflowNotFoundError',
       });
@@ -183,7 +183,7 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
         (e) => e.workflowExecutionSignaledEventAttributes,
       )?.workflowExecutionSignaledEventAttributes;
       assert.equal(signal?.signalName, 'callStatus');
-      assert.equal(defaultPayloadConverter.fromPayload(signal!.input!.payloads![0]!), 'completed');
+      assert.equal(defaultPayloadConverter.fromPayload(signal.input!.payloads![0]!), 'completed');
 
       const v1 = await post(app, '/v1/calls/status', { CallSid: callSid, CallStatus: 'completed' });
       assert.equal(v1.statusCode, 200);
@@ -206,7 +206,7 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
       const callSid = newCallSid();
       const bad = await post(app, '/v2/calls/status', { CallSid: callSid, CallStatus: 'done' });
       assert.equal(bad.statusCode, 400);
-      assert.match(bad.json().message, /CallStatus must be one of/);
+      assert.match(bad.json<{ message: string }>().message, /CallStatus must be one of/);
       const forged = await post(
         app,
         '/v2/calls/status',

@@ -9,7 +9,7 @@ import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SA_CALLER_NUMBER, callWorkflowId, type CallInput } from '../../workflows/definitions';
+import { SA_CALLER_NUMBER, callWorkflowId, type CallInput } from '../../contracts/call';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { issueStreamToken, verifyStreamToken } from '../../media-edge/stream-token';

@@ -10,8 +10,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { PrerecordedTts } from '../../activities/providers/tts/prerecorded';
-import { mulawToPcm } from '../../media-edge/audio/mulaw';
-import { encodeWav } from '../../media-edge/audio/wav';
+import { mulawToPcm } from '../../audio/mulaw';
+import { encodeWav } from '../../audio/wav';
 
 export interface RecordedRequest {
   method: string;

@@ -9,7 +9,7 @@ import {
   SA_DISPOSITION,
   SA_LAST_INTENT,
   SA_TURN_COUNT,
-} from '../../workflows/definitions';
+} from '../../contracts/call';
 import { ensureTemporalBinaries } from '../../infra';
 
 /**

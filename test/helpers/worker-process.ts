@@ -35,14 +35,14 @@ export async function spawnWorkerProcess(
       () => reject(new Error(`${label} not ready in 60 s:\n${output.join('')}`)),
       60_000,
     );
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output.push(chunk.toString());
       if (output.join('').includes(ready)) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     void exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`${label} exited before it was ready:\n${output.join('')}`));

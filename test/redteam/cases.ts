@@ -3,7 +3,7 @@
 // what must never happen. redteam.test.ts runs each case through the answer pipeline
 // (real local model, template, and the obedient "compromised" model) and the `call`
 // cases through a whole call workflow on Temporal + PostgreSQL.
-import type { KbIntentName } from '../../workflows/definitions';
+import type { KbIntentName } from '../../contracts/call';
 
 export type RedTeamCategory =
   | 'injection_speech'

@@ -29,9 +29,9 @@ import { ensureLocalModel } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
 import { MemoryEventBus } from '../../activities/providers/events/memory';
 import { createCallWorker } from '../../workers/call-worker-factory';
-import { callStatusSignal, transcriptQuery, type Reply } from '../../workflows/definitions';
-import { postgresTestDeps, startCall } from '../helpers/calls';
-import { localEnv, resetDb, workflowBundle } from '../helpers/platform';
+import { callStatusSignal, transcriptQuery, type Reply } from '../../contracts/call';
+import { postgresTestDeps, startCall } from '../../testing/calls';
+import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
 import { CASES, type RedTeamCase } from './cases';
 import { lexicalRetriever, PLAN_NAMES } from './knowledge';
 
@@ -158,8 +158,8 @@ function captureOutput(into: string[]): () => void {
       into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     };
-  process.stdout.write = tap(out) as typeof process.stdout.write;
-  process.stderr.write = tap(err) as typeof process.stderr.write;
+  process.stdout.write = tap(out);
+  process.stderr.write = tap(err);
   return () => {
     process.stdout.write = out;
     process.stderr.write = err;

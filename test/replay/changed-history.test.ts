@@ -6,7 +6,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../helpers/platform';
+import { workflowBundle } from '../../testing/platform';
 
 interface JsonEvent {
   eventType: string;
@@ -46,7 +46,10 @@ describe('replay refuses a changed history', () => {
     assert.ok(scheduled, 'the history writes a call log');
     scheduled.activityTaskScheduledEventAttributes!.activityType.name = 'deleteCallLog';
     const err = await replay('events-per-turn-altered', history);
-    assert.ok(err instanceof DeterminismViolationError, `expected nondeterminism, got ${err}`);
+    assert.ok(
+      err instanceof DeterminismViolationError,
+      `expected nondeterminism, got ${String(err)}`,
+    );
     assert.match(err.message, /deleteCallLog|writeCallLog/);
   });
 
@@ -65,6 +68,9 @@ describe('replay refuses a changed history', () => {
       Buffer.from(payload.data, 'base64').toString().replace('"data-plane"', '"unguarded"'),
     ).toString('base64');
     const err = await replay('events-per-turn-unguarded', history);
-    assert.ok(err instanceof DeterminismViolationError, `expected nondeterminism, got ${err}`);
+    assert.ok(
+      err instanceof DeterminismViolationError,
+      `expected nondeterminism, got ${String(err)}`,
+    );
   });
 });

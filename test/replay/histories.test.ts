@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../helpers/platform';
+import { workflowBundle } from '../../testing/platform';
 
 const dir = path.join(__dirname, '..', 'histories');
 const files = fs

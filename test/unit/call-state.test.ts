@@ -4,12 +4,11 @@ import {
   initialCallState,
   MAX_MISSES,
   PROMPTS,
-  spokenAmount,
-  spokenDate,
   step,
   type CallState,
 } from '../../workflows/call-state';
-import type { Intent, IntentName } from '../../workflows/definitions';
+import type { Intent, IntentName } from '../../contracts/call';
+import { spokenAmount, spokenDate } from '../../contracts/spoken';
 
 const ada = { id: 'cus_ada', name: 'Ada' };
 const invoice = { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' };

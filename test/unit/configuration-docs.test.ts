@@ -1,6 +1,6 @@
 // docs/configuration.md against the code: every environment variable the source reads is
 // documented there, and every variable documented there is read somewhere. The source is
-// the .ts under the process folders (not test/, whose variables are the tests' own).
+// the .ts under the process folders (not test/ or testing/, whose variables are the tests' own).
 //
 // A variable counts as read when the code names it in one of these ways:
 //   - process.env.NAME, env.NAME, process.env['NAME'], env['NAME'];
@@ -15,6 +15,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SOURCE_DIRS = [
+  'contracts',
+  'audio',
   'activities',
   'workers',
   'media-edge',

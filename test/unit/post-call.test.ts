@@ -10,7 +10,7 @@ import {
   shortSummary,
   summaryPrompt,
 } from '../../activities/post-call/summary';
-import { concatPcm, silence, sine, whiteNoise } from '../helpers/speech-audio';
+import { concatPcm, silence, sine, whiteNoise } from '../../testing/speech-audio';
 
 const ms = (samples: number) => Math.round(samples / 8);
 

@@ -25,7 +25,7 @@ import {
   redactText,
 } from '../../activities/safety/redact';
 import { formatRuntimeLogLine } from '../../workers/logging';
-import { callWorkflowId } from '../../workflows/definitions';
+import { callWorkflowId } from '../../contracts/call';
 
 const CARD = '4111111111111111';
 /** A CallSid (CA + 32 hex) whose hex holds the Luhn-valid run 4111111111111111. */

@@ -16,7 +16,7 @@ import {
   dtmfUpdate,
   transcriptQuery,
   type CallResult,
-} from '../../workflows/definitions';
+} from '../../contracts/call';
 import {
   UNKNOWN,
   callWorker,
@@ -26,9 +26,9 @@ import {
   newCallSid,
   postgresTestDeps,
   startCall,
-} from '../helpers/calls';
-import { localEnv, resetDb } from '../helpers/platform';
-import { Collector } from '../activity/event-fixtures';
+} from '../../testing/calls';
+import { localEnv, resetDb } from '../../testing/platform';
+import { Collector } from '../../testing/event-fixtures';
 
 describe('callWorkflow on a real Temporal dev server', function () {
   let env: TestWorkflowEnvironment;

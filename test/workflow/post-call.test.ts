@@ -29,20 +29,20 @@ import { KafkaEventBus } from '../../activities/providers/events/kafka';
 import { S3ObjectStore } from '../../activities/providers/object-store/s3';
 import { DeepgramPrerecordedSpeechToText } from '../../activities/providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
-import { encodeWav } from '../../media-edge/audio/wav';
+import { encodeWav } from '../../audio/wav';
 import { expectedPhrases, PROMPTS } from '../../workflows/call-state';
 import {
   POST_CALL_WORKFLOW_TYPE,
   postCallWorkflowId,
   type PostCallInput,
   type PostCallResult,
-} from '../../workflows/post-call-definitions';
+} from '../../contracts/post-call';
 import { createPostCallWorker } from '../../workers/post-call-worker-factory';
-import { Collector } from '../activity/event-fixtures';
+import { Collector } from '../../testing/event-fixtures';
 import { DeepgramPrerecordedReplayServer } from '../fixtures/deepgram/prerecorded-replay-server';
-import { localEnv, workflowBundle } from '../helpers/platform';
-import { maybeRecordHistory } from '../helpers/calls';
-import { concatPcm, silence, speak } from '../helpers/speech-audio';
+import { localEnv, workflowBundle } from '../../testing/platform';
+import { maybeRecordHistory } from '../../testing/calls';
+import { concatPcm, silence, speak } from '../../testing/speech-audio';
 
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z ]/g, '');

@@ -4,15 +4,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createEdgeActivities } from '../../activities/edge-activities';
 import { PROMPTS } from '../../workflows/call-state';
-import { stateQuery, transcriptQuery } from '../../workflows/definitions';
+import { stateQuery, transcriptQuery } from '../../contracts/call';
 import {
   callWorker,
   maybeRecordHistory,
   postCallResult,
   postCallWorker,
   startCall,
-} from '../helpers/calls';
-import { freshTimeSkippingEnv, resetDb } from '../helpers/platform';
+} from '../../testing/calls';
+import { freshTimeSkippingEnv, resetDb } from '../../testing/platform';
 
 describe('silence on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;

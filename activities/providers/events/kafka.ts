@@ -178,7 +178,8 @@ export class KafkaEventBus implements EventBus {
     return this.consume(opts.groupId, opts.types, opts.fromBeginning, (consumer, typeOfTopic) => ({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         const { topic, partition } = batch;
         const type = typeOfTopic.get(topic);
         if (!type) return;
@@ -187,16 +188,16 @@ export class KafkaEventBus implements EventBus {
         const flush = async () => {
           if (events.length) await opts.handleBatch(events);
           if (last !== undefined) {
-            resolveOffset(last); // the consumer's fetch position (kafkajs keeps it apart)
+            payload.resolveOffset(last); // the consumer's fetch position (kafkajs keeps it apart)
             await consumer.commitOffsets([{ topic, partition, offset: next(last) }]);
           }
           events = [];
           last = undefined;
-          await heartbeat();
+          await payload.heartbeat();
         };
         for (const message of batch.messages) {
           // Stopping or rebalanced: what is not handled yet is delivered again.
-          if (!isRunning() || isStale()) return;
+          if (!payload.isRunning() || payload.isStale()) return;
           const event = await this.decodeOrDeadLetter(type, { topic, partition, message }, opts);
           if (event) events.push(event);
           last = message.offset;

@@ -3,7 +3,7 @@
 // data/intents/train.tsv (scripts/train-intent.ts), with a fitted
 // temperature so the confidence is a calibrated probability. out_of_scope is a class of
 // its own, trained on many kinds of off-topic speech, fragments and noise.
-import type { Intent } from '../../../workflows/definitions';
+import type { Intent } from '../../../contracts/call';
 import {
   DEFAULT_MODEL_FILE,
   readModelFile,

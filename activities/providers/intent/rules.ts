@@ -1,7 +1,7 @@
 // A small, honest keyword classifier: fixed phrase patterns per intent, confidence from
 // how specific the match is and whether intents compete. The embedding model
 // (embedding.ts) replaced it as the default behind the same IntentClassifier port.
-import type { Intent, IntentName } from '../../../workflows/definitions';
+import type { Intent, IntentName } from '../../../contracts/call';
 import type { IntentClassifier } from '../../ports';
 
 type Rule = { intent: Exclude<IntentName, 'out_of_scope'>; strong: RegExp[]; weak: RegExp[] };

@@ -6,7 +6,10 @@
 // the prompt prefix they share (the system message) is evaluated once and then cached, and
 // so is each sequence's LlamaChat: resolving the chat template costs ≈ 0.4 s per instance.
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext } from 'node-llama-cpp';
+import { importEsm } from '../../../infra/esm-import';
 import { type LanguageModel, LanguageModelError, type Prompt } from '../../ports';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
 
 export interface LlamaLocalOptions {
   name: string;
@@ -75,7 +78,7 @@ const loaded = new Map<string, Promise<Loaded>>();
 
 function getLlamaOnce(threads: number): Promise<Llama> {
   // ESM-only package with top-level await: load it with import(), never require().
-  llama ??= import('node-llama-cpp').then(({ getLlama, LlamaLogLevel }) =>
+  llama ??= importEsm<NodeLlamaCpp>('node-llama-cpp').then(({ getLlama, LlamaLogLevel }) =>
     getLlama({ gpu: false, build: 'never', maxThreads: threads, logLevel: LlamaLogLevel.error }),
   );
   return llama;
@@ -87,7 +90,7 @@ async function load(opts: LlamaLocalOptions): Promise<Loaded> {
   if (!entry) {
     entry = (async () => {
       const engine = await getLlamaOnce(opts.threads);
-      const { LlamaChat } = await import('node-llama-cpp');
+      const { LlamaChat } = await importEsm<NodeLlamaCpp>('node-llama-cpp');
       const model = await engine.loadModel({ modelPath: opts.modelPath });
       const context = await model.createContext({
         contextSize: opts.contextSize,

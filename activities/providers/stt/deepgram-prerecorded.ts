@@ -12,7 +12,7 @@
 // machine: the tests replay recorded exchanges of the documented REST protocol on a local
 // HTTP server (test/fixtures/deepgram/prerecorded-*.json).
 import { DeepgramClient, DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk';
-import { encodeWav } from '../../../media-edge/audio/wav';
+import { encodeWav } from '../../../audio/wav';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 import {
@@ -78,7 +78,7 @@ export class DeepgramPrerecordedSpeechToText implements SpeechToText {
     const wav = encodeWav({ channels: [audio.samples], sampleRate: audio.sampleRate });
     let body: PrerecordedResponse;
     try {
-      body = (await this.client.listen.v1.media.transcribeFile(
+      body = await this.client.listen.v1.media.transcribeFile(
         wav,
         {
           model: this.opts.model,
@@ -88,7 +88,7 @@ export class DeepgramPrerecordedSpeechToText implements SpeechToText {
           ...(keyterm.length && { keyterm }),
         },
         { timeoutInSeconds: this.opts.timeoutMs / 1000, maxRetries: 0 },
-      )) as PrerecordedResponse;
+      );
     } catch (err) {
       throw failureFromRestError(err);
     }

@@ -14,7 +14,7 @@
 // documented live protocol (test/fixtures/deepgram).
 import { DeepgramClient, type listen } from '@deepgram/sdk';
 import type { ApplicationFailure } from '@temporalio/common';
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { pcmToMulaw } from '../../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 
@@ -188,7 +188,8 @@ class DeepgramStream implements SttStream {
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        this.finalized = () => reject(this.error);
+        // An abort while connecting has no failure recorded: reject with an Error all the same.
+        this.finalized = () => reject(this.error ?? new Error('stream was aborted'));
         timer = setTimeout(() => {
           this.fail(
             failure(FailureType.ProviderUnavailable, `deepgram did not answer in ${timeoutMs} ms`),

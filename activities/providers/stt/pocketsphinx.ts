@@ -20,7 +20,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
-import { Resampler } from '../../../media-edge/audio/resample';
+import { Resampler } from '../../../audio/resample';
 import { FailureType, failure } from '../../errors';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../../ports';
 
@@ -97,7 +97,7 @@ type Fn = ReturnType<LibraryHandle['func']>;
 
 function callAsync(fn: Fn, ...args: unknown[]): Promise<number> {
   return new Promise((resolve, reject) =>
-    fn.async(...args, (err: unknown, res: number) => (err ? reject(err) : resolve(res))),
+    fn.async(...args, (err: Error | null, res: number) => (err ? reject(err) : resolve(res))),
   );
 }
 
@@ -559,7 +559,7 @@ class PocketsphinxStream implements SttStream {
   private pumping = false;
   private state: 'open' | 'finishing' | 'done' | 'aborted' = 'open';
   private result?: Promise<Transcript>;
-  private error?: unknown;
+  private error?: Error;
   private lastPartial = '';
   private partialAt = 0;
   private released = false;
@@ -635,7 +635,7 @@ class PocketsphinxStream implements SttStream {
           throw failure(FailureType.ProviderUnavailable, 'pocketsphinx failed to process audio');
         }
       } catch (err) {
-        this.error ??= err;
+        this.error ??= err instanceof Error ? err : new Error(String(err));
         this.pending = [];
         return;
       }

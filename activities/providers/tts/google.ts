@@ -1,9 +1,9 @@
 // Google Cloud Text-to-Speech over its REST API (v1 text:synthesize) with plain fetch:
 // LINEAR16 at 8 kHz (a WAV in base64), companded to μ-law here. The API key comes from
 // the environment (GOOGLE_TTS_API_KEY) and travels in a header, never in the URL.
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
-import { resample } from '../../../media-edge/audio/resample';
-import { decodeWav } from '../../../media-edge/audio/wav';
+import { pcmToMulaw } from '../../../audio/mulaw';
+import { resample } from '../../../audio/resample';
+import { decodeWav } from '../../../audio/wav';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { SpeechAudio, TextToSpeech } from '../../ports';
 

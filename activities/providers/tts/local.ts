@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
-import { resample } from '../../../media-edge/audio/resample';
-import { decodeWav } from '../../../media-edge/audio/wav';
+import { pcmToMulaw } from '../../../audio/mulaw';
+import { resample } from '../../../audio/resample';
+import { decodeWav } from '../../../audio/wav';
 import { FailureType, failure } from '../../errors';
 import type { SpeechAudio, TextToSpeech } from '../../ports';
 
@@ -118,7 +118,7 @@ function spawnEngine(
     let outBytes = 0;
     let errText = '';
     let settled = false;
-    const settle = (err: unknown, value?: Buffer) => {
+    const settle = (err: Error | undefined, value?: Buffer) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);

@@ -1,14 +1,9 @@
 // Amazon Polly: SynthesizeSpeech as 8 kHz 16-bit PCM (the phone line's rate, so no
 // resampling), companded to μ-law here. Credentials and region come from the environment
 // only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_REGION).
-import {
-  PollyClient,
-  SynthesizeSpeechCommand,
-  type Engine,
-  type VoiceId,
-} from '@aws-sdk/client-polly';
+import { PollyClient, SynthesizeSpeechCommand, type VoiceId } from '@aws-sdk/client-polly';
 import { ApplicationFailure } from '@temporalio/common';
-import { pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { pcmToMulaw } from '../../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../errors';
 import type { SpeechAudio, TextToSpeech } from '../../ports';
 
@@ -74,7 +69,7 @@ export class PollyTts implements TextToSpeech {
           OutputFormat: 'pcm',
           SampleRate: '8000',
           VoiceId: this.opts.voiceId as VoiceId,
-          Engine: this.opts.engine as Engine,
+          Engine: this.opts.engine,
         }),
         { abortSignal: opts.signal },
       );

@@ -35,7 +35,7 @@ export class PgliteVectorIndex implements VectorIndex {
       extensions: { vector },
       ...(opts.loadDataDir && { loadDataDir: opts.loadDataDir }),
     });
-    return new PgliteVectorIndex(db as unknown as Db);
+    return new PgliteVectorIndex(db);
   }
 
   async ensureCollection(dimensions: number): Promise<void> {

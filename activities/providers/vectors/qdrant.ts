@@ -120,7 +120,7 @@ export class QdrantVectorIndex implements VectorIndex {
             title: chunk.title,
             topic: chunk.topic,
             text: chunk.text,
-          } satisfies Payload as Record<string, unknown>,
+          } satisfies Payload,
         })),
       }),
     );

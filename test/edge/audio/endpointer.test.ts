@@ -6,10 +6,10 @@ import {
   type EndpointEvent,
   type EndpointerOptions,
 } from '../../../media-edge/audio/endpointer';
-import { splitFrames } from '../../../media-edge/audio/frames';
-import { mulawToPcm, pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { splitFrames } from '../../../audio/frames';
+import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { createVad } from '../../../media-edge/audio/vad';
-import { concatPcm, silence, speak, whiteNoise } from '../../helpers/speech-audio';
+import { concatPcm, silence, speak, whiteNoise } from '../../../testing/speech-audio';
 
 /** '#' = speech frame, '.' = silence; spaces are ignored. Returns events with the frame index that produced them. */
 function feed(ep: Endpointer, pattern: string): { frame: number; event: EndpointEvent }[] {
@@ -198,11 +198,11 @@ describe('Endpointer on real speech (VAD mode 3, μ-law line)', () => {
       // Onset within 60 ms of where the synthesized audio begins; end within the VAD's own
       // hang-over of where it stops (synthesis pads a little silence on both sides).
       assert.ok(
-        Math.abs(start.atMs - from!) <= 100,
+        Math.abs(start.atMs - from) <= 100,
         `utterance ${u}: start ${start.atMs} vs ${from}`,
       );
       assert.ok(
-        end.atMs > to! - 300 && end.atMs < to! + 200,
+        end.atMs > to - 300 && end.atMs < to + 200,
         `utterance ${u}: end ${end.atMs} vs ${to}`,
       );
     }

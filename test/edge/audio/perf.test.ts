@@ -2,11 +2,11 @@
 // loose (a 20 ms frame must cost a small fraction of 20 ms); the figures are printed.
 import assert from 'node:assert/strict';
 import { Endpointer } from '../../../media-edge/audio/endpointer';
-import { chunkMulaw } from '../../../media-edge/audio/frames';
-import { mulawToPcm, pcmToMulaw } from '../../../media-edge/audio/mulaw';
-import { Resampler } from '../../../media-edge/audio/resample';
+import { chunkMulaw } from '../../../audio/frames';
+import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
+import { Resampler } from '../../../audio/resample';
 import { createVad, type Vad } from '../../../media-edge/audio/vad';
-import { concatPcm, silence, speak } from '../../helpers/speech-audio';
+import { concatPcm, silence, speak } from '../../../testing/speech-audio';
 
 /** Best of `rounds` runs of fn over all frames, in µs per frame. */
 function perFrame<T>(frames: T[], rounds: number, fn: (frame: T) => void): number {

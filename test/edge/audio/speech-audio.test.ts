@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { audioCacheDir, speak } from '../../helpers/speech-audio';
+import { audioCacheDir, speak } from '../../../testing/speech-audio';
 
 describe('speak() test helper', () => {
   const saved = process.env.SWITCHBOARD_HOME;
@@ -45,11 +45,11 @@ describe('speak() test helper', () => {
       speak(text, { sampleRate: 16000 }),
     ]);
     const [base, gb, slow, flite, wide] = variants;
-    assert.notDeepEqual(gb!.samples, base!.samples);
-    assert.ok(slow!.samples.length > base!.samples.length * 1.15, 'slower speech lasts longer');
-    assert.notDeepEqual(flite!.samples, base!.samples);
-    assert.equal(wide!.sampleRate, 16000);
-    assert.ok(Math.abs(wide!.samples.length - 2 * base!.samples.length) <= 2);
+    assert.notDeepEqual(gb.samples, base.samples);
+    assert.ok(slow.samples.length > base.samples.length * 1.15, 'slower speech lasts longer');
+    assert.notDeepEqual(flite.samples, base.samples);
+    assert.equal(wide.sampleRate, 16000);
+    assert.ok(Math.abs(wide.samples.length - 2 * base.samples.length) <= 2);
     assert.equal((await readdir(audioCacheDir())).filter((f) => f.endsWith('.wav')).length, 6);
   });
 

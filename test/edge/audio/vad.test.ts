@@ -1,7 +1,7 @@
 // WebRTC VAD on real synthesized speech, passed through the phone line's μ-law codec.
 import assert from 'node:assert/strict';
-import { splitFrames } from '../../../media-edge/audio/frames';
-import { mulawToPcm, pcmToMulaw } from '../../../media-edge/audio/mulaw';
+import { splitFrames } from '../../../audio/frames';
+import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { createVad, type Vad, type VadMode } from '../../../media-edge/audio/vad';
 import {
   concatPcm,
@@ -9,7 +9,7 @@ import {
   speak,
   whiteNoise,
   type SpeakOptions,
-} from '../../helpers/speech-audio';
+} from '../../../testing/speech-audio';
 
 const SENTENCE = 'Hello, I would like to check the balance on my account, please.';
 const VOICES: SpeakOptions[] = [

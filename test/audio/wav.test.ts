@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { decodeWav, encodeWav, readWav, writeWav } from '../../../media-edge/audio/wav';
-import { sine } from '../../helpers/speech-audio';
+import { decodeWav, encodeWav, readWav, writeWav } from '../../audio/wav';
+import { sine } from '../../testing/speech-audio';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 // Resampling measured on synthetic tones: pitch, level and timing survive; what would alias
 // (downsampling) or image (upsampling) is removed; streaming equals whole-buffer.
 import assert from 'node:assert/strict';
-import { resample, Resampler } from '../../../media-edge/audio/resample';
-import { sine } from '../../helpers/speech-audio';
+import { resample, Resampler } from '../../audio/resample';
+import { sine } from '../../testing/speech-audio';
 
 const AMPLITUDE = 10000;
 

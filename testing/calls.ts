@@ -7,25 +7,26 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { PostgresBilling } from '../../activities/providers/billing/postgres';
-import { PostgresCrm } from '../../activities/providers/crm/postgres';
-import { LocalPostgresGateway } from '../../activities/providers/payments/local-postgres';
-import { createEmbeddingIntentClassifier } from '../../activities/providers/intent/embedding';
-import type { CallActivityDeps } from '../../activities/call-activities';
-import { MemoryEventBus } from '../../activities/providers/events/memory';
-import type { Answerer } from '../../activities/language/answer-contract';
-import { CallBridge } from '../../media-edge/call-bridge';
-import { createCallWorker } from '../../workers/call-worker-factory';
-import { createPostCallWorker } from '../../workers/post-call-worker-factory';
-import { postCallWorkflowId } from '../../workflows/post-call-definitions';
-import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
+import { PostgresBilling } from '../activities/providers/billing/postgres';
+import { PostgresCrm } from '../activities/providers/crm/postgres';
+import { LocalPostgresGateway } from '../activities/providers/payments/local-postgres';
+import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
+import type { CallActivityDeps } from '../activities/call-activities';
+import { MemoryEventBus } from '../activities/providers/events/memory';
+import type { Answerer } from '../activities/language/answer-contract';
+import { CallBridge } from '../media-edge/call-bridge';
+import { createCallWorker } from '../workers/call-worker-factory';
+import { createPostCallWorker } from '../workers/post-call-worker-factory';
+import { postCallWorkflowId } from '../contracts/post-call';
+import { MemoryObjectStore } from '../activities/providers/object-store/memory';
+import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
 import {
   CALL_TASK_QUEUE,
   callWorkflowId,
   type CallConfig,
   type CallInput,
-} from '../../workflows/definitions';
+  type CallResult,
+} from '../contracts/call';
 import { testDb, workflowBundle } from './platform';
 
 export const ADA = '+15550100001';
@@ -78,11 +79,14 @@ export async function startCall(
     to: '+15550009999',
     ...(opts.config && { config: opts.config }),
   };
-  const handle = await client.workflow.start('callWorkflow', {
-    taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
-    workflowId: callWorkflowId(callSid),
-    args: [input],
-  });
+  const handle = await client.workflow.start<(input: CallInput) => Promise<CallResult>>(
+    'callWorkflow',
+    {
+      taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
+      workflowId: callWorkflowId(callSid),
+      args: [input],
+    },
+  );
   return { callSid, handle, bridge: new CallBridge(client, callSid) };
 }
 
@@ -94,7 +98,10 @@ export async function maybeRecordHistory(
 ): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  fs.writeFileSync(path.join(__dirname, '..', 'histories', `${name}.json`), historyToJSON(history));
+  fs.writeFileSync(
+    path.join(__dirname, '..', 'test', 'histories', `${name}.json`),
+    historyToJSON(history),
+  );
 }
 
 /**

@@ -3,9 +3,9 @@
 // G.711 μ-law → PCM) as a caller's audio reaches the edge. `state` is the dialogue state the
 // utterance is answered in; its phrases are the hints a grammar or keyword search gets.
 import type { PcmAudio } from '../activities/ports';
-import { mulawToPcm, pcmToMulaw } from '../media-edge/audio/mulaw';
-import type { IntentName } from '../workflows/definitions';
-import { speak, type SpeakOptions } from '../test/helpers/speech-audio';
+import { mulawToPcm, pcmToMulaw } from '../audio/mulaw';
+import type { IntentName } from '../contracts/call';
+import { speak, type SpeakOptions } from './speech-audio';
 
 export type DialogueState = 'open' | 'confirm' | 'digits';
 

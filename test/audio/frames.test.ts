@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chunkMulaw, FRAME_MS, frameSamples, splitFrames } from '../../../media-edge/audio/frames';
+import { chunkMulaw, FRAME_MS, frameSamples, splitFrames } from '../../audio/frames';
 
 describe('frames', () => {
   it('sizes 20 ms frames per rate and rejects rates that do not divide', () => {

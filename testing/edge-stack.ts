@@ -6,20 +6,20 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { TtsChain, ttsLinksFromEnv } from '../../activities/speech/tts-chain';
-import type { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
-import type { Answerer } from '../../activities/language/answer-contract';
-import { objectStoreConfig, redisUrl } from '../../infra';
-import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
-import { createEdgeRuntime, type EdgeRuntime } from '../../media-edge/edge-runtime';
-import { buildEdgeServer } from '../../media-edge/server';
-import { loadEdgeSpeechConfig } from '../../media-edge/speech-config';
-import type { CallerScriptItem } from '../../simulator/caller-script';
+import { TtsChain, ttsLinksFromEnv } from '../activities/speech/tts-chain';
+import type { FallbackSpeechToText } from '../activities/providers/stt/fallback';
+import type { Answerer } from '../activities/language/answer-contract';
+import { objectStoreConfig, redisUrl } from '../infra';
+import { loadEdgeConfig, type EdgeConfig } from '../media-edge/config';
+import { createEdgeRuntime, type EdgeRuntime } from '../media-edge/edge-runtime';
+import { buildEdgeServer } from '../media-edge/server';
+import { loadEdgeSpeechConfig } from '../media-edge/speech-config';
+import type { CallerScriptItem } from '../simulator/caller-script';
 import {
   placeAudioCall,
   type AudioCallOptions,
   type AudioCallReport,
-} from '../../simulator/twilio-caller';
+} from '../simulator/twilio-caller';
 import { callWorker } from './calls';
 import { localEnv } from './platform';
 
@@ -84,7 +84,7 @@ export async function startEdgeStack(
     opts.callWorker === false
       ? undefined
       : await callWorker(env, undefined, undefined, opts.answerer);
-  const runs = [worker?.run(), runtime.hostWorker.run()];
+  const runs = [runtime.hostWorker.run(), ...(worker ? [worker.run()] : [])];
   return {
     config,
     edgeUrl: `http://127.0.0.1:${port}`,

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { MULAW_SILENCE, mulawToPcm, pcmToMulaw } from '../../../media-edge/audio/mulaw';
-import { sine } from '../../helpers/speech-audio';
+import { MULAW_SILENCE, mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
+import { sine } from '../../testing/speech-audio';
 
 const run = promisify(execFile);
 const ALL_CODES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

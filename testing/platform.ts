@@ -4,11 +4,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../../infra';
-import { createEphemeralDevServer } from '../../infra/ephemeral-server';
-import { seed, migrate } from '../../activities/providers/postgres/schema';
-import { workflowsPath } from '../../workers/call-worker-factory';
-import { quietBundleLogger } from '../../workers/logging';
+import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../infra';
+import { createEphemeralDevServer } from '../infra/ephemeral-server';
+import { seed, migrate } from '../activities/providers/postgres/schema';
+import { workflowsPath } from '../workers/workflow-code';
+import { quietBundleLogger } from '../workers/logging';
 
 /** Small, so a test call of a dozen turns continues-as-new (every test runs with it). */
 export const TEST_SUGGEST_CONTINUE_AS_NEW = 80;

@@ -1,0 +1,270 @@
+// The call workflow's contract: its messages, payload types and search attributes, shared
+// by the workflow, the media edge, the workers, the simulator and tests. Imports nothing of
+// ours (only the Temporal SDK's definers). Names never change once shipped: they are in
+// recorded histories.
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EventDraft } from './events';
+
+export const CALL_TASK_QUEUE = 'switchboard-calls';
+export const callWorkflowId = (callSid: string): string => `call-${callSid}`;
+
+/** The state machine's state (workflows/call-state.ts): carried across continue-as-new, and
+ * returned by the `state` query. */
+export type Phase = 'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'ended';
+
+export interface CallState {
+  phase: Phase;
+  customer?: { id: string; name: string };
+  /** The invoice the caller is asked to confirm paying. */
+  pendingPayment?: { invoiceId: string; amountCents: number; dueDate: string };
+  /** Consecutive no-input timeouts; reset by any caller input. */
+  silences: number;
+  /** Consecutive turns not understood; the third one escalates to an agent. */
+  misses: number;
+  turns: number;
+  intentPath: IntentName[];
+  disposition?: Disposition;
+}
+
+export type IntentName =
+  | 'check_balance'
+  | 'pay_bill'
+  | 'confirm_yes'
+  | 'confirm_no'
+  | 'talk_to_agent'
+  | 'goodbye'
+  | KbIntentName
+  | 'out_of_scope';
+
+/** Questions the knowledge base answers, one intent per topic (the retrieval filter). */
+export const KB_INTENTS = {
+  ask_billing: 'billing',
+  ask_plans: 'plans',
+  ask_outage: 'outages',
+  ask_policy: 'policies',
+} as const;
+export type KbIntentName = keyof typeof KB_INTENTS;
+export const isKbIntent = (name: string): name is KbIntentName => name in KB_INTENTS;
+
+export interface Intent {
+  name: IntentName;
+  confidence: number;
+}
+
+/** One final utterance from the edge. Audio never enters history, only its text. */
+export interface Utterance {
+  /** Per-call, strictly increasing turn id assigned by the edge. */
+  turnId: number;
+  text: string;
+  /** ASR confidence in [0, 1]; 1 for typed text. */
+  confidence: number;
+  timings?: { speechStartMs?: number; speechEndMs?: number; asrMs?: number };
+  /** Which recognizer served this utterance and why others did not; no servedBy = none could. */
+  asr?: AsrRecord;
+}
+
+export interface AsrRecord {
+  servedBy?: string;
+  attempts: { provider: string; ok: boolean; error?: string; ms?: number }[];
+}
+
+/** The caller spoke over the agent: the edge cleared the playback of this turn's reply. */
+export interface BargeIn {
+  turnId: number;
+  /** How much of the reply the caller heard before the clear. */
+  heardMs: number;
+}
+
+/**
+ * A keypad entry. Entries longer than two keys could be a PIN, CVV or card number: the
+ * edge sends only their length (digits empty), so the digits never reach history.
+ */
+export interface Dtmf {
+  turnId: number;
+  digits: string;
+  maskedLength?: number;
+}
+
+export type ReplyAction = 'continue' | 'transfer' | 'hangup';
+
+export interface Reply {
+  /** The turn this reply answers; 0 for the greeting. */
+  turnId: number;
+  text: string;
+  action: ReplyAction;
+  intent?: Intent;
+  /** Phrases the caller is likely to say next: hints for the edge's recognizer. */
+  hints?: string[];
+  /** The first this many characters of text were already played (a streamed answer). */
+  spokenChars?: number;
+}
+
+export type TwilioCallStatus =
+  'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
+
+export const TERMINAL_CALL_STATUSES: readonly TwilioCallStatus[] = [
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+];
+
+export interface CallConfig {
+  /** Below this (min of ASR and intent confidence) the caller is asked to repeat. */
+  confidenceThreshold: number;
+  /** Silence after the agent spoke before re-prompting (once), then ending the call. */
+  noInputTimeoutMs: number;
+  /** After an audio call ends, how long to wait for the edge's recording before the call log. */
+  recordingWaitMs: number;
+}
+
+export const DEFAULT_CALL_CONFIG: CallConfig = {
+  recordingWaitMs: 30_000,
+  confidenceThreshold: 0.5,
+  noInputTimeoutMs: 10_000,
+};
+
+export interface TranscriptEntry {
+  /** Monotonic sequence within the call (survives continue-as-new). */
+  seq: number;
+  speaker: 'caller' | 'agent';
+  turnId: number;
+  text: string;
+  intent?: Intent;
+  /** Why the agent spoke when not answering a turn: reprompt on silence, etc. */
+  reason?: 'greeting' | 'reply' | 'no_input' | 'end';
+  /** Set on an agent line the caller talked over. */
+  interrupted?: { heardMs: number };
+  /** A knowledge-base answer: who produced it, from which documents, refused or not. */
+  answer?: {
+    servedBy: string;
+    refused?: string;
+    documentIds: string[];
+    fallbacks: string[];
+    firstSentenceMs?: number;
+  };
+}
+
+/** Twilio caller metadata (/v2 webhooks only); untrusted data. */
+export interface CallMetadata {
+  callerName?: string;
+  fromCity?: string;
+  fromState?: string;
+  fromCountry?: string;
+  forwardedFrom?: string;
+}
+
+export interface CallInput {
+  callSid: string;
+  from: string;
+  to: string;
+  /** From the /v2 webhook; carried across continue-as-new with the rest of the input. */
+  metadata?: CallMetadata;
+  config?: Partial<CallConfig>;
+  /** Present only when continued-as-new: the compact state of the previous run. */
+  carried?: CarriedState;
+}
+
+/** What a continued run needs; kept small because it is in every new run's input. */
+export interface CarriedState {
+  state: CallState;
+  transcriptTail: TranscriptEntry[];
+  recentReplies: Reply[];
+  lastTurnId: number;
+  nextSeq: number;
+  runs: number;
+  stream?: StreamInfo;
+  /** Transcript entries up to this seq are published; later runs go on from there. */
+  publishedSeq?: number;
+  /** Event batches the previous run had not seen delivered: sent again (same ids). */
+  unpublished?: EventDraft[];
+}
+
+export type Disposition =
+  'resolved' | 'transferred' | 'abandoned' | 'caller_hung_up' | 'not_answered';
+
+export interface CallResult {
+  callSid: string;
+  disposition: Disposition;
+  turns: number;
+  intentPath: IntentName[];
+  durationMs: number;
+  callLogId: string;
+  recording?: RecordingRef;
+}
+
+// Why each message kind is a signal or an update:
+// - utterance / dtmf are *updates*: the edge needs the reply back to speak it, an
+//   update returns it on the same round trip, its validator rejects malformed input
+//   before it reaches history, and its update id (`turn-<turnId>`) makes the server
+//   de-duplicate a repeated send within the run (the workflow also de-duplicates by
+//   turn id across continue-as-new).
+// - streamStarted is an update for the same reason: it returns the greeting.
+// - callStatus is a *signal*: Twilio's status callback expects nothing back and must
+//   be accepted even while a turn is in progress.
+export const streamStartedUpdate = defineUpdate<Reply, [StreamInfo]>('streamStarted');
+
+/** Where the call's audio is: the edge host's task queue for host-bound activities. */
+export interface StreamInfo {
+  streamSid?: string;
+  edgeTaskQueue?: string;
+}
+export const utteranceUpdate = defineUpdate<Reply, [Utterance]>('utterance');
+export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');
+export const callStatusSignal = defineSignal<[TwilioCallStatus]>('callStatus');
+// A signal: the edge has already acted (cleared the audio); it only informs the record.
+export const bargeInSignal = defineSignal<[BargeIn]>('bargeIn');
+/** Where one answered turn's time went on the edge (sent after its first audio frame). */
+export interface TurnTimingReport {
+  turnId: number;
+  endpointingMs: number;
+  asrMs: number;
+  orchestrationMs: number;
+  ttsMs: number;
+  firstFrameMs: number;
+  voiceToVoiceMs: number;
+  cacheHit: boolean;
+  /** The TTS provider that synthesized the turn's speech (absent when all of it was cached). */
+  ttsProvider?: string;
+  /** Characters sent to that provider for the turn (cache hits cost nothing). */
+  ttsCharacters?: number;
+}
+export const turnTimingSignal = defineSignal<[TurnTimingReport]>('turnTiming');
+
+/** The call's two-channel recording is in the object store (sent by the edge at hang-up). */
+export const recordingReadySignal = defineSignal<[RecordingRef]>('recordingReady');
+
+export interface RecordingRef {
+  /** The recordings bucket (absent from edges that predate it). */
+  bucket?: string;
+  key: string;
+  durationMs: number;
+  truncated: boolean;
+}
+
+export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
+export const stateQuery = defineQuery<LiveState>('state');
+
+export interface LiveState {
+  callSid: string;
+  state: CallState;
+  lastTurnId: number;
+  turns: number;
+  lastReply?: Reply;
+  ended: boolean;
+  disposition?: Disposition;
+  runs: number;
+  stream?: StreamInfo;
+  recording?: RecordingRef;
+}
+
+export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;
+
+// Search attributes for ops (declared in temporal.yaml; names are part of the contract).
+export const SA_CALLER_NUMBER = defineSearchAttributeKey('CallerNumber', 'KEYWORD');
+export const SA_CUSTOMER_ID = defineSearchAttributeKey('CustomerId', 'KEYWORD');
+export const SA_LAST_INTENT = defineSearchAttributeKey('LastIntent', 'KEYWORD');
+export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD');
+export const SA_TURN_COUNT = defineSearchAttributeKey('TurnCount', 'INT');
