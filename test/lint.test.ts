@@ -9,6 +9,8 @@ const root = path.join(__dirname, '..');
 
 describe('lint: workflow determinism rules', () => {
   const eslint = new ESLint({ cwd: root });
+  // Probes are no files of the TypeScript project: they are linted without type information.
+  const untyped = new ESLint({ cwd: root, overrideConfig: tseslint.configs.disableTypeChecked });
 
   it('workflows/ is clean', async () => {
     const results = await eslint.lintFiles(['workflows/**/*.ts']);
@@ -27,8 +29,6 @@ describe('lint: workflow determinism rules', () => {
       'setTimeout(() => undefined, 1);',
       'export type T = CallActivities;',
     ].join('\n');
-    // The probe is no file of the TypeScript project: lint it without type information.
-    const untyped = new ESLint({ cwd: root, overrideConfig: tseslint.configs.disableTypeChecked });
     const [result] = await untyped.lintText(probe, {
       filePath: path.join(root, 'workflows', 'probe.ts'),
     });
@@ -53,7 +53,7 @@ describe('lint: workflow determinism rules', () => {
       'export const a = [CallBridge, failure, DEFAULT_CALL_CONFIG, step, Date.now()];',
       'export type T = EventDraft;',
     ].join('\n');
-    const [result] = await eslint.lintText(probe, {
+    const [result] = await untyped.lintText(probe, {
       filePath: path.join(root, 'workflows', 'call', 'probe.ts'),
     });
     const rules = result!.messages.map((m) => `${m.line}:${m.ruleId}`).sort();
