@@ -212,9 +212,15 @@ function jvmArgs(libs: string): string[] {
   ];
 }
 
-/** Random KRaft cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid). */
+/**
+ * Random KRaft cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid). Like
+ * Kafka's own, never one starting with "-": the storage tool would read it as an option.
+ */
 function clusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** Formats the KRaft log dir once (meta.properties marks it); a later call does nothing. */
