@@ -1,4 +1,5 @@
 // The `switchboard` command line: ./switchboard --help
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerInfraCommands } from '../infra/cli';
@@ -14,9 +15,12 @@ import { audioCall, demoDir, textCall } from './calls';
 import { startSystem } from './system';
 import { runTests } from './test-runner';
 
-const program = new Command('switchboard').description(
-  'AI agent for inbound customer-service calls, on Temporal',
-);
+const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  version: string;
+};
+const program = new Command('switchboard')
+  .description('AI agent for inbound customer-service calls, on Temporal')
+  .version(`switchboard ${version}, Node ${process.version}`, '-V, --version');
 registerInfraCommands(program);
 registerIntentCommand(program);
 registerKbCommands(program);

@@ -70,7 +70,9 @@ export async function runTests(mochaArgs: string[]): Promise<number> {
   console.log('[test] bringing up the local platform (Temporal binaries, PostgreSQL, Redis) …');
   await infraUp();
   console.log('[test] running the suite (mocha) …');
-  const child = spawn(bin('mocha'), ['--reporter', 'spec', ...mochaArgs], {
+  // On the Node this process runs on (the launcher's), not whichever `node` PATH finds first.
+  const mocha = path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js');
+  const child = spawn(process.execPath, [mocha, '--reporter', 'spec', ...mochaArgs], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import { ensureDebianPackages, InstallError, run, which } from './install';
 import { defaultLog, envPort, type Log, paths, repoRoot, shortPath } from './paths';
 import type { ServiceInfo, ServiceSpec } from './service-spec';
@@ -28,7 +28,7 @@ export function kafkaEndpoint() {
   };
 }
 
-/** `host:port` list for kafkajs `brokers`. */
+/** `host:port` list for the Kafka clients' bootstrap brokers. */
 export function kafkaBrokers(): string[] {
   const { host, port } = kafkaEndpoint();
   return [`${host}:${port}`];
@@ -212,9 +212,15 @@ function jvmArgs(libs: string): string[] {
   ];
 }
 
-/** Random KRaft cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid). */
+/**
+ * Random KRaft cluster id: 16 bytes, URL-safe base64 without padding (Kafka's Uuid). Like
+ * Kafka's own, never one starting with "-": the storage tool would read it as an option.
+ */
 function clusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** Formats the KRaft log dir once (meta.properties marks it); a later call does nothing. */
@@ -268,21 +274,19 @@ export function kafkaSpec(java: string, libs: string): ServiceSpec {
 
 /** Up = a metadata request answers and lists this broker (it registered and is unfenced). */
 export async function kafkaHealthy(host: string, port: number): Promise<boolean> {
-  const admin = new Kafka({
+  const admin = new Admin({
     clientId: 'switchboard-infra-probe',
-    brokers: [`${host}:${port}`],
-    connectionTimeout: 1_000,
+    bootstrapBrokers: [`${host}:${port}`],
+    connectTimeout: 1_000,
     requestTimeout: 2_000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  }).admin();
+    retries: 0,
+  });
   try {
-    await admin.connect();
-    const { brokers } = await admin.describeCluster();
-    return brokers.some((b) => b.nodeId === NODE_ID);
+    const { brokers } = await admin.metadata({ topics: [], forceUpdate: true });
+    return brokers.has(NODE_ID);
   } catch {
     return false;
   } finally {
-    await admin.disconnect().catch(() => {});
+    await admin.close().catch(() => {});
   }
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, Producer } from '@platformatic/kafka';
 import { infraStatus, infraUp, KAFKA_VERSION, kafkaBrokers, paths } from '../infra';
 import { ensureKafka, kafkaSpec } from '../infra/kafka';
 import { startService } from '../infra/services';
@@ -22,17 +22,16 @@ describe('infra: Kafka', function () {
     const row = (await infraStatus({ print: false })).find((s) => s.service === 'kafka');
     assert.equal(row?.state, 'up');
     assert.equal(row?.address, kafkaBrokers().join(','));
-    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    const admin = new Admin({ clientId: 'infra-test', bootstrapBrokers: kafkaBrokers() });
     try {
-      const cluster = await admin.describeCluster();
+      const cluster = await admin.metadata({ topics: [], forceUpdate: true });
       assert.deepEqual(
-        cluster.brokers.map((b) => `${b.host}:${b.port}`),
+        [...cluster.brokers.values()].map((b) => `${b.host}:${b.port}`),
         kafkaBrokers(),
       );
-      assert.equal(cluster.controller, 1);
+      assert.equal(cluster.controllerId, 1);
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
     const props = fs.readFileSync(`${paths().kafkaData}/server.properties`, 'utf8');
     assert.match(props, /^process\.roles=broker,controller$/m);
@@ -55,19 +54,21 @@ describe('infra: Kafka', function () {
   });
 
   it('does not create topics on first use', async () => {
-    const producer = new Kafka({
-      brokers: kafkaBrokers(),
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 1 },
-    }).producer({ allowAutoTopicCreation: true });
-    await producer.connect();
+    const producer = new Producer({
+      clientId: 'infra-test',
+      bootstrapBrokers: kafkaBrokers(),
+      retries: 1,
+      autocreateTopics: true, // asks the broker to create it: it must refuse
+    });
     try {
       await assert.rejects(
-        producer.send({ topic: `no-such-topic-${process.pid}`, messages: [{ value: 'x' }] }),
-        /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION|retries/i,
+        producer.send({
+          messages: [{ topic: `no-such-topic-${process.pid}`, value: Buffer.from('x') }],
+        }),
+        /does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION|retries|unknown topic/i,
       );
     } finally {
-      await producer.disconnect();
+      await producer.close();
     }
   });
 

@@ -1,16 +1,15 @@
 // Admin chores of the Kafka tests and the loader bench, on whatever broker they run against.
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 
 export async function withKafkaAdmin<T>(
   brokers: string[],
   use: (admin: Admin) => Promise<T>,
 ): Promise<T> {
-  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = new Admin({ clientId: 'switchboard-test-admin', bootstrapBrokers: brokers });
   try {
     return await use(admin);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -23,6 +22,21 @@ export const deleteTopicsWithPrefix = (brokers: string[], prefix: string): Promi
 
 /** Messages a topic holds now, over its partitions. */
 export const messagesOn = (brokers: string[], topic: string): Promise<number> =>
-  withKafkaAdmin(brokers, async (admin) =>
-    (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
-  );
+  withKafkaAdmin(brokers, async (admin) => {
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const partitions = [...(meta.topics.get(topic)?.partitions.keys() ?? [])];
+    // Offsets at timestamp -1 (the end) and -2 (the earliest retained).
+    const at = async (timestamp: bigint) =>
+      (
+        await admin.listOffsets({
+          topics: [
+            {
+              name: topic,
+              partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })),
+            },
+          ],
+        })
+      ).flatMap((t) => t.partitions.map((p) => p.offset));
+    const [high, low] = [await at(-1n), await at(-2n)];
+    return high.reduce((n, h, i) => n + Number(h - (low[i] ?? 0n)), 0);
+  });

@@ -1,7 +1,7 @@
 // What a consumer group has left to read on Kafka: the topics' end offsets at one moment,
 // compared with the group's committed offsets. `warehouse load --once` (and the report)
 // drain exactly what was on the topics when they started, then stop.
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import type { EventType } from '../ports';
 import type { KafkaEventBus } from '../providers/events/kafka';
 
@@ -21,29 +21,38 @@ export async function kafkaBacklog(
   groupId: string,
   types: readonly EventType[],
 ): Promise<Backlog> {
-  const admin: Admin = new Kafka({
-    clientId: 'switchboard-backlog',
-    brokers: bus.opts.brokers,
-    logLevel: logLevel.NOTHING,
-    ...bus.opts.kafka,
-  }).admin();
-  await admin.connect();
+  const admin = new Admin(bus.clientOptions('-backlog'));
   const topics = types.map((t) => bus.topicOf(t));
+  /** Offsets of every partition of the topics at `timestamp` (-1n: the end, -2n: the start). */
+  const offsetsAt = async (timestamp: bigint): Promise<Offsets> => {
+    const meta = await admin.metadata({ topics, forceUpdate: true });
+    const listed = await admin.listOffsets({
+      topics: topics.map((name) => ({
+        name,
+        partitions: [...(meta.topics.get(name)?.partitions.keys() ?? [])].map((partitionIndex) => ({
+          partitionIndex,
+          timestamp,
+        })),
+      })),
+    });
+    const out: Offsets = new Map();
+    for (const t of listed)
+      for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, p.offset);
+    return out;
+  };
   return {
     async mark() {
+      const [ends, starts] = [await offsetsAt(-1n), await offsetsAt(-2n)];
       const mark: Offsets = new Map();
-      for (const topic of topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) {
-          if (BigInt(p.high) > BigInt(p.low)) mark.set(`${topic}:${p.partition}`, BigInt(p.high));
-        }
-      }
+      for (const [k, high] of ends) if (high > (starts.get(k) ?? 0n)) mark.set(k, high);
       return mark;
     },
     async remaining(mark) {
       const committed: Offsets = new Map();
-      for (const t of await admin.fetchOffsets({ groupId, topics })) {
-        for (const p of t.partitions) committed.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
-      }
+      const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
+      for (const t of group?.topics ?? [])
+        for (const p of t.partitions)
+          committed.set(`${t.name}:${p.partitionIndex}`, p.committedOffset);
       let left = 0n;
       for (const [k, end] of mark) {
         const at = committed.get(k) ?? -1n;
@@ -51,6 +60,6 @@ export async function kafkaBacklog(
       }
       return Number(left);
     },
-    close: () => admin.disconnect(),
+    close: () => admin.close(),
   };
 }

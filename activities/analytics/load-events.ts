@@ -76,7 +76,7 @@ export interface DrainOptions extends LoaderOptions {
 export interface DrainStats extends LoaderStats {
   /** From start to the last commit. */
   loadMs: number;
-  /** Including leaving the consumer group (kafkajs waits for its pending fetch). */
+  /** Including leaving the consumer group. */
   ms: number;
 }
 

@@ -533,6 +533,18 @@ function redactError(err: Error, path: Set<object>): Error {
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error;
   for (const name of Object.getOwnPropertyNames(err)) {
     const d = Object.getOwnPropertyDescriptor(err, name)!;
+    // Node 24 gives each error an own `stack` accessor, which reads nothing on a copy: the
+    // copy gets the text it reads on the original, as a value.
+    if (!('value' in d) && (name === 'message' || name === 'stack')) {
+      const value: unknown = Reflect.get(err, name);
+      Object.defineProperty(copy, name, {
+        value: typeof value === 'string' ? redactText(value) : value,
+        writable: true,
+        enumerable: d.enumerable ?? false,
+        configurable: true,
+      });
+      continue;
+    }
     if ('value' in d) {
       d.value =
         (name === 'message' || name === 'stack') && typeof d.value === 'string'

@@ -2,7 +2,7 @@
 // local broker (`switchboard infra up`). Each suite run uses its own topic prefix, so runs
 // never see each other's events; the Kafka topics are deleted afterwards.
 import assert from 'node:assert/strict';
-import { Kafka, logLevel } from 'kafkajs';
+import { ProduceAcks, Producer } from '@platformatic/kafka';
 import {
   BoundedSeenEvents,
   dedupeById,
@@ -64,16 +64,18 @@ const SUBJECTS: Subject[] = [
         topicPrefix: prefix,
         log: quietLog,
       });
-      const raw = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).producer();
-      await raw.connect();
+      const raw = new Producer({ clientId: 'conformance-raw', bootstrapBrokers: kafkaBrokers() });
       await bus.ensureTopics();
       return {
         bus,
         produceRaw: async (type, key, value) => {
-          await raw.send({ topic: bus.topicOf(type), messages: [{ key, value }], acks: -1 });
+          await raw.send({
+            messages: [{ topic: bus.topicOf(type), key: Buffer.from(key), value }],
+            acks: ProduceAcks.ALL,
+          });
         },
         deadLetters: () => messagesOn(kafkaBrokers(), bus.deadLetterTopic),
-        close: () => raw.disconnect(),
+        close: () => raw.close(),
       };
     },
     teardown: (prefix) => deleteTopicsWithPrefix(kafkaBrokers(), prefix),
