@@ -274,9 +274,12 @@ program
 program
   .command('test')
   .description(
-    'install and start what the tests need, run the whole suite, print "N passed, N failed"',
+    'run the gates (typecheck, lint, format, import rules), install and start what the tests ' +
+      'need, run the whole suite, print "N passed, N failed"',
   )
   .argument('[mocha-args...]', 'extra mocha arguments, e.g. --grep replay')
+  // Mocha's own options (--grep, --exclude …) pass through untouched.
+  .allowUnknownOption()
   .action(async (args: string[]) => {
     process.exitCode = await runTests(args).catch(fail);
   });
