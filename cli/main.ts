@@ -195,7 +195,13 @@ program
     '--orchestration',
     'only the orchestration scenarios (one call alone, paced, saturated; or --calls N)',
   )
+  .option('--frames', "only the edge's per-frame audio path vs the μ-law decode alone")
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+    if (process.argv.includes('--frames')) {
+      const { runFrameBench } = await import('../bench/frames');
+      await runFrameBench().catch(fail);
+      process.exit(0);
+    }
     if (process.argv.includes('--orchestration')) {
       await orchestration(o, { single: true });
       process.exit(0);
