@@ -19,6 +19,19 @@
 /** Folders of ours, as the pattern of a path. */
 const ours = (...folders) => `^(${folders.join('|')})/`;
 
+/** What runs in production (the CLI aside): no test or benchmark code may reach it. */
+const PRODUCT = [
+  'contracts',
+  'audio',
+  'infra',
+  'activities',
+  'workflows',
+  'workers',
+  'media-edge',
+  'simulator',
+  'scripts',
+];
+
 /** A folder that may import, at run time or as types, only its own files and `allowed`. */
 function onlyFrom(name, folder, allowed, comment) {
   return {
@@ -114,39 +127,14 @@ module.exports = {
       name: 'no-tests-in-the-product',
       comment: 'Test and benchmark code stays out of what runs in production (cli may run bench).',
       severity: 'error',
-      from: {
-        path: ours(
-          'contracts',
-          'audio',
-          'infra',
-          'activities',
-          'workflows',
-          'workers',
-          'media-edge',
-          'simulator',
-          'scripts',
-          'cli',
-        ),
-      },
+      from: { path: ours(...PRODUCT, 'cli') },
       to: { path: ours('test', 'testing') },
     },
     {
       name: 'no-bench-in-the-product',
       comment: 'Only the CLI runs benchmarks.',
       severity: 'error',
-      from: {
-        path: ours(
-          'contracts',
-          'audio',
-          'infra',
-          'activities',
-          'workflows',
-          'workers',
-          'media-edge',
-          'simulator',
-          'scripts',
-        ),
-      },
+      from: { path: ours(...PRODUCT) },
       to: { path: ours('bench') },
     },
     {
