@@ -32,7 +32,7 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   // The processes run compiled (dist/, built here when older than the source).
   await ensureBuilt(say);
   const built = { built: true };
-  say('starting the call worker, the post-call worker and the media-edge …');
+  say('starting the call worker, the post-call worker, the warehouse loader and the media-edge …');
   const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet, built);
   const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet, built);
   const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet, built);
