@@ -92,7 +92,6 @@ export async function build(log: Log = defaultLog): Promise<number> {
 /** Builds dist/ unless it is up to date; one builder at a time. */
 export async function ensureBuilt(log: Log = defaultLog): Promise<void> {
   if (isBuildCurrent()) return;
-  fs.mkdirSync(paths().run, { recursive: true });
   await withFileLock(
     path.join(paths().run, 'build-lock'),
     { what: 'the build of dist/', waitMs: 10 * 60_000, staleMs: 60_000, log },

@@ -5,15 +5,15 @@ import { redactText } from '../activities/safety/redact';
 /** The structured fields a runtime log line shows, in this order; all but `error` are ids. */
 const LINE_FIELDS = ['sdkComponent', 'taskQueue', 'workflowId', 'activityType'] as const;
 
+/** An Error as `Name: message`; anything else as JSON (not `[object Object]`). */
+const errorText = (e: unknown): string =>
+  e instanceof Error ? String(e) : typeof e === 'string' ? e : JSON.stringify(e);
+
 /**
  * One runtime log line: `LEVEL message key=value …`. Workflow and activity errors can
  * quote the caller, so the message and the error text are redacted (no card number or PIN
  * in a log line); the id fields are printed as they are, so logs can be searched by call.
  */
-/** An Error as `Name: message`; anything else as JSON (not `[object Object]`). */
-const errorText = (e: unknown): string =>
-  e instanceof Error ? String(e) : typeof e === 'string' ? e : JSON.stringify(e);
-
 export function formatRuntimeLogLine(level: string, message: string, meta?: unknown): string {
   const m = (meta ?? {}) as Record<string, unknown>;
   const fields = LINE_FIELDS.filter((k) => m[k] !== undefined).map((k) => `${k}=${String(m[k])}`);

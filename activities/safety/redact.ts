@@ -533,9 +533,8 @@ function redactError(err: Error, path: Set<object>): Error {
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error;
   for (const name of Object.getOwnPropertyNames(err)) {
     const d = Object.getOwnPropertyDescriptor(err, name)!;
-    // Node 24 gives each error an own `stack` accessor, which reads nothing on a copy: the
-    // copy gets the text it reads on the original, as a value.
-    if (!('value' in d) && (name === 'message' || name === 'stack')) {
+    if (name === 'message' || name === 'stack') {
+      // Read on the original: Node 24's own `stack` accessor reads nothing on a copy.
       const value: unknown = Reflect.get(err, name);
       Object.defineProperty(copy, name, {
         value: typeof value === 'string' ? redactText(value) : value,
@@ -545,12 +544,7 @@ function redactError(err: Error, path: Set<object>): Error {
       });
       continue;
     }
-    if ('value' in d) {
-      d.value =
-        (name === 'message' || name === 'stack') && typeof d.value === 'string'
-          ? redactText(d.value)
-          : redactLogValue(name, d.value, path);
-    }
+    if ('value' in d) d.value = redactLogValue(name, d.value, path);
     Object.defineProperty(copy, name, d);
   }
   return copy;

@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
@@ -35,6 +34,7 @@ import {
 } from '../../testing/data-plane';
 import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { TEST_SUGGEST_CONTINUE_AS_NEW } from '../../testing/platform';
+import { linesSink } from '../../testing/log-sink';
 
 const CARD = '4111111111111111';
 const SPOKEN_CARD = 'four one one one one one one one one one one one one one one one';
@@ -70,12 +70,7 @@ describe('a CallSid holding a card-like digit run, on a call where the caller sa
       EDGE_PORT: '0',
       TEMPORAL_NAMESPACE: namespace,
     });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        edgeLogs.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = linesSink(edgeLogs);
     app = await buildEdgeServer({
       config,
       temporalClient: env.client,

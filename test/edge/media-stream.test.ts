@@ -4,7 +4,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import twilio from 'twilio';
@@ -24,6 +23,7 @@ import {
   type ParsedOutbound,
 } from '../../media-edge/twilio/media-stream-protocol';
 import { V1_PREFIX } from '../../media-edge/webhooks-v1';
+import { linesSink } from '../../testing/log-sink';
 
 const AUTH_TOKEN = 'media-stream-test-auth-token-5d4c3b2a19';
 const SECRET = 'media-stream-token-secret-for-tests-0123456789';
@@ -83,12 +83,7 @@ async function startEdge(limits: Partial<MediaStreamLimits> = {}): Promise<Edge>
     STREAM_TOKEN_SECRET: SECRET,
   });
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(chunk.toString());
-      done();
-    },
-  });
+  const sink = linesSink(logs);
   const logger: FastifyBaseLogger = pino({ level: 'debug' }, sink);
   const app = Fastify({ loggerInstance: logger });
   const edge: Edge = { app, port: 0, config, logs, sessions: new Map() };

@@ -3,7 +3,6 @@
 // depend on the workflow code.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +19,7 @@ import {
   type Params,
   type SignedPostOptions as PostOptions,
 } from '../helpers/twilio-webhooks';
+import { linesSink } from '../../testing/log-sink';
 
 const AUTH_TOKEN = 'test-auth-token-9f8e7d6c5b4a39281706';
 const SECRET = 'stream-token-secret-for-tests-only-0123456789';
@@ -87,12 +87,7 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
       TEMPORAL_NAMESPACE: NAMESPACE,
       CALL_CONFIDENCE_THRESHOLD: '0.6',
     });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = linesSink(logLines);
     app = await buildEdgeServer({
       config,
       temporalClient: env.client,

@@ -6,7 +6,6 @@
 // sensitive values (card, CVV, PIN, SSN, bank digits) in prompts, answers, workflow
 // history or logs, and no other customer's data or abusive tone in what is said.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Worker } from '@temporalio/worker';
@@ -34,6 +33,7 @@ import { postgresTestDeps, startCall } from '../../testing/calls';
 import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
 import { CASES, type RedTeamCase } from './cases';
 import { lexicalRetriever, PLAN_NAMES } from './knowledge';
+import { linesSink } from '../../testing/log-sink';
 
 const ADA = { id: 'cus_ada', name: 'Ada' };
 const SPOKEN = [
@@ -130,12 +130,7 @@ async function ask(
     recentTurns: kase.utterances.slice(0, -1).map((text) => ({ speaker: 'caller' as const, text })),
     turnCount: kase.utterances.length,
   };
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      capture.logs.push(chunk.toString());
-      done();
-    },
-  });
+  const sink = linesSink(capture.logs);
   const log = pino({ ...pinoRedaction, level: 'info' }, sink);
   log.info({ input }, 'answering %s', question);
   const restore = captureOutput(capture.logs);

@@ -4,7 +4,6 @@
 // the same call, is still redacted (the positive control: these tests fail if redaction is
 // switched off as well as if it mangles an id).
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import {
   EVENT_REGISTRY,
@@ -26,6 +25,7 @@ import {
 } from '../../activities/safety/redact';
 import { formatRuntimeLogLine } from '../../workers/logging';
 import { callWorkflowId } from '../../contracts/call';
+import { linesSink } from '../../testing/log-sink';
 
 const CARD = '4111111111111111';
 /** A CallSid (CA + 32 hex) whose hex holds the Luhn-valid run 4111111111111111. */
@@ -55,12 +55,7 @@ function holdsCardNumber(id: string): boolean {
 
 const logSink = () => {
   const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
+  const sink = linesSink(lines);
   return { lines, log: pino({ ...pinoRedaction, level: 'info' }, sink) };
 };
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import {
   hasSensitive,
@@ -9,6 +8,7 @@ import {
   redactDeep,
   redactText,
 } from '../../activities/safety/redact';
+import { linesSink } from '../../testing/log-sink';
 
 const kinds = (text: string) => redact(text).redactions.map((r) => r.kind);
 
@@ -160,12 +160,7 @@ describe('redact: card numbers, CVV, PINs and bank details', () => {
 
   it('pinoRedaction cleans log messages and objects', () => {
     const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const sink = linesSink(lines);
     const log = pino({ ...pinoRedaction, level: 'info' }, sink);
     log.info({ utterance: 'my card is 4111 1111 1111 1111' }, 'caller said pin %s', '1234');
     log.info('cvv 321 from %s', 'caller');
