@@ -5,7 +5,10 @@
 //   contracts/, audio/   import nothing of ours (contracts: the Temporal SDK's definers only;
 //                        audio: Node's own modules only)
 //   infra/               the local platform: nothing of ours outside infra/
-//   activities/          contracts, audio, infra
+//   providers/           ports, fallbacks, fakes and vendor adapters: contracts, audio, infra
+//   conversation/        answers, knowledge, safety (framework-neutral): the above + providers
+//   analytics/           warehouse loading and reports: the above + conversation
+//   activities/          Temporal activity factories: everything above
 //   workflows/           contracts and @temporalio/workflow; types (import type) from activities/
 //   workers/             contracts, audio, infra, activities, workflows
 //   media-edge/          contracts, audio, infra, activities, workers (its logging)
@@ -24,6 +27,9 @@ const PRODUCT = [
   'contracts',
   'audio',
   'infra',
+  'providers',
+  'conversation',
+  'analytics',
   'activities',
   'workflows',
   'workers',
@@ -31,6 +37,9 @@ const PRODUCT = [
   'simulator',
   'scripts',
 ];
+
+/** Everything below the Temporal activities: contracts up to the domain code. */
+const DOMAIN = ['contracts', 'audio', 'infra', 'providers', 'conversation', 'analytics'];
 
 /** A folder that may import, at run time or as types, only its own files and `allowed`. */
 function onlyFrom(name, folder, allowed, comment) {
@@ -78,9 +87,27 @@ module.exports = {
     },
     onlyFrom('infra-imports-only-infra', 'infra', [], 'The platform knows nothing of the app.'),
     onlyFrom(
+      'providers-layer',
+      'providers',
+      ['contracts', 'audio', 'infra'],
+      'Providers know nothing of the conversation, analytics or Temporal activities.',
+    ),
+    onlyFrom(
+      'conversation-layer',
+      'conversation',
+      ['contracts', 'audio', 'infra', 'providers'],
+      'Framework-neutral domain code over the providers.',
+    ),
+    onlyFrom(
+      'analytics-layer',
+      'analytics',
+      ['contracts', 'audio', 'infra', 'providers', 'conversation'],
+      'Reports and loading over the providers.',
+    ),
+    onlyFrom(
       'activities-layer',
       'activities',
-      ['contracts', 'audio', 'infra'],
+      DOMAIN,
       'Activities sit below workflows, workers and the edge.',
     ),
     {
@@ -102,27 +129,9 @@ module.exports = {
       from: { path: ours('workflows') },
       to: { dependencyTypes: ['local'], pathNot: ours('workflows', 'contracts', 'activities') },
     },
-    onlyFrom('workers-layer', 'workers', [
-      'contracts',
-      'audio',
-      'infra',
-      'activities',
-      'workflows',
-    ]),
-    onlyFrom('media-edge-layer', 'media-edge', [
-      'contracts',
-      'audio',
-      'infra',
-      'activities',
-      'workers',
-    ]),
-    onlyFrom('simulator-layer', 'simulator', [
-      'contracts',
-      'audio',
-      'infra',
-      'activities',
-      'media-edge',
-    ]),
+    onlyFrom('workers-layer', 'workers', [...DOMAIN, 'activities', 'workflows']),
+    onlyFrom('media-edge-layer', 'media-edge', [...DOMAIN, 'activities', 'workers']),
+    onlyFrom('simulator-layer', 'simulator', [...DOMAIN, 'activities', 'media-edge']),
     {
       name: 'no-tests-in-the-product',
       comment: 'Test and benchmark code stays out of what runs in production (cli may run bench).',

@@ -11,7 +11,7 @@ import {
   type CrmClient,
   type IntentClassifier,
   type PaymentReceipt,
-} from './ports';
+} from '../providers/ports';
 
 export interface CallActivityDeps {
   crm: CrmClient;

@@ -2,7 +2,8 @@
 // `media-edge.<hostId>`): what the workflow asks the edge to do besides answering a turn's
 // update — a re-prompt after silence, or a grounded answer spoken while it is generated.
 import { Context } from '@temporalio/activity';
-import type { AnswerInput, AnswerRecord, Answerer } from './language/answer-contract';
+import type { AnswerInput, AnswerRecord } from '../contracts/answers';
+import type { Answerer } from '../conversation/answers/answerer';
 
 /** A reply played sentence by sentence while it is being produced. */
 export interface SpokenLine {

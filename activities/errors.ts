@@ -1,5 +1,6 @@
 // The one list of failure types activities throw; workflows branch on these.
 import { ApplicationFailure } from '@temporalio/common';
+import { EventBusUnavailableError, EventValidationError } from '../providers/ports';
 
 export const FailureType = {
   /** Input that can never succeed: not retried. */
@@ -36,4 +37,17 @@ export function failureForStatus(status: number, message: string): ApplicationFa
   if (status === 408 || status >= 500) return failure(FailureType.ProviderUnavailable, message);
   if (status === 404) return failure(FailureType.NotFound, message);
   return failure(FailureType.BadInput, message);
+}
+
+/**
+ * A publishing activity's error as the failure workflows branch on: an invalid event is
+ * BadInput (retrying cannot help); an unreachable broker is retried by Temporal with the
+ * same deterministic ids.
+ */
+export function eventFailure(err: unknown): unknown {
+  if (err instanceof EventValidationError) return failure(FailureType.BadInput, err.message, err);
+  if (err instanceof EventBusUnavailableError) {
+    return failure(FailureType.ProviderUnavailable, err.message, err);
+  }
+  return err;
 }

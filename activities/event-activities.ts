@@ -2,8 +2,9 @@
 // Temporal with the same deterministic ids while the broker is away, so nothing is lost and
 // consumers drop the repeats.
 import { Context } from '@temporalio/activity';
-import { eventFailure, redactEventsText } from './events';
-import type { EventBus, EventDraft } from './ports';
+import { redactEventsText } from '../conversation/safety/event-redaction';
+import { eventFailure } from './errors';
+import type { EventBus, EventDraft } from '../providers/ports';
 
 export function createEventActivities(bus: EventBus) {
   return {

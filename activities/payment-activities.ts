@@ -10,7 +10,7 @@ import {
   type PaymentReceipt,
   type PaymentReservation,
   type PaymentReservations,
-} from './ports';
+} from '../providers/ports';
 
 export interface PaymentActivityDeps {
   /** The billing system's reservations (PostgresBilling and MemoryBilling implement them). */

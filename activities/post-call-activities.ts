@@ -7,19 +7,20 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { decodeWav } from '../audio/wav';
 import { SUMMARY_MAX_CHARS, type CallSummary, type TranscriptRef } from '../contracts/post-call';
 import { FailureType, failure } from './errors';
-import { eventFailure, redactEventText } from './events';
-import type { LlmChain } from './language/llm-chain';
-import { TemplateLanguageModel } from './providers/llm/template';
-import { splitAtSilences } from './post-call/split-silence';
-import { qaFlags, type QaFacts } from './post-call/qa-flags';
+import { redactEventText } from '../conversation/safety/event-redaction';
+import { eventFailure } from './errors';
+import type { LlmChain } from '../providers/llm/chain';
+import { TemplateLanguageModel } from '../providers/llm/template';
+import { splitAtSilences } from '../conversation/post-call/split-silence';
+import { qaFlags, type QaFacts } from '../conversation/post-call/qa-flags';
 import {
   deterministicSummary,
   shortSummary,
   summaryPrompt,
   type SummaryFacts,
-} from './post-call/summary';
-import type { CallAnalyzedData, EventBus, ObjectStore, SpeechToText } from './ports';
-import { redactText } from './safety/redact';
+} from '../conversation/post-call/summary';
+import type { CallAnalyzedData, EventBus, ObjectStore, SpeechToText } from '../providers/ports';
+import { redactText } from '../conversation/safety/redact';
 
 export interface PostCallActivityDeps {
   /** The recordings bucket (two-channel WAVs uploaded by the edge). */

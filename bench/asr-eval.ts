@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RulesIntentClassifier } from '../activities/providers/intent/rules';
+import { RulesIntentClassifier } from '../providers/intent/rules';
 import {
   buildJsgf,
   CALL_VOCABULARY,
@@ -31,7 +31,7 @@ import {
   PocketsphinxSpeechToText,
   scoreFromConfidence,
   type PocketsphinxMode,
-} from '../activities/providers/stt/pocketsphinx';
+} from '../providers/stt/pocketsphinx';
 import { stateDir } from '../infra/paths';
 import { resample } from '../audio/resample';
 import {

@@ -2,9 +2,9 @@
 // (one at a time, after warm-up). Every utterance of the evaluation split is classified
 // `rounds` times; the embedding adapter caches nothing, so each call pays the full model.
 import { performance } from 'node:perf_hooks';
-import { loadSplit } from '../activities/intent/dataset';
-import { percentile } from '../activities/intent/evaluate';
-import type { IntentClassifier } from '../activities/ports';
+import { loadSplit } from '../providers/intent/dataset';
+import { percentile } from '../providers/intent/evaluate';
+import type { IntentClassifier } from '../providers/ports';
 
 export interface IntentLatency {
   classifier: string;
@@ -42,7 +42,7 @@ export async function measureIntentLatency(
 export async function runIntentBench(
   log: (line: string) => void = console.log,
 ): Promise<IntentLatency[]> {
-  const { createIntentClassifier } = await import('../activities/providers/intent/select');
+  const { createIntentClassifier } = await import('../providers/intent/select');
   const out: IntentLatency[] = [];
   for (const name of ['embedding', 'rules']) {
     const r = await measureIntentLatency(await createIntentClassifier(name));

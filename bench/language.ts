@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
-import { disposeLocalModels } from '../activities/providers/llm/llama-local';
+import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { disposeLocalModels } from '../providers/llm/llama-local';
 import { repoRoot } from '../infra/paths';
 import { runIntentBench } from './intent';
 import { runRetrievalBench } from './retrieval';

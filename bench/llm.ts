@@ -4,14 +4,11 @@
 // llama-cpp-python's OpenAI-compatible server over the same GGUF (one thread). p50/p95 over
 // varied knowledge-base questions with a composed, grounded prompt; the first run of each
 // provider is a warm-up (model load, cold prompt cache) and is reported apart.
-import { composePrompt } from '../activities/language/prompt';
-import { SentenceChunker } from '../activities/language/sentence-chunker';
-import type { LanguageModel, Prompt, ScoredChunk } from '../activities/ports';
-import {
-  disposeLocalModels,
-  LlamaLocalLanguageModel,
-} from '../activities/providers/llm/llama-local';
-import { OpenAiLanguageModel } from '../activities/providers/llm/openai';
+import { composePrompt } from '../conversation/answers/prompt';
+import { SentenceChunker } from '../providers/llm/sentence-chunker';
+import type { LanguageModel, Prompt, ScoredChunk } from '../providers/ports';
+import { disposeLocalModels, LlamaLocalLanguageModel } from '../providers/llm/llama-local';
+import { OpenAiLanguageModel } from '../providers/llm/openai';
 import { ensureLocalModel, startOpenAiCompatibleServer } from '../infra/llm';
 import { silentLog } from '../infra/paths';
 import { pct } from './percentile';

@@ -1,11 +1,14 @@
 // Retrieval latency on the local stack: embed the question (USE lite) + search the published
 // PGlite snapshot with the intent's topic filter, over kb/eval.json's questions; p50/p95.
 import path from 'node:path';
-import { loadEvalSet, percentile } from '../activities/knowledge/eval';
-import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../activities/knowledge/local-index';
-import { Retriever } from '../activities/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../activities/providers/embeddings/use-lite';
-import { openKnowledgeIndex } from '../activities/providers/vectors/pglite-snapshot';
+import { loadEvalSet, percentile } from '../conversation/knowledge/eval';
+import {
+  DEFAULT_KB_FOLDER,
+  ensureLocalKnowledgeIndex,
+} from '../conversation/knowledge/local-index';
+import { Retriever } from '../conversation/knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
+import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
 
 export interface RetrievalBench {
   samples: number;

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { SpeechToText } from '../activities/ports';
-import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
+import type { SpeechToText } from '../providers/ports';
+import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
 import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../testing/edge-stack';

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { s3Options, S3ObjectStore } from '../activities/providers/object-store/s3';
+import { s3Options, S3ObjectStore } from '../providers/object-store/s3';
 import { paths, temporalNamespace, temporalUiUrl } from '../infra';
 import { shortPath } from '../infra/paths';
 import type { CallerScriptItem } from '../simulator/caller-script';

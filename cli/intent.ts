@@ -1,10 +1,10 @@
 // `switchboard intent "<text>"` prints the classification as JSON;
 // `switchboard intent eval` scores a classifier on the evaluation split.
 import type { Command } from 'commander';
-import { loadSplit } from '../activities/intent/dataset';
-import { evaluateIntents, type IntentEvaluation } from '../activities/intent/evaluate';
-import { INTENT_NAMES } from '../activities/intent/labels';
-import { createIntentClassifier, INTENT_CLASSIFIERS } from '../activities/providers/intent/select';
+import { loadSplit } from '../providers/intent/dataset';
+import { evaluateIntents, type IntentEvaluation } from '../providers/intent/evaluate';
+import { INTENT_NAMES } from '../providers/intent/labels';
+import { createIntentClassifier, INTENT_CLASSIFIERS } from '../providers/intent/select';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const ABBREV: Record<string, string> = {

@@ -1,12 +1,12 @@
 // `switchboard kb …`: build the knowledge index from markdown and measure its retrieval.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { evaluateRetrieval, loadEvalSet, type EvalReport } from '../activities/knowledge/eval';
-import { isKbTopic, KB_TOPICS } from '../activities/knowledge/documents';
-import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../activities/knowledge/local-index';
-import { Retriever } from '../activities/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../activities/providers/embeddings/use-lite';
-import { openKnowledgeIndex } from '../activities/providers/vectors/pglite-snapshot';
+import { evaluateRetrieval, loadEvalSet, type EvalReport } from '../conversation/knowledge/eval';
+import { isKbTopic, KB_TOPICS } from '../conversation/knowledge/documents';
+import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../conversation/knowledge/local-index';
+import { Retriever } from '../conversation/knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
+import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
 
 function fail(err: unknown): never {
   console.error(`[kb] error: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,11 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { type DayReport, dayReport, parseDay } from '../activities/analytics/day-report';
-import { latencyChartPng } from '../activities/analytics/latency-chart';
-import { loadLoaderConfig } from '../activities/analytics/loader-config';
-import { defaultPricesPath, loadPriceTable } from '../activities/analytics/prices';
-import { DuckDbWarehouse } from '../activities/providers/warehouse/duckdb';
+import { type DayReport, dayReport, parseDay } from '../analytics/day-report';
+import { latencyChartPng } from '../analytics/latency-chart';
+import { loadLoaderConfig } from '../analytics/loader-config';
+import { defaultPricesPath, loadPriceTable } from '../analytics/prices';
+import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
 import { paths } from '../infra/paths';
 import { drainIntoWarehouse, formatLoad } from './warehouse';
 

@@ -2,8 +2,8 @@
 // then the call worker, the post-call worker, the warehouse loader and the media-edge,
 // started together and stopped together.
 import { Pool } from 'pg';
-import { migrate, seed } from '../activities/providers/postgres/schema';
-import { ensureLocalKnowledgeIndex } from '../activities/knowledge/local-index';
+import { migrate, seed } from '../providers/postgres/schema';
+import { ensureLocalKnowledgeIndex } from '../conversation/knowledge/local-index';
 import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
 import { ensureBuilt } from './build';
 import { localEnv } from './dev-env';

@@ -1,16 +1,16 @@
 // `switchboard warehouse load [--once]`: the warehouse loader in the foreground. With
 // --once it loads what is on the event topics now and exits (tests, `report`).
 import type { Command } from 'commander';
-import { EVENT_TYPES } from '../activities/events/catalog';
-import { kafkaBacklog } from '../activities/analytics/kafka-backlog';
-import { type DrainStats, drainEvents } from '../activities/analytics/load-events';
+import { EVENT_TYPES } from '../providers/events/catalog';
+import { kafkaBacklog } from '../analytics/kafka-backlog';
+import { type DrainStats, drainEvents } from '../analytics/load-events';
 import {
   type LoaderConfig,
   loadLoaderConfig,
   loaderBus,
   openWarehouse,
-} from '../activities/analytics/loader-config';
-import type { Warehouse } from '../activities/ports';
+} from '../analytics/loader-config';
+import type { Warehouse } from '../providers/ports';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
 

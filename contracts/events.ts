@@ -1,6 +1,6 @@
 // The call's events, as they leave the system on Kafka: their types and the envelope. Field
 // names are the wire's (snake_case, as warehouse columns); each type's JSON Schema is
-// activities/events/schemas/<type>.v<N>.json. Shared by the workflows (which draft them),
+// providers/events/schemas/<type>.v<N>.json. Shared by the workflows (which draft them),
 // the event bus and its consumers; imports nothing of ours.
 
 export type EventType =

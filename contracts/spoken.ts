@@ -1,6 +1,6 @@
 // How amounts and dates are said: one wording for the workflow's replies
 // (workflows/call-state.ts) and for grounded answers rewritten for the ear
-// (activities/safety/for-the-ear.ts). Pure; imports nothing of ours.
+// (conversation/safety/for-the-ear.ts). Pure; imports nothing of ours.
 
 export function spokenAmount(cents: number): string {
   const dollars = Math.floor(cents / 100);

@@ -4,7 +4,7 @@
 // the workflow answers it once. Card numbers, CVVs and PINs are redacted here, before the
 // text enters history.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { redactText } from '../activities/safety/redact';
+import { redactText } from '../conversation/safety/redact';
 import type { DtmfEntry } from './dtmf-entry';
 import {
   callWorkflowId,

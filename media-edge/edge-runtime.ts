@@ -1,18 +1,18 @@
 // Assembles the edge's audio side from its configuration: recognizers with their fallback
 // policy, the TTS chain behind its cache, the recordings store, the per-call sessions, and
 // the worker on this host's task queue that runs the workflow's host-bound activities.
-import type { Answerer } from '../activities/language/answer-contract';
+import type { Answerer } from '../conversation/answers/answerer';
 import { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createEdgeActivities } from '../activities/edge-activities';
-import type { SpeechToText } from '../activities/ports';
-import { S3ObjectStore, s3Options } from '../activities/providers/object-store/s3';
-import { DeepgramSpeechToText } from '../activities/providers/stt/deepgram';
-import { FallbackSpeechToText } from '../activities/providers/stt/fallback';
-import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
-import { TtsCache } from '../activities/speech/tts-cache';
-import { TtsChain } from '../activities/speech/tts-chain';
+import type { SpeechToText } from '../providers/ports';
+import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
+import { DeepgramSpeechToText } from '../providers/stt/deepgram';
+import { FallbackSpeechToText } from '../providers/stt/fallback';
+import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { TtsCache } from '../providers/tts/cache';
+import { TtsChain } from '../providers/tts/chain';
 import type { UtteranceRecognizer } from './call-session';
 import type { EdgeConfig } from './config';
 import { EDGE_DRAIN_MS, EdgeCalls } from './edge-calls';

@@ -1,11 +1,11 @@
 // media-edge process entry: config from the environment, Temporal client, the audio
 // runtime with its host-bound worker, and the HTTP/WebSocket server. SIGTERM/SIGINT stop
 // accepting calls, close open streams, let in-flight work finish, then exit.
-import { pinoRedaction } from '../activities/safety/redact';
+import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
+import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { installCompactLogging } from '../workers/logging';
 import { loadEdgeConfig } from './config';
 import { createEdgeRuntime } from './edge-runtime';

@@ -2,7 +2,7 @@
 // a liveness probe.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
-import { pinoRedaction } from '../activities/safety/redact';
+import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';

@@ -1,7 +1,7 @@
 // What the edge's audio path needs besides the webhook config: the TTS cache (Redis +
 // object store), the recordings store and endpointing. Read once from the environment.
 import { z } from 'zod';
-import { ttsCacheNamespaceField } from '../activities/speech/tts-cache';
+import { ttsCacheNamespaceField } from '../providers/tts/cache';
 
 const schema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6380'),

@@ -2,10 +2,10 @@
 // calling any provider. Only the fixed prompts are shared across calls; any other text may
 // carry a name, an amount or a date, so it is cached for its call alone and the post-call
 // workflow removes it.
-import type { CacheScope, TtsCache } from '../activities/speech/tts-cache';
-import type { TtsChain } from '../activities/speech/tts-chain';
-import { splitSentences } from '../activities/language/sentence-chunker';
-import { PrerecordedTts } from '../activities/providers/tts/prerecorded';
+import type { CacheScope, TtsCache } from '../providers/tts/cache';
+import type { TtsChain } from '../providers/tts/chain';
+import { splitSentences } from '../providers/llm/sentence-chunker';
+import { PrerecordedTts } from '../providers/tts/prerecorded';
 
 let prompts: PrerecordedTts | undefined;
 

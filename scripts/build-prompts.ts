@@ -5,17 +5,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LOCAL_TTS_DEFAULTS, LocalTts } from '../activities/providers/tts/local';
+import { LOCAL_TTS_DEFAULTS, LocalTts } from '../providers/tts/local';
 import {
   APOLOGY,
   PROMPTS_DIR,
   PROMPTS_INDEX,
   type PromptIndex,
-} from '../activities/providers/tts/prerecorded';
-import { COMMITMENT_REFUSAL } from '../activities/safety/commitments';
-import { NOT_CONFIDENT } from '../activities/safety/grounding';
-import { PRIVACY_REFUSAL } from '../activities/safety/privacy';
-import { CALM_REPLY } from '../activities/safety/tone';
+} from '../providers/tts/prerecorded';
+import { COMMITMENT_REFUSAL } from '../conversation/safety/commitments';
+import { NOT_CONFIDENT } from '../conversation/safety/grounding';
+import { PRIVACY_REFUSAL } from '../conversation/safety/privacy';
+import { CALM_REPLY } from '../conversation/safety/tone';
 import { PROMPTS, initialCallState, step } from '../workflows/call-state';
 
 /** Prompt name → text. The greeting comes from the state machine, so it cannot drift. */

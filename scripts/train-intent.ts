@@ -1,10 +1,10 @@
 // Trains the intent model on data/intents/train.tsv and writes data/intents/model.json.
 //   npx tsx scripts/train-intent.ts [--embedder minilm|use-lite] [--out file]
 // Deterministic: the same dataset and embedder give the same file.
-import { loadSplit } from '../activities/intent/dataset';
-import { DEFAULT_MODEL_FILE, writeModelFile } from '../activities/intent/model-file';
-import { trainIntentModel } from '../activities/intent/train';
-import { createEmbedder } from '../activities/providers/embeddings/select';
+import { loadSplit } from '../providers/intent/dataset';
+import { DEFAULT_MODEL_FILE, writeModelFile } from '../providers/intent/model-file';
+import { trainIntentModel } from '../providers/intent/train';
+import { createEmbedder } from '../providers/embeddings/select';
 
 async function main(): Promise<void> {
   const arg = (flag: string) => {

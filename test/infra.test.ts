@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
-import { S3ObjectStore } from '../activities/providers/object-store/s3';
+import { S3ObjectStore } from '../providers/object-store/s3';
 import {
   applyTemporalConfig,
   databaseUrl,

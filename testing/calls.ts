@@ -7,19 +7,19 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { PostgresBilling } from '../activities/providers/billing/postgres';
-import { PostgresCrm } from '../activities/providers/crm/postgres';
-import { LocalPostgresGateway } from '../activities/providers/payments/local-postgres';
-import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
+import { PostgresBilling } from '../providers/billing/postgres';
+import { PostgresCrm } from '../providers/crm/postgres';
+import { LocalPostgresGateway } from '../providers/payments/local-postgres';
+import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import type { CallActivityDeps } from '../activities/call-activities';
-import { MemoryEventBus } from '../activities/providers/events/memory';
-import type { Answerer } from '../activities/language/answer-contract';
+import { MemoryEventBus } from '../providers/events/memory';
+import type { Answerer } from '../conversation/answers/answerer';
 import { CallBridge } from '../media-edge/call-bridge';
 import { createCallWorker } from '../workers/call-worker-factory';
 import { createPostCallWorker } from '../workers/post-call-worker-factory';
 import { postCallWorkflowId } from '../contracts/post-call';
-import { MemoryObjectStore } from '../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
+import { MemoryObjectStore } from '../providers/object-store/memory';
+import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import {
   CALL_TASK_QUEUE,
   callWorkflowId,

@@ -2,11 +2,11 @@
 // server, publishing to a given bus, and a warehouse that also keeps what it was handed.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Answerer } from '../activities/language/answer-contract';
-import type { AnyBusEvent, EventBus, Warehouse } from '../activities/ports';
-import { MemoryObjectStore } from '../activities/providers/object-store/memory';
-import { PocketsphinxSpeechToText } from '../activities/providers/stt/pocketsphinx';
-import type { DuckDbWarehouse } from '../activities/providers/warehouse/duckdb';
+import type { Answerer } from '../conversation/answers/answerer';
+import type { AnyBusEvent, EventBus, Warehouse } from '../providers/ports';
+import { MemoryObjectStore } from '../providers/object-store/memory';
+import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import type { DuckDbWarehouse } from '../providers/warehouse/duckdb';
 import { createCallWorker } from '../workers/call-worker-factory';
 import { createPostCallWorker } from '../workers/post-call-worker-factory';
 import { postgresTestDeps } from './calls';

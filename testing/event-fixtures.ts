@@ -1,5 +1,5 @@
 // Event drafts for tests and a collector that waits for what a consumer handled.
-import type { AnyBusEvent, Delivery, EventDraft, EventType } from '../activities/ports';
+import type { AnyBusEvent, Delivery, EventDraft, EventType } from '../providers/ports';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
 

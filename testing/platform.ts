@@ -6,7 +6,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { Pool } from 'pg';
 import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../infra';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
-import { seed, migrate } from '../activities/providers/postgres/schema';
+import { seed, migrate } from '../providers/postgres/schema';
 import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 

@@ -4,9 +4,9 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
 import { createPaymentActivities } from '../activities/payment-activities';
-import type { Answerer } from '../activities/language/answer-contract';
+import type { Answerer } from '../conversation/answers/answerer';
 import { createEventActivities } from '../activities/event-activities';
-import type { EventBus } from '../activities/ports';
+import type { EventBus } from '../providers/ports';
 import { CALL_TASK_QUEUE } from '../contracts/call';
 import { workflowCode } from './workflow-code';
 

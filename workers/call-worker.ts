@@ -1,7 +1,7 @@
 // Process entry of the call worker: call workflows and their activities.
 import { NativeConnection } from '@temporalio/worker';
-import { createKnowledgeAnswerer } from '../activities/language/knowledge-answerer';
-import { KafkaEventBus } from '../activities/providers/events/kafka';
+import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { KafkaEventBus } from '../providers/events/kafka';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';

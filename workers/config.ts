@@ -1,6 +1,6 @@
 // Worker configuration from the environment, validated once at start-up.
 import { z } from 'zod';
-import { kafkaEnvFields } from '../activities/providers/events/kafka-env';
+import { kafkaEnvFields } from '../providers/events/kafka-env';
 
 const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),

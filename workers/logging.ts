@@ -1,6 +1,6 @@
 // One-line logs for the Temporal runtime (the SDK's default prints multi-line objects).
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
-import { redactText } from '../activities/safety/redact';
+import { redactText } from '../conversation/safety/redact';
 
 /** The structured fields a runtime log line shows, in this order; all but `error` are ids. */
 const LINE_FIELDS = ['sdkComponent', 'taskQueue', 'workflowId', 'activityType'] as const;

@@ -1,11 +1,11 @@
 // The call activities' dependencies on the local PostgreSQL CRM/billing database.
 import { Pool } from 'pg';
 import type { CallActivityDeps } from '../activities/call-activities';
-import { PostgresBilling } from '../activities/providers/billing/postgres';
-import { PostgresCrm } from '../activities/providers/crm/postgres';
-import { createEmbeddingIntentClassifier } from '../activities/providers/intent/embedding';
-import { LocalPostgresGateway } from '../activities/providers/payments/local-postgres';
-import { migrate } from '../activities/providers/postgres/schema';
+import { PostgresBilling } from '../providers/billing/postgres';
+import { PostgresCrm } from '../providers/crm/postgres';
+import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
+import { LocalPostgresGateway } from '../providers/payments/local-postgres';
+import { migrate } from '../providers/postgres/schema';
 
 export async function postgresDeps(
   databaseUrl: string,

@@ -1,10 +1,10 @@
 // Process entry of the warehouse loader: consumer group `switchboard-warehouse` on every
 // event topic, loading each event into the warehouse (DuckDB by default) idempotently by
 // event id. Stops on SIGINT/SIGTERM after the event in hand; a restart resumes from the
-// group's committed offsets. Configuration from env (activities/analytics/loader-config.ts).
-import { EVENT_TYPES } from '../activities/events/catalog';
-import { startEventLoader } from '../activities/analytics/load-events';
-import { loadLoaderConfig, loaderBus, openWarehouse } from '../activities/analytics/loader-config';
+// group's committed offsets. Configuration from env (analytics/loader-config.ts).
+import { EVENT_TYPES } from '../providers/events/catalog';
+import { startEventLoader } from '../analytics/load-events';
+import { loadLoaderConfig, loaderBus, openWarehouse } from '../analytics/loader-config';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
 

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createCallActivities } from '../../activities/call-activities';
-import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
-import { MemoryBilling } from '../../activities/providers/memory/billing';
-import { MemoryGateway } from '../../activities/providers/payments/memory';
-import { MemoryCrm, MemoryCrmStore } from '../../activities/providers/memory/crm';
-import { DEMO_CUSTOMERS } from '../../activities/providers/postgres/schema';
+import { RulesIntentClassifier } from '../../providers/intent/rules';
+import { MemoryBilling } from '../../providers/billing/memory';
+import { MemoryGateway } from '../../providers/payments/memory';
+import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { DEMO_CUSTOMERS } from '../../providers/postgres/schema';
 
 function activities(overrides: { failBalance?: boolean } = {}) {
   const store = new MemoryCrmStore(DEMO_CUSTOMERS);

@@ -7,16 +7,12 @@ import {
   type Billing,
   type CallLog,
   type CrmClient,
-} from '../../activities/ports';
-import { PostgresBilling } from '../../activities/providers/billing/postgres';
-import { PostgresCrm } from '../../activities/providers/crm/postgres';
-import { MemoryBilling } from '../../activities/providers/memory/billing';
-import { MemoryCrm, MemoryCrmStore } from '../../activities/providers/memory/crm';
-import {
-  DEMO_CUSTOMERS,
-  seed,
-  type SeedCustomer,
-} from '../../activities/providers/postgres/schema';
+} from '../../providers/ports';
+import { PostgresBilling } from '../../providers/billing/postgres';
+import { PostgresCrm } from '../../providers/crm/postgres';
+import { MemoryBilling } from '../../providers/billing/memory';
+import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { DEMO_CUSTOMERS, seed, type SeedCustomer } from '../../providers/postgres/schema';
 import { resetDb } from '../../testing/platform';
 
 /** A fresh CRM + billing pair holding the demo customers and `extra`. */

@@ -4,7 +4,7 @@
 // each documented error maps onto the failure types workflows branch on.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { DeepgramPrerecordedSpeechToText } from '../../activities/providers/stt/deepgram-prerecorded';
+import { DeepgramPrerecordedSpeechToText } from '../../providers/stt/deepgram-prerecorded';
 import { decodeWav } from '../../audio/wav';
 import {
   DeepgramPrerecordedReplayServer,

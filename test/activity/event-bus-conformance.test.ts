@@ -11,16 +11,16 @@ import {
   EventCodec,
   type EventRegistry,
   TOPICS,
-} from '../../activities/events';
+} from '../../providers/events';
 import {
   type AnyBusEvent,
   type EventBus,
   type EventType,
   EventValidationError,
   type InvalidDelivery,
-} from '../../activities/ports';
-import { KafkaEventBus } from '../../activities/providers/events/kafka';
-import { MemoryEventBus } from '../../activities/providers/events/memory';
+} from '../../providers/ports';
+import { KafkaEventBus } from '../../providers/events/kafka';
+import { MemoryEventBus } from '../../providers/events/memory';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { deleteTopicsWithPrefix, messagesOn } from '../../testing/kafka-admin';
 import { callEvents, Collector, line } from '../../testing/event-fixtures';

@@ -3,17 +3,17 @@
 // Then what only the model promises: the accuracy targets on the evaluation split,
 // calibrated confidence, and the knowledge-base intents.
 import assert from 'node:assert/strict';
-import { loadSplit } from '../../activities/intent/dataset';
-import { evaluateIntents } from '../../activities/intent/evaluate';
-import { INTENT_NAMES } from '../../activities/intent/labels';
-import { readModelFile } from '../../activities/intent/model-file';
-import type { Embedder, IntentClassifier } from '../../activities/ports';
+import { loadSplit } from '../../providers/intent/dataset';
+import { evaluateIntents } from '../../providers/intent/evaluate';
+import { INTENT_NAMES } from '../../providers/intent/labels';
+import { readModelFile } from '../../providers/intent/model-file';
+import type { Embedder, IntentClassifier } from '../../providers/ports';
 import { ensureMiniLmFiles } from '../../infra/minilm';
 import {
   createEmbeddingIntentClassifier,
   EmbeddingIntentClassifier,
-} from '../../activities/providers/intent/embedding';
-import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
+} from '../../providers/intent/embedding';
+import { RulesIntentClassifier } from '../../providers/intent/rules';
 import type { IntentName } from '../../contracts/call';
 
 const SUBJECTS: { name: string; create(): Promise<IntentClassifier> }[] = [

@@ -3,8 +3,8 @@
 // "table"), which is also its SeenEvents, so a redelivery after the kill is dropped.
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dedupeById, type SeenEvents } from '../../activities/events';
-import { KafkaEventBus } from '../../activities/providers/events/kafka';
+import { dedupeById, type SeenEvents } from '../../providers/events';
+import { KafkaEventBus } from '../../providers/events/kafka';
 
 const { BROKERS, PREFIX, GROUP, LEDGER, DELIVERIES, HANDLER_MS } = process.env;
 if (!BROKERS || !PREFIX || !GROUP || !LEDGER || !DELIVERIES) throw new Error('env missing');

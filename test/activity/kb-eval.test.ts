@@ -4,15 +4,15 @@
 // about three questions for model or KB edits.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chunkDocument } from '../../activities/knowledge/chunker';
-import { loadKnowledgeFolder } from '../../activities/knowledge/documents';
-import { evaluateRetrieval, loadEvalSet, type EvalQuestion } from '../../activities/knowledge/eval'; // prettier-ignore
-import { ingestFolder } from '../../activities/knowledge/ingest';
-import { DEFAULT_KB_FOLDER } from '../../activities/knowledge/local-index';
-import { Retriever } from '../../activities/knowledge/retrieve';
-import type { KbChunk } from '../../activities/ports';
-import { sharedUseLiteEmbedder } from '../../activities/providers/embeddings/use-lite';
-import { PgliteVectorIndex } from '../../activities/providers/vectors/pglite';
+import { chunkDocument } from '../../conversation/knowledge/chunker';
+import { loadKnowledgeFolder } from '../../conversation/knowledge/documents';
+import { evaluateRetrieval, loadEvalSet, type EvalQuestion } from '../../conversation/knowledge/eval'; // prettier-ignore
+import { ingestFolder } from '../../conversation/knowledge/ingest';
+import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
+import { Retriever } from '../../conversation/knowledge/retrieve';
+import type { KbChunk } from '../../providers/ports';
+import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
+import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 
 const FLOOR = { recallAt5: 0.9, mrr: 0.75 };
 

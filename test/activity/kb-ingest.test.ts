@@ -5,17 +5,17 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chunkDocument } from '../../activities/knowledge/chunker';
-import { loadKnowledgeFolder } from '../../activities/knowledge/documents';
-import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../../activities/knowledge/local-index';
-import { Retriever } from '../../activities/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../../activities/providers/embeddings/use-lite';
+import { chunkDocument } from '../../conversation/knowledge/chunker';
+import { loadKnowledgeFolder } from '../../conversation/knowledge/documents';
+import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../../conversation/knowledge/local-index';
+import { Retriever } from '../../conversation/knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import {
   knowledgeStore,
   openKnowledgeIndex,
   openKnowledgeWriter,
   type SnapshotVectorIndex,
-} from '../../activities/providers/vectors/pglite-snapshot';
+} from '../../providers/vectors/pglite-snapshot';
 import { killHard, spawnWorkerProcess } from '../helpers/worker-process';
 
 const KB_PROCESS = path.join(__dirname, '..', 'fixtures', 'kb-index-process.ts');

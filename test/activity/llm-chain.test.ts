@@ -4,16 +4,12 @@
 // (error), an empty answer — records why, and streams the served provider's text. Once
 // something was said, a failure ends the answer instead of switching voices.
 import assert from 'node:assert/strict';
-import { type LlmAttempt, LlmChain, LlmChainError } from '../../activities/language/llm-chain';
-import {
-  llmChainFromEnv,
-  llmLinksFromEnv,
-  warmUpLlmChain,
-} from '../../activities/language/llm-config';
-import { composePrompt } from '../../activities/language/prompt';
-import type { LanguageModel, Prompt, ScoredChunk } from '../../activities/ports';
-import { disposeLocalModels } from '../../activities/providers/llm/llama-local';
-import { TemplateLanguageModel } from '../../activities/providers/llm/template';
+import { type LlmAttempt, LlmChain, LlmChainError } from '../../providers/llm/chain';
+import { llmChainFromEnv, llmLinksFromEnv } from '../../providers/llm/config';
+import { composePrompt, warmUpLlmChain } from '../../conversation/answers/prompt';
+import type { LanguageModel, Prompt, ScoredChunk } from '../../providers/ports';
+import { disposeLocalModels } from '../../providers/llm/llama-local';
+import { TemplateLanguageModel } from '../../providers/llm/template';
 import {
   ensureLocalModel,
   type OpenAiCompatibleServer,

@@ -3,24 +3,21 @@
 // node-llama-cpp model, and the template answer. Then the OpenAI adapter's request shape
 // and error mapping against OpenAI's recorded wire exchanges.
 import assert from 'node:assert/strict';
-import { composePrompt } from '../../activities/language/prompt';
+import { composePrompt } from '../../conversation/answers/prompt';
 import {
   type LanguageModel,
   LanguageModelError,
   type LlmFailureKind,
   type Prompt,
   type ScoredChunk,
-} from '../../activities/ports';
-import {
-  disposeLocalModels,
-  LlamaLocalLanguageModel,
-} from '../../activities/providers/llm/llama-local';
-import { OpenAiLanguageModel } from '../../activities/providers/llm/openai';
+} from '../../providers/ports';
+import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
+import { OpenAiLanguageModel } from '../../providers/llm/openai';
 import {
   NO_DOCUMENT_ANSWER,
   TemplateLanguageModel,
   templateAnswer,
-} from '../../activities/providers/llm/template';
+} from '../../providers/llm/template';
 import {
   ensureLocalModel,
   freePort,

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { ObjectStore } from '../../activities/ports';
-import { MemoryObjectStore } from '../../activities/providers/object-store/memory';
-import { S3ObjectStore } from '../../activities/providers/object-store/s3';
+import type { ObjectStore } from '../../providers/ports';
+import { MemoryObjectStore } from '../../providers/object-store/memory';
+import { S3ObjectStore } from '../../providers/object-store/s3';
 import { infraUp, objectStoreConfig } from '../../infra';
 
 const RUN = `conformance/${process.pid}-${Date.now().toString(36)}`;

@@ -9,12 +9,12 @@ import {
   type ChargeRequest,
   type PaymentGateway,
   type PaymentReservations,
-} from '../../activities/ports';
-import { PostgresBilling } from '../../activities/providers/billing/postgres';
-import { MemoryBilling } from '../../activities/providers/memory/billing';
-import { MemoryCrmStore } from '../../activities/providers/memory/crm';
-import { LocalPostgresGateway } from '../../activities/providers/payments/local-postgres';
-import { MemoryGateway } from '../../activities/providers/payments/memory';
+} from '../../providers/ports';
+import { PostgresBilling } from '../../providers/billing/postgres';
+import { MemoryBilling } from '../../providers/billing/memory';
+import { MemoryCrmStore } from '../../providers/crm/memory';
+import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
+import { MemoryGateway } from '../../providers/payments/memory';
 import { customerWithInvoice, sagaDatabase } from '../fixtures/payment-saga-stack';
 
 const CUSTOMERS = Array.from({ length: 12 }, (_, i) => customerWithInvoice(i + 1));

@@ -11,10 +11,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { CardDeclinedError, type ChargeRequest, type PaymentGateway } from '../../activities/ports';
-import { PostgresBilling } from '../../activities/providers/billing/postgres';
-import { LocalPostgresGateway } from '../../activities/providers/payments/local-postgres';
-import type { SeedCustomer } from '../../activities/providers/postgres/schema';
+import { CardDeclinedError, type ChargeRequest, type PaymentGateway } from '../../providers/ports';
+import { PostgresBilling } from '../../providers/billing/postgres';
+import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
+import type { SeedCustomer } from '../../providers/postgres/schema';
 import { paymentKeys, type PaymentOutcome } from '../../workflows/payment-saga';
 import {
   createSagaActivities,

@@ -7,13 +7,13 @@
 // after abort() rejects; a stream with no audio finishes with empty text.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PcmAudio, SpeechToText, SttStream } from '../../activities/ports';
-import { DeepgramSpeechToText } from '../../activities/providers/stt/deepgram';
+import type { PcmAudio, SpeechToText, SttStream } from '../../providers/ports';
+import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import {
   buildJsgf,
   normalizeWords,
   PocketsphinxSpeechToText,
-} from '../../activities/providers/stt/pocketsphinx';
+} from '../../providers/stt/pocketsphinx';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../fixtures/deepgram/replay-server';

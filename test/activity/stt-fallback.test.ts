@@ -3,13 +3,10 @@
 // fallback (the real local pocketsphinx on real phone audio) gets the same kept audio; every
 // attempt is recorded; when both fail the result says so instead of throwing.
 import assert from 'node:assert/strict';
-import type { PcmAudio } from '../../activities/ports';
-import { DeepgramSpeechToText } from '../../activities/providers/stt/deepgram';
-import { FallbackSpeechToText, type SttAttempt } from '../../activities/providers/stt/fallback';
-import {
-  normalizeWords,
-  PocketsphinxSpeechToText,
-} from '../../activities/providers/stt/pocketsphinx';
+import type { PcmAudio } from '../../providers/ports';
+import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
+import { FallbackSpeechToText, type SttAttempt } from '../../providers/stt/fallback';
+import { normalizeWords, PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer } from '../fixtures/deepgram/replay-server';

@@ -3,14 +3,14 @@
 // is under test is whether the cache calls it, not the speech.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { SpeechAudio, TextToSpeech } from '../../activities/ports';
-import { S3ObjectStore } from '../../activities/providers/object-store/s3';
+import type { SpeechAudio, TextToSpeech } from '../../providers/ports';
+import { S3ObjectStore } from '../../providers/object-store/s3';
 import {
   DEFAULT_TTS_CACHE_TTL_S,
   normaliseText,
   TtsCache,
   ttsCacheTtlFromEnv,
-} from '../../activities/speech/tts-cache';
+} from '../../providers/tts/cache';
 import { infraUp, objectStoreConfig, redisUrl } from '../../infra';
 
 const NS = `tts-test-${process.pid}-${Date.now().toString(36)}`;

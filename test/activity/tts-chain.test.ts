@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
 import { PROMPTS } from '../../workflows/call-state';
-import { APOLOGY } from '../../activities/providers/tts/prerecorded';
-import { TtsChain, type TtsAttempt } from '../../activities/speech/tts-chain';
+import { APOLOGY } from '../../providers/tts/prerecorded';
+import { TtsChain, type TtsAttempt } from '../../providers/tts/chain';
 import {
   FAKE_AWS_ENV,
   FAKE_GOOGLE_KEY,

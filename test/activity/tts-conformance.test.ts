@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { TextToSpeech } from '../../activities/ports';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
-import { GoogleTts } from '../../activities/providers/tts/google';
-import { LocalTts } from '../../activities/providers/tts/local';
-import { PollyTts } from '../../activities/providers/tts/polly';
+import type { TextToSpeech } from '../../providers/ports';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { GoogleTts } from '../../providers/tts/google';
+import { LocalTts } from '../../providers/tts/local';
+import { PollyTts } from '../../providers/tts/polly';
 import {
   APOLOGY,
   PROMPTS_DIR,
   PrerecordedTts,
   type PromptIndex,
-} from '../../activities/providers/tts/prerecorded';
+} from '../../providers/tts/prerecorded';
 import { mulawToPcm } from '../../audio/mulaw';
 import { PROMPTS, initialCallState, step } from '../../workflows/call-state';
 import {

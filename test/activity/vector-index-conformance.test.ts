@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { KbChunk, ScoredChunk, VectorIndex } from '../../activities/ports';
-import { PgliteVectorIndex } from '../../activities/providers/vectors/pglite';
-import { QdrantVectorIndex, uuidV5 } from '../../activities/providers/vectors/qdrant';
+import type { KbChunk, ScoredChunk, VectorIndex } from '../../providers/ports';
+import { PgliteVectorIndex } from '../../providers/vectors/pglite';
+import { QdrantVectorIndex, uuidV5 } from '../../providers/vectors/qdrant';
 import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
 
 type Index = VectorIndex & { documentIds(): Promise<string[]> };

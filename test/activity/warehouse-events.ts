@@ -1,8 +1,8 @@
 // The conformance suite's events: one call with every event type (seven events). Fixed
 // here, not shared, because the Snowflake replay (test/fixtures/snowflake/load-twice.json)
 // recorded exactly these bindings.
-import { EventCodec } from '../../activities/events';
-import type { AnyBusEvent, EventDraft } from '../../activities/ports';
+import { EventCodec } from '../../providers/events';
+import type { AnyBusEvent, EventDraft } from '../../providers/ports';
 
 const call = { call_id: 'CAsnowflake0001', workflow_id: 'call-CAsnowflake0001' };
 

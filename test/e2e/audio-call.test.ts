@@ -2,7 +2,7 @@
 // voice, the edge's VAD, endpointer, local ASR, the call workflow on Temporal, the local
 // TTS with its cache, playout with marks, and the recording in the object store.
 import assert from 'node:assert/strict';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
@@ -10,13 +10,13 @@ import { ADA, testEvents } from '../../testing/calls';
 import { Collector } from '../../testing/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../../testing/platform';
-import { S3ObjectStore } from '../../activities/providers/object-store/s3';
+import { S3ObjectStore } from '../../providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../audio/wav';
 import { transcriptQuery, type CallResult, type Utterance } from '../../contracts/call';
-import type { SpeechToText, TurnMetricsData } from '../../activities/ports';
+import type { SpeechToText, TurnMetricsData } from '../../providers/ports';
 import { FailureType, failure } from '../../activities/errors';
-import { FallbackSpeechToText } from '../../activities/providers/stt/fallback';
+import { FallbackSpeechToText } from '../../providers/stt/fallback';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 

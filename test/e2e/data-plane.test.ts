@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TOPICS } from '../../activities/events/catalog';
-import { createKnowledgeAnswerer } from '../../activities/language/knowledge-answerer';
-import { KafkaEventBus } from '../../activities/providers/events/kafka';
-import { DuckDbWarehouse, type SqlParams } from '../../activities/providers/warehouse/duckdb';
-import { defaultPricesPath, loadPriceTable } from '../../activities/analytics/prices';
+import { TOPICS } from '../../providers/events/catalog';
+import { createKnowledgeAnswerer } from '../../conversation/answers/knowledge-answerer';
+import { KafkaEventBus } from '../../providers/events/kafka';
+import { DuckDbWarehouse, type SqlParams } from '../../providers/warehouse/duckdb';
+import { defaultPricesPath, loadPriceTable } from '../../analytics/prices';
 import { runReport } from '../../cli/report';
 import { createEphemeralDevServer } from '../../infra/ephemeral-server';
 import {

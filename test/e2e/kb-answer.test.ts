@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createKnowledgeAnswerer } from '../../activities/language/knowledge-answerer';
-import type { Answerer } from '../../activities/language/answer-contract';
-import { NOT_CONFIDENT } from '../../activities/safety/grounding';
+import { createKnowledgeAnswerer } from '../../conversation/answers/knowledge-answerer';
+import type { Answerer } from '../../conversation/answers/answerer';
+import { NOT_CONFIDENT } from '../../conversation/safety/grounding';
 import { repoRoot } from '../../infra/paths';
 import { PROMPTS } from '../../workflows/call-state';
 import { callStatusSignal, transcriptQuery, type TranscriptEntry } from '../../contracts/call';

@@ -15,7 +15,7 @@ import pino from 'pino';
 import { defaultPayloadConverter } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalBinaries } from '../../infra';
-import { LocalTts } from '../../activities/providers/tts/local';
+import { LocalTts } from '../../providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/media-stream';
 import { mulawToPcm } from '../../audio/mulaw';

@@ -9,7 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { PrerecordedTts } from '../../activities/providers/tts/prerecorded';
+import { PrerecordedTts } from '../../providers/tts/prerecorded';
 import { mulawToPcm } from '../../audio/mulaw';
 import { encodeWav } from '../../audio/wav';
 

@@ -11,22 +11,20 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import { createAnswerer } from '../../activities/language/answer';
-import type { AnswerRecord, Answerer } from '../../activities/language/answer-contract';
-import { LlmChain, type LlmLink } from '../../activities/language/llm-chain';
-import type { LanguageModel, Prompt } from '../../activities/ports';
-import {
-  disposeLocalModels,
-  LlamaLocalLanguageModel,
-} from '../../activities/providers/llm/llama-local';
-import { TemplateLanguageModel } from '../../activities/providers/llm/template';
-import { checkCommitments } from '../../activities/safety/commitments';
-import { checkPrivacy } from '../../activities/safety/privacy';
-import { hasSensitive, pinoRedaction } from '../../activities/safety/redact';
-import { checkTone } from '../../activities/safety/tone';
+import { createAnswerer } from '../../conversation/answers/answer';
+import type { AnswerRecord } from '../../contracts/answers';
+import type { Answerer } from '../../conversation/answers/answerer';
+import { LlmChain, type LlmLink } from '../../providers/llm/chain';
+import type { LanguageModel, Prompt } from '../../providers/ports';
+import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
+import { TemplateLanguageModel } from '../../providers/llm/template';
+import { checkCommitments } from '../../conversation/safety/commitments';
+import { checkPrivacy } from '../../conversation/safety/privacy';
+import { hasSensitive, pinoRedaction } from '../../conversation/safety/redact';
+import { checkTone } from '../../conversation/safety/tone';
 import { ensureLocalModel } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
-import { MemoryEventBus } from '../../activities/providers/events/memory';
+import { MemoryEventBus } from '../../providers/events/memory';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { callStatusSignal, transcriptQuery, type Reply } from '../../contracts/call';
 import { postgresTestDeps, startCall } from '../../testing/calls';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkCommitments, COMMITMENT_REFUSAL } from '../../activities/safety/commitments';
+import { checkCommitments, COMMITMENT_REFUSAL } from '../../conversation/safety/commitments';
 
 const refused: [string, string][] = [
   ['I have refunded your last payment.', 'refund'],

@@ -5,7 +5,7 @@
 // A variable counts as read when the code names it in one of these ways:
 //   - process.env.NAME, env.NAME, process.env['NAME'], env['NAME'];
 //   - a key of a zod schema in a file that imports zod (the env loaders: workers/config.ts,
-//     media-edge/config.ts, activities/language/llm-config.ts, …): `NAME: z.string()…`;
+//     media-edge/config.ts, providers/llm/config.ts, …): `NAME: z.string()…`;
 //   - the argument of a helper that reads the environment by a computed name (DYNAMIC below).
 // A read by a computed name that no DYNAMIC entry resolves fails the test: a new one must be
 // resolved here and its pattern documented.
@@ -17,6 +17,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const SOURCE_DIRS = [
   'contracts',
   'audio',
+  'providers',
+  'conversation',
+  'analytics',
   'activities',
   'workers',
   'media-edge',
@@ -35,13 +38,13 @@ const DYNAMIC: { file: string; read: RegExp; names: RegExp }[] = [
   { file: 'infra/paths.ts', read: /process\.env\[name\]/, names: /\benvPort\(\s*'([A-Z0-9_]+)'/g },
   // snowflakeOptionsFromEnv: need('SNOWFLAKE_ACCOUNT') reads env[name].
   {
-    file: 'activities/providers/warehouse/snowflake.ts',
+    file: 'providers/warehouse/snowflake.ts',
     read: /\benv\[name\]/,
     names: /\bneed\(\s*'([A-Z0-9_]+)'/g,
   },
   // OpenAiLanguageModel reads its key from the variable its options name (apiKeyEnv).
   {
-    file: 'activities/providers/llm/openai.ts',
+    file: 'providers/llm/openai.ts',
     read: /\benv\[this\.opts\.apiKeyEnv\]/,
     names: /\bapiKeyEnv:\s*'([A-Z0-9_]+)'/g,
   },

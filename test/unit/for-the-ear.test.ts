@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { forTheEar, sentences } from '../../activities/safety/for-the-ear';
+import { forTheEar, sentences } from '../../conversation/safety/for-the-ear';
 
 describe('for-the-ear: short replies with amounts, dates and units in words', () => {
   it('speaks amounts and dates naturally', () => {

@@ -5,7 +5,7 @@ import {
   GroundingIndex,
   NOT_CONFIDENT,
   numeralize,
-} from '../../activities/safety/grounding';
+} from '../../conversation/safety/grounding';
 
 // Chunks as the demo knowledge base states them (see the domain fact sheet).
 const DOCS = [

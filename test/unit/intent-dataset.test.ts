@@ -1,10 +1,10 @@
 // The shipped dataset and model file: enough varied phrasings per intent, a clean
 // train/evaluation split, and weights that were trained on the current training split.
 import assert from 'node:assert/strict';
-import { datasetHash, loadSplit, parseExamples } from '../../activities/intent/dataset';
-import { INTENT_NAMES } from '../../activities/intent/labels';
-import { readModelFile } from '../../activities/intent/model-file';
-import { normalizeUtterance } from '../../activities/intent/normalize';
+import { datasetHash, loadSplit, parseExamples } from '../../providers/intent/dataset';
+import { INTENT_NAMES } from '../../providers/intent/labels';
+import { readModelFile } from '../../providers/intent/model-file';
+import { normalizeUtterance } from '../../providers/intent/normalize';
 
 describe('intent dataset', () => {
   const train = loadSplit('train');

@@ -5,11 +5,11 @@ import {
   expectedCalibrationError,
   fitTemperature,
   negativeLogLikelihood,
-} from '../../activities/intent/calibration';
-import { featurize, ngramCounts } from '../../activities/intent/features';
-import { normalizeUtterance } from '../../activities/intent/normalize';
-import { logits, softmax, trainSoftmax } from '../../activities/intent/softmax';
-import { assignFolds } from '../../activities/intent/train';
+} from '../../providers/intent/calibration';
+import { featurize, ngramCounts } from '../../providers/intent/features';
+import { normalizeUtterance } from '../../providers/intent/normalize';
+import { logits, softmax, trainSoftmax } from '../../providers/intent/softmax';
+import { assignFolds } from '../../providers/intent/train';
 
 /** A seeded generator for test data (mulberry32). */
 function rng(seed: number): () => number {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chunkDocument, embeddingText } from '../../activities/knowledge/chunker';
+import { chunkDocument, embeddingText } from '../../conversation/knowledge/chunker';
 
 const doc = (source: string, docId = 'billing/pay.md') => ({
   docId,

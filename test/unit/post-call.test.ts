@@ -1,15 +1,15 @@
 // The post-call workflow's pure parts: splitting a channel at silences, QA flags, and the
 // summary's prompt and deterministic fallback.
 import assert from 'node:assert/strict';
-import { EventCodec } from '../../activities/events';
-import { qaFlags } from '../../activities/post-call/qa-flags';
-import { splitAtSilences } from '../../activities/post-call/split-silence';
+import { EventCodec } from '../../providers/events';
+import { qaFlags } from '../../conversation/post-call/qa-flags';
+import { splitAtSilences } from '../../conversation/post-call/split-silence';
 import {
   clipTranscript,
   deterministicSummary,
   shortSummary,
   summaryPrompt,
-} from '../../activities/post-call/summary';
+} from '../../conversation/post-call/summary';
 import { concatPcm, silence, sine, whiteNoise } from '../../testing/speech-audio';
 
 const ms = (samples: number) => Math.round(samples / 8);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { checkPrivacy } from '../../activities/safety/privacy';
-import { CALM_REPLY, checkTone } from '../../activities/safety/tone';
+import { checkPrivacy } from '../../conversation/safety/privacy';
+import { CALM_REPLY, checkTone } from '../../conversation/safety/tone';
 
 describe('privacy: no other customer, contact data or secret in an answer', () => {
   const ada = { callerName: 'Ada' };

@@ -7,8 +7,8 @@ import {
   composePrompt,
   PROMPT_LIMITS,
   systemMessage,
-} from '../../activities/language/prompt';
-import type { AnswerRequest, ScoredChunk } from '../../activities/ports';
+} from '../../conversation/answers/prompt';
+import type { AnswerRequest, ScoredChunk } from '../../providers/ports';
 
 const doc = (n: number, text: string, score = 0.5): ScoredChunk => ({
   id: `billing.md#${n}`,

@@ -11,9 +11,9 @@ import {
   EventCodec,
   eventId,
   FREE_TEXT_FIELDS,
-  redactEventsText,
-} from '../../activities/events';
-import type { EventDraft } from '../../activities/ports';
+} from '../../providers/events';
+import { redactEventsText } from '../../conversation/safety/event-redaction';
+import type { EventDraft } from '../../providers/ports';
 import {
   hasSensitive,
   isIdentifierKey,
@@ -22,7 +22,7 @@ import {
   redactDeep,
   redactLogFields,
   redactText,
-} from '../../activities/safety/redact';
+} from '../../conversation/safety/redact';
 import { formatRuntimeLogLine } from '../../workers/logging';
 import { callWorkflowId } from '../../contracts/call';
 import { linesSink } from '../../testing/log-sink';

@@ -7,7 +7,7 @@ import {
   redact,
   redactDeep,
   redactText,
-} from '../../activities/safety/redact';
+} from '../../conversation/safety/redact';
 import { linesSink } from '../../testing/log-sink';
 
 const kinds = (text: string) => redact(text).redactions.map((r) => r.kind);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RulesIntentClassifier } from '../../activities/providers/intent/rules';
+import { RulesIntentClassifier } from '../../providers/intent/rules';
 
 const classifier = new RulesIntentClassifier();
 

@@ -1,7 +1,7 @@
 // The sentence chunker releases each sentence as soon as it has certainly ended — whatever
 // the pieces the model streams — and never splits amounts, decimals or abbreviations.
 import assert from 'node:assert/strict';
-import { SentenceChunker, sentences } from '../../activities/language/sentence-chunker';
+import { SentenceChunker, sentences } from '../../providers/llm/sentence-chunker';
 
 /** Feeds `text` in pieces of `size` characters; returns the sentences and when each came out. */
 function chunk(text: string, size: number): { out: string[]; releasedAt: number[] } {

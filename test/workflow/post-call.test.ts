@@ -8,11 +8,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { kafkaBrokers, objectStoreConfig, redisUrl } from '../../infra';
-import { TtsCache } from '../../activities/speech/tts-cache';
-import { BoundedSeenEvents, dedupeById } from '../../activities/events';
-import { LlmChain } from '../../activities/language/llm-chain';
-import { llmLinksFromEnv } from '../../activities/language/llm-config';
-import { splitAtSilences } from '../../activities/post-call/split-silence';
+import { TtsCache } from '../../providers/tts/cache';
+import { BoundedSeenEvents, dedupeById } from '../../providers/events';
+import { LlmChain } from '../../providers/llm/chain';
+import { llmLinksFromEnv } from '../../providers/llm/config';
+import { splitAtSilences } from '../../conversation/post-call/split-silence';
 import {
   createPostCallActivities,
   transcriptKey,
@@ -24,11 +24,11 @@ import {
   type ObjectStore,
   type PcmAudio,
   type SpeechToText,
-} from '../../activities/ports';
-import { KafkaEventBus } from '../../activities/providers/events/kafka';
-import { S3ObjectStore } from '../../activities/providers/object-store/s3';
-import { DeepgramPrerecordedSpeechToText } from '../../activities/providers/stt/deepgram-prerecorded';
-import { PocketsphinxSpeechToText } from '../../activities/providers/stt/pocketsphinx';
+} from '../../providers/ports';
+import { KafkaEventBus } from '../../providers/events/kafka';
+import { S3ObjectStore } from '../../providers/object-store/s3';
+import { DeepgramPrerecordedSpeechToText } from '../../providers/stt/deepgram-prerecorded';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { encodeWav } from '../../audio/wav';
 import { expectedPhrases, PROMPTS } from '../../workflows/call-state';
 import {

@@ -1,6 +1,6 @@
 // What was said and where the dialogue stands: the state machine's state, the transcript
 // and the recent replies (kept to answer a repeated turn). Carried across continue-as-new.
-import type { AnswerRecord } from '../../activities/language/answer-contract';
+import type { AnswerRecord } from '../../contracts/answers';
 import { expectedPhrases, initialCallState, type CallState } from '../call-state';
 import type { CarriedState, Intent, Reply, TranscriptEntry } from '../definitions';
 

@@ -10,8 +10,8 @@
 // ends, and the call closes once the broker has every event. Before the patch each turn
 // sent its own batch.
 import { log } from '@temporalio/workflow';
-import type { AnswerRecord } from '../../activities/language/answer-contract';
-import type { EventDraft } from '../../activities/ports';
+import type { AnswerRecord } from '../../contracts/answers';
+import type { EventDraft } from '../../contracts/events';
 import { events } from '../activity-proxies';
 import type { CarriedState, RecordingRef, TranscriptEntry, TurnTimingReport } from '../definitions';
 import type { CallState } from '../call-state';

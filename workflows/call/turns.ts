@@ -4,7 +4,7 @@
 // answer), reply.
 import { condition, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BalanceView } from '../../activities/call-activities';
-import type { AnswerInput, AnswerRecord } from '../../activities/language/answer-contract';
+import type { AnswerInput, AnswerRecord } from '../../contracts/answers';
 import { answers, edgeAnswer, fast, payments } from '../activity-proxies';
 import { dtmfIntent, step, type CallEvent, type Effect } from '../call-state';
 import {

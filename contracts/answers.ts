@@ -1,0 +1,49 @@
+// What the call workflow sends to the answering activity and gets back. Only text,
+// ids, the served provider and timings: the LLM's tokens and the documents stay out of
+// history.
+import type { KbIntentName } from './call';
+
+export interface AnswerInput {
+  callSid: string;
+  turnId: number;
+  /** The caller's question, already redacted at the edge. */
+  question: string;
+  intent: KbIntentName;
+  customer?: { id: string; name: string };
+  /** The caller's own account, for personal answers; grounding accepts these facts. */
+  profile?: { balanceCents: number; dueDate?: string };
+  recentTurns: { speaker: 'caller' | 'agent'; text: string }[];
+  /** Turns so far: the caller's name is used now and then, not in every answer. */
+  turnCount: number;
+}
+
+export interface ProviderAttempt {
+  provider: string;
+  ok: boolean;
+  reason?: string;
+  ms: number;
+  firstTokenMs?: number;
+}
+
+export type RefusalReason = 'ungrounded' | 'commitment' | 'privacy' | 'tone' | 'no_documents';
+
+export interface AnswerRecord {
+  text: string;
+  servedBy: string;
+  attempts: ProviderAttempt[];
+  refused?: RefusalReason;
+  documentIds: string[];
+  timings: { retrieveMs: number; firstSentenceMs?: number; totalMs: number };
+  /** Tokens of the serving model, for the cost report. */
+  usage?: LlmUsage;
+  /** Characters of text already played on the call while it was generated (edge answers). */
+  spokenChars?: number;
+}
+
+/** Tokens a provider bills for one answer. */
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Counted from characters (≈ 4 a token): the provider did not report it, e.g. cut off. */
+  estimated?: boolean;
+}

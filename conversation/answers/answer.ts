@@ -1,0 +1,148 @@
+// A grounded answer to a knowledge-base question: retrieve → compose → LLM chain →
+// sentences → checks → for the ear. Each sentence is checked before it is spoken
+// (grounding, promises the agent cannot keep) and handed on at once, so the first one
+// plays while the model is still writing the second. The caller's words, documents and
+// CRM fields are data: nothing here can pay, write or change an account.
+import { performance } from 'node:perf_hooks';
+import type { AnswerRequest, KbTopic, ScoredChunk } from '../../providers/ports';
+import { KB_INTENTS } from '../../contracts/call';
+import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
+import { forTheEar } from '../safety/for-the-ear';
+import { GroundingIndex, NOT_CONFIDENT } from '../safety/grounding';
+import { checkPrivacy, PRIVACY_REFUSAL } from '../safety/privacy';
+import { redactText } from '../safety/redact';
+import { CALM_REPLY, checkTone } from '../safety/tone';
+import type { AnswerInput, AnswerRecord, RefusalReason } from '../../contracts/answers';
+import type { AnswerOptions, Answerer } from './answerer';
+import type { LlmChain, LlmChainResult } from '../../providers/llm/chain';
+import { composePrompt } from './prompt';
+import { sentences } from '../../providers/llm/sentence-chunker';
+
+export interface AnswererDeps {
+  retrieve(question: string, opts: { topic?: KbTopic; topK: number }): Promise<ScoredChunk[]>;
+  chain: LlmChain;
+  /** Known plan names (from the knowledge base): a plan name not among them is invented. */
+  planNames?: string[];
+  /** Documents passed to the model. */
+  topK?: number;
+  /** Sentences spoken at most (an answer for the ear is short). */
+  maxSentences?: number;
+}
+
+/** The company's own name is never an invented plan. */
+const COMPANY = 'Northwind Power & Telecom';
+
+const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+
+/** The caller's own account as plain facts the grounding check accepts. */
+function profileFacts(input: AnswerInput): string[] {
+  const p = input.profile;
+  if (!p) return [];
+  return [`balance ${dollars(p.balanceCents)}`, ...(p.dueDate ? [`due date ${p.dueDate}`] : [])];
+}
+
+export function createAnswerer(deps: AnswererDeps): Answerer {
+  const maxSentences = deps.maxSentences ?? 2;
+  return {
+    async answer(input: AnswerInput, opts: AnswerOptions = {}): Promise<AnswerRecord> {
+      const started = performance.now();
+      const since = () => Math.round(performance.now() - started);
+      // Redacted at the edge already; again here, because this is what reaches the model.
+      const question = redactText(input.question);
+      // Documents are untrusted too: a poisoned one must not carry a card number to the model.
+      const documents = (
+        await deps.retrieve(question, { topic: KB_INTENTS[input.intent], topK: deps.topK ?? 4 })
+      ).map((d) => ({ ...d, title: redactText(d.title), text: redactText(d.text) }));
+      const retrieveMs = since();
+      const documentIds = documents.map((d) => d.id);
+      const spoken: string[] = [];
+      let firstSentenceMs: number | undefined;
+      const say = async (sentence: string) => {
+        spoken.push(sentence);
+        firstSentenceMs ??= since();
+        await opts.onSentence?.(sentence);
+      };
+      /** The record of what was said; `chain` absent when no model was asked (or it was cut off). */
+      const record = (
+        text: string,
+        chain?: Pick<LlmChainResult, 'servedBy' | 'attempts' | 'usage'>,
+        refused?: RefusalReason,
+      ): AnswerRecord => ({
+        text,
+        servedBy: chain?.servedBy ?? 'none',
+        attempts: chain?.attempts ?? [],
+        ...(refused && { refused }),
+        ...(chain?.usage && { usage: chain.usage }),
+        documentIds,
+        timings: { retrieveMs, firstSentenceMs, totalMs: since() },
+      });
+      if (documents.length === 0) {
+        await say(NOT_CONFIDENT);
+        return record(NOT_CONFIDENT, undefined, 'no_documents');
+      }
+
+      const request: AnswerRequest = {
+        question,
+        intent: input.intent,
+        documents,
+        ...(input.customer && {
+          profile: {
+            name: input.customer.name,
+            ...(input.profile && {
+              balanceCents: input.profile.balanceCents,
+              ...(input.profile.dueDate && { dueDate: input.profile.dueDate }),
+            }),
+          },
+        }),
+        recentTurns: input.recentTurns.map((t) => ({ ...t, text: redactText(t.text) })),
+      };
+      const grounding = new GroundingIndex({
+        documents: documents.map((d) => `${d.title}\n${d.text}`),
+        facts: [...profileFacts(input), COMPANY],
+        planNames: deps.planNames ?? [],
+      });
+      // Stops the model once enough is said, on a refusal, or when the caller barges in.
+      const stop = new AbortController();
+      const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+      const llm = deps.chain.answer(composePrompt(request), { signal, maxTokens: 160 });
+      let cut: { reason: RefusalReason; text: string } | undefined;
+      try {
+        for await (const raw of sentences(llm)) {
+          const sentence = redactText(raw);
+          if (!grounding.check(sentence).ok) cut = { reason: 'ungrounded', text: NOT_CONFIDENT };
+          else if (!checkCommitments(sentence).ok)
+            cut = { reason: 'commitment', text: COMMITMENT_REFUSAL };
+          else if (!checkPrivacy(sentence, { callerName: input.customer?.name }).ok)
+            cut = { reason: 'privacy', text: PRIVACY_REFUSAL };
+          else if (!checkTone(sentence).ok) cut = { reason: 'tone', text: CALM_REPLY };
+          if (cut) break;
+          const ear = forTheEar(sentence, {
+            ...(spoken.length === 0 && input.customer && { name: input.customer.name }),
+            turn: input.turnCount,
+            properNouns: deps.planNames ?? [],
+            maxSentences: 1,
+          });
+          if (ear) await say(ear);
+          if (spoken.length >= maxSentences) break;
+        }
+      } catch (err) {
+        // A barge-in or hang-up: what was said stands.
+        if (opts.signal?.aborted) return record(spoken.join(' '));
+        throw err;
+      } finally {
+        stop.abort();
+      }
+      if (opts.signal?.aborted) return record(spoken.join(' '));
+      const chain = await llm.result;
+      // Nothing grounded was said: refuse. Something was: end the answer there.
+      const refusal = spoken.length
+        ? undefined
+        : (cut ?? { reason: 'ungrounded', text: NOT_CONFIDENT });
+      if (refusal) {
+        await say(refusal.text);
+        return record(refusal.text, chain, refusal.reason);
+      }
+      return record(spoken.join(' '), chain);
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// The grounded answerer a process runs (call worker for text calls, media edge for audio
+// calls): the published knowledge index (built from kb/ on first start), the USE-lite
+// embedder, and the LLM chain from the environment, warmed so the first caller does not
+// wait for a model load.
+import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../knowledge/local-index';
+import { loadKnowledgeFolder } from '../knowledge/documents';
+import { Retriever } from '../knowledge/retrieve';
+import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
+import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
+import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
+import type { VectorIndex } from '../../providers/ports';
+import { extractPlanNames } from '../safety/grounding';
+import { createAnswerer } from './answer';
+import type { Answerer } from './answerer';
+import { llmChainFromEnv } from '../../providers/llm/config';
+import { warmUpLlmChain } from './prompt';
+
+export async function createKnowledgeAnswerer(
+  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; kbFolder?: string } = {},
+): Promise<Answerer> {
+  const log = opts.log ?? (() => undefined);
+  const env = opts.env ?? process.env;
+  // Production: Qdrant (`VECTOR_INDEX=qdrant`, QDRANT_URL…); locally the published PGlite index.
+  let index: VectorIndex;
+  if (env.VECTOR_INDEX === 'qdrant') index = new QdrantVectorIndex({}, env);
+  else {
+    await ensureLocalKnowledgeIndex({ log });
+    index = openKnowledgeIndex();
+  }
+  const retriever = new Retriever(sharedUseLiteEmbedder(), index);
+  const chain = llmChainFromEnv(env, log);
+  // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
+  // A vector store that is down now is not fatal: answers fail over until it is back.
+  await retriever.retrieve('what is the late fee', { topK: 1 }).catch((err: Error) => {
+    log(`[answers] retrieval warm-up failed (${err.message}); answers will try again per call`);
+  });
+  await warmUpLlmChain(chain);
+  const docs = await loadKnowledgeFolder(opts.kbFolder ?? DEFAULT_KB_FOLDER);
+  log(`[answers] LLM chain: ${chain.providers.join(' → ')}`);
+  return createAnswerer({
+    retrieve: (question, o) => retriever.retrieve(question, o),
+    chain,
+    planNames: extractPlanNames(docs.map((d) => d.source)),
+  });
+}

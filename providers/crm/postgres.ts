@@ -1,0 +1,62 @@
+// CrmClient on the local PostgreSQL database (production: the CRM's HTTP API).
+import type { Pool } from 'pg';
+import type { Balance, CallLog, CrmClient, Customer } from '../ports';
+
+export class PostgresCrm implements CrmClient {
+  constructor(private readonly pool: Pool) {}
+
+  async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
+    const { rows } = await this.pool.query<Customer>(
+      'SELECT id, name, phone FROM customers WHERE phone = $1',
+      [phone],
+    );
+    return rows[0];
+  }
+
+  async getBalance(customerId: string): Promise<Balance> {
+    const { rows } = await this.pool.query<{ id: string; amount_cents: number; due_date: string }>(
+      `SELECT id, amount_cents, to_char(due_date, 'YYYY-MM-DD') AS due_date
+         FROM invoices WHERE customer_id = $1 AND status = 'open' ORDER BY due_date, id`,
+      [customerId],
+    );
+    const first = rows[0];
+    return {
+      customerId,
+      balanceCents: rows.reduce((sum, r) => sum + r.amount_cents, 0),
+      openInvoice: first && {
+        id: first.id,
+        customerId,
+        amountCents: first.amount_cents,
+        dueDate: first.due_date,
+        status: 'open',
+      },
+    };
+  }
+
+  async writeCallLog(
+    idempotencyKey: string,
+    log: CallLog,
+  ): Promise<{ id: string; created: boolean }> {
+    const inserted = await this.pool.query<{ id: string }>(
+      `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      [
+        idempotencyKey,
+        log.callSid,
+        log.customerId ?? null,
+        log.callerNumber,
+        log.intentPath,
+        log.disposition,
+        log.turns,
+        log.durationMs,
+        log.recordingKey ?? null,
+      ],
+    );
+    if (inserted.rows[0]) return { id: String(inserted.rows[0].id), created: true };
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM call_logs WHERE idempotency_key = $1',
+      [idempotencyKey],
+    );
+    return { id: String(rows[0]?.id), created: false };
+  }
+}

@@ -1,0 +1,33 @@
+// ObjectStore in process memory, for unit tests and benchmarks that must not depend on a
+// server. It passes the same conformance suite as the S3 adapter: copies in and out (a
+// caller mutating its buffer changes nothing stored), ifAbsent keeps the first object.
+import { FailureType, failure } from '../../activities/errors';
+import type { ObjectStore } from '../ports';
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly name = 'memory';
+  readonly objects = new Map<string, { body: Buffer; contentType: string }>();
+
+  async put(
+    key: string,
+    body: Buffer,
+    opts: { contentType?: string; ifAbsent?: boolean } = {},
+  ): Promise<{ created: boolean }> {
+    if (!key) throw failure(FailureType.BadInput, 'object key must not be empty');
+    if (opts.ifAbsent && this.objects.has(key)) return { created: false };
+    this.objects.set(key, {
+      body: Buffer.from(body),
+      contentType: opts.contentType ?? 'application/octet-stream',
+    });
+    return { created: true };
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    const found = this.objects.get(key);
+    return found && Buffer.from(found.body);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+}

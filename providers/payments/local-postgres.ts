@@ -1,0 +1,102 @@
+// The local card processor: a PostgreSQL table standing in for the payment provider
+// (production: Stripe or another processor, which honour the same Idempotency-Key
+// contract). The idempotency key is the table's UNIQUE key, so a retried charge returns the
+// first one and never charges twice, whatever the caller does.
+import type { Pool } from 'pg';
+import {
+  CardDeclinedError,
+  type ChargeRequest,
+  type GatewayCharge,
+  type PaymentGateway,
+} from '../ports';
+
+interface ChargeRow {
+  id: string;
+  amount_cents: number;
+  status: GatewayCharge['status'];
+}
+
+export class LocalPostgresGateway implements PaymentGateway {
+  readonly name = 'local-postgres';
+
+  constructor(private readonly pool: Pool) {}
+
+  async charge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge> {
+    const prior = await this.findCharge(idempotencyKey);
+    if (prior) return prior;
+    if (!Number.isSafeInteger(req.amountCents) || req.amountCents <= 0)
+      throw new CardDeclinedError('invalid_amount', `cannot charge ${req.amountCents} cents`);
+    // ON CONFLICT: of two concurrent attempts with one key, the second gets the first's row.
+    const { rows } = await this.pool.query<ChargeRow>(
+      `INSERT INTO gateway_charges
+         (id, idempotency_key, customer_id, amount_cents, currency, description, metadata, status)
+       VALUES ('ch_' || substr(md5($1), 1, 24), $1, $2, $3, $4, $5, $6, 'succeeded')
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id, amount_cents, status`,
+      [
+        idempotencyKey,
+        req.customerId,
+        req.amountCents,
+        req.currency,
+        req.description,
+        JSON.stringify(req.metadata),
+      ],
+    );
+    const row = rows[0];
+    if (row) return toCharge(row, true);
+    return (await this.findCharge(idempotencyKey))!;
+  }
+
+  async findCharge(idempotencyKey: string): Promise<GatewayCharge | undefined> {
+    const { rows } = await this.pool.query<ChargeRow>(
+      'SELECT id, amount_cents, status FROM gateway_charges WHERE idempotency_key = $1',
+      [idempotencyKey],
+    );
+    return rows[0] && toCharge(rows[0], false);
+  }
+
+  async refund(
+    refundKey: string,
+    chargeKey: string,
+  ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Void the key first: a charge still in flight with it now finds this row instead.
+      await client.query(
+        `INSERT INTO gateway_charges (id, idempotency_key, amount_cents, status)
+         VALUES ('ch_' || substr(md5($1), 1, 24), $1, 0, 'voided')
+         ON CONFLICT (idempotency_key) DO NOTHING`,
+        [chargeKey],
+      );
+      const { rows } = await client.query<ChargeRow>(
+        'SELECT id, amount_cents, status FROM gateway_charges WHERE idempotency_key = $1 FOR UPDATE',
+        [chargeKey],
+      );
+      const charge = rows[0]!;
+      if (charge.status === 'voided') {
+        await client.query('COMMIT');
+        return { status: 'voided', created: false };
+      }
+      const refunded = await client.query(
+        `INSERT INTO gateway_refunds (id, idempotency_key, charge_id, amount_cents)
+         VALUES ('re_' || substr(md5($1), 1, 24), $1, $2, $3) ON CONFLICT DO NOTHING`,
+        [refundKey, charge.id, charge.amount_cents],
+      );
+      await client.query("UPDATE gateway_charges SET status = 'refunded' WHERE id = $1", [
+        charge.id,
+      ]);
+      await client.query('COMMIT');
+      return { status: 'refunded', chargeId: charge.id, created: refunded.rowCount === 1 };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function toCharge(r: ChargeRow, created: boolean): GatewayCharge {
+  return { chargeId: r.id, amountCents: r.amount_cents, status: r.status, created };
+}

@@ -1,0 +1,265 @@
+// The cache of synthesized speech: the audio in the object store, the index
+// in Redis with a TTL. A hit plays without calling any provider.
+//
+// Keys. hash = sha256(voice + "\n" + normalised text); the same words in another voice are
+// other audio. Shared entries (fixed prompts, reused across calls):
+//   Redis  <ns>:<voice>:<hash>  → JSON { objectKey, durationMs, provider, bytes }
+//   object <ns>/<voice>/<hash>.ulaw
+// Per-call entries (personalised text: a name, an amount) live under the call and are
+// listed in a Redis set, so finalization can delete them with forgetCall(callId):
+//   Redis  <ns>:call:<callId>:<voice>:<hash>,  set <ns>:call:<callId> of "<voice>/<hash>"
+//   object <ns>/call/<callId>/<voice>/<hash>.ulaw
+// A lookup sees only its own scope: a call never reads another call's entries.
+//
+// Ordering. put writes the object, then the index: a reader never finds an index entry
+// before its audio. Deleting goes the other way (index, then object). An index entry whose
+// object is gone (deleted, expired by a bucket lifecycle rule) is a miss, and the entry is
+// removed. The index expires after the TTL (TTS_CACHE_TTL_S, default 7 days); objects of
+// shared entries outlive it and are overwritten by the next put of the same text, so in
+// production the bucket wants a lifecycle rule expiring <ns>/ a little after the TTL.
+//
+// Not done, on purpose: two calls missing the same prompt at the same moment both
+// synthesize it (the second put overwrites the first with equivalent audio).
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { FailureType, failure } from '../../activities/errors';
+import type { ObjectStore, SpeechAudio, TextToSpeech } from '../ports';
+
+export const DEFAULT_TTS_CACHE_TTL_S = 7 * 24 * 3600;
+
+/** TTS_CACHE_NAMESPACE (edge and post-call worker): a new one starts an empty cache. */
+export const ttsCacheNamespaceField = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _ (at most 40)')
+  .default('tts');
+
+export type CacheScope = 'shared' | { callId: string };
+
+export interface TtsCacheOptions {
+  redis: Redis;
+  /** The audio bucket (switchboard-audio locally). */
+  store: ObjectStore;
+  /** Index TTL in seconds; default TTS_CACHE_TTL_S or 7 days. */
+  ttlS?: number;
+  /** First segment of every Redis key and object key; tests use their own. */
+  namespace?: string;
+}
+
+export interface CachedSynthesizeOptions {
+  signal?: AbortSignal;
+  scope?: CacheScope;
+}
+
+export interface CachedSpeech {
+  audio: SpeechAudio;
+  cacheHit: boolean;
+  /** The cache failed (Redis or the store down); the audio came from the provider anyway. */
+  cacheError?: string;
+}
+
+interface IndexEntry {
+  objectKey: string;
+  durationMs: number;
+  provider: string;
+  bytes: number;
+}
+
+/** What makes two prompts the same audio: Unicode NFC, trimmed, whitespace runs as one space.
+ * Case and punctuation are kept: both change what a voice says ("US" vs "us", "?" vs "."). */
+export function normaliseText(text: string): string {
+  return text.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
+export function speechHash(voice: string, text: string): string {
+  return createHash('sha256')
+    .update(`${voice}\n${normaliseText(text)}`)
+    .digest('hex');
+}
+
+export function ttsCacheTtlFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.TTS_CACHE_TTL_S;
+  if (raw === undefined || raw === '') return DEFAULT_TTS_CACHE_TTL_S;
+  const ttl = Number(raw);
+  if (!Number.isInteger(ttl) || ttl <= 0) {
+    throw new Error(`TTS_CACHE_TTL_S=${raw} must be a positive whole number of seconds`);
+  }
+  return ttl;
+}
+
+// Voice names carry ':' ("flite:slt"), the key separator, and may carry anything else:
+// keep the common safe characters and escape the rest ("flite%3aslt"). Injective, so no
+// voice name can reach another voice's or another scope's keys.
+function keySegment(voice: string): string {
+  return voice.replace(/[^A-Za-z0-9._+-]/g, (c) => `%${c.codePointAt(0)!.toString(16)}`);
+}
+
+const CALL_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+export class TtsCache {
+  readonly ttlS: number;
+  private readonly redis: Redis;
+  private readonly store: ObjectStore;
+  private readonly ns: string;
+
+  constructor(opts: TtsCacheOptions) {
+    this.redis = opts.redis;
+    this.store = opts.store;
+    this.ttlS = opts.ttlS ?? ttsCacheTtlFromEnv();
+    this.ns = opts.namespace ?? 'tts';
+  }
+
+  /** The Redis key and object key of an entry (public for tests and tooling). */
+  keys(voice: string, text: string, scope: CacheScope = 'shared') {
+    return this.entryKeys(`${keySegment(voice)}/${speechHash(voice, text)}`, scope);
+  }
+
+  async get(
+    voice: string,
+    text: string,
+    scope: CacheScope = 'shared',
+  ): Promise<SpeechAudio | undefined> {
+    const { index } = this.keys(voice, text, scope);
+    const raw = await this.redis.get(index);
+    if (raw === null) return undefined;
+    const entry = parseEntry(raw);
+    const mulaw = entry && (await this.store.get(entry.objectKey));
+    if (!entry || !mulaw) {
+      await this.redis.del(index); // audio gone or entry unreadable: a miss, and no longer listed
+      return undefined;
+    }
+    // A concurrent put of other audio for this key may have replaced the object since the
+    // index was written: then the bytes decide the length (8 kHz μ-law = 8 bytes per ms).
+    const durationMs =
+      mulaw.length === entry.bytes ? entry.durationMs : Math.round(mulaw.length / 8);
+    return { mulaw, durationMs, provider: entry.provider, voice };
+  }
+
+  /** Stores audio for `text` under audio.voice: the object first, then the index. */
+  async put(audio: SpeechAudio, text: string, scope: CacheScope = 'shared'): Promise<void> {
+    if (audio.mulaw.length === 0) throw failure(FailureType.BadInput, 'tts cache: empty audio');
+    const member = `${keySegment(audio.voice)}/${speechHash(audio.voice, text)}`;
+    const { index, object, callSet } = this.entryKeys(member, scope);
+    await this.store.put(object, audio.mulaw, { contentType: 'audio/basic' });
+    const entry: IndexEntry = {
+      objectKey: object,
+      durationMs: audio.durationMs,
+      provider: audio.provider,
+      bytes: audio.mulaw.length,
+    };
+    const tx = this.redis.multi().set(index, JSON.stringify(entry), 'EX', this.ttlS);
+    if (callSet) tx.sadd(callSet, member).expire(callSet, this.ttlS);
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) {
+      throw failure(
+        FailureType.ProviderUnavailable,
+        `tts cache: index write failed: ${failed?.[0]}`,
+      );
+    }
+  }
+
+  /** Audio for `text` in tts's voice: from the cache, or from tts and then cached. */
+  async cachedSynthesize(
+    tts: TextToSpeech,
+    text: string,
+    signalOrOpts?: AbortSignal | CachedSynthesizeOptions,
+  ): Promise<CachedSpeech> {
+    const opts =
+      signalOrOpts instanceof AbortSignal ? { signal: signalOrOpts } : (signalOrOpts ?? {});
+    return this.getOrSynthesize(
+      tts.voice,
+      text,
+      (signal) => tts.synthesize(text, { signal }),
+      opts,
+    );
+  }
+
+  /**
+   * The same with any synthesis (e.g. a provider chain). The cache is an optimisation: when
+   * Redis or the store fails, the audio still comes from `synthesize` and cacheError says why.
+   */
+  async getOrSynthesize(
+    voice: string,
+    text: string,
+    synthesize: (signal?: AbortSignal) => Promise<SpeechAudio>,
+    opts: CachedSynthesizeOptions = {},
+  ): Promise<CachedSpeech> {
+    const scope = opts.scope ?? 'shared';
+    opts.signal?.throwIfAborted();
+    let cacheError: string | undefined;
+    try {
+      const hit = await this.get(voice, text, scope);
+      if (hit) return { audio: hit, cacheHit: true };
+    } catch (err) {
+      cacheError = `get: ${(err as Error).message}`;
+    }
+    opts.signal?.throwIfAborted();
+    const audio = await synthesize(opts.signal);
+    if (!cacheError) {
+      try {
+        await this.put(audio, text, scope);
+      } catch (err) {
+        cacheError = `put: ${(err as Error).message}`;
+      }
+    }
+    return cacheError ? { audio, cacheHit: false, cacheError } : { audio, cacheHit: false };
+  }
+
+  /**
+   * Deletes a call's per-call entries (index, then audio); returns how many. Safe to repeat:
+   * members are removed from the call's set only once their entry is gone, so an entry added
+   * meanwhile (a late synthesis) stays listed for the next run or expires with the TTL.
+   */
+  async forgetCall(callId: string): Promise<number> {
+    const callSet = this.callSetKey(callId);
+    const members = await this.redis.smembers(callSet);
+    if (members.length === 0) return 0;
+    const entries = members.map((m) => this.entryKeys(m, { callId }));
+    await this.redis.del(...entries.map((e) => e.index));
+    await Promise.all(entries.map((e) => this.store.delete(e.object)));
+    await this.redis.srem(callSet, ...members);
+    return members.length;
+  }
+
+  private entryKeys(member: string, scope: CacheScope) {
+    const [voice = '', hash = ''] = member.split('/');
+    if (scope === 'shared') {
+      return {
+        index: `${this.ns}:${voice}:${hash}`,
+        object: `${this.ns}/${voice}/${hash}.ulaw`,
+        callSet: undefined,
+      };
+    }
+    const call = scope.callId;
+    return {
+      index: `${this.ns}:call:${call}:${voice}:${hash}`,
+      object: `${this.ns}/call/${call}/${voice}/${hash}.ulaw`,
+      callSet: this.callSetKey(call),
+    };
+  }
+
+  private callSetKey(callId: string): string {
+    if (!CALL_ID.test(callId)) {
+      throw failure(FailureType.BadInput, `tts cache: bad call id "${callId.slice(0, 80)}"`);
+    }
+    return `${this.ns}:call:${callId}`;
+  }
+}
+
+function parseEntry(raw: string): IndexEntry | undefined {
+  try {
+    const e = JSON.parse(raw) as Partial<IndexEntry>;
+    if (
+      typeof e.objectKey === 'string' &&
+      typeof e.durationMs === 'number' &&
+      typeof e.provider === 'string' &&
+      typeof e.bytes === 'number'
+    ) {
+      return e as IndexEntry;
+    }
+  } catch {
+    // not JSON: written by something else
+  }
+  return undefined;
+}

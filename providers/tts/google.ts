@@ -1,0 +1,109 @@
+// Google Cloud Text-to-Speech over its REST API (v1 text:synthesize) with plain fetch:
+// LINEAR16 at 8 kHz (a WAV in base64), companded to μ-law here. The API key comes from
+// the environment (GOOGLE_TTS_API_KEY) and travels in a header, never in the URL.
+import { pcmToMulaw } from '../../audio/mulaw';
+import { resample } from '../../audio/resample';
+import { decodeWav } from '../../audio/wav';
+import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import type { SpeechAudio, TextToSpeech } from '../ports';
+
+export interface GoogleTtsOptions {
+  /** A voice name such as en-US-Neural2-F; the language code is its first two parts. */
+  voiceName: string;
+  endpoint: string;
+  /** Google's post-processing profile for telephone playback. */
+  effectsProfile?: string;
+}
+
+export const GOOGLE_TTS_DEFAULTS: GoogleTtsOptions = {
+  voiceName: 'en-US-Neural2-F',
+  endpoint: 'https://texttospeech.googleapis.com',
+  effectsProfile: 'telephony-class-application',
+};
+
+export function googleMissingConfig(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.GOOGLE_TTS_API_KEY ? undefined : 'no API key (GOOGLE_TTS_API_KEY)';
+}
+
+/** The documented JSON error body of Google APIs. */
+interface GoogleError {
+  error?: { code?: number; message?: string; status?: string };
+}
+
+export class GoogleTts implements TextToSpeech {
+  readonly name = 'google';
+  readonly voice: string;
+  private readonly opts: GoogleTtsOptions;
+  private readonly apiKey: string;
+
+  constructor(options: Partial<GoogleTtsOptions> = {}, env: NodeJS.ProcessEnv = process.env) {
+    const missing = googleMissingConfig(env);
+    if (missing) throw new Error(`google: ${missing}`);
+    this.apiKey = env.GOOGLE_TTS_API_KEY!;
+    this.opts = { ...GOOGLE_TTS_DEFAULTS, ...options };
+    this.voice = `google:${this.opts.voiceName}`;
+  }
+
+  async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
+    const languageCode = this.opts.voiceName.split('-').slice(0, 2).join('-');
+    const body = {
+      input: { text },
+      voice: { languageCode, name: this.opts.voiceName },
+      audioConfig: {
+        audioEncoding: 'LINEAR16',
+        sampleRateHertz: 8000,
+        ...(this.opts.effectsProfile && { effectsProfileId: [this.opts.effectsProfile] }),
+      },
+    };
+    let res: Response;
+    let json: unknown;
+    try {
+      res = await fetch(new URL('/v1/text:synthesize', this.opts.endpoint), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'x-goog-api-key': this.apiKey,
+        },
+        body: JSON.stringify(body),
+        signal: opts.signal,
+      });
+      json = await res.json().catch(() => undefined);
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const cause = err instanceof Error ? err : new Error(String(err));
+      const why = cause.cause instanceof Error ? cause.cause.message : cause.message;
+      throw failure(FailureType.ProviderUnavailable, `google: ${why}`, cause);
+    }
+    if (!res.ok) {
+      const e = (json as GoogleError | undefined)?.error;
+      throw failureForStatus(
+        res.status,
+        `google ${res.status} ${e?.status ?? res.statusText}: ${e?.message ?? 'no error body'}`,
+      );
+    }
+    const audioContent = (json as { audioContent?: unknown } | undefined)?.audioContent;
+    if (typeof audioContent !== 'string' || audioContent.length === 0) {
+      throw failure(FailureType.ProviderUnavailable, 'google: response has no audioContent');
+    }
+    return this.toSpeech(Buffer.from(audioContent, 'base64'));
+  }
+
+  private toSpeech(wavBytes: Buffer): SpeechAudio {
+    let pcm: Int16Array;
+    let rate: number;
+    try {
+      const wav = decodeWav(wavBytes);
+      pcm = wav.channels[0]!;
+      rate = wav.sampleRate;
+    } catch (err) {
+      throw failure(
+        FailureType.ProviderUnavailable,
+        `google: unreadable audioContent: ${(err as Error).message}`,
+      );
+    }
+    if (pcm.length === 0) throw failure(FailureType.ProviderUnavailable, 'google: empty audio');
+    // The service honours sampleRateHertz; resample only if a voice ever ignores it.
+    const mulaw = pcmToMulaw(rate === 8000 ? pcm : resample(pcm, rate, 8000));
+    return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };
+  }
+}
