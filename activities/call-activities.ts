@@ -4,14 +4,9 @@
 import type { Intent, IntentName } from '../contracts/call';
 import { FailureType, failure } from './errors';
 import type { PaymentActivityDeps } from './payment-activities';
-import {
-  PaymentDeclinedError,
-  type Billing,
-  type CallLog,
-  type CrmClient,
-  type IntentClassifier,
-  type PaymentReceipt,
-} from '../providers/ports';
+import { PaymentDeclinedError, type Billing, type PaymentReceipt } from '../providers/billing/port';
+import type { CallLog, CrmClient } from '../providers/crm/port';
+import type { IntentClassifier } from '../providers/intent/port';
 
 export interface CallActivityDeps {
   crm: CrmClient;

@@ -1,26 +1,14 @@
-// The one list of failure types activities throw; workflows branch on these.
+// The one place provider errors become Temporal failures: activities throw ApplicationFailures
+// whose type (contracts/failures.ts) the workflows branch on and whose retryability the
+// retry policies honour.
 import { ApplicationFailure } from '@temporalio/common';
-import { EventBusUnavailableError, EventValidationError } from '../providers/ports';
+import { FailureType, NON_RETRYABLE } from '../contracts/failures';
+import type { ProviderErrorKind } from '../contracts/providers';
+import { FallbackExhaustedError } from '../providers/fallback';
+import { EventBusUnavailableError, EventValidationError } from '../providers/events/port';
+import { ProviderError } from '../providers/provider-error';
 
-export const FailureType = {
-  /** Input that can never succeed: not retried. */
-  BadInput: 'BadInput',
-  /** The payment was refused (invoice not payable): not retried, the caller is offered an agent. */
-  PaymentDeclined: 'PaymentDeclined',
-  /** An expected miss (no such customer): benign. */
-  NotFound: 'NotFound',
-  /** The provider failed or timed out: retried with backoff. */
-  ProviderUnavailable: 'ProviderUnavailable',
-  /** The provider asked us to slow down (HTTP 429): retried with backoff. */
-  RateLimited: 'RateLimited',
-} as const;
-export type FailureType = (typeof FailureType)[keyof typeof FailureType];
-
-export const NON_RETRYABLE: FailureType[] = [
-  FailureType.BadInput,
-  FailureType.PaymentDeclined,
-  FailureType.NotFound,
-];
+export { FailureType, NON_RETRYABLE } from '../contracts/failures';
 
 export function failure(type: FailureType, message: string, cause?: Error): ApplicationFailure {
   return ApplicationFailure.create({
@@ -31,6 +19,43 @@ export function failure(type: FailureType, message: string, cause?: Error): Appl
   });
 }
 
+const TYPE_OF_KIND: Record<ProviderErrorKind, FailureType> = {
+  timeout: FailureType.ProviderUnavailable,
+  unavailable: FailureType.ProviderUnavailable,
+  aborted: FailureType.ProviderUnavailable,
+  rate_limited: FailureType.RateLimited,
+  bad_input: FailureType.BadInput,
+  not_found: FailureType.NotFound,
+};
+
+/**
+ * An error from provider code as the failure an activity throws: a ProviderError keeps its
+ * retryability (a chain's carries its attempts as details); anything else passes unchanged.
+ */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof EventValidationError) return failure(FailureType.BadInput, err.message, err);
+  if (err instanceof EventBusUnavailableError) {
+    return failure(FailureType.ProviderUnavailable, err.message, err);
+  }
+  if (!(err instanceof ProviderError)) return err;
+  return ApplicationFailure.create({
+    type: TYPE_OF_KIND[err.kind],
+    message: err.message,
+    nonRetryable: !err.retryable,
+    cause: err,
+    details: err instanceof FallbackExhaustedError ? [err.attempts] : undefined,
+  });
+}
+
+/** Runs provider code, turning what it throws into the activity's failure. */
+export async function asActivity<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
 /** HTTP status from a provider → failure type: 4xx is final except 408/429. */
 export function failureForStatus(status: number, message: string): ApplicationFailure {
   if (status === 429) return failure(FailureType.RateLimited, message);
@@ -39,15 +64,5 @@ export function failureForStatus(status: number, message: string): ApplicationFa
   return failure(FailureType.BadInput, message);
 }
 
-/**
- * A publishing activity's error as the failure workflows branch on: an invalid event is
- * BadInput (retrying cannot help); an unreachable broker is retried by Temporal with the
- * same deterministic ids.
- */
-export function eventFailure(err: unknown): unknown {
-  if (err instanceof EventValidationError) return failure(FailureType.BadInput, err.message, err);
-  if (err instanceof EventBusUnavailableError) {
-    return failure(FailureType.ProviderUnavailable, err.message, err);
-  }
-  return err;
-}
+/** @deprecated use toFailure: kept while event adapters move to ProviderError. */
+export const eventFailure = toFailure;

@@ -4,7 +4,8 @@
 import { Context } from '@temporalio/activity';
 import { redactEventsText } from '../conversation/safety/event-redaction';
 import { eventFailure } from './errors';
-import type { EventBus, EventDraft } from '../providers/ports';
+import type { EventDraft } from '../contracts/events';
+import type { EventBus } from '../providers/events/port';
 
 export function createEventActivities(bus: EventBus) {
   return {

@@ -19,7 +19,10 @@ import {
   summaryPrompt,
   type SummaryFacts,
 } from '../conversation/post-call/summary';
-import type { CallAnalyzedData, EventBus, ObjectStore, SpeechToText } from '../providers/ports';
+import type { CallAnalyzedData } from '../contracts/events';
+import type { EventBus } from '../providers/events/port';
+import type { ObjectStore } from '../providers/object-store/port';
+import type { SpeechToText } from '../providers/stt/port';
 import { redactText } from '../conversation/safety/redact';
 
 export interface PostCallActivityDeps {

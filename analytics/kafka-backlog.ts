@@ -2,7 +2,7 @@
 // compared with the group's committed offsets. `warehouse load --once` (and the report)
 // drain exactly what was on the topics when they started, then stop.
 import { Admin } from '@platformatic/kafka';
-import type { EventType } from '../providers/ports';
+import type { EventType } from '../contracts/events';
 import type { KafkaEventBus } from '../providers/events/kafka';
 
 /** Offsets per `topic:partition`. */

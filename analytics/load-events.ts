@@ -5,13 +5,9 @@
 // resumes from the group's committed offsets.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_TYPES } from '../providers/events/catalog';
-import type {
-  AnyBusEvent,
-  EventBus,
-  EventSubscription,
-  EventType,
-  Warehouse,
-} from '../providers/ports';
+import type { AnyBusEvent, EventType } from '../contracts/events';
+import type { EventBus, EventSubscription } from '../providers/events/port';
+import type { Warehouse } from '../providers/warehouse/port';
 import type { Backlog } from './kafka-backlog';
 
 export const WAREHOUSE_GROUP = 'switchboard-warehouse';

@@ -2,7 +2,7 @@
 // (workers/warehouse-loader.ts) and the CLI (`switchboard warehouse load`, `report`).
 import { z } from 'zod';
 import { parseEnvConfig } from '../providers/env-config';
-import type { Warehouse } from '../providers/ports';
+import type { Warehouse } from '../providers/warehouse/port';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { DuckDbWarehouse } from '../providers/warehouse/duckdb';

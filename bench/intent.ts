@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { loadSplit } from '../providers/intent/dataset';
 import { percentile } from '../providers/intent/evaluate';
-import type { IntentClassifier } from '../providers/ports';
+import type { IntentClassifier } from '../providers/intent/port';
 
 export interface IntentLatency {
   classifier: string;

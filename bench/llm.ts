@@ -6,7 +6,8 @@
 // provider is a warm-up (model load, cold prompt cache) and is reported apart.
 import { composePrompt } from '../conversation/answers/prompt';
 import { SentenceChunker } from '../providers/llm/sentence-chunker';
-import type { LanguageModel, Prompt, ScoredChunk } from '../providers/ports';
+import type { LanguageModel, Prompt } from '../providers/llm/port';
+import type { ScoredChunk } from '../providers/vectors/port';
 import { disposeLocalModels, LlamaLocalLanguageModel } from '../providers/llm/llama-local';
 import { OpenAiLanguageModel } from '../providers/llm/openai';
 import { ensureLocalModel, startOpenAiCompatibleServer } from '../infra/llm';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { SpeechToText } from '../providers/ports';
+import type { SpeechToText } from '../providers/stt/port';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';

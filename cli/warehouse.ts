@@ -10,7 +10,7 @@ import {
   loaderBus,
   openWarehouse,
 } from '../analytics/loader-config';
-import type { Warehouse } from '../providers/ports';
+import type { Warehouse } from '../providers/warehouse/port';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
 

@@ -3,7 +3,7 @@
 // host-bound activities (speak, hang up).
 import type { Client } from '@temporalio/client';
 import type { CallAudio } from '../activities/edge-activities';
-import type { ObjectStore } from '../providers/ports';
+import type { ObjectStore } from '../providers/object-store/port';
 import { recordingReadySignal, turnTimingSignal } from '../contracts/call';
 import { createVad } from './audio/vad';
 import { mulawToPcm } from '../audio/mulaw';

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createEdgeActivities } from '../activities/edge-activities';
-import type { SpeechToText } from '../providers/ports';
+import type { SpeechToText } from '../providers/stt/port';
 import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
 import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';

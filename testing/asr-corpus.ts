@@ -2,7 +2,7 @@
 // voices (espeak-ng and flite, different rates), passed through the phone path (8 kHz →
 // G.711 μ-law → PCM) as a caller's audio reaches the edge. `state` is the dialogue state the
 // utterance is answered in; its phrases are the hints a grammar or keyword search gets.
-import type { PcmAudio } from '../providers/ports';
+import type { PcmAudio } from '../providers/stt/port';
 import { mulawToPcm, pcmToMulaw } from '../audio/mulaw';
 import type { IntentName } from '../contracts/call';
 import { speak, type SpeakOptions } from './speech-audio';

@@ -3,7 +3,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Answerer } from '../conversation/answers/answerer';
-import type { AnyBusEvent, EventBus, Warehouse } from '../providers/ports';
+import type { AnyBusEvent } from '../contracts/events';
+import type { EventBus } from '../providers/events/port';
+import type { Warehouse } from '../providers/warehouse/port';
 import { MemoryObjectStore } from '../providers/object-store/memory';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import type { DuckDbWarehouse } from '../providers/warehouse/duckdb';

@@ -1,5 +1,6 @@
 // Event drafts for tests and a collector that waits for what a consumer handled.
-import type { AnyBusEvent, Delivery, EventDraft, EventType } from '../providers/ports';
+import type { AnyBusEvent, EventDraft, EventType } from '../contracts/events';
+import type { Delivery } from '../providers/events/port';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { PcmAudio } from '../providers/ports';
+import type { PcmAudio } from '../providers/stt/port';
 import { stateDir } from '../infra/paths';
 import { decodeWav } from '../audio/wav';
 

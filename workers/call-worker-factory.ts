@@ -6,7 +6,7 @@ import { createCallActivities, type CallActivityDeps } from '../activities/call-
 import { createPaymentActivities } from '../activities/payment-activities';
 import type { Answerer } from '../conversation/answers/answerer';
 import { createEventActivities } from '../activities/event-activities';
-import type { EventBus } from '../providers/ports';
+import type { EventBus } from '../providers/events/port';
 import { CALL_TASK_QUEUE } from '../contracts/call';
 import { workflowCode } from './workflow-code';
 

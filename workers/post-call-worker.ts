@@ -13,7 +13,7 @@ import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
 import { TtsCache, ttsCacheNamespaceField } from '../providers/tts/cache';
 import { DeepgramPrerecordedSpeechToText } from '../providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
-import type { SpeechToText } from '../providers/ports';
+import type { SpeechToText } from '../providers/stt/port';
 import { expectedPhrases } from '../workflows/call-state';
 import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { installCompactLogging } from './logging';

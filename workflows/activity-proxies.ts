@@ -10,9 +10,7 @@ import type { AnswerActivities } from '../activities/answer-activities';
 import type { EventActivities } from '../activities/event-activities';
 import type { PaymentActivities } from '../activities/payment-activities';
 import type { PostCallActivities } from '../activities/post-call-activities';
-
-/** Failures a retry cannot mend. */
-export const NON_RETRYABLE = ['BadInput', 'PaymentDeclined', 'NotFound'];
+import { NON_RETRYABLE } from '../contracts/failures';
 
 /** Retried without limit, backing off to a minute: for what must land in the end. */
 const UNTIL_IT_LANDS: NonNullable<ActivityOptions['retry']> = {

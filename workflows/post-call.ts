@@ -11,8 +11,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PostCallInput, PostCallResult, TranscriptRef } from './post-call-definitions';
+import { NON_RETRYABLE } from '../contracts/failures';
 import {
-  NON_RETRYABLE,
   postCallBatch as batch,
   postCallPublishing as publishing,
   postCallQuick as quick,

@@ -4,7 +4,8 @@
 // plays while the model is still writing the second. The caller's words, documents and
 // CRM fields are data: nothing here can pay, write or change an account.
 import { performance } from 'node:perf_hooks';
-import type { AnswerRequest, KbTopic, ScoredChunk } from '../../providers/ports';
+import type { AnswerRequest } from '../../providers/llm/port';
+import type { KbTopic, ScoredChunk } from '../../providers/vectors/port';
 import { KB_INTENTS } from '../../contracts/call';
 import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
 import { forTheEar } from '../safety/for-the-ear';

@@ -8,7 +8,7 @@ import { Retriever } from '../knowledge/retrieve';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
 import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
-import type { VectorIndex } from '../../providers/ports';
+import type { VectorIndex } from '../../providers/vectors/port';
 import { extractPlanNames } from '../safety/grounding';
 import { createAnswerer } from './answer';
 import type { Answerer } from './answerer';

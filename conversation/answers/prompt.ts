@@ -3,7 +3,7 @@
 // words, retrieved documents, CRM fields — goes into one user message, each part inside
 // its own tag, bounded in size, with our tags removed from the data so no part can close
 // its block and pose as instructions.
-import type { AnswerRequest, ChatMessage, Prompt } from '../../providers/ports';
+import type { AnswerRequest, ChatMessage, Prompt } from '../../providers/llm/port';
 import type { LlmChain } from '../../providers/llm/chain';
 import { LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 

@@ -3,7 +3,7 @@
 // the id `<docId>#<n>` from its position, so re-ingesting an unchanged file yields the
 // same ids and an upsert replaces instead of duplicating.
 import { parse as parseYaml } from 'yaml';
-import type { KbChunk, KbTopic } from '../../providers/ports';
+import type { KbChunk, KbTopic } from '../../providers/vectors/port';
 
 export interface ChunkerOptions {
   /** Upper bound on a chunk's text (characters); ≈ 100 words keeps one fact cluster. */

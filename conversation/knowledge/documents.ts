@@ -2,7 +2,7 @@
 // folder. Files at the top level (README, eval.json) describe the KB and are not part of it.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KbTopic } from '../../providers/ports';
+import type { KbTopic } from '../../providers/vectors/port';
 import type { KbDocument } from './chunker';
 
 export const KB_TOPICS: readonly KbTopic[] = ['billing', 'plans', 'outages', 'policies'];

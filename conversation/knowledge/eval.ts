@@ -4,7 +4,7 @@
 // answers the question); MRR: the mean of 1 / rank of the first expected source (0 when
 // none is in the top k).
 import { readFile } from 'node:fs/promises';
-import type { KbTopic, ScoredChunk } from '../../providers/ports';
+import type { KbTopic, ScoredChunk } from '../../providers/vectors/port';
 import { isKbTopic } from './documents';
 import type { Retriever } from './retrieve';
 

@@ -1,7 +1,8 @@
 // Knowledge-base folder → chunks → embeddings → index. Re-runnable: chunk ids are stable, so
 // upserts replace; afterwards each document's chunks beyond its current ones, and every
 // chunk of a document no longer in the folder, are pruned.
-import type { Embedder, VectorIndex } from '../../providers/ports';
+import type { Embedder } from '../../providers/embeddings/port';
+import type { VectorIndex } from '../../providers/vectors/port';
 import { DEFAULT_CHUNKER, chunkDocument, embeddingText, type ChunkerOptions } from './chunker';
 import { loadKnowledgeFolder } from './documents';
 

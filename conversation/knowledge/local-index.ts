@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../infra/paths';
-import type { Embedder } from '../../providers/ports';
+import type { Embedder } from '../../providers/embeddings/port';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import {
   knowledgeStore,

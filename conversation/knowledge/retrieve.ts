@@ -1,5 +1,6 @@
 // Question (+ the topic its intent maps to) → the nearest knowledge-base chunks.
-import type { Embedder, KbTopic, ScoredChunk, VectorIndex } from '../../providers/ports';
+import type { Embedder } from '../../providers/embeddings/port';
+import type { KbTopic, ScoredChunk, VectorIndex } from '../../providers/vectors/port';
 
 export interface RetrieveOptions {
   topic?: KbTopic;

@@ -1,6 +1,6 @@
 // The call summary: a prompt for the LLM chain (the transcript is data, never instructions)
 // and the deterministic summary used when no language model serves. Both are short.
-import type { Prompt } from '../../providers/ports';
+import type { Prompt } from '../../providers/llm/port';
 
 export interface SummaryFacts {
   callSid: string;

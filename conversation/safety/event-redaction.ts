@@ -2,7 +2,7 @@
 // declares as free text (FREE_TEXT_FIELDS) go through the redactor; the envelope (id,
 // call_id, workflow_id, seq, occurred_at) and every other data field are identifiers or
 // values the system wrote, and are published as they are.
-import type { EventDraft } from '../../providers/ports';
+import type { EventDraft } from '../../contracts/events';
 import { redactText } from './redact';
 import { FREE_TEXT_FIELDS } from '../../providers/events/catalog';
 

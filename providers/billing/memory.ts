@@ -11,7 +11,7 @@ import {
   type PaymentReceipt,
   type PaymentReservation,
   type PaymentReservations,
-} from '../ports';
+} from './port';
 import type { MemoryCrmStore } from '../crm/memory';
 
 interface StoredReservation extends Omit<PaymentReservation, 'created'> {

@@ -10,7 +10,7 @@ import {
   type PaymentReceipt,
   type PaymentReservation,
   type PaymentReservations,
-} from '../ports';
+} from './port';
 
 interface ReservationRow {
   payment_key: string;

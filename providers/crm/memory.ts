@@ -5,7 +5,7 @@
 // to pay, and a call log is written once per idempotency key. The store is shared with
 // MemoryBilling (billing.ts) so a payment changes the balance, as in the database.
 import type { SeedCustomer } from '../postgres/schema';
-import type { Balance, CallLog, CrmClient, Customer, Invoice } from '../ports';
+import type { Balance, CallLog, CrmClient, Customer, Invoice } from './port';
 
 export interface StoredPayment {
   paymentId: string;

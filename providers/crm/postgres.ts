@@ -1,6 +1,6 @@
 // CrmClient on the local PostgreSQL database (production: the CRM's HTTP API).
 import type { Pool } from 'pg';
-import type { Balance, CallLog, CrmClient, Customer } from '../ports';
+import type { Balance, CallLog, CrmClient, Customer } from './port';
 
 export class PostgresCrm implements CrmClient {
   constructor(private readonly pool: Pool) {}

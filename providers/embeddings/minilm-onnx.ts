@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { InferenceSession as Session } from 'onnxruntime-node';
 import { ensureMiniLmFiles, MINILM_MODEL_SHA256, type MiniLmFiles } from '../../infra/minilm';
-import type { Embedder } from '../ports';
+import type { Embedder } from './port';
 import { BertWordPiece } from './bert-wordpiece';
 
 export interface MiniLmOptions {

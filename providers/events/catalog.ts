@@ -2,7 +2,7 @@
 // lift an event of the previous version to the current one. A new version of a type adds a
 // schema file <type>.v<N>.json and an upcaster N-1 → N here; consumers then accept both
 // while producers move over (docs/events.md, "Versioning").
-import type { AnyBusEvent, EventDataByType, EventType } from '../ports';
+import type { AnyBusEvent, EventDataByType, EventType } from '../../contracts/events';
 import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';

@@ -3,7 +3,8 @@
 // against the schema of their version, lifted to the current version, checked again.
 // Every failure is an EventValidationError that says which event and which field.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { type AnyBusEvent, type EventDraft, type EventType, EventValidationError } from '../ports';
+import type { AnyBusEvent, EventDraft, EventType } from '../../contracts/events';
+import { EventValidationError } from './port';
 import {
   acceptedVersions,
   currentVersion,

@@ -6,7 +6,8 @@
 // redelivery. A consumer that writes to a database should record the id in the same
 // transaction as its write (or write with a unique key / MERGE on the id) so a crash between
 // the two cannot repeat the write; then pass that table as the SeenEvents.
-import type { AnyBusEvent, Delivery, EventHandlers, EventType } from '../ports';
+import type { AnyBusEvent, EventType } from '../../contracts/events';
+import type { Delivery, EventHandlers } from './port';
 
 export interface SeenEvents {
   has(id: string): boolean | Promise<boolean>;

@@ -23,19 +23,17 @@ import {
 } from '@platformatic/kafka';
 import { DEAD_LETTER_TOPIC, DEFAULT_TOPIC_PREFIX, EVENT_TYPES, TOPICS } from './catalog';
 import { EventCodec } from './codec';
+import type { AnyBusEvent, EventDraft, EventType } from '../../contracts/events';
 import {
-  type AnyBusEvent,
   type BatchSubscribeOptions,
   type Delivery,
   type EventBus,
   EventBusUnavailableError,
-  type EventDraft,
   type EventSubscription,
-  type EventType,
   EventValidationError,
   type InvalidDelivery,
   type SubscribeOptions,
-} from '../ports';
+} from './port';
 
 export type EventBusLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 

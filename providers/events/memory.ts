@@ -7,18 +7,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TOPIC_PREFIX, TOPICS } from './catalog';
 import { EventCodec } from './codec';
+import type { AnyBusEvent, EventDraft, EventType } from '../../contracts/events';
 import {
-  type AnyBusEvent,
   type BatchSubscribeOptions,
   type Delivery,
   type EventBus,
-  type EventDraft,
   type EventSubscription,
-  type EventType,
   EventValidationError,
   type InvalidDelivery,
   type SubscribeOptions,
-} from '../ports';
+} from './port';
 
 export interface MemoryEventBusOptions {
   topicPrefix?: string;

@@ -13,7 +13,8 @@ import {
 import { featurize } from './features';
 import { normalizeUtterance } from './normalize';
 import { logits, softmax, type LinearModel } from './softmax';
-import type { Embedder, IntentClassifier } from '../ports';
+import type { Embedder } from '../embeddings/port';
+import type { IntentClassifier } from './port';
 import { sharedMiniLmEmbedder } from '../embeddings/minilm-onnx';
 
 export interface EmbeddingIntentOptions {

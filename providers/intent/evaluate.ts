@@ -2,7 +2,7 @@
 // accuracy, out-of-scope recall, a confusion table, calibration and latency.
 import { performance } from 'node:perf_hooks';
 import type { IntentName } from '../../contracts/call';
-import type { IntentClassifier } from '../ports';
+import type { IntentClassifier } from './port';
 import { expectedCalibrationError } from './calibration';
 import type { Example } from './dataset';
 import { INTENT_NAMES } from './labels';

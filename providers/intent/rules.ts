@@ -2,7 +2,7 @@
 // how specific the match is and whether intents compete. The embedding model
 // (embedding.ts) replaced it as the default behind the same IntentClassifier port.
 import type { Intent, IntentName } from '../../contracts/call';
-import type { IntentClassifier } from '../ports';
+import type { IntentClassifier } from './port';
 
 type Rule = { intent: Exclude<IntentName, 'out_of_scope'>; strong: RegExp[]; weak: RegExp[] };
 

@@ -1,5 +1,5 @@
 // The intent classifiers by name, for the CLI's `intent` command and the intent benchmark.
-import type { IntentClassifier } from '../ports';
+import type { IntentClassifier } from './port';
 import { createEmbeddingIntentClassifier } from './embedding';
 import { RulesIntentClassifier } from './rules';
 

@@ -1,7 +1,7 @@
 // Training: embed the training split, pick nothing by hand at run time (fixed
 // hyper-parameters), fit the temperature on k-fold out-of-fold logits, then fit the final
 // weights on all of the training split. Seeded: the same data gives the same file.
-import type { Embedder } from '../ports';
+import type { Embedder } from '../embeddings/port';
 import { expectedCalibrationError, fitTemperature } from './calibration';
 import { datasetHash, type Example } from './dataset';
 import { featurize, NGRAM_BUCKETS } from './features';

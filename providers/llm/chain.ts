@@ -6,13 +6,8 @@
 //
 // Each provider is pumped in the background into a queue, so its timeouts measure the
 // provider, not how fast the caller of the chain (sentence chunker → TTS) reads.
-import {
-  LanguageModelError,
-  type LanguageModel,
-  type LlmFailureKind,
-  type LlmUsage,
-  type Prompt,
-} from '../ports';
+import type { LlmUsage } from '../../contracts/answers';
+import { LanguageModelError, type LanguageModel, type LlmFailureKind, type Prompt } from './port';
 
 export interface LlmLink {
   provider: string;

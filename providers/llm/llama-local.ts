@@ -7,7 +7,7 @@
 // so is each sequence's LlamaChat: resolving the chat template costs ≈ 0.4 s per instance.
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext } from 'node-llama-cpp';
 import { importEsm } from '../../infra/esm-import';
-import { type LanguageModel, LanguageModelError, type Prompt } from '../ports';
+import { type LanguageModel, LanguageModelError, type Prompt } from './port';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 

@@ -6,13 +6,8 @@
 // and the call cannot afford a second wait on a provider that already failed once.
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import {
-  type LanguageModel,
-  LanguageModelError,
-  type LlmFailureKind,
-  type LlmUsage,
-  type Prompt,
-} from '../ports';
+import type { LlmUsage } from '../../contracts/answers';
+import { type LanguageModel, LanguageModelError, type LlmFailureKind, type Prompt } from './port';
 
 export interface OpenAiLlmOptions {
   /** The name recorded as the provider ("openai", "secondary"). */

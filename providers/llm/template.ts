@@ -3,7 +3,8 @@
 // first one when none does), plus the next one when it is short. Built only from document
 // text, so it is grounded by construction; it cannot fail while a document exists.
 import { SentenceChunker } from './sentence-chunker';
-import type { LanguageModel, Prompt, ScoredChunk } from '../ports';
+import type { LanguageModel, Prompt } from './port';
+import type { ScoredChunk } from '../vectors/port';
 
 export const NO_DOCUMENT_ANSWER =
   "I don't have that information in front of me. Let me connect you to an agent.";

@@ -2,7 +2,7 @@
 // server. It passes the same conformance suite as the S3 adapter: copies in and out (a
 // caller mutating its buffer changes nothing stored), ifAbsent keeps the first object.
 import { FailureType, failure } from '../../activities/errors';
-import type { ObjectStore } from '../ports';
+import type { ObjectStore } from './port';
 
 export class MemoryObjectStore implements ObjectStore {
   readonly name = 'memory';

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { ObjectStore } from '../ports';
+import type { ObjectStore } from './port';
 
 export interface S3ObjectStoreOptions {
   bucket: string;

@@ -8,7 +8,7 @@ import {
   type ChargeRequest,
   type GatewayCharge,
   type PaymentGateway,
-} from '../ports';
+} from './port';
 
 interface ChargeRow {
   id: string;

@@ -5,7 +5,7 @@ import {
   type ChargeRequest,
   type GatewayCharge,
   type PaymentGateway,
-} from '../ports';
+} from './port';
 
 interface StoredCharge {
   chargeId: string;

@@ -14,7 +14,7 @@
 import { DeepgramClient, DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk';
 import { encodeWav } from '../../audio/wav';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../ports';
+import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 import {
   checkDeepgramRequest,
   deepgramKeyterms,

@@ -16,7 +16,7 @@ import { DeepgramClient, type listen } from '@deepgram/sdk';
 import type { ApplicationFailure } from '@temporalio/common';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../ports';
+import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
 export interface DeepgramSttOptions {
   /** Defaults to process.env.DEEPGRAM_API_KEY. */

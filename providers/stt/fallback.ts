@@ -7,7 +7,7 @@
 // A live stream cannot be replayed from the phone, so the session keeps the utterance's PCM
 // (bounded by maxUtteranceMs) and retries and the fallback get exactly the same audio.
 import { ApplicationFailure } from '@temporalio/common';
-import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../ports';
+import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
 export interface SttAttempt {
   provider: string;

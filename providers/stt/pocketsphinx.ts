@@ -22,7 +22,7 @@ import path from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
 import { Resampler } from '../../audio/resample';
 import { FailureType, failure } from '../../activities/errors';
-import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../ports';
+import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
 export type PocketsphinxMode = 'auto' | 'grammar' | 'keyword' | 'dictation';
 

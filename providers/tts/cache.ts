@@ -24,7 +24,8 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { FailureType, failure } from '../../activities/errors';
-import type { ObjectStore, SpeechAudio, TextToSpeech } from '../ports';
+import type { ObjectStore } from '../object-store/port';
+import type { SpeechAudio, TextToSpeech } from './port';
 
 export const DEFAULT_TTS_CACHE_TTL_S = 7 * 24 * 3600;
 

@@ -10,7 +10,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { FailureType, NON_RETRYABLE, failure } from '../../activities/errors';
-import type { SpeechAudio, TextToSpeech } from '../ports';
+import type { SpeechAudio, TextToSpeech } from './port';
 import { GoogleTts, googleMissingConfig } from './google';
 import { LocalTts } from './local';
 import { PollyTts, pollyMissingConfig } from './polly';

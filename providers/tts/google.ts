@@ -5,7 +5,7 @@ import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { SpeechAudio, TextToSpeech } from '../ports';
+import type { SpeechAudio, TextToSpeech } from './port';
 
 export interface GoogleTtsOptions {
   /** A voice name such as en-US-Neural2-F; the language code is its first two parts. */

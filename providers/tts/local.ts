@@ -9,7 +9,7 @@ import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
 import { FailureType, failure } from '../../activities/errors';
-import type { SpeechAudio, TextToSpeech } from '../ports';
+import type { SpeechAudio, TextToSpeech } from './port';
 
 export type LocalEngine = 'flite' | 'espeak-ng';
 

@@ -5,7 +5,7 @@ import { PollyClient, SynthesizeSpeechCommand, type VoiceId } from '@aws-sdk/cli
 import { ApplicationFailure } from '@temporalio/common';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { SpeechAudio, TextToSpeech } from '../ports';
+import type { SpeechAudio, TextToSpeech } from './port';
 
 export interface PollyOptions {
   voiceId: string;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureType, failure } from '../../activities/errors';
-import type { SpeechAudio, TextToSpeech } from '../ports';
+import type { SpeechAudio, TextToSpeech } from './port';
 
 /** Said when no provider can voice a reply; shipped with the other prompts. */
 export const APOLOGY = "I'm sorry, I'm having trouble right now. Please hold for an agent.";

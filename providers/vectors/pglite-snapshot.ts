@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireFileLock } from '../../infra/file-lock';
 import { paths } from '../../infra/paths';
-import type { KbTopic, ScoredChunk, VectorIndex } from '../ports';
+import type { KbTopic, ScoredChunk, VectorIndex } from './port';
 import { PgliteVectorIndex } from './pglite';
 
 export interface KnowledgeStore {

@@ -5,7 +5,7 @@
 // one index through published snapshots (see pglite-snapshot.ts), not through one data dir.
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
-import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from '../ports';
+import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from './port';
 
 const TABLE = 'kb_chunks';
 

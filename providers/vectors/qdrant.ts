@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, failure, failureForStatus } from '../../activities/errors';
-import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from '../ports';
+import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from './port';
 
 export interface QdrantOptions {
   /** e.g. https://xyz.cloud.qdrant.io:6333 */

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { paths } from '../../infra/paths';
-import type { AnyBusEvent, EventType, Warehouse, WarehouseLoadResult } from '../ports';
+import type { AnyBusEvent, EventType } from '../../contracts/events';
+import type { Warehouse, WarehouseLoadResult } from './port';
 import { rawEventRow } from './raw-event-row';
 
 export interface DuckDbWarehouseOptions {

@@ -1,6 +1,6 @@
 // One event as a row of the raw events table: the same eight columns, in the same order,
 // in DuckDB's and Snowflake's schema.
-import type { AnyBusEvent } from '../ports';
+import type { AnyBusEvent } from '../../contracts/events';
 
 export function rawEventRow(e: AnyBusEvent): (string | number)[] {
   return [

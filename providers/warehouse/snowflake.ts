@@ -4,7 +4,8 @@
 // EVENTS here (snowflake-schema.sql, created once by whoever owns the Snowflake account, not
 // by this adapter). Credentials come from the environment only.
 import snowflake, { type Bind, type Connection, type ConnectionOptions } from 'snowflake-sdk';
-import type { AnyBusEvent, EventType, Warehouse, WarehouseLoadResult } from '../ports';
+import type { AnyBusEvent, EventType } from '../../contracts/events';
+import type { Warehouse, WarehouseLoadResult } from './port';
 import { rawEventRow } from './raw-event-row';
 
 export interface SnowflakeWarehouseOptions {

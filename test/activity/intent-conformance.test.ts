@@ -7,7 +7,8 @@ import { loadSplit } from '../../providers/intent/dataset';
 import { evaluateIntents } from '../../providers/intent/evaluate';
 import { INTENT_NAMES } from '../../providers/intent/labels';
 import { readModelFile } from '../../providers/intent/model-file';
-import type { Embedder, IntentClassifier } from '../../providers/ports';
+import type { Embedder } from '../../providers/embeddings/port';
+import type { IntentClassifier } from '../../providers/intent/port';
 import { ensureMiniLmFiles } from '../../infra/minilm';
 import {
   createEmbeddingIntentClassifier,

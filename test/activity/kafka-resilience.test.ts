@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BoundedSeenEvents, dedupeById } from '../../providers/events';
-import type { AnyBusEvent } from '../../providers/ports';
+import type { AnyBusEvent } from '../../contracts/events';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';

@@ -10,7 +10,7 @@ import { evaluateRetrieval, loadEvalSet, type EvalQuestion } from '../../convers
 import { ingestFolder } from '../../conversation/knowledge/ingest';
 import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
 import { Retriever } from '../../conversation/knowledge/retrieve';
-import type { KbChunk } from '../../providers/ports';
+import type { KbChunk } from '../../providers/vectors/port';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 

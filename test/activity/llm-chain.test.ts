@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { type LlmAttempt, LlmChain, LlmChainError } from '../../providers/llm/chain';
 import { llmChainFromEnv, llmLinksFromEnv } from '../../providers/llm/config';
 import { composePrompt, warmUpLlmChain } from '../../conversation/answers/prompt';
-import type { LanguageModel, Prompt, ScoredChunk } from '../../providers/ports';
+import type { LanguageModel, Prompt } from '../../providers/llm/port';
+import type { ScoredChunk } from '../../providers/vectors/port';
 import { disposeLocalModels } from '../../providers/llm/llama-local';
 import { TemplateLanguageModel } from '../../providers/llm/template';
 import {

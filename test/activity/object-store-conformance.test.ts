@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { ObjectStore } from '../../providers/ports';
+import type { ObjectStore } from '../../providers/object-store/port';
 import { MemoryObjectStore } from '../../providers/object-store/memory';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import { infraUp, objectStoreConfig } from '../../infra';

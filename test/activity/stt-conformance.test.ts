@@ -7,7 +7,7 @@
 // after abort() rejects; a stream with no audio finishes with empty text.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import type { PcmAudio, SpeechToText, SttStream } from '../../providers/ports';
+import type { PcmAudio, SpeechToText, SttStream } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import {
   buildJsgf,

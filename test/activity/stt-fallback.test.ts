@@ -3,7 +3,7 @@
 // fallback (the real local pocketsphinx on real phone audio) gets the same kept audio; every
 // attempt is recorded; when both fail the result says so instead of throwing.
 import assert from 'node:assert/strict';
-import type { PcmAudio } from '../../providers/ports';
+import type { PcmAudio } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FallbackSpeechToText, type SttAttempt } from '../../providers/stt/fallback';
 import { normalizeWords, PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';

@@ -3,7 +3,7 @@
 // is under test is whether the cache calls it, not the speech.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { SpeechAudio, TextToSpeech } from '../../providers/ports';
+import type { SpeechAudio, TextToSpeech } from '../../providers/tts/port';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import {
   DEFAULT_TTS_CACHE_TTL_S,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { TextToSpeech } from '../../providers/ports';
+import type { TextToSpeech } from '../../providers/tts/port';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { GoogleTts } from '../../providers/tts/google';
 import { LocalTts } from '../../providers/tts/local';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
-import type { KbChunk, ScoredChunk, VectorIndex } from '../../providers/ports';
+import type { KbChunk, ScoredChunk, VectorIndex } from '../../providers/vectors/port';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 import { QdrantVectorIndex, uuidV5 } from '../../providers/vectors/qdrant';
 import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';

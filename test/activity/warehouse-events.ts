@@ -2,7 +2,7 @@
 // here, not shared, because the Snowflake replay (test/fixtures/snowflake/load-twice.json)
 // recorded exactly these bindings.
 import { EventCodec } from '../../providers/events';
-import type { AnyBusEvent, EventDraft } from '../../providers/ports';
+import type { AnyBusEvent, EventDraft } from '../../contracts/events';
 
 const call = { call_id: 'CAsnowflake0001', workflow_id: 'call-CAsnowflake0001' };
 

@@ -14,7 +14,8 @@ import { S3ObjectStore } from '../../providers/object-store/s3';
 import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../audio/wav';
 import { transcriptQuery, type CallResult, type Utterance } from '../../contracts/call';
-import type { SpeechToText, TurnMetricsData } from '../../providers/ports';
+import type { TurnMetricsData } from '../../contracts/events';
+import type { SpeechToText } from '../../providers/stt/port';
 import { FailureType, failure } from '../../activities/errors';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 

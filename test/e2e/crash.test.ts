@@ -17,7 +17,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import type { PaymentReceipt } from '../../providers/ports';
+import type { PaymentReceipt } from '../../providers/billing/port';
 import { migrate, seed } from '../../providers/postgres/schema';
 import { databaseUrl } from '../../infra';
 import { postgresDeps } from '../../workers/postgres-deps';

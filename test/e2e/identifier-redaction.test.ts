@@ -15,7 +15,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { startEventLoader } from '../../analytics/load-events';
-import type { AnyBusEvent } from '../../providers/ports';
+import type { AnyBusEvent } from '../../contracts/events';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { DuckDbWarehouse } from '../../providers/warehouse/duckdb';
 import { luhnValid, pinoRedaction } from '../../conversation/safety/redact';

@@ -2,7 +2,7 @@
 // its figures), and a small lexical retriever over them. The red team attacks the model
 // and the checks, not the vector search: a poisoned chunk is put first, as a poisoned
 // knowledge base would rank it for the question it was written for.
-import type { KbChunk, KbTopic, ScoredChunk } from '../../providers/ports';
+import type { KbChunk, KbTopic, ScoredChunk } from '../../providers/vectors/port';
 
 const chunk = (id: string, topic: KbTopic, title: string, text: string): KbChunk => ({
   id,

@@ -15,7 +15,7 @@ import { createAnswerer } from '../../conversation/answers/answer';
 import type { AnswerRecord } from '../../contracts/answers';
 import type { Answerer } from '../../conversation/answers/answerer';
 import { LlmChain, type LlmLink } from '../../providers/llm/chain';
-import type { LanguageModel, Prompt } from '../../providers/ports';
+import type { LanguageModel, Prompt } from '../../providers/llm/port';
 import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 import { TemplateLanguageModel } from '../../providers/llm/template';
 import { checkCommitments } from '../../conversation/safety/commitments';

@@ -3,7 +3,7 @@
 // before anything is sent or synthesized, with an error that names it.
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
-import type { TextToSpeech } from '../../providers/ports';
+import type { TextToSpeech } from '../../providers/tts/port';
 import { CALL_SID_PATTERN, checkCallSid, randomCallSid } from '../../simulator/call-sid';
 import { placeTextCall } from '../../simulator/text-call';
 import { placeAudioCall } from '../../simulator/twilio-caller';

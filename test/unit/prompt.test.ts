@@ -8,7 +8,8 @@ import {
   PROMPT_LIMITS,
   systemMessage,
 } from '../../conversation/answers/prompt';
-import type { AnswerRequest, ScoredChunk } from '../../providers/ports';
+import type { AnswerRequest } from '../../providers/llm/port';
+import type { ScoredChunk } from '../../providers/vectors/port';
 
 const doc = (n: number, text: string, score = 0.5): ScoredChunk => ({
   id: `billing.md#${n}`,

@@ -13,7 +13,7 @@ import {
   FREE_TEXT_FIELDS,
 } from '../../providers/events';
 import { redactEventsText } from '../../conversation/safety/event-redaction';
-import type { EventDraft } from '../../providers/ports';
+import type { EventDraft } from '../../contracts/events';
 import {
   hasSensitive,
   isIdentifierKey,

@@ -18,13 +18,9 @@ import {
   transcriptKey,
   type StoredTranscript,
 } from '../../activities/post-call-activities';
-import {
-  EventBusUnavailableError,
-  type EventBus,
-  type ObjectStore,
-  type PcmAudio,
-  type SpeechToText,
-} from '../../providers/ports';
+import { EventBusUnavailableError, type EventBus } from '../../providers/events/port';
+import type { ObjectStore } from '../../providers/object-store/port';
+import type { PcmAudio, SpeechToText } from '../../providers/stt/port';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import { DeepgramPrerecordedSpeechToText } from '../../providers/stt/deepgram-prerecorded';

@@ -1,0 +1,41 @@
+// The speech-to-text family: one utterance streamed in while the caller speaks.
+
+/** Telephone audio inside the system: 16-bit signed PCM, mono. */
+export interface PcmAudio {
+  samples: Int16Array;
+  sampleRate: number;
+}
+
+export interface Transcript {
+  text: string;
+  /** In [0, 1]; adapters map their engine's score onto it. */
+  confidence: number;
+  /** Which adapter produced it (for the record of who served each utterance). */
+  provider: string;
+}
+
+export interface SttStreamOptions {
+  /** Sample rate of the PCM written to the stream (8000 from the phone line). */
+  sampleRate: number;
+  /** Phrases expected in the current dialogue state (keyterms / a grammar's phrases). */
+  hints?: string[];
+  signal?: AbortSignal;
+}
+
+/** One utterance's recognition: audio in while the caller speaks, the final text at the end. */
+export interface SttStream {
+  write(pcm: Int16Array): void;
+  /** The caller stopped: flush and return the final transcript. */
+  finish(): Promise<Transcript>;
+  /** Abandon (barge-in, hang-up): free the session without a result. */
+  abort(): void;
+  /** Interim hypotheses, for logs and barge-in decisions; never sent to the workflow. */
+  onPartial?: (text: string) => void;
+}
+
+export interface SpeechToText {
+  readonly name: string;
+  open(opts: SttStreamOptions): Promise<SttStream>;
+  /** A whole recording at once (post-call transcription, evaluation). */
+  transcribe(audio: PcmAudio, opts?: { hints?: string[] }): Promise<Transcript>;
+}
