@@ -2,8 +2,17 @@
 // compensation is one idempotent call with the key the workflow derived for it. The
 // commit is the call activities' payInvoice (Billing.payInvoice with the payment key).
 import { FailureType, failure } from './errors';
-import { PaymentDeclinedError, type PaymentReceipt, type PaymentReservation, type PaymentReservations } from '../providers/billing/port';
-import { CardDeclinedError, type GatewayCharge, type PaymentGateway } from '../providers/payments/port';
+import {
+  PaymentDeclinedError,
+  type PaymentReceipt,
+  type PaymentReservation,
+  type PaymentReservations,
+} from '../providers/billing/port';
+import {
+  CardDeclinedError,
+  type GatewayCharge,
+  type PaymentGateway,
+} from '../providers/payments/port';
 
 export interface PaymentActivityDeps {
   /** The billing system's reservations (PostgresBilling and MemoryBilling implement them). */

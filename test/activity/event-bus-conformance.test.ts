@@ -13,7 +13,11 @@ import {
   TOPICS,
 } from '../../providers/events';
 import type { AnyBusEvent, EventType } from '../../contracts/events';
-import { type EventBus, EventValidationError, type InvalidDelivery } from '../../providers/events/port';
+import {
+  type EventBus,
+  EventValidationError,
+  type InvalidDelivery,
+} from '../../providers/events/port';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { MemoryEventBus } from '../../providers/events/memory';
 import { infraUp, kafkaBrokers } from '../../infra';

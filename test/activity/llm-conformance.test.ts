@@ -4,7 +4,12 @@
 // and error mapping against OpenAI's recorded wire exchanges.
 import assert from 'node:assert/strict';
 import { composePrompt } from '../../conversation/answers/prompt';
-import { type LanguageModel, LanguageModelError, type LlmFailureKind, type Prompt } from '../../providers/llm/port';
+import {
+  type LanguageModel,
+  LanguageModelError,
+  type LlmFailureKind,
+  type Prompt,
+} from '../../providers/llm/port';
 import type { ScoredChunk } from '../../providers/vectors/port';
 import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 import { OpenAiLanguageModel } from '../../providers/llm/openai';

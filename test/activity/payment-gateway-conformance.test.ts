@@ -2,8 +2,16 @@
 // (the local PostgreSQL processor and the in-memory one) and PaymentReservations (the
 // PostgreSQL and in-memory Billing). The saga's guarantees rest on these contracts.
 import assert from 'node:assert/strict';
-import { PaymentDeclinedError, type Billing, type PaymentReservations } from '../../providers/billing/port';
-import { CardDeclinedError, type ChargeRequest, type PaymentGateway } from '../../providers/payments/port';
+import {
+  PaymentDeclinedError,
+  type Billing,
+  type PaymentReservations,
+} from '../../providers/billing/port';
+import {
+  CardDeclinedError,
+  type ChargeRequest,
+  type PaymentGateway,
+} from '../../providers/payments/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { MemoryBilling } from '../../providers/billing/memory';
 import { MemoryCrmStore } from '../../providers/crm/memory';

@@ -11,7 +11,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { CardDeclinedError, type ChargeRequest, type PaymentGateway } from '../../providers/payments/port';
+import {
+  CardDeclinedError,
+  type ChargeRequest,
+  type PaymentGateway,
+} from '../../providers/payments/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
 import type { SeedCustomer } from '../../providers/postgres/schema';
