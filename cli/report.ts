@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { type DayReport, dayReport, parseDay } from '../analytics/day-report';
 import { latencyChartPng } from '../analytics/latency-chart';
 import { loadLoaderConfig } from '../analytics/loader-config';
+import { localEnv } from './dev-env';
 import { defaultPricesPath, loadPriceTable } from '../analytics/prices';
 import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
 import { paths } from '../infra/paths';
@@ -36,11 +37,13 @@ export async function runReport(o: ReportOptions): Promise<ReportRun> {
   const started = performance.now();
   const day = parseDay(o.day);
   const log = o.log ?? ((line: string) => console.log(`[report] ${line}`));
-  const config = loadLoaderConfig(o.env ?? process.env);
+  // The local platform's addresses (its ports may be moved), the caller's variables winning.
+  const env = o.env ?? localEnv();
+  const config = loadLoaderConfig(env);
   if (config.WAREHOUSE !== 'duckdb') {
     throw new Error('the report reads the local DuckDB warehouse (WAREHOUSE=duckdb)');
   }
-  const prices = loadPriceTable(o.prices ?? defaultPricesPath(o.env ?? process.env));
+  const prices = loadPriceTable(o.prices ?? defaultPricesPath(env));
   const warehouse = new DuckDbWarehouse({
     ...(config.WAREHOUSE_PATH && { path: config.WAREHOUSE_PATH }),
     lockWaitMs: 30_000,

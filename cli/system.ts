@@ -5,7 +5,12 @@ import { Pool } from 'pg';
 import { migrate, seed } from '../providers/postgres/schema';
 import { ensureLocalKnowledgeIndex } from '../conversation/knowledge/local-index';
 import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
-import { ensureBuilt } from './build';
+import { Connection } from '@temporalio/client';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildIdOf, makeCurrentVersion, type WorkerDeploymentVersion } from '../workers/versioning';
+import { WORKFLOW_BUNDLE_FILE } from '../workers/workflow-code';
+import { distDir, ensureBuilt } from './build';
 import { localEnv } from './dev-env';
 import { startApp, stopApps, waitReady, type AppProcess } from './processes';
 
@@ -32,23 +37,29 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   // The processes run compiled (dist/, built here when older than the source).
   await ensureBuilt(say);
   const built = { built: true };
+  const version = deploymentVersion(env);
+  const workerEnv = {
+    ...env,
+    WORKER_DEPLOYMENT_NAME: version.deploymentName,
+    WORKER_BUILD_ID: version.buildId,
+  };
   say('starting the call worker, the post-call worker, the warehouse loader and the media-edge …');
-  const worker = startApp('worker', 'workers/call-worker.ts', env, opts.quiet, built);
-  const postCall = startApp('post-call', 'workers/post-call-worker.ts', env, opts.quiet, built);
+  const worker = startApp('worker', 'workers/call-worker.ts', workerEnv, opts.quiet, built);
+  const postCall = startApp(
+    'post-call',
+    'workers/post-call-worker.ts',
+    workerEnv,
+    opts.quiet,
+    built,
+  );
   const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet, built);
   const edgeEnv = { LOG_LEVEL: 'warn', ...env };
   const edge = startApp('edge', 'media-edge/main.ts', edgeEnv, opts.quiet, built);
   const apps = [worker, postCall, loader, edge];
   try {
-    const workerUp = new Promise<void>((resolve) =>
-      worker.child.stdout?.on(
-        'data',
-        (c: Buffer) => /\[worker\] polling/.test(c.toString()) && resolve(),
-      ),
-    );
-    let polling = false;
-    void workerUp.then(() => (polling = true));
-    await waitReady(worker, async () => polling);
+    await Promise.all([polling(worker), polling(postCall)]);
+    await makeCurrent(env, version);
+    say(`new calls run on build ${version.buildId} of ${version.deploymentName}, pinned to it`);
     await waitReady(edge, async () => (await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)).ok);
   } catch (err) {
     await stopApps(apps, { say });
@@ -58,4 +69,34 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
     `edge webhooks at ${env.EDGE_PUBLIC_URL}/v1/calls/incoming, Temporal Web UI at ${temporalUiUrl()}`,
   );
   return { env, apps, stop: () => stopApps(apps, { say }) };
+}
+
+/**
+ * The workers run as one version of a Worker Deployment, named by the workflow bundle's hash:
+ * a rebuilt workflow is a new version, and calls in progress stay on the one they began on.
+ */
+function deploymentVersion(env: NodeJS.ProcessEnv): WorkerDeploymentVersion {
+  const bundle = fs.readFileSync(path.join(distDir, WORKFLOW_BUNDLE_FILE));
+  return {
+    deploymentName: env.WORKER_DEPLOYMENT_NAME || 'switchboard',
+    buildId: env.WORKER_BUILD_ID || buildIdOf(bundle),
+  };
+}
+
+/** Resolves once the worker says it polls its queue. */
+function polling(app: AppProcess): Promise<void> {
+  let up = false;
+  app.child.stdout?.on('data', (c: Buffer) => {
+    if (/\] polling/.test(c.toString())) up = true;
+  });
+  return waitReady(app, async () => up);
+}
+
+async function makeCurrent(env: NodeJS.ProcessEnv, version: WorkerDeploymentVersion) {
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  try {
+    await makeCurrentVersion(connection, env.TEMPORAL_NAMESPACE ?? 'default', version);
+  } finally {
+    await connection.close();
+  }
 }

@@ -11,6 +11,7 @@ import {
   openWarehouse,
 } from '../analytics/loader-config';
 import type { Warehouse } from '../providers/warehouse/port';
+import { localEnv } from './dev-env';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
 
@@ -52,7 +53,7 @@ export function registerWarehouseCommand(program: Command): void {
     )
     .option('--once', 'load what is on the topics now, then exit')
     .action(async (o: { once?: boolean }) => {
-      const config = loadLoaderConfig();
+      const config = loadLoaderConfig(localEnv());
       if (!o.once) {
         await import('../workers/warehouse-loader');
         return;

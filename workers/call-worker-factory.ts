@@ -8,6 +8,7 @@ import type { Answerer } from '../conversation/answers/answerer';
 import { createEventActivities } from '../activities/event-activities';
 import type { EventBus } from '../providers/events/port';
 import { CALL_TASK_QUEUE } from '../contracts/call';
+import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
 import { workflowCode } from './workflow-code';
 
 export interface CallWorkerOptions {
@@ -21,6 +22,8 @@ export interface CallWorkerOptions {
   taskQueue?: string;
   /** A pre-built bundle saves the few seconds webpack takes per worker (default: workflowCode). */
   workflowBundle?: WorkflowBundleOption;
+  /** Run as this version of a Worker Deployment, calls pinned to it (default: unversioned). */
+  deployment?: WorkerDeploymentVersion;
 }
 
 export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
@@ -29,6 +32,7 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
     ...workflowCode(opts.workflowBundle),
+    ...versioningOptions(opts.deployment),
     activities: {
       ...createCallActivities(opts.deps),
       ...createPaymentActivities(opts.deps.payments),

@@ -6,6 +6,7 @@ import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
+import { deploymentVersionFromEnv } from './versioning';
 
 async function main(): Promise<void> {
   installCompactLogging();
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     events,
     answerer: await createKnowledgeAnswerer({ log: (line) => console.log(`[worker] ${line}`) }),
     taskQueue: config.CALL_TASK_QUEUE,
+    deployment: deploymentVersionFromEnv(),
   });
   console.log(
     `[worker] polling ${config.CALL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,

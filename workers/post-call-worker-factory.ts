@@ -7,6 +7,7 @@ import {
   type PostCallActivityDeps,
 } from '../activities/post-call-activities';
 import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
+import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
 import { workflowCode } from './workflow-code';
 
 export interface PostCallWorkerOptions {
@@ -18,6 +19,8 @@ export interface PostCallWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Recordings decoded at once; each holds a recognizer and minutes of PCM. */
   maxConcurrentActivities?: number;
+  /** Run as this version of a Worker Deployment, runs pinned to it (default: unversioned). */
+  deployment?: WorkerDeploymentVersion;
 }
 
 export function createPostCallWorker(opts: PostCallWorkerOptions): Promise<Worker> {
@@ -26,6 +29,7 @@ export function createPostCallWorker(opts: PostCallWorkerOptions): Promise<Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? POST_CALL_TASK_QUEUE,
     ...workflowCode(opts.workflowBundle),
+    ...versioningOptions(opts.deployment),
     activities: createPostCallActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 2,
   });

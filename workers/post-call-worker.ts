@@ -18,6 +18,7 @@ import { expectedPhrases } from '../workflows/call-state';
 import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { installCompactLogging } from './logging';
 import { createPostCallWorker } from './post-call-worker-factory';
+import { deploymentVersionFromEnv } from './versioning';
 
 const PostCallEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.POST_CALL_TASK_QUEUE,
+    deployment: deploymentVersionFromEnv(),
     deps: {
       recordings: store(config.S3_RECORDINGS_BUCKET),
       speechCache,
