@@ -83,7 +83,10 @@ export class FakeSpeechToText implements SpeechToText {
   }
 }
 
-/** finish() is idempotent; writes after finish() or abort() are dropped; finish() after abort() rejects. */
+/**
+ * finish() is idempotent; writes after finish() or abort() are dropped; finish() after
+ * abort() rejects (the port's contract, as the conformance suite holds the adapters to it).
+ */
 class FakeStream implements SttStream {
   onPartial?: (text: string) => void;
   private readonly parts: Int16Array[] = [];

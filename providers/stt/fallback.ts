@@ -27,7 +27,7 @@ export interface FallbackSttOptions {
   fallbackAttempts?: number;
   /** Audio kept for replays; beyond it the utterance is truncated (default 30 s). */
   maxUtteranceMs?: number;
-  /** Bound on one replay, from open to final transcript, and on the live stream's finish (default 5 s). */
+  /** Bound on one replay (open to transcript) and on the live stream's finish (default 5 s). */
   attemptTimeoutMs?: number;
   /** Called after every attempt (an activity heartbeats or logs it). */
   onAttempt?: (attempt: ProviderAttempt) => void;
