@@ -95,28 +95,37 @@ export class DeepgramSpeechToText implements SpeechToText {
     checkDeepgramRequest(this.opts.apiKey, opts.sampleRate);
     const encoding =
       this.opts.encoding === 'mulaw' && opts.sampleRate === 8000 ? 'mulaw' : 'linear16';
-    this.client ??= new DeepgramClient({ apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl });
-    const keyterm = deepgramKeyterms(opts.hints);
-    const socket = await this.client.listen.v1.connect({
-      model: this.opts.model,
-      language: this.opts.language,
-      encoding,
-      sample_rate: opts.sampleRate,
-      channels: 1,
-      interim_results: 'true',
-      punctuate: 'true',
-      endpointing: this.opts.endpointingMs === false ? 'false' : this.opts.endpointingMs,
-      ...(keyterm.length ? { keyterm } : {}),
-      // Retries are the session's policy (fallback.ts), with the utterance's audio kept;
-      // the SDK's own reconnect would silently drop what was sent before it.
-      reconnectAttempts: 0,
-      connectionTimeoutInSeconds: this.opts.connectTimeoutMs / 1000,
-      abortSignal: opts.signal,
-    });
+    const socket = await this.connect(encoding, opts);
     const stream = new DeepgramStream(socket, encoding, this.opts.finalizeTimeoutMs);
     await stream.connect(this.opts.connectTimeoutMs);
     opts.signal?.addEventListener('abort', () => stream.abort(), { once: true });
     return stream;
+  }
+
+  /** The SDK's socket, not yet connected (an SDK error is a ProviderError like any other). */
+  private async connect(encoding: 'mulaw' | 'linear16', opts: SttStreamOptions): Promise<Socket> {
+    this.client ??= new DeepgramClient({ apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl });
+    const keyterm = deepgramKeyterms(opts.hints);
+    try {
+      return await this.client.listen.v1.connect({
+        model: this.opts.model,
+        language: this.opts.language,
+        encoding,
+        sample_rate: opts.sampleRate,
+        channels: 1,
+        interim_results: 'true',
+        punctuate: 'true',
+        endpointing: this.opts.endpointingMs === false ? 'false' : this.opts.endpointingMs,
+        ...(keyterm.length ? { keyterm } : {}),
+        // Retries are the session's policy (fallback.ts), with the utterance's audio kept;
+        // the SDK's own reconnect would silently drop what was sent before it.
+        reconnectAttempts: 0,
+        connectionTimeoutInSeconds: this.opts.connectTimeoutMs / 1000,
+        abortSignal: opts.signal,
+      });
+    } catch (err) {
+      throw ProviderError.from(PROVIDER, err);
+    }
   }
 
   async transcribe(audio: PcmAudio, opts: { hints?: string[] } = {}): Promise<Transcript> {

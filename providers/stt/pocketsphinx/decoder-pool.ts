@@ -21,7 +21,14 @@ export interface DecoderOptions {
 
 /** Loads one decoder with the model, the dictionary and the tuned flags. */
 export function loadDecoder(opts: DecoderOptions): Decoder {
-  const n = loadNative();
+  let n: ReturnType<typeof loadNative>;
+  try {
+    n = loadNative();
+  } catch (err) {
+    throw new ProviderError(PROVIDER, 'unavailable', 'pocketsphinx is not installed', {
+      cause: err,
+    });
+  }
   const dir = opts.modelDir;
   const flags = new Map<string, string>([
     ['-hmm', path.join(dir, 'en-us')],

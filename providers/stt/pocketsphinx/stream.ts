@@ -164,6 +164,8 @@ export class PocketsphinxStream implements SttStream {
       }
       this.state = 'done';
       return { text, confidence: clamp01(confidence), provider: PROVIDER };
+    } catch (err) {
+      throw ProviderError.from(PROVIDER, err); // a native call that threw
     } finally {
       if (this.state !== 'aborted') {
         this.state = 'done';
