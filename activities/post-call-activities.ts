@@ -6,7 +6,7 @@
 import { asyncLocalStorage } from '@temporalio/activity';
 import { decodeWav } from '../audio/wav';
 import { SUMMARY_MAX_CHARS, type CallSummary, type TranscriptRef } from '../contracts/post-call';
-import { FailureType, failure } from './errors';
+import { asActivity, FailureType, failure } from './errors';
 import { redactEventText } from '../conversation/safety/event-redaction';
 import { eventFailure } from './errors';
 import type { LlmChain } from '../providers/llm/chain';
@@ -117,9 +117,11 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
     let previous = '';
     for (const seg of splitAtSilences(samples, { sampleRate })) {
       heartbeat({ speaker, atMs: Math.round((seg.start * 1000) / sampleRate) });
-      const r = await deps.stt.transcribe(
-        { samples: samples.subarray(seg.start, seg.end), sampleRate },
-        hints?.length ? { hints } : {},
+      const r = await asActivity(() =>
+        deps.stt.transcribe(
+          { samples: samples.subarray(seg.start, seg.end), sampleRate },
+          hints?.length ? { hints } : {},
+        ),
       );
       const raw = r.text.trim();
       if (!raw) continue;

@@ -24,14 +24,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RulesIntentClassifier } from '../providers/intent/rules';
+import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { scoreFromConfidence } from '../providers/stt/pocketsphinx/confidence';
 import {
   buildJsgf,
   CALL_VOCABULARY,
   normalizeWords,
-  PocketsphinxSpeechToText,
-  scoreFromConfidence,
   type PocketsphinxMode,
-} from '../providers/stt/pocketsphinx';
+} from '../providers/stt/pocketsphinx/grammar';
 import { stateDir } from '../infra/paths';
 import { resample } from '../audio/resample';
 import {

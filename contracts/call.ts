@@ -5,6 +5,7 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EventDraft } from './events';
+import type { ProviderAttempt } from './providers';
 
 export const CALL_TASK_QUEUE = 'switchboard-calls';
 export const callWorkflowId = (callSid: string): string => `call-${callSid}`;
@@ -66,7 +67,8 @@ export interface Utterance {
 
 export interface AsrRecord {
   servedBy?: string;
-  attempts: { provider: string; ok: boolean; error?: string; ms?: number }[];
+  /** Histories recorded before the one attempt record hold `{provider, ok, error?, ms?}`. */
+  attempts: ProviderAttempt[];
 }
 
 /** The caller spoke over the agent: the edge cleared the playback of this turn's reply. */

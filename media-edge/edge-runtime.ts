@@ -10,6 +10,7 @@ import type { SpeechToText } from '../providers/stt/port';
 import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
 import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
+import { FallbackExhaustedError } from '../providers/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { TtsCache } from '../providers/tts/cache';
 import { TtsChain } from '../providers/tts/chain';
@@ -41,25 +42,29 @@ export function utteranceRecognizer(
   stt: FallbackSpeechToText,
 ): (hints?: string[]) => UtteranceRecognizer {
   return (hints) => {
-    const session = stt.open({ sampleRate: 8000, ...(hints && { hints }) });
+    const stream = stt.start({ sampleRate: 8000, ...(hints && { hints }) });
+    let aborted = false;
     return {
-      write: (pcm) => session.write(pcm),
-      abort: () => session.abort(),
+      write: (pcm) => stream.write(pcm),
+      abort: () => {
+        aborted = true;
+        stream.abort();
+      },
       async finish() {
-        const r = await session.finish();
-        return {
-          text: r.transcript?.text ?? '',
-          confidence: r.transcript?.confidence ?? 0,
-          record: {
-            ...(r.servedBy && { servedBy: r.servedBy }),
-            attempts: r.attempts.map(({ provider, ok, error, ms }) => ({
-              provider,
-              ok,
-              ms: Math.round(ms),
-              ...(error && { error }),
-            })),
-          },
-        };
+        try {
+          const t = await stream.finish();
+          return {
+            text: t.text,
+            confidence: t.confidence,
+            record: { servedBy: t.provider, attempts: t.attempts ?? [] },
+          };
+        } catch (err) {
+          // No recognizer served (or the call ended first): an empty utterance, and the
+          // workflow asks the caller to repeat.
+          if (!(err instanceof FallbackExhaustedError) && !aborted) throw err;
+          const attempts = err instanceof FallbackExhaustedError ? err.attempts : [];
+          return { text: '', confidence: 0, record: { attempts } };
+        }
       },
     };
   };

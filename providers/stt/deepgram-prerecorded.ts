@@ -4,16 +4,16 @@
 // the container's header, so no encoding parameters are needed). Streaming (open) is the
 // live adapter's: the pre-recorded API has no stream.
 //
-// Failures map onto activities/errors.ts by HTTP status (401/403/400 → BadInput, 429 →
-// RateLimited, 5xx → ProviderUnavailable); a timeout or a network error →
-// ProviderUnavailable. The SDK's own retries are off: Temporal retries the activity.
+// Failures are ProviderErrors by HTTP status (401/403/400 → bad_input, final; 429 →
+// rate_limited; 5xx → unavailable); a timeout → timeout, a network error → unavailable.
+// The SDK's own retries are off: Temporal retries the activity.
 //
 // The API key comes from DEEPGRAM_API_KEY only. Deepgram cannot be reached from this
 // machine: the tests replay recorded exchanges of the documented REST protocol on a local
 // HTTP server (test/fixtures/deepgram/prerecorded-*.json).
 import { DeepgramClient, DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk';
 import { encodeWav } from '../../audio/wav';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 import {
   checkDeepgramRequest,
@@ -44,8 +44,10 @@ interface PrerecordedResponse {
   request_id?: string;
 }
 
+const PROVIDER = 'deepgram';
+
 export class DeepgramPrerecordedSpeechToText implements SpeechToText {
-  readonly name = 'deepgram';
+  readonly name = PROVIDER;
   private readonly opts: Required<Omit<DeepgramPrerecordedOptions, 'apiKey' | 'baseUrl' | 'live'>> &
     Pick<DeepgramPrerecordedOptions, 'apiKey' | 'baseUrl' | 'live'>;
   private client?: DeepgramClient;
@@ -90,30 +92,35 @@ export class DeepgramPrerecordedSpeechToText implements SpeechToText {
         { timeoutInSeconds: this.opts.timeoutMs / 1000, maxRetries: 0 },
       );
     } catch (err) {
-      throw failureFromRestError(err);
+      throw errorFromRest(err);
     }
     const alt = body.results?.channels?.[0]?.alternatives?.[0];
     if (!alt) {
-      throw failure(FailureType.ProviderUnavailable, 'deepgram answered without results');
+      throw new ProviderError(this.name, 'unavailable', 'deepgram answered without results');
     }
     const confidence = Math.min(1, Math.max(0, alt.confidence ?? 0));
     return { text: (alt.transcript ?? '').trim(), confidence, provider: this.name };
   }
 }
 
-function failureFromRestError(err: unknown) {
+function errorFromRest(err: unknown): ProviderError {
   if (err instanceof DeepgramTimeoutError) {
-    return failure(FailureType.ProviderUnavailable, `deepgram timed out: ${err.message}`);
+    return new ProviderError(PROVIDER, 'timeout', `deepgram timed out: ${err.message}`, {
+      cause: err,
+    });
   }
   if (err instanceof DeepgramError && err.statusCode !== undefined) {
     const detail = describeBody(err.body);
-    return failureForStatus(
+    return ProviderError.fromStatus(
+      PROVIDER,
       err.statusCode,
       `deepgram refused the request: HTTP ${err.statusCode}${detail ? ` (${detail})` : ''}`,
     );
   }
   const message = err instanceof Error ? err.message : String(err);
-  return failure(FailureType.ProviderUnavailable, `deepgram request failed: ${message}`);
+  return new ProviderError(PROVIDER, 'unavailable', `deepgram request failed: ${message}`, {
+    cause: err,
+  });
 }
 
 /** Deepgram's error body: { err_code, err_msg, request_id }. */

@@ -4,18 +4,17 @@
 // answers with the remaining final Results, marked from_finalize), then `CloseStream`.
 // Interim Results go to onPartial; final Results (is_final) are joined into the transcript.
 //
-// Failures map onto activities/errors.ts: a refused handshake carries an HTTP status
-// (401/403 → BadInput, not retried; 429 → RateLimited; 5xx → ProviderUnavailable); a close
-// during the stream, a socket error or no answer in time → ProviderUnavailable; close code
-// 1008 (Deepgram: the payload is not audio in the declared encoding) → BadInput.
+// Failures are ProviderErrors: a refused handshake carries an HTTP status (401/403 →
+// bad_input, final; 429 → rate_limited; 5xx → unavailable); a close during the stream or a
+// socket error → unavailable, no answer in time → timeout; close code 1008 (Deepgram: the
+// payload is not audio in the declared encoding) → bad_input.
 //
 // The API key comes from DEEPGRAM_API_KEY only. Deepgram cannot be reached from this
 // machine: the tests run this adapter against a local server replaying Deepgram's
 // documented live protocol (test/fixtures/deepgram).
 import { DeepgramClient, type listen } from '@deepgram/sdk';
-import type { ApplicationFailure } from '@temporalio/common';
 import { pcmToMulaw } from '../../audio/mulaw';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
 export interface DeepgramSttOptions {
@@ -42,12 +41,13 @@ export interface DeepgramSttOptions {
 }
 
 const MAX_KEYTERMS = 100;
+const PROVIDER = 'deepgram';
 
 /** What both Deepgram adapters check before a request: a key and a usable sample rate. */
 export function checkDeepgramRequest(apiKey: string | undefined, sampleRate: number): void {
-  if (!apiKey) throw failure(FailureType.BadInput, 'DEEPGRAM_API_KEY is not set');
+  if (!apiKey) throw new ProviderError(PROVIDER, 'bad_input', 'DEEPGRAM_API_KEY is not set');
   if (!Number.isInteger(sampleRate) || sampleRate < 8000) {
-    throw failure(FailureType.BadInput, `unsupported sample rate ${sampleRate}`);
+    throw new ProviderError(PROVIDER, 'bad_input', `unsupported sample rate ${sampleRate}`);
   }
 }
 
@@ -72,7 +72,7 @@ interface Segment {
 }
 
 export class DeepgramSpeechToText implements SpeechToText {
-  readonly name = 'deepgram';
+  readonly name = PROVIDER;
   private readonly opts: Required<Omit<DeepgramSttOptions, 'apiKey' | 'baseUrl'>> &
     Pick<DeepgramSttOptions, 'apiKey' | 'baseUrl'>;
 
@@ -95,28 +95,37 @@ export class DeepgramSpeechToText implements SpeechToText {
     checkDeepgramRequest(this.opts.apiKey, opts.sampleRate);
     const encoding =
       this.opts.encoding === 'mulaw' && opts.sampleRate === 8000 ? 'mulaw' : 'linear16';
-    this.client ??= new DeepgramClient({ apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl });
-    const keyterm = deepgramKeyterms(opts.hints);
-    const socket = await this.client.listen.v1.connect({
-      model: this.opts.model,
-      language: this.opts.language,
-      encoding,
-      sample_rate: opts.sampleRate,
-      channels: 1,
-      interim_results: 'true',
-      punctuate: 'true',
-      endpointing: this.opts.endpointingMs === false ? 'false' : this.opts.endpointingMs,
-      ...(keyterm.length ? { keyterm } : {}),
-      // Retries are the session's policy (fallback.ts), with the utterance's audio kept;
-      // the SDK's own reconnect would silently drop what was sent before it.
-      reconnectAttempts: 0,
-      connectionTimeoutInSeconds: this.opts.connectTimeoutMs / 1000,
-      abortSignal: opts.signal,
-    });
+    const socket = await this.connect(encoding, opts);
     const stream = new DeepgramStream(socket, encoding, this.opts.finalizeTimeoutMs);
     await stream.connect(this.opts.connectTimeoutMs);
     opts.signal?.addEventListener('abort', () => stream.abort(), { once: true });
     return stream;
+  }
+
+  /** The SDK's socket, not yet connected (an SDK error is a ProviderError like any other). */
+  private async connect(encoding: 'mulaw' | 'linear16', opts: SttStreamOptions): Promise<Socket> {
+    this.client ??= new DeepgramClient({ apiKey: this.opts.apiKey, baseUrl: this.opts.baseUrl });
+    const keyterm = deepgramKeyterms(opts.hints);
+    try {
+      return await this.client.listen.v1.connect({
+        model: this.opts.model,
+        language: this.opts.language,
+        encoding,
+        sample_rate: opts.sampleRate,
+        channels: 1,
+        interim_results: 'true',
+        punctuate: 'true',
+        endpointing: this.opts.endpointingMs === false ? 'false' : this.opts.endpointingMs,
+        ...(keyterm.length ? { keyterm } : {}),
+        // Retries are the session's policy (fallback.ts), with the utterance's audio kept;
+        // the SDK's own reconnect would silently drop what was sent before it.
+        reconnectAttempts: 0,
+        connectionTimeoutInSeconds: this.opts.connectTimeoutMs / 1000,
+        abortSignal: opts.signal,
+      });
+    } catch (err) {
+      throw ProviderError.from(PROVIDER, err);
+    }
   }
 
   async transcribe(audio: PcmAudio, opts: { hints?: string[] } = {}): Promise<Transcript> {
@@ -127,16 +136,27 @@ export class DeepgramSpeechToText implements SpeechToText {
 }
 
 /** A refused handshake shows up as ws's "Unexpected server response: 401". */
-export function failureFromError(err: Error): ApplicationFailure {
+function errorFromSocket(err: Error): ProviderError {
   const status = /Unexpected server response: (\d{3})/.exec(err.message)?.[1];
-  if (status)
-    return failureForStatus(Number(status), `deepgram refused the connection: HTTP ${status}`);
-  return failure(FailureType.ProviderUnavailable, `deepgram socket error: ${err.message}`);
+  if (status) {
+    return ProviderError.fromStatus(
+      PROVIDER,
+      Number(status),
+      `deepgram refused the connection: HTTP ${status}`,
+    );
+  }
+  return new ProviderError(PROVIDER, 'unavailable', `deepgram socket error: ${err.message}`, {
+    cause: err,
+  });
 }
 
-function failureFromClose(code: number, reason: string): ApplicationFailure {
+function errorFromClose(code: number, reason: string): ProviderError {
   const why = `deepgram closed the stream: ${code}${reason ? ` ${reason}` : ''}`;
-  return failure(code === 1008 ? FailureType.BadInput : FailureType.ProviderUnavailable, why);
+  return new ProviderError(PROVIDER, code === 1008 ? 'bad_input' : 'unavailable', why);
+}
+
+function aborted(): ProviderError {
+  return new ProviderError(PROVIDER, 'aborted', 'stream was aborted');
 }
 
 /**
@@ -148,7 +168,7 @@ class DeepgramStream implements SttStream {
   onPartial?: (text: string) => void;
   private readonly finals: Segment[] = [];
   private state: 'connecting' | 'open' | 'finishing' | 'done' | 'aborted' = 'connecting';
-  private error?: ApplicationFailure;
+  private error?: ProviderError;
   private result?: Promise<Transcript>;
   /** Settles when the server has answered Finalize, closed, or failed. */
   private finalized?: () => void;
@@ -157,7 +177,7 @@ class DeepgramStream implements SttStream {
    * A send on a socket the server is closing fails before the close event says why; the
    * send's error stands only if no close or error event explains it.
    */
-  private sendError?: ApplicationFailure;
+  private sendError?: ProviderError;
   private readonly socketClosed: Promise<void>;
 
   constructor(
@@ -166,7 +186,7 @@ class DeepgramStream implements SttStream {
     private readonly finalizeTimeoutMs: number,
   ) {
     socket.on('message', (m: Message) => this.onMessage(m));
-    socket.on('error', (err: Error) => this.fail(failureFromError(err)));
+    socket.on('error', (err: Error) => this.fail(errorFromSocket(err)));
     let closed!: () => void;
     this.socketClosed = new Promise((resolve) => (closed = resolve));
     socket.on('close', (ev: { code: number; reason?: string }) => {
@@ -178,8 +198,8 @@ class DeepgramStream implements SttStream {
       else if (this.state === 'connecting') {
         // A refused handshake reports the close first and the error with the HTTP status
         // just after: give the error the chance to be the recorded cause.
-        setTimeout(() => this.fail(failureFromClose(ev.code, ev.reason ?? '')), 20);
-      } else this.fail(failureFromClose(ev.code, ev.reason ?? ''));
+        setTimeout(() => this.fail(errorFromClose(ev.code, ev.reason ?? '')), 20);
+      } else this.fail(errorFromClose(ev.code, ev.reason ?? ''));
     });
   }
 
@@ -188,11 +208,11 @@ class DeepgramStream implements SttStream {
     let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        // An abort while connecting has no failure recorded: reject with an Error all the same.
-        this.finalized = () => reject(this.error ?? new Error('stream was aborted'));
+        // An abort while connecting has no failure recorded: reject all the same.
+        this.finalized = () => reject(this.error ?? aborted());
         timer = setTimeout(() => {
           this.fail(
-            failure(FailureType.ProviderUnavailable, `deepgram did not answer in ${timeoutMs} ms`),
+            new ProviderError(PROVIDER, 'timeout', `deepgram did not answer in ${timeoutMs} ms`),
           );
         }, timeoutMs);
         this.socket.waitForOpen().then(
@@ -219,13 +239,13 @@ class DeepgramStream implements SttStream {
     try {
       this.socket.sendMedia(bytes);
     } catch (err) {
-      this.sendError ??= failureFromError(err as Error);
+      this.sendError ??= errorFromSocket(err as Error);
     }
   }
 
   finish(): Promise<Transcript> {
     if (this.result) return this.result;
-    if (this.state === 'aborted') return Promise.reject(new Error('stream was aborted'));
+    if (this.state === 'aborted') return Promise.reject(aborted());
     this.result = this.end();
     return this.result;
   }
@@ -245,13 +265,13 @@ class DeepgramStream implements SttStream {
         this.finalized = resolve;
         timer = setTimeout(() => {
           this.fail(
-            failure(FailureType.ProviderUnavailable, 'deepgram sent no final result in time'),
+            new ProviderError(PROVIDER, 'timeout', 'deepgram sent no final result in time'),
           );
         }, this.finalizeTimeoutMs);
         try {
           this.socket.sendFinalize({ type: 'Finalize' });
         } catch (err) {
-          this.sendError ??= failureFromError(err as Error);
+          this.sendError ??= errorFromSocket(err as Error);
           resolve();
         }
       });
@@ -278,7 +298,7 @@ class DeepgramStream implements SttStream {
     const confidence = weight
       ? spoken.reduce((c, s) => c + s.confidence * Math.max(s.duration, 1e-3), 0) / weight
       : 0;
-    return { text, confidence: Math.min(1, Math.max(0, confidence)), provider: 'deepgram' };
+    return { text, confidence: Math.min(1, Math.max(0, confidence)), provider: PROVIDER };
   }
 
   /**
@@ -309,7 +329,7 @@ class DeepgramStream implements SttStream {
     }
   }
 
-  private fail(err: ApplicationFailure): void {
+  private fail(err: ProviderError): void {
     if (this.state === 'done' || this.state === 'aborted') return;
     this.error ??= err;
     this.finalized?.();

@@ -1,126 +1,128 @@
-// The ASR session policy for one utterance, as data: the primary
-// provider streams live; if it fails, it is retried with a short backoff (3 attempts in
-// all), then the fallback provider gets the utterance; if both fail, the result says so and
-// the call goes on (the caller is asked to repeat). Every attempt is recorded: which
-// provider served, and why the others did not.
+// The speech-to-text fallback, itself a SpeechToText (a chain stands wherever one recognizer
+// can). The primary streams live while the caller speaks; if it fails, the utterance is
+// replayed to it for its remaining tries with a short backoff (3 tries in all), then to the
+// fallback provider. Every attempt is recorded on the transcript, the live one first; when
+// none serves, finish() rejects with a FallbackExhaustedError carrying them (the edge then
+// asks the caller to repeat).
 //
-// A live stream cannot be replayed from the phone, so the session keeps the utterance's PCM
-// (bounded by maxUtteranceMs) and retries and the fallback get exactly the same audio.
-import { ApplicationFailure } from '@temporalio/common';
+// A live stream cannot be replayed from the phone, so the stream keeps the utterance's PCM
+// (bounded by maxUtteranceMs) and every replay gets exactly the same audio. The replays are
+// the FallbackRunner's links: the primary's remaining tries, then the fallback's.
+import type { ProviderAttempt } from '../../contracts/providers';
+import {
+  FallbackExhaustedError,
+  FallbackRunner,
+  type FallbackGate,
+  type FallbackLink,
+} from '../fallback';
+import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
-export interface SttAttempt {
-  provider: string;
-  ok: boolean;
-  /** 'live' for the stream fed while the caller spoke, 'replay' for one fed the kept audio. */
-  kind: 'live' | 'replay';
-  ms: number;
-  /** Why it failed: the failure type (ApplicationFailure.type) or error name, and message. */
-  error?: string;
-}
-
-export interface RecognitionResult {
-  /** Absent when no provider could recognise the utterance. */
-  transcript?: Transcript;
-  servedBy?: string;
-  attempts: SttAttempt[];
-  /** The utterance was longer than maxUtteranceMs; retries got its first part only. */
-  truncated?: boolean;
-}
-
-export interface FallbackOptions {
+export interface FallbackSttOptions {
   /** Tries of the primary for one utterance, the live stream included (default 3). */
   primaryAttempts?: number;
-  /** Waits before the 2nd, 3rd … primary attempt (the last value repeats). */
+  /** Waits before the 2nd, 3rd … primary try (the last value repeats). */
   backoffMs?: number[];
   /** Tries of the fallback provider (default 1). */
   fallbackAttempts?: number;
-  /** Audio kept for retries; beyond it the utterance is truncated (default 30 s). */
+  /** Audio kept for replays; beyond it the utterance is truncated (default 30 s). */
   maxUtteranceMs?: number;
-  /** Bound on one replay attempt, from open to final transcript (default 5 s). */
+  /** Bound on one replay (open to transcript) and on the live stream's finish (default 5 s). */
   attemptTimeoutMs?: number;
   /** Called after every attempt (an activity heartbeats or logs it). */
-  onAttempt?: (attempt: SttAttempt) => void;
+  onAttempt?: (attempt: ProviderAttempt) => void;
+  /** Provider health: may pass a provider over for an utterance. */
+  gate?: FallbackGate;
 }
 
-type Policy = Required<Omit<FallbackOptions, 'onAttempt'>> & Pick<FallbackOptions, 'onAttempt'>;
+interface Policy {
+  primary: SpeechToText;
+  fallback?: SpeechToText;
+  primaryAttempts: number;
+  backoffMs: number[];
+  fallbackAttempts: number;
+  maxUtteranceMs: number;
+  attemptTimeoutMs: number;
+  onAttempt?: (attempt: ProviderAttempt) => void;
+  gate?: FallbackGate;
+}
 
-export class FallbackSpeechToText {
-  private readonly opts: Policy;
+const FAMILY = 'stt';
+
+export class FallbackSpeechToText implements SpeechToText {
+  readonly name: string;
+  private readonly policy: Policy;
 
   constructor(
     readonly primary: SpeechToText,
     readonly fallback: SpeechToText | undefined,
-    options: FallbackOptions = {},
+    options: FallbackSttOptions = {},
   ) {
-    this.opts = {
+    this.policy = {
+      primary,
+      fallback,
       primaryAttempts: options.primaryAttempts ?? 3,
       backoffMs: options.backoffMs ?? [100, 300],
       fallbackAttempts: options.fallbackAttempts ?? 1,
       maxUtteranceMs: options.maxUtteranceMs ?? 30_000,
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
       onAttempt: options.onAttempt,
+      gate: options.gate,
     };
-    if (this.opts.primaryAttempts < 1) throw new RangeError('primaryAttempts must be at least 1');
+    if (this.policy.primaryAttempts < 1) throw new RangeError('primaryAttempts must be at least 1');
+    this.name = fallback ? `${primary.name}>${fallback.name}` : primary.name;
   }
 
-  /** Starts an utterance: the primary's live stream opens now, audio is kept as it comes. */
-  open(opts: SttStreamOptions): RecognitionSession {
-    return new RecognitionSession(this, opts, this.opts);
+  /**
+   * Starts an utterance at once (the edge writes its first frames right away): the primary's
+   * live stream opens in the background and the audio is kept meanwhile.
+   */
+  start(opts: SttStreamOptions): SttStream {
+    return new FallbackSttStream(this.policy, opts, true);
   }
 
-  /** A whole utterance at once (post-call, tests): the same policy, no live stream. */
-  async recognize(
-    audio: PcmAudio,
-    opts: { hints?: string[]; signal?: AbortSignal } = {},
-  ): Promise<RecognitionResult> {
-    const session = new RecognitionSession(
-      this,
-      { sampleRate: audio.sampleRate, ...opts },
-      this.opts,
+  async open(opts: SttStreamOptions): Promise<SttStream> {
+    return this.start(opts);
+  }
+
+  /** A whole recording: the same policy without a live stream. */
+  async transcribe(audio: PcmAudio, opts: { hints?: string[] } = {}): Promise<Transcript> {
+    const stream = new FallbackSttStream(
+      this.policy,
+      { sampleRate: audio.sampleRate, ...(opts.hints && { hints: opts.hints }) },
       false,
     );
-    session.write(audio.samples);
-    return session.finish();
+    stream.write(audio.samples);
+    return stream.finish();
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof ApplicationFailure)
-    return `${err.type ?? 'ApplicationFailure'}: ${err.message}`;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-/** Failures that another try of the same provider cannot fix (bad key, bad input). */
-function isFinal(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.nonRetryable === true;
 }
 
 /**
  * One utterance under the policy. write() keeps the audio and feeds the live stream;
- * finish() settles the live attempt, then runs retries and the fallback as needed. finish()
- * is idempotent; abort() ends the live stream and any attempt in flight.
+ * finish() settles the live attempt, then replays as needed. finish() is idempotent; writes
+ * after finish() or abort() are dropped; abort() ends the live stream and any replay in
+ * flight, and finish() then rejects.
  */
-export class RecognitionSession {
+class FallbackSttStream implements SttStream {
   onPartial?: (text: string) => void;
   private readonly kept: Int16Array[] = [];
   private keptSamples = 0;
   private readonly maxSamples: number;
   private truncated = false;
-  private readonly attempts: SttAttempt[] = [];
+  private readonly attempts: ProviderAttempt[] = [];
   private readonly aborter = new AbortController();
   private live?: Promise<SttStream | undefined>;
   private liveStream?: SttStream;
   private liveError?: unknown;
   private liveStartedAt = 0;
-  private result?: Promise<RecognitionResult>;
+  /** The gate passed the primary over: it is neither streamed to nor replayed to. */
+  private primarySkipped = false;
+  private result?: Promise<Transcript>;
 
   constructor(
-    private readonly owner: FallbackSpeechToText,
-    private readonly opts: SttStreamOptions,
     private readonly policy: Policy,
-    streamLive = true,
+    private readonly opts: SttStreamOptions,
+    streamLive: boolean,
   ) {
     this.maxSamples = Math.round((policy.maxUtteranceMs * opts.sampleRate) / 1000);
     opts.signal?.addEventListener('abort', () => this.abort(), { once: true });
@@ -128,7 +130,7 @@ export class RecognitionSession {
   }
 
   write(pcm: Int16Array): void {
-    if (this.result || this.aborter.signal.aborted || pcm.length === 0) return;
+    if (this.result || this.signal.aborted || pcm.length === 0) return;
     const room = this.maxSamples - this.keptSamples;
     const chunk = pcm.length > room ? pcm.slice(0, Math.max(0, room)) : pcm.slice();
     if (chunk.length < pcm.length) this.truncated = true;
@@ -138,14 +140,17 @@ export class RecognitionSession {
     if (this.liveStream && !this.liveError) this.feed(this.liveStream, chunk);
   }
 
-  finish(): Promise<RecognitionResult> {
-    this.result ??= this.run();
+  finish(): Promise<Transcript> {
+    if (this.result) return this.result;
+    if (this.signal.aborted) return Promise.reject(this.signal.reason as Error);
+    this.result = this.run();
     return this.result;
   }
 
   abort(): void {
-    if (this.aborter.signal.aborted) return;
-    this.aborter.abort();
+    if (this.signal.aborted) return;
+    const primary = this.policy.primary.name;
+    this.aborter.abort(new ProviderError(primary, 'aborted', 'recognition was aborted'));
     this.liveStream?.abort();
   }
 
@@ -154,7 +159,13 @@ export class RecognitionSession {
   }
 
   private openLive(): void {
-    const primary = this.owner.primary;
+    const { primary, gate } = this.policy;
+    const skip = gate?.skipReason(primary.name);
+    if (skip !== undefined) {
+      this.primarySkipped = true;
+      this.record({ provider: primary.name, ok: false, ms: 0, kind: 'skipped', reason: skip });
+      return;
+    }
     this.liveStartedAt = performance.now();
     this.live = primary
       .open({ ...this.opts, signal: this.signal })
@@ -183,133 +194,113 @@ export class RecognitionSession {
     }
   }
 
-  private record(
-    provider: string,
-    kind: SttAttempt['kind'],
-    startedAt: number,
-    error?: unknown,
-  ): void {
-    const attempt: SttAttempt = {
-      provider,
-      ok: error === undefined,
-      kind,
-      ms: Math.round(performance.now() - startedAt),
-    };
-    if (error !== undefined) attempt.error = describe(error);
+  private record(attempt: ProviderAttempt): void {
     this.attempts.push(attempt);
     this.policy.onAttempt?.(attempt);
   }
 
-  private done(transcript?: Transcript): RecognitionResult {
-    const result: RecognitionResult = { attempts: this.attempts };
-    if (transcript) {
-      result.transcript = transcript;
-      result.servedBy = transcript.provider;
-    }
-    if (this.truncated) result.truncated = true;
-    return result;
-  }
-
-  private async run(): Promise<RecognitionResult> {
-    const { primary, fallback } = this.owner;
-    let primaryTries = 0;
-    let lastError: unknown;
+  private async run(): Promise<Transcript> {
+    let liveError: ProviderError | undefined;
     if (this.live) {
-      primaryTries++;
-      const stream = await this.live;
-      if (stream && !this.liveError) {
-        try {
-          const t = await this.withTimeout(stream.finish(), stream, this.policy.attemptTimeoutMs);
-          this.record(primary.name, 'live', this.liveStartedAt);
-          return this.done(t);
-        } catch (err) {
-          lastError = err;
-        }
-      } else {
-        stream?.abort();
-        lastError = this.liveError;
-      }
-      if (this.signal.aborted) return this.done();
-      this.record(primary.name, 'live', this.liveStartedAt, lastError);
+      const live = await this.settleLive();
+      if ('transcript' in live) return live.transcript;
+      liveError = live.error;
     }
-    const audio = this.audio();
-    while (
-      primaryTries < this.policy.primaryAttempts &&
-      !isFinal(lastError) &&
-      !this.signal.aborted
-    ) {
-      if (primaryTries > 0) await this.sleep(this.backoff(primaryTries - 1));
-      if (this.signal.aborted) break;
-      primaryTries++;
-      const r = await this.replay(primary, audio);
-      if (r.transcript) return this.done(r.transcript);
-      lastError = r.error;
+    this.signal.throwIfAborted();
+    const { primary, fallback, backoffMs, attemptTimeoutMs } = this.policy;
+    const links: FallbackLink<SpeechToText>[] = [];
+    const primaryTries = this.primaryReplays(liveError);
+    if (primaryTries > 0) {
+      // The live stream was the first try: the first replay waits the first backoff step.
+      if (liveError) await sleep(backoffMs[0] ?? 0, this.signal);
+      this.signal.throwIfAborted();
+      links.push({
+        provider: primary.name,
+        port: primary,
+        tries: primaryTries,
+        backoffMs: liveError && backoffMs.length > 1 ? backoffMs.slice(1) : backoffMs,
+        timeoutMs: attemptTimeoutMs,
+      });
     }
     if (fallback) {
-      for (let i = 0; i < this.policy.fallbackAttempts && !this.signal.aborted; i++) {
-        const r = await this.replay(fallback, audio);
-        if (r.transcript) return this.done(r.transcript);
-        if (isFinal(r.error)) break;
-      }
-    }
-    return this.done();
-  }
-
-  private async replay(
-    stt: SpeechToText,
-    audio: Int16Array,
-  ): Promise<{ transcript?: Transcript; error?: unknown }> {
-    const startedAt = performance.now();
-    let stream: SttStream | undefined;
-    try {
-      stream = await stt.open({
-        sampleRate: this.opts.sampleRate,
-        hints: this.opts.hints,
-        signal: this.signal,
+      links.push({
+        provider: fallback.name,
+        port: fallback,
+        tries: this.policy.fallbackAttempts,
+        timeoutMs: attemptTimeoutMs,
       });
-      stream.write(audio);
-      const transcript = await this.withTimeout(
-        stream.finish(),
-        stream,
-        this.policy.attemptTimeoutMs,
-      );
-      this.record(stt.name, 'replay', startedAt);
-      return { transcript };
-    } catch (err) {
+    }
+    if (links.length === 0) throw new FallbackExhaustedError(FAMILY, this.attempts);
+    const audio = this.audio();
+    const runner = new FallbackRunner(FAMILY, links, this.policy.gate);
+    const { value } = await runner.run((stt, call) => this.replay(stt, audio, call.signal), {
+      signal: this.signal,
+      attempts: this.attempts,
+      onAttempt: (a) => {
+        // The runner reports the very record it keeps in the attempts list.
+        if (a.kind !== 'skipped') a.replay = true;
+        this.policy.onAttempt?.(a);
+      },
+    });
+    return this.transcript(value);
+  }
+
+  /** Tries of the primary on the kept audio: all of them without a live stream. */
+  private primaryReplays(liveError?: ProviderError): number {
+    if (this.primarySkipped) return 0;
+    if (!liveError) return this.policy.primaryAttempts;
+    return liveError.retryable ? this.policy.primaryAttempts - 1 : 0;
+  }
+
+  /** The live attempt, recorded: the transcript, or why the primary failed. */
+  private async settleLive(): Promise<{ transcript: Transcript } | { error: ProviderError }> {
+    const primary = this.policy.primary.name;
+    const stream = await this.live;
+    let error = this.liveError;
+    if (stream && error === undefined) {
+      try {
+        const t = await withTimeout(stream.finish(), stream, this.policy.attemptTimeoutMs, primary);
+        this.record({ provider: primary, ok: true, ms: this.liveMs() });
+        return { transcript: this.transcript(t) };
+      } catch (err) {
+        error = err;
+      }
+    } else {
       stream?.abort();
-      this.record(stt.name, 'replay', startedAt, err);
-      return { error: err };
+    }
+    this.signal.throwIfAborted();
+    const e = ProviderError.from(primary, error);
+    this.record({
+      provider: primary,
+      ok: false,
+      ms: this.liveMs(),
+      kind: e.kind,
+      reason: e.message,
+    });
+    return { error: e };
+  }
+
+  private async replay(stt: SpeechToText, audio: Int16Array, signal: AbortSignal) {
+    const stream = await stt.open({
+      sampleRate: this.opts.sampleRate,
+      ...(this.opts.hints && { hints: this.opts.hints }),
+      signal,
+    });
+    try {
+      stream.write(audio);
+      return await stream.finish();
+    } catch (err) {
+      stream.abort();
+      throw err;
     }
   }
 
-  private withTimeout<T>(p: Promise<T>, stream: SttStream, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        stream.abort();
-        reject(new Error(`no transcript within ${Math.round(ms)} ms`));
-      }, ms);
-    });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  private transcript(t: Transcript): Transcript {
+    return { ...t, attempts: this.attempts, ...(this.truncated && { truncated: true }) };
   }
 
-  private backoff(i: number): number {
-    const b = this.policy.backoffMs;
-    return b.length ? b[Math.min(i, b.length - 1)]! : 0;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (ms <= 0 || this.signal.aborted) return resolve();
-      const signal = this.signal;
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+  private liveMs(): number {
+    return Math.round(performance.now() - this.liveStartedAt);
   }
 
   private audio(): Int16Array {
@@ -321,4 +312,34 @@ export class RecognitionSession {
     }
     return out;
   }
+}
+
+/** The live stream's final answer, bounded: on expiry the stream is aborted. */
+function withTimeout<T>(
+  p: Promise<T>,
+  stream: SttStream,
+  ms: number,
+  provider: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      stream.abort();
+      reject(new ProviderError(provider, 'timeout', `no transcript within ${Math.round(ms)} ms`));
+    }, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -1,4 +1,5 @@
 // The speech-to-text family: one utterance streamed in while the caller speaks.
+import type { ProviderAttempt } from '../../contracts/providers';
 
 /** Telephone audio inside the system: 16-bit signed PCM, mono. */
 export interface PcmAudio {
@@ -12,6 +13,10 @@ export interface Transcript {
   confidence: number;
   /** Which adapter produced it (for the record of who served each utterance). */
   provider: string;
+  /** A fallback's record of every provider asked for this utterance, in order. */
+  attempts?: ProviderAttempt[];
+  /** The utterance outran the audio a fallback keeps: its replays got the first part only. */
+  truncated?: boolean;
 }
 
 export interface SttStreamOptions {

@@ -1,9 +1,9 @@
 // Deepgram's pre-recorded API (POST /v1/listen) through the official SDK, against a local
 // server replaying recorded exchanges of Deepgram's documented REST protocol (Deepgram
 // itself cannot be reached from here): what goes on the wire, what comes back, and how
-// each documented error maps onto the failure types workflows branch on.
+// each documented error maps onto the provider error kinds (and whether a retry may help).
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
+import { ProviderError, type ProviderErrorKind } from '../../providers/provider-error';
 import { DeepgramPrerecordedSpeechToText } from '../../providers/stt/deepgram-prerecorded';
 import { decodeWav } from '../../audio/wav';
 import {
@@ -12,10 +12,12 @@ import {
 } from '../fixtures/deepgram/prerecorded-replay-server';
 import { speak } from '../../testing/speech-audio';
 
-const failureType = (type: string, nonRetryable: boolean) => (err: unknown) => {
-  assert.ok(err instanceof ApplicationFailure, `not an ApplicationFailure: ${String(err)}`);
-  assert.equal(err.type, type, err.message);
-  assert.equal(err.nonRetryable, nonRetryable, `${type} nonRetryable`);
+const kindIs = (kind: ProviderErrorKind, retryable: boolean, status?: number) => (err: unknown) => {
+  assert.ok(err instanceof ProviderError, `not a ProviderError: ${String(err)}`);
+  assert.equal(err.provider, 'deepgram');
+  assert.equal(err.kind, kind, err.message);
+  assert.equal(err.retryable, retryable, `${kind} retryable`);
+  if (status !== undefined) assert.equal(err.status, status);
   return true;
 };
 
@@ -58,10 +60,10 @@ describe('deepgram pre-recorded adapter on the wire (recorded REST exchanges)', 
   it('maps documented errors: 401 and 400 final, 429 and 503 retried', async () => {
     const audio = await speak('hello', { engine: 'flite', voice: 'kal' });
     server.enqueue('unauthorized', 'bad-audio', 'rate-limited', 'service-unavailable');
-    await assert.rejects(stt.transcribe(audio), failureType('BadInput', true));
-    await assert.rejects(stt.transcribe(audio), failureType('BadInput', true));
-    await assert.rejects(stt.transcribe(audio), failureType('RateLimited', false));
-    await assert.rejects(stt.transcribe(audio), failureType('ProviderUnavailable', false));
+    await assert.rejects(stt.transcribe(audio), kindIs('bad_input', false, 401));
+    await assert.rejects(stt.transcribe(audio), kindIs('bad_input', false, 400));
+    await assert.rejects(stt.transcribe(audio), kindIs('rate_limited', true, 429));
+    await assert.rejects(stt.transcribe(audio), kindIs('unavailable', true, 503));
     // One request each: the SDK's own retries are off (Temporal retries the activity).
     assert.equal(server.requests.length, 4);
   });
@@ -97,7 +99,7 @@ describe('deepgram pre-recorded adapter on the wire (recorded REST exchanges)', 
     });
     await assert.rejects(
       nowhere.transcribe({ samples: new Int16Array(8000), sampleRate: 8000 }),
-      failureType('ProviderUnavailable', false),
+      kindIs('unavailable', true),
     );
   });
 });

@@ -1,19 +1,20 @@
 // One conformance suite for the SpeechToText port, run by every adapter: pocketsphinx on
 // real synthesized phone audio, Deepgram against a local server replaying Deepgram's live
-// protocol (Deepgram itself cannot be reached from here). Then each adapter's own checks.
+// protocol (Deepgram itself cannot be reached from here), and the fallback adapter (over
+// pocketsphinx alone, and over a failing primary then pocketsphinx). Then each adapter's
+// own checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
 // after abort() rejects; a stream with no audio finishes with empty text.
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
+import { ProviderError, type ProviderErrorKind } from '../../providers/provider-error';
 import type { PcmAudio, SpeechToText, SttStream } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
-import {
-  buildJsgf,
-  normalizeWords,
-  PocketsphinxSpeechToText,
-} from '../../providers/stt/pocketsphinx';
+import { FakeSpeechToText } from '../../providers/stt/fake';
+import { FallbackSpeechToText } from '../../providers/stt/fallback';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../fixtures/deepgram/replay-server';
@@ -24,6 +25,10 @@ interface SttUnderTest {
   /** Sessions the adapter holds (decoders in use, sockets open). */
   inUse(): number;
   utterance: { audio: PcmAudio; hints?: string[]; expected: string };
+  /** Who serves the utterance (a fallback's serving provider); the adapter's name by default. */
+  provider?: string;
+  /** Frees what the setup loaded, after the suite. */
+  dispose?: () => void;
 }
 
 const norm = (s: string) => normalizeWords(s).join(' ');
@@ -36,6 +41,15 @@ async function stream(s: SttStream, audio: PcmAudio): Promise<void> {
     if ((i / frame) % 10 === 9) await new Promise((r) => setImmediate(r));
   }
 }
+
+/** The adapter's one error: a ProviderError of this kind and retryability (and status). */
+const kindIs = (kind: ProviderErrorKind, retryable: boolean, status?: number) => (e: unknown) => {
+  assert.ok(e instanceof ProviderError, String(e));
+  assert.equal(e.kind, kind, e.message);
+  assert.equal(e.retryable, retryable, `${kind} retryable`);
+  if (status !== undefined) assert.equal(e.status, status);
+  return true;
+};
 
 async function eventually(check: () => boolean, ms = 3000): Promise<void> {
   const until = Date.now() + ms;
@@ -51,6 +65,7 @@ function sttConformance(name: string, setup: () => Promise<SttUnderTest>): void 
     before(async () => {
       t = await setup();
     });
+    after(() => t?.dispose?.());
 
     it('streams a known utterance to its text, with a confidence and the provider name', async () => {
       const { audio, hints, expected } = t.utterance;
@@ -60,7 +75,7 @@ function sttConformance(name: string, setup: () => Promise<SttUnderTest>): void 
       assert.equal(norm(r.text), norm(expected));
       assert.ok(r.confidence >= 0 && r.confidence <= 1, `confidence ${r.confidence}`);
       assert.ok(r.confidence > 0, 'a recognised utterance has some confidence');
-      assert.equal(r.provider, t.stt.name);
+      assert.equal(r.provider, t.provider ?? t.stt.name);
       await eventually(() => t.inUse() === 0);
     });
 
@@ -68,7 +83,7 @@ function sttConformance(name: string, setup: () => Promise<SttUnderTest>): void 
       const { audio, hints, expected } = t.utterance;
       const r = await t.stt.transcribe(audio, { hints });
       assert.equal(norm(r.text), norm(expected));
-      assert.equal(r.provider, t.stt.name);
+      assert.equal(r.provider, t.provider ?? t.stt.name);
     });
 
     it('finish() twice returns the same result; later writes are dropped', async () => {
@@ -116,7 +131,7 @@ function sttConformance(name: string, setup: () => Promise<SttUnderTest>): void 
       const r = await s.finish();
       assert.equal(r.text, '');
       assert.ok(r.confidence >= 0 && r.confidence <= 1);
-      assert.equal(r.provider, t.stt.name);
+      assert.equal(r.provider, t.provider ?? t.stt.name);
       await eventually(() => t.inUse() === 0);
     });
   });
@@ -174,10 +189,7 @@ describe('pocketsphinx adapter', function () {
       norm((await sphinx.transcribe(wide, { hints: HINTS.open })).text),
       'what is my balance',
     );
-    await assert.rejects(
-      sphinx.open({ sampleRate: 44100 }),
-      (e: ApplicationFailure) => e.type === 'BadInput',
-    );
+    await assert.rejects(sphinx.open({ sampleRate: 44100 }), kindIs('bad_input', false));
   });
 
   it('dictation mode (no hints) and keyword mode run on the same engine', async () => {
@@ -195,7 +207,7 @@ describe('pocketsphinx adapter', function () {
     }
   });
 
-  it('an utterance waits for a free decoder, and fails as ProviderUnavailable when none frees', async () => {
+  it('an utterance waits for a free decoder, and fails as unavailable when none frees', async () => {
     const one = new PocketsphinxSpeechToText({ poolSize: 1, acquireTimeoutMs: 200 });
     try {
       const held = await one.open({ sampleRate: 8000, hints: HINTS.open });
@@ -209,7 +221,7 @@ describe('pocketsphinx adapter', function () {
       const blocker = await one.open({ sampleRate: 8000, hints: HINTS.open });
       await assert.rejects(
         one.open({ sampleRate: 8000, hints: HINTS.open }),
-        (e: ApplicationFailure) => e.type === 'ProviderUnavailable',
+        kindIs('unavailable', true),
       );
       blocker.abort();
       await eventually(() => one.poolStats.busy === 0);
@@ -253,13 +265,6 @@ describe('deepgram adapter on the wire', function () {
   });
   beforeEach(() => server.reset());
   after(() => server.close());
-
-  const failureType = (type: string, nonRetryable: boolean) => (e: unknown) => {
-    assert.ok(e instanceof ApplicationFailure, String(e));
-    assert.equal(e.type, type);
-    assert.equal(e.nonRetryable, nonRetryable);
-    return true;
-  };
 
   it('sends the documented query, the API key as a Token header, and the audio as μ-law', async () => {
     const s = await deepgram.open({ sampleRate: 8000, hints: ['pay my bill', 'talk to an agent'] });
@@ -311,22 +316,19 @@ describe('deepgram adapter on the wire', function () {
     assert.ok(Math.abs(r.confidence - (0.94 * 0.62 + 0.88 * 0.9) / 1.52) < 1e-9);
   });
 
-  it('maps a refused handshake: 401 → BadInput (final), 429 → RateLimited, 503 → ProviderUnavailable', async () => {
+  it('maps a refused handshake: 401 → bad_input (final), 429 → rate_limited, 503 → unavailable', async () => {
     server.enqueue('unauthorized', 'rate-limited', 'service-unavailable');
-    await assert.rejects(deepgram.open({ sampleRate: 8000 }), failureType('BadInput', true));
-    await assert.rejects(deepgram.open({ sampleRate: 8000 }), failureType('RateLimited', false));
-    await assert.rejects(
-      deepgram.open({ sampleRate: 8000 }),
-      failureType('ProviderUnavailable', false),
-    );
+    await assert.rejects(deepgram.open({ sampleRate: 8000 }), kindIs('bad_input', false, 401));
+    await assert.rejects(deepgram.open({ sampleRate: 8000 }), kindIs('rate_limited', true, 429));
+    await assert.rejects(deepgram.open({ sampleRate: 8000 }), kindIs('unavailable', true, 503));
   });
 
-  it('a server close mid-stream fails the utterance as ProviderUnavailable', async () => {
+  it('a server close mid-stream fails the utterance as unavailable', async () => {
     server.enqueue('server-error');
     const s = await deepgram.open({ sampleRate: 8000 });
     await stream(s, audio);
-    await assert.rejects(s.finish(), (e: ApplicationFailure) => {
-      assert.equal(e.type, 'ProviderUnavailable');
+    await assert.rejects(s.finish(), (e: ProviderError) => {
+      assert.ok(kindIs('unavailable', true)(e));
       assert.match(e.message, /1011/);
       return true;
     });
@@ -341,7 +343,7 @@ describe('deepgram adapter on the wire', function () {
     });
     const s = await quick.open({ sampleRate: 8000 });
     s.write(audio.samples);
-    await assert.rejects(s.finish(), failureType('ProviderUnavailable', false));
+    await assert.rejects(s.finish(), kindIs('timeout', true));
     await eventually(() => server.openConnections === 0);
   });
 
@@ -351,15 +353,39 @@ describe('deepgram adapter on the wire', function () {
     try {
       await assert.rejects(
         new DeepgramSpeechToText().open({ sampleRate: 8000 }),
-        failureType('BadInput', true),
+        kindIs('bad_input', false),
       );
     } finally {
       if (saved !== undefined) process.env.DEEPGRAM_API_KEY = saved;
     }
     const nowhere = new DeepgramSpeechToText({ apiKey: 'k', baseUrl: 'ws://127.0.0.1:9' });
-    await assert.rejects(
-      nowhere.open({ sampleRate: 8000 }),
-      failureType('ProviderUnavailable', false),
-    );
+    await assert.rejects(nowhere.open({ sampleRate: 8000 }), kindIs('unavailable', true));
   });
+});
+
+// --- the fallback adapter: the same suite, the real engine serving -----------------------
+
+sttConformance('fallback over pocketsphinx', async () => {
+  const local = new PocketsphinxSpeechToText({ poolSize: 1 });
+  return {
+    stt: new FallbackSpeechToText(local, undefined),
+    inUse: () => local.poolStats.busy,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+    provider: 'pocketsphinx',
+    dispose: () => local.dispose(),
+  };
+});
+
+sttConformance('fallback over [failing primary, pocketsphinx]', async () => {
+  // The primary takes the live stream and fails every utterance at its end (retryable):
+  // each one is replayed to it twice more, then served by pocketsphinx.
+  const failing = new FakeSpeechToText({ name: 'failing', fail: { kind: 'unavailable' } });
+  const local = new PocketsphinxSpeechToText({ poolSize: 1 });
+  return {
+    stt: new FallbackSpeechToText(failing, local, { backoffMs: [10] }),
+    inUse: () => failing.openStreams + local.poolStats.busy,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+    provider: 'pocketsphinx',
+    dispose: () => local.dispose(),
+  };
 });

@@ -15,8 +15,7 @@ import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../audio/wav';
 import { transcriptQuery, type CallResult, type Utterance } from '../../contracts/call';
 import type { TurnMetricsData } from '../../contracts/events';
-import type { SpeechToText } from '../../providers/stt/port';
-import { FailureType, failure } from '../../activities/errors';
+import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
@@ -208,13 +207,10 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     let failing: EdgeStack;
     before(async () => {
       // A primary that always fails (as a cloud ASR would when unreachable); the local engine is the fallback.
-      const down: SpeechToText = {
+      const down = new FakeSpeechToText({
         name: 'deepgram',
-        open: async () =>
-          Promise.reject(failure(FailureType.ProviderUnavailable, 'connect ECONNREFUSED')),
-        transcribe: async () =>
-          Promise.reject(failure(FailureType.ProviderUnavailable, 'connect ECONNREFUSED')),
-      };
+        fail: { kind: 'unavailable', on: 'open', message: 'connect ECONNREFUSED' },
+      });
       const local = new PocketsphinxSpeechToText();
       local.warm();
       failing = await startEdgeStack({
@@ -254,7 +250,11 @@ describe('audio calls end to end (real audio, local speech engines)', function (
           'deepgram:false',
           'pocketsphinx:true',
         ]);
-        assert.match(u.asr.attempts[0]!.error ?? '', /ProviderUnavailable/);
+        assert.equal(u.asr.attempts[0]!.kind, 'unavailable');
+        assert.deepEqual(
+          u.asr.attempts.map((a) => a.replay),
+          [undefined, true, true, true],
+        );
       }
     });
   });

@@ -250,8 +250,14 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await bridge.streamStarted();
     const asr = {
       attempts: [
-        { provider: 'deepgram', ok: false, error: 'timeout' },
-        { provider: 'pocketsphinx', ok: false, error: 'crash' },
+        { provider: 'deepgram', ok: false, ms: 5000, kind: 'timeout' as const, reason: 'timeout' },
+        {
+          provider: 'pocketsphinx',
+          ok: false,
+          ms: 3,
+          kind: 'unavailable' as const,
+          reason: 'crash',
+        },
       ],
     };
     const reply = await bridge.resend({ turnId: 1, text: '', confidence: 0, asr });

@@ -12,6 +12,7 @@
 import { log } from '@temporalio/workflow';
 import type { AnswerRecord } from '../../contracts/answers';
 import type { EventDraft } from '../../contracts/events';
+import type { ProviderAttempt } from '../../contracts/providers';
 import { events } from '../activity-proxies';
 import type { CarriedState, RecordingRef, TranscriptEntry, TurnTimingReport } from '../definitions';
 import type { CallState } from '../call-state';
@@ -38,7 +39,12 @@ export interface TurnFacts {
   replyMs: number;
 }
 
-type Attempt = { provider: string; ok: boolean; reason?: string; error?: string };
+/**
+ * One provider asked for a turn. Histories recorded before the one attempt record hold
+ * `{provider, ok, error?, ms?}`, and LLM answers passed over a provider with `reason:
+ * 'skipped: …'`: both still read here.
+ */
+type Attempt = ProviderAttempt & { error?: string };
 type Fallback = { stage: 'asr' | 'llm'; provider: string; turns: number };
 
 export interface OutboxOptions {
@@ -254,7 +260,9 @@ export class EventOutbox {
     attempts: Attempt[],
     servedBy: string | undefined,
   ): void {
-    const failed = attempts.filter((a) => !a.ok && !(a.reason ?? '').startsWith('skipped'));
+    const failed = attempts.filter(
+      (a) => !a.ok && a.kind !== 'skipped' && !(a.reason ?? '').startsWith('skipped'),
+    );
     failed.forEach((a, i) =>
       this.pendingFallbacks.push(
         this.draft('provider.fallback', turnId * 16 + (stage === 'llm' ? 8 : 0) + Math.min(i, 7), {
