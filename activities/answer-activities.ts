@@ -2,11 +2,13 @@
 // host: edge-activities.ts). The activity returns only the record: text, ids, timings.
 import type { AnswerInput, AnswerRecord } from '../contracts/answers';
 import type { Answerer } from '../conversation/answers/answerer';
+import { asActivity } from './errors';
 
 export function createAnswerActivities(answerer: Answerer) {
   return {
     answerQuestion(input: AnswerInput): Promise<AnswerRecord> {
-      return answerer.answer(input);
+      // No model served (FallbackExhaustedError) → a retryable ProviderUnavailable.
+      return asActivity(() => answerer.answer(input));
     },
   };
 }

@@ -9,7 +9,7 @@ import { SUMMARY_MAX_CHARS, type CallSummary, type TranscriptRef } from '../cont
 import { asActivity, FailureType, failure } from './errors';
 import { redactEventText } from '../conversation/safety/event-redaction';
 import { eventFailure } from './errors';
-import type { LlmChain } from '../providers/llm/chain';
+import type { FallbackLanguageModel } from '../providers/llm/fallback';
 import { TemplateLanguageModel } from '../providers/llm/template';
 import { splitAtSilences } from '../conversation/post-call/split-silence';
 import { qaFlags, type QaFacts } from '../conversation/post-call/qa-flags';
@@ -33,7 +33,7 @@ export interface PostCallActivityDeps {
   /** The batch recognizer (local pocketsphinx by default, Deepgram pre-recorded in production). */
   stt: SpeechToText;
   /** Summaries; without one (or when no model serves) the deterministic summary is used. */
-  llm?: LlmChain;
+  llm?: FallbackLanguageModel;
   events: EventBus;
   /**
    * The edge's TTS cache: the call's personal entries (its greeting, amounts) are removed
@@ -213,7 +213,7 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
       // The chain's template link answers questions from a document; a call summary is
       // better told from the call's facts (the deterministic summary).
       const served = deps.llm.links.find((l) => l.provider === result.servedBy);
-      if (served?.model instanceof TemplateLanguageModel) return fallback();
+      if (served?.port instanceof TemplateLanguageModel) return fallback();
       if (!result.servedBy || !text) {
         log(`${input.callSid}: no model summarised (${describeAttempts(result.attempts)})`);
         return fallback();

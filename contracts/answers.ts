@@ -2,6 +2,7 @@
 // ids, the served provider and timings: the LLM's tokens and the documents stay out of
 // history.
 import type { KbIntentName } from './call';
+import type { ProviderAttempt } from './providers';
 
 export interface AnswerInput {
   callSid: string;
@@ -17,19 +18,16 @@ export interface AnswerInput {
   turnCount: number;
 }
 
-export interface ProviderAttempt {
-  provider: string;
-  ok: boolean;
-  reason?: string;
-  ms: number;
-  firstTokenMs?: number;
-}
-
 export type RefusalReason = 'ungrounded' | 'commitment' | 'privacy' | 'tone' | 'no_documents';
 
 export interface AnswerRecord {
   text: string;
   servedBy: string;
+  /**
+   * The language models asked, in order. Histories written before attempts had a `kind`
+   * hold `{provider, ok, reason?, ms, firstTokenMs?}` with skipped links as
+   * `reason: 'skipped: …'`; skipped links still carry that prefix.
+   */
   attempts: ProviderAttempt[];
   refused?: RefusalReason;
   documentIds: string[];

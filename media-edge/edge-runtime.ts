@@ -13,7 +13,8 @@ import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { FallbackExhaustedError } from '../providers/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { TtsCache } from '../providers/tts/cache';
-import { TtsChain } from '../providers/tts/chain';
+import { textToSpeechFromEnv } from '../providers/tts/config';
+import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { UtteranceRecognizer } from './call-session';
 import type { EdgeConfig } from './config';
 import { EDGE_DRAIN_MS, EdgeCalls } from './edge-calls';
@@ -76,7 +77,7 @@ export async function createEdgeRuntime(opts: {
   client: Client;
   connection: NativeConnection;
   stt?: FallbackSpeechToText;
-  chain?: TtsChain;
+  chain?: FallbackTextToSpeech;
   /** Grounded answers spoken while they are generated; without one, KB questions fail over. */
   answerer?: Answerer;
   log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -88,7 +89,7 @@ export async function createEdgeRuntime(opts: {
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
     namespace: speech.TTS_CACHE_NAMESPACE,
   });
-  const chain = opts.chain ?? TtsChain.fromEnv();
+  const chain = opts.chain ?? textToSpeechFromEnv();
   const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
   const tts = cachedChainSynthesizer(chain, cache);
   const calls = new EdgeCalls({

@@ -3,7 +3,7 @@
 // carry a name, an amount or a date, so it is cached for its call alone and the post-call
 // workflow removes it.
 import type { CacheScope, TtsCache } from '../providers/tts/cache';
-import type { TtsChain } from '../providers/tts/chain';
+import type { TextToSpeech } from '../providers/tts/port';
 import { splitSentences } from '../providers/llm/sentence-chunker';
 import { PrerecordedTts } from '../providers/tts/prerecorded';
 
@@ -54,19 +54,17 @@ export interface SynthesisStats {
 }
 
 export function cachedChainSynthesizer(
-  chain: TtsChain,
+  chain: TextToSpeech,
   cache: TtsCache,
 ): SpeechSynthesizer & { stats: SynthesisStats } {
   const stats: SynthesisStats = { cacheHits: 0, cacheMisses: 0 };
   return {
     stats,
     async synthesize(text, signal, callId) {
-      const { audio, cacheHit } = await cache.getOrSynthesize(
-        chain.voice,
-        text,
-        async (s) => (await chain.synthesize(text, { signal: s ?? signal })).audio,
-        { signal, scope: cacheScopeFor(text, callId) },
-      );
+      const { audio, cacheHit } = await cache.cachedSynthesize(chain, text, {
+        signal,
+        scope: cacheScopeFor(text, callId),
+      });
       if (cacheHit) stats.cacheHits++;
       else stats.cacheMisses++;
       return { mulaw: audio.mulaw, cacheHit, servedBy: audio.provider };

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { TtsChain, ttsLinksFromEnv } from '../providers/tts/chain';
+import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackSpeechToText } from '../providers/stt/fallback';
 import type { Answerer } from '../conversation/answers/answerer';
 import { objectStoreConfig, redisUrl } from '../infra';
@@ -67,7 +67,7 @@ export async function startEdgeStack(
     speech,
     client: env.client,
     connection: env.nativeConnection,
-    chain: new TtsChain(ttsLinksFromEnv({ TTS_CHAIN: 'local,prerecorded' })),
+    chain: textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded' }),
     ...(opts.stt && { stt: opts.stt }),
     ...(opts.answerer && { answerer: opts.answerer }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseEnvConfig } from '../providers/env-config';
 import { warmUpLlmChain } from '../conversation/answers/prompt';
-import { llmChainFromEnv } from '../providers/llm/config';
+import { languageModelFromEnv } from '../providers/llm/config';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   installCompactLogging();
   const config = loadPostCallConfig();
   const log = (line: string) => console.log(`[post-call] ${line}`);
-  const llm = llmChainFromEnv({ ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN }, log);
+  const llm = languageModelFromEnv({ ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN }, log);
   await warmUpLlmChain(llm);
   const events = new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,

@@ -15,13 +15,13 @@ import { redactText } from '../safety/redact';
 import { CALM_REPLY, checkTone } from '../safety/tone';
 import type { AnswerInput, AnswerRecord, RefusalReason } from '../../contracts/answers';
 import type { AnswerOptions, Answerer } from './answerer';
-import type { LlmChain, LlmChainResult } from '../../providers/llm/chain';
+import type { FallbackLanguageModel, LlmAnswerResult } from '../../providers/llm/fallback';
 import { composePrompt } from './prompt';
 import { sentences } from '../../providers/llm/sentence-chunker';
 
 export interface AnswererDeps {
   retrieve(question: string, opts: { topic?: KbTopic; topK: number }): Promise<ScoredChunk[]>;
-  chain: LlmChain;
+  chain: FallbackLanguageModel;
   /** Known plan names (from the knowledge base): a plan name not among them is invented. */
   planNames?: string[];
   /** Documents passed to the model. */
@@ -66,7 +66,7 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       /** The record of what was said; `chain` absent when no model was asked (or it was cut off). */
       const record = (
         text: string,
-        chain?: Pick<LlmChainResult, 'servedBy' | 'attempts' | 'usage'>,
+        chain?: Pick<LlmAnswerResult, 'servedBy' | 'attempts' | 'usage'>,
         refused?: RefusalReason,
       ): AnswerRecord => ({
         text,

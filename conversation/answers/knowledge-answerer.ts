@@ -12,7 +12,7 @@ import type { VectorIndex } from '../../providers/vectors/port';
 import { extractPlanNames } from '../safety/grounding';
 import { createAnswerer } from './answer';
 import type { Answerer } from './answerer';
-import { llmChainFromEnv } from '../../providers/llm/config';
+import { languageModelFromEnv } from '../../providers/llm/config';
 import { warmUpLlmChain } from './prompt';
 
 export async function createKnowledgeAnswerer(
@@ -28,7 +28,7 @@ export async function createKnowledgeAnswerer(
     index = openKnowledgeIndex();
   }
   const retriever = new Retriever(sharedUseLiteEmbedder(), index);
-  const chain = llmChainFromEnv(env, log);
+  const chain = languageModelFromEnv(env, log);
   // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
   // A vector store that is down now is not fatal: answers fail over until it is back.
   await retriever.retrieve('what is the late fee', { topK: 1 }).catch((err: Error) => {

@@ -4,7 +4,7 @@
 // its own tag, bounded in size, with our tags removed from the data so no part can close
 // its block and pose as instructions.
 import type { AnswerRequest, ChatMessage, Prompt } from '../../providers/llm/port';
-import type { LlmChain } from '../../providers/llm/chain';
+import type { FallbackLanguageModel } from '../../providers/llm/fallback';
 import { LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 
 export interface PromptLimits {
@@ -125,7 +125,7 @@ function dollars(cents: number): string {
  * every sequence, so the first caller does not wait for either (≈ 5 s cold, measured, vs
  * ≈ 0.15 s to the first token once warm). Call at worker start; cloud links need nothing.
  */
-export async function warmUpLlmChain(chain: LlmChain): Promise<void> {
+export async function warmUpLlmChain(chain: FallbackLanguageModel): Promise<void> {
   const prompt = composePrompt({
     question: 'hello',
     intent: 'ask_billing',
@@ -133,6 +133,6 @@ export async function warmUpLlmChain(chain: LlmChain): Promise<void> {
     recentTurns: [],
   });
   for (const link of chain.links) {
-    if (link.model instanceof LlamaLocalLanguageModel) await link.model.warmUp(prompt);
+    if (link.port instanceof LlamaLocalLanguageModel) await link.port.warmUp(prompt);
   }
 }

@@ -1,4 +1,4 @@
-// Builds the LLM chain from the environment. LLM_CHAIN lists the providers in order
+// Builds the LLM fallback from the environment. LLM_CHAIN lists the providers in order
 // (default openai,secondary,local,template); a provider without its configuration becomes
 // a skipped link with a logged reason — a missing OpenAI key is normal on a laptop, not an
 // error. Keys are read here from env and handed to the SDK only; they are never logged.
@@ -11,7 +11,8 @@ import { localModelPath } from '../../infra/llm';
 import { LlamaLocalLanguageModel } from './llama-local';
 import { OpenAiLanguageModel } from './openai';
 import { TemplateLanguageModel } from './template';
-import { LlmChain, type LlmLink } from './chain';
+import type { FallbackGate } from '../fallback';
+import { FallbackLanguageModel, type LlmLink } from './fallback';
 
 export const LLM_PROVIDERS = ['openai', 'secondary', 'local', 'template'] as const;
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
@@ -54,9 +55,9 @@ const LlmEnv = z.object({
   LLM_TEMPLATE_TIMEOUT_MS: ms(1000),
 });
 
-export type LlmChainConfig = z.infer<typeof LlmEnv>;
+export type LlmConfig = z.infer<typeof LlmEnv>;
 
-export function loadLlmChainConfig(env: NodeJS.ProcessEnv = process.env): LlmChainConfig {
+export function loadLlmConfig(env: NodeJS.ProcessEnv = process.env): LlmConfig {
   const parsed = LlmEnv.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -70,7 +71,7 @@ export function llmLinksFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   log: (line: string) => void = (line) => console.log(`[llm] ${line}`),
 ): LlmLink[] {
-  const cfg = loadLlmChainConfig(env);
+  const cfg = loadLlmConfig(env);
   const maxTokens = cfg.LLM_MAX_TOKENS;
   const build: Record<LlmProviderName, () => Omit<LlmLink, 'provider'>> = {
     openai: () => {
@@ -79,7 +80,7 @@ export function llmLinksFromEnv(
         totalTimeoutMs: cfg.LLM_OPENAI_TIMEOUT_MS,
       };
       if (!cfg.OPENAI_API_KEY) return { ...timeouts, skipReason: 'OPENAI_API_KEY is not set' };
-      const model = new OpenAiLanguageModel(
+      const port = new OpenAiLanguageModel(
         {
           name: 'openai',
           model: cfg.OPENAI_MODEL,
@@ -90,7 +91,7 @@ export function llmLinksFromEnv(
         },
         env,
       );
-      return { ...timeouts, model };
+      return { ...timeouts, port };
     },
     secondary: () => {
       const timeouts = {
@@ -103,7 +104,7 @@ export function llmLinksFromEnv(
       ].filter(Boolean);
       if (missing.length > 0)
         return { ...timeouts, skipReason: `${missing.join(' and ')} not set` };
-      const model = new OpenAiLanguageModel(
+      const port = new OpenAiLanguageModel(
         {
           name: 'secondary',
           model: cfg.LLM_SECONDARY_MODEL!,
@@ -114,7 +115,7 @@ export function llmLinksFromEnv(
         },
         env,
       );
-      return { ...timeouts, model };
+      return { ...timeouts, port };
     },
     local: () => {
       const timeouts = {
@@ -130,18 +131,18 @@ export function llmLinksFromEnv(
             'installed (./switchboard infra up installs it)',
         };
       }
-      const model = new LlamaLocalLanguageModel({
+      const port = new LlamaLocalLanguageModel({
         modelPath,
         threads: cfg.LLM_LOCAL_THREADS,
         sequences: cfg.LLM_LOCAL_SEQUENCES,
         maxTokens,
       });
-      return { ...timeouts, model };
+      return { ...timeouts, port };
     },
     template: () => ({
       firstTokenTimeoutMs: cfg.LLM_TEMPLATE_FIRST_TOKEN_TIMEOUT_MS,
       totalTimeoutMs: cfg.LLM_TEMPLATE_TIMEOUT_MS,
-      model: new TemplateLanguageModel(),
+      port: new TemplateLanguageModel(),
     }),
   };
   const links = cfg.LLM_CHAIN.map((provider) => ({ provider, ...build[provider]() }));
@@ -149,9 +150,11 @@ export function llmLinksFromEnv(
   return links;
 }
 
-export function llmChainFromEnv(
+/** The chain LLM_CHAIN names, as one LanguageModel. */
+export function languageModelFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   log?: (line: string) => void,
-): LlmChain {
-  return new LlmChain(llmLinksFromEnv(env, log));
+  gate?: FallbackGate,
+): FallbackLanguageModel {
+  return new FallbackLanguageModel(llmLinksFromEnv(env, log), gate);
 }

@@ -7,7 +7,8 @@
 // so is each sequence's LlamaChat: resolving the chat template costs ≈ 0.4 s per instance.
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext } from 'node-llama-cpp';
 import { importEsm } from '../../infra/esm-import';
-import { type LanguageModel, LanguageModelError, type Prompt } from './port';
+import { ProviderError } from '../provider-error';
+import type { LanguageModel, Prompt } from './port';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
@@ -189,9 +190,13 @@ export class LlamaLocalLanguageModel implements LanguageModel {
       }
       if (failure !== undefined) {
         if (signal?.aborted) throw signal.reason;
-        throw new LanguageModelError(
-          'error',
+        throw new ProviderError(
+          this.name,
+          'unavailable',
           `${this.name}: generation failed: ${message(failure)}`,
+          {
+            cause: failure,
+          },
         );
       }
     } finally {
@@ -205,9 +210,11 @@ export class LlamaLocalLanguageModel implements LanguageModel {
     try {
       return await load(this.opts);
     } catch (err) {
-      throw new LanguageModelError(
+      throw new ProviderError(
+        this.name,
         'unavailable',
         `${this.name}: cannot load ${this.opts.modelPath}: ${message(err)}`,
+        { cause: err },
       );
     }
   }

@@ -2,12 +2,14 @@
 // primary) and any OpenAI-compatible secondary (Mixtral behind vLLM, llama-cpp-python's
 // server …): each instance has its own base URL, model, key and request timeout.
 //
-// The SDK's own retries are off: the LLM chain falls through to the next provider instead,
+// The SDK's own retries are off: the LLM fallback falls through to the next provider instead,
 // and the call cannot afford a second wait on a provider that already failed once.
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { LlmUsage } from '../../contracts/answers';
-import { type LanguageModel, LanguageModelError, type LlmFailureKind, type Prompt } from './port';
+import type { ProviderErrorKind } from '../../contracts/providers';
+import { ProviderError } from '../provider-error';
+import type { LanguageModel, Prompt } from './port';
 
 export interface OpenAiLlmOptions {
   /** The name recorded as the provider ("openai", "secondary"). */
@@ -102,14 +104,21 @@ export class OpenAiLanguageModel implements LanguageModel {
     if (signal?.aborted) return signal.reason ?? err;
     const [kind, detail] = classify(err);
     const message = `${this.name} (${this.opts.model}): ${detail}`;
-    return new LanguageModelError(
+    const status = err instanceof OpenAI.APIError ? err.status : undefined;
+    return new ProviderError(
+      this.name,
       kind,
       this.secret ? message.split(this.secret).join('***') : message,
+      status === undefined ? {} : { status },
     );
   }
 }
 
-function classify(err: unknown): [LlmFailureKind, string] {
+/**
+ * Any other 4xx (a bad key, a prompt over the context) is `unavailable` too: the next model
+ * may take the same prompt, so the fallback hands over rather than giving up on the answer.
+ */
+function classify(err: unknown): [ProviderErrorKind, string] {
   if (err instanceof OpenAI.APIConnectionTimeoutError) return ['timeout', 'request timed out'];
   if (err instanceof OpenAI.APIConnectionError) {
     const cause = (err.cause as { cause?: { code?: string }; code?: string } | undefined) ?? {};
@@ -121,10 +130,9 @@ function classify(err: unknown): [LlmFailureKind, string] {
     // The SDK's message starts with the status ("429 Rate limit reached …"); add the code.
     const code = err.code ?? err.type;
     const detail = code ? `${err.message} [${code}]` : err.message;
-    if (status === 429) return ['rate_limit', detail];
+    if (status === 429) return ['rate_limited', detail];
     if (status === 408) return ['timeout', detail];
-    if (status === undefined || status >= 500) return ['unavailable', detail];
-    return ['error', detail];
+    return ['unavailable', detail];
   }
   // A connection reset mid-stream surfaces as a bare TypeError ("terminated") from fetch.
   return ['unavailable', err instanceof Error ? err.message : String(err)];

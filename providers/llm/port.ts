@@ -24,19 +24,7 @@ export interface Prompt {
   request: AnswerRequest;
 }
 
-export type LlmFailureKind = 'timeout' | 'rate_limit' | 'unavailable' | 'error';
-
-/** Thrown (or raised from the stream) by a LanguageModel adapter; the chain falls through on it. */
-export class LanguageModelError extends Error {
-  constructor(
-    readonly kind: LlmFailureKind,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LanguageModelError';
-  }
-}
-
+/** Adapters throw ProviderError (providers/provider-error.ts), also from inside the stream. */
 export interface LanguageModel {
   readonly name: string;
   /** It bills by the token and reports them (`onUsage`); a cut-off answer's are estimated. */

@@ -1,5 +1,6 @@
-// The cache of synthesized speech: the audio in the object store, the index
-// in Redis with a TTL. A hit plays without calling any provider.
+// The cache of synthesized speech in front of any TextToSpeech (a vendor or the fallback
+// chain): the audio in the object store, the index in Redis with a TTL. A hit plays without
+// calling any provider.
 //
 // Keys. hash = sha256(voice + "\n" + normalised text); the same words in another voice are
 // other audio. Shared entries (fixed prompts, reused across calls):
@@ -23,8 +24,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { FailureType, failure } from '../../activities/errors';
 import type { ObjectStore } from '../object-store/port';
+import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
 export const DEFAULT_TTS_CACHE_TTL_S = 7 * 24 * 3600;
@@ -96,6 +97,8 @@ function keySegment(voice: string): string {
 }
 
 const CALL_ID = /^[A-Za-z0-9._-]{1,200}$/;
+/** The provider named in the cache's own errors. */
+const CACHE = 'tts-cache';
 
 export class TtsCache {
   readonly ttlS: number;
@@ -138,7 +141,8 @@ export class TtsCache {
 
   /** Stores audio for `text` under audio.voice: the object first, then the index. */
   async put(audio: SpeechAudio, text: string, scope: CacheScope = 'shared'): Promise<void> {
-    if (audio.mulaw.length === 0) throw failure(FailureType.BadInput, 'tts cache: empty audio');
+    if (audio.mulaw.length === 0)
+      throw new ProviderError(CACHE, 'bad_input', 'tts cache: empty audio');
     const member = `${keySegment(audio.voice)}/${speechHash(audio.voice, text)}`;
     const { index, object, callSet } = this.entryKeys(member, scope);
     await this.store.put(object, audio.mulaw, { contentType: 'audio/basic' });
@@ -153,14 +157,20 @@ export class TtsCache {
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
     if (!results || failed) {
-      throw failure(
-        FailureType.ProviderUnavailable,
-        `tts cache: index write failed: ${failed?.[0]}`,
+      throw new ProviderError(
+        CACHE,
+        'unavailable',
+        `tts cache: index write failed: ${String(failed?.[0])}`,
       );
     }
   }
 
-  /** Audio for `text` in tts's voice: from the cache, or from tts and then cached. */
+  /**
+   * Audio for `text` in tts's voice: from the cache, or from tts and then cached. The cache is
+   * an optimisation: when Redis or the store fails, the audio still comes from tts and
+   * cacheError says why. Audio a fallback link served is stored under its own voice, so a
+   * later lookup in the chain's voice misses it and asks the chain again.
+   */
   async cachedSynthesize(
     tts: TextToSpeech,
     text: string,
@@ -168,35 +178,17 @@ export class TtsCache {
   ): Promise<CachedSpeech> {
     const opts =
       signalOrOpts instanceof AbortSignal ? { signal: signalOrOpts } : (signalOrOpts ?? {});
-    return this.getOrSynthesize(
-      tts.voice,
-      text,
-      (signal) => tts.synthesize(text, { signal }),
-      opts,
-    );
-  }
-
-  /**
-   * The same with any synthesis (e.g. a provider chain). The cache is an optimisation: when
-   * Redis or the store fails, the audio still comes from `synthesize` and cacheError says why.
-   */
-  async getOrSynthesize(
-    voice: string,
-    text: string,
-    synthesize: (signal?: AbortSignal) => Promise<SpeechAudio>,
-    opts: CachedSynthesizeOptions = {},
-  ): Promise<CachedSpeech> {
     const scope = opts.scope ?? 'shared';
     opts.signal?.throwIfAborted();
     let cacheError: string | undefined;
     try {
-      const hit = await this.get(voice, text, scope);
+      const hit = await this.get(tts.voice, text, scope);
       if (hit) return { audio: hit, cacheHit: true };
     } catch (err) {
       cacheError = `get: ${(err as Error).message}`;
     }
     opts.signal?.throwIfAborted();
-    const audio = await synthesize(opts.signal);
+    const audio = await tts.synthesize(text, { signal: opts.signal });
     if (!cacheError) {
       try {
         await this.put(audio, text, scope);
@@ -242,7 +234,11 @@ export class TtsCache {
 
   private callSetKey(callId: string): string {
     if (!CALL_ID.test(callId)) {
-      throw failure(FailureType.BadInput, `tts cache: bad call id "${callId.slice(0, 80)}"`);
+      throw new ProviderError(
+        CACHE,
+        'bad_input',
+        `tts cache: bad call id "${callId.slice(0, 80)}"`,
+      );
     }
     return `${this.ns}:call:${callId}`;
   }

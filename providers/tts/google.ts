@@ -4,7 +4,7 @@
 import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
 export interface GoogleTtsOptions {
@@ -72,18 +72,19 @@ export class GoogleTts implements TextToSpeech {
       if (opts.signal?.aborted) throw err;
       const cause = err instanceof Error ? err : new Error(String(err));
       const why = cause.cause instanceof Error ? cause.cause.message : cause.message;
-      throw failure(FailureType.ProviderUnavailable, `google: ${why}`, cause);
+      throw new ProviderError('google', 'unavailable', `google: ${why}`, { cause });
     }
     if (!res.ok) {
       const e = (json as GoogleError | undefined)?.error;
-      throw failureForStatus(
+      throw ProviderError.fromStatus(
+        'google',
         res.status,
         `google ${res.status} ${e?.status ?? res.statusText}: ${e?.message ?? 'no error body'}`,
       );
     }
     const audioContent = (json as { audioContent?: unknown } | undefined)?.audioContent;
     if (typeof audioContent !== 'string' || audioContent.length === 0) {
-      throw failure(FailureType.ProviderUnavailable, 'google: response has no audioContent');
+      throw new ProviderError('google', 'unavailable', 'google: response has no audioContent');
     }
     return this.toSpeech(Buffer.from(audioContent, 'base64'));
   }
@@ -96,12 +97,14 @@ export class GoogleTts implements TextToSpeech {
       pcm = wav.channels[0]!;
       rate = wav.sampleRate;
     } catch (err) {
-      throw failure(
-        FailureType.ProviderUnavailable,
+      throw new ProviderError(
+        'google',
+        'unavailable',
         `google: unreadable audioContent: ${(err as Error).message}`,
+        { cause: err },
       );
     }
-    if (pcm.length === 0) throw failure(FailureType.ProviderUnavailable, 'google: empty audio');
+    if (pcm.length === 0) throw new ProviderError('google', 'unavailable', 'google: empty audio');
     // The service honours sampleRateHertz; resample only if a voice ever ignores it.
     const mulaw = pcmToMulaw(rate === 8000 ? pcm : resample(pcm, rate, 8000));
     return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };

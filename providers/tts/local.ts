@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
-import { FailureType, failure } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
 export type LocalEngine = 'flite' | 'espeak-ng';
@@ -58,7 +58,7 @@ export class LocalTts implements TextToSpeech {
   }
 
   async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
-    if (!text.trim()) throw failure(FailureType.BadInput, 'local tts: nothing to say');
+    if (!text.trim()) throw new ProviderError(this.name, 'bad_input', 'local tts: nothing to say');
     const wav = await this.run(text, opts.signal);
     let pcm: Int16Array;
     let rate: number;
@@ -67,14 +67,16 @@ export class LocalTts implements TextToSpeech {
       pcm = decoded.channels[0]!;
       rate = decoded.sampleRate;
     } catch (err) {
-      throw failure(
-        FailureType.ProviderUnavailable,
+      throw new ProviderError(
+        this.name,
+        'unavailable',
         `${this.opts.engine}: unreadable output: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     const line = trimSilence(rate === RATE ? pcm : resample(pcm, rate, RATE), this.opts);
     if (line.length === 0) {
-      throw failure(FailureType.ProviderUnavailable, `${this.opts.engine}: produced no audio`);
+      throw new ProviderError(this.name, 'unavailable', `${this.opts.engine}: produced no audio`);
     }
     const mulaw = pcmToMulaw(line);
     return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };
@@ -130,16 +132,12 @@ function spawnEngine(
       settle(abortError(signal!));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) =>
-      settle(failure(FailureType.ProviderUnavailable, `${cmd}: ${err.message}`, err)),
-    );
+    child.on('error', (err) => settle(engineFailure(`${cmd}: ${err.message}`, err)));
     child.stdout.on('data', (chunk: Buffer) => {
       outBytes += chunk.length;
       if (outBytes > MAX_WAV_BYTES) {
         child.kill('SIGKILL');
-        settle(
-          failure(FailureType.ProviderUnavailable, `${cmd}: output over ${MAX_WAV_BYTES} bytes`),
-        );
+        settle(engineFailure(`${cmd}: output over ${MAX_WAV_BYTES} bytes`));
         return;
       }
       out.push(chunk);
@@ -150,12 +148,17 @@ function spawnEngine(
     child.on('close', (code, sig) => {
       if (code === 0) return settle(undefined, Buffer.concat(out));
       const why = errText.trim().split('\n').pop() || `exit ${code ?? sig}`;
-      settle(failure(FailureType.ProviderUnavailable, `${cmd} failed: ${why}`));
+      settle(engineFailure(`${cmd} failed: ${why}`));
     });
     child.stdin.on('error', () => undefined); // an engine that exits early closes the pipe
     child.stdin.end(stdin);
   });
 }
+/** A missing, crashed or runaway engine: the next provider may do better. */
+function engineFailure(message: string, cause?: Error): ProviderError {
+  return new ProviderError('local', 'unavailable', message, { cause });
+}
+
 function abortError(signal: AbortSignal): Error {
   if (signal.reason instanceof Error) return signal.reason;
   const err = new Error('synthesis aborted');

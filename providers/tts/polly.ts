@@ -2,9 +2,8 @@
 // resampling), companded to μ-law here. Credentials and region come from the environment
 // only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_REGION).
 import { PollyClient, SynthesizeSpeechCommand, type VoiceId } from '@aws-sdk/client-polly';
-import { ApplicationFailure } from '@temporalio/common';
 import { pcmToMulaw } from '../../audio/mulaw';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
 export interface PollyOptions {
@@ -74,7 +73,7 @@ export class PollyTts implements TextToSpeech {
         { abortSignal: opts.signal },
       );
       if (!out.AudioStream) {
-        throw failure(FailureType.ProviderUnavailable, 'polly: no audio stream');
+        throw new ProviderError('polly', 'unavailable', 'polly: no audio stream');
       }
       bytes = await out.AudioStream.transformToByteArray();
     } catch (err) {
@@ -83,7 +82,7 @@ export class PollyTts implements TextToSpeech {
     // Polly's PCM is signed 16-bit little-endian mono; copy so the samples are aligned.
     const samples = new Int16Array(bytes.length >> 1);
     Buffer.from(samples.buffer).set(bytes.subarray(0, samples.length * 2));
-    if (samples.length === 0) throw failure(FailureType.ProviderUnavailable, 'polly: empty audio');
+    if (samples.length === 0) throw new ProviderError('polly', 'unavailable', 'polly: empty audio');
     const mulaw = pcmToMulaw(samples);
     return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };
   }
@@ -96,14 +95,23 @@ export class PollyTts implements TextToSpeech {
   private mapError(err: unknown, signal: AbortSignal | undefined): unknown {
     // The caller gave up (timeout, barge-in): not the vendor's fault, pass it through.
     if (signal?.aborted) return err;
-    if (err instanceof ApplicationFailure) return err;
-    if (!(err instanceof Error)) return failure(FailureType.ProviderUnavailable, String(err));
+    if (err instanceof ProviderError) return err;
+    if (!(err instanceof Error)) return new ProviderError('polly', 'unavailable', String(err));
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     // Polly models ThrottlingException as HTTP 400; the name, not the status, says "slow down".
     if (THROTTLING.has(err.name)) {
-      return failure(FailureType.RateLimited, `polly ${err.name}: ${err.message}`);
+      return new ProviderError('polly', 'rate_limited', `polly ${err.name}: ${err.message}`, {
+        status,
+        cause: err,
+      });
     }
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status) return failureForStatus(status, `polly ${status} ${err.name}: ${err.message}`);
-    return failure(FailureType.ProviderUnavailable, `polly: ${err.message}`, err);
+    if (status) {
+      return ProviderError.fromStatus(
+        'polly',
+        status,
+        `polly ${status} ${err.name}: ${err.message}`,
+      );
+    }
+    return new ProviderError('polly', 'unavailable', `polly: ${err.message}`, { cause: err });
   }
 }

@@ -1,11 +1,15 @@
 // The text-to-speech family: text to audio ready for the phone line.
+import type { ProviderAttempt } from '../../contracts/providers';
 
 /** Synthesized speech, ready for the phone line: 8 kHz μ-law mono. */
 export interface SpeechAudio {
   mulaw: Buffer;
   durationMs: number;
+  /** Who spoke it: the vendor adapter that served, also behind a fallback. */
   provider: string;
   voice: string;
+  /** A fallback's record of every provider asked or passed over for this audio. */
+  attempts?: ProviderAttempt[];
 }
 
 export interface TextToSpeech {

@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FailureType, failure } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
 /** Said when no provider can voice a reply; shipped with the other prompts. */
 export const APOLOGY = "I'm sorry, I'm having trouble right now. Please hold for an agent.";
 
-export const PROMPTS_DIR = path.resolve(__dirname, '../../../assets/prompts');
+export const PROMPTS_DIR = path.resolve(__dirname, '../../assets/prompts');
 export const PROMPTS_INDEX = 'index.json';
 
 /** assets/prompts/index.json, written by scripts/build-prompts.ts. */
@@ -59,17 +59,16 @@ export class PrerecordedTts implements TextToSpeech {
     const key = normalizePromptText(text);
     const file = this.files.get(key);
     // The text itself is left out: replies can carry names and amounts.
-    if (!file) throw failure(FailureType.NotFound, 'no prerecorded prompt for this text');
+    if (!file)
+      throw new ProviderError(this.name, 'not_found', 'no prerecorded prompt for this text');
     let mulaw = this.loaded.get(key);
     if (!mulaw) {
       try {
         mulaw = await readFile(path.join(this.dir, file));
       } catch (err) {
-        throw failure(
-          FailureType.ProviderUnavailable,
-          `prerecorded: ${file} unreadable`,
-          err as Error,
-        );
+        throw new ProviderError(this.name, 'unavailable', `prerecorded: ${file} unreadable`, {
+          cause: err,
+        });
       }
       this.loaded.set(key, mulaw);
     }

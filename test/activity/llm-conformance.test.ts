@@ -1,15 +1,15 @@
 // One conformance suite for every LanguageModel adapter: the OpenAI adapter against a real
 // OpenAI-compatible server (llama-cpp-python serving SmolLM2 on loopback), the in-process
-// node-llama-cpp model, and the template answer. Then the OpenAI adapter's request shape
+// node-llama-cpp model, the template answer, and the fallback chain (over the in-process
+// model alone, and behind a provider that fails). Then the OpenAI adapter's request shape
 // and error mapping against OpenAI's recorded wire exchanges.
 import assert from 'node:assert/strict';
 import { composePrompt } from '../../conversation/answers/prompt';
-import {
-  type LanguageModel,
-  LanguageModelError,
-  type LlmFailureKind,
-  type Prompt,
-} from '../../providers/llm/port';
+import type { ProviderErrorKind } from '../../contracts/providers';
+import { ProviderError } from '../../providers/provider-error';
+import { FakeLanguageModel } from '../../providers/llm/fake';
+import { FallbackLanguageModel, type LlmLink } from '../../providers/llm/fallback';
+import type { LanguageModel, Prompt } from '../../providers/llm/port';
 import type { ScoredChunk } from '../../providers/vectors/port';
 import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 import { OpenAiLanguageModel } from '../../providers/llm/openai';
@@ -82,12 +82,21 @@ interface Subject {
   generative: boolean;
   setup(): Promise<{
     model: LanguageModel;
-    failing?: { model: LanguageModel; kind: LlmFailureKind };
+    failing?: { model: LanguageModel; kind: ProviderErrorKind };
   }>;
   teardown(): Promise<void>;
 }
 
 let server: OpenAiCompatibleServer | undefined;
+
+/** Generous for a loaded 2-core machine: the suite is about the port, not speed. */
+const link = (provider: string, port: LanguageModel): LlmLink => ({
+  provider,
+  port,
+  firstTokenTimeoutMs: 60_000,
+  totalTimeoutMs: 90_000,
+});
+const failingFake = () => new FakeLanguageModel({ name: 'down', fail: 'unavailable' });
 
 const SUBJECTS: Subject[] = [
   {
@@ -135,12 +144,48 @@ const SUBJECTS: Subject[] = [
     setup: async () => ({ model: new TemplateLanguageModel() }),
     teardown: async () => undefined,
   },
+  {
+    name: 'fallback over llama-local',
+    generative: true,
+    async setup() {
+      const modelPath = await ensureLocalModel(silentLog);
+      return {
+        model: new FallbackLanguageModel([
+          link('local', new LlamaLocalLanguageModel({ modelPath })),
+        ]),
+        failing: {
+          model: new FallbackLanguageModel([link('down', failingFake())]),
+          kind: 'unavailable',
+        },
+      };
+    },
+    teardown: () => disposeLocalModels(),
+  },
+  {
+    name: 'fallback over [a failing fake, llama-local]',
+    generative: true,
+    async setup() {
+      const modelPath = await ensureLocalModel(silentLog);
+      const local = new LlamaLocalLanguageModel({ modelPath });
+      return {
+        model: new FallbackLanguageModel([link('down', failingFake()), link('local', local)]),
+        failing: {
+          model: new FallbackLanguageModel([
+            link('down', failingFake()),
+            link('missing', new LlamaLocalLanguageModel({ modelPath: '/nonexistent/model.gguf' })),
+          ]),
+          kind: 'unavailable',
+        },
+      };
+    },
+    teardown: () => disposeLocalModels(),
+  },
 ];
 
 for (const subject of SUBJECTS) {
   describe(`LanguageModel conformance: ${subject.name}`, () => {
     let model: LanguageModel;
-    let failing: { model: LanguageModel; kind: LlmFailureKind } | undefined;
+    let failing: { model: LanguageModel; kind: ProviderErrorKind } | undefined;
 
     before(async function () {
       this.timeout(900_000); // a fresh machine builds llama-cpp-python first (≈ 3 min idle)
@@ -192,10 +237,10 @@ for (const subject of SUBJECTS) {
       assert.ok(after.length <= 2, `${after.length} pieces after the abort`);
     });
 
-    it('maps a failure to a LanguageModelError of the right kind', async function () {
+    it('maps a failure to a ProviderError of the right kind', async function () {
       if (!failing) return this.skip(); // built from the request alone: nothing to fail
       const err = await rejection(collect(failing.model, QUESTION));
-      assert.ok(err instanceof LanguageModelError, `got ${String(err)}`);
+      assert.ok(err instanceof ProviderError, `got ${String(err)}`);
       assert.equal(err.kind, failing.kind, err.message);
     });
   });
@@ -290,18 +335,21 @@ describe('OpenAI adapter on the wire (recorded exchanges)', () => {
     assert.deepEqual(usage, [{ inputTokens: 412, outputTokens: 19 }]);
   });
 
-  const cases: [string, LlmFailureKind, RegExp][] = [
-    ['rate-limited', 'rate_limit', /429.*rate_limit_exceeded/],
-    ['bad-request', 'error', /400.*context_length_exceeded/],
-    ['server-error', 'unavailable', /500/],
-    ['unauthorized', 'error', /401.*invalid_api_key/],
+  // A 4xx other than 408/429 is `unavailable`: the next model may take the same prompt.
+  const cases: [string, ProviderErrorKind, number, RegExp][] = [
+    ['rate-limited', 'rate_limited', 429, /429.*rate_limit_exceeded/],
+    ['bad-request', 'unavailable', 400, /400.*context_length_exceeded/],
+    ['server-error', 'unavailable', 500, /500/],
+    ['unauthorized', 'unavailable', 401, /401.*invalid_api_key/],
   ];
-  for (const [fixture, kind, message] of cases) {
+  for (const [fixture, kind, status, message] of cases) {
     it(`maps ${fixture} → ${kind}, asking once (no SDK retries)`, async () => {
       replay.reply = fixture;
       const err = await rejection(collect(make(), QUESTION));
-      assert.ok(err instanceof LanguageModelError, String(err));
+      assert.ok(err instanceof ProviderError, String(err));
       assert.equal(err.kind, kind);
+      assert.equal(err.status, status);
+      assert.equal(err.provider, 'openai');
       assert.match(err.message, message);
       assert.ok(!err.message.includes(KEY), 'the key never appears in a message');
       assert.equal(replay.requests.length, 1);
@@ -313,7 +361,7 @@ describe('OpenAI adapter on the wire (recorded exchanges)', () => {
     const url = await silent.start();
     try {
       const err = await rejection(collect(make({ baseUrl: url, requestTimeoutMs: 300 }), QUESTION));
-      assert.ok(err instanceof LanguageModelError, String(err));
+      assert.ok(err instanceof ProviderError, String(err));
       assert.equal(err.kind, 'timeout');
       assert.equal(silent.connections, 1, 'one connection, no retries');
     } finally {

@@ -1,9 +1,9 @@
 // The TTS cache on the real platform: the index in the local Redis, the audio in the local
-// S3 server (SeaweedFS). The provider is a counting test double returning fixed μ-law: what
+// S3 server (SeaweedFS). The provider is the family's fake returning fixed μ-law: what
 // is under test is whether the cache calls it, not the speech.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { SpeechAudio, TextToSpeech } from '../../providers/tts/port';
+import { FakeTextToSpeech } from '../../providers/tts/fake';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import {
   DEFAULT_TTS_CACHE_TTL_S,
@@ -14,25 +14,6 @@ import {
 import { infraUp, objectStoreConfig, redisUrl } from '../../infra';
 
 const NS = `tts-test-${process.pid}-${Date.now().toString(36)}`;
-
-/** Fixed audio per voice (a byte pattern, so two voices' audio differ), and a call count. */
-class CountingTts implements TextToSpeech {
-  readonly name = 'counting';
-  calls = 0;
-  constructor(
-    readonly voice: string,
-    private readonly bytes = 4_000,
-  ) {}
-
-  async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
-    opts.signal?.throwIfAborted();
-    this.calls++;
-    const mulaw = Buffer.alloc(this.bytes);
-    for (let i = 0; i < mulaw.length; i++)
-      mulaw[i] = (i * 7 + this.voice.length + text.length) & 0xff;
-    return { mulaw, durationMs: this.bytes / 8, provider: this.name, voice: this.voice };
-  }
-}
 
 function s3Store(over: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}) {
   const cfg = objectStoreConfig('audio');
@@ -73,7 +54,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('a miss calls the provider once; the same prompt again is a hit that calls none', async () => {
-    const tts = new CountingTts('flite:slt');
+    const tts = new FakeTextToSpeech({ voice: 'flite:slt' });
     const text = 'Your balance is forty two dollars.';
     const { index, object } = track(tts.voice, text);
 
@@ -84,7 +65,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     assert.deepEqual(JSON.parse((await redis.get(index))!), {
       objectKey: object,
       durationMs: 500,
-      provider: 'counting',
+      provider: 'fake',
       bytes: 4_000,
     });
 
@@ -94,7 +75,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     assert.ok(second.audio.mulaw.equals(first.audio.mulaw), 'other bytes came back');
     assert.deepEqual(
       { ...second.audio, mulaw: undefined },
-      { mulaw: undefined, durationMs: 500, provider: 'counting', voice: 'flite:slt' },
+      { mulaw: undefined, durationMs: 500, provider: 'fake', voice: 'flite:slt' },
     );
 
     // Only whitespace differs: the same prompt. Case or punctuation differ: another one.
@@ -109,7 +90,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('the index entry expires after the TTL (default 7 days, TTS_CACHE_TTL_S)', async () => {
-    const tts = new CountingTts('flite:kal');
+    const tts = new FakeTextToSpeech({ voice: 'flite:kal' });
     const text = 'Thanks for calling.';
     const { index } = track(tts.voice, text);
     await cache.cachedSynthesize(tts, text);
@@ -130,7 +111,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('an index entry whose audio was deleted is a miss, and the entry is removed', async () => {
-    const tts = new CountingTts('espeak-ng:en-us');
+    const tts = new FakeTextToSpeech({ voice: 'espeak-ng:en-us' });
     const text = 'Press one to confirm.';
     const { index, object } = track(tts.voice, text);
     await cache.cachedSynthesize(tts, text);
@@ -145,8 +126,8 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('another voice is another entry', async () => {
-    const a = new CountingTts('flite:slt');
-    const b = new CountingTts('polly:Joanna');
+    const a = new FakeTextToSpeech({ voice: 'flite:slt' });
+    const b = new FakeTextToSpeech({ voice: 'polly:Joanna' });
     const text = 'One moment please.';
     const ka = track(a.voice, text);
     const kb = track(b.voice, text);
@@ -163,7 +144,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('forgetCall removes that call’s entries and nothing else', async () => {
-    const tts = new CountingTts('flite:slt');
+    const tts = new FakeTextToSpeech({ voice: 'flite:slt' });
     const callA = `call-CA${process.pid}a`;
     const callB = `call-CA${process.pid}b`;
     const aTexts = ['Hello Ada, you owe $42.10.', 'Ada, paying $42.10 now.'];
@@ -207,7 +188,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     const broken = s3Store({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1 });
     try {
       const brokenCache = new TtsCache({ redis, store: broken, namespace: NS });
-      const tts = new CountingTts('flite:rms');
+      const tts = new FakeTextToSpeech({ voice: 'flite:rms' });
       const text = 'The store is down.';
       const res = await brokenCache.cachedSynthesize(tts, text);
       assert.equal(res.cacheHit, false);
@@ -222,7 +203,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('an aborted synthesis calls no provider', async () => {
-    const tts = new CountingTts('flite:awb');
+    const tts = new FakeTextToSpeech({ voice: 'flite:awb' });
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(cache.cachedSynthesize(tts, 'Never said.', ac.signal), /abort/i);
@@ -236,7 +217,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   });
 
   it('measures hit latency (Redis GET + S3 GET of 40 KB) over 100 gets', async () => {
-    const tts = new CountingTts('flite:slt', 40_000); // 5 s of speech
+    const tts = new FakeTextToSpeech({ voice: 'flite:slt', bytes: 40_000 }); // 5 s of speech
     const text = 'A five second prompt for the latency measurement.';
     track(tts.voice, text);
     await cache.cachedSynthesize(tts, text);

@@ -1,9 +1,13 @@
 // One conformance suite for every TextToSpeech adapter: Polly and Google against local
-// stand-ins that replay their documented wire protocols, the local engine for real, and the
-// shipped prerecorded prompts. Then each vendor's request shape and error mapping.
+// stand-ins that replay their documented wire protocols, the local engine for real, the
+// shipped prerecorded prompts, and the fallback chain (over the local engine alone, and
+// behind a provider that fails). Then each vendor's request shape and error mapping.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../activities/errors';
+import { FailureType, toFailure } from '../../activities/errors';
+import { ProviderError } from '../../providers/provider-error';
+import { FakeTextToSpeech } from '../../providers/tts/fake';
+import { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import type { TextToSpeech } from '../../providers/tts/port';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { GoogleTts } from '../../providers/tts/google';
@@ -47,13 +51,14 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   assert.fail('expected a rejection');
 }
 
+/** A ProviderError, and the failure the activity boundary makes of it. */
 function assertFailure(err: unknown, type: FailureType, nonRetryable: boolean): void {
-  assert.ok(
-    err instanceof ApplicationFailure,
-    `expected an ApplicationFailure, got ${String(err)}`,
-  );
-  assert.equal(err.type, type, err.message);
-  assert.equal(err.nonRetryable, nonRetryable, `nonRetryable for ${err.message}`);
+  assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
+  assert.equal(err.retryable, !nonRetryable, `retryable for ${err.message}`);
+  const failure = toFailure(err);
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.type, type, err.message);
+  assert.equal(failure.nonRetryable, nonRetryable, `nonRetryable for ${err.message}`);
 }
 
 interface Subject {
@@ -62,6 +67,8 @@ interface Subject {
     tts: TextToSpeech;
     /** Makes the next synthesis slow enough to abort mid-flight; undefined: not applicable. */
     slowText?: () => string;
+    /** Who speaks (a fallback's serving link); default the adapter itself. */
+    served?: { provider: string; voice: string };
   }>;
   teardown(): Promise<void>;
 }
@@ -116,15 +123,44 @@ const SUBJECTS: Subject[] = [
     setup: async () => ({ tts: new PrerecordedTts() }),
     teardown: async () => undefined,
   },
+  {
+    name: 'fallback over local (flite)',
+    async setup() {
+      const local = new LocalTts();
+      return {
+        tts: new FallbackTextToSpeech([{ provider: 'local', port: local, timeoutMs: 10_000 }]),
+        slowText: () => `${PROMPTS.unknownCaller} `.repeat(22),
+        served: { provider: 'local', voice: local.voice },
+      };
+    },
+    teardown: async () => undefined,
+  },
+  {
+    name: 'fallback over [a failing fake, local (flite)]',
+    async setup() {
+      const local = new LocalTts();
+      const down = new FakeTextToSpeech({ name: 'down', fail: 'unavailable' });
+      return {
+        tts: new FallbackTextToSpeech([
+          { provider: 'down', port: down, timeoutMs: 1_000 },
+          { provider: 'local', port: local, timeoutMs: 10_000 },
+        ]),
+        slowText: () => `${PROMPTS.unknownCaller} `.repeat(22),
+        served: { provider: 'local', voice: local.voice },
+      };
+    },
+    teardown: async () => undefined,
+  },
 ];
 
 for (const subject of SUBJECTS) {
   describe(`TextToSpeech conformance: ${subject.name}`, () => {
     let tts: TextToSpeech;
     let slowText: (() => string) | undefined;
+    let served: { provider: string; voice: string } | undefined;
 
     before(async () => {
-      ({ tts, slowText } = await subject.setup());
+      ({ tts, slowText, served } = await subject.setup());
     });
     after(() => subject.teardown());
 
@@ -139,8 +175,9 @@ for (const subject of SUBJECTS) {
 
     it('names its provider and voice', async () => {
       const audio = await tts.synthesize(PROMPT);
-      assert.equal(audio.provider, tts.name);
-      assert.equal(audio.voice, tts.voice);
+      const expected = served ?? { provider: tts.name, voice: tts.voice };
+      assert.equal(audio.provider, expected.provider);
+      assert.equal(audio.voice, expected.voice);
       assert.match(tts.voice, /^[a-z-]+:\S+/, 'voice is qualified by its engine or vendor');
     });
 
@@ -161,7 +198,8 @@ for (const subject of SUBJECTS) {
       const err = await rejection(tts.synthesize(text, { signal: ac.signal }));
       const ms = performance.now() - started;
       assert.ok(ac.signal.aborted);
-      assert.ok(!(err instanceof ApplicationFailure), 'an abort is not a provider failure');
+      assert.ok(!(err instanceof ProviderError), 'an abort is not a provider failure');
+      assert.ok(!(toFailure(err) instanceof ApplicationFailure), 'nor an activity failure');
       assert.ok(ms < 600, `stopped ${ms.toFixed(0)} ms after the start`);
     });
   });

@@ -14,7 +14,8 @@ import pino from 'pino';
 import { createAnswerer } from '../../conversation/answers/answer';
 import type { AnswerRecord } from '../../contracts/answers';
 import type { Answerer } from '../../conversation/answers/answerer';
-import { LlmChain, type LlmLink } from '../../providers/llm/chain';
+import { FallbackLanguageModel, type LlmLink } from '../../providers/llm/fallback';
+import { FakeLanguageModel } from '../../providers/llm/fake';
 import type { LanguageModel, Prompt } from '../../providers/llm/port';
 import { disposeLocalModels, LlamaLocalLanguageModel } from '../../providers/llm/llama-local';
 import { TemplateLanguageModel } from '../../providers/llm/template';
@@ -87,18 +88,13 @@ class Recording implements LanguageModel {
   }
 }
 
-/** A model that does what the attack asks, verbatim. */
-class Obedient implements LanguageModel {
-  readonly name = 'compromised';
-  constructor(private readonly text: string) {}
-  async *stream(): AsyncIterable<string> {
-    for (const piece of this.text.match(/\S+\s*/g) ?? []) yield piece;
-  }
-}
+/** A model that does what the attack asks, verbatim, word by word. */
+const obedient = (text: string) =>
+  new FakeLanguageModel({ name: 'compromised', pieces: text.match(/\S+\s*/g) ?? [] });
 
-const link = (provider: string, model: LanguageModel, totalTimeoutMs = 60_000): LlmLink => ({
+const link = (provider: string, port: LanguageModel, totalTimeoutMs = 60_000): LlmLink => ({
   provider,
-  model,
+  port,
   firstTokenTimeoutMs: totalTimeoutMs,
   totalTimeoutMs,
 });
@@ -109,7 +105,9 @@ async function ask(
   models: LanguageModel[],
   capture: Capture,
 ): Promise<AnswerRecord> {
-  const chain = new LlmChain(models.map((m) => link(m.name, new Recording(m, capture))));
+  const chain = new FallbackLanguageModel(
+    models.map((m) => link(m.name, new Recording(m, capture))),
+  );
   const answerer: Answerer = createAnswerer({
     retrieve: lexicalRetriever(kase.poisonedDocument),
     chain,
@@ -245,7 +243,7 @@ describe('red team: the answer pipeline', function () {
       if (kase.compromisedAnswer) {
         it('an obedient model: the checks keep the attack from the caller', async () => {
           const capture: Capture = { prompts: [], logs: [] };
-          const record = await ask(kase, [new Obedient(kase.compromisedAnswer!)], capture);
+          const record = await ask(kase, [obedient(kase.compromisedAnswer!)], capture);
           assertSafeToSay(kase, record.text);
           assertCaptureClean(kase, capture);
           if (kase.expectRefusal) assert.ok(record.refused, `not refused: ${record.text}`);
@@ -275,7 +273,7 @@ describe('red team: whole calls (Temporal + PostgreSQL)', function () {
       deps: await postgresTestDeps(),
       answerer: createAnswerer({
         retrieve: lexicalRetriever(),
-        chain: new LlmChain([link('template', template)]),
+        chain: new FallbackLanguageModel([link('template', template)]),
         planNames: PLAN_NAMES,
       }),
       workflowBundle: await workflowBundle(),

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { kafkaBrokers, objectStoreConfig, redisUrl } from '../../infra';
 import { TtsCache } from '../../providers/tts/cache';
 import { BoundedSeenEvents, dedupeById } from '../../providers/events';
-import { LlmChain } from '../../providers/llm/chain';
+import { FallbackLanguageModel } from '../../providers/llm/fallback';
 import { llmLinksFromEnv } from '../../providers/llm/config';
 import { splitAtSilences } from '../../conversation/post-call/split-silence';
 import {
@@ -134,14 +134,14 @@ function faultyBus(bus: EventBus, faults: Faults): EventBus {
 }
 
 /** The chain as configured, failing its next call when told (a model crashed mid-answer). */
-class FaultyChain extends LlmChain {
+class FaultyChain extends FallbackLanguageModel {
   constructor(
-    chain: LlmChain,
+    chain: FallbackLanguageModel,
     private readonly faults: Faults,
   ) {
     super([...chain.links]);
   }
-  override complete(...args: Parameters<LlmChain['complete']>) {
+  override complete(...args: Parameters<FallbackLanguageModel['complete']>) {
     if (this.faults.summaryFails) {
       this.faults.summaryFails = false;
       return Promise.reject(new Error('language model process died'));
@@ -191,7 +191,9 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     );
     sphinx = new PocketsphinxSpeechToText({ poolSize: 1 });
     stt = new CountingStt(sphinx);
-    const llm = new LlmChain(llmLinksFromEnv({ LLM_CHAIN: 'template' }, () => undefined));
+    const llm = new FallbackLanguageModel(
+      llmLinksFromEnv({ LLM_CHAIN: 'template' }, () => undefined),
+    );
     redis = new Redis(redisUrl());
     speech = new TtsCache({ redis, store: recordingsStore('audio'), namespace: `tts-${run}` });
     worker = await createPostCallWorker({

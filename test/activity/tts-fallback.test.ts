@@ -1,12 +1,16 @@
-// The TTS chain as configured from the environment: falls through in order on each kind of
-// failure (timeout, 429, 500, missing credentials), records why, never retries a provider
+// The TTS fallback as configured from the environment: falls through in order on each kind
+// of failure (timeout, 429, 500, missing credentials), records why, never retries a provider
 // itself, and the shipped prompts still speak when every other provider is down.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../activities/errors';
+import { FailureType, toFailure } from '../../activities/errors';
+import type { ProviderAttempt } from '../../contracts/providers';
+import { FallbackExhaustedError } from '../../providers/fallback';
+import { ProviderError } from '../../providers/provider-error';
 import { PROMPTS } from '../../workflows/call-state';
 import { APOLOGY } from '../../providers/tts/prerecorded';
-import { TtsChain, type TtsAttempt } from '../../providers/tts/chain';
+import { textToSpeechFromEnv } from '../../providers/tts/config';
+import type { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import {
   FAKE_AWS_ENV,
   FAKE_GOOGLE_KEY,
@@ -19,10 +23,10 @@ const TEXT = PROMPTS.agent;
 /** A reply no prompt covers (names and amounts are never prerecorded). */
 const DYNAMIC = 'Hello Ada, your balance is forty two dollars and fifty cents.';
 
-describe('TTS chain', () => {
+describe('TTS fallback (TTS_CHAIN)', () => {
   const polly = new PollyReplayServer();
   const google = new GoogleReplayServer(FAKE_GOOGLE_KEY);
-  const chains: TtsChain[] = [];
+  const chains: FallbackTextToSpeech[] = [];
   let baseEnv: NodeJS.ProcessEnv;
 
   before(async () => {
@@ -52,12 +56,12 @@ describe('TTS chain', () => {
   });
 
   const chain = (env: NodeJS.ProcessEnv = {}) => {
-    const c = TtsChain.fromEnv({ ...baseEnv, ...env });
+    const c = textToSpeechFromEnv({ ...baseEnv, ...env });
     chains.push(c);
     return c;
   };
-  const summary = (attempts: TtsAttempt[]) =>
-    attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.skipped ? 'skipped' : a.errorType}`);
+  const summary = (attempts: ProviderAttempt[] = []) =>
+    attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.kind}`);
 
   it('defaults to polly → google → local → prerecorded, and the primary serves', async () => {
     const c = chain();
@@ -66,8 +70,7 @@ describe('TTS chain', () => {
       ['polly', 'google', 'local', 'prerecorded'],
     );
     const r = await c.synthesize(TEXT);
-    assert.equal(r.servedBy, 'polly');
-    assert.equal(r.audio.provider, 'polly');
+    assert.equal(r.provider, 'polly');
     assert.deepEqual(summary(r.attempts), ['polly:ok']);
     assert.equal(google.requests.length, 0, 'later providers are not called');
     assert.equal(c.voice, 'polly:Joanna:neural');
@@ -77,10 +80,11 @@ describe('TTS chain', () => {
     polly.reply = () => ({ kind: 'hang' });
     const started = performance.now();
     const r = await chain({ TTS_POLLY_TIMEOUT_MS: '300' }).synthesize(TEXT);
-    assert.equal(r.servedBy, 'google');
-    assert.deepEqual(summary(r.attempts), ['polly:ProviderUnavailable', 'google:ok']);
-    assert.equal(r.attempts[0]!.error, 'timeout after 300 ms');
-    assert.ok(r.attempts[0]!.ms >= 290 && r.attempts[0]!.ms < 600, `${r.attempts[0]!.ms} ms`);
+    assert.equal(r.provider, 'google');
+    assert.deepEqual(summary(r.attempts), ['polly:timeout', 'google:ok']);
+    const polled = r.attempts![0]!;
+    assert.equal(polled.reason, 'timeout after 300 ms');
+    assert.ok(polled.ms >= 290 && polled.ms < 600, `${polled.ms} ms`);
     assert.ok(performance.now() - started < 1500);
   });
 
@@ -98,15 +102,11 @@ describe('TTS chain', () => {
       message: 'Internal error encountered.',
     });
     const r = await chain().synthesize(TEXT);
-    assert.equal(r.servedBy, 'local');
-    assert.equal(r.audio.voice, 'flite:rms');
-    assert.deepEqual(summary(r.attempts), [
-      'polly:RateLimited',
-      'google:ProviderUnavailable',
-      'local:ok',
-    ]);
-    assert.match(r.attempts[0]!.error!, /ThrottlingException/);
-    assert.match(r.attempts[1]!.error!, /500 INTERNAL/);
+    assert.equal(r.provider, 'local');
+    assert.equal(r.voice, 'flite:rms');
+    assert.deepEqual(summary(r.attempts), ['polly:rate_limited', 'google:unavailable', 'local:ok']);
+    assert.match(r.attempts![0]!.reason!, /ThrottlingException/);
+    assert.match(r.attempts![1]!.reason!, /500 INTERNAL/);
     assert.equal(polly.requests.length, 1, 'polly asked once');
     assert.equal(google.requests.length, 1, 'google asked once');
   });
@@ -116,10 +116,10 @@ describe('TTS chain', () => {
       AWS_ACCESS_KEY_ID: undefined,
       GOOGLE_TTS_API_KEY: undefined,
     }).synthesize(TEXT);
-    assert.equal(r.servedBy, 'local');
+    assert.equal(r.provider, 'local');
     assert.deepEqual(summary(r.attempts), ['polly:skipped', 'google:skipped', 'local:ok']);
-    assert.match(r.attempts[0]!.error!, /no AWS credentials/);
-    assert.match(r.attempts[1]!.error!, /GOOGLE_TTS_API_KEY/);
+    assert.match(r.attempts![0]!.reason!, /no AWS credentials/);
+    assert.match(r.attempts![1]!.reason!, /GOOGLE_TTS_API_KEY/);
     assert.equal(polly.requests.length + google.requests.length, 0);
   });
 
@@ -131,16 +131,15 @@ describe('TTS chain', () => {
     google.reply = () => ({ kind: 'error', status: 503, code: 'UNAVAILABLE', message: 'down' });
     for (const text of [TEXT, APOLOGY]) {
       const r = await c.synthesize(text);
-      assert.equal(r.servedBy, 'prerecorded');
-      assert.equal(r.audio.provider, 'prerecorded');
-      assert.ok(r.audio.durationMs > 1000);
+      assert.equal(r.provider, 'prerecorded');
+      assert.ok(r.durationMs > 1000);
       assert.deepEqual(summary(r.attempts), [
-        'polly:ProviderUnavailable',
-        'google:ProviderUnavailable',
-        'local:ProviderUnavailable',
+        'polly:unavailable',
+        'google:unavailable',
+        'local:unavailable',
         'prerecorded:ok',
       ]);
-      assert.match(r.attempts[2]!.error!, /nonexistent\/flite/);
+      assert.match(r.attempts![2]!.reason!, /nonexistent\/flite/);
     }
   });
 
@@ -152,17 +151,22 @@ describe('TTS chain', () => {
     google.reply = () => ({ kind: 'error', status: 500, code: 'INTERNAL', message: 'down' });
     let err: unknown;
     await c.synthesize(DYNAMIC).catch((e: unknown) => (err = e));
-    assert.ok(err instanceof ApplicationFailure);
-    assert.equal(err.type, FailureType.ProviderUnavailable);
-    assert.equal(err.nonRetryable, false);
-    const attempts = err.details?.[0] as TtsAttempt[];
-    assert.deepEqual(summary(attempts), [
-      'polly:ProviderUnavailable',
-      'google:ProviderUnavailable',
-      'local:ProviderUnavailable',
-      'prerecorded:NotFound',
+    assert.ok(err instanceof FallbackExhaustedError, String(err));
+    assert.equal(err.kind, 'unavailable');
+    assert.equal(err.retryable, true);
+    assert.deepEqual(summary(err.attempts), [
+      'polly:unavailable',
+      'google:unavailable',
+      'local:unavailable',
+      'prerecorded:not_found',
     ]);
     assert.ok(!err.message.includes('Ada'), 'the reply text stays out of the failure');
+    // What the activity throws: a retryable failure carrying every attempt.
+    const failure = toFailure(err);
+    assert.ok(failure instanceof ApplicationFailure);
+    assert.equal(failure.type, FailureType.ProviderUnavailable);
+    assert.equal(failure.nonRetryable, false);
+    assert.deepEqual(failure.details?.[0], err.attempts);
   });
 
   it('a failure only final everywhere is final: text every provider refuses', async () => {
@@ -183,9 +187,13 @@ describe('TTS chain', () => {
     await chain({ TTS_CHAIN: 'polly,google,prerecorded' })
       .synthesize(DYNAMIC)
       .catch((e: unknown) => (err = e));
-    assert.ok(err instanceof ApplicationFailure);
-    assert.equal(err.type, FailureType.BadInput);
-    assert.equal(err.nonRetryable, true);
+    assert.ok(err instanceof FallbackExhaustedError, String(err));
+    assert.equal(err.kind, 'bad_input');
+    assert.equal(err.retryable, false);
+    const failure = toFailure(err);
+    assert.ok(failure instanceof ApplicationFailure);
+    assert.equal(failure.type, FailureType.BadInput);
+    assert.equal(failure.nonRetryable, true);
   });
 
   it('follows the configured order and leaves out what is not listed', async () => {
@@ -195,7 +203,7 @@ describe('TTS chain', () => {
       ['prerecorded', 'local'],
     );
     const r = await c.synthesize(DYNAMIC);
-    assert.deepEqual(summary(r.attempts), ['prerecorded:NotFound', 'local:ok']);
+    assert.deepEqual(summary(r.attempts), ['prerecorded:not_found', 'local:ok']);
     assert.equal(polly.requests.length + google.requests.length, 0);
     assert.throws(() => chain({ TTS_CHAIN: 'polly,espeak' }), /invalid TTS configuration/);
     assert.throws(() => chain({ TTS_CHAIN: ' ' }), /invalid TTS configuration/);
@@ -214,7 +222,7 @@ describe('TTS chain', () => {
   it('refuses empty text without calling anyone', async () => {
     await assert.rejects(
       chain().synthesize('   '),
-      (e: unknown) => e instanceof ApplicationFailure && e.type === FailureType.BadInput,
+      (e: unknown) => e instanceof ProviderError && e.kind === 'bad_input' && !e.retryable,
     );
     assert.equal(polly.requests.length, 0);
   });

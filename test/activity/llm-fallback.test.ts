@@ -1,13 +1,16 @@
-// The LLM chain as configured from the environment: falls through in order under each kind
-// of failure — a server that never answers (timeout), OpenAI's recorded 429 (rate limit), a
-// real llama-cpp-python server stopped mid-test (connection refused), OpenAI's recorded 400
-// (error), an empty answer — records why, and streams the served provider's text. Once
+// The LLM fallback as configured from the environment: falls through in order under each
+// kind of failure — a server that never answers (timeout), OpenAI's recorded 429 (rate
+// limit), a real llama-cpp-python server stopped mid-test (connection refused), OpenAI's
+// recorded 400, an empty answer — records why, and streams the served provider's text. Once
 // something was said, a failure ends the answer instead of switching voices.
 import assert from 'node:assert/strict';
-import { type LlmAttempt, LlmChain, LlmChainError } from '../../providers/llm/chain';
-import { llmChainFromEnv, llmLinksFromEnv } from '../../providers/llm/config';
+import type { ProviderAttempt } from '../../contracts/providers';
+import { FallbackExhaustedError } from '../../providers/fallback';
+import { FallbackLanguageModel } from '../../providers/llm/fallback';
+import { FakeLanguageModel } from '../../providers/llm/fake';
+import { languageModelFromEnv, llmLinksFromEnv } from '../../providers/llm/config';
 import { composePrompt, warmUpLlmChain } from '../../conversation/answers/prompt';
-import type { LanguageModel, Prompt } from '../../providers/llm/port';
+import type { Prompt } from '../../providers/llm/port';
 import type { ScoredChunk } from '../../providers/vectors/port';
 import { disposeLocalModels } from '../../providers/llm/llama-local';
 import { TemplateLanguageModel } from '../../providers/llm/template';
@@ -37,7 +40,7 @@ const PROMPT: Prompt = composePrompt({
 });
 const KEY = 'sk-test-switchboard-0123456789';
 
-const summary = (attempts: LlmAttempt[]) =>
+const summary = (attempts: ProviderAttempt[]) =>
   attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.kind}`);
 
 async function drain(answer: AsyncIterable<string>): Promise<string[]> {
@@ -46,7 +49,7 @@ async function drain(answer: AsyncIterable<string>): Promise<string[]> {
   return pieces;
 }
 
-describe('LLM chain', function () {
+describe('LLM fallback (LLM_CHAIN)', function () {
   this.timeout(180_000);
   const replay = new OpenAiReplayServer();
   const silent = new SilentServer();
@@ -88,7 +91,7 @@ describe('LLM chain', function () {
     await disposeLocalModels();
   });
 
-  const chain = (env: NodeJS.ProcessEnv) => llmChainFromEnv({ ...real, ...env }, silentLog);
+  const chain = (env: NodeJS.ProcessEnv) => languageModelFromEnv({ ...real, ...env }, silentLog);
 
   it('defaults to openai → secondary → local → template, skipping what is not configured', () => {
     const logged: string[] = [];
@@ -98,7 +101,7 @@ describe('LLM chain', function () {
       ['openai', 'secondary', 'local', 'template'],
     );
     assert.deepEqual(
-      links.map((l) => Boolean(l.model)),
+      links.map((l) => Boolean(l.port)),
       [false, false, true, true],
     );
     assert.deepEqual(logged, [
@@ -136,7 +139,8 @@ describe('LLM chain', function () {
     }).complete(PROMPT);
     assert.equal(r.servedBy, 'secondary');
     assert.deepEqual(summary(r.attempts), ['openai:timeout', 'secondary:ok']);
-    assert.match(r.attempts[0]!.reason!, /^timeout: /);
+    assert.equal(r.attempts[0]!.reason, 'timeout after 400 ms');
+    assert.ok(r.attempts[0]!.ms >= 390 && r.attempts[0]!.ms < 1000, `${r.attempts[0]!.ms} ms`);
     assert.match(r.text, /\p{L}/u);
   });
 
@@ -144,16 +148,16 @@ describe('LLM chain', function () {
     replay.reply = 'rate-limited';
     const r = await chain({}).complete(PROMPT);
     assert.equal(r.servedBy, 'secondary');
-    assert.deepEqual(summary(r.attempts), ['openai:rate_limit', 'secondary:ok']);
+    assert.deepEqual(summary(r.attempts), ['openai:rate_limited', 'secondary:ok']);
     assert.match(r.attempts[0]!.reason!, /rate_limit_exceeded/);
     assert.equal(replay.requests.length, 1);
   });
 
-  it('falls through on an error (recorded 400)', async () => {
+  it('falls through on a request another model may take (recorded 400)', async () => {
     replay.reply = 'bad-request';
     const r = await chain({}).complete(PROMPT);
     assert.equal(r.servedBy, 'secondary');
-    assert.deepEqual(summary(r.attempts), ['openai:error', 'secondary:ok']);
+    assert.deepEqual(summary(r.attempts), ['openai:unavailable', 'secondary:ok']);
     assert.match(r.attempts[0]!.reason!, /context_length_exceeded/);
   });
 
@@ -181,7 +185,7 @@ describe('LLM chain', function () {
     }).complete(PROMPT);
     assert.equal(r.servedBy, 'template');
     assert.deepEqual(summary(r.attempts), [
-      'openai:rate_limit',
+      'openai:rate_limited',
       'secondary:timeout',
       'local:unavailable',
       'template:ok',
@@ -190,20 +194,14 @@ describe('LLM chain', function () {
   });
 
   it('falls through on an empty answer', async () => {
-    const blank: LanguageModel = {
-      name: 'blank',
-      async *stream() {
-        yield ' ';
-        yield '\n';
-      },
-    };
-    const c = new LlmChain([
-      { provider: 'blank', firstTokenTimeoutMs: 1000, totalTimeoutMs: 1000, model: blank },
+    const blank = new FakeLanguageModel({ name: 'blank', pieces: [' ', '\n'] });
+    const c = new FallbackLanguageModel([
+      { provider: 'blank', firstTokenTimeoutMs: 1000, totalTimeoutMs: 1000, port: blank },
       {
         provider: 'template',
         firstTokenTimeoutMs: 1000,
         totalTimeoutMs: 1000,
-        model: new TemplateLanguageModel(),
+        port: new TemplateLanguageModel(),
       },
     ]);
     const r = await c.complete(PROMPT);
@@ -265,7 +263,7 @@ describe('LLM chain', function () {
     assert.equal(r.attempts[0]!.kind, 'aborted');
   });
 
-  it('when nothing serves, the stream throws an LlmChainError with every attempt', async () => {
+  it('when nothing serves, the stream throws a FallbackExhaustedError with every attempt', async () => {
     replay.reply = 'server-error';
     const answer = chain({
       LLM_CHAIN: 'openai,local',
@@ -277,7 +275,8 @@ describe('LLM chain', function () {
     } catch (e) {
       err = e;
     }
-    assert.ok(err instanceof LlmChainError, String(err));
+    assert.ok(err instanceof FallbackExhaustedError, String(err));
+    assert.equal(err.retryable, true);
     assert.deepEqual(summary(err.attempts), ['openai:unavailable', 'local:unavailable']);
     const r = await answer.result;
     assert.equal(r.servedBy, undefined);

@@ -1,0 +1,110 @@
+// The TTS chain from the environment: TTS_CHAIN lists the providers in order, each with its
+// own timeout; a provider without credentials becomes a skipped link with the reason.
+import { z } from 'zod';
+import type { FallbackGate } from '../fallback';
+import { FallbackTextToSpeech, type TtsLink } from './fallback';
+import { GoogleTts, googleMissingConfig } from './google';
+import { LocalTts } from './local';
+import { PollyTts, pollyMissingConfig } from './polly';
+import { PrerecordedTts } from './prerecorded';
+
+export const TTS_PROVIDERS = ['polly', 'google', 'local', 'prerecorded'] as const;
+export type TtsProviderName = (typeof TTS_PROVIDERS)[number];
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const TtsEnv = z.object({
+  TTS_CHAIN: z
+    .string()
+    .default(TTS_PROVIDERS.join(','))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(TTS_PROVIDERS)).min(1)),
+  TTS_POLLY_TIMEOUT_MS: ms(2000),
+  TTS_GOOGLE_TIMEOUT_MS: ms(2000),
+  TTS_LOCAL_TIMEOUT_MS: ms(4000),
+  TTS_PRERECORDED_TIMEOUT_MS: ms(500),
+  TTS_POLLY_VOICE: z.string().optional(),
+  TTS_POLLY_ENGINE: z.enum(['standard', 'neural', 'long-form', 'generative']).optional(),
+  TTS_POLLY_ENDPOINT: z.string().url().optional(),
+  TTS_GOOGLE_VOICE: z.string().optional(),
+  TTS_GOOGLE_ENDPOINT: z.string().url().optional(),
+  TTS_LOCAL_ENGINE: z.enum(['flite', 'espeak-ng']).optional(),
+  TTS_LOCAL_VOICE: z.string().optional(),
+  TTS_LOCAL_COMMAND: z.string().optional(),
+  TTS_PROMPTS_DIR: z.string().optional(),
+});
+
+export type TtsConfig = z.infer<typeof TtsEnv>;
+
+export function loadTtsConfig(env: NodeJS.ProcessEnv = process.env): TtsConfig {
+  const parsed = TtsEnv.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid TTS configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+/** Builds the links TTS_CHAIN names; a provider without credentials becomes a skipped link. */
+export function ttsLinksFromEnv(env: NodeJS.ProcessEnv = process.env): TtsLink[] {
+  const cfg = loadTtsConfig(env);
+  const build: Record<TtsProviderName, () => Omit<TtsLink, 'provider'>> = {
+    polly: () => {
+      const skipReason = pollyMissingConfig(env);
+      if (skipReason) return { timeoutMs: cfg.TTS_POLLY_TIMEOUT_MS, skipReason };
+      const port = new PollyTts(
+        defined({
+          voiceId: cfg.TTS_POLLY_VOICE,
+          engine: cfg.TTS_POLLY_ENGINE,
+          endpoint: cfg.TTS_POLLY_ENDPOINT,
+        }),
+        env,
+      );
+      return { timeoutMs: cfg.TTS_POLLY_TIMEOUT_MS, port };
+    },
+    google: () => {
+      const skipReason = googleMissingConfig(env);
+      if (skipReason) return { timeoutMs: cfg.TTS_GOOGLE_TIMEOUT_MS, skipReason };
+      const port = new GoogleTts(
+        defined({ voiceName: cfg.TTS_GOOGLE_VOICE, endpoint: cfg.TTS_GOOGLE_ENDPOINT }),
+        env,
+      );
+      return { timeoutMs: cfg.TTS_GOOGLE_TIMEOUT_MS, port };
+    },
+    local: () => ({
+      timeoutMs: cfg.TTS_LOCAL_TIMEOUT_MS,
+      port: new LocalTts(
+        defined({
+          engine: cfg.TTS_LOCAL_ENGINE,
+          voice: cfg.TTS_LOCAL_VOICE,
+          command: cfg.TTS_LOCAL_COMMAND,
+        }),
+      ),
+    }),
+    prerecorded: () => ({
+      timeoutMs: cfg.TTS_PRERECORDED_TIMEOUT_MS,
+      port: new PrerecordedTts(defined({ dir: cfg.TTS_PROMPTS_DIR })),
+    }),
+  };
+  return cfg.TTS_CHAIN.map((provider) => ({ provider, ...build[provider]() }));
+}
+
+/** The chain TTS_CHAIN names, as one TextToSpeech. */
+export function textToSpeechFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  gate?: FallbackGate,
+): FallbackTextToSpeech {
+  return new FallbackTextToSpeech(ttsLinksFromEnv(env), gate);
+}
+
+/** Drops undefined values so adapter defaults apply (options are merged over defaults). */
+function defined<T extends object>(o: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<{
+    [K in keyof T]: Exclude<T[K], undefined>;
+  }>;
+}
