@@ -13,9 +13,9 @@ import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { TtsCache } from '../providers/tts/cache';
 import { TtsChain } from '../providers/tts/chain';
-import type { UtteranceRecognizer } from './call-session';
+import type { UtteranceRecognizer } from './call/listener';
 import type { EdgeConfig } from './config';
-import { EDGE_DRAIN_MS, EdgeCalls } from './edge-calls';
+import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
