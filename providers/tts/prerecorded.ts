@@ -10,7 +10,7 @@ import type { SpeechAudio, TextToSpeech } from './port';
 /** Said when no provider can voice a reply; shipped with the other prompts. */
 export const APOLOGY = "I'm sorry, I'm having trouble right now. Please hold for an agent.";
 
-export const PROMPTS_DIR = path.resolve(__dirname, '../../../assets/prompts');
+export const PROMPTS_DIR = path.resolve(__dirname, '../../assets/prompts');
 export const PROMPTS_INDEX = 'index.json';
 
 /** assets/prompts/index.json, written by scripts/build-prompts.ts. */
