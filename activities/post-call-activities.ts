@@ -47,7 +47,7 @@ export interface PostCallActivityDeps {
 
 export const transcriptKey = (callSid: string): string => `transcripts/${callSid}.json`;
 
-/** Channel order of the edge's recordings (media-edge/call-recorder.ts). */
+/** Channel order of the edge's recordings (media-edge/call/recorder.ts). */
 const SPEAKERS = ['caller', 'agent'] as const;
 type Speaker = (typeof SPEAKERS)[number];
 

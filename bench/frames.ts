@@ -9,9 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { pcmToMulaw, mulawToPcm } from '../audio/mulaw';
 import { splitFrames } from '../audio/frames';
 import { repoRoot } from '../infra/paths';
-import type { CallBridge } from '../media-edge/call-bridge';
-import { CallRecorder } from '../media-edge/call-recorder';
-import { CallSession, type UtteranceRecognizer } from '../media-edge/call-session';
+import type { CallBridge } from '../media-edge/call/bridge';
+import { CallRecorder } from '../media-edge/call/recorder';
+import type { UtteranceRecognizer } from '../media-edge/call/listener';
+import { CallSession, type CallStream } from '../media-edge/call/session';
+import type { ObjectStore } from '../providers/object-store/port';
 import { createVad } from '../media-edge/audio/vad';
 import { concatPcm, silence, speak } from '../testing/speech-audio';
 import { pct } from './percentile';
@@ -53,24 +55,32 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
   const rounds = opts.rounds ?? 20;
   const frames = await callerFrames();
   const vad = await createVad();
-  const session = new CallSession({
+  // A stream that never delivers: the frames are fed to the session directly.
+  const stream: CallStream = {
+    callSid: 'bench',
+    streamSid: 'bench',
+    isOpen: true,
+    sendAudio: () => true,
+    sendMark: () => true,
+    clear: () => true,
+    on: () => undefined,
+    off: () => undefined,
+    close: () => undefined,
+  };
+  const session = new CallSession(stream, {
     bridge: {} as CallBridge, // never reached: no utterance finishes
     vad,
     recognizer: idleRecognizer,
     tts: { synthesize: () => Promise.reject(new Error('not in this bench')) },
-    out: {
-      isSpeaking: false,
-      play: () => ({ done: Promise.resolve() }),
-      interrupt: () => ({ heardMs: 0 }),
-    },
     recorder: new CallRecorder(),
+    recordings: {} as ObjectStore, // never reached: the stream never closes
+    track: () => undefined,
     log: () => undefined,
   });
   // Warm-up (JIT, the WASM VAD), then the measured rounds.
   timeEach(frames, 2, (f) => session.onCallerFrame(f));
   const path_ = timeEach(frames, rounds, (f) => session.onCallerFrame(f));
   const decode = timeEach(frames, rounds, (f) => void mulawToPcm(f));
-  session.end();
   vad.close();
 
   const row = (xs: number[]) => ({

@@ -30,7 +30,7 @@ import { DEMO_CUSTOMERS } from '../providers/postgres/schema';
 import { ensureTemporalBinaries } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
-import { CallBridge } from '../media-edge/call-bridge';
+import { CallBridge } from '../media-edge/call/bridge';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaBrokers } from '../infra';
 import { createCallWorker } from '../workers/call-worker-factory';

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../infra/paths';
-import { EDGE_DRAIN_MS } from '../media-edge/edge-calls';
+import { EDGE_DRAIN_MS } from '../media-edge/call/edge-calls';
 import { distDir } from './build';
 
 /** The longest drain (the edge's) plus time for workers to finish their in-flight tasks. */

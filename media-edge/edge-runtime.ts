@@ -15,9 +15,9 @@ import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
-import type { UtteranceRecognizer } from './call-session';
+import type { UtteranceRecognizer } from './call/listener';
 import type { EdgeConfig } from './config';
-import { EDGE_DRAIN_MS, EdgeCalls } from './edge-calls';
+import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 

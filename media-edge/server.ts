@@ -6,9 +6,9 @@ import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
-import { mediaStreamV1, type MediaStreamSession } from './media-stream';
-import { V1_PREFIX, webhooksV1 } from './webhooks-v1';
-import { V2_PREFIX, webhooksV2 } from './webhooks-v2';
+import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
+import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
+import { V2_PREFIX, webhooksV2 } from './twilio/webhooks-v2';
 
 export interface EdgeServerDeps {
   config: EdgeConfig;

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { callSidFor } from './call-sid';
 import { postSignedWebhook } from './twilio-http';
 import type { Client } from '@temporalio/client';
-import { CallBridge } from '../media-edge/call-bridge';
+import { CallBridge } from '../media-edge/call/bridge';
 import type { CallResult, Reply } from '../contracts/call';
 
 export interface TextCallOptions {

@@ -45,7 +45,7 @@ describe('lint: workflow determinism rules', () => {
 
   it('holds a file in a folder of workflows/ (workflows/call/) to the same imports', async () => {
     const probe = [
-      "import { CallBridge } from '../../media-edge/call-bridge';",
+      "import { CallBridge } from '../../media-edge/call/bridge';",
       "import { failure } from '../../activities/errors';",
       "import type { EventDraft } from '../../activities/ports';",
       "import { DEFAULT_CALL_CONFIG } from '../definitions';",

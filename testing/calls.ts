@@ -14,7 +14,7 @@ import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import type { CallActivityDeps } from '../activities/call-activities';
 import { MemoryEventBus } from '../providers/events/memory';
 import type { Answerer } from '../conversation/answers/answerer';
-import { CallBridge } from '../media-edge/call-bridge';
+import { CallBridge } from '../media-edge/call/bridge';
 import { createCallWorker } from '../workers/call-worker-factory';
 import { createPostCallWorker } from '../workers/post-call-worker-factory';
 import { postCallWorkflowId } from '../contracts/post-call';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DtmfCollector, type DtmfEntry } from '../../media-edge/dtmf-entry';
+import { DtmfCollector, type DtmfEntry } from '../../media-edge/call/dtmf-entry';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

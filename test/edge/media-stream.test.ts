@@ -14,15 +14,15 @@ import {
   type MediaStreamLimits,
   type MediaStreamSession,
   type StreamCloseInfo,
-} from '../../media-edge/media-stream';
-import { Playout, type PlaybackResult } from '../../media-edge/playout';
-import { issueStreamToken } from '../../media-edge/stream-token';
+} from '../../media-edge/twilio/media-stream';
+import { Playout, type PlaybackResult } from '../../media-edge/call/playout';
+import { issueStreamToken } from '../../media-edge/twilio/stream-token';
 import {
   parseOutbound,
   rawToString,
   type ParsedOutbound,
 } from '../../media-edge/twilio/media-stream-protocol';
-import { V1_PREFIX } from '../../media-edge/webhooks-v1';
+import { V1_PREFIX } from '../../media-edge/twilio/webhooks-v1';
 import { linesSink } from '../../testing/log-sink';
 
 const AUTH_TOKEN = 'media-stream-test-auth-token-5d4c3b2a19';

@@ -9,8 +9,7 @@ import {
   type PlayoutClock,
   type PlayoutOptions,
   type PlayoutTransport,
-} from '../../media-edge/playout';
-import type { MediaStreamSession } from '../../media-edge/media-stream';
+} from '../../media-edge/call/playout';
 
 class FakeClock implements PlayoutClock {
   private t = 1_000;
@@ -167,13 +166,6 @@ function setup(opts: PlayoutOptions = {}, twilio?: { autoEcho: boolean; startDel
 }
 
 describe('playout', () => {
-  it('fits a MediaStreamSession as its transport', () => {
-    // Compile-time check: the session is what production code hands to Playout.
-    const accept = (_t: PlayoutTransport) => undefined;
-    const session = undefined as unknown as MediaStreamSession;
-    accept(session);
-  });
-
   it('sends 160-byte frames and pads a partial last frame with μ-law silence', () => {
     const { transport, playout } = setup();
     const clip = audio(140).subarray(0, 1000); // 6.25 frames

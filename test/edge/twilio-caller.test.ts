@@ -17,7 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalBinaries } from '../../infra';
 import { LocalTts } from '../../providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
-import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/media-stream';
+import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/twilio/media-stream';
 import { mulawToPcm } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav, writeWav } from '../../audio/wav';

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { callWorkflowId, type CallInput } from '../../contracts/call';
 import { loadEdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
-import { verifyStreamToken } from '../../media-edge/stream-token';
+import { verifyStreamToken } from '../../media-edge/twilio/stream-token';
 import {
   signedPost,
   workerlessTemporal,

@@ -11,8 +11,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SA_CALLER_NUMBER, callWorkflowId, type CallInput } from '../../contracts/call';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
-import { issueStreamToken, verifyStreamToken } from '../../media-edge/stream-token';
-import { maskPhone } from '../../media-edge/webhooks-v1';
+import { issueStreamToken, verifyStreamToken } from '../../media-edge/twilio/stream-token';
+import { maskPhone } from '../../media-edge/twilio/webhooks-v1';
 import {
   signedPost,
   workerlessTemporal,

@@ -3,7 +3,7 @@
 // it waits for, and only a process still running at the bound is killed.
 import assert from 'node:assert/strict';
 import { startApp, STOP_BOUND_MS, stopApps, type AppProcess } from '../../cli/processes';
-import { EDGE_DRAIN_MS } from '../../media-edge/edge-calls';
+import { EDGE_DRAIN_MS } from '../../media-edge/call/edge-calls';
 
 const FIXTURE = 'test/fixtures/slow-stop-app.ts';
 

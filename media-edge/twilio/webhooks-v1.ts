@@ -4,7 +4,7 @@
 // Every request must carry a valid X-Twilio-Signature; both routes change call state.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { CallInput } from '../contracts/call';
+import type { CallInput } from '../../contracts/call';
 import {
   answerIncomingCall,
   forwardCallStatus,

@@ -14,8 +14,8 @@
 // spoken syllable and costs 10 tiny messages a second each way.
 //
 // Time comes from an injectable clock so tests can drive the pace exactly.
-import { MULAW_SILENCE } from '../audio/mulaw';
-import { FRAME_BYTES, FRAME_MS } from './twilio/media-stream-protocol';
+import { MULAW_SILENCE } from '../../audio/mulaw';
+import { FRAME_BYTES, FRAME_MS } from '../twilio/media-stream-protocol';
 
 /** The part of a MediaStreamSession that playout drives. */
 export interface PlayoutTransport {
@@ -54,6 +54,8 @@ export interface PlayoutOptions {
   markPrefix?: string;
   /** Called when isSpeaking changes. */
   onSpeakingChange?: (speaking: boolean) => void;
+  /** Hears each frame the transport took: what the caller was actually sent (the recording). */
+  onFrameSent?: (mulaw: Buffer) => void;
 }
 
 /** completed: every mark echoed; interrupted: interrupt(); aborted: stream closed / disposed. */
@@ -123,6 +125,7 @@ export class Playout {
   private readonly clock: PlayoutClock;
   private readonly markPrefix: string;
   private readonly onSpeakingChange: ((speaking: boolean) => void) | undefined;
+  private readonly onFrameSent: ((mulaw: Buffer) => void) | undefined;
 
   private queue: Playback[] = [];
   private marks: PendingMark[] = [];
@@ -152,6 +155,7 @@ export class Playout {
     this.clock = options.clock ?? systemClock;
     this.markPrefix = options.markPrefix ?? 'po';
     this.onSpeakingChange = options.onSpeakingChange;
+    this.onFrameSent = options.onFrameSent;
     transport.on('mark', this.onMark);
     transport.on('close', this.onClose);
   }
@@ -241,11 +245,13 @@ export class Playout {
     let blocked = false;
     while (this.queue.length > 0 && this.aheadUntil + FRAME_MS - now <= this.leadMs) {
       const playback = this.queue[0]!;
-      if (!this.transport.sendAudio(this.frameOf(playback))) {
+      const frame = this.frameOf(playback);
+      if (!this.transport.sendAudio(frame)) {
         if (!this.transport.isOpen) return void this.cutAll('aborted');
         blocked = true; // send buffer full: retry in a frame's time
         break;
       }
+      this.onFrameSent?.(frame);
       playback.offset += FRAME_BYTES;
       playback.sentMs += FRAME_MS;
       playback.framesInChunk += 1;

@@ -2,7 +2,7 @@
 // callback's CallStatus, validated with messages a caller of the route can act on.
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { TwilioCallStatus } from '../contracts/call';
+import type { TwilioCallStatus } from '../../contracts/call';
 
 const field = (name: string) =>
   z.string({

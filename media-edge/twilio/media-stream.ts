@@ -19,9 +19,10 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { RawData, WebSocket } from 'ws';
-import type { EdgeConfig } from './config';
+import type { EdgeConfig } from '../config';
+import type { PlayoutTransport } from '../call/playout';
 import { verifyStreamToken, type StreamTokenFailure } from './stream-token';
-import { isValidTwilioSignature } from './twilio-signature';
+import { isValidTwilioSignature } from './signature';
 import {
   FRAME_BYTES,
   FRAME_MS,
@@ -36,7 +37,7 @@ import {
   type ParseFailureKind,
   type StartMessage,
   rawToString,
-} from './twilio/media-stream-protocol';
+} from './media-stream-protocol';
 
 export const STREAM_ROUTE = '/stream';
 
@@ -135,7 +136,8 @@ interface SessionLink {
 
 const PARAMETER_HIDDEN_FROM_SESSION = 'token';
 
-export class MediaStreamSession {
+/** The call's side of one stream; the agent's audio is played out on it directly. */
+export class MediaStreamSession implements PlayoutTransport {
   readonly callSid: string;
   readonly streamSid: string;
   readonly accountSid: string;

@@ -10,7 +10,7 @@
 // of control characters, never instructions; it reaches history only as these fields.
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { CallInput, CallMetadata } from '../contracts/call';
+import type { CallInput, CallMetadata } from '../../contracts/call';
 import {
   answerIncomingCall,
   forwardCallStatus,

@@ -1,22 +1,28 @@
 // The edge's side of one call's conversation with its workflow: numbers the turns and
 // sends each final utterance or keypad entry as one update, whose result is the reply
-// to speak. Resending a turn (after a timeout, a reconnect) reuses its update id, so
+// to speak; the edge's facts (a barge-in, a turn's timing, the recording) go as signals. Resending a turn (after a timeout, a reconnect) reuses its update id, so
 // the workflow answers it once. Card numbers, CVVs and PINs are redacted here, before the
 // text enters history.
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { redactText } from '../conversation/safety/redact';
+import { redactText } from '../../conversation/safety/redact';
 import type { DtmfEntry } from './dtmf-entry';
 import {
+  bargeInSignal,
   callWorkflowId,
   dtmfUpdate,
+  recordingReadySignal,
   streamStartedUpdate,
+  turnTimingSignal,
   utteranceUpdate,
   utteranceUpdateId,
   type AsrRecord,
+  type BargeIn,
+  type RecordingRef,
   type Reply,
   type StreamInfo,
+  type TurnTimingReport,
   type Utterance,
-} from '../contracts/call';
+} from '../../contracts/call';
 
 export class CallBridge {
   private lastTurnId = 0;
@@ -88,5 +94,19 @@ export class CallBridge {
         updateId: utteranceUpdateId(turnId),
       }),
     );
+  }
+
+  /** The caller cut the agent's reply short after hearing `heardMs` of it. */
+  bargeIn(cut: BargeIn): Promise<void> {
+    return this.handle.signal(bargeInSignal, cut);
+  }
+
+  /** Where a turn's time went; the workflow publishes it with the turn's metrics. */
+  turnTiming(timing: TurnTimingReport): Promise<void> {
+    return this.handle.signal(turnTimingSignal, timing);
+  }
+
+  recordingReady(recording: RecordingRef): Promise<void> {
+    return this.handle.signal(recordingReadySignal, recording);
   }
 }

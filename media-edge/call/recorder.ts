@@ -2,7 +2,7 @@
 // the caller, channel 1 the agent. Agent frames land at the caller frame being received
 // when they were sent, so the two line up as the caller heard them. Bounded: past
 // maxMs nothing more is kept (and the recording says it was truncated).
-import { encodeWav } from '../audio/wav';
+import { encodeWav } from '../../audio/wav';
 
 const RATE = 8000;
 const FRAME = 160;

@@ -14,10 +14,10 @@ import {
   callStatusSignal,
   callWorkflowId,
   type CallInput,
-} from '../contracts/call';
-import type { EdgeConfig } from './config';
+} from '../../contracts/call';
+import type { EdgeConfig } from '../config';
 import { issueStreamToken } from './stream-token';
-import { isValidTwilioSignature } from './twilio-signature';
+import { isValidTwilioSignature } from './signature';
 import type { StatusForm } from './webhook-forms';
 
 export const V1_PREFIX = '/v1/calls';

@@ -1,0 +1,106 @@
+// The caller's side of one call, frame by frame: μ-law → PCM (recorded) → VAD → endpointer;
+// an utterance's audio, from its pre-roll on, goes to a recognizer, and each ended utterance
+// is handed on with its marks. Caller speech long enough to interrupt the agent is reported
+// as it happens (the session decides whether anything was playing). This runs for every
+// 20 ms frame, so it stays allocation-light.
+import { performance } from 'node:perf_hooks';
+import { FRAME_MS } from '../../audio/frames';
+import { mulawToPcm } from '../../audio/mulaw';
+import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
+import type { AsrRecord } from '../../contracts/call';
+import type { CallRecorder } from './recorder';
+
+export interface Recognition {
+  text: string;
+  confidence: number;
+  record: AsrRecord;
+}
+
+/** One utterance's recognition, with the retry/fallback policy inside. */
+export interface UtteranceRecognizer {
+  write(pcm: Int16Array): void;
+  finish(): Promise<Recognition>;
+  abort(): void;
+}
+
+/** An ended utterance: its recognition is still to be finished. */
+export interface Utterance {
+  recognizer: UtteranceRecognizer;
+  /** The caller's last voiced frame. */
+  lastVoicedAt: number;
+  /** The endpointer closed the utterance. */
+  endpointedAt: number;
+}
+
+export interface ListenerDeps {
+  vad: { isSpeech(frame: Int16Array): boolean };
+  /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
+  recognizer: (hints?: string[]) => UtteranceRecognizer;
+  /** Gets the caller's channel. */
+  recorder: CallRecorder;
+  /** The caller has been speaking for the barge-in bound. */
+  onSpeaking: () => void;
+  onUtterance: (utterance: Utterance) => void;
+}
+
+export interface ListenerOptions {
+  endpointing?: EndpointerOptions;
+  /** Caller speech this long while the agent speaks interrupts the agent. */
+  bargeInMinMs?: number;
+}
+
+export class Listener {
+  private readonly endpointer: Endpointer;
+  private readonly preRoll: FrameRing;
+  private readonly bargeInFrames: number;
+  private utterance?: UtteranceRecognizer;
+  private speechRun = 0;
+  private lastVoicedAt = 0;
+  /** What the workflow expects the caller to say next (from the last reply). */
+  hints?: string[];
+
+  constructor(
+    private readonly deps: ListenerDeps,
+    opts: ListenerOptions = {},
+  ) {
+    this.endpointer = new Endpointer(opts.endpointing);
+    this.preRoll = new FrameRing(this.endpointer.preRollCapacity);
+    this.bargeInFrames = Math.ceil((opts.bargeInMinMs ?? 300) / FRAME_MS);
+  }
+
+  /** One 20 ms μ-law frame from the caller. */
+  frame(mulaw: Buffer): void {
+    const pcm = mulawToPcm(mulaw);
+    this.deps.recorder.caller(pcm);
+    const voiced = this.deps.vad.isSpeech(pcm);
+    if (voiced) this.lastVoicedAt = performance.now();
+    this.speechRun = voiced ? this.speechRun + 1 : 0;
+    if (this.speechRun === this.bargeInFrames) this.deps.onSpeaking();
+
+    this.preRoll.push(pcm);
+    const event = this.endpointer.push(voiced);
+    if (event?.type === 'speech_start') {
+      this.utterance?.abort();
+      this.utterance = this.deps.recognizer(this.hints);
+      for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
+        this.utterance.write(f);
+    } else if (this.utterance) {
+      this.utterance.write(pcm);
+    }
+    if (event?.type === 'speech_end' && this.utterance) {
+      const recognizer = this.utterance;
+      this.utterance = undefined;
+      this.deps.onUtterance({
+        recognizer,
+        lastVoicedAt: this.lastVoicedAt,
+        endpointedAt: performance.now(),
+      });
+    }
+  }
+
+  /** Hang-up: the utterance being heard is dropped. */
+  end(): void {
+    this.utterance?.abort();
+    this.utterance = undefined;
+  }
+}

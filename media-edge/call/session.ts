@@ -1,0 +1,278 @@
+// One call on the edge, from its media stream: listen (caller frames → VAD → endpointer →
+// recognizer → one final utterance), bridge (each utterance or keypad entry is one update
+// to the call's workflow; the reply comes back), speak (the reply, or a streamed answer's
+// sentences, through the one output queue; the caller talking over the agent cancels it).
+// Partials and audio stay here; only final text, the recognizer's record, the turn clock's
+// timings and the recording's key reach the workflow.
+import { performance } from 'node:perf_hooks';
+import type { Reply, TurnTimingReport } from '../../contracts/call';
+import { mulawToPcm } from '../../audio/mulaw';
+import type { ObjectStore } from '../../providers/object-store/port';
+import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
+import type { CallBridge } from './bridge';
+import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
+import {
+  Listener,
+  type ListenerOptions,
+  type Recognition,
+  type Utterance,
+  type UtteranceRecognizer,
+} from './listener';
+import { Playout, type PlayoutTransport } from './playout';
+import type { CallRecorder } from './recorder';
+import { Speaker, type TurnOutput } from './speaker';
+import { TurnClock } from './turn-clock';
+
+/** The media stream as a call uses it: its events, and the transport the agent is played on. */
+export interface CallStream extends PlayoutTransport {
+  readonly callSid: string;
+  readonly streamSid: string;
+  on(event: 'audio', listener: (mulaw: Buffer) => void): unknown;
+  on(event: 'dtmf', listener: (digit: string) => void): unknown;
+  on(event: 'mark', listener: (name: string) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  close(reason?: string): void;
+}
+
+export interface CallSessionDeps {
+  bridge: CallBridge;
+  vad: { isSpeech(frame: Int16Array): boolean; close(): void };
+  /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
+  recognizer: (hints?: string[]) => UtteranceRecognizer;
+  tts: SpeechSynthesizer;
+  /** Both sides of the call; the agent's as it is sent, so a barge-in's cut shows in it. */
+  recorder: CallRecorder;
+  recordings: ObjectStore;
+  /** Named in the recording.completed event. */
+  recordingsBucket?: string;
+  /** Work that outlives the step that started it (a signal, the recording), for shutdown. */
+  track: (what: string, work: Promise<unknown>) => void;
+  /** Each answered turn's timing, as it is sent to the workflow. */
+  onTiming?: (timing: TurnTimingReport) => void;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface CallSessionOptions extends ListenerOptions {
+  /** A pause this long ends a keypad entry ('#' ends it at once). */
+  dtmfGapMs?: number;
+}
+
+const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
+
+export class CallSession {
+  readonly callSid: string;
+  private readonly listener: Listener;
+  private readonly speaker: Speaker;
+  private readonly clock = new TurnClock();
+  private readonly keypad: DtmfCollector;
+  private turnChain: Promise<void> = Promise.resolve();
+  private ended = false;
+  /** Called once the call is over (its stream closed). */
+  onEnd?: () => void;
+
+  constructor(
+    private readonly stream: CallStream,
+    private readonly deps: CallSessionDeps,
+    opts: CallSessionOptions = {},
+  ) {
+    this.callSid = stream.callSid;
+    this.listener = new Listener(
+      {
+        vad: deps.vad,
+        recognizer: deps.recognizer,
+        recorder: deps.recorder,
+        onSpeaking: () => {
+          if (this.speaker.isSpeaking) this.bargeIn();
+        },
+        // Turns are answered in order; the next one waits for this one's reply to start.
+        onUtterance: (u) => {
+          this.turnChain = this.turnChain.then(() => this.answer(u));
+        },
+      },
+      opts,
+    );
+    const playout = new Playout(stream, {
+      onFrameSent: (mulaw) => deps.recorder.agent(mulawToPcm(mulaw)),
+    });
+    this.speaker = new Speaker({
+      playout,
+      tts: deps.tts,
+      clock: this.clock,
+      callSid: this.callSid,
+      log: deps.log,
+    });
+    this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
+    stream.on('audio', (frame) => this.onCallerFrame(frame));
+    stream.on('dtmf', (digit) => this.onDtmf(digit));
+    stream.on('close', () => this.end());
+  }
+
+  /** Tells the workflow the stream is up and plays its greeting; no workflow ends the call. */
+  async start(edgeTaskQueue: string): Promise<void> {
+    let greeting: Reply;
+    try {
+      greeting = await this.deps.bridge.streamStarted({
+        streamSid: this.stream.streamSid,
+        edgeTaskQueue,
+      });
+    } catch (err) {
+      this.deps.log('the call workflow did not answer the stream', {
+        error: (err as Error).message,
+      });
+      return this.stream.close('no call workflow');
+    }
+    const at = performance.now();
+    // Turn 0: no caller to hear, so its voice to voice is the time to greet.
+    this.clock.heard(0, { lastVoicedAt: at, endpointedAt: at, recognizedAt: at, repliedAt: at });
+    await this.speak(greeting, { timed: true });
+    this.report(0);
+  }
+
+  /** One 20 ms μ-law frame from the caller. */
+  onCallerFrame(mulaw: Buffer): void {
+    if (!this.ended) this.listener.frame(mulaw);
+  }
+
+  onDtmf(digit: string): void {
+    if (!this.ended) this.keypad.push(digit);
+  }
+
+  /** The workflow asked to say something unprompted (a re-prompt after silence). */
+  async say(text: string): Promise<void> {
+    await this.speak({ turnId: 0, text, action: 'continue' }, { timed: false, waitPlayed: true });
+  }
+
+  /**
+   * The turn's answer, spoken sentence by sentence while the workflow's answer is generated
+   * on this host; a barge-in cancels it.
+   */
+  openLine(turnId: number): TurnOutput {
+    return this.speaker.open(turnId, { timed: true });
+  }
+
+  /** The agent ends the call: <Connect><Stream> ends with the stream (nothing follows it). */
+  hangUp(): void {
+    this.stream.close('the agent ended the call');
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.keypad.dispose();
+    this.listener.end();
+    this.speaker.end();
+    this.deps.vad.close();
+    this.deps.track(`recording of ${this.callSid}`, this.storeRecording());
+    this.onEnd?.();
+  }
+
+  private async onKeypad(entry: DtmfEntry): Promise<void> {
+    if (this.ended) return;
+    this.turnChain = this.turnChain.then(async () => {
+      await this.speak(await this.deps.bridge.dtmf(entry), { timed: false });
+    });
+    await this.turnChain;
+  }
+
+  private bargeIn(): void {
+    const cut = this.speaker.interrupt();
+    if (!cut) return;
+    this.deps.log('barge-in', cut);
+    void this.deps.bridge
+      .bargeIn(cut)
+      .catch((err: Error) => this.deps.log('barge-in signal failed', { error: err.message }));
+  }
+
+  private async answer(u: Utterance): Promise<void> {
+    let recognition: Recognition;
+    try {
+      recognition = await u.recognizer.finish();
+    } catch (err) {
+      // The recognizer policy reports failures in its record; a throw here is a bug.
+      this.deps.log('recognizer failed', { error: (err as Error).message });
+      recognition = { text: '', confidence: 0, record: { attempts: [] } };
+    }
+    if (this.ended) return;
+    const recognizedAt = performance.now();
+    const reply = await this.deps.bridge.utterance(
+      recognition.text,
+      recognition.confidence,
+      undefined,
+      recognition.record,
+    );
+    const { lastVoicedAt, endpointedAt } = u;
+    this.clock.heard(reply.turnId, {
+      lastVoicedAt,
+      endpointedAt,
+      recognizedAt,
+      repliedAt: performance.now(),
+    });
+    await this.speak(reply, { timed: true });
+    this.report(reply.turnId);
+  }
+
+  /** Sends the turn's timing, when any of it was played (the voice to voice is known here only). */
+  private report(turnId: number): void {
+    const timing = this.clock.report(turnId);
+    if (!timing) return;
+    this.deps.onTiming?.(timing);
+    this.deps.track(
+      `turn ${turnId} timing of ${this.callSid}`,
+      this.deps.bridge
+        .turnTiming(timing)
+        .catch((err: Error) => this.deps.log('turn timing not delivered', { error: err.message })),
+    );
+  }
+
+  /**
+   * Speaks the reply, sentence by sentence: the first plays as soon as it is synthesized,
+   * the next is synthesized while it plays, and a fixed sentence ("Is there anything
+   * else…") is a shared cache hit even after a personal one. A hang-up or transfer waits for
+   * the reply to finish playing; a barge-in, or nothing said, cancels it.
+   */
+  private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
+    if (reply.hints) this.listener.hints = reply.hints;
+    const ends = reply.action !== 'continue';
+    // The part of a streamed answer already played is not said again.
+    const text = reply.text.slice(reply.spokenChars ?? 0).trim();
+    if (!text) {
+      // All of it was streamed: let it finish playing before a hang-up or transfer.
+      if (reply.text && ends) {
+        await this.speaker.lastPlayback;
+        this.hangUp();
+      }
+      return;
+    }
+    const output = this.speaker.open(reply.turnId, { timed: opts.timed });
+    let said = false;
+    for (const unit of speechUnits(text)) {
+      const how = await output.speak(unit);
+      if (how === 'cancelled') return;
+      if (how === 'failed') break;
+      said = true;
+    }
+    if (!said) return; // nothing said: no hang-up on silence either
+    if (ends || opts.waitPlayed) await output.played();
+    if (ends) this.hangUp();
+  }
+
+  private async storeRecording(): Promise<void> {
+    const { recorder } = this.deps;
+    const key = recordingKey(this.callSid);
+    try {
+      await this.deps.recordings.put(key, recorder.toWav(), {
+        contentType: 'audio/wav',
+        ifAbsent: true,
+      });
+      await this.deps.bridge.recordingReady({
+        ...(this.deps.recordingsBucket && { bucket: this.deps.recordingsBucket }),
+        key,
+        durationMs: recorder.durationMs,
+        truncated: recorder.truncated,
+      });
+    } catch (err) {
+      // A closed workflow no longer takes signals; the recording is stored all the same.
+      this.deps.log('recording stored, workflow not told', { key, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// The agent's voice on one call: the one output queue. Fixed replies and streamed answer
+// sentences alike are said through a turn's output: each text is synthesized as soon as it
+// is said (overlapping what plays before it) and handed to playout in the order said, across
+// outputs. A barge-in or the hang-up cancels the current output through its one
+// AbortController: its syntheses are aborted, nothing more of it is played.
+import { performance } from 'node:perf_hooks';
+import type { SpokenLine } from '../../activities/edge-activities';
+import type { SpeechSynthesizer } from '../speech-synthesizer';
+import type { Playout } from './playout';
+import type { TurnClock } from './turn-clock';
+
+/** How one text went: handed to playout, cut by a cancellation, or not synthesized. */
+export type Said = 'played' | 'cancelled' | 'failed';
+
+export interface SpeakerDeps {
+  playout: Playout;
+  tts: SpeechSynthesizer;
+  /** Times and bills the outputs opened as timed. */
+  clock: TurnClock;
+  /** The call the speech is for (personal text is cached for it alone). */
+  callSid: string;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** One turn's output: what the agent says for it, cancelled as one. */
+export class TurnOutput implements SpokenLine {
+  private readonly abort = new AbortController();
+  /** Settles once everything said so far has been handed to playout (or dropped). */
+  private handedOff: Promise<unknown> = Promise.resolve();
+  private lastPlayback: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly turnId: number,
+    private readonly speaker: Speaker,
+    /** Whether the turn's first audio and billing go to the turn clock. */
+    readonly timed: boolean,
+  ) {}
+
+  /** Aborted by a barge-in or the hang-up. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  cancel(): void {
+    this.abort.abort();
+  }
+
+  /** Queues a sentence of a streamed answer; resolves once queued (synthesis has started). */
+  async say(sentence: string): Promise<void> {
+    void this.speak(sentence);
+  }
+
+  /** Says text after whatever was said before it; resolves once it is handed to playout. */
+  speak(text: string): Promise<Said> {
+    if (this.signal.aborted) return Promise.resolve('cancelled');
+    const said = this.speaker.enqueue(this, text).then((how) => {
+      if (how === 'played') this.lastPlayback = this.speaker.lastPlayback;
+      return how;
+    });
+    this.handedOff = said;
+    return said;
+  }
+
+  /** Resolves once every sentence said so far has been handed to playout. */
+  async flush(): Promise<void> {
+    await this.handedOff;
+  }
+
+  /** Resolves once this output's audio has played (or was cut). */
+  async played(): Promise<void> {
+    await this.handedOff;
+    await this.lastPlayback;
+  }
+}
+
+export class Speaker {
+  /** The one queue: each text is handed to playout after everything said before it. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private current?: TurnOutput;
+  private ended = false;
+  /** The last audio handed to playout, to let it finish before a hang-up. */
+  lastPlayback: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: SpeakerDeps) {}
+
+  get isSpeaking(): boolean {
+    return this.deps.playout.isSpeaking;
+  }
+
+  /** The turn's output; it becomes the one a barge-in cancels. */
+  open(turnId: number, opts: { timed: boolean }): TurnOutput {
+    const output = new TurnOutput(turnId, this, opts.timed);
+    if (this.ended) output.cancel();
+    this.current = output;
+    return output;
+  }
+
+  /**
+   * Barge-in: clears the audio queued and buffered and cancels the current output.
+   * Returns the cut turn and how much of it was heard (undefined with no output open).
+   */
+  interrupt(): { turnId: number; heardMs: number } | undefined {
+    const cut = this.deps.playout.interrupt();
+    const current = this.current;
+    if (!current) return undefined;
+    current.cancel();
+    return { turnId: current.turnId, heardMs: cut.playbacks[0]?.heardMs ?? 0 };
+  }
+
+  /** The call is over: the current output is cancelled and playout detached. */
+  end(): void {
+    this.ended = true;
+    this.current?.cancel();
+    this.deps.playout.dispose();
+  }
+
+  /** @internal TurnOutput.speak: synthesis starts now, playback waits its turn. */
+  enqueue(output: TurnOutput, text: string): Promise<Said> {
+    const textReadyAt = performance.now();
+    const audio = this.synthesize(output, text);
+    audio.catch(() => undefined); // reported where it is awaited, in order
+    const said = this.tail.then(() => this.handOff(output, audio, textReadyAt));
+    this.tail = said;
+    return said;
+  }
+
+  private async handOff(
+    output: TurnOutput,
+    audio: ReturnType<Speaker['synthesize']>,
+    textReadyAt: number,
+  ): Promise<Said> {
+    const { signal } = output;
+    try {
+      const { mulaw, cacheHit } = await audio;
+      if (signal.aborted) return 'cancelled';
+      const synthesizedAt = performance.now();
+      this.lastPlayback = this.deps.playout.play(mulaw).done;
+      if (output.timed)
+        this.deps.clock.played(output.turnId, {
+          textReadyAt,
+          synthesizedAt,
+          firstFrameAt: performance.now(),
+          cacheHit,
+        });
+      return 'played';
+    } catch (err) {
+      if (signal.aborted) return 'cancelled';
+      this.deps.log('could not speak a sentence', {
+        turnId: output.turnId,
+        error: (err as Error).message,
+      });
+      return 'failed';
+    }
+  }
+
+  /** Speech for the call, billing the turn for what a provider was paid to synthesize. */
+  private async synthesize(output: TurnOutput, text: string) {
+    const audio = await this.deps.tts.synthesize(text, output.signal, this.deps.callSid);
+    if (output.timed && !audio.cacheHit)
+      this.deps.clock.billed(output.turnId, audio.servedBy, text.length);
+    return audio;
+  }
+}
