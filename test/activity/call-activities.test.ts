@@ -3,21 +3,21 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createCallActivities } from '../../activities/call-activities';
 import { RulesIntentClassifier } from '../../providers/intent/rules';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryGateway } from '../../providers/payments/memory';
-import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FakePaymentGateway } from '../../providers/payments/fake';
+import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
 import { DEMO_CUSTOMERS } from '../../providers/postgres/schema';
 
 function activities(overrides: { failBalance?: boolean } = {}) {
-  const store = new MemoryCrmStore(DEMO_CUSTOMERS);
-  const crm = new MemoryCrm(store);
+  const store = new FakeCrmStore(DEMO_CUSTOMERS);
+  const crm = new FakeCrmClient(store);
   if (overrides.failBalance)
     crm.getBalance = async () => Promise.reject(new Error('CRM unavailable'));
   return createCallActivities({
     crm,
-    billing: new MemoryBilling(store),
+    billing: new FakeBilling(store),
     intent: new RulesIntentClassifier(),
-    payments: { billing: new MemoryBilling(store), gateway: new MemoryGateway() },
+    payments: { billing: new FakeBilling(store), gateway: new FakePaymentGateway() },
   });
 }
 

@@ -6,8 +6,8 @@ import { PaymentDeclinedError, type Billing } from '../../providers/billing/port
 import type { CallLog, CrmClient } from '../../providers/crm/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { PostgresCrm } from '../../providers/crm/postgres';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
 import { DEMO_CUSTOMERS, seed, type SeedCustomer } from '../../providers/postgres/schema';
 import { resetDb } from '../../testing/platform';
 
@@ -218,6 +218,6 @@ crmBillingConformance('PostgreSQL (test database)', async (extra = []) => {
 });
 
 crmBillingConformance('memory', async (extra = []) => {
-  const store = new MemoryCrmStore([...DEMO_CUSTOMERS, ...extra]);
-  return { crm: new MemoryCrm(store), billing: new MemoryBilling(store) };
+  const store = new FakeCrmStore([...DEMO_CUSTOMERS, ...extra]);
+  return { crm: new FakeCrmClient(store), billing: new FakeBilling(store) };
 });

@@ -19,7 +19,7 @@ import {
   type InvalidDelivery,
 } from '../../providers/events/port';
 import { KafkaEventBus } from '../../providers/events/kafka';
-import { MemoryEventBus } from '../../providers/events/memory';
+import { FakeEventBus } from '../../providers/events/fake';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { deleteTopicsWithPrefix, messagesOn } from '../../testing/kafka-admin';
 import { callEvents, Collector, line } from '../../testing/event-fixtures';
@@ -45,7 +45,7 @@ const SUBJECTS: Subject[] = [
   {
     name: 'memory',
     async setup(prefix) {
-      const bus = new MemoryEventBus({ topicPrefix: prefix });
+      const bus = new FakeEventBus({ topicPrefix: prefix });
       return {
         bus,
         produceRaw: async (type, key, value) => bus.appendRaw(bus.topicOf(type), key, value),

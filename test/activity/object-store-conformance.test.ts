@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../activities/errors';
 import type { ObjectStore } from '../../providers/object-store/port';
-import { MemoryObjectStore } from '../../providers/object-store/memory';
+import { FakeObjectStore } from '../../providers/object-store/fake';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import { infraUp, objectStoreConfig } from '../../infra';
 
@@ -132,7 +132,7 @@ describe('object store', function () {
   after(() => s3Stores.forEach((s) => s.close()));
 
   objectStoreConformance('s3 (local SeaweedFS)', async () => s3());
-  objectStoreConformance('memory', async () => new MemoryObjectStore());
+  objectStoreConformance('memory', async () => new FakeObjectStore());
 
   describe('s3 adapter errors and latency', () => {
     it('wrong credentials are a non-retryable failure, not a miss', async () => {

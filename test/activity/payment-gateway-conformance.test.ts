@@ -13,10 +13,10 @@ import {
   type PaymentGateway,
 } from '../../providers/payments/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryCrmStore } from '../../providers/crm/memory';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FakeCrmStore } from '../../providers/crm/fake';
 import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
-import { MemoryGateway } from '../../providers/payments/memory';
+import { FakePaymentGateway } from '../../providers/payments/fake';
 import { customerWithInvoice, sagaDatabase } from '../fixtures/payment-saga-stack';
 
 const CUSTOMERS = Array.from({ length: 12 }, (_, i) => customerWithInvoice(i + 1));
@@ -191,7 +191,7 @@ describe('payment saga ports', function () {
   after(async () => db?.drop());
 
   gatewayConformance('local-postgres', async () => new LocalPostgresGateway(await postgres()));
-  gatewayConformance('memory', async () => new MemoryGateway());
+  gatewayConformance('memory', async () => new FakePaymentGateway());
   reservationsConformance('postgres', async () => new PostgresBilling(await postgres()));
-  reservationsConformance('memory', async () => new MemoryBilling(new MemoryCrmStore(CUSTOMERS)));
+  reservationsConformance('memory', async () => new FakeBilling(new FakeCrmStore(CUSTOMERS)));
 });
