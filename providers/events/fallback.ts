@@ -37,7 +37,7 @@ export class FallbackEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.links.map((l) => l.port?.close()));
+    await Promise.all(this.links.flatMap((l) => (l.port ? [l.port.close()] : [])));
   }
 
   private async atFirst<T>(call: (bus: EventBus) => Promise<T>): Promise<T> {

@@ -26,6 +26,6 @@ export class FallbackWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.links.map((l) => l.port?.close()));
+    await Promise.all(this.links.flatMap((l) => (l.port ? [l.port.close()] : [])));
   }
 }
