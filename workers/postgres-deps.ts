@@ -1,6 +1,7 @@
 // The call activities' dependencies on the local PostgreSQL CRM/billing database, each a
 // one-link fallback chain: the shape provider health and further providers plug into.
 import { Pool } from 'pg';
+import type { IntentClassifier } from '../providers/intent/port';
 import type { CallActivityDeps } from '../activities/call-activities';
 import { FallbackBilling } from '../providers/billing/fallback';
 import { PostgresBilling } from '../providers/billing/postgres';
@@ -19,10 +20,14 @@ export async function postgresDeps(
   await migrate(pool);
   const intent = createEmbeddingIntentClassifier();
   await intent.warmUp();
+  return { pool, ...postgresCallDeps(pool, intent) };
+}
+
+/** The call activities' chains on a CRM/billing database and an intent classifier. */
+export function postgresCallDeps(pool: Pool, intent: IntentClassifier): CallActivityDeps {
   const billing = () =>
     new FallbackBilling([{ provider: 'postgres', port: new PostgresBilling(pool) }]);
   return {
-    pool,
     crm: new FallbackCrmClient([{ provider: 'postgres', port: new PostgresCrm(pool) }]),
     billing: billing(),
     intent: new FallbackIntentClassifier([{ provider: intent.name, port: intent }]),
