@@ -4,10 +4,12 @@
 // writing past a gated fake to PostgreSQL. Each case starts from the demo customers (plus
 // the extra ones it asks for).
 import assert from 'node:assert/strict';
+import { Pool } from 'pg';
 import { PaymentDeclinedError, type Billing } from '../../providers/billing/port';
 import type { CallLog, CrmClient } from '../../providers/crm/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { PostgresCrm } from '../../providers/crm/postgres';
+import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
 import { FakeBilling } from '../../providers/billing/fake';
 import { FallbackBilling } from '../../providers/billing/fallback';
 import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
@@ -287,4 +289,29 @@ crmBillingConformance('fallback(gated fake, PostgreSQL)', async (extra = []) => 
       gate,
     ),
   };
+});
+
+describe('PostgreSQL adapters: provider errors', () => {
+  it('a refused connection is a retryable unavailable, not a decline or a miss', async () => {
+    const pool = new Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2_000 });
+    const unavailable = (err: unknown) =>
+      err instanceof ProviderError && err.kind === 'unavailable' && err.retryable;
+    try {
+      await assert.rejects(new PostgresCrm(pool).findCustomerByPhone('+15550100001'), unavailable);
+      await assert.rejects(
+        new PostgresBilling(pool).payInvoice('k', 'inv_ada_1', 4250),
+        unavailable,
+      );
+      const charge = {
+        customerId: 'c',
+        amountCents: 1,
+        currency: 'usd' as const,
+        description: 'x',
+        metadata: {},
+      };
+      await assert.rejects(new LocalPostgresGateway(pool).charge('k', charge), unavailable);
+    } finally {
+      await pool.end();
+    }
+  });
 });
