@@ -1,10 +1,10 @@
-// Activities of the call workflow: thin wrappers that call a port and map its errors
-// to the failure types of errors.ts. Built from their dependencies so tests and the
+// Activities of the call workflow: thin wrappers that call a port, its errors mapped to
+// the failure types by errors.ts (asActivities). Built from their dependencies so tests and the
 // benchmark can run them against any adapter.
 import type { Intent, IntentName } from '../contracts/call';
-import { FailureType, failure } from './errors';
+import { FailureType, asActivities, failure } from './errors';
 import type { PaymentActivityDeps } from './payment-activities';
-import { PaymentDeclinedError, type Billing, type PaymentReceipt } from '../providers/billing/port';
+import type { Billing, PaymentReceipt } from '../providers/billing/port';
 import type { CallLog, CrmClient } from '../providers/crm/port';
 import type { IntentClassifier } from '../providers/intent/port';
 
@@ -65,13 +65,7 @@ export function createCallActivities({ crm, billing, intent }: CallActivityDeps)
       invoiceId: string;
       amountCents: number;
     }): Promise<PaymentReceipt> {
-      try {
-        return await billing.payInvoice(req.idempotencyKey, req.invoiceId, req.amountCents);
-      } catch (err) {
-        if (err instanceof PaymentDeclinedError)
-          throw failure(FailureType.PaymentDeclined, err.message, err);
-        throw err;
-      }
+      return billing.payInvoice(req.idempotencyKey, req.invoiceId, req.amountCents);
     },
 
     /**
@@ -96,7 +90,7 @@ export function createCallActivities({ crm, billing, intent }: CallActivityDeps)
       return crm.writeCallLog(req.idempotencyKey, req.log);
     },
   };
-  return activities;
+  return asActivities(activities);
 }
 
 export type CallActivities = ReturnType<typeof createCallActivities>;

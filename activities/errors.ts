@@ -4,8 +4,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, NON_RETRYABLE } from '../contracts/failures';
 import type { ProviderErrorKind } from '../contracts/providers';
+import { PaymentDeclinedError } from '../providers/billing/port';
 import { FallbackExhaustedError } from '../providers/fallback';
-import { EventBusUnavailableError, EventValidationError } from '../providers/events/port';
+import { CardDeclinedError } from '../providers/payments/port';
 import { ProviderError } from '../providers/provider-error';
 
 export { FailureType, NON_RETRYABLE } from '../contracts/failures';
@@ -30,13 +31,14 @@ const TYPE_OF_KIND: Record<ProviderErrorKind, FailureType> = {
 
 /**
  * An error from provider code as the failure an activity throws: a ProviderError keeps its
- * retryability (a chain's carries its attempts as details); anything else passes unchanged.
+ * retryability (a chain's carries its attempts as details); a declined payment or card is
+ * PaymentDeclined, final; anything else passes unchanged.
  */
 export function toFailure(err: unknown): unknown {
-  if (err instanceof EventValidationError) return failure(FailureType.BadInput, err.message, err);
-  if (err instanceof EventBusUnavailableError) {
-    return failure(FailureType.ProviderUnavailable, err.message, err);
-  }
+  if (err instanceof PaymentDeclinedError)
+    return failure(FailureType.PaymentDeclined, err.message, err);
+  if (err instanceof CardDeclinedError)
+    return failure(FailureType.PaymentDeclined, `card declined (${err.code})`, err);
   if (!(err instanceof ProviderError)) return err;
   return ApplicationFailure.create({
     type: TYPE_OF_KIND[err.kind],
@@ -64,5 +66,13 @@ export function failureForStatus(status: number, message: string): ApplicationFa
   return failure(FailureType.BadInput, message);
 }
 
-/** @deprecated use toFailure: kept while event adapters move to ProviderError. */
-export const eventFailure = toFailure;
+/** A factory's activities, each run through asActivity. */
+export function asActivities<A extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: A,
+): A {
+  const wrapped = Object.entries(activities).map(([name, fn]) => [
+    name,
+    (...args: never[]) => asActivity(() => fn(...args)),
+  ]);
+  return Object.fromEntries(wrapped) as A;
+}

@@ -3,12 +3,12 @@
 // consumers drop the repeats.
 import { Context } from '@temporalio/activity';
 import { redactEventsText } from '../conversation/safety/event-redaction';
-import { eventFailure } from './errors';
+import { asActivities } from './errors';
 import type { EventDraft } from '../contracts/events';
 import type { EventBus } from '../providers/events/port';
 
 export function createEventActivities(bus: EventBus) {
-  return {
+  return asActivities({
     async publishEvents(drafts: EventDraft[]): Promise<number> {
       // A publish may wait minutes for a broker that is away: heartbeats tell Temporal this
       // worker is alive, so a crashed one's batch is retried elsewhere within seconds.
@@ -17,13 +17,11 @@ export function createEventActivities(bus: EventBus) {
         // Lines are redacted at the edge already; events leave the system, so their free
         // text once more (never their ids: a redacted call_id fails the schema).
         return (await bus.publish(redactEventsText(drafts))).length;
-      } catch (err) {
-        throw eventFailure(err);
       } finally {
         clearInterval(beat);
       }
     },
-  };
+  });
 }
 
 export type EventActivities = ReturnType<typeof createEventActivities>;

@@ -1,21 +1,16 @@
 // Activities of the payment saga (workflows/payment-saga.ts): each step and each
 // compensation is one idempotent call with the key the workflow derived for it. The
 // commit is the call activities' payInvoice (Billing.payInvoice with the payment key).
-import { FailureType, failure } from './errors';
-import {
-  PaymentDeclinedError,
-  type PaymentReceipt,
-  type PaymentReservation,
-  type PaymentReservations,
+import { FailureType, asActivities, failure } from './errors';
+import type {
+  PaymentReceipt,
+  PaymentReservation,
+  PaymentReservations,
 } from '../providers/billing/port';
-import {
-  CardDeclinedError,
-  type GatewayCharge,
-  type PaymentGateway,
-} from '../providers/payments/port';
+import type { GatewayCharge, PaymentGateway } from '../providers/payments/port';
 
 export interface PaymentActivityDeps {
-  /** The billing system's reservations (PostgresBilling and MemoryBilling implement them). */
+  /** The billing system's reservations (FallbackBilling and the billing adapters implement them). */
   billing: PaymentReservations;
   gateway: PaymentGateway;
   /** How long a hold outlives a saga that never comes back; then another payment may take it. */
@@ -30,25 +25,19 @@ export function createPaymentActivities({
   gateway,
   holdMs = DEFAULT_HOLD_MS,
 }: PaymentActivityDeps) {
-  return {
+  return asActivities({
     async reservePayment(req: {
       idempotencyKey: string;
       paymentKey: string;
       invoiceId: string;
       amountCents: number;
     }): Promise<PaymentReservation> {
-      try {
-        return await billing.reserve(req.idempotencyKey, {
-          paymentKey: req.paymentKey,
-          invoiceId: req.invoiceId,
-          amountCents: req.amountCents,
-          holdMs,
-        });
-      } catch (err) {
-        if (err instanceof PaymentDeclinedError)
-          throw failure(FailureType.PaymentDeclined, err.message, err);
-        throw err;
-      }
+      return billing.reserve(req.idempotencyKey, {
+        paymentKey: req.paymentKey,
+        invoiceId: req.invoiceId,
+        amountCents: req.amountCents,
+        holdMs,
+      });
     },
 
     /** Charges the card on file once per key and notes the charge on the reservation. */
@@ -61,20 +50,13 @@ export function createPaymentActivities({
     }): Promise<GatewayCharge> {
       if (!req.customerId)
         throw failure(FailureType.BadInput, `invoice ${req.invoiceId} has no customer to charge`);
-      let charge: GatewayCharge;
-      try {
-        charge = await gateway.charge(req.idempotencyKey, {
-          customerId: req.customerId,
-          amountCents: req.amountCents,
-          currency: 'usd',
-          description: `Invoice ${req.invoiceId}`,
-          metadata: { invoice_id: req.invoiceId, payment_key: req.reservationKey },
-        });
-      } catch (err) {
-        if (err instanceof CardDeclinedError)
-          throw failure(FailureType.PaymentDeclined, `card declined (${err.code})`, err);
-        throw err;
-      }
+      const charge = await gateway.charge(req.idempotencyKey, {
+        customerId: req.customerId,
+        amountCents: req.amountCents,
+        currency: 'usd',
+        description: `Invoice ${req.invoiceId}`,
+        metadata: { invoice_id: req.invoiceId, payment_key: req.reservationKey },
+      });
       if (charge.status === 'succeeded')
         await billing.attachCharge(req.reservationKey, charge.chargeId);
       return charge;
@@ -99,7 +81,7 @@ export function createPaymentActivities({
     }): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {
       return gateway.refund(req.idempotencyKey, req.chargeKey);
     },
-  };
+  });
 }
 
 export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

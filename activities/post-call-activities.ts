@@ -6,9 +6,8 @@
 import { asyncLocalStorage } from '@temporalio/activity';
 import { decodeWav } from '../audio/wav';
 import { SUMMARY_MAX_CHARS, type CallSummary, type TranscriptRef } from '../contracts/post-call';
-import { asActivity, FailureType, failure } from './errors';
+import { FailureType, asActivities, asActivity, failure } from './errors';
 import { redactEventText } from '../conversation/safety/event-redaction';
-import { eventFailure } from './errors';
 import type { FallbackLanguageModel } from '../providers/llm/fallback';
 import { TemplateLanguageModel } from '../providers/llm/template';
 import { splitAtSilences } from '../conversation/post-call/split-silence';
@@ -139,7 +138,7 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
     return out;
   }
 
-  return {
+  return asActivities({
     /**
      * Transcribes both channels of the recording, redacts, and stores the transcript once
      * (conditional put). An existing transcript is returned as is: nothing is recognised
@@ -240,23 +239,19 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
 
     /** Publishes call.analyzed with seq 0: its id is `<workflow id>:call.analyzed:0`. */
     async publishCallAnalyzed(input: PublishAnalyzedInput): Promise<{ eventId: string }> {
-      try {
-        const [event] = await deps.events.publish([
-          redactEventText({
-            type: 'call.analyzed',
-            call_id: input.callSid,
-            workflow_id: input.workflowId,
-            seq: 0,
-            occurred_at: input.occurredAt,
-            data: input.data,
-          }),
-        ]);
-        return { eventId: event!.id };
-      } catch (err) {
-        throw eventFailure(err);
-      }
+      const [event] = await deps.events.publish([
+        redactEventText({
+          type: 'call.analyzed',
+          call_id: input.callSid,
+          workflow_id: input.workflowId,
+          seq: 0,
+          occurred_at: input.occurredAt,
+          data: input.data,
+        }),
+      ]);
+      return { eventId: event!.id };
     },
-  };
+  });
 }
 
 function describeAttempts(attempts: { provider: string; reason?: string }[]): string {

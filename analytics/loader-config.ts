@@ -6,6 +6,7 @@ import type { Warehouse } from '../providers/warehouse/port';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
+import { FallbackWarehouse } from '../providers/warehouse/fallback';
 import { SnowflakeWarehouse, snowflakeOptionsFromEnv } from '../providers/warehouse/snowflake';
 import { WAREHOUSE_GROUP } from './load-events';
 
@@ -25,20 +26,25 @@ export function loadLoaderConfig(env: NodeJS.ProcessEnv = process.env): LoaderCo
 }
 
 /**
- * The configured warehouse. The long-running loader lets go of a DuckDB file after 2 s
- * without events (`idleCloseMs`) so that `switchboard report` can open it meanwhile.
+ * The configured warehouse, as a one-link fallback chain. The long-running loader lets go
+ * of a DuckDB file after 2 s without events (`idleCloseMs`) so that `switchboard report`
+ * can open it meanwhile.
  */
 export function openWarehouse(
   config: LoaderConfig,
   opts: { idleCloseMs?: number; lockWaitMs?: number } = {},
 ): Warehouse {
-  if (config.WAREHOUSE === 'snowflake') return new SnowflakeWarehouse(snowflakeOptionsFromEnv());
-  return new DuckDbWarehouse({
-    ...(config.WAREHOUSE_PATH && { path: config.WAREHOUSE_PATH }),
-    ...opts,
-  });
+  const port =
+    config.WAREHOUSE === 'snowflake'
+      ? new SnowflakeWarehouse(snowflakeOptionsFromEnv())
+      : new DuckDbWarehouse({
+          ...(config.WAREHOUSE_PATH && { path: config.WAREHOUSE_PATH }),
+          ...opts,
+        });
+  return new FallbackWarehouse([{ provider: port.name, port }]);
 }
 
+/** Kafka itself: the CLI's drain reads its topics' backlog with the client's admin. */
 export function loaderBus(config: LoaderConfig): KafkaEventBus {
   return new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,

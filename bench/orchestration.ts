@@ -23,9 +23,9 @@ import { createCallActivities, type CallActivityDeps } from '../activities/call-
 import type { CrmClient } from '../providers/crm/port';
 import type { IntentClassifier } from '../providers/intent/port';
 import { RulesIntentClassifier } from '../providers/intent/rules';
-import { MemoryBilling } from '../providers/billing/memory';
-import { MemoryGateway } from '../providers/payments/memory';
-import { MemoryCrm, MemoryCrmStore } from '../providers/crm/memory';
+import { FakeBilling } from '../providers/billing/fake';
+import { FakePaymentGateway } from '../providers/payments/fake';
+import { FakeCrmClient, FakeCrmStore } from '../providers/crm/fake';
 import { DEMO_CUSTOMERS } from '../providers/postgres/schema';
 import { ensureTemporalBinaries } from '../infra';
 import { repoRoot } from '../infra/paths';
@@ -413,14 +413,14 @@ async function runCalls(
 }
 
 function memoryDeps(marks?: ProviderMarks): CallActivityDeps {
-  const store = new MemoryCrmStore(DEMO_CUSTOMERS);
-  const crm = new MemoryCrm(store);
+  const store = new FakeCrmStore(DEMO_CUSTOMERS);
+  const crm = new FakeCrmClient(store);
   const intent = new RulesIntentClassifier();
-  const payments = { billing: new MemoryBilling(store), gateway: new MemoryGateway() };
-  if (!marks) return { crm, billing: new MemoryBilling(store), intent, payments };
+  const payments = { billing: new FakeBilling(store), gateway: new FakePaymentGateway() };
+  if (!marks) return { crm, billing: new FakeBilling(store), intent, payments };
   return {
     crm: marks.wrapCrm(crm),
-    billing: new MemoryBilling(store),
+    billing: new FakeBilling(store),
     intent: marks.wrapClassifier(intent),
     payments,
   };

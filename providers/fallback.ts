@@ -41,6 +41,16 @@ export interface RunOptions<T> {
   attempts?: ProviderAttempt[];
   /** A reason to treat an answer as no answer (an empty transcript, a blank text). */
   reject?: (value: T) => string | undefined;
+  /**
+   * Asks the first provider not passed over and no other: a write under an idempotency key
+   * whose failed try may have landed must not be sent to a different provider.
+   */
+  firstOnly?: boolean;
+  /**
+   * An error that is the provider's answer, not its failure (a declined card, an unpayable
+   * invoice): the provider served, and the error is rethrown as is.
+   */
+  isAnswer?: (err: unknown) => boolean;
 }
 
 export interface LinkCall {
@@ -132,11 +142,16 @@ export class FallbackRunner<P> {
           record({ provider: link.provider, ok: false, ms: ms(), kind: 'empty', reason: empty });
         } catch (err) {
           if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+          if (opts.isAnswer?.(err)) {
+            record({ provider: link.provider, ok: true, ms: ms() });
+            throw err;
+          }
           const e = ProviderError.from(link.provider, err);
           record({ provider: link.provider, ok: false, ms: ms(), kind: e.kind, reason: e.message });
           if (!e.retryable) break;
         }
       }
+      if (opts.firstOnly) break;
     }
     throw new FallbackExhaustedError(this.family, attempts);
   }

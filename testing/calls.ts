@@ -7,18 +7,16 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { PostgresBilling } from '../providers/billing/postgres';
-import { PostgresCrm } from '../providers/crm/postgres';
-import { LocalPostgresGateway } from '../providers/payments/local-postgres';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import type { CallActivityDeps } from '../activities/call-activities';
-import { MemoryEventBus } from '../providers/events/memory';
+import { FakeEventBus } from '../providers/events/fake';
 import type { Answerer } from '../conversation/answers/answerer';
 import { CallBridge } from '../media-edge/call/bridge';
 import { createCallWorker } from '../workers/call-worker-factory';
+import { postgresCallDeps } from '../workers/postgres-deps';
 import { createPostCallWorker } from '../workers/post-call-worker-factory';
 import { postCallWorkflowId } from '../contracts/post-call';
-import { MemoryObjectStore } from '../providers/object-store/memory';
+import { FakeObjectStore } from '../providers/object-store/fake';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import {
   CALL_TASK_QUEUE,
@@ -32,7 +30,7 @@ import { testDb, workflowBundle } from './platform';
 export const ADA = '+15550100001';
 
 /** Where test calls' events go unless a test brings its own bus (one per process). */
-export const testEvents = new MemoryEventBus();
+export const testEvents = new FakeEventBus();
 export const UNKNOWN = '+15559999999';
 
 export async function postgresTestDeps(): Promise<CallActivityDeps> {
@@ -40,12 +38,8 @@ export async function postgresTestDeps(): Promise<CallActivityDeps> {
   // Loaded before the first turn: a cold model load would eat the local activity's timeout.
   const intent = createEmbeddingIntentClassifier();
   await intent.warmUp();
-  return {
-    crm: new PostgresCrm(db),
-    billing: new PostgresBilling(db),
-    intent,
-    payments: { billing: new PostgresBilling(db), gateway: new LocalPostgresGateway(db) },
-  };
+  // The chains the worker runs (workers/postgres-deps.ts), on the test database.
+  return postgresCallDeps(db, intent);
 }
 
 export async function callWorker(
@@ -113,7 +107,7 @@ export async function postCallWorker(env: TestWorkflowEnvironment): Promise<Work
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     deps: {
-      recordings: new MemoryObjectStore(),
+      recordings: new FakeObjectStore(),
       stt: new PocketsphinxSpeechToText(),
       events: testEvents,
       log: () => undefined,

@@ -6,7 +6,7 @@ import type { Answerer } from '../conversation/answers/answerer';
 import type { AnyBusEvent } from '../contracts/events';
 import type { EventBus } from '../providers/events/port';
 import type { Warehouse } from '../providers/warehouse/port';
-import { MemoryObjectStore } from '../providers/object-store/memory';
+import { FakeObjectStore } from '../providers/object-store/fake';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import type { DuckDbWarehouse } from '../providers/warehouse/duckdb';
 import { createCallWorker } from '../workers/call-worker-factory';
@@ -41,7 +41,7 @@ export async function startCallAndPostCallWorkers(
       connection: env.nativeConnection,
       namespace,
       deps: {
-        recordings: new MemoryObjectStore(),
+        recordings: new FakeObjectStore(),
         stt: new PocketsphinxSpeechToText(),
         events: opts.events,
         log: () => undefined,

@@ -1,6 +1,7 @@
 // Process entry of the call worker: call workflows and their activities.
 import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { FallbackEventBus } from '../providers/events/fallback';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
@@ -13,10 +14,11 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const deps = await postgresDeps(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const events = new KafkaEventBus({
+  const kafka = new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,
     topicPrefix: config.EVENTS_TOPIC_PREFIX,
   });
+  const events = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
   const worker = await createCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { parseEnvConfig } from '../providers/env-config';
 import { warmUpLlmChain } from '../conversation/answers/prompt';
 import { languageModelFromEnv } from '../providers/llm/config';
+import { FallbackEventBus } from '../providers/events/fallback';
 import { KafkaEventBus } from '../providers/events/kafka';
+import { FallbackObjectStore } from '../providers/object-store/fallback';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
 import { TtsCache, ttsCacheNamespaceField } from '../providers/tts/cache';
@@ -61,12 +63,13 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`[post-call] ${line}`);
   const llm = languageModelFromEnv({ ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN }, log);
   await warmUpLlmChain(llm);
-  const events = new KafkaEventBus({
+  const kafka = new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,
     topicPrefix: config.EVENTS_TOPIC_PREFIX,
     clientId: 'switchboard-post-call',
   });
-  await events.ensureTopics();
+  await kafka.ensureTopics();
+  const events = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const speechCache = new TtsCache({
@@ -81,7 +84,9 @@ async function main(): Promise<void> {
     taskQueue: config.POST_CALL_TASK_QUEUE,
     deployment: deploymentVersionFromEnv(),
     deps: {
-      recordings: store(config.S3_RECORDINGS_BUCKET),
+      recordings: new FallbackObjectStore([
+        { provider: 's3', port: store(config.S3_RECORDINGS_BUCKET) },
+      ]),
       speechCache,
       stt: batchRecognizer(config),
       llm,

@@ -1,9 +1,15 @@
-// The call activities' dependencies on the local PostgreSQL CRM/billing database.
+// The call activities' dependencies on the local PostgreSQL CRM/billing database, each a
+// one-link fallback chain: the shape provider health and further providers plug into.
 import { Pool } from 'pg';
+import type { IntentClassifier } from '../providers/intent/port';
 import type { CallActivityDeps } from '../activities/call-activities';
+import { FallbackBilling } from '../providers/billing/fallback';
 import { PostgresBilling } from '../providers/billing/postgres';
+import { FallbackCrmClient } from '../providers/crm/fallback';
 import { PostgresCrm } from '../providers/crm/postgres';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
+import { FallbackIntentClassifier } from '../providers/intent/fallback';
+import { FallbackPaymentGateway } from '../providers/payments/fallback';
 import { LocalPostgresGateway } from '../providers/payments/local-postgres';
 import { migrate } from '../providers/postgres/schema';
 
@@ -14,12 +20,23 @@ export async function postgresDeps(
   await migrate(pool);
   const intent = createEmbeddingIntentClassifier();
   await intent.warmUp();
+  return { pool, ...postgresCallDeps(pool, intent) };
+}
+
+/** The call activities' chains on a CRM/billing database and an intent classifier. */
+export function postgresCallDeps(pool: Pool, intent: IntentClassifier): CallActivityDeps {
+  const billing = () =>
+    new FallbackBilling([{ provider: 'postgres', port: new PostgresBilling(pool) }]);
   return {
-    pool,
-    crm: new PostgresCrm(pool),
-    billing: new PostgresBilling(pool),
-    intent,
+    crm: new FallbackCrmClient([{ provider: 'postgres', port: new PostgresCrm(pool) }]),
+    billing: billing(),
+    intent: new FallbackIntentClassifier([{ provider: intent.name, port: intent }]),
     // Its own billing instance: a test double of `billing` (crash-worker.ts) keeps the saga's.
-    payments: { billing: new PostgresBilling(pool), gateway: new LocalPostgresGateway(pool) },
+    payments: {
+      billing: billing(),
+      gateway: new FallbackPaymentGateway([
+        { provider: 'local-postgres', port: new LocalPostgresGateway(pool) },
+      ]),
+    },
   };
 }

@@ -4,6 +4,7 @@
 // group's committed offsets. Configuration from env (analytics/loader-config.ts).
 import { EVENT_TYPES } from '../providers/events/catalog';
 import { startEventLoader } from '../analytics/load-events';
+import { FallbackEventBus } from '../providers/events/fallback';
 import { loadLoaderConfig, loaderBus, openWarehouse } from '../analytics/loader-config';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
@@ -11,7 +12,8 @@ const log = (line: string) => console.log(`[warehouse] ${line}`);
 async function main(): Promise<void> {
   const config = loadLoaderConfig();
   const warehouse = openWarehouse(config, { idleCloseMs: 2_000, lockWaitMs: 30_000 });
-  const bus = loaderBus(config);
+  const kafka = loaderBus(config);
+  const bus = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
   const loader = await startEventLoader({
     bus,
     warehouse,

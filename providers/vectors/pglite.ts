@@ -5,6 +5,7 @@
 // one index through published snapshots (see pglite-snapshot.ts), not through one data dir.
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
+import { ProviderError } from '../provider-error';
 import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from './port';
 
 const TABLE = 'kb_chunks';
@@ -40,11 +41,17 @@ export class PgliteVectorIndex implements VectorIndex {
 
   async ensureCollection(dimensions: number): Promise<void> {
     if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > 16000)
-      throw new Error(`vector dimensions must be an integer in [1, 16000], not ${dimensions}`);
+      throw new ProviderError(
+        this.name,
+        'bad_input',
+        `vector dimensions must be an integer in [1, 16000], not ${dimensions}`,
+      );
     await this.db.exec('CREATE EXTENSION IF NOT EXISTS vector');
     const existing = await this.collectionDimensions();
     if (existing !== undefined && existing !== dimensions)
-      throw new Error(
+      throw new ProviderError(
+        this.name,
+        'bad_input',
         `the ${TABLE} table holds ${existing}-d vectors, not ${dimensions}-d: re-ingest into a fresh index`,
       );
     await this.db.exec(`
@@ -66,7 +73,11 @@ export class PgliteVectorIndex implements VectorIndex {
     const dims = await this.requireDimensions();
     for (const { chunk, vector: v } of points)
       if (v.length !== dims)
-        throw new Error(`chunk ${chunk.id}: a ${v.length}-d vector for a ${dims}-d index`);
+        throw new ProviderError(
+          this.name,
+          'bad_input',
+          `chunk ${chunk.id}: a ${v.length}-d vector for a ${dims}-d index`,
+        );
     await this.db.transaction(async (tx) => {
       for (const { chunk, vector: v } of points)
         await tx.query(
@@ -137,7 +148,11 @@ export class PgliteVectorIndex implements VectorIndex {
   private async requireDimensions(): Promise<number> {
     this.dimensions ??= await this.collectionDimensions();
     if (this.dimensions === undefined)
-      throw new Error('the vector index has no collection yet: call ensureCollection first');
+      throw new ProviderError(
+        this.name,
+        'bad_input',
+        'the vector index has no collection yet: call ensureCollection first',
+      );
     return this.dimensions;
   }
 

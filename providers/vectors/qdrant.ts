@@ -5,8 +5,7 @@
 // similarities like the local index's.
 import { createHash } from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, failure, failureForStatus } from '../../activities/errors';
+import { ProviderError } from '../provider-error';
 import type { KbChunk, KbTopic, ScoredChunk, VectorIndex } from './port';
 
 export interface QdrantOptions {
@@ -83,8 +82,9 @@ export class QdrantVectorIndex implements VectorIndex {
         const info = await this.client.getCollection(this.collection);
         const vectors = info.config.params.vectors as { size?: number } | undefined;
         if (vectors?.size !== dimensions)
-          throw failure(
-            FailureType.BadInput,
+          throw new ProviderError(
+            this.name,
+            'bad_input',
             `Qdrant collection ${this.collection} holds ${String(vectors?.size)}-d vectors, not ${dimensions}-d`,
           );
         return;
@@ -182,16 +182,16 @@ export class QdrantVectorIndex implements VectorIndex {
     return (res?.hits ?? []).map((h) => String(h.value)).sort();
   }
 
-  /** Maps client errors onto the activity failure types (4xx final except 408/429). */
+  /** Client errors as ProviderErrors (4xx final except 408/429). */
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ApplicationFailure) throw err;
+      if (err instanceof ProviderError) throw err;
       const message = `Qdrant ${what} on ${this.collection} failed: ${(err as Error).message}`;
       const code = status(err);
-      if (code !== undefined) throw failureForStatus(code, message);
-      throw failure(FailureType.ProviderUnavailable, message, err as Error);
+      if (code !== undefined) throw ProviderError.fromStatus(this.name, code, message);
+      throw new ProviderError(this.name, 'unavailable', message, { cause: err });
     }
   }
 }

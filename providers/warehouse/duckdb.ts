@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { paths } from '../../infra/paths';
 import type { AnyBusEvent, EventType } from '../../contracts/events';
+import { ProviderError } from '../provider-error';
 import type { Warehouse, WarehouseLoadResult } from './port';
 import { rawEventRow } from './raw-event-row';
 
@@ -161,7 +162,8 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async load(events: AnyBusEvent[]): Promise<WarehouseLoadResult> {
-    if (this.opts.readOnly) throw new Error(`warehouse ${this.path} is open read-only`);
+    if (this.opts.readOnly)
+      throw new ProviderError(this.name, 'bad_input', `warehouse ${this.path} is open read-only`);
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     if (unique.length === 0) return { received: events.length, inserted: 0 };
     return this.use(async (c) => {
@@ -211,10 +213,13 @@ export class DuckDbWarehouse implements Warehouse {
     await this.release();
   }
 
-  /** One operation at a time on the connection; opens the file on demand. */
+  /** One operation at a time on the connection; opens the file on demand. Errors: ProviderErrors. */
   private use<T>(op: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
-      if (this.closed) throw new Error(`warehouse ${this.path} is closed`);
+      if (this.closed)
+        throw new ProviderError(this.name, 'unavailable', `warehouse ${this.path} is closed`, {
+          retryable: false,
+        });
       clearTimeout(this.idleTimer);
       this.open ??= this.connect().catch((err) => {
         this.open = undefined;
@@ -231,7 +236,9 @@ export class DuckDbWarehouse implements Warehouse {
       }
     });
     this.queue = run.catch(() => {});
-    return run;
+    return run.catch((err: unknown) => {
+      throw duckDbError(this.name, err);
+    });
   }
 
   private releaseWhenIdle(): void {
@@ -281,6 +288,16 @@ export class DuckDbWarehouse implements Warehouse {
       }
     }
   }
+}
+
+// DuckDB's error classes that name the request, not the engine: another try fails alike.
+const FINAL_ERRORS = /^(Conversion|Constraint|Binder|Parser|Invalid Input|Catalog) Error/;
+
+function duckDbError(provider: string, err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof Error && FINAL_ERRORS.test(err.message))
+    return new ProviderError(provider, 'bad_input', err.message, { cause: err });
+  return ProviderError.from(provider, err);
 }
 
 /** Projects the raw rows of `source` (staging or events) into the typed tables (of `types`). */

@@ -5,6 +5,7 @@
 // by this adapter). Credentials come from the environment only.
 import snowflake, { type Bind, type Connection, type ConnectionOptions } from 'snowflake-sdk';
 import type { AnyBusEvent, EventType } from '../../contracts/events';
+import { ProviderError } from '../provider-error';
 import type { Warehouse, WarehouseLoadResult } from './port';
 import { rawEventRow } from './raw-event-row';
 
@@ -114,7 +115,7 @@ export class SnowflakeWarehouse implements Warehouse {
         ...(binds.length > 0 && { binds }),
         complete: (err, _stmt, rows) =>
           err
-            ? reject(new Error(`Snowflake: ${err.message}`, { cause: err }))
+            ? reject(snowflakeError(`Snowflake: ${err.message}`, err))
             : resolve((rows ?? []) as Record<string, unknown>[]),
       });
     });
@@ -139,7 +140,7 @@ export class SnowflakeWarehouse implements Warehouse {
         ...(o.accessUrl && { accessUrl: o.accessUrl }),
       };
       snowflake.createConnection(conn).connect((err, c) => {
-        if (err) reject(new Error(`cannot log in to Snowflake: ${err.message}`, { cause: err }));
+        if (err) reject(snowflakeError(`cannot log in to Snowflake: ${err.message}`, err));
         else resolve(c);
       });
     }).catch((err: unknown) => {
@@ -148,4 +149,13 @@ export class SnowflakeWarehouse implements Warehouse {
     });
     return this.connection;
   }
+}
+
+// SQLSTATE classes a retry cannot fix: 22 data exception, 23 integrity constraint, 42 syntax
+// or access; anything else (network, a suspended warehouse) may pass.
+function snowflakeError(message: string, err: Error & { sqlState?: string }): ProviderError {
+  const final = ['22', '23', '42'].includes(err.sqlState?.slice(0, 2) ?? '');
+  return new ProviderError('snowflake', final ? 'bad_input' : 'unavailable', message, {
+    cause: err,
+  });
 }

@@ -1,23 +1,26 @@
-// The call activities over the in-memory adapters: what a turn's one local activity returns.
+// The call activities over the fakes, each in a one-link chain as the worker composes them:
+// what a turn's one local activity returns, and the failures the workflow sees.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createCallActivities } from '../../activities/call-activities';
 import { RulesIntentClassifier } from '../../providers/intent/rules';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryGateway } from '../../providers/payments/memory';
-import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FakePaymentGateway } from '../../providers/payments/fake';
+import { FallbackBilling } from '../../providers/billing/fallback';
+import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
+import { FallbackCrmClient } from '../../providers/crm/fallback';
+import type { ProviderAttempt } from '../../contracts/providers';
 import { DEMO_CUSTOMERS } from '../../providers/postgres/schema';
 
-function activities(overrides: { failBalance?: boolean } = {}) {
-  const store = new MemoryCrmStore(DEMO_CUSTOMERS);
-  const crm = new MemoryCrm(store);
-  if (overrides.failBalance)
-    crm.getBalance = async () => Promise.reject(new Error('CRM unavailable'));
+function activities(overrides: { crmDown?: boolean } = {}) {
+  const store = new FakeCrmStore(DEMO_CUSTOMERS);
+  const crm = new FakeCrmClient(store);
+  if (overrides.crmDown) crm.failures.failWith('unavailable');
   return createCallActivities({
-    crm,
-    billing: new MemoryBilling(store),
+    crm: new FallbackCrmClient([{ provider: 'crm', port: crm }]),
+    billing: new FallbackBilling([{ provider: 'billing', port: new FakeBilling(store) }]),
     intent: new RulesIntentClassifier(),
-    payments: { billing: new MemoryBilling(store), gateway: new MemoryGateway() },
+    payments: { billing: new FakeBilling(store), gateway: new FakePaymentGateway() },
   });
 }
 
@@ -46,7 +49,7 @@ describe('call activities', () => {
   });
 
   it('understandTurn still classifies when the CRM is down (the flow reports the lookup)', async () => {
-    const r = await activities({ failBalance: true }).understandTurn({
+    const r = await activities({ crmDown: true }).understandTurn({
       text: 'pay my bill',
       customerId: 'cus_ada',
     });
@@ -57,6 +60,41 @@ describe('call activities', () => {
   it('refuses an over-long utterance as bad input, without retries', async () => {
     await assert.rejects(
       activities().understandTurn({ text: 'a'.repeat(2001) }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'BadInput');
+        assert.equal(err.nonRetryable, true);
+        return true;
+      },
+    );
+  });
+
+  it('a CRM that is down is a retryable ProviderUnavailable carrying the attempts', async () => {
+    await assert.rejects(activities({ crmDown: true }).getBalance('cus_ada'), (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, 'ProviderUnavailable');
+      assert.equal(err.nonRetryable, false);
+      const [attempts] = err.details as [ProviderAttempt[]];
+      assert.deepEqual(
+        attempts.map((a) => [a.provider, a.kind]),
+        [['crm', 'unavailable']],
+      );
+      return true;
+    });
+  });
+
+  it('a call log the CRM refuses for good is a non-retryable BadInput, not retried forever', async () => {
+    const log = {
+      callSid: 'CA1',
+      customerId: 'cus_nobody',
+      callerNumber: '+15550100001',
+      intentPath: [],
+      disposition: 'resolved',
+      turns: 1,
+      durationMs: 1,
+    };
+    await assert.rejects(
+      activities().writeCallLog({ idempotencyKey: 'k1', log }),
       (err: unknown) => {
         assert.ok(err instanceof ApplicationFailure);
         assert.equal(err.type, 'BadInput');

@@ -1,13 +1,21 @@
 // One conformance suite for the CrmClient and Billing ports, run against every adapter:
-// the PostgreSQL ones on the test database and the in-memory ones of the benchmark.
-// Each case starts from the demo customers (plus the extra ones it asks for).
+// the PostgreSQL ones on the test database and the fakes of the benchmark, and the
+// fallback adapters: wrapping PostgreSQL; reading through [a failing fake, PostgreSQL]; and
+// writing past a gated fake to PostgreSQL. Each case starts from the demo customers (plus
+// the extra ones it asks for).
 import assert from 'node:assert/strict';
+import { Pool } from 'pg';
 import { PaymentDeclinedError, type Billing } from '../../providers/billing/port';
 import type { CallLog, CrmClient } from '../../providers/crm/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { PostgresCrm } from '../../providers/crm/postgres';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryCrm, MemoryCrmStore } from '../../providers/crm/memory';
+import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FallbackBilling } from '../../providers/billing/fallback';
+import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
+import { FallbackCrmClient } from '../../providers/crm/fallback';
+import type { FallbackGate } from '../../providers/fallback';
+import { ProviderError } from '../../providers/provider-error';
 import { DEMO_CUSTOMERS, seed, type SeedCustomer } from '../../providers/postgres/schema';
 import { resetDb } from '../../testing/platform';
 
@@ -200,24 +208,110 @@ function crmBillingConformance(adapter: string, create: AdapterFactory): void {
         assert.equal((await crm.writeCallLog('conf:log:anon', anonymous)).created, true);
       });
 
-      it('rejects a log naming an unknown customer', async () => {
+      it('rejects a log naming an unknown customer as final bad input (never retried)', async () => {
         const { crm } = await create();
         await assert.rejects(
           crm.writeCallLog('conf:log:bad', callLog({ customerId: 'cus_nobody' })),
+          (err) => err instanceof ProviderError && err.kind === 'bad_input' && !err.retryable,
         );
       });
     });
   });
 }
 
-crmBillingConformance('PostgreSQL (test database)', async (extra = []) => {
+crmBillingConformance('PostgreSQL (test database)', (extra) => postgres(extra));
+
+crmBillingConformance('fake', async (extra = []) => {
+  const store = new FakeCrmStore([...DEMO_CUSTOMERS, ...extra]);
+  return { crm: new FakeCrmClient(store), billing: new FakeBilling(store) };
+});
+
+async function postgres(extra: SeedCustomer[] = []) {
   const db = await resetDb();
   await db.query('TRUNCATE call_logs, payments');
   if (extra.length > 0) await seed(db, extra);
   return { crm: new PostgresCrm(db), billing: new PostgresBilling(db) };
+}
+
+/** A fake that fails every call, as a provider that is down. */
+function downFake() {
+  const store = new FakeCrmStore(DEMO_CUSTOMERS);
+  const crm = new FakeCrmClient(store);
+  const billing = new FakeBilling(store);
+  crm.failures.failWith('unavailable');
+  billing.failures.failWith('unavailable');
+  return { crm, billing };
+}
+
+crmBillingConformance('fallback(PostgreSQL)', async (extra = []) => {
+  const pg = await postgres(extra);
+  return {
+    crm: new FallbackCrmClient([{ provider: 'postgres', port: pg.crm }]),
+    billing: new FallbackBilling([{ provider: 'postgres', port: pg.billing }]),
+  };
 });
 
-crmBillingConformance('memory', async (extra = []) => {
-  const store = new MemoryCrmStore([...DEMO_CUSTOMERS, ...extra]);
-  return { crm: new MemoryCrm(store), billing: new MemoryBilling(store) };
+// Reads fall through the failing fake to PostgreSQL; writes never fall through (a write
+// that failed may have landed), so they go to PostgreSQL itself here.
+crmBillingConformance('fallback(failing fake, PostgreSQL) reading', async (extra = []) => {
+  const pg = await postgres(extra);
+  const down = downFake();
+  const chain = new FallbackCrmClient([
+    { provider: 'fake', port: down.crm },
+    { provider: 'postgres', port: pg.crm },
+  ]);
+  const crm: CrmClient = {
+    findCustomerByPhone: (phone) => chain.findCustomerByPhone(phone),
+    getBalance: (customerId) => chain.getBalance(customerId),
+    writeCallLog: (key, log) => pg.crm.writeCallLog(key, log),
+  };
+  return { crm, billing: pg.billing };
+});
+
+// The fake is down and gated (its circuit open): reads and writes go to PostgreSQL.
+crmBillingConformance('fallback(gated fake, PostgreSQL)', async (extra = []) => {
+  const pg = await postgres(extra);
+  const down = downFake();
+  const gate: FallbackGate = { skipReason: (p) => (p === 'fake' ? 'circuit open' : undefined) };
+  return {
+    crm: new FallbackCrmClient(
+      [
+        { provider: 'fake', port: down.crm },
+        { provider: 'postgres', port: pg.crm },
+      ],
+      gate,
+    ),
+    billing: new FallbackBilling(
+      [
+        { provider: 'fake', port: down.billing },
+        { provider: 'postgres', port: pg.billing },
+      ],
+      gate,
+    ),
+  };
+});
+
+describe('PostgreSQL adapters: provider errors', () => {
+  it('a refused connection is a retryable unavailable, not a decline or a miss', async () => {
+    const pool = new Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2_000 });
+    const unavailable = (err: unknown) =>
+      err instanceof ProviderError && err.kind === 'unavailable' && err.retryable;
+    try {
+      await assert.rejects(new PostgresCrm(pool).findCustomerByPhone('+15550100001'), unavailable);
+      await assert.rejects(
+        new PostgresBilling(pool).payInvoice('k', 'inv_ada_1', 4250),
+        unavailable,
+      );
+      const charge = {
+        customerId: 'c',
+        amountCents: 1,
+        currency: 'usd' as const,
+        description: 'x',
+        metadata: {},
+      };
+      await assert.rejects(new LocalPostgresGateway(pool).charge('k', charge), unavailable);
+    } finally {
+      await pool.end();
+    }
+  });
 });

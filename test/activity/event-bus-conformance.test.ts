@@ -1,6 +1,8 @@
-// One conformance suite for every EventBus adapter: the in-memory bus and Kafka on the real
-// local broker (`switchboard infra up`). Each suite run uses its own topic prefix, so runs
-// never see each other's events; the Kafka topics are deleted afterwards.
+// One conformance suite for every EventBus adapter: the fake bus, Kafka on the real local
+// broker (`switchboard infra up`), and the fallback adapter wrapping Kafka, alone and behind
+// a gated fake that is down (publishing and subscribing never fall through: the unit tests
+// show that). Each suite run uses its own topic prefix, so runs never see each other's
+// events; the Kafka topics are deleted afterwards.
 import assert from 'node:assert/strict';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
 import {
@@ -19,7 +21,9 @@ import {
   type InvalidDelivery,
 } from '../../providers/events/port';
 import { KafkaEventBus } from '../../providers/events/kafka';
-import { MemoryEventBus } from '../../providers/events/memory';
+import { FakeEventBus } from '../../providers/events/fake';
+import { FallbackEventBus } from '../../providers/events/fallback';
+import type { FallbackLink } from '../../providers/fallback';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { deleteTopicsWithPrefix, messagesOn } from '../../testing/kafka-admin';
 import { callEvents, Collector, line } from '../../testing/event-fixtures';
@@ -43,9 +47,9 @@ const quietLog = () => {};
 
 const SUBJECTS: Subject[] = [
   {
-    name: 'memory',
+    name: 'fake',
     async setup(prefix) {
-      const bus = new MemoryEventBus({ topicPrefix: prefix });
+      const bus = new FakeEventBus({ topicPrefix: prefix });
       return {
         bus,
         produceRaw: async (type, key, value) => bus.appendRaw(bus.topicOf(type), key, value),
@@ -56,30 +60,52 @@ const SUBJECTS: Subject[] = [
   },
   {
     name: 'kafka (local broker)',
-    async setup(prefix) {
-      await infraUp({ quiet: true });
-      const bus = new KafkaEventBus({
-        brokers: kafkaBrokers(),
-        topicPrefix: prefix,
-        log: quietLog,
-      });
-      const raw = new Producer({ clientId: 'conformance-raw', bootstrapBrokers: kafkaBrokers() });
-      await bus.ensureTopics();
-      return {
-        bus,
-        produceRaw: async (type, key, value) => {
-          await raw.send({
-            messages: [{ topic: bus.topicOf(type), key: Buffer.from(key), value }],
-            acks: ProduceAcks.ALL,
-          });
-        },
-        deadLetters: () => messagesOn(kafkaBrokers(), bus.deadLetterTopic),
-        close: () => raw.close(),
-      };
-    },
+    setup: (prefix) => kafkaHarness(prefix),
+    teardown: (prefix) => deleteTopicsWithPrefix(kafkaBrokers(), prefix),
+  },
+  {
+    name: 'fallback(kafka)',
+    setup: (prefix) => kafkaHarness(prefix, (kafka) => new FallbackEventBus([kafka])),
+    teardown: (prefix) => deleteTopicsWithPrefix(kafkaBrokers(), prefix),
+  },
+  {
+    name: 'fallback(gated fake, kafka)',
+    setup: (prefix) =>
+      kafkaHarness(prefix, (kafka) => {
+        const down = new FakeEventBus({ topicPrefix: prefix });
+        down.failures.failWith('unavailable');
+        const gate = { skipReason: (p: string) => (p === 'fake' ? 'circuit open' : undefined) };
+        return new FallbackEventBus([{ provider: 'fake', port: down }, kafka], gate);
+      }),
     teardown: (prefix) => deleteTopicsWithPrefix(kafkaBrokers(), prefix),
   },
 ];
+
+/** Kafka on the local broker; `wrap` puts a chain around it. */
+async function kafkaHarness(
+  prefix: string,
+  wrap?: (kafka: FallbackLink<EventBus>) => EventBus,
+): Promise<Harness> {
+  await infraUp({ quiet: true });
+  const kafka = new KafkaEventBus({
+    brokers: kafkaBrokers(),
+    topicPrefix: prefix,
+    log: quietLog,
+  });
+  const raw = new Producer({ clientId: 'conformance-raw', bootstrapBrokers: kafkaBrokers() });
+  await kafka.ensureTopics();
+  return {
+    bus: wrap ? wrap({ provider: 'kafka', port: kafka }) : kafka,
+    produceRaw: async (type, key, value) => {
+      await raw.send({
+        messages: [{ topic: kafka.topicOf(type), key: Buffer.from(key), value }],
+        acks: ProduceAcks.ALL,
+      });
+    },
+    deadLetters: () => messagesOn(kafkaBrokers(), kafka.deadLetterTopic),
+    close: () => raw.close(),
+  };
+}
 
 /** Events grouped by `<call>|<type>`, in arrival order, as ids. */
 function byCallAndType(events: AnyBusEvent[]): Map<string, string[]> {
@@ -94,7 +120,7 @@ function byCallAndType(events: AnyBusEvent[]): Map<string, string[]> {
 for (const subject of SUBJECTS) {
   describe(`EventBus conformance: ${subject.name}`, function () {
     this.timeout(120_000);
-    const prefix = `test-${process.pid}-${subject.name.split(' ')[0]}.`;
+    const prefix = `test-${process.pid}-${subject.name.replace(/[^A-Za-z0-9]+/g, '-')}.`;
     let h: Harness;
     let groupN = 0;
     const group = () => `${prefix}group-${++groupN}`;

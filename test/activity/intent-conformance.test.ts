@@ -1,5 +1,6 @@
 // One conformance suite for the IntentClassifier port, run by every adapter: the rules it
-// replaced and the local embedding model (real MiniLM on onnxruntime, the shipped weights).
+// replaced and the local embedding model (real MiniLM on onnxruntime, the shipped weights),
+// and the fallback adapter wrapping the model, alone and behind a failing fake.
 // Then what only the model promises: the accuracy targets on the evaluation split,
 // calibrated confidence, and the knowledge-base intents.
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import {
   createEmbeddingIntentClassifier,
   EmbeddingIntentClassifier,
 } from '../../providers/intent/embedding';
+import { FakeIntentClassifier } from '../../providers/intent/fake';
+import { FallbackIntentClassifier } from '../../providers/intent/fallback';
 import { RulesIntentClassifier } from '../../providers/intent/rules';
 import type { IntentName } from '../../contracts/call';
 
@@ -26,6 +29,27 @@ const SUBJECTS: { name: string; create(): Promise<IntentClassifier> }[] = [
       const c = createEmbeddingIntentClassifier();
       await c.warmUp();
       return c;
+    },
+  },
+  {
+    name: 'fallback(embedding)',
+    async create() {
+      await ensureMiniLmFiles();
+      const port = createEmbeddingIntentClassifier();
+      return new FallbackIntentClassifier([{ provider: port.name, port }]);
+    },
+  },
+  {
+    name: 'fallback(failing fake, embedding)',
+    async create() {
+      await ensureMiniLmFiles();
+      const port = createEmbeddingIntentClassifier();
+      const down = new FakeIntentClassifier();
+      down.failures.failWith('unavailable');
+      return new FallbackIntentClassifier([
+        { provider: 'fake', port: down },
+        { provider: port.name, port },
+      ]);
     },
   },
 ];

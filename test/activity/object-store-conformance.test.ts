@@ -1,18 +1,22 @@
 // One conformance suite for the ObjectStore port, run against every adapter: the S3 one on
-// the real local S3 server of `switchboard infra` (SeaweedFS) and the in-memory one.
+// the real local S3 server of `switchboard infra` (SeaweedFS), the fake, and the fallback
+// adapter wrapping S3 alone and reading through [a failing fake, S3].
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../activities/errors';
 import type { ObjectStore } from '../../providers/object-store/port';
-import { MemoryObjectStore } from '../../providers/object-store/memory';
+import { FakeObjectStore } from '../../providers/object-store/fake';
+import { FallbackObjectStore } from '../../providers/object-store/fallback';
+import { FallbackExhaustedError } from '../../providers/fallback';
+import { ProviderError } from '../../providers/provider-error';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import { infraUp, objectStoreConfig } from '../../infra';
 
 const RUN = `conformance/${process.pid}-${Date.now().toString(36)}`;
 
-function failureType(err: unknown): string | undefined {
-  return err instanceof ApplicationFailure ? (err.type ?? undefined) : undefined;
+/** The kind of a provider's failure (through a chain: of the last provider asked). */
+function kindOf(err: unknown): string | undefined {
+  if (err instanceof FallbackExhaustedError) return err.attempts.at(-1)?.kind;
+  return err instanceof ProviderError ? err.kind : undefined;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -104,7 +108,7 @@ function objectStoreConformance(adapter: string, create: () => Promise<ObjectSto
 
     it('an empty key is bad input', async () => {
       await assert.rejects(store.put('', Buffer.from('x')), (err) => {
-        return failureType(err) === FailureType.BadInput;
+        return kindOf(err) === 'bad_input' && !(err as ProviderError).retryable;
       });
     });
   });
@@ -132,15 +136,34 @@ describe('object store', function () {
   after(() => s3Stores.forEach((s) => s.close()));
 
   objectStoreConformance('s3 (local SeaweedFS)', async () => s3());
-  objectStoreConformance('memory', async () => new MemoryObjectStore());
+  objectStoreConformance('fake', async () => new FakeObjectStore());
+  objectStoreConformance('fallback(s3)', async () => {
+    return new FallbackObjectStore([{ provider: 's3', port: s3() }]);
+  });
+  // Reads fall through the failing fake to S3; writes never fall through (a put that failed
+  // may have landed), so they go to S3 itself here.
+  objectStoreConformance('fallback(failing fake, s3) reading', async () => {
+    const real = s3();
+    const down = new FakeObjectStore();
+    down.failures.failWith('unavailable');
+    const chain = new FallbackObjectStore([
+      { provider: 'fake', port: down },
+      { provider: 's3', port: real },
+    ]);
+    return {
+      get: (key) => chain.get(key),
+      put: (key, body, opts) => real.put(key, body, opts),
+      delete: (key) => real.delete(key),
+    };
+  });
 
   describe('s3 adapter errors and latency', () => {
     it('wrong credentials are a non-retryable failure, not a miss', async () => {
       const store = s3({ credentials: { accessKeyId: 'SBWRONGKEY', secretAccessKey: 'nope' } });
       await assert.rejects(store.get(`${RUN}/x`), (err) => {
-        assert.ok(err instanceof ApplicationFailure);
-        assert.equal(err.type, FailureType.BadInput);
-        assert.equal(err.nonRetryable, true);
+        assert.ok(err instanceof ProviderError);
+        assert.equal(err.kind, 'bad_input');
+        assert.equal(err.retryable, false);
         assert.match(err.message, /403/);
         assert.doesNotMatch(err.message, /nope/); // the secret never appears
         return true;
@@ -155,10 +178,10 @@ describe('object store', function () {
       );
     });
 
-    it('an unreachable server is a retryable ProviderUnavailable', async () => {
+    it('an unreachable server is a retryable unavailable', async () => {
       const store = s3({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1 });
       await assert.rejects(store.get(`${RUN}/x`), (err) => {
-        return failureType(err) === FailureType.ProviderUnavailable;
+        return kindOf(err) === 'unavailable' && (err as ProviderError).retryable;
       });
     });
 

@@ -1,6 +1,9 @@
 // One conformance suite for the payment saga's ports, run by every adapter: PaymentGateway
-// (the local PostgreSQL processor and the in-memory one) and PaymentReservations (the
-// PostgreSQL and in-memory Billing). The saga's guarantees rest on these contracts.
+// (the local PostgreSQL processor and the fake one) and PaymentReservations (the PostgreSQL
+// and fake Billing), and by the fallback adapters wrapping PostgreSQL, alone and behind a
+// gated fake that is down. Every call here writes under a key (or reads what such a write
+// did), so none falls through to a second provider: test/unit/data-fallbacks.test.ts shows
+// that. The saga's guarantees rest on these contracts.
 import assert from 'node:assert/strict';
 import {
   PaymentDeclinedError,
@@ -13,10 +16,13 @@ import {
   type PaymentGateway,
 } from '../../providers/payments/port';
 import { PostgresBilling } from '../../providers/billing/postgres';
-import { MemoryBilling } from '../../providers/billing/memory';
-import { MemoryCrmStore } from '../../providers/crm/memory';
+import { FakeBilling } from '../../providers/billing/fake';
+import { FallbackBilling } from '../../providers/billing/fallback';
+import { FakeCrmStore } from '../../providers/crm/fake';
+import type { FallbackGate } from '../../providers/fallback';
 import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
-import { MemoryGateway } from '../../providers/payments/memory';
+import { FakePaymentGateway } from '../../providers/payments/fake';
+import { FallbackPaymentGateway } from '../../providers/payments/fallback';
 import { customerWithInvoice, sagaDatabase } from '../fixtures/payment-saga-stack';
 
 const CUSTOMERS = Array.from({ length: 12 }, (_, i) => customerWithInvoice(i + 1));
@@ -190,8 +196,36 @@ describe('payment saga ports', function () {
   };
   after(async () => db?.drop());
 
+  const gate: FallbackGate = { skipReason: (p) => (p === 'fake' ? 'circuit open' : undefined) };
+  const downGateway = () => {
+    const fake = new FakePaymentGateway();
+    fake.failures.failWith('unavailable');
+    return { provider: 'fake', port: fake };
+  };
+  const downBilling = () => {
+    const fake = new FakeBilling(new FakeCrmStore(CUSTOMERS));
+    fake.failures.failWith('unavailable');
+    return { provider: 'fake', port: fake };
+  };
+
   gatewayConformance('local-postgres', async () => new LocalPostgresGateway(await postgres()));
-  gatewayConformance('memory', async () => new MemoryGateway());
+  gatewayConformance('fake', async () => new FakePaymentGateway());
+  gatewayConformance('fallback(local-postgres)', async () => {
+    const port = new LocalPostgresGateway(await postgres());
+    return new FallbackPaymentGateway([{ provider: 'local-postgres', port }]);
+  });
+  gatewayConformance('fallback(gated fake, local-postgres)', async () => {
+    const port = new LocalPostgresGateway(await postgres());
+    return new FallbackPaymentGateway([downGateway(), { provider: 'local-postgres', port }], gate);
+  });
   reservationsConformance('postgres', async () => new PostgresBilling(await postgres()));
-  reservationsConformance('memory', async () => new MemoryBilling(new MemoryCrmStore(CUSTOMERS)));
+  reservationsConformance('fake', async () => new FakeBilling(new FakeCrmStore(CUSTOMERS)));
+  reservationsConformance('fallback(postgres)', async () => {
+    const port = new PostgresBilling(await postgres());
+    return new FallbackBilling([{ provider: 'postgres', port }]);
+  });
+  reservationsConformance('fallback(gated fake, postgres)', async () => {
+    const port = new PostgresBilling(await postgres());
+    return new FallbackBilling([downBilling(), { provider: 'postgres', port }], gate);
+  });
 });

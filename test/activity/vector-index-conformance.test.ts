@@ -1,11 +1,13 @@
 // One conformance suite for every VectorIndex adapter: PGlite + pgvector for real, and
 // Qdrant against a loopback server replaying recorded exchanges of its REST API (no Qdrant
 // server can be installed here); the replay fails the test on any request it did not
-// record. The vectors are small and hand-made so the expected order is obvious.
+// record; and the fallback adapter wrapping PGlite, alone and reading through [a failing
+// fake, PGlite]. The vectors are small and hand-made so the expected order is obvious.
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../activities/errors';
+import { ProviderError } from '../../providers/provider-error';
 import type { KbChunk, ScoredChunk, VectorIndex } from '../../providers/vectors/port';
+import { FakeVectorIndex } from '../../providers/vectors/fake';
+import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 import { QdrantVectorIndex, uuidV5 } from '../../providers/vectors/qdrant';
 import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
@@ -62,6 +64,29 @@ const SUBJECTS: Subject[] = [
     explain: () => [],
     stop: async () => pglite?.close(),
   },
+  pgliteSubject(
+    'fallback(pglite)',
+    (real) => new FallbackVectorIndex([{ provider: 'pglite', port: real }]),
+  ),
+  // Reads fall through the failing fake; writes never fall through (one index holds the
+  // knowledge base), so they go to PGlite itself here.
+  pgliteSubject('fallback(failing fake, pglite) reading', (real) => {
+    const down = new FakeVectorIndex();
+    down.failures.failWith('unavailable');
+    const chain = new FallbackVectorIndex([
+      { provider: 'fake', port: down },
+      { provider: 'pglite', port: real },
+    ]);
+    return {
+      name: chain.name,
+      ensureCollection: (dimensions) => real.ensureCollection(dimensions),
+      upsert: (points) => real.upsert(points),
+      pruneDocument: (docId, keep) => real.pruneDocument(docId, keep),
+      search: (vector, opts) => chain.search(vector, opts),
+      count: () => chain.count(),
+      documentIds: () => chain.documentIds(),
+    };
+  }),
   {
     name: 'qdrant (replayed REST exchanges)',
     async start() {
@@ -76,6 +101,24 @@ const SUBJECTS: Subject[] = [
     stop: () => replay.close(),
   },
 ];
+
+/** A PGlite index of its own, wrapped. */
+function pgliteSubject(name: string, wrap: (real: PgliteVectorIndex) => Index): Subject {
+  let real: PgliteVectorIndex | undefined;
+  return {
+    name,
+    async start() {
+      real = await PgliteVectorIndex.open();
+    },
+    async open() {
+      await real!.db.exec('DROP TABLE IF EXISTS kb_chunks');
+      return wrap(real!);
+    },
+    check: () => undefined,
+    explain: () => [],
+    stop: async () => real?.close(),
+  };
+}
 
 async function seeded(subject: Subject, fixture: string): Promise<Index> {
   const index = await subject.open(fixture);
@@ -183,17 +226,17 @@ describe('Qdrant adapter specifics (replayed REST exchanges)', function () {
     assert.notEqual(uuidV5('billing/pay.md#0'), uuidV5('billing/pay.md#1'));
   });
 
-  it('maps 429 to a retryable RateLimited failure and 401 to a final BadInput', async () => {
+  it('maps 429 to a retryable rate_limited error and 401 to a final bad_input', async () => {
     server.use('errors');
     const index = new QdrantVectorIndex({ url, collection: 'kb_test' }, {});
     const limited = await index.search(v(1, 0, 0, 0), { topK: 1 }).catch((e: unknown) => e);
-    assert.ok(limited instanceof ApplicationFailure, String(limited));
-    assert.equal(limited.type, FailureType.RateLimited);
-    assert.equal(limited.nonRetryable, false);
+    assert.ok(limited instanceof ProviderError, String(limited));
+    assert.equal(limited.kind, 'rate_limited');
+    assert.equal(limited.retryable, true);
     const denied = await index.count().catch((e: unknown) => e);
-    assert.ok(denied instanceof ApplicationFailure, String(denied));
-    assert.equal(denied.type, FailureType.BadInput);
-    assert.equal(denied.nonRetryable, true);
+    assert.ok(denied instanceof ProviderError, String(denied));
+    assert.equal(denied.kind, 'bad_input');
+    assert.equal(denied.retryable, false);
     server.assertDone();
   });
 

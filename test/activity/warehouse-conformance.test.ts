@@ -1,7 +1,9 @@
 // One conformance suite for every Warehouse adapter: DuckDB for real (a scratch file), and
 // Snowflake against a loopback server replaying recorded exchanges of the REST protocol
 // snowflake-sdk speaks (no Snowflake can run here); the replay fails the test on any request
-// it did not record. Both: a load stores the events, the same events again change nothing.
+// it did not record; and the fallback adapter wrapping DuckDB, alone and counting through
+// [a failing fake, DuckDB]. All: a load stores the events, the same events again change
+// nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,9 @@ import { EventCodec } from '../../providers/events';
 import type { AnyBusEvent } from '../../contracts/events';
 import type { Warehouse } from '../../providers/warehouse/port';
 import { DuckDbWarehouse } from '../../providers/warehouse/duckdb';
+import { FakeWarehouse } from '../../providers/warehouse/fake';
+import { FallbackWarehouse } from '../../providers/warehouse/fallback';
+import { ProviderError } from '../../providers/provider-error';
 import { SnowflakeWarehouse } from '../../providers/warehouse/snowflake';
 import { SnowflakeReplayServer } from '../fixtures/snowflake/replay-server';
 import { callEvents } from '../../testing/event-fixtures';
@@ -32,15 +37,43 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'warehouse-conformance-'));
 const replay = new SnowflakeReplayServer();
 let snowflakeUrl = '';
 let files = 0;
+const duckdb = () => new DuckDbWarehouse({ path: path.join(scratch, `wh-${files++}.duckdb`) });
+const removeScratch = async () => rmSync(scratch, { recursive: true, force: true });
 
 const SUBJECTS: Subject[] = [
   {
     name: 'duckdb (for real, a scratch file)',
-    open: async () => new DuckDbWarehouse({ path: path.join(scratch, `wh-${files++}.duckdb`) }),
+    open: async () => duckdb(),
     check() {},
-    async stop() {
-      rmSync(scratch, { recursive: true, force: true });
+    stop: removeScratch,
+  },
+  {
+    name: 'fallback(duckdb)',
+    open: async () => new FallbackWarehouse([{ provider: 'duckdb', port: duckdb() }]),
+    check() {},
+    stop: removeScratch,
+  },
+  {
+    // Counts fall through the failing fake; a load never falls through (it may have
+    // committed), so it goes to DuckDB itself here.
+    name: 'fallback(failing fake, duckdb) counting',
+    async open() {
+      const real = duckdb();
+      const down = new FakeWarehouse();
+      down.failures.failWith('unavailable');
+      const chain = new FallbackWarehouse([
+        { provider: 'fake', port: down },
+        { provider: 'duckdb', port: real },
+      ]);
+      return {
+        name: chain.name,
+        load: (events) => real.load(events),
+        count: (type) => chain.count(type),
+        close: () => chain.close(),
+      };
     },
+    check() {},
+    stop: removeScratch,
   },
   {
     name: 'snowflake (replayed REST exchanges)',
@@ -100,7 +133,11 @@ describe('Warehouse: Snowflake errors (replayed)', function () {
       accessUrl: url,
     });
     try {
-      await assert.rejects(wh.load(EVENTS), /cannot log in to Snowflake: Incorrect username/);
+      await assert.rejects(wh.load(EVENTS), (err) => {
+        assert.ok(err instanceof ProviderError, String(err));
+        assert.match(err.message, /cannot log in to Snowflake: Incorrect username/);
+        return true;
+      });
     } finally {
       await wh.close();
     }

@@ -25,7 +25,7 @@ import { hasSensitive, pinoRedaction } from '../../conversation/safety/redact';
 import { checkTone } from '../../conversation/safety/tone';
 import { ensureLocalModel } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
-import { MemoryEventBus } from '../../providers/events/memory';
+import { FakeEventBus } from '../../providers/events/fake';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { callStatusSignal, transcriptQuery, type Reply } from '../../contracts/call';
 import { postgresTestDeps, startCall } from '../../testing/calls';
@@ -267,7 +267,7 @@ describe('red team: whole calls (Temporal + PostgreSQL)', function () {
     env = await localEnv();
     const template = new TemplateLanguageModel();
     worker = await createCallWorker({
-      events: new MemoryEventBus(),
+      events: new FakeEventBus(),
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
       deps: await postgresTestDeps(),

@@ -126,7 +126,7 @@ function faultyBus(bus: EventBus, faults: Faults): EventBus {
       const events = await bus.publish(drafts);
       if (faults.publishReplyLost) {
         faults.publishReplyLost = false;
-        throw new EventBusUnavailableError('broker acknowledgement lost');
+        throw new EventBusUnavailableError('kafka', 'broker acknowledgement lost');
       }
       return events;
     },

@@ -1,4 +1,5 @@
-// Billing in process memory, on the same store as MemoryCrm (crm.ts). Same contract as
+// The fake Billing, in process memory, on the same store as FakeCrmClient (crm/fake.ts);
+// `failures` makes it fail on demand. Same contract as
 // the PostgreSQL adapter: one payment per idempotency key (a repeat returns the first
 // payment with created: false, whatever the invoice's state is now), and
 // PaymentDeclinedError for an unknown, already paid or differently priced invoice; the
@@ -12,22 +13,26 @@ import {
   type PaymentReservation,
   type PaymentReservations,
 } from './port';
-import type { MemoryCrmStore } from '../crm/memory';
+import type { FakeCrmStore } from '../crm/fake';
+import { FakeFailures } from '../fake-failures';
 
 interface StoredReservation extends Omit<PaymentReservation, 'created'> {
   idempotencyKey: string;
   expiresAt: number;
 }
 
-/** Reservations and payments' charge ids per store, shared by every MemoryBilling on it. */
+/** Reservations and payments' charge ids per store, shared by every FakeBilling on it. */
 const sagaRows = new WeakMap<
-  MemoryCrmStore,
+  FakeCrmStore,
   { reservations: Map<string, StoredReservation>; chargeIds: Map<string, string> }
 >();
 
-export class MemoryBilling implements Billing, PaymentReservations {
+export class FakeBilling implements Billing, PaymentReservations {
+  readonly name = 'fake-billing';
+  readonly failures = new FakeFailures(this.name);
+
   constructor(
-    readonly store: MemoryCrmStore,
+    readonly store: FakeCrmStore,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -47,6 +52,7 @@ export class MemoryBilling implements Billing, PaymentReservations {
     invoiceId: string,
     amountCents: number,
   ): Promise<PaymentReceipt> {
+    await this.failures.check();
     const prior = this.store.payments.get(idempotencyKey);
     if (prior) return { ...prior, created: false };
     this.checkPayable(invoiceId, amountCents);
@@ -69,6 +75,7 @@ export class MemoryBilling implements Billing, PaymentReservations {
     idempotencyKey: string,
     req: { paymentKey: string; invoiceId: string; amountCents: number; holdMs: number },
   ): Promise<PaymentReservation> {
+    await this.failures.check();
     const prior = this.rows.reservations.get(idempotencyKey);
     if (prior) return view(prior, false);
     const invoice = this.checkPayable(req.invoiceId, req.amountCents);
@@ -90,6 +97,7 @@ export class MemoryBilling implements Billing, PaymentReservations {
   }
 
   async attachCharge(idempotencyKey: string, chargeId: string): Promise<void> {
+    await this.failures.check();
     const row = this.rows.reservations.get(idempotencyKey);
     if (row?.status === 'held' && !row.chargeId) row.chargeId = chargeId;
   }
@@ -98,6 +106,7 @@ export class MemoryBilling implements Billing, PaymentReservations {
     idempotencyKey: string,
     req: { paymentKey: string; invoiceId: string },
   ): Promise<{ status: 'released' } | { status: 'committed'; payment: PaymentReceipt }> {
+    await this.failures.check();
     const payment = this.store.payments.get(req.paymentKey);
     if (payment) return { status: 'committed', payment: { ...payment, created: false } };
     const row = this.rows.reservations.get(idempotencyKey);

@@ -1,9 +1,12 @@
-// CrmClient in process memory: the "instantaneous provider" of the benchmark and of
-// tests that must not depend on a database. It behaves as the PostgreSQL adapter does
+// The fake CrmClient, in process memory: the "instantaneous provider" of the benchmark and
+// of tests that must not depend on a database. It behaves as the PostgreSQL adapter does
 // (the conformance suite in test/activity/crm-billing-conformance.test.ts runs both):
 // balances sum open invoices, the oldest open invoice (by due date, then id) is the one
 // to pay, and a call log is written once per idempotency key. The store is shared with
-// MemoryBilling (billing.ts) so a payment changes the balance, as in the database.
+// FakeBilling (billing/fake.ts) so a payment changes the balance, as in the database.
+// `failures` makes it fail on demand.
+import { FakeFailures } from '../fake-failures';
+import { ProviderError } from '../provider-error';
 import type { SeedCustomer } from '../postgres/schema';
 import type { Balance, CallLog, CrmClient, Customer, Invoice } from './port';
 
@@ -13,8 +16,8 @@ export interface StoredPayment {
   amountCents: number;
 }
 
-/** The rows of the memory CRM/billing "database": customers, invoices, payments, call logs. */
-export class MemoryCrmStore {
+/** The rows of the fake CRM/billing "database": customers, invoices, payments, call logs. */
+export class FakeCrmStore {
   readonly customers = new Map<string, Customer>();
   readonly invoices = new Map<string, Invoice>();
   /** Payments by idempotency key (the UNIQUE key of the payments table). */
@@ -60,16 +63,21 @@ export class MemoryCrmStore {
   }
 }
 
-export class MemoryCrm implements CrmClient {
-  constructor(readonly store: MemoryCrmStore) {}
+export class FakeCrmClient implements CrmClient {
+  readonly name = 'fake-crm';
+  readonly failures = new FakeFailures(this.name);
+
+  constructor(readonly store: FakeCrmStore) {}
 
   async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
+    await this.failures.check();
     const id = this.store.customerIdByPhone(phone);
     const c = id === undefined ? undefined : this.store.customers.get(id);
     return c && { ...c };
   }
 
   async getBalance(customerId: string): Promise<Balance> {
+    await this.failures.check();
     const open = [...this.store.invoices.values()]
       .filter((i) => i.customerId === customerId && i.status === 'open')
       .sort(
@@ -87,11 +95,16 @@ export class MemoryCrm implements CrmClient {
     idempotencyKey: string,
     log: CallLog,
   ): Promise<{ id: string; created: boolean }> {
+    await this.failures.check();
     const prior = this.store.callLogs.get(idempotencyKey);
     if (prior) return { id: prior.id, created: false };
     // The database's foreign key: a log names a known customer or none.
     if (log.customerId !== undefined && !this.store.customers.has(log.customerId))
-      throw new Error(`call log names unknown customer ${log.customerId}`);
+      throw new ProviderError(
+        this.name,
+        'bad_input',
+        `call log names unknown customer ${log.customerId}`,
+      );
     const id = this.store.nextId();
     this.store.callLogs.set(idempotencyKey, {
       id,

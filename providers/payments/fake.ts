@@ -1,5 +1,7 @@
-// The card processor in process memory (benchmark, tests without a database): the same
-// contract as the local PostgreSQL gateway, one charge per idempotency key.
+// The fake card processor, in process memory (benchmark, tests without a database): the
+// same contract as the local PostgreSQL gateway, one charge per idempotency key; `failures`
+// makes it fail on demand.
+import { FakeFailures } from '../fake-failures';
 import {
   CardDeclinedError,
   type ChargeRequest,
@@ -14,8 +16,9 @@ interface StoredCharge {
   request?: ChargeRequest;
 }
 
-export class MemoryGateway implements PaymentGateway {
-  readonly name = 'memory';
+export class FakePaymentGateway implements PaymentGateway {
+  readonly name = 'fake-payments';
+  readonly failures = new FakeFailures(this.name);
   /** Charges by idempotency key (the processor's idempotency store). */
   readonly charges = new Map<string, StoredCharge>();
   /** Keys of the refunds made. */
@@ -23,6 +26,7 @@ export class MemoryGateway implements PaymentGateway {
   private lastId = 0;
 
   async charge(idempotencyKey: string, req: ChargeRequest): Promise<GatewayCharge> {
+    await this.failures.check();
     const prior = this.charges.get(idempotencyKey);
     if (prior) return view(prior, false);
     if (!Number.isSafeInteger(req.amountCents) || req.amountCents <= 0)
@@ -38,6 +42,7 @@ export class MemoryGateway implements PaymentGateway {
   }
 
   async findCharge(idempotencyKey: string): Promise<GatewayCharge | undefined> {
+    await this.failures.check();
     const row = this.charges.get(idempotencyKey);
     return row && view(row, false);
   }
@@ -46,6 +51,7 @@ export class MemoryGateway implements PaymentGateway {
     refundKey: string,
     chargeKey: string,
   ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {
+    await this.failures.check();
     let row = this.charges.get(chargeKey);
     if (!row)
       this.charges.set(

@@ -1,5 +1,5 @@
-// EventBus in process memory, for unit tests of publishers and consumers that must not
-// depend on a broker. It keeps Kafka's contract where callers can tell: events go through
+// The fake EventBus, in process memory, for unit tests of publishers and consumers that
+// must not depend on a broker; `failures` makes its publish and subscribe fail on demand. It keeps Kafka's contract where callers can tell: events go through
 // the same codec (validated on publish and on consume, as JSON bytes), one call's events
 // stay in order on one partition, each consumer group has its own committed offsets that
 // advance only after a handler succeeded, a failed handler sees the same event (or batch)
@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_TOPIC_PREFIX, TOPICS } from './catalog';
 import { EventCodec } from './codec';
+import { FakeFailures } from '../fake-failures';
 import type { AnyBusEvent, EventDraft, EventType } from '../../contracts/events';
 import {
   type BatchSubscribeOptions,
@@ -18,7 +19,7 @@ import {
   type SubscribeOptions,
 } from './port';
 
-export interface MemoryEventBusOptions {
+export interface FakeEventBusOptions {
   topicPrefix?: string;
   partitions?: number;
   /** Wait before a failed handler sees its event again. */
@@ -33,8 +34,9 @@ interface StoredMessage {
 
 type AnyHandler = (event: AnyBusEvent, delivery: Delivery) => Promise<void>;
 
-export class MemoryEventBus implements EventBus {
-  readonly name = 'memory';
+export class FakeEventBus implements EventBus {
+  readonly name = 'fake-events';
+  readonly failures = new FakeFailures(this.name);
   readonly codec: EventCodec;
   /** Messages per full topic name and partition, as bytes. */
   readonly topics = new Map<string, StoredMessage[][]>();
@@ -51,7 +53,7 @@ export class MemoryEventBus implements EventBus {
   private readonly partitions: number;
   private readonly retryDelayMs: number;
 
-  constructor(opts: MemoryEventBusOptions = {}) {
+  constructor(opts: FakeEventBusOptions = {}) {
     this.prefix = opts.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
     this.partitions = opts.partitions ?? 3;
     this.retryDelayMs = opts.retryDelayMs ?? 20;
@@ -64,6 +66,7 @@ export class MemoryEventBus implements EventBus {
 
   async publish(drafts: EventDraft[]): Promise<AnyBusEvent[]> {
     const events = drafts.map((d) => this.codec.build(d)); // all valid, or nothing is sent
+    await this.failures.check();
     for (const e of events) this.append(this.topicOf(e.type), e.call_id, this.codec.encode(e));
     return events;
   }
@@ -74,6 +77,7 @@ export class MemoryEventBus implements EventBus {
   }
 
   async subscribe(opts: SubscribeOptions): Promise<EventSubscription> {
+    await this.failures.check();
     const types = Object.keys(opts.handlers) as EventType[];
     const handlers = opts.handlers as Partial<Record<EventType, AnyHandler>>;
     return this.consume(opts.groupId, types, opts.fromBeginning, async (type, at, log) => {
@@ -85,6 +89,7 @@ export class MemoryEventBus implements EventBus {
 
   async subscribeBatches(opts: BatchSubscribeOptions): Promise<EventSubscription> {
     if (opts.types.length === 0) throw new Error('subscribeBatches needs at least one type');
+    await this.failures.check();
     const max = opts.maxBatch ?? 500;
     return this.consume(opts.groupId, opts.types, opts.fromBeginning, async (type, at, log) => {
       const batch = log.slice(at.offset, at.offset + max);
@@ -117,7 +122,7 @@ export class MemoryEventBus implements EventBus {
     ) => Promise<number | undefined>,
   ): EventSubscription {
     if (this.activeGroups.has(groupId)) {
-      throw new Error(`group ${groupId} already has a consumer on this memory bus`);
+      throw new Error(`group ${groupId} already has a consumer on this fake bus`);
     }
     this.activeGroups.add(groupId);
     for (const type of types) {

@@ -1,0 +1,29 @@
+// The CRM as a fallback chain: reads go down the links until one answers; the call log,
+// written under an idempotency key, goes to the first healthy link only (a try that failed
+// may have landed there, so no other CRM may be asked).
+import { FallbackRunner, type FallbackGate, type FallbackLink } from '../fallback';
+import type { Balance, CallLog, CrmClient, Customer } from './port';
+
+export class FallbackCrmClient implements CrmClient {
+  private readonly runner: FallbackRunner<CrmClient>;
+
+  constructor(links: FallbackLink<CrmClient>[], gate?: FallbackGate) {
+    this.runner = new FallbackRunner('crm', links, gate);
+  }
+
+  async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
+    return (await this.runner.run((crm) => crm.findCustomerByPhone(phone))).value;
+  }
+
+  async getBalance(customerId: string): Promise<Balance> {
+    return (await this.runner.run((crm) => crm.getBalance(customerId))).value;
+  }
+
+  async writeCallLog(
+    idempotencyKey: string,
+    log: CallLog,
+  ): Promise<{ id: string; created: boolean }> {
+    const write = (crm: CrmClient) => crm.writeCallLog(idempotencyKey, log);
+    return (await this.runner.run(write, { firstOnly: true })).value;
+  }
+}
