@@ -58,14 +58,6 @@ export async function asActivity<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** HTTP status from a provider → failure type: 4xx is final except 408/429. */
-export function failureForStatus(status: number, message: string): ApplicationFailure {
-  if (status === 429) return failure(FailureType.RateLimited, message);
-  if (status === 408 || status >= 500) return failure(FailureType.ProviderUnavailable, message);
-  if (status === 404) return failure(FailureType.NotFound, message);
-  return failure(FailureType.BadInput, message);
-}
-
 /** A factory's activities, each run through asActivity. */
 export function asActivities<A extends Record<string, (...args: never[]) => Promise<unknown>>>(
   activities: A,
