@@ -33,12 +33,14 @@ export class LocalPostgresGateway implements PaymentGateway {
     if (prior) return prior;
     if (!Number.isSafeInteger(req.amountCents) || req.amountCents <= 0)
       throw new CardDeclinedError('invalid_amount', `cannot charge ${req.amountCents} cents`);
-    // ON CONFLICT: of two concurrent attempts with one key, the second gets the first's row.
+    // Of two concurrent attempts with one key, the second inserts nothing and reads the first's
+    // row. No conflict target: the id derives from the key too, so a race may meet either
+    // unique index first (a target naming one alone let the primary key's violation through).
     const { rows } = await this.pool.query<ChargeRow>(
       `INSERT INTO gateway_charges
          (id, idempotency_key, customer_id, amount_cents, currency, description, metadata, status)
        VALUES ('ch_' || substr(md5($1), 1, 24), $1, $2, $3, $4, $5, $6, 'succeeded')
-       ON CONFLICT (idempotency_key) DO NOTHING
+       ON CONFLICT DO NOTHING
        RETURNING id, amount_cents, status`,
       [
         idempotencyKey,
