@@ -2,7 +2,6 @@
 // policy, the TTS chain behind its cache, the recordings store, the per-call sessions, and
 // the worker on this host's task queue that runs the workflow's host-bound activities.
 import type { Answerer } from '../conversation/answers/answerer';
-import { Redis } from 'ioredis';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createEdgeActivities } from '../activities/edge-activities';
@@ -12,6 +11,8 @@ import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { FallbackExhaustedError } from '../providers/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { FallbackCache } from '../providers/cache/fallback';
+import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
@@ -83,9 +84,9 @@ export async function createEdgeRuntime(opts: {
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }): Promise<EdgeRuntime> {
   const { config, speech } = opts;
-  const redis = new Redis(speech.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = redisCacheClient(speech.REDIS_URL);
   const cache = new TtsCache({
-    redis,
+    cache: new FallbackCache([{ provider: 'redis', port: new RedisCache(redis) }]),
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
     namespace: speech.TTS_CACHE_NAMESPACE,
   });

@@ -2,7 +2,6 @@
 // transcription, summaries, QA flags, the call.analyzed event, the call's cached speech
 // removed). Configuration from env.
 import { NativeConnection } from '@temporalio/worker';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseEnvConfig } from '../providers/env-config';
 import { warmUpLlmChain } from '../conversation/answers/prompt';
@@ -12,6 +11,8 @@ import { KafkaEventBus } from '../providers/events/kafka';
 import { FallbackObjectStore } from '../providers/object-store/fallback';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
+import { FallbackCache } from '../providers/cache/fallback';
+import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache, ttsCacheNamespaceField } from '../providers/tts/cache';
 import { DeepgramPrerecordedSpeechToText } from '../providers/stt/deepgram-prerecorded';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
@@ -71,9 +72,9 @@ async function main(): Promise<void> {
   await kafka.ensureTopics();
   const events = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = redisCacheClient(config.REDIS_URL);
   const speechCache = new TtsCache({
-    redis,
+    cache: new FallbackCache([{ provider: 'redis', port: new RedisCache(redis) }]),
     store: store(config.S3_AUDIO_BUCKET),
     namespace: config.TTS_CACHE_NAMESPACE,
   });

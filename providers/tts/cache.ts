@@ -1,14 +1,14 @@
 // The cache of synthesized speech in front of any TextToSpeech (a vendor or the fallback
-// chain): the audio in the object store, the index in Redis with a TTL. A hit plays without
-// calling any provider.
+// chain): the audio in the object store, the index in a Cache (Redis) with a TTL. A hit plays
+// without calling any provider.
 //
 // Keys. hash = sha256(voice + "\n" + normalised text); the same words in another voice are
 // other audio. Shared entries (fixed prompts, reused across calls):
-//   Redis  <ns>:<voice>:<hash>  → JSON { objectKey, durationMs, provider, bytes }
+//   index  <ns>:<voice>:<hash>  → JSON { objectKey, durationMs, provider, bytes }
 //   object <ns>/<voice>/<hash>.ulaw
 // Per-call entries (personalised text: a name, an amount) live under the call and are
-// listed in a Redis set, so finalization can delete them with forgetCall(callId):
-//   Redis  <ns>:call:<callId>:<voice>:<hash>,  set <ns>:call:<callId> of "<voice>/<hash>"
+// listed in the cache group of the call, so finalization can delete them with forgetCall:
+//   index  <ns>:call:<callId>:<voice>:<hash>,  group <ns>:call:<callId> of those keys
 //   object <ns>/call/<callId>/<voice>/<hash>.ulaw
 // A lookup sees only its own scope: a call never reads another call's entries.
 //
@@ -22,8 +22,8 @@
 // Not done, on purpose: two calls missing the same prompt at the same moment both
 // synthesize it (the second put overwrites the first with equivalent audio).
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { Cache } from '../cache/port';
 import type { ObjectStore } from '../object-store/port';
 import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
@@ -39,12 +39,13 @@ export const ttsCacheNamespaceField = z
 export type CacheScope = 'shared' | { callId: string };
 
 export interface TtsCacheOptions {
-  redis: Redis;
+  /** The index: a RedisCache, or a FallbackCache over one. */
+  cache: Cache;
   /** The audio bucket (switchboard-audio locally). */
   store: ObjectStore;
   /** Index TTL in seconds; default TTS_CACHE_TTL_S or 7 days. */
   ttlS?: number;
-  /** First segment of every Redis key and object key; tests use their own. */
+  /** First segment of every cache key and object key; tests use their own. */
   namespace?: string;
 }
 
@@ -56,7 +57,7 @@ export interface CachedSynthesizeOptions {
 export interface CachedSpeech {
   audio: SpeechAudio;
   cacheHit: boolean;
-  /** The cache failed (Redis or the store down); the audio came from the provider anyway. */
+  /** The cache failed (its index or the store down); the audio came from the provider anyway. */
   cacheError?: string;
 }
 
@@ -102,20 +103,20 @@ const CACHE = 'tts-cache';
 
 export class TtsCache {
   readonly ttlS: number;
-  private readonly redis: Redis;
+  private readonly index: Cache;
   private readonly store: ObjectStore;
   private readonly ns: string;
 
   constructor(opts: TtsCacheOptions) {
-    this.redis = opts.redis;
+    this.index = opts.cache;
     this.store = opts.store;
     this.ttlS = opts.ttlS ?? ttsCacheTtlFromEnv();
     this.ns = opts.namespace ?? 'tts';
   }
 
-  /** The Redis key and object key of an entry (public for tests and tooling). */
+  /** The cache key and object key of an entry (public for tests and tooling). */
   keys(voice: string, text: string, scope: CacheScope = 'shared') {
-    return this.entryKeys(`${keySegment(voice)}/${speechHash(voice, text)}`, scope);
+    return this.entryKeys(keySegment(voice), speechHash(voice, text), scope);
   }
 
   async get(
@@ -124,12 +125,12 @@ export class TtsCache {
     scope: CacheScope = 'shared',
   ): Promise<SpeechAudio | undefined> {
     const { index } = this.keys(voice, text, scope);
-    const raw = await this.redis.get(index);
-    if (raw === null) return undefined;
+    const raw = await this.index.get(index);
+    if (raw === undefined) return undefined;
     const entry = parseEntry(raw);
     const mulaw = entry && (await this.store.get(entry.objectKey));
     if (!entry || !mulaw) {
-      await this.redis.del(index); // audio gone or entry unreadable: a miss, and no longer listed
+      await this.index.delete(index); // audio gone or entry unreadable: a miss, and no longer listed
       return undefined;
     }
     // A concurrent put of other audio for this key may have replaced the object since the
@@ -143,8 +144,7 @@ export class TtsCache {
   async put(audio: SpeechAudio, text: string, scope: CacheScope = 'shared'): Promise<void> {
     if (audio.mulaw.length === 0)
       throw new ProviderError(CACHE, 'bad_input', 'tts cache: empty audio');
-    const member = `${keySegment(audio.voice)}/${speechHash(audio.voice, text)}`;
-    const { index, object, callSet } = this.entryKeys(member, scope);
+    const { index, object, callSet } = this.keys(audio.voice, text, scope);
     await this.store.put(object, audio.mulaw, { contentType: 'audio/basic' });
     const entry: IndexEntry = {
       objectKey: object,
@@ -152,22 +152,13 @@ export class TtsCache {
       provider: audio.provider,
       bytes: audio.mulaw.length,
     };
-    const tx = this.redis.multi().set(index, JSON.stringify(entry), 'EX', this.ttlS);
-    if (callSet) tx.sadd(callSet, member).expire(callSet, this.ttlS);
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) {
-      throw new ProviderError(
-        CACHE,
-        'unavailable',
-        `tts cache: index write failed: ${String(failed?.[0])}`,
-      );
-    }
+    // The entry and its listing under the call in one atomic write.
+    await this.index.set(index, JSON.stringify(entry), { ttlS: this.ttlS, group: callSet });
   }
 
   /**
    * Audio for `text` in tts's voice: from the cache, or from tts and then cached. The cache is
-   * an optimisation: when Redis or the store fails, the audio still comes from tts and
+   * an optimisation: when the index or the store fails, the audio still comes from tts and
    * cacheError says why. Audio a fallback link served is stored under its own voice, so a
    * later lookup in the chain's voice misses it and asks the chain again.
    */
@@ -201,22 +192,21 @@ export class TtsCache {
 
   /**
    * Deletes a call's per-call entries (index, then audio); returns how many. Safe to repeat:
-   * members are removed from the call's set only once their entry is gone, so an entry added
-   * meanwhile (a late synthesis) stays listed for the next run or expires with the TTL.
+   * keys are unlisted from the call's group only once their entry and audio are gone, so an
+   * entry added meanwhile (a late synthesis) stays listed for the next run or expires with
+   * the TTL.
    */
   async forgetCall(callId: string): Promise<number> {
     const callSet = this.callSetKey(callId);
-    const members = await this.redis.smembers(callSet);
-    if (members.length === 0) return 0;
-    const entries = members.map((m) => this.entryKeys(m, { callId }));
-    await this.redis.del(...entries.map((e) => e.index));
-    await Promise.all(entries.map((e) => this.store.delete(e.object)));
-    await this.redis.srem(callSet, ...members);
-    return members.length;
+    const listed = await this.index.groupKeys(callSet);
+    if (listed.length === 0) return 0;
+    await Promise.all(listed.map((index) => this.index.delete(index)));
+    await Promise.all(listed.map((index) => this.store.delete(this.objectOf(index, callId))));
+    await this.index.deleteGroup(callSet, listed);
+    return listed.length;
   }
 
-  private entryKeys(member: string, scope: CacheScope) {
-    const [voice = '', hash = ''] = member.split('/');
+  private entryKeys(voice: string, hash: string, scope: CacheScope) {
     if (scope === 'shared') {
       return {
         index: `${this.ns}:${voice}:${hash}`,
@@ -230,6 +220,12 @@ export class TtsCache {
       object: `${this.ns}/call/${call}/${voice}/${hash}.ulaw`,
       callSet: this.callSetKey(call),
     };
+  }
+
+  /** The audio of an index key listed in a call's group (it ends in <voice>:<hash>). */
+  private objectOf(index: string, callId: string): string {
+    const [voice = '', hash = ''] = index.split(':').slice(-2);
+    return this.entryKeys(voice, hash, { callId }).object;
   }
 
   private callSetKey(callId: string): string {

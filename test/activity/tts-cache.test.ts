@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
+import { FakeCache } from '../../providers/cache/fake';
+import { RedisCache } from '../../providers/cache/redis';
 import { S3ObjectStore } from '../../providers/object-store/s3';
 import {
   DEFAULT_TTS_CACHE_TTL_S,
@@ -42,7 +44,7 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     await infraUp({ quiet: true });
     redis = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
     store = s3Store();
-    cache = new TtsCache({ redis, store, namespace: NS });
+    cache = new TtsCache({ cache: new RedisCache(redis), store, namespace: NS });
   });
 
   after(async () => {
@@ -97,7 +99,12 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     const ttl = await redis.ttl(index);
     assert.ok(ttl > DEFAULT_TTS_CACHE_TTL_S - 10 && ttl <= DEFAULT_TTS_CACHE_TTL_S, `ttl ${ttl}`);
 
-    const shortLived = new TtsCache({ redis, store, namespace: NS, ttlS: 1 });
+    const shortLived = new TtsCache({
+      cache: new RedisCache(redis),
+      store,
+      namespace: NS,
+      ttlS: 1,
+    });
     const other = 'This entry lives one second.';
     track(tts.voice, other);
     await shortLived.cachedSynthesize(tts, other);
@@ -187,7 +194,11 @@ describe('TTS cache (Redis index + S3 audio)', function () {
   it('a failing store: the provider still serves, nothing is indexed, the error is told', async () => {
     const broken = s3Store({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1 });
     try {
-      const brokenCache = new TtsCache({ redis, store: broken, namespace: NS });
+      const brokenCache = new TtsCache({
+        cache: new RedisCache(redis),
+        store: broken,
+        namespace: NS,
+      });
       const tts = new FakeTextToSpeech({ voice: 'flite:rms' });
       const text = 'The store is down.';
       const res = await brokenCache.cachedSynthesize(tts, text);
@@ -200,6 +211,19 @@ describe('TTS cache (Redis index + S3 audio)', function () {
     } finally {
       broken.close();
     }
+  });
+
+  it('a failing index: the provider still serves and the error is told', async () => {
+    const down = new FakeCache();
+    down.failures.failWith('unavailable');
+    const brokenCache = new TtsCache({ cache: down, store, namespace: NS });
+    const tts = new FakeTextToSpeech({ voice: 'flite:rms' });
+    const res = await brokenCache.cachedSynthesize(tts, 'The index is down.');
+    assert.equal(res.cacheHit, false);
+    assert.equal(tts.calls, 1);
+    assert.equal(res.audio.mulaw.length, 4_000);
+    assert.match(res.cacheError ?? '', /^get: fake-cache: told to fail/);
+    assert.equal(down.failures.calls, 1, 'a put after a failed get');
   });
 
   it('an aborted synthesis calls no provider', async () => {

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { kafkaBrokers, objectStoreConfig, redisUrl } from '../../infra';
+import { RedisCache } from '../../providers/cache/redis';
 import { TtsCache } from '../../providers/tts/cache';
 import { BoundedSeenEvents, dedupeById } from '../../providers/events';
 import { FallbackLanguageModel } from '../../providers/llm/fallback';
@@ -195,7 +196,11 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
       llmLinksFromEnv({ LLM_CHAIN: 'template' }, () => undefined),
     );
     redis = new Redis(redisUrl());
-    speech = new TtsCache({ redis, store: recordingsStore('audio'), namespace: `tts-${run}` });
+    speech = new TtsCache({
+      cache: new RedisCache(redis),
+      store: recordingsStore('audio'),
+      namespace: `tts-${run}`,
+    });
     worker = await createPostCallWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
