@@ -2,6 +2,7 @@
 // given kind (for the next n calls or until cleared) or answer late, so tests of chains,
 // activities and workflows can make a provider misbehave on demand.
 import type { ProviderErrorKind } from '../contracts/providers';
+import { pause } from './pause';
 import { ProviderError } from './provider-error';
 
 export class FakeFailures {
@@ -31,7 +32,7 @@ export class FakeFailures {
   /** Called first by every method of the fake: waits, then throws when told to. */
   async check(): Promise<void> {
     this.calls++;
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    await pause(this.delayMs);
     if (!this.failing || this.failing.left <= 0) return;
     this.failing.left--;
     throw new ProviderError(this.provider, this.failing.kind, `${this.provider}: told to fail`);

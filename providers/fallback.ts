@@ -4,6 +4,7 @@
 // recorded; the first answer serves. Every provider asked or passed over leaves one
 // ProviderAttempt. When none serves, a FallbackExhaustedError carries the attempts.
 import type { ProviderAttempt } from '../contracts/providers';
+import { pause } from './pause';
 import { ProviderError } from './provider-error';
 
 export interface FallbackLink<P> {
@@ -128,7 +129,7 @@ export class FallbackRunner<P> {
       }
       const tries = Math.max(1, link.tries ?? 1);
       for (let t = 0; t < tries; t++) {
-        if (t > 0) await sleep(backoff(link.backoffMs, t - 1), opts.signal);
+        if (t > 0) await pause(backoff(link.backoffMs, t - 1), opts.signal);
         opts.signal?.throwIfAborted();
         const started = performance.now();
         const ms = () => Math.round(performance.now() - started);
@@ -190,17 +191,4 @@ async function attempt<P, T>(
 function backoff(steps: readonly number[] | undefined, i: number): number {
   if (!steps?.length) return 0;
   return steps[Math.min(i, steps.length - 1)]!;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -3,7 +3,7 @@
 import type { LlmUsage } from '../../contracts/answers';
 import type { ProviderErrorKind } from '../../contracts/providers';
 import { ProviderError } from '../provider-error';
-import { delay } from '../tts/fake';
+import { pause } from '../pause';
 import type { LanguageModel, Prompt } from './port';
 
 export interface FakeLanguageModelOptions {
@@ -45,10 +45,12 @@ export class FakeLanguageModel implements LanguageModel {
     const pieces = this.opts.pieces ?? ['The late fee', ' is $10', '.'];
     const capped = opts.maxTokens === undefined ? pieces : pieces.slice(0, opts.maxTokens);
     const failAt = this.opts.fail ? Math.min(this.opts.failAfter ?? 0, capped.length) : Infinity;
-    await delay(this.opts.firstPieceDelayMs ?? 0, signal);
+    await pause(this.opts.firstPieceDelayMs ?? 0, signal);
+    signal?.throwIfAborted();
     for (const [i, piece] of capped.entries()) {
       if (i === failAt) break;
-      if (i > 0) await delay(this.opts.pieceDelayMs ?? 0, signal);
+      if (i > 0) await pause(this.opts.pieceDelayMs ?? 0, signal);
+      signal?.throwIfAborted();
       yield piece;
       signal?.throwIfAborted(); // aborted while the reader held the piece
     }

@@ -3,6 +3,7 @@
 // an optional delay before each answer. It keeps what it heard, so a test can check that a
 // retry got the same audio.
 import type { ProviderErrorKind } from '../../contracts/providers';
+import { pause } from '../pause';
 import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
@@ -60,7 +61,7 @@ export class FakeSpeechToText implements SpeechToText {
 
   /** The end of one utterance: after the delay, its scripted answer or the failure. */
   async answer(audio: Int16Array, signal?: AbortSignal): Promise<Transcript> {
-    if (this.opts.delayMs) await delay(this.opts.delayMs, signal);
+    if (this.opts.delayMs) await pause(this.opts.delayMs, signal);
     if (signal?.aborted) throw new ProviderError(this.name, 'aborted', 'stream was aborted');
     this.heard.push(audio);
     if (this.opts.fail && this.opts.fail.on !== 'open' && this.failing()) throw this.failure();
@@ -129,16 +130,4 @@ class FakeStream implements SttStream {
     this.closed = true;
     this.close();
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -15,6 +15,7 @@ import {
   type FallbackGate,
   type FallbackLink,
 } from '../fallback';
+import { pause } from '../pause';
 import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
@@ -212,7 +213,7 @@ class FallbackSttStream implements SttStream {
     const primaryTries = this.primaryReplays(liveError);
     if (primaryTries > 0) {
       // The live stream was the first try: the first replay waits the first backoff step.
-      if (liveError) await sleep(backoffMs[0] ?? 0, this.signal);
+      if (liveError) await pause(backoffMs[0] ?? 0, this.signal);
       this.signal.throwIfAborted();
       links.push({
         provider: primary.name,
@@ -329,17 +330,4 @@ function withTimeout<T>(
     }, ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

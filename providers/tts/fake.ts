@@ -1,6 +1,7 @@
 // A TextToSpeech for tests: fixed μ-law per voice and text (no engine), a count of what it
 // was asked, and told to fail with a given ProviderError kind or to take its time.
 import type { ProviderErrorKind } from '../../contracts/providers';
+import { pause } from '../pause';
 import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
@@ -39,7 +40,8 @@ export class FakeTextToSpeech implements TextToSpeech {
   async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
     opts.signal?.throwIfAborted();
     this.texts.push(text);
-    await delay(this.delayMs, opts.signal);
+    await pause(this.delayMs, opts.signal);
+    opts.signal?.throwIfAborted();
     if (this.fail) throw new ProviderError(this.name, this.fail, `${this.name}: told to fail`);
     // A byte pattern of voice and text: two voices' (or texts') audio differ.
     const mulaw = Buffer.alloc(this.bytes);
@@ -48,21 +50,4 @@ export class FakeTextToSpeech implements TextToSpeech {
     }
     return { mulaw, durationMs: this.bytes / 8, provider: this.name, voice: this.voice };
   }
-}
-
-/** Waits `ms` (forever for Infinity); an abort rejects with the signal's reason at once. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    function done() {
-      signal?.removeEventListener('abort', abort);
-      resolve();
-    }
-    function abort() {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', abort, { once: true });
-  });
 }
