@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseEnvConfig } from '../providers/env-config';
 import type { Warehouse } from '../providers/warehouse/port';
+import type { FallbackGate } from '../providers/fallback';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { DuckDbWarehouse } from '../providers/warehouse/duckdb';
@@ -16,6 +17,8 @@ const LoaderEnv = z.object({
   /** The DuckDB file; default .switchboard/data/warehouse.duckdb. */
   WAREHOUSE_PATH: z.string().optional(),
   WAREHOUSE_GROUP: z.string().default(WAREHOUSE_GROUP),
+  /** The fleet's provider health (the loader process only). */
+  REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
   ...kafkaEnvFields,
 });
 
@@ -32,16 +35,17 @@ export function loadLoaderConfig(env: NodeJS.ProcessEnv = process.env): LoaderCo
  */
 export function openWarehouse(
   config: LoaderConfig,
-  opts: { idleCloseMs?: number; lockWaitMs?: number } = {},
+  opts: { idleCloseMs?: number; lockWaitMs?: number; gate?: FallbackGate } = {},
 ): Warehouse {
+  const { gate, ...duckdb } = opts;
   const port =
     config.WAREHOUSE === 'snowflake'
       ? new SnowflakeWarehouse(snowflakeOptionsFromEnv())
       : new DuckDbWarehouse({
           ...(config.WAREHOUSE_PATH && { path: config.WAREHOUSE_PATH }),
-          ...opts,
+          ...duckdb,
         });
-  return new FallbackWarehouse([{ provider: port.name, port }]);
+  return new FallbackWarehouse([{ provider: port.name, port }], gate);
 }
 
 /** Kafka itself: the CLI's drain reads its topics' backlog with the client's admin. */

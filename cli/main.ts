@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerInfraCommands } from '../infra/cli';
+import { registerHealthCommand } from './health';
 import { registerIntentCommand } from './intent';
 import { registerKbCommands } from './kb';
 import { registerReportCommand } from './report';
@@ -26,6 +27,7 @@ registerIntentCommand(program);
 registerKbCommands(program);
 registerWarehouseCommand(program);
 registerReportCommand(program);
+registerHealthCommand(program);
 
 function fail(err: unknown): never {
   console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);

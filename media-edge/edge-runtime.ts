@@ -10,6 +10,7 @@ import { S3ObjectStore, s3Options } from '../providers/object-store/s3';
 import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { FallbackExhaustedError } from '../providers/fallback';
+import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { FallbackCache } from '../providers/cache/fallback';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
@@ -33,11 +34,16 @@ export interface EdgeRuntime {
 }
 
 /** Deepgram first when it has a key, the local engine as its fallback (or alone). */
-export function speechToTextFromEnv(env: NodeJS.ProcessEnv = process.env): FallbackSpeechToText {
+export function speechToTextFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  health?: ProviderHealth,
+): FallbackSpeechToText {
   const local = new PocketsphinxSpeechToText();
   local.warm();
   const primary: SpeechToText = env.DEEPGRAM_API_KEY ? new DeepgramSpeechToText() : local;
-  return new FallbackSpeechToText(primary, primary === local ? undefined : local);
+  return new FallbackSpeechToText(primary, primary === local ? undefined : local, {
+    ...(health && { gate: health.forFamily('stt') }),
+  });
 }
 
 export function utteranceRecognizer(
@@ -81,22 +87,27 @@ export async function createEdgeRuntime(opts: {
   chain?: FallbackTextToSpeech;
   /** Grounded answers spoken while they are generated; without one, KB questions fail over. */
   answerer?: Answerer;
+  /** The fleet's provider health: open providers are passed over at once. */
+  health?: ProviderHealth;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }): Promise<EdgeRuntime> {
-  const { config, speech } = opts;
+  const { config, speech, health } = opts;
   const redis = redisCacheClient(speech.REDIS_URL);
   const cache = new TtsCache({
-    cache: new FallbackCache([{ provider: 'redis', port: new RedisCache(redis) }]),
+    cache: new FallbackCache(
+      [{ provider: 'redis', port: new RedisCache(redis) }],
+      health?.forFamily('cache'),
+    ),
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
     namespace: speech.TTS_CACHE_NAMESPACE,
   });
-  const chain = opts.chain ?? textToSpeechFromEnv();
+  const chain = opts.chain ?? textToSpeechFromEnv(process.env, health?.forFamily('tts'));
   const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
   const tts = cachedChainSynthesizer(chain, cache);
   const calls = new EdgeCalls({
     client: opts.client,
     hostTaskQueue: config.hostTaskQueue,
-    recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv()),
+    recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv(process.env, health)),
     tts,
     recordings,
     recordingsBucket: speech.S3_RECORDINGS_BUCKET,

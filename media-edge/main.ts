@@ -6,6 +6,8 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { healthPolicyFromEnv } from '../providers/health/policy';
+import { sharedProviderHealth } from '../providers/health/provider-health';
 import { installCompactLogging } from '../workers/logging';
 import { loadEdgeConfig } from './config';
 import { createEdgeRuntime } from './edge-runtime';
@@ -24,13 +26,18 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
+  const health = sharedProviderHealth(speech.REDIS_URL, {
+    policy: healthPolicyFromEnv(),
+    log: (line) => logger.warn(line),
+  });
   const runtime = await createEdgeRuntime({
     config,
     speech,
     client: temporalClient,
     connection: nativeConnection,
     // Audio calls' knowledge answers are generated here, next to the socket that speaks them.
-    answerer: await createKnowledgeAnswerer({ log: (line) => logger.info(line) }),
+    answerer: await createKnowledgeAnswerer({ log: (line) => logger.info(line), health }),
+    health,
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const app = await buildEdgeServer({
@@ -58,6 +65,7 @@ async function main(): Promise<void> {
             (pending.length > 5 ? ` and ${pending.length - 5} more` : ''),
         ),
       );
+      await health.close();
       await nativeConnection.close();
       await connection.close();
       process.exit(0);

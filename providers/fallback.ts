@@ -25,6 +25,8 @@ export interface FallbackLink<P> {
 export interface FallbackGate {
   /** A reason to pass the provider over now, or undefined to ask it. */
   skipReason(provider: string): string | undefined;
+  /** Told the attempt of every provider asked (never of one passed over). */
+  record?(attempt: ProviderAttempt): void;
 }
 
 export interface FallbackOutcome<T> {
@@ -116,6 +118,7 @@ export class FallbackRunner<P> {
     const attempts = opts.attempts ?? [];
     const record = (a: ProviderAttempt) => {
       attempts.push(a);
+      if (a.kind !== 'skipped') this.gate?.record?.(a);
       opts.onAttempt?.(a);
     };
     for (const link of this.links) {

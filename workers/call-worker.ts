@@ -2,6 +2,8 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { FallbackEventBus } from '../providers/events/fallback';
+import { healthPolicyFromEnv } from '../providers/health/policy';
+import { sharedProviderHealth } from '../providers/health/provider-health';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
@@ -12,19 +14,24 @@ import { deploymentVersionFromEnv } from './versioning';
 async function main(): Promise<void> {
   installCompactLogging();
   const config = loadWorkerConfig();
-  const deps = await postgresDeps(config.DATABASE_URL);
+  const log = (line: string) => console.log(`[worker] ${line}`);
+  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const deps = await postgresDeps(config.DATABASE_URL, health);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const kafka = new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,
     topicPrefix: config.EVENTS_TOPIC_PREFIX,
   });
-  const events = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
+  const events = new FallbackEventBus(
+    [{ provider: kafka.name, port: kafka }],
+    health.forFamily('events'),
+  );
   const worker = await createCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,
     events,
-    answerer: await createKnowledgeAnswerer({ log: (line) => console.log(`[worker] ${line}`) }),
+    answerer: await createKnowledgeAnswerer({ log, health }),
     taskQueue: config.CALL_TASK_QUEUE,
     deployment: deploymentVersionFromEnv(),
   });
@@ -36,6 +43,7 @@ async function main(): Promise<void> {
   await connection.close();
   await deps.pool.end();
   await events.close();
+  await health.close();
   // The answerer's models (ONNX, llama.cpp) hold native handles that keep the event loop
   // alive: every task is finished, so leave now rather than wait to be killed.
   process.exit(0);

@@ -7,6 +7,8 @@ const WorkerEnv = z.object({
   TEMPORAL_NAMESPACE: z.string().default('switchboard'),
   DATABASE_URL: z.string().url().default('postgres://switchboard@127.0.0.1:5433/switchboard'),
   CALL_TASK_QUEUE: z.string().default('switchboard-calls'),
+  /** The fleet's provider health. */
+  REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
   ...kafkaEnvFields,
 });
 

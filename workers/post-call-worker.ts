@@ -7,6 +7,8 @@ import { parseEnvConfig } from '../providers/env-config';
 import { warmUpLlmChain } from '../conversation/answers/prompt';
 import { languageModelFromEnv } from '../providers/llm/config';
 import { FallbackEventBus } from '../providers/events/fallback';
+import { healthPolicyFromEnv } from '../providers/health/policy';
+import { sharedProviderHealth } from '../providers/health/provider-health';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { FallbackObjectStore } from '../providers/object-store/fallback';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
@@ -34,7 +36,10 @@ const PostCallEnv = z.object({
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
-  /** The edge's TTS cache (Redis + the audio bucket): each call's personal entries are removed. */
+  /**
+   * The edge's TTS cache (Redis + the audio bucket): each call's personal entries are removed;
+   * and the fleet's provider health.
+   */
   REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
   S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
   TTS_CACHE_NAMESPACE: ttsCacheNamespaceField,
@@ -62,7 +67,12 @@ async function main(): Promise<void> {
   installCompactLogging();
   const config = loadPostCallConfig();
   const log = (line: string) => console.log(`[post-call] ${line}`);
-  const llm = languageModelFromEnv({ ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN }, log);
+  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const llm = languageModelFromEnv(
+    { ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN },
+    log,
+    health.forFamily('llm'),
+  );
   await warmUpLlmChain(llm);
   const kafka = new KafkaEventBus({
     brokers: config.KAFKA_BROKERS,
@@ -70,11 +80,17 @@ async function main(): Promise<void> {
     clientId: 'switchboard-post-call',
   });
   await kafka.ensureTopics();
-  const events = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
+  const events = new FallbackEventBus(
+    [{ provider: kafka.name, port: kafka }],
+    health.forFamily('events'),
+  );
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = redisCacheClient(config.REDIS_URL);
   const speechCache = new TtsCache({
-    cache: new FallbackCache([{ provider: 'redis', port: new RedisCache(redis) }]),
+    cache: new FallbackCache(
+      [{ provider: 'redis', port: new RedisCache(redis) }],
+      health.forFamily('cache'),
+    ),
     store: store(config.S3_AUDIO_BUCKET),
     namespace: config.TTS_CACHE_NAMESPACE,
   });
@@ -85,9 +101,10 @@ async function main(): Promise<void> {
     taskQueue: config.POST_CALL_TASK_QUEUE,
     deployment: deploymentVersionFromEnv(),
     deps: {
-      recordings: new FallbackObjectStore([
-        { provider: 's3', port: store(config.S3_RECORDINGS_BUCKET) },
-      ]),
+      recordings: new FallbackObjectStore(
+        [{ provider: 's3', port: store(config.S3_RECORDINGS_BUCKET) }],
+        health.forFamily('object-store'),
+      ),
       speechCache,
       stt: batchRecognizer(config),
       llm,
@@ -105,6 +122,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await events.close();
+  await health.close();
   redis.disconnect();
 }
 

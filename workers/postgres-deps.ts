@@ -2,6 +2,7 @@
 // one-link fallback chain: the shape provider health and further providers plug into.
 import { Pool } from 'pg';
 import type { IntentClassifier } from '../providers/intent/port';
+import type { ProviderHealth } from '../providers/health/provider-health';
 import type { CallActivityDeps } from '../activities/call-activities';
 import { FallbackBilling } from '../providers/billing/fallback';
 import { PostgresBilling } from '../providers/billing/postgres';
@@ -15,28 +16,44 @@ import { migrate } from '../providers/postgres/schema';
 
 export async function postgresDeps(
   databaseUrl: string,
+  health?: ProviderHealth,
 ): Promise<CallActivityDeps & { pool: Pool }> {
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   await migrate(pool);
   const intent = createEmbeddingIntentClassifier();
   await intent.warmUp();
-  return { pool, ...postgresCallDeps(pool, intent) };
+  return { pool, ...postgresCallDeps(pool, intent, health) };
 }
 
 /** The call activities' chains on a CRM/billing database and an intent classifier. */
-export function postgresCallDeps(pool: Pool, intent: IntentClassifier): CallActivityDeps {
+export function postgresCallDeps(
+  pool: Pool,
+  intent: IntentClassifier,
+  health?: ProviderHealth,
+): CallActivityDeps {
+  const gate = (family: string) => health?.forFamily(family);
   const billing = () =>
-    new FallbackBilling([{ provider: 'postgres', port: new PostgresBilling(pool) }]);
+    new FallbackBilling(
+      [{ provider: 'postgres', port: new PostgresBilling(pool) }],
+      gate('billing'),
+    );
   return {
-    crm: new FallbackCrmClient([{ provider: 'postgres', port: new PostgresCrm(pool) }]),
+    crm: new FallbackCrmClient(
+      [{ provider: 'postgres', port: new PostgresCrm(pool) }],
+      gate('crm'),
+    ),
     billing: billing(),
-    intent: new FallbackIntentClassifier([{ provider: intent.name, port: intent }]),
+    intent: new FallbackIntentClassifier(
+      [{ provider: intent.name, port: intent }],
+      gate('intent'),
+    ),
     // Its own billing instance: a test double of `billing` (crash-worker.ts) keeps the saga's.
     payments: {
       billing: billing(),
-      gateway: new FallbackPaymentGateway([
-        { provider: 'local-postgres', port: new LocalPostgresGateway(pool) },
-      ]),
+      gateway: new FallbackPaymentGateway(
+        [{ provider: 'local-postgres', port: new LocalPostgresGateway(pool) }],
+        gate('payments'),
+      ),
     },
   };
 }

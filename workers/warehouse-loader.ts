@@ -5,15 +5,25 @@
 import { EVENT_TYPES } from '../providers/events/catalog';
 import { startEventLoader } from '../analytics/load-events';
 import { FallbackEventBus } from '../providers/events/fallback';
+import { healthPolicyFromEnv } from '../providers/health/policy';
+import { sharedProviderHealth } from '../providers/health/provider-health';
 import { loadLoaderConfig, loaderBus, openWarehouse } from '../analytics/loader-config';
 
 const log = (line: string) => console.log(`[warehouse] ${line}`);
 
 async function main(): Promise<void> {
   const config = loadLoaderConfig();
-  const warehouse = openWarehouse(config, { idleCloseMs: 2_000, lockWaitMs: 30_000 });
+  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const warehouse = openWarehouse(config, {
+    idleCloseMs: 2_000,
+    lockWaitMs: 30_000,
+    gate: health.forFamily('warehouse'),
+  });
   const kafka = loaderBus(config);
-  const bus = new FallbackEventBus([{ provider: kafka.name, port: kafka }]);
+  const bus = new FallbackEventBus(
+    [{ provider: kafka.name, port: kafka }],
+    health.forFamily('events'),
+  );
   const loader = await startEventLoader({
     bus,
     warehouse,
@@ -34,6 +44,7 @@ async function main(): Promise<void> {
     await loader.close();
     await bus.close();
     await warehouse.close();
+    await health.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

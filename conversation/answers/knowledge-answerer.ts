@@ -10,6 +10,7 @@ import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
 import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import type { VectorIndex } from '../../providers/vectors/port';
+import type { ProviderHealth } from '../../providers/health/provider-health';
 import { extractPlanNames } from '../safety/grounding';
 import { createAnswerer } from './answer';
 import type { Answerer } from './answerer';
@@ -17,7 +18,13 @@ import { languageModelFromEnv } from '../../providers/llm/config';
 import { warmUpLlmChain } from './prompt';
 
 export async function createKnowledgeAnswerer(
-  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; kbFolder?: string } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    log?: (line: string) => void;
+    kbFolder?: string;
+    /** The fleet's provider health for the vector store and the LLM chain. */
+    health?: ProviderHealth;
+  } = {},
 ): Promise<Answerer> {
   const log = opts.log ?? (() => undefined);
   const env = opts.env ?? process.env;
@@ -29,8 +36,11 @@ export async function createKnowledgeAnswerer(
     index = openKnowledgeIndex();
   }
   const links = [{ provider: index.name, port: index }];
-  const retriever = new Retriever(sharedUseLiteEmbedder(), new FallbackVectorIndex(links));
-  const chain = languageModelFromEnv(env, log);
+  const retriever = new Retriever(
+    sharedUseLiteEmbedder(),
+    new FallbackVectorIndex(links, opts.health?.forFamily('vectors')),
+  );
+  const chain = languageModelFromEnv(env, log, opts.health?.forFamily('llm'));
   // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
   // A vector store that is down now is not fatal: answers fail over until it is back.
   await retriever.retrieve('what is the late fee', { topK: 1 }).catch((err: Error) => {

@@ -86,6 +86,7 @@ export class FallbackLanguageModel implements LanguageModel {
           const why = gate.skipReason(provider);
           return why === undefined ? undefined : skipped(why);
         },
+        record: (attempt) => gate.record?.(attempt),
       },
     );
     this.byProvider = new Map(links.map((l) => [l.provider, l]));

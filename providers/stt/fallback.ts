@@ -195,8 +195,10 @@ class FallbackSttStream implements SttStream {
     }
   }
 
+  /** The live stream's attempts (the replays' are the runner's, which tells the gate itself). */
   private record(attempt: ProviderAttempt): void {
     this.attempts.push(attempt);
+    if (attempt.kind !== 'skipped') this.policy.gate?.record?.(attempt);
     this.policy.onAttempt?.(attempt);
   }
 

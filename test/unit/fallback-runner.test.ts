@@ -165,6 +165,44 @@ describe('FallbackRunner', () => {
     assert.deepEqual(summary(out.attempts), ['live:timeout', 'replay:ok']);
     assert.deepEqual(told, ['replay']);
   });
+
+  it('tells the gate every attempt of a provider asked, never of one passed over', async () => {
+    const recorded: ProviderAttempt[] = [];
+    const gate = {
+      skipReason: (p: string) => (p === 'gated' ? 'unhealthy since 12:00' : undefined),
+      record: (a: ProviderAttempt) => recorded.push(a),
+    };
+    const out = await new FallbackRunner(
+      'test',
+      [
+        { provider: 'absent' },
+        link(new Scripted('gated')),
+        link(new Scripted('flaky', [unavailable('flaky')]), { tries: 2 }),
+        link(new Scripted('never')),
+      ],
+      gate,
+    ).run(ask);
+    assert.deepEqual(summary(out.attempts), [
+      'absent:skipped',
+      'gated:skipped',
+      'flaky:unavailable',
+      'flaky:ok',
+    ]);
+    assert.deepEqual(summary(recorded), ['flaky:unavailable', 'flaky:ok']);
+    assert.equal(recorded[0], out.attempts[2], 'the gate is told the very record kept');
+  });
+
+  it('tells the gate nothing of a try the caller aborted (the runner rethrows unrecorded)', async () => {
+    const recorded: ProviderAttempt[] = [];
+    const gate = { skipReason: () => undefined, record: (a: ProviderAttempt) => recorded.push(a) };
+    const ac = new AbortController();
+    const run = new FallbackRunner('test', [link(new Scripted('slow', [], 5_000))], gate).run(ask, {
+      signal: ac.signal,
+    });
+    setTimeout(() => ac.abort(new Error('hang-up')), 20);
+    await assert.rejects(run, /hang-up/);
+    assert.deepEqual(recorded, []);
+  });
 });
 
 describe('ProviderError', () => {

@@ -1,0 +1,111 @@
+// `switchboard health`: the fleet's provider health as every process sees it (the breaker
+// states in the local platform's Redis): state, since when, failures in the window, the
+// last error. `--json` for tools.
+import type { Command } from 'commander';
+import { redisCacheClient } from '../providers/cache/redis';
+import {
+  clockTime,
+  healthPolicyFromEnv,
+  viewOf,
+  windowCounts,
+  type BreakerState,
+  type HealthView,
+} from '../providers/health/policy';
+import { RedisHealthStore } from '../providers/health/redis-store';
+import { localEnv } from './dev-env';
+import { table } from './report';
+
+export interface HealthRow {
+  provider: string;
+  state: HealthView;
+  since: string;
+  /** Open: when the next probe may go. */
+  probeAfter?: string;
+  reason?: string;
+  failures: number;
+  requests: number;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+export function healthRows(
+  states: Map<string, BreakerState>,
+  env: NodeJS.ProcessEnv,
+  now = Date.now(),
+): HealthRow[] {
+  const policy = healthPolicyFromEnv(env);
+  return [...states].map(([provider, s]) => {
+    const { requests, failures } = windowCounts(s, policy, now);
+    return {
+      provider,
+      state: viewOf(s, now),
+      since: new Date(s.since).toISOString(),
+      ...(s.state === 'open' && s.until !== undefined && {
+        probeAfter: new Date(s.until).toISOString(),
+      }),
+      ...(s.reason !== undefined && s.state === 'open' && { reason: s.reason }),
+      failures,
+      requests,
+      ...(s.lastError !== undefined && { lastError: s.lastError }),
+      ...(s.lastErrorAt !== undefined && { lastErrorAt: new Date(s.lastErrorAt).toISOString() }),
+    };
+  });
+}
+
+export function formatHealth(rows: HealthRow[], windowMs: number): string {
+  const w = `${Math.round(windowMs / 1000)} s`;
+  return [
+    `Provider health (times UTC; failures and requests in the last ${w})`,
+    table(
+      ['provider', 'state', 'since', 'failures', 'requests', 'last error'],
+      rows.map((r) => [
+        r.provider,
+        r.state + (r.reason ? ` (${r.reason})` : ''),
+        clockTime(Date.parse(r.since)),
+        r.failures,
+        r.requests,
+        r.lastError
+          ? `${clockTime(Date.parse(r.lastErrorAt!))} ${r.lastError.slice(0, 80)}`
+          : '',
+      ]),
+    ),
+  ].join('\n');
+}
+
+export async function readHealth(env: NodeJS.ProcessEnv): Promise<HealthRow[]> {
+  const url = env.REDIS_URL!;
+  const redis = redisCacheClient(url);
+  redis.on('error', () => undefined); // the command's own failure says it
+  try {
+    return healthRows(await new RedisHealthStore(redis).all(), env);
+  } catch (err) {
+    throw new Error(
+      `cannot read provider health from Redis at ${url} (${err instanceof Error ? err.message : String(err)}); ` +
+        'is the platform up? (./switchboard infra up)',
+      { cause: err },
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function registerHealthCommand(program: Command): void {
+  program
+    .command('health')
+    .description(
+      'provider health shared by the fleet: each provider with a recorded circuit breaker, its ' +
+        'state (closed, open, half_open), since when, failures in the window and the last error',
+    )
+    .option('--json', 'print the rows as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const env = localEnv();
+      try {
+        const rows = await readHealth(env);
+        if (o.json) console.log(JSON.stringify(rows, null, 2));
+        else console.log(formatHealth(rows, healthPolicyFromEnv(env).windowMs));
+      } catch (err) {
+        console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      }
+    });
+}
