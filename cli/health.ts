@@ -40,9 +40,10 @@ export function healthRows(
       provider,
       state: viewOf(s, now),
       since: new Date(s.since).toISOString(),
-      ...(s.state === 'open' && s.until !== undefined && {
-        probeAfter: new Date(s.until).toISOString(),
-      }),
+      ...(s.state === 'open' &&
+        s.until !== undefined && {
+          probeAfter: new Date(s.until).toISOString(),
+        }),
       ...(s.reason !== undefined && s.state === 'open' && { reason: s.reason }),
       failures,
       requests,
@@ -64,9 +65,7 @@ export function formatHealth(rows: HealthRow[], windowMs: number): string {
         clockTime(Date.parse(r.since)),
         r.failures,
         r.requests,
-        r.lastError
-          ? `${clockTime(Date.parse(r.lastErrorAt!))} ${r.lastError.slice(0, 80)}`
-          : '',
+        r.lastError ? `${clockTime(Date.parse(r.lastErrorAt!))} ${r.lastError.slice(0, 80)}` : '',
       ]),
     ),
   ].join('\n');

@@ -43,10 +43,7 @@ export function postgresCallDeps(
       gate('crm'),
     ),
     billing: billing(),
-    intent: new FallbackIntentClassifier(
-      [{ provider: intent.name, port: intent }],
-      gate('intent'),
-    ),
+    intent: new FallbackIntentClassifier([{ provider: intent.name, port: intent }], gate('intent')),
     // Its own billing instance: a test double of `billing` (crash-worker.ts) keeps the saga's.
     payments: {
       billing: billing(),

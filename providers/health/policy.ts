@@ -143,7 +143,9 @@ export function applyOutcome(s: BreakerState, o: Outcome, policy: HealthPolicy):
 }
 
 function errorOf(s: BreakerState): Pick<BreakerState, 'lastError' | 'lastErrorAt'> {
-  return { ...(s.lastError !== undefined && { lastError: s.lastError, lastErrorAt: s.lastErrorAt }) };
+  return {
+    ...(s.lastError !== undefined && { lastError: s.lastError, lastErrorAt: s.lastErrorAt }),
+  };
 }
 
 function count(s: BreakerState, o: Outcome, policy: HealthPolicy): void {

@@ -216,7 +216,10 @@ describe('provider health shared through Redis', function () {
       const audio = await chain.synthesize(`while open ${i}`);
       assert.equal(audio.provider, 'backup');
       assert.equal(audio.attempts?.[0]?.kind, 'skipped');
-      assert.match(audio.attempts?.[0]?.reason ?? '', /^unhealthy since \d\d:\d\d:\d\d \(5 failures/);
+      assert.match(
+        audio.attempts?.[0]?.reason ?? '',
+        /^unhealthy since \d\d:\d\d:\d\d \(5 failures/,
+      );
     }
     assert.equal(primary.calls, 5, 'an open primary is not asked');
 

@@ -60,7 +60,10 @@ describe('provider health policy', () => {
   });
 
   it('opens after N failures in a row, not after N − 1 or when a success breaks the run', () => {
-    const four = fold(closedState(T0), [1, 2, 3, 4].map((i) => fail(T0 + i)));
+    const four = fold(
+      closedState(T0),
+      [1, 2, 3, 4].map((i) => fail(T0 + i)),
+    );
     assert.equal(four.state, 'closed');
     const broken = fold(four, [ok(T0 + 5), fail(T0 + 6)]);
     assert.equal(broken.state, 'closed');
@@ -83,15 +86,15 @@ describe('provider health policy', () => {
     assert.equal(ten.state, 'open');
     assert.equal(ten.reason, '5 of 10 failed in 30 s');
     // The same ten, but the first half older than the window when the rest come.
-    const spread = fold(closedState(T0), [
-      ...alternating(6, T0),
-      ...alternating(4, T0 + 31_000),
-    ]);
+    const spread = fold(closedState(T0), [...alternating(6, T0), ...alternating(4, T0 + 31_000)]);
     assert.equal(spread.state, 'closed', 'outcomes older than the window do not count');
   });
 
   it('half-open after the cool-down; the probe closes it or opens it again', () => {
-    const open = fold(closedState(T0), [1, 2, 3, 4, 5].map((i) => fail(T0 + i)));
+    const open = fold(
+      closedState(T0),
+      [1, 2, 3, 4, 5].map((i) => fail(T0 + i)),
+    );
     assert.equal(viewOf(open, T0 + 5 + policy.openMs - 1), 'open');
     assert.equal(viewOf(open, T0 + 5 + policy.openMs), 'half_open');
     const late = applyOutcome(open, fail(T0 + 100), policy);
