@@ -118,8 +118,8 @@ export class FallbackRunner<P> {
     const attempts = opts.attempts ?? [];
     const record = (a: ProviderAttempt) => {
       attempts.push(a);
-      if (a.kind !== 'skipped') this.gate?.record?.(a);
       opts.onAttempt?.(a);
+      if (a.kind !== 'skipped') this.gate?.record?.(a);
     };
     for (const link of this.links) {
       opts.signal?.throwIfAborted();

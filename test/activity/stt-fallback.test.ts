@@ -214,6 +214,31 @@ describe('STT fallback policy (fakes)', function () {
     assert.equal(primary.requests + fallback.requests, 1, 'only the first utterance asked');
   });
 
+  it('tells the gate the live attempt and every replay, never a skipped provider', async () => {
+    const primary = new FakeSpeechToText({
+      name: 'primary',
+      transcripts: ['hello there'],
+      fail: { kind: 'unavailable', times: 1 },
+    });
+    const told: string[] = [];
+    const recording: FallbackGate = {
+      skipReason: () => undefined,
+      record: (a) =>
+        told.push(`${a.provider}:${a.replay ? 'replay' : 'live'}:${a.ok ? 'ok' : a.kind}`),
+    };
+    await say(new FallbackSpeechToText(primary, undefined, { backoffMs: [1], gate: recording }));
+    assert.deepEqual(told, ['primary:live:unavailable', 'primary:replay:ok']);
+
+    told.length = 0;
+    const fallback = new FakeSpeechToText({ name: 'fallback', transcripts: ['from fallback'] });
+    await say(
+      new FallbackSpeechToText(primary, fallback, {
+        gate: { ...recording, skipReason: (p) => (p === 'primary' ? 'circuit open' : undefined) },
+      }),
+    );
+    assert.deepEqual(told, ['fallback:replay:ok']);
+  });
+
   it('a live stream that gives no transcript in time counts as a timeout and is aborted', async () => {
     const slow = new FakeSpeechToText({ name: 'slow', transcripts: ['late'], delayMs: 2000 });
     const fallback = new FakeSpeechToText({ name: 'fallback', transcripts: ['on time'] });

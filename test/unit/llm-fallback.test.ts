@@ -195,6 +195,18 @@ describe('FallbackLanguageModel', () => {
     assert.equal(r.attempts[0]!.reason, 'skipped: circuit open');
   });
 
+  it('tells its gate the attempt of every provider asked', async () => {
+    const a = new FakeLanguageModel({ name: 'a', fail: 'unavailable' });
+    const b = new FakeLanguageModel({ name: 'b' });
+    const told: string[] = [];
+    const gate: FallbackGate = {
+      skipReason: () => undefined,
+      record: (x) => told.push(`${x.provider}:${x.ok ? 'ok' : x.kind}`),
+    };
+    await new FallbackLanguageModel([link(a), link(b)], gate).complete(PROMPT);
+    assert.deepEqual(told, ['a:unavailable', 'b:ok']);
+  });
+
   it('reports the served provider’s usage, estimates it for a billed one cut off', async () => {
     const usage = { inputTokens: 7, outputTokens: 3 };
     const billed = new FakeLanguageModel({ name: 'billed', usage });
