@@ -26,6 +26,7 @@ import {
 } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
 import { OpenAiReplayServer, SilentServer } from '../fixtures/openai/replay-server';
+import { rejection } from '../helpers/rejection';
 
 const DOCS: ScoredChunk[] = [
   {
@@ -65,15 +66,6 @@ async function collect(
   const pieces: string[] = [];
   for await (const piece of model.stream(p, opts)) pieces.push(piece);
   return pieces;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 interface Subject {

@@ -30,6 +30,7 @@ import {
 } from '../helpers/tts-vendors';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { rejection } from '../helpers/rejection';
 
 const PROMPT = PROMPTS.anythingElse; // shipped, so the vendor stand-ins have its audio
 const words = (t: string) => t.trim().split(/\s+/).length;
@@ -40,15 +41,6 @@ function rms(mulaw: Buffer): number {
   let sum = 0;
   for (const s of pcm) sum += s * s;
   return Math.sqrt(sum / pcm.length);
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected a rejection');
 }
 
 /** A ProviderError, and the failure the activity boundary makes of it. */

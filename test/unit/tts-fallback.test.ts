@@ -5,6 +5,7 @@ import { FallbackExhaustedError, type FallbackGate } from '../../providers/fallb
 import { ProviderError } from '../../providers/provider-error';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
 import { FallbackTextToSpeech, type TtsLink } from '../../providers/tts/fallback';
+import { rejection } from '../helpers/rejection';
 
 const link = (port: FakeTextToSpeech, timeoutMs = 1_000): TtsLink => ({
   provider: port.name,
@@ -13,15 +14,6 @@ const link = (port: FakeTextToSpeech, timeoutMs = 1_000): TtsLink => ({
 });
 const summary = (attempts: { provider: string; ok: boolean; kind?: string }[] = []) =>
   attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.kind}`);
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('FallbackTextToSpeech', () => {
   it('the first provider that answers serves; later ones are not asked', async () => {
