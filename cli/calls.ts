@@ -71,8 +71,8 @@ export async function textCall(lines: string[], o: CallFlags): Promise<TextCallR
       lines,
       ...(o.callSid && { callSid: o.callSid }),
     });
-    const { disposition, turns, callLogId } = report.result;
-    console.log(`[call] ended: ${disposition} after ${turns} turns, CRM call log #${callLogId}`);
+    const { disposition, turns } = report.result;
+    console.log(`[call] ended: ${disposition} after ${turns} turns, ${callLogText(report.result)}`);
     console.log(`[call] Web UI: ${workflowUiUrl(report.workflowId, report.runId)}`);
     return report;
   });
@@ -150,9 +150,7 @@ async function printAfterCall(
   console.log('[call] what the edge heard and the agent said (the call transcript):');
   for (const line of transcript)
     console.log(`    ${line.speaker === 'caller' ? 'caller' : 'agent '}: ${line.text}`);
-  console.log(
-    `[call] ${result.disposition} after ${result.turns} turns, CRM call log #${result.callLogId}`,
-  );
+  console.log(`[call] ${result.disposition} after ${result.turns} turns, ${callLogText(result)}`);
   const rec = result.recording;
   if (!rec) console.log('[call] no recording was stored for this call');
   else {
@@ -186,3 +184,10 @@ async function printAfterCall(
 
 /** Where the demo keeps its calls' recordings. */
 export const demoDir = (): string => path.join(paths().home, 'demo');
+
+/** Where the call's CRM log stands: written, queued until the CRM is back, or refused. */
+function callLogText(r: CallResult): string {
+  if (r.callLogId) return `CRM call log #${r.callLogId}`;
+  if (r.callLogPending) return 'CRM call log pending (queued until the CRM is back)';
+  return `CRM call log not written (${r.needsReview ?? 'unknown'})`;
+}

@@ -12,7 +12,8 @@ export const callWorkflowId = (callSid: string): string => `call-${callSid}`;
 
 /** The state machine's state (workflows/call-state.ts): carried across continue-as-new, and
  * returned by the `state` query. */
-export type Phase = 'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'ended';
+export type Phase =
+  'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'offer_callback' | 'ended';
 
 export interface CallState {
   phase: Phase;
@@ -26,6 +27,10 @@ export interface CallState {
   turns: number;
   intentPath: IntentName[];
   disposition?: Disposition;
+  /** The CRM could not be reached when the call began: the caller is not identified. */
+  crmUnavailable?: boolean;
+  /** The caller accepted a call back for what could not be done now (the CRM was away). */
+  callbackRequested?: boolean;
 }
 
 export type IntentName =
@@ -193,7 +198,13 @@ export interface CallResult {
   turns: number;
   intentPath: IntentName[];
   durationMs: number;
-  callLogId: string;
+  /** The CRM call log row; absent while it is pending or when the CRM refused it. */
+  callLogId?: string;
+  /** The CRM was away at hang-up: the call log is queued in the post-call workflow. */
+  callLogPending?: true;
+  /** Why the call needs a person's look, e.g. the CRM refused its call log for good. */
+  needsReview?: string;
+  callbackRequested?: true;
   recording?: RecordingRef;
 }
 
@@ -270,3 +281,7 @@ export const SA_CUSTOMER_ID = defineSearchAttributeKey('CustomerId', 'KEYWORD');
 export const SA_LAST_INTENT = defineSearchAttributeKey('LastIntent', 'KEYWORD');
 export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD');
 export const SA_TURN_COUNT = defineSearchAttributeKey('TurnCount', 'INT');
+/** True while the call's CRM log waits for the CRM (call and post-call workflows). */
+export const SA_CALL_LOG_PENDING = defineSearchAttributeKey('CallLogPending', 'BOOL');
+/** Set (to the reason) on a call someone should look at, e.g. `call_log_refused`. */
+export const SA_NEEDS_REVIEW = defineSearchAttributeKey('NeedsReview', 'KEYWORD');

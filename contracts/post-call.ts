@@ -1,6 +1,7 @@
 // The post-call workflow's contract, shared by the call workflow (which starts it at
-// hang-up), the post-call worker, its activities and tests. Imports nothing of ours. Names
-// never change once shipped.
+// hang-up), the post-call worker, its activities and tests. Imports only other contracts.
+// Names never change once shipped.
+import type { IntentName } from './call';
 
 export const POST_CALL_TASK_QUEUE = 'switchboard-post-call';
 export const POST_CALL_WORKFLOW_TYPE = 'postCallWorkflow';
@@ -25,6 +26,28 @@ export interface PostCallInput {
   transferred: boolean;
   /** Knowledge answers the checks refused (ungrounded), when the call workflow counted them. */
   refusedAnswers?: number;
+  /** The caller accepted a call back (the CRM was away): for the hand-off work. */
+  callbackRequested?: boolean;
+  /** The call's CRM log, when the call could not write it (the CRM was away): written here. */
+  pendingCallLog?: PendingCallLog;
+}
+
+/** A CRM call log queued by the call workflow, written once by the post-call workflow. */
+export interface PendingCallLog {
+  /** The call worker's task queue: the CRM activities run there. */
+  taskQueue: string;
+  /** The call workflow's key: however often it is tried, one row is written. */
+  idempotencyKey: string;
+  log: {
+    callSid: string;
+    customerId?: string;
+    callerNumber: string;
+    intentPath: IntentName[];
+    disposition: string;
+    turns: number;
+    durationMs: number;
+    recordingKey?: string;
+  };
 }
 
 /** The transcript's reference, as it goes into history: never its text. */
@@ -57,4 +80,6 @@ export interface PostCallResult {
   eventId: string;
   /** The call's personal TTS cache entries removed (patch `forget-call-speech`). */
   speechForgotten?: number;
+  /** The queued call log: its CRM row, or why the CRM refused it (then flagged for review). */
+  callLog?: { id: string } | { refused: string };
 }

@@ -55,6 +55,21 @@ export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
   retry: UNTIL_IT_LANDS,
 });
 
+/**
+ * The call log at hang-up: a few tries, bounded in time, then it is queued in the post-call
+ * workflow (CRM away) or flagged (refused for good): the call itself never fails for it.
+ */
+export const callLogTries = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
 /** The edge host holding the call's socket; its queue comes from the streamStarted update. */
 export const edgeHost = (taskQueue: string) =>
   proxyActivities<EdgeActivities>({
@@ -143,6 +158,17 @@ export const postCallQuick = proxyActivities<
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/**
+ * A call log the call could not write (CRM away), on the call worker's queue where the CRM
+ * activities run: retried until the CRM is back; its idempotency key writes it once.
+ */
+export const pendingCallLog = (taskQueue: string) =>
+  proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
+    taskQueue,
+    startToCloseTimeout: '10s',
+    retry: UNTIL_IT_LANDS,
+  });
 
 /** The analytics event must land: retried until the broker is back (same id every time). */
 export const postCallPublishing = proxyActivities<Pick<PostCallActivities, 'publishCallAnalyzed'>>({

@@ -4,7 +4,13 @@
 // replay-safe.
 import type { CallState, Phase } from '../contracts/call';
 import { spokenAmount, spokenDate } from '../contracts/spoken';
-import type { Disposition, Intent, KbIntentName, ReplyAction } from './definitions';
+import {
+  isKbIntent,
+  type Disposition,
+  type Intent,
+  type KbIntentName,
+  type ReplyAction,
+} from './definitions';
 
 export type { CallState, Phase };
 
@@ -15,7 +21,12 @@ export interface OpenInvoiceView {
 }
 
 export type CallEvent =
-  | { kind: 'identified'; customer?: { id: string; name: string } }
+  | {
+      kind: 'identified';
+      customer?: { id: string; name: string };
+      /** The CRM could not be asked (down after retries): the call goes on unidentified. */
+      crmUnavailable?: boolean;
+    }
   | {
       kind: 'turn';
       intent: Intent;
@@ -32,8 +43,11 @@ export type CallEvent =
     }
   | { kind: 'payment'; ok: true; amountCents: number }
   | { kind: 'payment'; ok: false }
-  /** The account could not be read (CRM down after retries). */
-  | { kind: 'lookup_failed' }
+  /**
+   * The account could not be read (CRM down after retries). With offerCallback the caller
+   * is offered a call back (before, an agent).
+   */
+  | { kind: 'lookup_failed'; offerCallback?: boolean }
   /** A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). */
   | { kind: 'answered'; text: string; refused: boolean }
   /** No answer could be produced (the answering activity failed). */
@@ -81,6 +95,13 @@ export const PROMPTS = {
   noOpenBill: 'You have no open bill to pay right now.',
   lookupFailed:
     "I'm sorry, I can't reach your account right now. Would you like me to connect you to an agent?",
+  crmUnavailableGreeting:
+    "Welcome to Northwind. I can't reach customer accounts right now, but I can still help with general questions.",
+  accountUnavailable:
+    "I'm sorry, I can't reach your account right now. Would you like us to call you back once we can? Please say yes or no.",
+  offerCallback: 'Would you like us to call you back about your account? Please say yes or no.',
+  callbackBooked:
+    'Okay, we will call you back at this number as soon as we can reach your account.',
   outOfScope:
     'I can help with your balance, paying your bill, and questions about billing, plans, outages and our policies. What would you like to do?',
   answerFailed:
@@ -94,7 +115,8 @@ export const PROMPTS = {
 
 /** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
 export function dtmfIntent(phase: Phase, digits: string): Intent {
-  const asking = phase === 'confirm_payment' || phase === 'offer_agent';
+  const asking =
+    phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback';
   if (asking && digits === '1') return { name: 'confirm_yes', confidence: 1 };
   if (asking && digits === '2') return { name: 'confirm_no', confidence: 1 };
   if (digits === '0') return { name: 'talk_to_agent', confidence: 1 };
@@ -119,6 +141,11 @@ export function step(state: CallState, event: CallEvent): Step {
   switch (event.kind) {
     case 'identified': {
       const next: CallState = { ...state, phase: 'idle', customer: event.customer };
+      if (event.crmUnavailable)
+        return say(
+          { ...next, crmUnavailable: true },
+          `${PROMPTS.crmUnavailableGreeting} ${PROMPTS.howCanIHelp}`,
+        );
       const hello = event.customer
         ? `Hello ${event.customer.name}, thanks for calling.`
         : 'Thanks for calling.';
@@ -146,6 +173,11 @@ export function step(state: CallState, event: CallEvent): Step {
     case 'balance':
       return onBalance(state, event);
     case 'lookup_failed':
+      if (event.offerCallback)
+        return say(
+          { ...state, phase: 'offer_callback', pendingPayment: undefined },
+          PROMPTS.accountUnavailable,
+        );
       return say(
         { ...state, phase: 'offer_agent', pendingPayment: undefined },
         PROMPTS.lookupFailed,
@@ -202,10 +234,25 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
     if (intent.name !== 'goodbye') return say(s, PROMPTS.offerAgent);
   }
+  if (s.phase === 'offer_callback') {
+    if (intent.name === 'confirm_yes')
+      return say(
+        { ...s, phase: 'idle', callbackRequested: true },
+        `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`,
+      );
+    if (intent.name === 'confirm_no')
+      return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
+    // General questions are still answered; an agent or goodbye is taken as asked.
+    const goesOn = isKbIntent(intent.name) || intent.name === 'talk_to_agent' || intent.name === 'goodbye'; // prettier-ignore
+    if (!goesOn) return say(s, PROMPTS.offerCallback);
+  }
 
   switch (intent.name) {
     case 'check_balance':
     case 'pay_bill':
+      // The CRM is away: the account cannot be read, so offer a call back.
+      if (!s.customer && s.crmUnavailable)
+        return say({ ...s, phase: 'offer_callback' }, PROMPTS.accountUnavailable);
       if (!s.customer) return end(s, PROMPTS.unknownCaller, 'transferred', 'transfer');
       return {
         state: s,
@@ -304,7 +351,8 @@ const QUESTIONS = [
 
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase): string[] {
-  if (phase === 'confirm_payment' || phase === 'offer_agent') return [...ANSWERS, ...REQUESTS];
+  if (phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback')
+    return [...ANSWERS, ...REQUESTS];
   if (phase === 'ended') return [];
   return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

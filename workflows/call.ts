@@ -109,9 +109,22 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }));
 
   if (!carried) {
-    const customer = await fast.identifyCaller(input.from);
+    let customer: Awaited<ReturnType<typeof fast.identifyCaller>>;
+    let crmUnavailable = false;
+    try {
+      customer = await fast.identifyCaller(input.from);
+    } catch (err) {
+      // The CRM is away (after the activity's few quick retries: a caller is waiting).
+      if (!isPatched(PATCHES.crmUnavailable)) throw err;
+      log.warn('the CRM could not identify the caller; going on unidentified', { error: String(err) }); // prettier-ignore
+      crmUnavailable = true;
+    }
     if (customer) upsertSearchAttributes([{ key: SA_CUSTOMER_ID, value: customer.id }]);
-    const greeted = step(convo.state, { kind: 'identified', customer });
+    const greeted = step(convo.state, {
+      kind: 'identified',
+      customer,
+      ...(crmUnavailable && { crmUnavailable }),
+    });
     convo.state = greeted.state;
     convo.speak(0, greeted.say ?? '', greeted.action, 'greeting');
   }

@@ -3,30 +3,29 @@
 // the call's cached speech, transcribe the recording, summarise, flag for QA, publish
 // call.analyzed.
 // Only references and short strings enter history (transcript key, word count, summary).
+import { log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type {
+  PendingCallLog,
+  PostCallInput,
+  PostCallResult,
+  TranscriptRef,
+} from './post-call-definitions';
+import { SA_CALL_LOG_PENDING, SA_NEEDS_REVIEW } from './definitions';
+import { failedForGood, failureType } from './failures';
 import {
-  ActivityFailure,
-  ApplicationFailure,
-  log,
-  patched,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { PostCallInput, PostCallResult, TranscriptRef } from './post-call-definitions';
-import { NON_RETRYABLE } from '../contracts/failures';
-import {
+  pendingCallLog,
   postCallBatch as batch,
   postCallPublishing as publishing,
   postCallQuick as quick,
 } from './activity-proxies';
 
-/** The failure type an activity ended with (ApplicationFailure.type), if any. */
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return err.cause.type ?? undefined;
-  }
-  return undefined;
-}
-
 export async function postCallWorkflow(input: PostCallInput): Promise<PostCallResult> {
+  // A call log the call could not write (the CRM was away) is written beside the analysis,
+  // which does not wait for the CRM; the result waits for both.
+  const callLogWritten =
+    input.pendingCallLog && patched('pending-call-log')
+      ? writePendingCallLog(input.pendingCallLog)
+      : undefined;
   // Seed §7: the call's personal speech leaves the TTS cache as soon as the call is over.
   // Best effort: entries left behind (Redis away) expire with the cache's TTL.
   let speechForgotten: number | undefined;
@@ -50,7 +49,7 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
       });
     } catch (err) {
       // A missing or unreadable recording will not get better: analyse the call without it.
-      if (!NON_RETRYABLE.includes(failureType(err) ?? '')) throw err;
+      if (!failedForGood(err)) throw err;
       transcriptMissing = 'transcription_failed';
     }
   }
@@ -90,8 +89,10 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
     },
   });
 
+  const callLog = await callLogWritten;
   return {
     callSid: input.callSid,
+    ...(callLog && { callLog }),
     ...(transcript && { transcript }),
     ...(transcriptMissing && { transcriptMissing }),
     summary,
@@ -99,4 +100,31 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
     eventId,
     ...(speechForgotten !== undefined && { speechForgotten }),
   };
+}
+
+/**
+ * Writes the queued call log, retrying until the CRM is back (the same idempotency key as
+ * the call's own tries: one row). CallLogPending marks this workflow while it waits; a
+ * refusal for good is flagged for review instead of retried.
+ */
+async function writePendingCallLog(
+  pending: PendingCallLog,
+): Promise<{ id: string } | { refused: string }> {
+  upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: true }]);
+  const { taskQueue, ...request } = pending;
+  try {
+    const { id } = await pendingCallLog(taskQueue).writeCallLog(request);
+    log.info('the queued call log is written', { callSid: pending.log.callSid, callLogId: id });
+    upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: false }]);
+    return { id };
+  } catch (err) {
+    // Only a failure for good ends the retries (the policy retries everything else).
+    const refused = failureType(err) ?? 'unknown';
+    log.error('the CRM refused the queued call log: flagged for review', { refused, error: String(err) }); // prettier-ignore
+    upsertSearchAttributes([
+      { key: SA_CALL_LOG_PENDING, value: false },
+      { key: SA_NEEDS_REVIEW, value: 'call_log_refused' },
+    ]);
+    return { refused };
+  }
 }

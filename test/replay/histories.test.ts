@@ -29,6 +29,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // A call's events sent per turn (before event-batches) and in batches (after).
       'events-per-turn',
       'events-in-batches',
+      // Recorded before CRM-down handling (identify, call log, post-call without a queued log).
+      'crm-up-call-log',
+      'post-call-before-pending-log',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

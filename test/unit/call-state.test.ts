@@ -236,3 +236,57 @@ describe('call state machine: out of scope', () => {
     assert.equal(next.action, 'transfer');
   });
 });
+
+describe('call state machine: the CRM away', () => {
+  const crmDown = (): CallState =>
+    step(initialCallState(), { kind: 'identified', crmUnavailable: true }).state;
+
+  it('greets with the CRM-away line, not the no-account one, and records it', () => {
+    const s = step(initialCallState(), { kind: 'identified', crmUnavailable: true });
+    assert.equal(s.say, `${PROMPTS.crmUnavailableGreeting} ${PROMPTS.howCanIHelp}`);
+    assert.notEqual(s.say, PROMPTS.unknownCaller);
+    assert.equal(s.state.crmUnavailable, true);
+    assert.equal(s.state.phase, 'idle');
+    assert.equal(step(initialCallState(), { kind: 'identified' }).state.crmUnavailable, undefined);
+  });
+
+  for (const intent of ['check_balance', 'pay_bill'] as const)
+    it(`${intent}: can't reach the account, a call back is offered; yes records it, the call goes on`, () => {
+      const offered = step(crmDown(), turn(intent));
+      assert.equal(offered.say, PROMPTS.accountUnavailable);
+      assert.equal(offered.effect, undefined);
+      assert.equal(offered.state.phase, 'offer_callback');
+      const yes = step(offered.state, turn('confirm_yes'));
+      assert.equal(yes.say, `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`);
+      assert.equal(yes.action, 'continue');
+      assert.equal(yes.state.callbackRequested, true);
+      assert.equal(yes.state.phase, 'idle');
+    });
+
+  it('a no declines the call back; keypad 1 and 2 answer the offer', () => {
+    const offered = step(crmDown(), turn('pay_bill')).state;
+    const no = step(offered, turn('confirm_no'));
+    assert.equal(no.say, `Okay. ${PROMPTS.anythingElse}`);
+    assert.equal(no.state.callbackRequested, undefined);
+    assert.equal(dtmfIntent('offer_callback', '1').name, 'confirm_yes');
+    assert.equal(dtmfIntent('offer_callback', '2').name, 'confirm_no');
+  });
+
+  it('while offered: a general question is still answered, anything unclear re-asks the offer', () => {
+    const offered = step(crmDown(), turn('check_balance')).state;
+    assert.deepEqual(step(offered, turn('ask_plans')).effect, { kind: 'answer', intent: 'ask_plans' }); // prettier-ignore
+    assert.equal(step(offered, turn('out_of_scope')).say, PROMPTS.offerCallback);
+    assert.equal(step(offered, turn('talk_to_agent')).action, 'transfer');
+  });
+
+  it('a balance read failing mid-call offers a call back (offerCallback), an agent before', () => {
+    const asked = step(greeted(), turn('check_balance')).state;
+    const offered = step(asked, { kind: 'lookup_failed', offerCallback: true });
+    assert.equal(offered.say, PROMPTS.accountUnavailable);
+    assert.equal(offered.state.phase, 'offer_callback');
+    assert.equal(step(offered.state, turn('confirm_yes')).state.callbackRequested, true);
+    const old = step(asked, { kind: 'lookup_failed' });
+    assert.equal(old.say, PROMPTS.lookupFailed);
+    assert.equal(old.state.phase, 'offer_agent');
+  });
+});

@@ -161,7 +161,8 @@ export class EventOutbox {
       state: CallState;
       disposition: string;
       durationMs: number;
-      callLogId: string;
+      /** Absent while the call log is pending or after the CRM refused it. */
+      callLogId?: string;
       recording?: RecordingRef;
     },
   ): void {
@@ -186,7 +187,7 @@ export class EventOutbox {
         fallbacks_used: [...this.fallbacksUsed.values()],
         ...(end.state.customer && { customer_id: end.state.customer.id }),
         ...(end.recording && { recording_key: end.recording.key }),
-        call_log_id: end.callLogId,
+        ...(end.callLogId && { call_log_id: end.callLogId }),
       }),
     ];
     if (this.opts.batched) {

@@ -1,20 +1,26 @@
 // The end of a call: the disposition in search attributes, the recording awaited (bounded),
 // the CRM call log once, the remaining events and the post-call workflow, which outlives
-// this one. Each step repeats nothing on a retry: the call log's idempotency key, the event
+// this one. The call never fails for its call log: with the CRM away after a few tries the
+// log is queued in the post-call workflow (CallLogPending), and a log the CRM refuses for
+// good is flagged (NeedsReview) instead of retried. Each step repeats nothing on a retry: the call log's idempotency key, the event
 // ids and the child's workflow id are deterministic. The call's personal TTS cache entries
 // are removed by the post-call workflow's first step.
 import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  log,
   ParentClosePolicy,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { records } from '../activity-proxies';
+import { callLogTries, records } from '../activity-proxies';
+import { failedForGood, failureType } from '../failures';
 import {
+  SA_CALL_LOG_PENDING,
   SA_DISPOSITION,
+  SA_NEEDS_REVIEW,
   SA_TURN_COUNT,
   type CallConfig,
   type CallInput,
@@ -26,6 +32,7 @@ import {
   POST_CALL_TASK_QUEUE,
   POST_CALL_WORKFLOW_TYPE,
   postCallWorkflowId,
+  type PendingCallLog,
   type PostCallInput,
 } from '../post-call-definitions';
 import type { Conversation } from './conversation';
@@ -43,6 +50,9 @@ export interface EndingCall {
   recording(): RecordingRef | undefined;
 }
 
+/** How the call's own tries at its call log ended. */
+type CallLogOutcome = { id: string } | { pending: true } | { refused: string };
+
 export async function finishCall(call: EndingCall): Promise<CallResult> {
   const { input, workflowId, conversation: convo, outbox } = call;
   const state = convo.state;
@@ -59,7 +69,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
   }
   const logged = call.recording();
   const customerId = state.customer?.id;
-  const callLog = await records.writeCallLog({
+  const request: Omit<PendingCallLog, 'taskQueue'> = {
     idempotencyKey: `${workflowId}:call-log`,
     log: {
       callSid: input.callSid,
@@ -71,7 +81,13 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
       durationMs,
       ...(logged && { recordingKey: logged.key }),
     },
-  });
+  };
+  // The queue for a pending log is the post-call workflow, started below with the data plane.
+  const queueable = outbox.enabled && isPatched(PATCHES.callLogQueued);
+  const callLog: CallLogOutcome = queueable
+    ? await tryCallLog(request)
+    : await records.writeCallLog(request);
+  const callLogId = 'id' in callLog ? callLog.id : undefined;
   // A recording that arrived while the call log was written still goes to the events.
   const recording = call.recording();
   if (outbox.enabled) {
@@ -80,7 +96,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
       state,
       disposition,
       durationMs,
-      callLogId: callLog.id,
+      ...(callLogId && { callLogId }),
       ...(recording && { recording }),
     });
     const refusedAnswers = convo.transcript.filter((e) => e.answer?.refused).length;
@@ -102,6 +118,10 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
           lowConfidenceTurns: outbox.lowConfidenceTurns,
           transferred: disposition === 'transferred',
           ...(refusedAnswers && { refusedAnswers }),
+          ...(state.callbackRequested && { callbackRequested: true }),
+          ...('pending' in callLog && {
+            pendingCallLog: { taskQueue: workflowInfo().taskQueue, ...request },
+          }),
         } satisfies PostCallInput,
       ],
     });
@@ -110,14 +130,37 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
   }
   // Turns still waiting get the call's end as their reply.
   await condition(allHandlersFinished);
-  if (!callLog.id) throw ApplicationFailure.nonRetryable('call log was not written');
+  if (!queueable && !callLogId) throw ApplicationFailure.nonRetryable('call log was not written');
   return {
     callSid: input.callSid,
     disposition,
     turns: state.turns,
     intentPath: state.intentPath,
     durationMs,
-    callLogId: callLog.id,
+    ...(callLogId && { callLogId }),
+    ...('pending' in callLog && { callLogPending: true }),
+    ...('refused' in callLog && { needsReview: 'call_log_refused' }),
+    ...(state.callbackRequested && { callbackRequested: true }),
     ...(call.recording() && { recording: call.recording() }),
   };
+}
+
+/**
+ * The call log, tried a few times: the CRM away after those → queued (CallLogPending); a
+ * refusal for good (bad input such as an unknown customer) → flagged (NeedsReview).
+ */
+async function tryCallLog(request: Omit<PendingCallLog, 'taskQueue'>): Promise<CallLogOutcome> {
+  try {
+    return { id: (await callLogTries.writeCallLog(request)).id };
+  } catch (err) {
+    if (failedForGood(err)) {
+      const refused = failureType(err)!;
+      log.error('the CRM refused the call log: flagged for review', { refused, error: String(err) }); // prettier-ignore
+      upsertSearchAttributes([{ key: SA_NEEDS_REVIEW, value: 'call_log_refused' }]);
+      return { refused };
+    }
+    log.warn('the CRM is away: the call log is queued in the post-call workflow', { error: String(err) }); // prettier-ignore
+    upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: true }]);
+    return { pending: true };
+  }
 }

@@ -264,7 +264,10 @@ async function runAccountEffect(
       };
     } catch (err) {
       log.warn('balance lookup failed', { error: String(err) });
-      return { kind: 'lookup_failed' };
+      // The CRM is away: a call back is offered (before the patch, an agent).
+      return isPatched(PATCHES.crmUnavailable)
+        ? { kind: 'lookup_failed', offerCallback: true }
+        : { kind: 'lookup_failed' };
     }
   }
   // From this version on a payment is a saga: reserve → charge → commit, each step

@@ -21,6 +21,17 @@ export const PATCHES = {
   edgeSpeaksUnprompted: 'edge-speaks-unprompted',
   /** An audio call waits (bounded) for its recording before the call log. */
   awaitRecording: 'await-recording',
+  /**
+   * The CRM away: an identify that fails goes on unidentified, an account read that fails
+   * offers a call back (before: the call failed, or an agent was offered).
+   */
+  crmUnavailable: 'crm-unavailable',
+  /**
+   * The call log is tried a bounded number of times; then it is queued in the post-call
+   * workflow (CRM away) or flagged for review (refused for good). Before: retried without
+   * end, and a refusal failed the call.
+   */
+  callLogQueued: 'call-log-queued',
 } as const;
 
 export const DEPRECATED_PATCHES = {
