@@ -9,7 +9,8 @@ export type EventType =
   | 'call.ended'
   | 'turn.metrics'
   | 'provider.fallback'
-  | 'call.analyzed';
+  | 'call.analyzed'
+  | 'call_log.status';
 
 /** The pipeline stages that have provider chains and latencies. */
 export type PipelineStage = 'asr' | 'intent' | 'retrieval' | 'llm' | 'tts';
@@ -99,6 +100,18 @@ export interface CallAnalyzedData {
   transcript_words: number;
 }
 
+/**
+ * The call's CRM log was not written at hang-up: `pending` (the CRM was away; queued in the
+ * post-call workflow until it is back) or `refused` (the CRM refused it for good; the call is
+ * flagged for review). For ops: a written log needs no event.
+ */
+export interface CallLogStatusData {
+  status: 'pending' | 'refused';
+  /** The failure type of a refusal (e.g. BadInput); absent while pending. */
+  reason?: string;
+  disposition: string;
+}
+
 export interface EventDataByType {
   'transcript.line': TranscriptLineData;
   'recording.completed': RecordingCompletedData;
@@ -106,6 +119,7 @@ export interface EventDataByType {
   'turn.metrics': TurnMetricsData;
   'provider.fallback': ProviderFallbackData;
   'call.analyzed': CallAnalyzedData;
+  'call_log.status': CallLogStatusData;
 }
 
 /** An event as it travels; the envelope is the same for every type. */

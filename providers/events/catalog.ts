@@ -5,6 +5,7 @@
 import type { AnyBusEvent, EventDataByType, EventType } from '../../contracts/events';
 import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
+import callLogStatusV1 from './schemas/call_log.status.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';
 import recordingCompletedV1 from './schemas/recording.completed.v1.json';
 import transcriptLineV1 from './schemas/transcript.line.v1.json';
@@ -17,6 +18,7 @@ export const EVENT_TYPES = [
   'turn.metrics',
   'provider.fallback',
   'call.analyzed',
+  'call_log.status',
 ] as const satisfies readonly EventType[];
 
 /** Topic names without the bus's prefix (`switchboard.` by default). */
@@ -27,6 +29,7 @@ export const TOPICS: Record<EventType, string> = {
   'turn.metrics': 'turn-metrics',
   'provider.fallback': 'provider-fallbacks',
   'call.analyzed': 'call-analyses',
+  'call_log.status': 'call-logs',
 };
 
 /** Where consumers put messages that are not valid events (raw bytes + the reason). */
@@ -62,6 +65,7 @@ export const EVENT_REGISTRY: EventRegistry = {
   'turn.metrics': { schemas: { 1: turnMetricsV1 } },
   'provider.fallback': { schemas: { 1: providerFallbackV1 } },
   'call.analyzed': { schemas: { 1: callAnalyzedV1 } },
+  'call_log.status': { schemas: { 1: callLogStatusV1 } },
 };
 
 /** The `data` fields of a type whose values are strings. */
@@ -84,6 +88,7 @@ export const FREE_TEXT_FIELDS: { [T in EventType]: readonly StringField<T>[] } =
   'turn.metrics': [],
   'provider.fallback': ['reason'],
   'call.analyzed': ['summary'],
+  'call_log.status': [],
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

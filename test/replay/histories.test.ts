@@ -32,6 +32,11 @@ describe('replay of recorded histories (test/histories)', () => {
       // Recorded before CRM-down handling (identify, call log, post-call without a queued log).
       'crm-up-call-log',
       'post-call-before-pending-log',
+      // After it: a call whose log was queued (CRM down), the post-call workflow that wrote
+      // it, and a call whose log the CRM refused.
+      'crm-down-call-log-queued',
+      'post-call-pending-log-written',
+      'call-log-refused',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -211,6 +211,7 @@ describe('redaction never mangles identifiers', () => {
       'turn.metrics': [],
       'provider.fallback': ['reason'],
       'call.analyzed': ['summary'],
+      'call_log.status': [],
     });
     for (const type of EVENT_TYPES) {
       const schemas = Object.values(EVENT_REGISTRY[type].schemas) as {

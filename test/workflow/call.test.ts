@@ -194,7 +194,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     assert.equal(await count('SELECT count(*) FROM payments', []), 0);
   });
 
-  it('CRM down during a turn: the caller is offered an agent, nothing is paid', async () => {
+  it('CRM down during a turn: the caller is offered a call back, nothing is paid', async () => {
     const deps = await postgresTestDeps();
     let reads = 0;
     const crm = Object.create(deps.crm) as typeof deps.crm;
@@ -207,7 +207,7 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await down.runUntil(async () => {
       const { bridge, handle } = await startCall(env.client, { taskQueue });
       await bridge.streamStarted();
-      assert.equal((await bridge.utterance('pay my bill')).text, PROMPTS.lookupFailed);
+      assert.equal((await bridge.utterance('pay my bill')).text, PROMPTS.accountUnavailable);
       // understandTurn's read, then the flow's own getBalance with its retries.
       assert.ok(reads >= 3, `reads ${reads}`);
       assert.equal(

@@ -163,6 +163,8 @@ export class EventOutbox {
       durationMs: number;
       /** Absent while the call log is pending or after the CRM refused it. */
       callLogId?: string;
+      /** The call log was not written: queued until the CRM is back, or refused for good. */
+      callLog?: { status: 'pending' } | { status: 'refused'; reason: string };
       recording?: RecordingRef;
     },
   ): void {
@@ -189,6 +191,9 @@ export class EventOutbox {
         ...(end.recording && { recording_key: end.recording.key }),
         ...(end.callLogId && { call_log_id: end.callLogId }),
       }),
+      ...(end.callLog
+        ? [this.draft('call_log.status', 0, { ...end.callLog, disposition: end.disposition })]
+        : []),
     ];
     if (this.opts.batched) {
       const rest = [...this.held.splice(0).flat(), ...this.waiting.splice(0)];

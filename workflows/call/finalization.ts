@@ -97,6 +97,8 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
       disposition,
       durationMs,
       ...(callLogId && { callLogId }),
+      ...('pending' in callLog && { callLog: { status: 'pending' } }),
+      ...('refused' in callLog && { callLog: { status: 'refused', reason: callLog.refused } }),
       ...(recording && { recording }),
     });
     const refusedAnswers = convo.transcript.filter((e) => e.answer?.refused).length;
