@@ -94,6 +94,13 @@ export function callEvents(callId: string, turns = 3): EventDraft[] {
         transcript_words: 42,
       },
     },
+    {
+      ...base,
+      type: 'call_log.status',
+      seq: 0,
+      occurred_at: at(60_500),
+      data: { status: 'pending', disposition: 'resolved' },
+    },
   );
   return drafts;
 }
