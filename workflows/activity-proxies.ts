@@ -22,9 +22,22 @@ const UNTIL_IT_LANDS: NonNullable<ActivityOptions['retry']> = {
 
 // --- the call workflow -----------------------------------------------------------------
 
-export const fast = proxyLocalActivities<
-  Pick<CallActivities, 'understandTurn' | 'identifyCaller' | 'getBalance'>
->({
+/**
+ * Who is calling, before the greeting: a few quick tries bounded to 4 s in all, then the call
+ * goes on unidentified (a CRM that hangs must not hold the caller in silence).
+ */
+export const identify = proxyLocalActivities<Pick<CallActivities, 'identifyCaller'>>({
+  startToCloseTimeout: '2s',
+  scheduleToCloseTimeout: '4s',
+  retry: {
+    initialInterval: '100ms',
+    backoffCoefficient: 2,
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export const fast = proxyLocalActivities<Pick<CallActivities, 'understandTurn' | 'getBalance'>>({
   startToCloseTimeout: '3s',
   retry: {
     initialInterval: '100ms',

@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { edgeHost, fast } from './activity-proxies';
+import { edgeHost, identify } from './activity-proxies';
 import { step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
@@ -109,10 +109,10 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   }));
 
   if (!carried) {
-    let customer: Awaited<ReturnType<typeof fast.identifyCaller>>;
+    let customer: Awaited<ReturnType<typeof identify.identifyCaller>>;
     let crmUnavailable = false;
     try {
-      customer = await fast.identifyCaller(input.from);
+      customer = await identify.identifyCaller(input.from);
     } catch (err) {
       // The CRM is away (after the activity's few quick retries: a caller is waiting).
       if (!isPatched(PATCHES.crmUnavailable)) throw err;

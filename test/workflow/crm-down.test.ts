@@ -1,15 +1,15 @@
-// The CRM away, for real: the local PostgreSQL that holds the CRM is stopped during the call
-// and started again later. The call goes on (unidentified, general questions answered,
-// a call back offered for the account), completes, and its call log is queued in the
-// post-call workflow, which writes it once when the CRM is back, across a worker restart.
+// The CRM away, for real: the call worker reaches the CRM's PostgreSQL through a Toxiproxy
+// proxy, taken down during the call (connections dropped, new ones refused) and brought back
+// later. The call goes on (unidentified, general questions answered, a call back offered for
+// the account), completes, and its call log is queued in the post-call workflow, which writes
+// it once when the CRM is back, across a restart of every worker.
 // A call log the CRM refuses for good (a real foreign-key violation) is tried once, the
 // call completes and is flagged for review.
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { databaseUrl, infraUp } from '../../infra';
-import { serviceInfo, stopService } from '../../infra/services';
+import { databaseUrl } from '../../infra';
 import { createKnowledgeAnswerer } from '../../conversation/answers/knowledge-answerer';
 import type { Answerer } from '../../conversation/answers/answerer';
 import type { AnyBusEvent } from '../../contracts/events';
@@ -35,32 +35,36 @@ import {
   startCall,
 } from '../../testing/calls';
 import { localEnv, resetDb, testDb, workflowBundle } from '../../testing/platform';
-
-/** The CRM's server, stopped and started the way `switchboard infra` does it. */
-const crm = {
-  stop: () => stopService(serviceInfo('postgres'), () => {}),
-  start: () => infraUp({ quiet: true }),
-};
+import {
+  hostPort,
+  startFaultProxy,
+  throughProxy,
+  type FaultProxies,
+  type FaultProxy,
+} from '../../testing/faults';
 
 describe('CRM down: the call goes on, the call log is queued', function () {
   let env: TestWorkflowEnvironment;
   let intent: ReturnType<typeof createEmbeddingIntentClassifier>;
   let answerer: Answerer;
   let db: Pool;
+  let faults: FaultProxies;
+  let crm: FaultProxy;
 
   before(async () => {
     env = await localEnv();
+    const crmUrl = databaseUrl('switchboard_test');
+    faults = await startFaultProxy();
+    crm = await faults.proxy('crm-down-postgres', hostPort(crmUrl));
     intent = createEmbeddingIntentClassifier();
     await intent.warmUp();
     answerer = await createKnowledgeAnswerer({
       env: { ...process.env, LLM_CHAIN: 'template' },
       log: () => {},
     });
-    // Connections the stopped server drops are reported on the pool: expected here.
-    (await testDb()).on('error', () => {});
   });
   after(async () => {
-    await crm.start(); // even after a failed test: the next file needs its database
+    await faults?.remove('crm-down-postgres');
   });
   beforeEach(async () => {
     db = await resetDb();
@@ -121,8 +125,12 @@ describe('CRM down: the call goes on, the call log is queued', function () {
   it('CRM down at call start: polite line, general question answered, call back offered; the call completes and its log is written once when the CRM is back, across a worker restart', async () => {
     const taskQueue = `calls-crm-down-${newCallSid()}`;
     const { bus, sent } = recordingBus();
-    const pool = new Pool({ connectionString: databaseUrl('switchboard_test'), max: 4 });
-    pool.on('error', () => {});
+    // The CRM behind the proxy; the test's own pool (db) reaches the database directly.
+    const pool = new Pool({
+      connectionString: throughProxy(databaseUrl('switchboard_test'), crm),
+      max: 4,
+    });
+    pool.on('error', () => {}); // idle connections the proxy drops: expected here
     let workers: Worker[] = [await crmWorker(taskQueue, bus, pool), await postCallWorker(env)];
     let running = workers.map((w) => w.run());
     const stopWorkers = async () => {
@@ -130,7 +138,7 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       await Promise.all(running);
     };
     try {
-      await crm.stop();
+      await crm.down();
       const { bridge, handle, callSid } = await startCall(env.client, { taskQueue });
       assert.equal(
         (await bridge.streamStarted()).text,
@@ -170,9 +178,9 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       assert.equal((await post.describe()).status.name, 'RUNNING');
 
       // Every worker goes away while the log is pending, the CRM comes back, new workers start.
-      await stopWorkers();
-      await crm.start();
       assert.equal(await count(callSid), 0);
+      await stopWorkers();
+      await crm.up();
       workers = [await crmWorker(taskQueue, bus, pool), await postCallWorker(env)];
       running = workers.map((w) => w.run());
 
@@ -190,7 +198,7 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       await maybeRecordHistory(env, handle.workflowId, 'crm-down-call-log-queued');
       await maybeRecordHistory(env, post.workflowId, 'post-call-pending-log-written');
     } finally {
-      await crm.start();
+      await crm.clear();
       await stopWorkers();
       await pool.end();
     }
