@@ -18,7 +18,7 @@ import {
   summaryPrompt,
   type SummaryFacts,
 } from '../conversation/post-call/summary';
-import type { CallAnalyzedData } from '../contracts/events';
+import type { CallAnalyzedData, CallLogStatusData } from '../contracts/events';
 import type { EventBus } from '../providers/events/port';
 import type { ObjectStore } from '../providers/object-store/port';
 import type { SpeechToText } from '../providers/stt/port';
@@ -78,6 +78,13 @@ export interface TranscribeInput {
 
 export interface SummarizeInput extends SummaryFacts {
   transcriptKey?: string;
+}
+
+export interface PublishCallLogStatusInput {
+  workflowId: string;
+  callSid: string;
+  occurredAt: string;
+  data: CallLogStatusData;
 }
 
 export interface PublishAnalyzedInput {
@@ -248,6 +255,21 @@ export function createPostCallActivities(deps: PostCallActivityDeps) {
           occurred_at: input.occurredAt,
           data: input.data,
         }),
+      ]);
+      return { eventId: event!.id };
+    },
+
+    /** The queued call log written or refused (seq 1: the call's own `pending` was seq 0). */
+    async publishCallLogStatus(input: PublishCallLogStatusInput): Promise<{ eventId: string }> {
+      const [event] = await deps.events.publish([
+        {
+          type: 'call_log.status',
+          call_id: input.callSid,
+          workflow_id: input.workflowId,
+          seq: 1,
+          occurred_at: input.occurredAt,
+          data: input.data,
+        },
       ]);
       return { eventId: event!.id };
     },

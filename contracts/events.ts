@@ -101,14 +101,17 @@ export interface CallAnalyzedData {
 }
 
 /**
- * The call's CRM log was not written at hang-up: `pending` (the CRM was away; queued in the
- * post-call workflow until it is back) or `refused` (the CRM refused it for good; the call is
- * flagged for review). For ops: a written log needs no event.
+ * A call log that was not written at hang-up, for ops: `pending` (the CRM was away; queued in
+ * the post-call workflow until it is back), then `written` by the post-call workflow; or
+ * `refused` (the CRM refused it for good; the call is flagged for review). A call log written
+ * at hang-up has no event.
  */
 export interface CallLogStatusData {
-  status: 'pending' | 'refused';
-  /** The failure type of a refusal (e.g. BadInput); absent while pending. */
+  status: 'pending' | 'written' | 'refused';
+  /** The failure type of a refusal (e.g. BadInput). */
   reason?: string;
+  /** The CRM row, once written. */
+  call_log_id?: string;
   disposition: string;
 }
 

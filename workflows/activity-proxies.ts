@@ -184,7 +184,9 @@ export const pendingCallLog = (taskQueue: string) =>
   });
 
 /** The analytics event must land: retried until the broker is back (same id every time). */
-export const postCallPublishing = proxyActivities<Pick<PostCallActivities, 'publishCallAnalyzed'>>({
+export const postCallPublishing = proxyActivities<
+  Pick<PostCallActivities, 'publishCallAnalyzed' | 'publishCallLogStatus'>
+>({
   startToCloseTimeout: '3m',
   retry: UNTIL_IT_LANDS,
 });

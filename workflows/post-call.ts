@@ -116,6 +116,12 @@ async function writePendingCallLog(
     const { id } = await pendingCallLog(taskQueue).writeCallLog(request);
     log.info('the queued call log is written', { callSid: pending.log.callSid, callLogId: id });
     upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: false }]);
+    await publishing.publishCallLogStatus({
+      workflowId: workflowInfo().workflowId,
+      callSid: pending.log.callSid,
+      occurredAt: new Date().toISOString(),
+      data: { status: 'written', call_log_id: id, disposition: pending.log.disposition },
+    });
     return { id };
   } catch (err) {
     // Only a failure for good ends the retries (the policy retries everything else).
@@ -125,6 +131,12 @@ async function writePendingCallLog(
       { key: SA_CALL_LOG_PENDING, value: false },
       { key: SA_NEEDS_REVIEW, value: 'call_log_refused' },
     ]);
+    await publishing.publishCallLogStatus({
+      workflowId: workflowInfo().workflowId,
+      callSid: pending.log.callSid,
+      occurredAt: new Date().toISOString(),
+      data: { status: 'refused', reason: refused, disposition: pending.log.disposition },
+    });
     return { refused };
   }
 }

@@ -33,6 +33,7 @@ import {
   postCallResult,
   postCallWorker,
   startCall,
+  testEvents,
 } from '../../testing/calls';
 import { localEnv, resetDb, testDb, workflowBundle } from '../../testing/platform';
 import {
@@ -194,6 +195,12 @@ describe('CRM down: the call goes on, the call log is queued', function () {
         [null, 'resolved', ['ask_plans', 'check_balance', 'confirm_yes', 'goodbye']],
       );
       assert.equal((await post.describe()).typedSearchAttributes.get(SA_CALL_LOG_PENDING), false);
+      const written = await waitForEvent(
+        callSid,
+        (e) => e.type === 'call_log.status' && e.data.status === 'written',
+      );
+      assert.ok(written.type === 'call_log.status');
+      assert.equal(written.data.call_log_id, done.callLog.id);
       // For the next change to replay: the call that queued its log, the workflow that wrote it.
       await maybeRecordHistory(env, handle.workflowId, 'crm-down-call-log-queued');
       await maybeRecordHistory(env, post.workflowId, 'post-call-pending-log-written');
@@ -251,6 +258,24 @@ describe('CRM down: the call goes on, the call log is queued', function () {
     }
   });
 });
+
+/** The post-call worker publishes to the shared test bus: read the call's events there. */
+async function waitForEvent(
+  callSid: string,
+  match: (e: AnyBusEvent) => boolean,
+): Promise<AnyBusEvent> {
+  const got: AnyBusEvent[] = [];
+  const sub = await testEvents.subscribe({
+    groupId: `crm-down-${callSid}`,
+    handlers: { 'call_log.status': async (e) => void got.push(e) },
+  });
+  try {
+    await waitFor(async () => got.some((e) => e.call_id === callSid && match(e)));
+    return got.find((e) => e.call_id === callSid && match(e))!;
+  } finally {
+    await sub.close();
+  }
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
