@@ -62,7 +62,7 @@ const PAYMENT_WRITE: ActivityOptions = {
 /** The payment before the saga (histories recorded before it). */
 export const payments = proxyActivities<Pick<CallActivities, 'payInvoice'>>(PAYMENT_WRITE);
 
-/** The call log must land even if the CRM is down for a while. */
+/** The call log before patch `call-log-queued`: retried in the call until it lands. */
 export const records = proxyActivities<Pick<CallActivities, 'writeCallLog'>>({
   startToCloseTimeout: '10s',
   retry: UNTIL_IT_LANDS,

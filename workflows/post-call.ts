@@ -1,7 +1,7 @@
 // The post-call workflow: batch work after the call, outliving the call workflow that
 // started it (ParentClosePolicy ABANDON). Each step a retryable, idempotent activity: forget
 // the call's cached speech, transcribe the recording, summarise, flag for QA, publish
-// call.analyzed.
+// call.analyzed; and, when the call queued its CRM log (the CRM was away), write it.
 // Only references and short strings enter history (transcript key, word count, summary).
 import { log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type {
@@ -11,6 +11,7 @@ import type {
   TranscriptRef,
 } from './post-call-definitions';
 import { SA_CALL_LOG_PENDING, SA_NEEDS_REVIEW } from './definitions';
+import type { CallLogStatusData } from '../contracts/events';
 import { failedForGood, failureType } from './failures';
 import {
   pendingCallLog,
@@ -116,12 +117,7 @@ async function writePendingCallLog(
     const { id } = await pendingCallLog(taskQueue).writeCallLog(request);
     log.info('the queued call log is written', { callSid: pending.log.callSid, callLogId: id });
     upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: false }]);
-    await publishing.publishCallLogStatus({
-      workflowId: workflowInfo().workflowId,
-      callSid: pending.log.callSid,
-      occurredAt: new Date().toISOString(),
-      data: { status: 'written', call_log_id: id, disposition: pending.log.disposition },
-    });
+    await publishCallLogStatus(pending, { status: 'written', call_log_id: id });
     return { id };
   } catch (err) {
     // Only a failure for good ends the retries (the policy retries everything else).
@@ -131,12 +127,20 @@ async function writePendingCallLog(
       { key: SA_CALL_LOG_PENDING, value: false },
       { key: SA_NEEDS_REVIEW, value: 'call_log_refused' },
     ]);
-    await publishing.publishCallLogStatus({
-      workflowId: workflowInfo().workflowId,
-      callSid: pending.log.callSid,
-      occurredAt: new Date().toISOString(),
-      data: { status: 'refused', reason: refused, disposition: pending.log.disposition },
-    });
+    await publishCallLogStatus(pending, { status: 'refused', reason: refused });
     return { refused };
   }
+}
+
+/** Ops hear how the queued call log ended (call_log.status). */
+async function publishCallLogStatus(
+  pending: PendingCallLog,
+  status: Omit<CallLogStatusData, 'disposition'>,
+): Promise<void> {
+  await publishing.publishCallLogStatus({
+    workflowId: workflowInfo().workflowId,
+    callSid: pending.log.callSid,
+    occurredAt: new Date().toISOString(),
+    data: { ...status, disposition: pending.log.disposition },
+  });
 }

@@ -2,8 +2,8 @@
 // the CRM call log once, the remaining events and the post-call workflow, which outlives
 // this one. The call never fails for its call log: with the CRM away after a few tries the
 // log is queued in the post-call workflow (CallLogPending), and a log the CRM refuses for
-// good is flagged (NeedsReview) instead of retried. Each step repeats nothing on a retry: the call log's idempotency key, the event
-// ids and the child's workflow id are deterministic. The call's personal TTS cache entries
+// good is flagged (NeedsReview) instead of retried. Each step repeats nothing on a retry:
+// the call log's idempotency key, the event ids and the child's workflow id are deterministic. The call's personal TTS cache entries
 // are removed by the post-call workflow's first step.
 import {
   allHandlersFinished,
