@@ -22,6 +22,7 @@ import {
 } from '../../contracts/call';
 import { postCallWorkflowId, type PostCallResult } from '../../contracts/post-call';
 import { FakeEventBus } from '../../providers/events/fake';
+import { ProviderError } from '../../providers/provider-error';
 import { createEmbeddingIntentClassifier } from '../../providers/intent/embedding';
 import { postgresCallDeps } from '../../workers/postgres-deps';
 import { createCallWorker } from '../../workers/call-worker-factory';
@@ -255,6 +256,67 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       worker.shutdown();
       post.shutdown();
       await Promise.all(running);
+    }
+  });
+
+  it('a queued call log the CRM refuses once it is back is flagged by the post-call workflow, not retried', async () => {
+    const taskQueue = `calls-queued-refused-${newCallSid()}`;
+    const pool = new Pool({
+      connectionString: throughProxy(databaseUrl('switchboard_test'), crm),
+      max: 4,
+    });
+    pool.on('error', () => {});
+    const deps = postgresCallDeps(pool, intent);
+    // A customer the CRM's call_logs table does not know: its insert violates the foreign key.
+    let refusals = 0;
+    const ghost = Object.create(deps.crm) as typeof deps.crm;
+    ghost.findCustomerByPhone = async () => ({ id: 'cus_ghost', name: 'Grace', phone: '+1' });
+    ghost.writeCallLog = (key, log) =>
+      deps.crm.writeCallLog(key, log).catch((err: unknown) => {
+        if (err instanceof ProviderError && err.kind === 'bad_input') refusals++;
+        throw err;
+      });
+    const worker = await createCallWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      deps: { ...deps, crm: ghost },
+      events: testEvents,
+      workflowBundle: await workflowBundle(),
+      taskQueue,
+    });
+    const post = await postCallWorker(env);
+    const running = [worker.run(), post.run()];
+    try {
+      const { bridge, handle, callSid } = await startCall(env.client, { taskQueue });
+      await bridge.streamStarted();
+      await crm.down();
+      await bridge.utterance('goodbye');
+      assert.equal((await handle.result()).callLogPending, true);
+      const analysis = env.client.workflow.getHandle(postCallWorkflowId(callSid));
+      await waitFor(async () => (await analysis.describe()).typedSearchAttributes.get(SA_CALL_LOG_PENDING) === true); // prettier-ignore
+      assert.equal(refusals, 0, 'while the CRM is away nothing reaches it');
+      await crm.up();
+      const done: PostCallResult = await analysis.result();
+      assert.deepEqual(done.callLog, { refused: 'BadInput' });
+      assert.equal(refusals, 1, 'a refusal ends the retries');
+      const sa = (await analysis.describe()).typedSearchAttributes;
+      assert.deepEqual(
+        [sa.get(SA_NEEDS_REVIEW), sa.get(SA_CALL_LOG_PENDING)],
+        ['call_log_refused', false],
+      );
+      const refused = await waitForEvent(
+        callSid,
+        (e) => e.type === 'call_log.status' && e.data.status === 'refused',
+      );
+      assert.ok(refused.type === 'call_log.status');
+      assert.equal(refused.data.reason, 'BadInput');
+      assert.equal(await count(callSid), 0);
+    } finally {
+      await crm.clear();
+      worker.shutdown();
+      post.shutdown();
+      await Promise.all(running);
+      await pool.end();
     }
   });
 });
