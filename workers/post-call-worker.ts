@@ -24,6 +24,7 @@ import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { installCompactLogging } from './logging';
 import { createPostCallWorker } from './post-call-worker-factory';
 import { deploymentVersionFromEnv } from './versioning';
+import { publishHealthEvents } from './health-events';
 
 const PostCallEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -67,7 +68,8 @@ async function main(): Promise<void> {
   installCompactLogging();
   const config = loadPostCallConfig();
   const log = (line: string) => console.log(`[post-call] ${line}`);
-  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const policy = healthPolicyFromEnv();
+  const health = sharedProviderHealth(config.REDIS_URL, { policy, log });
   const llm = languageModelFromEnv(
     { ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN },
     log,
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     [{ provider: kafka.name, port: kafka }],
     health.forFamily('events'),
   );
+  const healthEvents = publishHealthEvents(health, kafka, policy, log);
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = redisCacheClient(config.REDIS_URL);
   const speechCache = new TtsCache({
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
   // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
   await worker.run();
   await connection.close();
+  await healthEvents.close();
   await events.close();
   await health.close();
   redis.disconnect();

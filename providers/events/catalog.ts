@@ -6,6 +6,8 @@ import type { AnyBusEvent, EventDataByType, EventType } from '../../contracts/ev
 import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';
+import providerFallbackSummaryV1 from './schemas/provider.fallback_summary.v1.json';
+import providerHealthChangedV1 from './schemas/provider.health_changed.v1.json';
 import recordingCompletedV1 from './schemas/recording.completed.v1.json';
 import transcriptLineV1 from './schemas/transcript.line.v1.json';
 import turnMetricsV1 from './schemas/turn.metrics.v1.json';
@@ -17,6 +19,8 @@ export const EVENT_TYPES = [
   'turn.metrics',
   'provider.fallback',
   'call.analyzed',
+  'provider.health_changed',
+  'provider.fallback_summary',
 ] as const satisfies readonly EventType[];
 
 /** Topic names without the bus's prefix (`switchboard.` by default). */
@@ -27,6 +31,8 @@ export const TOPICS: Record<EventType, string> = {
   'turn.metrics': 'turn-metrics',
   'provider.fallback': 'provider-fallbacks',
   'call.analyzed': 'call-analyses',
+  'provider.health_changed': 'provider-health',
+  'provider.fallback_summary': 'provider-fallback-summaries',
 };
 
 /** Where consumers put messages that are not valid events (raw bytes + the reason). */
@@ -62,6 +68,8 @@ export const EVENT_REGISTRY: EventRegistry = {
   'turn.metrics': { schemas: { 1: turnMetricsV1 } },
   'provider.fallback': { schemas: { 1: providerFallbackV1 } },
   'call.analyzed': { schemas: { 1: callAnalyzedV1 } },
+  'provider.health_changed': { schemas: { 1: providerHealthChangedV1 } },
+  'provider.fallback_summary': { schemas: { 1: providerFallbackSummaryV1 } },
 };
 
 /** The `data` fields of a type whose values are strings. */
@@ -84,6 +92,8 @@ export const FREE_TEXT_FIELDS: { [T in EventType]: readonly StringField<T>[] } =
   'turn.metrics': [],
   'provider.fallback': ['reason'],
   'call.analyzed': ['summary'],
+  'provider.health_changed': ['last_error', 'reason'],
+  'provider.fallback_summary': [],
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

@@ -211,6 +211,8 @@ describe('redaction never mangles identifiers', () => {
       'turn.metrics': [],
       'provider.fallback': ['reason'],
       'call.analyzed': ['summary'],
+      'provider.health_changed': ['last_error', 'reason'],
+      'provider.fallback_summary': [],
     });
     for (const type of EVENT_TYPES) {
       const schemas = Object.values(EVENT_REGISTRY[type].schemas) as {
