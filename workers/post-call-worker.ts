@@ -25,6 +25,7 @@ import { installCompactLogging } from './logging';
 import { createPostCallWorker } from './post-call-worker-factory';
 import { deploymentVersionFromEnv } from './versioning';
 import { publishHealthEvents } from './health-events';
+import { runIncidentWatcher } from './incident-watcher';
 
 const PostCallEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
   const healthEvents = publishHealthEvents(health, kafka, policy, log);
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = redisCacheClient(config.REDIS_URL);
+  const incidents = await runIncidentWatcher(kafka, redis, health, log);
   const speechCache = new TtsCache({
     cache: new FallbackCache(
       [{ provider: 'redis', port: new RedisCache(redis) }],
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
   // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
   await worker.run();
   await connection.close();
+  await incidents.close();
   await healthEvents.close();
   await events.close();
   await health.close();

@@ -56,11 +56,18 @@ interface Watched {
 
 /** The incidents sent and not yet resolved, shared by the watchers, and the sender's lease. */
 export class RedisIncidentLedger {
-  private readonly key = 'switchboard:incidents';
-  private readonly leaseKey = 'switchboard:incident-watcher:lease';
+  private readonly key: string;
+  private readonly leaseKey: string;
   private readonly id = randomUUID();
 
-  constructor(private readonly redis: Redis) {}
+  /** `prefix`: the keys' namespace (tests use their own). */
+  constructor(
+    private readonly redis: Redis,
+    prefix = 'switchboard:',
+  ) {
+    this.key = `${prefix}incidents`;
+    this.leaseKey = `${prefix}incident-watcher:lease`;
+  }
 
   async open(): Promise<Map<string, Incident>> {
     const all = await this.redis.hgetall(this.key);
