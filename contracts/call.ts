@@ -270,3 +270,10 @@ export const SA_CUSTOMER_ID = defineSearchAttributeKey('CustomerId', 'KEYWORD');
 export const SA_LAST_INTENT = defineSearchAttributeKey('LastIntent', 'KEYWORD');
 export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD');
 export const SA_TURN_COUNT = defineSearchAttributeKey('TurnCount', 'INT');
+/**
+ * Providers that failed or were passed over on a turn of the call, `stage:provider`
+ * (`llm:openai`, `asr:deepgram`): the call was served in a degraded mode.
+ */
+export const SA_DEGRADED_MODE = defineSearchAttributeKey('DegradedMode', 'KEYWORD_LIST');
+/** Why the call should be reviewed (`provider_outage`: served while a breaker was open …). */
+export const SA_NEEDS_REVIEW = defineSearchAttributeKey('NeedsReview', 'KEYWORD_LIST');

@@ -29,6 +29,8 @@ describe('replay of recorded histories (test/histories)', () => {
       // A call's events sent per turn (before event-batches) and in batches (after).
       'events-per-turn',
       'events-in-batches',
+      // An answer served by a fallback, recorded before the degraded-mode search attributes.
+      'llm-fallback-answer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -21,6 +21,8 @@ export const PATCHES = {
   edgeSpeaksUnprompted: 'edge-speaks-unprompted',
   /** An audio call waits (bounded) for its recording before the call log. */
   awaitRecording: 'await-recording',
+  /** DegradedMode / NeedsReview search attributes from a turn's provider attempts. */
+  degradedMode: 'degraded-mode',
 } as const;
 
 export const DEPRECATED_PATCHES = {
