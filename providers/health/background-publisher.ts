@@ -1,10 +1,12 @@
 // Publishes a process's own events (health moves, fallback summaries) off every caller's
 // path: `enqueue` returns at once, a single drain loop hands batches to the bus (which keeps
 // retrying while Kafka is briefly away, up to its deadline) and, past that, keeps the batch
-// and tries again after a pause. Ids are deterministic, so a batch repeated after an unknown
-// outcome is dropped by consumers. A bounded queue: in a long outage the oldest are dropped,
-// and the log says how many.
+// and tries again after a pause. Each event is validated when queued, so one that breaks its
+// schema is dropped then and never holds up the others. Ids are deterministic, so a batch
+// repeated after an unknown outcome is dropped by consumers. A bounded queue: in a long
+// outage the oldest are dropped, and the log says how many.
 import type { EventDraft } from '../../contracts/events';
+import { EventCodec } from '../events/codec';
 import type { EventBus } from '../events/port';
 import { pause } from '../pause';
 
@@ -25,15 +27,24 @@ export class BackgroundPublisher {
   private dropped = 0;
   private closed = false;
   private readonly stop = new AbortController();
+  private readonly codec = new EventCodec();
 
   constructor(
     private readonly bus: EventBus,
     private readonly opts: BackgroundPublisherOptions = {},
   ) {}
 
+  /** Queues the event (prepared and validated now: an invalid one is dropped and logged). */
   enqueue(draft: EventDraft): void {
     if (this.closed) return;
-    this.queue.push(draft);
+    const [prepared] = this.opts.prepare ? this.opts.prepare([draft]) : [draft];
+    try {
+      this.codec.build(prepared!);
+    } catch (err) {
+      this.opts.log?.(`events: dropped an invalid ${draft.type} event: ${(err as Error).message}`);
+      return;
+    }
+    this.queue.push(prepared!);
     if (this.queue.length > MAX_QUEUED) {
       this.dropped += this.queue.length - MAX_QUEUED;
       this.queue.splice(0, this.queue.length - MAX_QUEUED);
@@ -57,8 +68,7 @@ export class BackgroundPublisher {
     while (this.queue.length && !this.closed) {
       const batch = this.queue.slice(0, MAX_BATCH);
       try {
-        const drafts = this.opts.prepare ? this.opts.prepare(batch) : batch;
-        await this.bus.publish(drafts);
+        await this.bus.publish(batch);
         this.queue.splice(0, batch.length);
       } catch (err) {
         this.opts.log?.(

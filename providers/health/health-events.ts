@@ -74,26 +74,24 @@ export class HealthEvents implements HealthObserver {
   }
 
   fellBack(note: FallbackNote): void {
+    const unserved = note.servedBy === undefined ? 1 : 0;
     for (const a of note.attempts) {
-      const t = this.tallies.get(a.provider);
-      const served = note.servedBy === undefined ? {} : { servedBy: note.servedBy };
-      const unserved = note.servedBy === undefined ? 1 : 0;
-      if (t) {
-        Object.assign(t, { kind: a.kind ?? 'failed', lastAt: note.at }, served);
-        if (!note.servedBy) delete t.servedBy;
-        t.count++;
-        t.unserved += unserved;
-      } else {
-        this.tallies.set(a.provider, {
-          family: note.family,
-          count: 1,
-          unserved,
-          kind: a.kind ?? 'failed',
-          ...served,
-          firstAt: note.at,
-          lastAt: note.at,
-        });
-      }
+      const t = this.tallies.get(a.provider) ?? {
+        family: note.family,
+        count: 0,
+        unserved: 0,
+        kind: '',
+        firstAt: note.at,
+        lastAt: note.at,
+      };
+      t.count++;
+      t.unserved += unserved;
+      t.kind = a.kind ?? 'failed';
+      t.lastAt = note.at;
+      // The last request's server (none: it is removed).
+      if (note.servedBy === undefined) delete t.servedBy;
+      else t.servedBy = note.servedBy;
+      this.tallies.set(a.provider, t);
     }
   }
 

@@ -117,6 +117,13 @@ describe('provider health as events', () => {
     assert.equal(onBus(bus, 'provider.health_changed').length, 1);
     assert.equal(onBus(bus, 'provider.fallback_summary').length, 1);
     assert.ok(lines.some((l) => /not published yet/.test(l)));
+    // One that breaks its schema is dropped when queued; the next still goes.
+    publisher.enqueue({ ...moved!, call_id: 'not a valid key' });
+    publisher.enqueue({ ...summary!, seq: 2 });
+    await publisher.flush();
+    assert.equal(onBus(bus, 'provider.health_changed').length, 1);
+    assert.equal(onBus(bus, 'provider.fallback_summary').length, 2);
+    assert.ok(lines.some((l) => /dropped an invalid provider.health_changed event/.test(l)));
     await publisher.close();
   });
 });
