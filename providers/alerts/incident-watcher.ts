@@ -164,6 +164,9 @@ export class IncidentWatcher {
     if (!(await this.opts.ledger.lease(LEASE_MS))) return;
     const open = await this.opts.ledger.open();
     const now = this.now();
+    // Incidents sent before this watcher started are its to resolve too: a provider it has no
+    // news of was not open in Redis at its start.
+    for (const provider of open.keys()) this.entry(provider);
     for (const [provider, w] of this.watched) {
       const wanted = this.incidentFor(provider, w, now);
       const sent = open.get(provider);

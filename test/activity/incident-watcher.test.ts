@@ -143,6 +143,29 @@ describe('incident watcher: provider events → one incident per outage', functi
     assert.deepEqual(pagerDuty.openIncidents(), []);
   });
 
+  it('a watcher started after the outage ended resolves the incident an earlier one opened', async () => {
+    const ledger = new RedisIncidentLedger(redis, `test:${RUN}:restart:`);
+    const alerting = new PagerDutyAlerting(pagerDuty.url, {
+      PAGERDUTY_ROUTING_KEY: pagerDuty.routingKey,
+    });
+    const p = `billing-${RUN}:postgres`;
+    const incident = {
+      dedupKey: dedupKeyOf(p),
+      summary: `${p} unhealthy for 70 s`,
+      source: p,
+      severity: 'critical' as const,
+      startedAt: new Date().toISOString(),
+      details: { provider: p },
+    };
+    await alerting.trigger(incident);
+    await ledger.opened(p, incident); // as the watcher before the restart did
+    const watcher = new IncidentWatcher({ alerting, ledger, policy: { openAfterMs: 1_000, fallbacks: 10, fallbackWindowMs: 60_000 } }); // prettier-ignore
+    watcher.seed(new Map()); // no breaker open in Redis now
+    await watcher.reconcile();
+    assert.ok(!pagerDuty.openIncidents().includes(dedupKeyOf(p)));
+    assert.deepEqual([...(await ledger.open()).keys()], []);
+  });
+
   it('too many fallbacks from a provider: one Alertmanager alert, resolved once it is healthy', async () => {
     await watchers(new AlertmanagerAlerting(alertmanager.url), { openAfterMs: 600_000, fallbacks: 10, fallbackWindowMs: 60_000 }, 'am'); // prettier-ignore
     await sleep(2_000);
