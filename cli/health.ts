@@ -11,7 +11,7 @@ import {
   type BreakerState,
   type HealthView,
 } from '../providers/health/policy';
-import { RedisHealthStore } from '../providers/health/redis-store';
+import { RedisHealthStore, type StoredTransition } from '../providers/health/redis-store';
 import { localEnv } from './dev-env';
 import { table } from './report';
 
@@ -71,12 +71,32 @@ export function formatHealth(rows: HealthRow[], windowMs: number): string {
   ].join('\n');
 }
 
-export async function readHealth(env: NodeJS.ProcessEnv): Promise<HealthRow[]> {
+/** The fleet's last breaker moves, newest first. */
+export function formatTransitions(moves: StoredTransition[]): string {
+  if (moves.length === 0) return 'No breaker moves recorded.';
+  return [
+    'Last breaker moves (newest first)',
+    table(
+      ['at', 'provider', 'move', 'why / last error'],
+      moves.map((m) => [
+        clockTime(m.at),
+        m.provider,
+        `${m.from} → ${m.to}`,
+        (m.reason ?? m.lastError ?? '').slice(0, 80),
+      ]),
+    ),
+  ].join('\n');
+}
+
+export async function readHealth(
+  env: NodeJS.ProcessEnv,
+): Promise<{ rows: HealthRow[]; moves: StoredTransition[] }> {
   const url = env.REDIS_URL!;
   const redis = redisCacheClient(url);
   redis.on('error', () => undefined); // the command's own failure says it
   try {
-    return healthRows(await new RedisHealthStore(redis).all(), env);
+    const store = new RedisHealthStore(redis);
+    return { rows: healthRows(await store.all(), env), moves: await store.transitions(10) };
   } catch (err) {
     throw new Error(
       `cannot read provider health from Redis at ${url} (${err instanceof Error ? err.message : String(err)}); ` +
@@ -93,15 +113,19 @@ export function registerHealthCommand(program: Command): void {
     .command('health')
     .description(
       'provider health shared by the fleet: each provider with a recorded circuit breaker, its ' +
-        'state (closed, open, half_open), since when, failures in the window and the last error',
+        'state (closed, open, half_open), since when, failures in the window and the last error; ' +
+        'then the last breaker moves',
     )
     .option('--json', 'print the rows as JSON')
     .action(async (o: { json?: boolean }) => {
       const env = localEnv();
       try {
-        const rows = await readHealth(env);
-        if (o.json) console.log(JSON.stringify(rows, null, 2));
-        else console.log(formatHealth(rows, healthPolicyFromEnv(env).windowMs));
+        const { rows, moves } = await readHealth(env);
+        if (o.json) console.log(JSON.stringify({ providers: rows, moves }, null, 2));
+        else {
+          console.log(formatHealth(rows, healthPolicyFromEnv(env).windowMs));
+          console.log(`\n${formatTransitions(moves)}`);
+        }
       } catch (err) {
         console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);

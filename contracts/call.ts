@@ -283,5 +283,10 @@ export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD')
 export const SA_TURN_COUNT = defineSearchAttributeKey('TurnCount', 'INT');
 /** True while the call's CRM log waits for the CRM (call and post-call workflows). */
 export const SA_CALL_LOG_PENDING = defineSearchAttributeKey('CallLogPending', 'BOOL');
-/** Set (to the reason) on a call someone should look at, e.g. `call_log_refused`. */
-export const SA_NEEDS_REVIEW = defineSearchAttributeKey('NeedsReview', 'KEYWORD');
+/**
+ * Providers that failed or were passed over on a turn of the call, `stage:provider`
+ * (`llm:openai`, `asr:deepgram`): the call was served in a degraded mode.
+ */
+export const SA_DEGRADED_MODE = defineSearchAttributeKey('DegradedMode', 'KEYWORD_LIST');
+/** Why the call should be reviewed: `provider_outage` (served while a breaker was open), `call_log_refused` … */
+export const SA_NEEDS_REVIEW = defineSearchAttributeKey('NeedsReview', 'KEYWORD_LIST');

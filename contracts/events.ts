@@ -10,7 +10,9 @@ export type EventType =
   | 'turn.metrics'
   | 'provider.fallback'
   | 'call.analyzed'
-  | 'call_log.status';
+  | 'call_log.status'
+  | 'provider.health_changed'
+  | 'provider.fallback_summary';
 
 /** The pipeline stages that have provider chains and latencies. */
 export type PipelineStage = 'asr' | 'intent' | 'retrieval' | 'llm' | 'tts';
@@ -115,6 +117,54 @@ export interface CallLogStatusData {
   disposition: string;
 }
 
+/** The state of a provider's circuit breaker as ops see it. */
+export type BreakerView = 'closed' | 'open' | 'half_open';
+
+/**
+ * A provider's breaker moved (published once for the fleet, by the process whose write made
+ * the move). Envelope: call_id = the provider (`family:name`, the Kafka key), seq = the
+ * transition's time in ms.
+ */
+export interface ProviderHealthChangedData {
+  /** `family:name`, as kept in Redis (`tts:polly`). */
+  provider: string;
+  family: string;
+  from: BreakerView;
+  to: BreakerView;
+  /** ISO 8601: when the new state began; for open and half-open, when the outage began. */
+  since: string;
+  /** Why it opened ("5 failures in a row"). */
+  reason?: string;
+  /** In the breaker's window at the move. */
+  failures: number;
+  requests: number;
+  /** The last error's kind (timeout, unavailable …) and message; never a request's payload. */
+  last_error_kind?: string;
+  last_error?: string;
+}
+
+/**
+ * A family's chain fell back from one provider, aggregated: at most one per provider per
+ * interval, with the count. Envelope: call_id = the failed provider (`family:name`),
+ * workflow_id = the producing process, seq = its interval number for that provider.
+ */
+export interface ProviderFallbackSummaryData {
+  family: string;
+  /** `family:name`. */
+  failed_provider: string;
+  /** Requests in the interval that passed over or failed on it. */
+  count: number;
+  /** The last one's kind: timeout, unavailable, skipped (breaker open) … */
+  kind: string;
+  /** The provider that served the last one; absent: none could. */
+  served_by?: string;
+  /** Of `count`, those no provider of the chain could serve. */
+  unserved: number;
+  /** ISO 8601: the interval's first and last fallback. */
+  first_at: string;
+  last_at: string;
+}
+
 export interface EventDataByType {
   'transcript.line': TranscriptLineData;
   'recording.completed': RecordingCompletedData;
@@ -123,6 +173,8 @@ export interface EventDataByType {
   'provider.fallback': ProviderFallbackData;
   'call.analyzed': CallAnalyzedData;
   'call_log.status': CallLogStatusData;
+  'provider.health_changed': ProviderHealthChangedData;
+  'provider.fallback_summary': ProviderFallbackSummaryData;
 }
 
 /** An event as it travels; the envelope is the same for every type. */

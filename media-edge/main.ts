@@ -9,6 +9,11 @@ import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answe
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { sharedProviderHealth } from '../providers/health/provider-health';
 import { installCompactLogging } from '../workers/logging';
+import { publishHealthEvents } from '../workers/health-events';
+import { KafkaEventBus } from '../providers/events/kafka';
+import { kafkaEnvFields } from '../providers/events/kafka-env';
+import { parseEnvConfig } from '../providers/env-config';
+import { z } from 'zod';
 import { loadEdgeConfig } from './config';
 import { createEdgeRuntime } from './edge-runtime';
 import { buildEdgeServer } from './server';
@@ -26,10 +31,19 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
+  const policy = healthPolicyFromEnv();
   const health = sharedProviderHealth(speech.REDIS_URL, {
-    policy: healthPolicyFromEnv(),
+    policy,
     log: (line) => logger.warn(line),
   });
+  // The edge's TTS and ASR chains move breakers too: their moves and fallbacks go to Kafka.
+  const kafkaEnv = parseEnvConfig(z.object(kafkaEnvFields), process.env, 'media-edge events');
+  const kafka = new KafkaEventBus({
+    brokers: kafkaEnv.KAFKA_BROKERS,
+    topicPrefix: kafkaEnv.EVENTS_TOPIC_PREFIX,
+    clientId: 'switchboard-media-edge',
+  });
+  const healthEvents = publishHealthEvents(health, kafka, policy, (line) => logger.warn(line));
   const runtime = await createEdgeRuntime({
     config,
     speech,
@@ -65,6 +79,8 @@ async function main(): Promise<void> {
             (pending.length > 5 ? ` and ${pending.length - 5} more` : ''),
         ),
       );
+      await healthEvents.close();
+      await kafka.close();
       await health.close();
       await nativeConnection.close();
       await connection.close();

@@ -27,6 +27,11 @@ export interface FallbackGate {
   skipReason(provider: string): string | undefined;
   /** Told the attempt of every provider asked (never of one passed over). */
   record?(attempt: ProviderAttempt): void;
+  /**
+   * Told once per request that fell back: the attempts that failed or that the gate passed
+   * over (not unconfigured links), and the provider that served (none: undefined).
+   */
+  fellBack?(failed: ProviderAttempt[], servedBy: string | undefined): void;
 }
 
 export interface FallbackOutcome<T> {
@@ -116,10 +121,15 @@ export class FallbackRunner<P> {
     opts: RunOptions<T> = {},
   ): Promise<FallbackOutcome<T>> {
     const attempts = opts.attempts ?? [];
-    const record = (a: ProviderAttempt) => {
+    const failed: ProviderAttempt[] = [];
+    const record = (a: ProviderAttempt, configured = true) => {
       attempts.push(a);
       opts.onAttempt?.(a);
       if (a.kind !== 'skipped') this.gate?.record?.(a);
+      if (!a.ok && configured) failed.push(a);
+    };
+    const fellBack = (servedBy?: string) => {
+      if (failed.length) this.gate?.fellBack?.(failed, servedBy);
     };
     for (const link of this.links) {
       opts.signal?.throwIfAborted();
@@ -127,7 +137,10 @@ export class FallbackRunner<P> {
         ? this.gate?.skipReason(link.provider)
         : (link.skipReason ?? 'not configured');
       if (skip !== undefined || !link.port) {
-        record({ provider: link.provider, ok: false, ms: 0, kind: 'skipped', reason: skip });
+        record(
+          { provider: link.provider, ok: false, ms: 0, kind: 'skipped', reason: skip },
+          link.port !== undefined,
+        );
         continue;
       }
       const tries = Math.max(1, link.tries ?? 1);
@@ -141,6 +154,7 @@ export class FallbackRunner<P> {
           const empty = opts.reject?.(value);
           if (empty === undefined) {
             record({ provider: link.provider, ok: true, ms: ms() });
+            fellBack(link.provider);
             return { value, servedBy: link.provider, attempts };
           }
           record({ provider: link.provider, ok: false, ms: ms(), kind: 'empty', reason: empty });
@@ -157,6 +171,7 @@ export class FallbackRunner<P> {
       }
       if (opts.firstOnly) break;
     }
+    fellBack();
     throw new FallbackExhaustedError(this.family, attempts);
   }
 }

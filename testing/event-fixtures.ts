@@ -105,6 +105,49 @@ export function callEvents(callId: string, turns = 3): EventDraft[] {
   return drafts;
 }
 
+/** The processes' own provider events (no call): a breaker move and a fallback summary. */
+export function providerEvents(provider = 'tts:polly'): EventDraft[] {
+  const at = new Date(T0).toISOString();
+  return [
+    {
+      type: 'provider.health_changed',
+      call_id: provider,
+      workflow_id: `provider-health:${provider}`,
+      seq: T0,
+      occurred_at: at,
+      data: {
+        provider,
+        family: provider.split(':')[0]!,
+        from: 'closed',
+        to: 'open',
+        since: at,
+        reason: '5 failures in a row',
+        failures: 5,
+        requests: 5,
+        last_error_kind: 'timeout',
+        last_error: 'timeout: timeout after 2000 ms',
+      },
+    },
+    {
+      type: 'provider.fallback_summary',
+      call_id: provider,
+      workflow_id: 'fallbacks:edge-1',
+      seq: 1,
+      occurred_at: at,
+      data: {
+        family: provider.split(':')[0]!,
+        failed_provider: provider,
+        count: 12,
+        kind: 'skipped',
+        served_by: `${provider.split(':')[0]!}:local`,
+        unserved: 0,
+        first_at: at,
+        last_at: at,
+      },
+    },
+  ];
+}
+
 /** One transcript line: a minimal valid draft. */
 export function line(callId: string, seq: number, text = `line ${seq}`): EventDraft {
   return {

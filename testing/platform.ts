@@ -42,7 +42,7 @@ export function freshTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
       server: { executable: { type: 'existing-path', path: testServer } },
     });
     // The Java test server takes no start flags: register temporal.yaml's attributes by API.
-    const types = { Keyword: 2, Int: 3, Bool: 5 } as Record<string, number>;
+    const types = { Keyword: 2, Int: 3, Bool: 5, KeywordList: 7 } as Record<string, number>;
     const searchAttributes = Object.fromEntries(
       Object.entries(loadTemporalConfig().searchAttributes).map(([name, type]) => [
         name,

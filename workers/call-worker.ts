@@ -10,12 +10,14 @@ import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
 import { deploymentVersionFromEnv } from './versioning';
+import { publishHealthEvents } from './health-events';
 
 async function main(): Promise<void> {
   installCompactLogging();
   const config = loadWorkerConfig();
   const log = (line: string) => console.log(`[worker] ${line}`);
-  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const policy = healthPolicyFromEnv();
+  const health = sharedProviderHealth(config.REDIS_URL, { policy, log });
   const deps = await postgresDeps(config.DATABASE_URL, health);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const kafka = new KafkaEventBus({
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     [{ provider: kafka.name, port: kafka }],
     health.forFamily('events'),
   );
+  const healthEvents = publishHealthEvents(health, kafka, policy, log);
   const worker = await createCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await deps.pool.end();
+  await healthEvents.close();
   await events.close();
   await health.close();
   // The answerer's models (ONNX, llama.cpp) hold native handles that keep the event loop

@@ -24,6 +24,8 @@ import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
 import { installCompactLogging } from './logging';
 import { createPostCallWorker } from './post-call-worker-factory';
 import { deploymentVersionFromEnv } from './versioning';
+import { publishHealthEvents } from './health-events';
+import { runIncidentWatcher } from './incident-watcher';
 
 const PostCallEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
   installCompactLogging();
   const config = loadPostCallConfig();
   const log = (line: string) => console.log(`[post-call] ${line}`);
-  const health = sharedProviderHealth(config.REDIS_URL, { policy: healthPolicyFromEnv(), log });
+  const policy = healthPolicyFromEnv();
+  const health = sharedProviderHealth(config.REDIS_URL, { policy, log });
   const llm = languageModelFromEnv(
     { ...process.env, LLM_CHAIN: config.POST_CALL_LLM_CHAIN },
     log,
@@ -84,8 +87,10 @@ async function main(): Promise<void> {
     [{ provider: kafka.name, port: kafka }],
     health.forFamily('events'),
   );
+  const healthEvents = publishHealthEvents(health, kafka, policy, log);
   const store = (bucket: string) => new S3ObjectStore(s3Options(config, bucket));
   const redis = redisCacheClient(config.REDIS_URL);
+  const incidents = await runIncidentWatcher(kafka, redis, health, log);
   const speechCache = new TtsCache({
     cache: new FallbackCache(
       [{ provider: 'redis', port: new RedisCache(redis) }],
@@ -121,6 +126,8 @@ async function main(): Promise<void> {
   // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
   await worker.run();
   await connection.close();
+  await incidents.close();
+  await healthEvents.close();
   await events.close();
   await health.close();
   redis.disconnect();

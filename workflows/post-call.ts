@@ -10,7 +10,8 @@ import type {
   PostCallResult,
   TranscriptRef,
 } from './post-call-definitions';
-import { SA_CALL_LOG_PENDING, SA_NEEDS_REVIEW } from './definitions';
+import { SA_CALL_LOG_PENDING } from './definitions';
+import { reviewFor } from './review';
 import type { CallLogStatusData } from '../contracts/events';
 import { failedForGood, failureType } from './failures';
 import {
@@ -125,7 +126,7 @@ async function writePendingCallLog(
     log.error('the CRM refused the queued call log: flagged for review', { refused, error: String(err) }); // prettier-ignore
     upsertSearchAttributes([
       { key: SA_CALL_LOG_PENDING, value: false },
-      { key: SA_NEEDS_REVIEW, value: 'call_log_refused' },
+      reviewFor('call_log_refused'),
     ]);
     await publishCallLogStatus(pending, { status: 'refused', reason: refused });
     return { refused };

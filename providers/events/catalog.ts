@@ -7,6 +7,8 @@ import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import callLogStatusV1 from './schemas/call_log.status.v1.json';
 import providerFallbackV1 from './schemas/provider.fallback.v1.json';
+import providerFallbackSummaryV1 from './schemas/provider.fallback_summary.v1.json';
+import providerHealthChangedV1 from './schemas/provider.health_changed.v1.json';
 import recordingCompletedV1 from './schemas/recording.completed.v1.json';
 import transcriptLineV1 from './schemas/transcript.line.v1.json';
 import turnMetricsV1 from './schemas/turn.metrics.v1.json';
@@ -19,6 +21,8 @@ export const EVENT_TYPES = [
   'provider.fallback',
   'call.analyzed',
   'call_log.status',
+  'provider.health_changed',
+  'provider.fallback_summary',
 ] as const satisfies readonly EventType[];
 
 /** Topic names without the bus's prefix (`switchboard.` by default). */
@@ -30,6 +34,8 @@ export const TOPICS: Record<EventType, string> = {
   'provider.fallback': 'provider-fallbacks',
   'call.analyzed': 'call-analyses',
   'call_log.status': 'call-logs',
+  'provider.health_changed': 'provider-health',
+  'provider.fallback_summary': 'provider-fallback-summaries',
 };
 
 /** Where consumers put messages that are not valid events (raw bytes + the reason). */
@@ -66,6 +72,8 @@ export const EVENT_REGISTRY: EventRegistry = {
   'provider.fallback': { schemas: { 1: providerFallbackV1 } },
   'call.analyzed': { schemas: { 1: callAnalyzedV1 } },
   'call_log.status': { schemas: { 1: callLogStatusV1 } },
+  'provider.health_changed': { schemas: { 1: providerHealthChangedV1 } },
+  'provider.fallback_summary': { schemas: { 1: providerFallbackSummaryV1 } },
 };
 
 /** The `data` fields of a type whose values are strings. */
@@ -89,6 +97,8 @@ export const FREE_TEXT_FIELDS: { [T in EventType]: readonly StringField<T>[] } =
   'provider.fallback': ['reason'],
   'call.analyzed': ['summary'],
   'call_log.status': [],
+  'provider.health_changed': ['last_error', 'reason'],
+  'provider.fallback_summary': [],
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

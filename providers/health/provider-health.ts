@@ -22,6 +22,7 @@ import {
   type Outcome,
 } from './policy';
 import { RedisHealthStore, type StoredState } from './redis-store';
+import { transitionOf, type HealthObserver, type HealthTransition } from './transitions';
 
 /** Outcomes kept per provider while they cannot be written (Redis away). */
 const MAX_PENDING = 1_000;
@@ -38,6 +39,8 @@ export interface ProviderHealthOptions {
   log?: (line: string) => void;
   /** Called by close() (the Redis client this instance owns). */
   onClose?: () => void;
+  /** Told of the moves this process wrote to the fleet's state and of its chains' fallbacks. */
+  observer?: HealthObserver;
 }
 
 interface Probe {
@@ -67,11 +70,13 @@ export class ProviderHealth implements FallbackGate {
   private syncing?: Promise<void>;
   private kicked = false;
   private away = false;
+  private observer?: HealthObserver;
 
   constructor(private readonly opts: ProviderHealthOptions = {}) {
     this.policy = opts.policy ?? DEFAULT_HEALTH_POLICY;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => undefined);
+    this.observer = opts.observer;
     if (opts.store) {
       this.timer = setInterval(() => void this.sync(), opts.refreshMs ?? 250);
       this.timer.unref();
@@ -86,7 +91,19 @@ export class ProviderHealth implements FallbackGate {
     return {
       skipReason: (provider) => this.skipReason(`${family}:${provider}`),
       record: (attempt) => this.record({ ...attempt, provider: `${family}:${attempt.provider}` }),
+      fellBack: (attempts, servedBy) =>
+        this.observer?.fellBack({
+          family,
+          attempts: attempts.map((a) => ({ ...a, provider: `${family}:${a.provider}` })),
+          ...(servedBy !== undefined && { servedBy: `${family}:${servedBy}` }),
+          at: this.now(),
+        }),
     };
+  }
+
+  /** Set once the process's event bus exists (it is itself gated by this health). */
+  observe(observer: HealthObserver): void {
+    this.observer = observer;
   }
 
   skipReason(provider: string): string | undefined {
@@ -197,6 +214,7 @@ export class ProviderHealth implements FallbackGate {
       e.shared = now;
       if (written) {
         e.pending.splice(0, batch.length);
+        await this.moved(store, provider, base, next);
         break;
       }
     }
@@ -211,8 +229,30 @@ export class ProviderHealth implements FallbackGate {
       if (e.probe?.until === until && now < e.probe.expires) continue;
       if (await store.claimProbe(provider, until, this.id, this.policy.probeMs)) {
         e.probe = { until, expires: now + this.policy.probeMs, used: false, reported: false };
+        // The first claim of an open period is its move to half-open (SET NX: one winner).
+        if (await store.firstClaim(provider, until)) {
+          await this.announce(store, { provider, from: 'open', to: 'half_open', at: now, state: e.view }); // prettier-ignore
+        }
       }
     }
+  }
+
+  /** The move this process's write made, told once for the fleet. */
+  private async moved(
+    store: RedisHealthStore,
+    provider: string,
+    before: BreakerState,
+    after: BreakerState,
+  ): Promise<void> {
+    const at = this.now();
+    const move = transitionOf(before, after, at);
+    if (move) await this.announce(store, { provider, ...move, at, state: after });
+  }
+
+  private async announce(store: RedisHealthStore, t: HealthTransition): Promise<void> {
+    this.log(`provider health: ${t.provider} ${t.from} → ${t.to}`);
+    this.observer?.transition(t);
+    await store.recordTransition(t);
   }
 
   private fold(e: Entry): BreakerState {

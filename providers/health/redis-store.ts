@@ -3,10 +3,24 @@
 // copy of it in Lua), and the half-open probe's right held by one process (SET NX PX).
 import type { Redis } from 'ioredis';
 import type { BreakerState } from './policy';
+import type { HealthTransition } from './transitions';
 
 const PREFIX = 'switchboard:health:';
 /** A provider no process has asked about for a day is forgotten. */
 const KEEP_MS = 86_400_000;
+/** The fleet's last moves, newest first, for `switchboard health`. */
+const TRANSITIONS = 'switchboard:health-transitions';
+const KEEP_TRANSITIONS = 50;
+
+/** One move as `switchboard health` lists it. */
+export interface StoredTransition {
+  provider: string;
+  from: string;
+  to: string;
+  at: number;
+  reason?: string;
+  lastError?: string;
+}
 
 // Sets KEYS[1] to ARGV[2] when it still holds ARGV[1] ('' = absent); else returns what it holds.
 const COMPARE_AND_SET = `
@@ -57,6 +71,40 @@ export class RedisHealthStore {
     return got === 'OK';
   }
 
+  /** Whether this is the first claim of the open period (its move to half-open). */
+  async firstClaim(provider: string, until: number): Promise<boolean> {
+    const got = await this.redis.set(
+      `${key(provider)}:half-open:${until}`,
+      '1',
+      'PX',
+      KEEP_MS,
+      'NX',
+    );
+    return got === 'OK';
+  }
+
+  async recordTransition(t: HealthTransition): Promise<void> {
+    const stored: StoredTransition = {
+      provider: t.provider,
+      from: t.from,
+      to: t.to,
+      at: t.at,
+      ...(t.to === 'open' && t.state.reason !== undefined && { reason: t.state.reason }),
+      ...(t.state.lastError !== undefined && { lastError: t.state.lastError }),
+    };
+    await this.redis
+      .multi()
+      .lpush(TRANSITIONS, JSON.stringify(stored))
+      .ltrim(TRANSITIONS, 0, KEEP_TRANSITIONS - 1)
+      .exec();
+  }
+
+  /** The fleet's last moves, newest first. */
+  async transitions(limit = 10): Promise<StoredTransition[]> {
+    const raw = await this.redis.lrange(TRANSITIONS, 0, limit - 1);
+    return raw.map((r) => JSON.parse(r) as StoredTransition);
+  }
+
   /** Every provider with a recorded state. */
   async all(): Promise<Map<string, BreakerState>> {
     const providers: string[] = [];
@@ -64,7 +112,10 @@ export class RedisHealthStore {
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 200);
       cursor = next;
-      for (const k of keys) if (!k.includes(':probe:')) providers.push(k.slice(PREFIX.length));
+      for (const k of keys) {
+        if (!k.includes(':probe:') && !k.includes(':half-open:'))
+          providers.push(k.slice(PREFIX.length));
+      }
     } while (cursor !== '0');
     const out = new Map<string, BreakerState>();
     for (const [p, s] of await this.read(providers.sort())) if (s.state) out.set(p, s.state);

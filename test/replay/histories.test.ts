@@ -37,6 +37,8 @@ describe('replay of recorded histories (test/histories)', () => {
       'crm-down-call-log-queued',
       'post-call-pending-log-written',
       'call-log-refused',
+      // An answer served by a fallback, recorded before the degraded-mode search attributes.
+      'llm-fallback-answer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -212,6 +212,8 @@ describe('redaction never mangles identifiers', () => {
       'provider.fallback': ['reason'],
       'call.analyzed': ['summary'],
       'call_log.status': [],
+      'provider.health_changed': ['last_error', 'reason'],
+      'provider.fallback_summary': [],
     });
     for (const type of EVENT_TYPES) {
       const schemas = Object.values(EVENT_REGISTRY[type].schemas) as {

@@ -16,6 +16,7 @@ import type { ProviderAttempt } from '../../contracts/providers';
 import { events } from '../activity-proxies';
 import type { CarriedState, RecordingRef, TranscriptEntry, TurnTimingReport } from '../definitions';
 import type { CallState } from '../call-state';
+import { markDegraded } from './degraded';
 
 /** At most one batch per this interval while the call runs. */
 export const BATCH_INTERVAL_MS = 15_000;
@@ -106,6 +107,8 @@ export class EventOutbox {
     if (opts.lowConfidence) this.lowConfidenceTurns++;
     if (opts.asr) this.noteFallbacks('asr', turnId, opts.asr.attempts, opts.asr.servedBy);
     if (opts.answer) this.noteFallbacks('llm', turnId, opts.answer.attempts, opts.answer.servedBy);
+    if (opts.asr) markDegraded('asr', opts.asr.attempts);
+    if (opts.answer) markDegraded('llm', opts.answer.attempts);
     this.turnFacts.set(turnId, facts);
   }
 

@@ -20,7 +20,6 @@ import { failedForGood, failureType } from '../failures';
 import {
   SA_CALL_LOG_PENDING,
   SA_DISPOSITION,
-  SA_NEEDS_REVIEW,
   SA_TURN_COUNT,
   type CallConfig,
   type CallInput,
@@ -38,6 +37,7 @@ import {
 import type { Conversation } from './conversation';
 import type { EventOutbox } from './event-outbox';
 import { isPatched, PATCHES } from './versions';
+import { reviewFor } from '../review';
 
 export interface EndingCall {
   input: CallInput;
@@ -158,7 +158,7 @@ async function tryCallLog(request: Omit<PendingCallLog, 'taskQueue'>): Promise<C
     if (failedForGood(err)) {
       const refused = failureType(err)!;
       log.error('the CRM refused the call log: flagged for review', { refused, error: String(err) }); // prettier-ignore
-      upsertSearchAttributes([{ key: SA_NEEDS_REVIEW, value: 'call_log_refused' }]);
+      upsertSearchAttributes([reviewFor('call_log_refused')]);
       return { refused };
     }
     log.warn('the CRM is away: the call log is queued in the post-call workflow', { error: String(err) }); // prettier-ignore

@@ -32,6 +32,8 @@ export const PATCHES = {
    * end, and a refusal failed the call.
    */
   callLogQueued: 'call-log-queued',
+  /** DegradedMode / NeedsReview search attributes from a turn's provider attempts. */
+  degradedMode: 'degraded-mode',
 } as const;
 
 export const DEPRECATED_PATCHES = {
