@@ -243,7 +243,7 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       assert.equal(result.callLogPending, undefined);
       assert.equal(writes, 1, 'a refusal is not retried');
       const sa = (await handle.describe()).typedSearchAttributes;
-      assert.equal(sa.get(SA_NEEDS_REVIEW), 'call_log_refused');
+      assert.deepEqual(sa.get(SA_NEEDS_REVIEW), ['call_log_refused']);
       assert.equal(sa.get(SA_CALL_LOG_PENDING), undefined);
       const status = sent.find((e) => e.type === 'call_log.status' && e.call_id === callSid);
       assert.ok(status?.type === 'call_log.status');
@@ -302,7 +302,7 @@ describe('CRM down: the call goes on, the call log is queued', function () {
       const sa = (await analysis.describe()).typedSearchAttributes;
       assert.deepEqual(
         [sa.get(SA_NEEDS_REVIEW), sa.get(SA_CALL_LOG_PENDING)],
-        ['call_log_refused', false],
+        [['call_log_refused'], false],
       );
       const refused = await waitForEvent(
         callSid,
