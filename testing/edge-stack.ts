@@ -67,7 +67,7 @@ export async function startEdgeStack(
     speech,
     client: env.client,
     connection: env.nativeConnection,
-    chain: textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded' }),
+    chain: textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded,pieces' }),
     ...(opts.stt && { stt: opts.stt }),
     ...(opts.answerer && { answerer: opts.answerer }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
