@@ -131,8 +131,14 @@ async function buildDir(
 
 async function build(check: boolean): Promise<boolean> {
   const tts = new LocalTts(LOCAL_TTS_DEFAULTS);
-  // Pieces keep less silence around them: the gaps between them are set when they are joined.
-  const pieceTts = new LocalTts({ ...LOCAL_TTS_DEFAULTS, leadInMs: 10, tailMs: 30 });
+  // Pieces keep less silence around them (the gaps between them are set when they are
+  // joined), and are spoken faster: a word said alone gets a sentence end's slow ending.
+  const pieceTts = new LocalTts({
+    ...LOCAL_TTS_DEFAULTS,
+    leadInMs: 10,
+    tailMs: 20,
+    durationStretch: 0.8,
+  });
   const header = { voice: tts.voice, sampleRate: 8000, encoding: 'mulaw' } as const;
   const prompts = await buildDir(
     PROMPTS_DIR,

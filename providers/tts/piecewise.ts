@@ -70,6 +70,24 @@ export function planPieces(tokens: readonly SpokenToken[], known: ReadonlySet<st
   return missing.length ? { missing } : { pieces };
 }
 
+const GREETED_NAME = /(^|[.!?]\s+)(Hello|Hi)\s+([A-Z][A-Za-z'-]*(?:\s+[A-Z][A-Za-z'-]*)?),/g;
+
+/**
+ * "Hello Ada, thanks for calling." → "Hello, thanks for calling." when the name has no piece:
+ * a greeting loses nothing the caller needs without the name, and names cannot be
+ * prerecorded. Any other unknown word still makes the text unsayable.
+ */
+export function withoutGreetedName(text: string, known: (word: string) => boolean): string {
+  return text.replace(GREETED_NAME, (whole, before: string, hello: string, name: string) =>
+    name
+      .toLowerCase()
+      .split(/[\s-]+/)
+      .every(known)
+      ? whole
+      : `${before}${hello},`,
+  );
+}
+
 export class PiecewiseSpeech implements TextToSpeech {
   readonly name = 'pieces';
   readonly voice: string;
@@ -93,7 +111,7 @@ export class PiecewiseSpeech implements TextToSpeech {
   plan(text: string): PiecePlan | { unspeakable: string } {
     let tokens: SpokenToken[];
     try {
-      tokens = spokenWords(text);
+      tokens = spokenWords(withoutGreetedName(text, (w) => this.files.has(w)));
     } catch (err) {
       if (err instanceof NotSpeakableError) return { unspeakable: err.message };
       throw err;

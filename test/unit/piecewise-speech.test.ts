@@ -12,6 +12,7 @@ import {
   PIECES_DIR,
   PiecewiseSpeech,
   planPieces,
+  withoutGreetedName,
   type PieceIndex,
 } from '../../providers/tts/piecewise';
 import { PrerecordedTts } from '../../providers/tts/prerecorded';
@@ -125,5 +126,22 @@ describe('prerecorded pieces', () => {
     assert.deepEqual([...out], [1, 2, 3, ...Array<number>(8).fill(MULAW_SILENCE), 4]);
     out[0] = 9;
     assert.equal(a[0], 1, 'the clip is copied, not shared');
+  });
+});
+
+describe('greetings from pieces', () => {
+  const pieces = new PiecewiseSpeech();
+
+  it('greets without the name when the name has no piece; other unknown words stay unsayable', () => {
+    const known = (w: string) => ['ada'].includes(w);
+    assert.equal(
+      withoutGreetedName('Hello Zoe Smith, thanks for calling.', known),
+      'Hello, thanks for calling.',
+    );
+    assert.equal(withoutGreetedName('Okay. Hi Zoe, hi.', known), 'Okay. Hi, hi.');
+    assert.equal(withoutGreetedName('Hello Ada, hi.', known), 'Hello Ada, hi.');
+    assert.equal(withoutGreetedName('Zoe, your plan is due.', known), 'Zoe, your plan is due.');
+    assert.ok('pieces' in pieces.plan('Hello Zoe, thanks for calling.'));
+    assert.ok('missing' in pieces.plan('Zoe, thanks for calling.'));
   });
 });
