@@ -1,5 +1,6 @@
 // What the edge synthesizes, and where it caches it: a reply's sentences one by one, fixed
-// prompts whole (shared, and prerecorded for a total TTS outage), anything else per call.
+// prompts whole (shared, and prerecorded for a total TTS outage), anything else per call; and
+// what it says when no link can voice a line (the apology, owed by SMS).
 import assert from 'node:assert/strict';
 import {
   cacheScopeFor,
