@@ -53,7 +53,7 @@ export function localEnv(): NodeJS.ProcessEnv {
     S3_AUDIO_BUCKET: store.bucket,
     S3_RECORDINGS_BUCKET: objectStoreConfig('recordings').bucket,
     // No cloud credentials locally: speak with the local engine, prompts as the last resort.
-    TTS_CHAIN: 'local,prerecorded',
+    TTS_CHAIN: 'local,prerecorded,pieces',
     ...devSecrets(),
     EDGE_PORT: port,
     EDGE_PUBLIC_URL: `http://127.0.0.1:${port}`,

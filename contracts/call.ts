@@ -243,6 +243,13 @@ export interface TurnTimingReport {
   ttsProvider?: string;
   /** Characters sent to that provider for the turn (cache hits cost nothing). */
   ttsCharacters?: number;
+  /**
+   * No synthesizer voiced some of the turn: 'pieces' when prerecorded words said it all,
+   * 'apology' when a sentence could not be said and the apology played instead.
+   */
+  spokenAs?: 'pieces' | 'apology';
+  /** A sentence of the turn was not said (the apology promised it): the reply is owed by SMS. */
+  smsFollowUp?: boolean;
 }
 export const turnTimingSignal = defineSignal<[TurnTimingReport]>('turnTiming');
 

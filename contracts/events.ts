@@ -76,6 +76,10 @@ export interface TurnMetricsData {
   };
   tts_cache_hit?: boolean;
   barge_in?: boolean;
+  /** No synthesizer voiced the turn: said from prerecorded pieces, or a line replaced by the apology. */
+  spoken_as?: 'pieces' | 'apology';
+  /** A line of the reply was not said: the reply (in the transcript) is owed by SMS. */
+  sms_follow_up?: boolean;
 }
 
 /** A provider failed and the chain moved on (or could not): for ops alerts. */

@@ -2,10 +2,16 @@
 // calling any provider. Only the fixed prompts are shared across calls; any other text may
 // carry a name, an amount or a date, so it is cached for its call alone and the post-call
 // workflow removes it.
+//
+// When no synthesizer is up, the chain's last links still speak: fixed prompts whole,
+// personal sentences assembled from prerecorded pieces. A sentence no link can say (free
+// text with words no piece covers) is replaced by the prerecorded apology, which promises
+// the text by SMS: the result says so (spokenAs 'apology'), and the turn's report carries
+// the follow-up to the workflow.
 import type { CacheScope, TtsCache } from '../providers/tts/cache';
 import type { TextToSpeech } from '../providers/tts/port';
 import { splitSentences } from '../providers/llm/sentence-chunker';
-import { PrerecordedTts } from '../providers/tts/prerecorded';
+import { PrerecordedTts, UNSAYABLE_APOLOGY } from '../providers/tts/prerecorded';
 
 let prompts: PrerecordedTts | undefined;
 
@@ -41,33 +47,66 @@ export interface SpeechSynthesizer {
    * 8 kHz μ-law for the text; a cache hit calls no provider. `callId`: the call it is for
    * (personal text is cached for that call only, and removed after it).
    */
-  synthesize(
-    text: string,
-    signal: AbortSignal,
-    callId?: string,
-  ): Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>;
+  synthesize(text: string, signal: AbortSignal, callId?: string): Promise<SynthesizedLine>;
+}
+
+/** How a line was voiced when the synthesizers were not: from pieces, or the apology. */
+export type SpokenAs = 'pieces' | 'apology';
+
+export interface SynthesizedLine {
+  mulaw: Buffer;
+  cacheHit: boolean;
+  servedBy: string;
+  /** Absent: said as written by a synthesizer or a whole prompt. */
+  spokenAs?: SpokenAs;
 }
 
 export interface SynthesisStats {
   cacheHits: number;
   cacheMisses: number;
+  /** Lines no link could say, replaced by the apology (each owed by SMS). */
+  apologies: number;
 }
 
 export function cachedChainSynthesizer(
   chain: TextToSpeech,
   cache: TtsCache,
+  apology: TextToSpeech = (prompts ??= new PrerecordedTts()),
 ): SpeechSynthesizer & { stats: SynthesisStats } {
-  const stats: SynthesisStats = { cacheHits: 0, cacheMisses: 0 };
+  const stats: SynthesisStats = { cacheHits: 0, cacheMisses: 0, apologies: 0 };
   return {
     stats,
     async synthesize(text, signal, callId) {
-      const { audio, cacheHit } = await cache.cachedSynthesize(chain, text, {
-        signal,
-        scope: cacheScopeFor(text, callId),
-      });
+      let said;
+      try {
+        said = await cache.cachedSynthesize(chain, text, {
+          signal,
+          scope: cacheScopeFor(text, callId),
+        });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        // No link could say it: the apology is said instead (rethrowing the chain's failure
+        // when even that cannot be played).
+        const sorry = await apology
+          .synthesize(UNSAYABLE_APOLOGY, { signal })
+          .catch(() => Promise.reject(err as Error));
+        stats.apologies++;
+        return {
+          mulaw: sorry.mulaw,
+          cacheHit: false,
+          servedBy: sorry.provider,
+          spokenAs: 'apology',
+        };
+      }
+      const { audio, cacheHit } = said;
       if (cacheHit) stats.cacheHits++;
       else stats.cacheMisses++;
-      return { mulaw: audio.mulaw, cacheHit, servedBy: audio.provider };
+      return {
+        mulaw: audio.mulaw,
+        cacheHit,
+        servedBy: audio.provider,
+        ...(audio.provider === 'pieces' && { spokenAs: 'pieces' as const }),
+      };
     },
   };
 }

@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { textToSpeechFromEnv } from '../providers/tts/config';
+import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { FallbackSpeechToText } from '../providers/stt/fallback';
 import type { Answerer } from '../conversation/answers/answerer';
 import { objectStoreConfig, redisUrl } from '../infra';
@@ -39,6 +40,8 @@ export async function startEdgeStack(
     callWorker?: boolean;
     /** Knowledge answers, on the edge (audio calls) and the call worker (text calls). */
     answerer?: Answerer;
+    /** The edge's TTS chain; default the local voice, then the prerecorded prompts and pieces. */
+    chain?: FallbackTextToSpeech;
   } = {},
 ): Promise<EdgeStack> {
   const env = await localEnv();
@@ -67,7 +70,7 @@ export async function startEdgeStack(
     speech,
     client: env.client,
     connection: env.nativeConnection,
-    chain: textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded' }),
+    chain: opts.chain ?? textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded,pieces' }),
     ...(opts.stt && { stt: opts.stt }),
     ...(opts.answerer && { answerer: opts.answerer }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),

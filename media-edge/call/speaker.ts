@@ -28,6 +28,8 @@ export class TurnOutput implements SpokenLine {
   /** Settles once everything said so far has been handed to playout (or dropped). */
   private handedOff: Promise<unknown> = Promise.resolve();
   private lastPlayback: Promise<unknown> = Promise.resolve();
+  /** The apology for an unsayable line played: it is said once per output, not per line. */
+  apologised = false;
 
   constructor(
     readonly turnId: number,
@@ -131,8 +133,12 @@ export class Speaker {
   ): Promise<Said> {
     const { signal } = output;
     try {
-      const { mulaw, cacheHit } = await audio;
+      const { mulaw, cacheHit, spokenAs } = await audio;
       if (signal.aborted) return 'cancelled';
+      if (spokenAs === 'apology') {
+        if (output.apologised) return 'played';
+        output.apologised = true;
+      }
       const synthesizedAt = performance.now();
       this.lastPlayback = this.deps.playout.play(mulaw).done;
       if (output.timed)
@@ -158,6 +164,9 @@ export class Speaker {
     const audio = await this.deps.tts.synthesize(text, output.signal, this.deps.callSid);
     if (output.timed && !audio.cacheHit)
       this.deps.clock.billed(output.turnId, audio.servedBy, text.length);
+    if (audio.spokenAs === 'apology')
+      this.deps.log('a line could not be said: apologised, owed by SMS', { turnId: output.turnId });
+    if (audio.spokenAs) this.deps.clock.degraded(output.turnId, audio.spokenAs);
     return audio;
   }
 }

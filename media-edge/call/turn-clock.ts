@@ -27,6 +27,8 @@ interface TurnRecord {
   firstAudio?: FirstAudio;
   /** What a provider was paid to synthesize for the turn (cache hits cost nothing). */
   billed?: { provider: string; characters: number };
+  /** Voiced without a synthesizer; an apology outweighs pieces. */
+  spokenAs?: 'pieces' | 'apology';
 }
 
 export class TurnClock {
@@ -47,11 +49,17 @@ export class TurnClock {
     turn.billed = { provider, characters: (turn.billed?.characters ?? 0) + characters };
   }
 
+  /** A line of the turn was said from pieces, or replaced by the apology. */
+  degraded(turnId: number, spokenAs: 'pieces' | 'apology'): void {
+    const turn = this.turn(turnId);
+    if (turn.spokenAs !== 'apology') turn.spokenAs = spokenAs;
+  }
+
   /** The turn's timing (undefined when nothing of it was played), and forgets the turn. */
   report(turnId: number): TurnTimingReport | undefined {
     const turn = this.turns.get(turnId);
     this.turns.delete(turnId);
-    const { heard: t, firstAudio: played, billed } = turn ?? {};
+    const { heard: t, firstAudio: played, billed, spokenAs } = turn ?? {};
     if (!t || !played) return undefined;
     // A streamed answer's first sentence was ready, and played, before the reply came back.
     const repliedAt = Math.min(t.repliedAt, played.textReadyAt);
@@ -65,6 +73,8 @@ export class TurnClock {
       voiceToVoiceMs: played.firstFrameAt - t.lastVoicedAt,
       cacheHit: played.cacheHit,
       ...(billed && { ttsProvider: billed.provider, ttsCharacters: billed.characters }),
+      ...(spokenAs && { spokenAs }),
+      ...(spokenAs === 'apology' && { smsFollowUp: true }),
     };
   }
 

@@ -5,10 +5,12 @@ import type { FallbackGate } from '../fallback';
 import { FallbackTextToSpeech, type TtsLink } from './fallback';
 import { GoogleTts, googleMissingConfig } from './google';
 import { LocalTts } from './local';
+import { PiecewiseSpeech } from './piecewise';
 import { PollyTts, pollyMissingConfig } from './polly';
 import { PrerecordedTts } from './prerecorded';
 
-export const TTS_PROVIDERS = ['polly', 'google', 'local', 'prerecorded'] as const;
+// prerecorded says the fixed prompts whole; pieces assembles the personal sentences.
+export const TTS_PROVIDERS = ['polly', 'google', 'local', 'prerecorded', 'pieces'] as const;
 export type TtsProviderName = (typeof TTS_PROVIDERS)[number];
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -28,6 +30,7 @@ const TtsEnv = z.object({
   TTS_GOOGLE_TIMEOUT_MS: ms(2000),
   TTS_LOCAL_TIMEOUT_MS: ms(4000),
   TTS_PRERECORDED_TIMEOUT_MS: ms(500),
+  TTS_PIECES_TIMEOUT_MS: ms(500),
   TTS_POLLY_VOICE: z.string().optional(),
   TTS_POLLY_ENGINE: z.enum(['standard', 'neural', 'long-form', 'generative']).optional(),
   TTS_POLLY_ENDPOINT: z.string().url().optional(),
@@ -37,6 +40,7 @@ const TtsEnv = z.object({
   TTS_LOCAL_VOICE: z.string().optional(),
   TTS_LOCAL_COMMAND: z.string().optional(),
   TTS_PROMPTS_DIR: z.string().optional(),
+  TTS_PIECES_DIR: z.string().optional(),
 });
 
 export type TtsConfig = z.infer<typeof TtsEnv>;
@@ -89,6 +93,10 @@ export function ttsLinksFromEnv(env: NodeJS.ProcessEnv = process.env): TtsLink[]
     prerecorded: () => ({
       timeoutMs: cfg.TTS_PRERECORDED_TIMEOUT_MS,
       port: new PrerecordedTts(defined({ dir: cfg.TTS_PROMPTS_DIR })),
+    }),
+    pieces: () => ({
+      timeoutMs: cfg.TTS_PIECES_TIMEOUT_MS,
+      port: new PiecewiseSpeech(defined({ dir: cfg.TTS_PIECES_DIR })),
     }),
   };
   return cfg.TTS_CHAIN.map((provider) => ({ provider, ...build[provider]() }));

@@ -25,6 +25,8 @@ export interface LocalTtsOptions {
   leadInMs: number;
   /** Trailing silence kept after the last voiced sample. */
   tailMs: number;
+  /** flite: its duration_stretch (below 1 speaks faster); unset, the voice's own pace. */
+  durationStretch?: number;
 }
 
 /**
@@ -93,9 +95,13 @@ export class LocalTts implements TextToSpeech {
     const dir = await mkdtemp(path.join(tmpdir(), 'flite-'));
     try {
       const file = path.join(dir, 'out.wav');
+      const stretch =
+        this.opts.durationStretch === undefined
+          ? []
+          : ['--setf', `duration_stretch=${this.opts.durationStretch}`];
       await spawnEngine(
         this.opts.command ?? 'flite',
-        ['-voice', this.opts.voice, '-t', text, '-o', file],
+        ['-voice', this.opts.voice, ...stretch, '-t', text, '-o', file],
         '',
         signal,
       );

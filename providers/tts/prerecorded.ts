@@ -10,6 +10,11 @@ import type { SpeechAudio, TextToSpeech } from './port';
 /** Said when no provider can voice a reply; shipped with the other prompts. */
 export const APOLOGY = "I'm sorry, I'm having trouble right now. Please hold for an agent.";
 
+/** Said instead of a sentence no link can voice (free text while every synthesizer is down);
+ * the sentence is owed to the caller by text message. */
+export const UNSAYABLE_APOLOGY =
+  "I'm sorry, I can't read that out right now. I'll send it to you by text message.";
+
 export const PROMPTS_DIR = path.resolve(__dirname, '../../assets/prompts');
 export const PROMPTS_INDEX = 'index.json';
 

@@ -13,10 +13,12 @@ import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { GoogleTts } from '../../providers/tts/google';
 import { LocalTts } from '../../providers/tts/local';
 import { PollyTts } from '../../providers/tts/polly';
+import { PiecewiseSpeech } from '../../providers/tts/piecewise';
 import {
   APOLOGY,
   PROMPTS_DIR,
   PrerecordedTts,
+  UNSAYABLE_APOLOGY,
   type PromptIndex,
 } from '../../providers/tts/prerecorded';
 import { mulawToPcm } from '../../audio/mulaw';
@@ -61,6 +63,8 @@ interface Subject {
     slowText?: () => string;
     /** Who speaks (a fallback's serving link); default the adapter itself. */
     served?: { provider: string; voice: string };
+    /** What it is asked to say; default a shipped prompt. */
+    text?: string;
   }>;
   teardown(): Promise<void>;
 }
@@ -116,6 +120,42 @@ const SUBJECTS: Subject[] = [
     teardown: async () => undefined,
   },
   {
+    name: 'pieces (shipped words, joined)',
+    setup: async () => ({ tts: new PiecewiseSpeech() }),
+    teardown: async () => undefined,
+  },
+  {
+    name: 'fallback over [failing fakes, local with its binary missing, prerecorded, pieces]',
+    async setup() {
+      const pieces = new PiecewiseSpeech();
+      return {
+        tts: new FallbackTextToSpeech([
+          {
+            provider: 'down',
+            port: new FakeTextToSpeech({ name: 'down', fail: 'unavailable' }),
+            timeoutMs: 1_000,
+          },
+          {
+            provider: 'slow',
+            port: new FakeTextToSpeech({ name: 'slow', fail: 'timeout' }),
+            timeoutMs: 1_000,
+          },
+          {
+            provider: 'local',
+            port: new LocalTts({ command: '/nonexistent/flite' }),
+            timeoutMs: 4_000,
+          },
+          { provider: 'prerecorded', port: new PrerecordedTts(), timeoutMs: 500 },
+          { provider: 'pieces', port: pieces, timeoutMs: 500 },
+        ]),
+        // A personal sentence: no whole prompt says it, the pieces do.
+        served: { provider: 'pieces', voice: pieces.voice },
+        text: 'Your next bill is due on December 5.',
+      };
+    },
+    teardown: async () => undefined,
+  },
+  {
     name: 'fallback over local (flite)',
     async setup() {
       const local = new LocalTts();
@@ -150,9 +190,12 @@ for (const subject of SUBJECTS) {
     let tts: TextToSpeech;
     let slowText: (() => string) | undefined;
     let served: { provider: string; voice: string } | undefined;
+    let PROMPT: string = PROMPTS.anythingElse;
 
     before(async () => {
-      ({ tts, slowText, served } = await subject.setup());
+      let text: string | undefined;
+      ({ tts, slowText, served, text } = await subject.setup());
+      PROMPT = text ?? PROMPT;
     });
     after(() => subject.teardown());
 
@@ -393,12 +436,12 @@ describe('local engine (flite)', () => {
 describe('prerecorded prompts', () => {
   const tts = new PrerecordedTts();
 
-  it('ships every fixed message of the call flow, the unnamed greeting and the apology', () => {
+  it('ships every fixed message of the call flow, the unnamed greeting and the apologies', () => {
     const index = JSON.parse(
       readFileSync(path.join(PROMPTS_DIR, 'index.json'), 'utf8'),
     ) as PromptIndex;
     const greeting = step(initialCallState(), { kind: 'identified' }).say!;
-    for (const text of [...Object.values(PROMPTS), greeting, APOLOGY]) {
+    for (const text of [...Object.values(PROMPTS), greeting, APOLOGY, UNSAYABLE_APOLOGY]) {
       assert.ok(tts.has(text), `no prompt for "${text}" (run npx tsx scripts/build-prompts.ts)`);
       const file = index.prompts[text]!;
       assert.ok(statSync(path.join(PROMPTS_DIR, file)).size > 8000, `${file} holds audio`);

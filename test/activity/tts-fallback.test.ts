@@ -8,6 +8,8 @@ import type { ProviderAttempt } from '../../contracts/providers';
 import { FallbackExhaustedError } from '../../providers/fallback';
 import { ProviderError } from '../../providers/provider-error';
 import { PROMPTS } from '../../workflows/call-state';
+import { mulawToPcm } from '../../audio/mulaw';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { APOLOGY } from '../../providers/tts/prerecorded';
 import { textToSpeechFromEnv } from '../../providers/tts/config';
 import type { FallbackTextToSpeech } from '../../providers/tts/fallback';
@@ -20,8 +22,8 @@ import {
 } from '../helpers/tts-vendors';
 
 const TEXT = PROMPTS.agent;
-/** A reply no prompt covers (names and amounts are never prerecorded). */
-const DYNAMIC = 'Hello Ada, your balance is forty two dollars and fifty cents.';
+/** A reply neither a prompt nor the pieces cover (a name, a plan's name). */
+const DYNAMIC = 'Ada, your Fiber plan renews on March 5.';
 
 describe('TTS fallback (TTS_CHAIN)', () => {
   const polly = new PollyReplayServer();
@@ -63,11 +65,11 @@ describe('TTS fallback (TTS_CHAIN)', () => {
   const summary = (attempts: ProviderAttempt[] = []) =>
     attempts.map((a) => `${a.provider}:${a.ok ? 'ok' : a.kind}`);
 
-  it('defaults to polly → google → local → prerecorded, and the primary serves', async () => {
+  it('defaults to polly → google → local → prerecorded → pieces, and the primary serves', async () => {
     const c = chain();
     assert.deepEqual(
       c.links.map((l) => l.provider),
-      ['polly', 'google', 'local', 'prerecorded'],
+      ['polly', 'google', 'local', 'prerecorded', 'pieces'],
     );
     const r = await c.synthesize(TEXT);
     assert.equal(r.provider, 'polly');
@@ -143,6 +145,30 @@ describe('TTS fallback (TTS_CHAIN)', () => {
     }
   });
 
+  it('says a personal sentence from prerecorded pieces when every synthesizer is down (heard back)', async () => {
+    const c = chain({
+      TTS_POLLY_ENDPOINT: 'http://127.0.0.1:9',
+      TTS_LOCAL_COMMAND: '/nonexistent/flite',
+    });
+    google.reply = () => ({ kind: 'error', status: 503, code: 'UNAVAILABLE', message: 'down' });
+    const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
+    // A fresh decoder's first utterance is poorly recognised: warm it up on a prompt.
+    const warm = await c.synthesize(PROMPTS.anythingElse);
+    await stt.transcribe({ samples: mulawToPcm(warm.mulaw), sampleRate: 8000 });
+    const r = await c.synthesize('Your balance is $42.17. Your next bill is due on 2026-12-05.');
+    assert.equal(r.provider, 'pieces');
+    assert.deepEqual(summary(r.attempts), [
+      'polly:unavailable',
+      'google:unavailable',
+      'local:unavailable',
+      'prerecorded:not_found',
+      'pieces:ok',
+    ]);
+    const heard = await stt.transcribe({ samples: mulawToPcm(r.mulaw), sampleRate: 8000 });
+    assert.match(heard.text, /forty two dollars and seventeen cents/, heard.text);
+    assert.match(heard.text, /december fifth/, heard.text);
+  });
+
   it('when nothing can serve, throws a retryable failure carrying every attempt', async () => {
     const c = chain({
       TTS_POLLY_ENDPOINT: 'http://127.0.0.1:9',
@@ -159,6 +185,7 @@ describe('TTS fallback (TTS_CHAIN)', () => {
       'google:unavailable',
       'local:unavailable',
       'prerecorded:not_found',
+      'pieces:not_found',
     ]);
     assert.ok(!err.message.includes('Ada'), 'the reply text stays out of the failure');
     // What the activity throws: a retryable failure carrying every attempt.

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { Playout, type PlayoutTransport } from '../../media-edge/call/playout';
 import { Speaker } from '../../media-edge/call/speaker';
 import { TurnClock } from '../../media-edge/call/turn-clock';
-import type { SpeechSynthesizer } from '../../media-edge/speech-synthesizer';
+import type { SpeechSynthesizer, SynthesizedLine } from '../../media-edge/speech-synthesizer';
 
 /** Twilio that takes everything and never echoes a mark: what was sent stays "playing". */
 class SilentTwilio implements PlayoutTransport {
@@ -40,29 +40,42 @@ class ScriptedTts implements SpeechSynthesizer {
   readonly aborted: string[] = [];
   constructor(
     private readonly delays: Record<string, number> = {},
-    private readonly opts: { cached?: string[]; failing?: string[] } = {},
+    private readonly opts: {
+      cached?: string[];
+      failing?: string[];
+      /** Said as the apology (filled with '!'), as the edge does when no link can say them. */
+      unsayable?: string[];
+      /** Said from prerecorded pieces. */
+      pieces?: string[];
+    } = {},
   ) {}
   synthesize(text: string, signal: AbortSignal) {
-    return new Promise<{ mulaw: Buffer; cacheHit: boolean; servedBy: string }>(
-      (resolve, reject) => {
-        let settled = false;
-        const timer = setTimeout(() => {
-          settled = true;
-          if (this.opts.failing?.includes(text)) return reject(new Error(`no voice for ${text}`));
-          resolve({
-            mulaw: Buffer.alloc(160, text.charCodeAt(0)),
-            cacheHit: this.opts.cached?.includes(text) ?? false,
-            servedBy: 'scripted',
+    return new Promise<SynthesizedLine>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        if (this.opts.failing?.includes(text)) return reject(new Error(`no voice for ${text}`));
+        if (this.opts.unsayable?.includes(text))
+          return resolve({
+            mulaw: Buffer.alloc(160, '!'.charCodeAt(0)),
+            cacheHit: false,
+            servedBy: 'prerecorded',
+            spokenAs: 'apology',
           });
-        }, this.delays[text] ?? 1);
-        signal.addEventListener('abort', () => {
-          if (settled) return;
-          clearTimeout(timer);
-          this.aborted.push(text);
-          reject(new Error('aborted'));
+        resolve({
+          ...(this.opts.pieces?.includes(text) && { spokenAs: 'pieces' as const }),
+          mulaw: Buffer.alloc(160, text.charCodeAt(0)),
+          cacheHit: this.opts.cached?.includes(text) ?? false,
+          servedBy: 'scripted',
         });
-      },
-    );
+      }, this.delays[text] ?? 1);
+      signal.addEventListener('abort', () => {
+        if (settled) return;
+        clearTimeout(timer);
+        this.aborted.push(text);
+        reject(new Error('aborted'));
+      });
+    });
   }
 }
 
@@ -145,5 +158,33 @@ describe('speaker: the one output queue', () => {
     assert.equal(report?.ttsCharacters, 'hello there'.length);
     assert.equal(report?.cacheHit, false);
     assert.equal(clock.report(6), undefined, 'nothing of the untimed turn was recorded');
+  });
+
+  it('a line no link can say plays the apology once per output, and the turn owes an SMS', async () => {
+    const tts = new ScriptedTts({}, { unsayable: ['x1', 'x2'], pieces: ['p'] });
+    const { speaker, clock, twilio, logged } = setup(tts);
+    const out = speaker.open(7, { timed: true });
+    for (const text of ['a', 'x1', 'p', 'x2', 'b']) assert.equal(await out.speak(text), 'played');
+    assert.deepEqual(twilio.texts(), ['a', '!', 'p', 'b'], 'one apology, nothing silent');
+    assert.equal(logged.filter((m) => /owed by SMS/.test(m)).length, 2);
+    clock.heard(7, heardNow());
+    const report = clock.report(7);
+    assert.equal(report?.spokenAs, 'apology', 'an apology outweighs pieces');
+    assert.equal(report?.smsFollowUp, true);
+
+    const next = speaker.open(8, { timed: true });
+    await next.speak('p');
+    await next.speak('x1');
+    assert.equal(twilio.texts().at(-1), '!', 'the next output apologises again');
+  });
+
+  it('a turn said from pieces reports it, with no SMS owed', async () => {
+    const { speaker, clock } = setup(new ScriptedTts({}, { pieces: ['p'] }));
+    const out = speaker.open(9, { timed: true });
+    await out.speak('p');
+    clock.heard(9, heardNow());
+    const report = clock.report(9);
+    assert.equal(report?.spokenAs, 'pieces');
+    assert.equal(report?.smsFollowUp, undefined);
   });
 });

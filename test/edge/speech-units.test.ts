@@ -1,7 +1,19 @@
 // What the edge synthesizes, and where it caches it: a reply's sentences one by one, fixed
-// prompts whole (shared, and prerecorded for a total TTS outage), anything else per call.
+// prompts whole (shared, and prerecorded for a total TTS outage), anything else per call; and
+// what it says when no link can voice a line (the apology, owed by SMS).
 import assert from 'node:assert/strict';
-import { cacheScopeFor, speechUnits } from '../../media-edge/speech-synthesizer';
+import {
+  cacheScopeFor,
+  cachedChainSynthesizer,
+  speechUnits,
+} from '../../media-edge/speech-synthesizer';
+import { FakeCache } from '../../providers/cache/fake';
+import { FakeObjectStore } from '../../providers/object-store/fake';
+import { TtsCache } from '../../providers/tts/cache';
+import { FakeTextToSpeech } from '../../providers/tts/fake';
+import { FallbackTextToSpeech } from '../../providers/tts/fallback';
+import { PiecewiseSpeech } from '../../providers/tts/piecewise';
+import { PrerecordedTts, UNSAYABLE_APOLOGY } from '../../providers/tts/prerecorded';
 import { PROMPTS } from '../../workflows/call-state';
 
 describe('speech units and cache scope', () => {
@@ -36,5 +48,56 @@ describe('speech units and cache scope', () => {
     assert.deepEqual(cacheScopeFor('Your balance is 42 dollars.', 'CA1'), { callId: 'CA1' });
     assert.deepEqual(cacheScopeFor('Hello Ada, thanks for calling.', 'CA1'), { callId: 'CA1' });
     assert.equal(cacheScopeFor('Your balance is 42 dollars.'), 'shared', 'no call: tools');
+  });
+});
+
+describe('the edge voice when no link can say a line', () => {
+  const down = new FallbackTextToSpeech([
+    {
+      provider: 'down',
+      port: new FakeTextToSpeech({ name: 'down', fail: 'unavailable' }),
+      timeoutMs: 1_000,
+    },
+    { provider: 'prerecorded', port: new PrerecordedTts(), timeoutMs: 500 },
+    { provider: 'pieces', port: new PiecewiseSpeech(), timeoutMs: 500 },
+  ]);
+  const cache = () => new TtsCache({ cache: new FakeCache(), store: new FakeObjectStore() });
+  const apology = new PrerecordedTts();
+
+  it('says a personal sentence from pieces and says so', async () => {
+    const voice = cachedChainSynthesizer(down, cache());
+    const line = await voice.synthesize(
+      'Your balance is $4.20.',
+      new AbortController().signal,
+      'CA1',
+    );
+    assert.equal(line.spokenAs, 'pieces');
+    assert.equal(line.servedBy, 'pieces');
+    assert.ok(line.mulaw.length > 0);
+  });
+
+  it('says the prerecorded apology instead of a line no link covers', async () => {
+    const voice = cachedChainSynthesizer(down, cache());
+    const line = await voice.synthesize('Our Fiber plan has no cap.', new AbortController().signal);
+    assert.equal(line.spokenAs, 'apology');
+    assert.deepEqual(line.mulaw, (await apology.synthesize(UNSAYABLE_APOLOGY)).mulaw);
+    assert.equal(voice.stats.apologies, 1);
+  });
+
+  it('an abort is not apologised for, and with no apology to play the failure stands', async () => {
+    const voice = cachedChainSynthesizer(down, cache());
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(voice.synthesize('Our Fiber plan has no cap.', ac.signal));
+    const mute = cachedChainSynthesizer(
+      down,
+      cache(),
+      new FakeTextToSpeech({ name: 'gone', fail: 'unavailable' }),
+    );
+    await assert.rejects(
+      mute.synthesize('Our Fiber plan has no cap.', new AbortController().signal),
+      /no tts provider served/,
+    );
+    assert.equal(voice.stats.apologies + mute.stats.apologies, 0);
   });
 });

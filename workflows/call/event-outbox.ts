@@ -320,6 +320,8 @@ export class EventOutbox {
         }),
       },
       ...(edge && { tts_cache_hit: edge.cacheHit }),
+      ...(edge?.spokenAs && { spoken_as: edge.spokenAs }),
+      ...(edge?.smsFollowUp && { sms_follow_up: true }),
     });
   }
 
