@@ -76,7 +76,7 @@ describe('provider outages through Toxiproxy, with the breaker', function () {
 
     const answer = async () => {
       const a = languageModelFromEnv(env, silentLog, health.forFamily('llm')).answer(PROMPT);
-      for await (const _ of a); // drain the stream
+      for await (const piece of a) assert.equal(typeof piece, 'string'); // drain the stream
       return a.result;
     };
 
