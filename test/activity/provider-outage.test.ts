@@ -17,8 +17,8 @@ import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
 import { speak } from '../../testing/speech-audio';
 import { silentLog } from '../../infra/paths';
-import { DeepgramReplayServer } from '../fixtures/deepgram/replay-server';
-import { OpenAiReplayServer } from '../fixtures/openai/replay-server';
+import { DeepgramReplayServer } from '../../testing/deepgram-replay';
+import { OpenAiReplayServer } from '../../testing/openai-replay';
 
 const policy: HealthPolicy = {
   consecutiveFailures: 2,
