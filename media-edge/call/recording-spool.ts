@@ -123,7 +123,7 @@ export class RecordingSpool implements RecordingSink {
   private retryLater(callSid: string, attempt: number, err: Error): void {
     if (this.closed) return;
     const first = this.opts.retryFirstMs ?? 1_000;
-    const delay = Math.min(first * 2 ** attempt, this.opts.retryMaxMs ?? 30_000);
+    const delay = Math.min(first * 2 ** attempt, this.opts.retryMaxMs ?? 5_000);
     if (attempt === 0) {
       this.opts.log('object store refused the recording; kept on disk, retrying', {
         callSid,
