@@ -13,7 +13,7 @@ import type { CallBridge } from '../media-edge/call/bridge';
 import { CallRecorder } from '../media-edge/call/recorder';
 import type { UtteranceRecognizer } from '../media-edge/call/listener';
 import { CallSession, type CallStream } from '../media-edge/call/session';
-import type { ObjectStore } from '../providers/object-store/port';
+import type { RecordingSink } from '../media-edge/call/recording-spool';
 import { createVad } from '../media-edge/audio/vad';
 import { concatPcm, silence, speak } from '../testing/speech-audio';
 import { pct } from './percentile';
@@ -73,7 +73,7 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
     recognizer: idleRecognizer,
     tts: { synthesize: () => Promise.reject(new Error('not in this bench')) },
     recorder: new CallRecorder(),
-    recordings: {} as ObjectStore, // never reached: the stream never closes
+    recordings: {} as RecordingSink, // never reached: the stream never closes
     track: () => undefined,
     log: () => undefined,
   });

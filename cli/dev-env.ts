@@ -8,6 +8,7 @@ import {
   databaseUrl,
   kafkaBrokers,
   objectStoreConfig,
+  paths,
   redisUrl,
   stateDir,
   temporalAddress,
@@ -52,6 +53,8 @@ export function localEnv(): NodeJS.ProcessEnv {
     S3_SECRET_ACCESS_KEY: store.secretAccessKey,
     S3_AUDIO_BUCKET: store.bucket,
     S3_RECORDINGS_BUCKET: objectStoreConfig('recordings').bucket,
+    // The state directory's, whatever the edge's working directory.
+    RECORDING_SPOOL_DIR: path.join(paths().data, 'recording-spool'),
     // No cloud credentials locally: speak with the local engine, prompts as the last resort.
     TTS_CHAIN: 'local,prerecorded,pieces',
     ...devSecrets(),

@@ -198,10 +198,20 @@ program
     'only the orchestration scenarios (one call alone, paced, saturated; or --calls N)',
   )
   .option('--frames', "only the edge's per-frame audio path vs the μ-law decode alone")
+  .option(
+    '--faults',
+    'only the degraded modes under real faults (Toxiproxy): LLM black hole, ASR, Redis and ' +
+      'object store down — calls before, during and after, detection and recovery times',
+  )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
     if (process.argv.includes('--frames')) {
       const { runFrameBench } = await import('../bench/frames');
       await runFrameBench().catch(fail);
+      process.exit(0);
+    }
+    if (process.argv.includes('--faults')) {
+      const { runFaultBench } = await import('../bench/faults');
+      await runFaultBench().catch(fail);
       process.exit(0);
     }
     if (process.argv.includes('--orchestration')) {

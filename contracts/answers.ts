@@ -18,7 +18,14 @@ export interface AnswerInput {
   turnCount: number;
 }
 
-export type RefusalReason = 'ungrounded' | 'commitment' | 'privacy' | 'tone' | 'no_documents';
+export type RefusalReason =
+  | 'ungrounded'
+  | 'commitment'
+  | 'privacy'
+  | 'tone'
+  | 'no_documents'
+  /** The knowledge base could not be searched, on a topic only a person should answer. */
+  | 'no_retrieval';
 
 export interface AnswerRecord {
   text: string;
@@ -30,6 +37,11 @@ export interface AnswerRecord {
    */
   attempts: ProviderAttempt[];
   refused?: RefusalReason;
+  /**
+   * The knowledge base could not be searched (every vector index away) and the topic is not
+   * a sensitive one: a general line and an offer to call back were said instead.
+   */
+  degraded?: 'no_retrieval';
   documentIds: string[];
   timings: { retrieveMs: number; firstSentenceMs?: number; totalMs: number };
   /** Tokens of the serving model, for the cost report. */

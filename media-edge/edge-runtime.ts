@@ -19,7 +19,9 @@ import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { UtteranceRecognizer } from './call/listener';
 import type { EdgeConfig } from './config';
+import { CallBridge } from './call/bridge';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
+import { RecordingSpool } from './call/recording-spool';
 import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
@@ -29,6 +31,8 @@ export interface EdgeRuntime {
   /** The TTS cache and the voice it is keyed by (tests and tooling look entries up). */
   speechCache: { cache: TtsCache; voice: string };
   hostWorker: Worker;
+  /** Recordings on the edge's disk until the object store has them. */
+  recordings: RecordingSpool;
   /** Drains the calls' background work (`waiting` hears what is pending), then closes. */
   close(waiting?: (pending: string[]) => void): Promise<void>;
 }
@@ -102,7 +106,17 @@ export async function createEdgeRuntime(opts: {
     namespace: speech.TTS_CACHE_NAMESPACE,
   });
   const chain = opts.chain ?? textToSpeechFromEnv(process.env, health?.forFamily('tts'));
-  const recordings = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
+  const recordings = new RecordingSpool({
+    dir: speech.RECORDING_SPOOL_DIR,
+    store: new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET)),
+    notify: (callSid, ref) => new CallBridge(opts.client, callSid).recordingReady(ref),
+    retryMaxMs: speech.RECORDING_RETRY_MAX_MS,
+    log: opts.log,
+  });
+  // What an earlier run left on disk (the store was away, the edge stopped) goes up now.
+  void recordings.resume().then((left) => {
+    if (left > 0) opts.log('uploading recordings left in the spool', { recordings: left });
+  });
   const tts = cachedChainSynthesizer(chain, cache);
   const calls = new EdgeCalls({
     client: opts.client,
@@ -133,8 +147,10 @@ export async function createEdgeRuntime(opts: {
     tts: tts.stats,
     speechCache: { cache, voice: chain.voice },
     hostWorker,
+    recordings,
     async close(waiting?: (pending: string[]) => void) {
       await calls.drain(EDGE_DRAIN_MS, waiting); // recordings stored and signalled before the connection goes
+      recordings.close(); // what is still on disk is uploaded at the next start
       chain.close();
       redis.disconnect();
     },

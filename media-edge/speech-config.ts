@@ -12,6 +12,13 @@ const schema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_AUDIO_BUCKET: z.string().default('switchboard-audio'),
   S3_RECORDINGS_BUCKET: z.string().default('switchboard-recordings'),
+  /** Recordings wait here until the object store has them (it may be down at hang-up). */
+  RECORDING_SPOOL_DIR: z.string().default('.switchboard/data/recording-spool'),
+  /**
+   * Upload retries back off from 1 s, doubling up to this: short next to the workflow's
+   * 30 s wait, so a store back within it gets the recording into the call log.
+   */
+  RECORDING_RETRY_MAX_MS: z.coerce.number().int().min(1000).default(5_000),
   TTS_CACHE_NAMESPACE: ttsCacheNamespaceField,
   /** Silence after speech that ends an utterance. */
   ENDPOINT_HANGOVER_MS: z.coerce.number().int().min(100).default(400),

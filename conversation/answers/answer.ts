@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AnswerRequest } from '../../providers/llm/port';
 import type { KbTopic, ScoredChunk } from '../../providers/vectors/port';
-import { KB_INTENTS } from '../../contracts/call';
+import { KB_INTENTS, type KbIntentName } from '../../contracts/call';
 import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
 import { forTheEar } from '../safety/for-the-ear';
 import { GroundingIndex, NOT_CONFIDENT } from '../safety/grounding';
@@ -28,6 +28,39 @@ export interface AnswererDeps {
   topK?: number;
   /** Sentences spoken at most (an answer for the ear is short). */
   maxSentences?: number;
+  /** Told when no vector index answered (the answer is then the no-retrieval line). */
+  onRetrievalFailed?: (err: Error) => void;
+}
+
+/**
+ * What is said when the knowledge base cannot be searched. Billing (disputes, fees, payments)
+ * and policies are sensitive: a wrong general line could cost the caller, so a person answers.
+ */
+const NO_RETRIEVAL: Record<KbIntentName, { sensitive: boolean; text: string }> = {
+  ask_billing: {
+    sensitive: true,
+    text: 'I cannot look up billing details right now. Let me connect you to an agent.',
+  },
+  ask_policy: {
+    sensitive: true,
+    text: 'I cannot look up our policies right now. Let me connect you to an agent.',
+  },
+  ask_plans: {
+    sensitive: false,
+    text:
+      'I cannot look up plan details right now. Our plans are listed on our website, ' +
+      'and if you call back a little later I can go through them with you.',
+  },
+  ask_outage: {
+    sensitive: false,
+    text:
+      'I cannot check outage details right now. If your service is down, please call back ' +
+      'in a little while and I can tell you more.',
+  },
+};
+
+export function noRetrievalLine(intent: KbIntentName): { sensitive: boolean; text: string } {
+  return NO_RETRIEVAL[intent];
 }
 
 /** The company's own name is never an invented plan. */
@@ -50,10 +83,21 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       const since = () => Math.round(performance.now() - started);
       // Redacted at the edge already; again here, because this is what reaches the model.
       const question = redactText(input.question);
+      let retrieved: ScoredChunk[] | undefined;
+      try {
+        retrieved = await deps.retrieve(question, {
+          topic: KB_INTENTS[input.intent],
+          topK: deps.topK ?? 4,
+        });
+      } catch (err) {
+        deps.onRetrievalFailed?.(err as Error);
+      }
       // Documents are untrusted too: a poisoned one must not carry a card number to the model.
-      const documents = (
-        await deps.retrieve(question, { topic: KB_INTENTS[input.intent], topK: deps.topK ?? 4 })
-      ).map((d) => ({ ...d, title: redactText(d.title), text: redactText(d.text) }));
+      const documents = (retrieved ?? []).map((d) => ({
+        ...d,
+        title: redactText(d.title),
+        text: redactText(d.text),
+      }));
       const retrieveMs = since();
       const documentIds = documents.map((d) => d.id);
       const spoken: string[] = [];
@@ -77,6 +121,15 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
         documentIds,
         timings: { retrieveMs, firstSentenceMs, totalMs: since() },
       });
+      if (!retrieved) {
+        // No index answered: nothing may be stated as fact. A sensitive topic goes to a person
+        // (a refusal, which the call turns into a transfer); another gets a general line.
+        const line = noRetrievalLine(input.intent);
+        await say(line.text);
+        return line.sensitive
+          ? record(line.text, undefined, 'no_retrieval')
+          : { ...record(line.text), degraded: 'no_retrieval' };
+      }
       if (documents.length === 0) {
         await say(NOT_CONFIDENT);
         return record(NOT_CONFIDENT, undefined, 'no_documents');

@@ -28,14 +28,13 @@ export async function createKnowledgeAnswerer(
 ): Promise<Answerer> {
   const log = opts.log ?? (() => undefined);
   const env = opts.env ?? process.env;
-  // Production: Qdrant (`VECTOR_INDEX=qdrant`, QDRANT_URL…); locally the published PGlite index.
-  let index: VectorIndex;
-  if (env.VECTOR_INDEX === 'qdrant') index = new QdrantVectorIndex({}, env);
-  else {
-    await ensureLocalKnowledgeIndex({ log });
-    index = openKnowledgeIndex();
-  }
-  const links = [{ provider: index.name, port: index }];
+  // Production: Qdrant (`VECTOR_INDEX=qdrant`, QDRANT_URL…), with the published local PGlite
+  // index behind it for when Qdrant is away; locally the PGlite index alone.
+  const indexes: VectorIndex[] = [];
+  if (env.VECTOR_INDEX === 'qdrant') indexes.push(new QdrantVectorIndex({}, env));
+  await ensureLocalKnowledgeIndex({ log });
+  indexes.push(openKnowledgeIndex());
+  const links = indexes.map((index) => ({ provider: index.name, port: index }));
   const retriever = new Retriever(
     sharedUseLiteEmbedder(),
     new FallbackVectorIndex(links, opts.health?.forFamily('vectors')),
@@ -53,5 +52,6 @@ export async function createKnowledgeAnswerer(
     retrieve: (question, o) => retriever.retrieve(question, o),
     chain,
     planNames: extractPlanNames(docs.map((d) => d.source)),
+    onRetrievalFailed: (err) => log(`[answers] no vector index answered: ${err.message}`),
   });
 }

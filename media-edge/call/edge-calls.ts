@@ -4,13 +4,13 @@
 import type { Client } from '@temporalio/client';
 import type { CallAudio } from '../../activities/edge-activities';
 import type { TurnTimingReport } from '../../contracts/call';
-import type { ObjectStore } from '../../providers/object-store/port';
 import { createVad } from '../audio/vad';
 import type { SpeechSynthesizer } from '../speech-synthesizer';
 import type { MediaStreamSession } from '../twilio/media-stream';
 import { CallBridge } from './bridge';
 import type { UtteranceRecognizer } from './listener';
 import { CallRecorder } from './recorder';
+import type { RecordingSink } from './recording-spool';
 import { CallSession, type CallSessionOptions } from './session';
 
 export interface EdgeCallsDeps {
@@ -19,7 +19,8 @@ export interface EdgeCallsDeps {
   hostTaskQueue: string;
   recognizer: (hints?: string[]) => UtteranceRecognizer;
   tts: SpeechSynthesizer;
-  recordings: ObjectStore;
+  /** The recording spool: on disk first, then the object store, then the workflow told. */
+  recordings: RecordingSink;
   /** Named in the recording.completed event. */
   recordingsBucket?: string;
   session?: CallSessionOptions;

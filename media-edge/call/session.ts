@@ -7,7 +7,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Reply, TurnTimingReport } from '../../contracts/call';
 import { mulawToPcm } from '../../audio/mulaw';
-import type { ObjectStore } from '../../providers/object-store/port';
 import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { CallBridge } from './bridge';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
@@ -20,6 +19,7 @@ import {
 } from './listener';
 import { Playout, type PlayoutTransport } from './playout';
 import type { CallRecorder } from './recorder';
+import type { RecordingSink } from './recording-spool';
 import { Speaker, type TurnOutput } from './speaker';
 import { TurnClock } from './turn-clock';
 
@@ -42,7 +42,8 @@ export interface CallSessionDeps {
   tts: SpeechSynthesizer;
   /** Both sides of the call; the agent's as it is sent, so a barge-in's cut shows in it. */
   recorder: CallRecorder;
-  recordings: ObjectStore;
+  /** Keeps the recording on disk until the object store has it, then tells the workflow. */
+  recordings: RecordingSink;
   /** Named in the recording.completed event. */
   recordingsBucket?: string;
   /** Work that outlives the step that started it (a signal, the recording), for shutdown. */
@@ -260,19 +261,18 @@ export class CallSession {
     const { recorder } = this.deps;
     const key = recordingKey(this.callSid);
     try {
-      await this.deps.recordings.put(key, recorder.toWav(), {
-        contentType: 'audio/wav',
-        ifAbsent: true,
-      });
-      await this.deps.bridge.recordingReady({
+      await this.deps.recordings.keep(this.callSid, recorder.toWav(), {
         ...(this.deps.recordingsBucket && { bucket: this.deps.recordingsBucket }),
         key,
         durationMs: recorder.durationMs,
         truncated: recorder.truncated,
       });
     } catch (err) {
-      // A closed workflow no longer takes signals; the recording is stored all the same.
-      this.deps.log('recording stored, workflow not told', { key, error: (err as Error).message });
+      // The spool's disk refused it: nothing else holds the audio.
+      this.deps.log('recording lost: not written to the spool', {
+        key,
+        error: (err as Error).message,
+      });
     }
   }
 }

@@ -25,7 +25,7 @@ import {
   startOpenAiCompatibleServer,
 } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
-import { OpenAiReplayServer, SilentServer } from '../fixtures/openai/replay-server';
+import { OpenAiReplayServer, SilentServer } from '../../testing/openai-replay';
 import { rejection } from '../helpers/rejection';
 
 const DOCS: ScoredChunk[] = [

@@ -20,7 +20,7 @@ import {
   startOpenAiCompatibleServer,
 } from '../../infra/llm';
 import { silentLog } from '../../infra/paths';
-import { OpenAiReplayServer, SilentServer } from '../fixtures/openai/replay-server';
+import { OpenAiReplayServer, SilentServer } from '../../testing/openai-replay';
 
 const DOCS: ScoredChunk[] = [
   {

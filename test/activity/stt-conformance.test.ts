@@ -17,7 +17,7 @@ import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
-import { DeepgramReplayServer, loadFixture } from '../fixtures/deepgram/replay-server';
+import { DeepgramReplayServer, loadFixture } from '../../testing/deepgram-replay';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';
 
 interface SttUnderTest {

@@ -15,7 +15,7 @@ import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { pcmToMulaw } from '../../audio/mulaw';
-import { DeepgramReplayServer } from '../fixtures/deepgram/replay-server';
+import { DeepgramReplayServer } from '../../testing/deepgram-replay';
 import { speak } from '../../testing/speech-audio';
 
 const norm = (s: string) => normalizeWords(s).join(' ');

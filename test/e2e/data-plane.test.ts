@@ -22,7 +22,7 @@ import {
   type TranscriptEntry,
 } from '../../contracts/call';
 import type { PostCallResult } from '../../contracts/post-call';
-import { loadOpenAiFixture, OpenAiReplayServer } from '../fixtures/openai/replay-server';
+import { loadOpenAiFixture, OpenAiReplayServer } from '../../testing/openai-replay';
 import { postCallResult, startCall } from '../../testing/calls';
 import { startCallAndPostCallWorkers, type RunningWorkers } from '../../testing/data-plane';
 import { resetDb, TEST_SUGGEST_CONTINUE_AS_NEW } from '../../testing/platform';
