@@ -49,6 +49,8 @@ export interface TwilioFault {
   message: string;
   /** How many requests get it (default 1). */
   times?: number;
+  /** Acted on first, then answered with the error: the answer lost on the way back. */
+  afterActing?: boolean;
 }
 
 type Answer = { status: number; body: unknown };
@@ -131,7 +133,7 @@ export class TwilioRestReplayServer {
     const fault = this.faults[0];
     if (fault) {
       if (--fault.times! <= 0) this.faults.shift();
-      return send(error(fault.status, fault.code, fault.message));
+      if (!fault.afterActing) return send(error(fault.status, fault.code, fault.message));
     }
     const key =
       record.idempotencyToken && `${record.method} ${record.path} ${record.idempotencyToken}`;
@@ -143,7 +145,7 @@ export class TwilioRestReplayServer {
     const answer = this.route(record);
     // Only a resource made (2xx) is remembered: a request refused may be sent again.
     if (key && answer.status < 300) this.byToken.set(key, answer);
-    send(answer);
+    send(fault?.afterActing ? error(fault.status, fault.code, fault.message) : answer);
   }
 
   private authorized(header: string | undefined): boolean {

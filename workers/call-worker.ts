@@ -10,6 +10,8 @@ import { loadWorkerConfig } from './config';
 import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
 import { deploymentVersionFromEnv } from './versioning';
+import { FallbackTelephony } from '../providers/telephony/fallback';
+import { twilioMissingConfig, TwilioTelephony } from '../providers/telephony/twilio';
 
 async function main(): Promise<void> {
   installCompactLogging();
@@ -26,7 +28,19 @@ async function main(): Promise<void> {
     [{ provider: kafka.name, port: kafka }],
     health.forFamily('events'),
   );
+  // Without Twilio credentials a transfer fails (the caller is told) and is logged here.
+  const twilioMissing = twilioMissingConfig();
+  if (twilioMissing) log(`telephony: ${twilioMissing}; transfers and callbacks will fail`);
+  const telephony = new FallbackTelephony(
+    [
+      twilioMissing
+        ? { provider: 'twilio', skipReason: twilioMissing }
+        : { provider: 'twilio', port: new TwilioTelephony() },
+    ],
+    health.forFamily('telephony'),
+  );
   const worker = await createCallWorker({
+    telephony,
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,

@@ -55,6 +55,12 @@ export interface CallSessionDeps {
 export interface CallSessionOptions extends ListenerOptions {
   /** A pause this long ends a keypad entry ('#' ends it at once). */
   dtmfGapMs?: number;
+  /**
+   * The workflow hands a transferred call to the agents' queue through Twilio (an agent
+   * queue number is configured): the edge then keeps the line open after the transfer line,
+   * and Twilio ends the stream when the call's TwiML is replaced by the <Dial>.
+   */
+  transfersByTwilio?: boolean;
 }
 
 const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
@@ -66,6 +72,7 @@ export class CallSession {
   private readonly clock = new TurnClock();
   private readonly keypad: DtmfCollector;
   private turnChain: Promise<void> = Promise.resolve();
+  private readonly transfersByTwilio: boolean;
   private ended = false;
   /** Called once the call is over (its stream closed). */
   onEnd?: () => void;
@@ -101,6 +108,7 @@ export class CallSession {
       callSid: this.callSid,
       log: deps.log,
     });
+    this.transfersByTwilio = opts.transfersByTwilio ?? false;
     this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
     stream.on('audio', (frame) => this.onCallerFrame(frame));
     stream.on('dtmf', (digit) => this.onDtmf(digit));
@@ -227,12 +235,13 @@ export class CallSession {
   /**
    * Speaks the reply, sentence by sentence: the first plays as soon as it is synthesized,
    * the next is synthesized while it plays, and a fixed sentence ("Is there anything
-   * else…") is a shared cache hit even after a personal one. A hang-up or transfer waits for
-   * the reply to finish playing; a barge-in, or nothing said, cancels it.
+   * else…") is a shared cache hit even after a personal one. A hang-up (or a transfer Twilio
+   * does not carry) waits for the reply to finish playing; a barge-in, or nothing said, cancels it.
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
     if (reply.hints) this.listener.hints = reply.hints;
-    const ends = reply.action !== 'continue';
+    const ends =
+      reply.action === 'hangup' || (reply.action === 'transfer' && !this.transfersByTwilio);
     // The part of a streamed answer already played is not said again.
     const text = reply.text.slice(reply.spokenChars ?? 0).trim();
     if (!text) {

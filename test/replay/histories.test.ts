@@ -29,6 +29,8 @@ describe('replay of recorded histories (test/histories)', () => {
       // A call's events sent per turn (before event-batches) and in batches (after).
       'events-per-turn',
       'events-in-batches',
+      // A call transferred to an agent, recorded before the hand-off through Twilio.
+      'transfer-before-handoff',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -21,6 +21,8 @@ export const PATCHES = {
   edgeSpeaksUnprompted: 'edge-speaks-unprompted',
   /** An audio call waits (bounded) for its recording before the call log. */
   awaitRecording: 'await-recording',
+  /** A transfer hands the live call to the agents' queue through Twilio (before: the call ended). */
+  telephonyHandoff: 'telephony-handoff',
 } as const;
 
 export const DEPRECATED_PATCHES = {

@@ -1,0 +1,66 @@
+// The transfer's <Dial action> webhook (POST /v1/calls/dial-status): Twilio calls it when
+// the dial to the agents' queue ends, with the caller still on the line. Nobody took the
+// call (DialCallStatus no-answer, busy, failed): the caller hears that no agent is free and
+// that they will be called back, then the call ends; the call's workflow is signalled and
+// schedules the callback. An agent who took it and hung up (completed): the call ends.
+// Signature-checked like every Twilio webhook.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import twilio from 'twilio';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import {
+  callWorkflowId,
+  dialStatusSignal,
+  MISSED_DIAL_STATUSES,
+  NO_AGENT_CALLBACK,
+  type DialCallStatus,
+} from '../../contracts/call';
+import { requireTwilioSignature, type WebhookOptions } from './webhook-calls';
+import { incomingFields, parseForm } from './webhook-forms';
+
+const DIAL_STATUSES: Record<DialCallStatus, true> = {
+  completed: true,
+  answered: true,
+  busy: true,
+  'no-answer': true,
+  failed: true,
+  canceled: true,
+};
+
+const dialStatusForm = z.object({
+  CallSid: incomingFields.CallSid,
+  DialCallStatus: z.enum(Object.keys(DIAL_STATUSES) as [DialCallStatus, ...DialCallStatus[]], {
+    error: () => `DialCallStatus must be one of ${Object.keys(DIAL_STATUSES).join(', ')}`,
+  }),
+});
+
+export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app, opts) => {
+  app.addHook('preHandler', requireTwilioSignature(opts.config));
+
+  app.post('/dial-status', async (request, reply) => {
+    const form = parseForm(dialStatusForm, request.body, reply);
+    if (!form) return reply;
+    const status = form.DialCallStatus;
+    const log = request.log.child({ callSid: form.CallSid, dialCallStatus: status });
+    const missed = MISSED_DIAL_STATUSES.includes(status);
+    try {
+      await opts.temporalClient.workflow
+        .getHandle(callWorkflowId(form.CallSid))
+        .signal(dialStatusSignal, status);
+      log.info('dial status forwarded to the call workflow');
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err; // 500: Twilio retries
+      // The workflow stopped waiting (the dial outlasted its bound): nobody schedules it.
+      if (missed)
+        log.error('a missed transfer after its call workflow ended: no callback scheduled');
+      else log.info('dial status for a call with no running workflow');
+    }
+    const twiml = new twilio.twiml.VoiceResponse();
+    if (missed) twiml.say(NO_AGENT_CALLBACK);
+    twiml.hangup();
+    return sendTwiml(reply, twiml);
+  });
+};
+
+const sendTwiml = (reply: FastifyReply, twiml: twilio.twiml.VoiceResponse): FastifyReply =>
+  reply.code(200).type('text/xml').send(twiml.toString());

@@ -1,0 +1,154 @@
+// The hand-off to a human on a real Temporal dev server: the call worker talks to Twilio's
+// REST API through the official SDK, against the local stand-in replaying its documented
+// exchanges; the edge's <Dial action> webhook is the real route, signed like Twilio signs.
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { callbackWorkflowId, NO_AGENT_CALLBACK, type CallConfig } from '../../contracts/call';
+import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
+import { buildEdgeServer } from '../../media-edge/server';
+import type { CallbackResult } from '../../workflows/callback';
+import { TwilioTelephony } from '../../providers/telephony/twilio';
+import { ADA, postgresTestDeps, startCall, testEvents } from '../../testing/calls';
+import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
+import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
+import { createCallWorker } from '../../workers/call-worker-factory';
+import { signedPost } from '../helpers/twilio-webhooks';
+
+const QUEUE = '+15550002222';
+const PUBLIC_URL = 'https://edge.example.com';
+
+describe('hand-off to a human through Twilio', function () {
+  const twilioApi = new TwilioRestReplayServer();
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let edge: FastifyInstance;
+  let edgeConfig: EdgeConfig;
+  let callConfig: Partial<CallConfig>;
+
+  before(async () => {
+    env = await localEnv();
+    await resetDb();
+    await twilioApi.start();
+    worker = await createCallWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      deps: await postgresTestDeps(),
+      events: testEvents,
+      telephony: new TwilioTelephony(twilioApi.env),
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.run();
+    edgeConfig = loadEdgeConfig({
+      TWILIO_AUTH_TOKEN: twilioApi.authToken,
+      EDGE_PUBLIC_URL: PUBLIC_URL,
+      STREAM_TOKEN_SECRET: 'stream-token-secret-for-tests-only-0123456789',
+      AGENT_QUEUE_NUMBER: QUEUE,
+      CALL_TRANSFER_RING_TIMEOUT_S: '20',
+    });
+    callConfig = { ...edgeConfig.call, callbackDelayMs: 500 };
+    edge = await buildEdgeServer({
+      config: edgeConfig,
+      temporalClient: env.client,
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await edge.close();
+    await twilioApi.close();
+  });
+
+  const dialStatus = (callSid: string, status: string) =>
+    signedPost(
+      edge,
+      { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
+      '/v1/calls/dial-status',
+      {
+        CallSid: callSid,
+        DialCallStatus: status,
+        From: ADA,
+        To: '+15550009999',
+      },
+    );
+
+  /** Requests that reached Twilio with this idempotency token, and those acted on. */
+  const withToken = (token: string) => {
+    const all = twilioApi.requests.filter((r) => r.idempotencyToken === token);
+    return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
+  };
+
+  async function transferredCall() {
+    const call = await startCall(env.client, { config: callConfig });
+    twilioApi.addLiveCall(call.callSid);
+    await call.bridge.streamStarted();
+    const reply = await call.bridge.utterance('I want to talk to an agent');
+    assert.equal(reply.action, 'transfer');
+    return call;
+  }
+
+  async function transferArrived(callSid: string) {
+    for (let i = 0; i < 200 && !twilioApi.calls.get(callSid)?.twiml; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    return twilioApi.calls.get(callSid)?.twiml;
+  }
+
+  it('a new call transfers the live call to the queue once; the agent takes it: no callback', async () => {
+    const { callSid, handle } = await transferredCall();
+    const twiml = await transferArrived(callSid);
+    assert.ok(twiml, 'Twilio was never asked to transfer the call');
+    assert.match(twiml, /<Dial timeout="20" action="https:\/\/edge\.example\.com\/v1\/calls\/dial-status" method="POST"><Number>\+15550002222<\/Number><\/Dial>/); // prettier-ignore
+    const answer = await dialStatus(callSid, 'completed');
+    assert.equal(answer.statusCode, 200);
+    assert.doesNotMatch(answer.body, /call you back/);
+    assert.equal((await handle.result()).disposition, 'transferred');
+    assert.deepEqual(withToken(`${handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+    await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+  });
+
+  it('a transfer whose answer was lost is retried with the same token: one transfer at Twilio', async () => {
+    twilioApi.fail({ status: 503, code: 20503, message: 'Service Unavailable', afterActing: true });
+    const { callSid, handle } = await transferredCall();
+    await transferArrived(callSid);
+    await dialStatus(callSid, 'completed');
+    await handle.result();
+    const seen = withToken(`${handle.workflowId}:transfer`);
+    assert.ok(seen.sent >= 2, `the activity was retried (${seen.sent} requests)`);
+    assert.equal(seen.acted, 1, 'the retry was answered from the first transfer');
+  });
+
+  it('no agent answers: the caller is told, and called back once after a text, even if told twice', async () => {
+    const { callSid, handle } = await transferredCall();
+    await transferArrived(callSid);
+    const first = await dialStatus(callSid, 'no-answer');
+    assert.equal(first.statusCode, 200);
+    assert.ok(first.body.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), first.body); // prettier-ignore
+    await dialStatus(callSid, 'no-answer'); // Twilio retried the webhook
+    assert.equal((await handle.result()).disposition, 'transferred');
+    const callback = env.client.workflow.getHandle(callbackWorkflowId(callSid));
+    const result: CallbackResult = await callback.result();
+    assert.equal(result.smsSent, true);
+    const placed = twilioApi.calls.get(result.callbackSid);
+    assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
+    assert.match(placed?.twiml ?? '', /<Dial><Number>\+15550002222<\/Number><\/Dial>/);
+    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
+    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    const { count } = await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`); // prettier-ignore
+    assert.ok(count <= 1, `${count} callback workflows`);
+  });
+
+  it('the transfer fails for good (Twilio no longer has the call): a callback is scheduled', async () => {
+    const call = await startCall(env.client, { config: callConfig }); // never live at Twilio
+    await call.bridge.streamStarted();
+    await call.bridge.utterance('I want to talk to an agent');
+    await call.handle.result();
+    const callback = env.client.workflow.getHandle(callbackWorkflowId(call.callSid));
+    const result: CallbackResult = await callback.result();
+    assert.ok(twilioApi.calls.get(result.callbackSid));
+    assert.deepEqual(withToken(`${call.handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+  });
+});

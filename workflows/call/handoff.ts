@@ -1,0 +1,107 @@
+// The hand-off to a human once a turn ends in 'transfer': Twilio is asked (once, under the
+// call's idempotency key) to replace the live call's TwiML with a <Dial> to the agents'
+// queue, and the edge's <Dial action> webhook reports how the dial ended. Nobody took it
+// (no-answer, busy, failed) or the transfer itself failed: the caller is told and a
+// callback is scheduled — never silence, never a hang-up without a word.
+import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { edgeHost, handoff } from '../activity-proxies';
+import {
+  callbackWorkflowId,
+  MISSED_DIAL_STATUSES,
+  NO_AGENT_CALLBACK,
+  type CallbackInput,
+  type CallConfig,
+  type CallInput,
+  type DialCallStatus,
+  type StreamInfo,
+} from '../definitions';
+
+/** After the ring bound, how long the dial's outcome may take to arrive. */
+const DIAL_REPORT_GRACE_MS = 30_000;
+/** Only a phone number can be called back (not "anonymous", sip: or client:). */
+const CALLABLE = /^\+[1-9][0-9]{6,14}$/;
+
+export interface HandoffCall {
+  input: CallInput;
+  config: CallConfig;
+  workflowId: string;
+  stream(): StreamInfo | undefined;
+  /** The dial's outcome, from the dialStatus signal. */
+  dialStatus(): DialCallStatus | undefined;
+  hungUp(): boolean;
+  /** How long the edge takes to finish saying the transfer line. */
+  sayingMs: number;
+}
+
+export type HandoffOutcome = 'not_configured' | 'connected' | 'callback' | 'caller_left';
+
+export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
+  const { config, input, workflowId } = call;
+  const queue = config.agentQueueNumber;
+  if (!queue || !config.dialStatusUrl) return 'not_configured';
+  // The edge is saying "Connecting you to an agent…": a redirect now would cut it off.
+  if (call.sayingMs > 0) await condition(() => call.hungUp(), call.sayingMs);
+  if (call.hungUp()) return 'caller_left';
+  try {
+    await handoff.transferCall({
+      callSid: input.callSid,
+      idempotencyKey: `${workflowId}:transfer`,
+      to: queue,
+      ringTimeoutInS: config.transferRingTimeoutInS,
+      statusUrl: config.dialStatusUrl,
+    });
+  } catch (err) {
+    log.warn('the transfer failed; the caller is told and called back', { error: String(err) });
+    await tellCaller(call);
+    await scheduleCallback(call, 'transfer_failed');
+    return 'callback';
+  }
+  const ringMs = config.transferRingTimeoutInS * 1000;
+  await condition(() => call.dialStatus() !== undefined || call.hungUp(), ringMs + DIAL_REPORT_GRACE_MS); // prettier-ignore
+  const status = call.dialStatus();
+  if (status && MISSED_DIAL_STATUSES.includes(status)) {
+    // The edge's webhook already told the caller (its TwiML) before hanging up.
+    await scheduleCallback(call, `dial_${status}`);
+    return 'callback';
+  }
+  return status || !call.hungUp() ? 'connected' : 'caller_left';
+}
+
+/** The edge still holds the call (the transfer never replaced its TwiML): it says why, then hangs up. */
+async function tellCaller(call: HandoffCall): Promise<void> {
+  const queue = call.stream()?.edgeTaskQueue;
+  if (!queue || call.hungUp()) return;
+  await edgeHost(queue)
+    .speakOnCall({ callSid: call.input.callSid, text: NO_AGENT_CALLBACK, hangUpAfter: true })
+    .catch((err) => log.warn('the edge could not tell the caller', { error: String(err) }));
+}
+
+/** At most once per call: the callback's workflow id is the call's. */
+async function scheduleCallback(call: HandoffCall, reason: string): Promise<void> {
+  const { input, config } = call;
+  if (!CALLABLE.test(input.from)) {
+    log.warn('no callback: the caller has no callable number', { reason });
+    return;
+  }
+  const args: CallbackInput = {
+    callSid: input.callSid,
+    callWorkflowId: call.workflowId,
+    to: input.from,
+    from: input.to,
+    connectTo: config.agentQueueNumber!,
+    delayMs: config.callbackDelayMs,
+    reason,
+  };
+  try {
+    await startChild('callbackWorkflow', {
+      workflowId: callbackWorkflowId(input.callSid),
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [args],
+    });
+  } catch (err) {
+    // By name: workflows/ may not import the error's class from @temporalio/common.
+    if ((err as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+    log.info('the callback was scheduled already');
+  }
+}
