@@ -141,6 +141,16 @@ describe('hand-off to a human through Twilio', function () {
     assert.ok(count <= 1, `${count} callback workflows`);
   });
 
+  it('the dial webhook refuses a request Twilio did not sign', async () => {
+    const forged = await signedPost(
+      edge,
+      { authToken: 'not-the-token', publicUrl: PUBLIC_URL },
+      '/v1/calls/dial-status',
+      { CallSid: `CA${'1'.repeat(32)}`, DialCallStatus: 'no-answer' },
+    );
+    assert.equal(forged.statusCode, 403);
+  });
+
   it('the transfer fails for good (Twilio no longer has the call): a callback is scheduled', async () => {
     const call = await startCall(env.client, { config: callConfig }); // never live at Twilio
     await call.bridge.streamStarted();
