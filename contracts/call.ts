@@ -257,6 +257,13 @@ export const dialStatusSignal = defineSignal<[DialCallStatus]>('dialStatus');
 /** What a caller no human could take hears, from the workflow or the edge's dial webhook. */
 export const NO_AGENT_CALLBACK =
   'Sorry, no agent is free to take your call right now. We will call you back shortly. Goodbye.';
+/** The same for a caller who cannot be called back (anonymous, sip:, client:). */
+export const NO_AGENT_CALL_LATER =
+  'Sorry, no agent is free to take your call right now. Please call again later. Goodbye.';
+/** Only a phone number (E.164) can be called back. */
+export const isCallableNumber = (n: string): boolean => /^\+[1-9][0-9]{6,14}$/.test(n);
+export const noAgentLine = (callerNumber: string): string =>
+  isCallableNumber(callerNumber) ? NO_AGENT_CALLBACK : NO_AGENT_CALL_LATER;
 
 /** A call back to a caller no human could take, after a delay (workflows/callback.ts). */
 export interface CallbackInput {

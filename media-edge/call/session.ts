@@ -73,6 +73,8 @@ export class CallSession {
   private readonly keypad: DtmfCollector;
   private turnChain: Promise<void> = Promise.resolve();
   private readonly transfersByTwilio: boolean;
+  /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
+  private closing = false;
   private ended = false;
   /** Called once the call is over (its stream closed). */
   onEnd?: () => void;
@@ -175,7 +177,7 @@ export class CallSession {
   }
 
   private async onKeypad(entry: DtmfEntry): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.closing) return;
     this.turnChain = this.turnChain.then(async () => {
       await this.speak(await this.deps.bridge.dtmf(entry), { timed: false });
     });
@@ -200,7 +202,8 @@ export class CallSession {
       this.deps.log('recognizer failed', { error: (err as Error).message });
       recognition = { text: '', confidence: 0, record: { attempts: [] } };
     }
-    if (this.ended) return;
+    // After the last reply (the line held for a transfer) the workflow takes no more turns.
+    if (this.ended || this.closing) return;
     const recognizedAt = performance.now();
     const reply = await this.deps.bridge.utterance(
       recognition.text,
@@ -240,6 +243,7 @@ export class CallSession {
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
     if (reply.hints) this.listener.hints = reply.hints;
+    if (reply.action !== 'continue') this.closing = true;
     const ends =
       reply.action === 'hangup' || (reply.action === 'transfer' && !this.transfersByTwilio);
     // The part of a streamed answer already played is not said again.

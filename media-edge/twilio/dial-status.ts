@@ -1,7 +1,7 @@
 // The transfer's <Dial action> webhook (POST /v1/calls/dial-status): Twilio calls it when
 // the dial to the agents' queue ends, with the caller still on the line. Nobody took the
 // call (DialCallStatus no-answer, busy, failed): the caller hears that no agent is free and
-// that they will be called back, then the call ends; the call's workflow is signalled and
+// that they will be called back (or to call again, without a callable number), then the call ends; the call's workflow is signalled and
 // schedules the callback. An agent who took it and hung up (completed): the call ends.
 // Signature-checked like every Twilio webhook.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -12,7 +12,7 @@ import {
   callWorkflowId,
   dialStatusSignal,
   MISSED_DIAL_STATUSES,
-  NO_AGENT_CALLBACK,
+  noAgentLine,
   type DialCallStatus,
 } from '../../contracts/call';
 import { requireTwilioSignature, type WebhookOptions } from './webhook-calls';
@@ -29,6 +29,8 @@ const DIAL_STATUSES: Record<DialCallStatus, true> = {
 
 const dialStatusForm = z.object({
   CallSid: incomingFields.CallSid,
+  /** The caller: told a callback is coming only when their number can be called. */
+  From: z.string().optional(),
   DialCallStatus: z.enum(Object.keys(DIAL_STATUSES) as [DialCallStatus, ...DialCallStatus[]], {
     error: () => `DialCallStatus must be one of ${Object.keys(DIAL_STATUSES).join(', ')}`,
   }),
@@ -56,7 +58,7 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
       else log.info('dial status for a call with no running workflow');
     }
     const twiml = new twilio.twiml.VoiceResponse();
-    if (missed) twiml.say(NO_AGENT_CALLBACK);
+    if (missed) twiml.say(noAgentLine(form.From ?? ''));
     twiml.hangup();
     return sendTwiml(reply, twiml);
   });

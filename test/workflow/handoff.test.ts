@@ -6,7 +6,12 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { callbackWorkflowId, NO_AGENT_CALLBACK, type CallConfig } from '../../contracts/call';
+import {
+  callbackWorkflowId,
+  NO_AGENT_CALL_LATER,
+  NO_AGENT_CALLBACK,
+  type CallConfig,
+} from '../../contracts/call';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import type { CallbackResult } from '../../workflows/callback';
@@ -63,7 +68,7 @@ describe('hand-off to a human through Twilio', function () {
     await twilioApi.close();
   });
 
-  const dialStatus = (callSid: string, status: string) =>
+  const dialStatus = (callSid: string, status: string, from = ADA) =>
     signedPost(
       edge,
       { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
@@ -71,7 +76,7 @@ describe('hand-off to a human through Twilio', function () {
       {
         CallSid: callSid,
         DialCallStatus: status,
-        From: ADA,
+        From: from,
         To: '+15550009999',
       },
     );
@@ -82,8 +87,8 @@ describe('hand-off to a human through Twilio', function () {
     return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
   };
 
-  async function transferredCall() {
-    const call = await startCall(env.client, { config: callConfig });
+  async function transferredCall(from = ADA) {
+    const call = await startCall(env.client, { config: callConfig, from });
     twilioApi.addLiveCall(call.callSid);
     await call.bridge.streamStarted();
     const reply = await call.bridge.utterance('I want to talk to an agent');
@@ -139,6 +144,15 @@ describe('hand-off to a human through Twilio', function () {
     assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
     const { count } = await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`); // prettier-ignore
     assert.ok(count <= 1, `${count} callback workflows`);
+  });
+
+  it('no agent answers an anonymous caller: told to call again, no callback', async () => {
+    const { callSid, handle } = await transferredCall('anonymous');
+    await transferArrived(callSid);
+    const answer = await dialStatus(callSid, 'busy', 'anonymous');
+    assert.ok(answer.body.includes(NO_AGENT_CALL_LATER), answer.body);
+    assert.equal((await handle.result()).disposition, 'transferred');
+    await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
   });
 
   it('the dial webhook refuses a request Twilio did not sign', async () => {

@@ -7,8 +7,9 @@ import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workf
 import { edgeHost, handoff } from '../activity-proxies';
 import {
   callbackWorkflowId,
+  isCallableNumber,
   MISSED_DIAL_STATUSES,
-  NO_AGENT_CALLBACK,
+  noAgentLine,
   type CallbackInput,
   type CallConfig,
   type CallInput,
@@ -18,8 +19,6 @@ import {
 
 /** After the ring bound, how long the dial's outcome may take to arrive. */
 const DIAL_REPORT_GRACE_MS = 30_000;
-/** Only a phone number can be called back (not "anonymous", sip: or client:). */
-const CALLABLE = /^\+[1-9][0-9]{6,14}$/;
 
 export interface HandoffCall {
   input: CallInput;
@@ -72,14 +71,18 @@ async function tellCaller(call: HandoffCall): Promise<void> {
   const queue = call.stream()?.edgeTaskQueue;
   if (!queue || call.hungUp()) return;
   await edgeHost(queue)
-    .speakOnCall({ callSid: call.input.callSid, text: NO_AGENT_CALLBACK, hangUpAfter: true })
+    .speakOnCall({
+      callSid: call.input.callSid,
+      text: noAgentLine(call.input.from),
+      hangUpAfter: true,
+    })
     .catch((err) => log.warn('the edge could not tell the caller', { error: String(err) }));
 }
 
 /** At most once per call: the callback's workflow id is the call's. */
 async function scheduleCallback(call: HandoffCall, reason: string): Promise<void> {
   const { input, config } = call;
-  if (!CALLABLE.test(input.from)) {
+  if (!isCallableNumber(input.from)) {
     log.warn('no callback: the caller has no callable number', { reason });
     return;
   }
