@@ -2,6 +2,10 @@
 // REST API through the official SDK, against the local stand-in replaying its documented
 // exchanges; the edge's <Dial action> webhook is the real route, signed like Twilio signs.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -21,6 +25,10 @@ import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
 import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { signedPost } from '../helpers/twilio-webhooks';
+import { killHard, spawnWorkerProcess, waitForMarker } from '../helpers/worker-process';
+
+const CRASH_FIXTURE = path.join(__dirname, '..', 'fixtures', 'telephony-crash-worker.ts');
+const TELEPHONY_CRASH_READY = 'telephony-crash-worker: ready';
 
 const QUEUE = '+15550002222';
 const PUBLIC_URL = 'https://edge.example.com';
@@ -124,6 +132,59 @@ describe('hand-off to a human through Twilio', function () {
     const seen = withToken(`${handle.workflowId}:transfer`);
     assert.ok(seen.sent >= 2, `the activity was retried (${seen.sent} requests)`);
     assert.equal(seen.acted, 1, 'the retry was answered from the first transfer');
+  });
+
+  it('the worker is killed after Twilio took the transfer: the new worker repeats nothing', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-crash-'));
+    const bundleFile = path.join(tmp, 'workflows.js');
+    fs.writeFileSync(bundleFile, (await workflowBundle()).code);
+    const taskQueue = `handoff-crash-${randomBytes(4).toString('hex')}`;
+    const marker = path.join(tmp, 'transferred');
+    const crash = await spawnWorkerProcess(
+      CRASH_FIXTURE,
+      {
+        ...process.env,
+        ...twilioApi.env,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+        CALL_TASK_QUEUE: taskQueue,
+        CRASH_MARKER_FILE: marker,
+        WORKFLOW_BUNDLE_CODE: bundleFile,
+      },
+      TELEPHONY_CRASH_READY,
+      'telephony crash worker',
+    );
+    let next: { worker: Worker; running: Promise<void> } | undefined;
+    try {
+      const { callSid, handle, bridge } = await startCall(env.client, { config: callConfig, taskQueue }); // prettier-ignore
+      twilioApi.addLiveCall(callSid);
+      await bridge.streamStarted();
+      assert.equal((await bridge.utterance('I want to talk to an agent')).action, 'transfer');
+      await waitForMarker(marker, crash, 'telephony crash worker');
+      await killHard(crash);
+      const worker = await createCallWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue,
+        deps: await postgresTestDeps(),
+        events: testEvents,
+        telephony: new TwilioTelephony(twilioApi.env),
+        workflowBundle: await workflowBundle(),
+      });
+      next = { worker, running: worker.run() };
+      const token = `${handle.workflowId}:transfer`;
+      // The activity's start-to-close bound passes, and the retry runs on the new worker.
+      for (let i = 0; i < 600 && withToken(token).sent < 2; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await dialStatus(callSid, 'completed');
+      assert.equal((await handle.result()).disposition, 'transferred');
+      assert.deepEqual(withToken(token), { sent: 2, acted: 1 });
+    } finally {
+      await killHard(crash);
+      next?.worker.shutdown();
+      await next?.running;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('no agent answers: the caller is told, and called back once after a text, even if told twice', async () => {
