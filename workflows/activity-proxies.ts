@@ -109,7 +109,10 @@ export const handoff = proxyActivities<Pick<TelephonyActivities, 'transferCall'>
 
 // --- the callback workflow -----------------------------------------------------------------
 
-/** The text and the callback nobody is waiting on: retried until they land, bad input stops them. */
+/**
+ * The text and the callback nobody waits on: retried for about half an hour (backing off to a
+ * minute, same key each time), bad input stops them at once.
+ */
 export const callbacks = proxyActivities<Pick<TelephonyActivities, 'sendSms' | 'placeCallback'>>({
   startToCloseTimeout: '10s',
   retry: { ...UNTIL_IT_LANDS, maximumAttempts: 30 },

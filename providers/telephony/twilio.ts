@@ -66,7 +66,8 @@ export class TwilioTelephony implements Telephony {
     const missing = twilioMissingConfig(env);
     if (missing) throw new Error(`twilio: ${missing}`);
     const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '') || undefined;
-    this.http = new TokenRequestClient(base, opts.timeoutMs ?? 10_000);
+    // Inside the activity's 10 s: a slow Twilio fails here, with a reason, not by the timeout.
+    this.http = new TokenRequestClient(base, opts.timeoutMs ?? 8_000);
     this.client = twilio(env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, {
       httpClient: this.http,
     });

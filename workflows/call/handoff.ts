@@ -63,7 +63,9 @@ export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
     await scheduleCallback(call, `dial_${status}`);
     return 'callback';
   }
-  return status || !call.hungUp() ? 'connected' : 'caller_left';
+  // canceled: the caller hung up while it rang. No outcome by the bound: an agent is talking.
+  if (status === 'canceled' || (!status && call.hungUp())) return 'caller_left';
+  return 'connected';
 }
 
 /** The edge still holds the call (the transfer never replaced its TwiML): it says why, then hangs up. */
