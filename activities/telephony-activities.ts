@@ -8,6 +8,7 @@ import type {
   Telephony,
   TelephonyReceipt,
   TransferRequest,
+  WarmTransferRequest,
 } from '../providers/telephony/port';
 
 export function createTelephonyActivities(telephony: Telephony) {
@@ -15,6 +16,20 @@ export function createTelephonyActivities(telephony: Telephony) {
     async transferCall(req: TransferRequest & { callSid: string }): Promise<TelephonyReceipt> {
       const { callSid, ...transfer } = req;
       return telephony.transfer(callSid, transfer);
+    },
+
+    async warmTransfer(req: WarmTransferRequest & { callSid: string }): Promise<TelephonyReceipt> {
+      const { callSid, ...transfer } = req;
+      return telephony.warmTransfer(callSid, transfer);
+    },
+
+    async sayAndHangUp(req: {
+      callSid: string;
+      text: string;
+      idempotencyKey: string;
+    }): Promise<TelephonyReceipt> {
+      const { callSid, ...line } = req;
+      return telephony.sayAndHangUp(callSid, line);
     },
 
     async sendSms(req: SmsRequest): Promise<TelephonyReceipt> {

@@ -126,6 +126,10 @@ export interface CallConfig {
   agentQueueNumber?: string;
   /** The edge's `<Dial action>` URL, told the transfer's outcome (no-answer, busy, …). */
   dialStatusUrl?: string;
+  /** cold: the caller is dialled through; warm: the caller holds, the agent hears a summary first. */
+  transferMode?: 'cold' | 'warm';
+  /** The edge's status callback for a warm transfer's agent leg (its final status). */
+  agentStatusUrl?: string;
   /** How long the agents' line rings before the caller is offered a callback. */
   transferRingTimeoutInS: number;
   /** How long after a missed hand-off the caller is called back. */

@@ -4,8 +4,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import type { CallConfig } from '../contracts/call';
 
-/** The transfer's `<Dial action>` route (media-edge/twilio/dial-status.ts). */
+/** The transfer's `<Dial action>` route and the warm transfer's agent-leg status route (media-edge/twilio/dial-status.ts). */
 export const DIAL_STATUS_PATH = '/v1/calls/dial-status';
+export const AGENT_STATUS_PATH = '/v1/calls/agent-status';
 
 export interface EdgeConfig {
   twilioAuthToken: string;
@@ -64,6 +65,7 @@ const schema = z.object({
       'must be E.164 (+15551234567), sip: or client:',
     )
     .optional(),
+  CALL_TRANSFER_MODE: z.enum(['cold', 'warm']).default('cold'),
   CALL_TRANSFER_RING_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(30),
   CALL_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).default(300_000),
 });
@@ -97,6 +99,8 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
       ...(e.AGENT_QUEUE_NUMBER && {
         agentQueueNumber: e.AGENT_QUEUE_NUMBER,
         dialStatusUrl: `${e.EDGE_PUBLIC_URL}${DIAL_STATUS_PATH}`,
+        transferMode: e.CALL_TRANSFER_MODE,
+        agentStatusUrl: `${e.EDGE_PUBLIC_URL}${AGENT_STATUS_PATH}`,
       }),
       transferRingTimeoutInS: e.CALL_TRANSFER_RING_TIMEOUT_S,
       callbackDelayMs: e.CALL_CALLBACK_DELAY_MS,

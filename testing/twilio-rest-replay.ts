@@ -32,6 +32,8 @@ export interface TwilioCallResource {
   /** The TwiML the call runs now (set by a redirect or at creation). */
   twiml?: string;
   url?: string;
+  /** Where Twilio posts the created call's final status. */
+  statusCallback?: string;
 }
 
 export interface TwilioMessageResource {
@@ -195,6 +197,7 @@ export class TwilioRestReplayServer {
       status: 'queued',
       ...(form.Twiml && { twiml: form.Twiml }),
       ...(form.Url && { url: form.Url }),
+      ...(form.StatusCallback && { statusCallback: form.StatusCallback }),
     };
     this.calls.set(call.sid, call);
     return { status: 201, body: this.callJson(call) };

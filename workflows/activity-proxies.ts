@@ -96,7 +96,9 @@ export const events = proxyActivities<EventActivities>({
  * The live call handed to a human: the caller is on hold meanwhile, so a few quick tries
  * (same idempotency token each time), then the caller is told and called back instead.
  */
-export const handoff = proxyActivities<Pick<TelephonyActivities, 'transferCall'>>({
+export const handoff = proxyActivities<
+  Pick<TelephonyActivities, 'transferCall' | 'warmTransfer' | 'sayAndHangUp'>
+>({
   startToCloseTimeout: '10s',
   retry: {
     initialInterval: '500ms',

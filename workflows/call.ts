@@ -162,7 +162,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   // A transfer hands the live call to the agents' queue (before the patch the call ended).
   if (convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
-    const outcome = await handOff({ input, config, workflowId, sayingMs, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
+    const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
   }
   return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording }); // prettier-ignore

@@ -9,10 +9,13 @@ import type {
   Telephony,
   TelephonyReceipt,
   TransferRequest,
+  WarmTransferRequest,
 } from './port';
 
 export type FakeTelephonyRequest =
   | { kind: 'transfer'; callSid: string; req: TransferRequest }
+  | { kind: 'warm'; callSid: string; req: WarmTransferRequest }
+  | { kind: 'hangup'; callSid: string; req: { text: string; idempotencyKey: string } }
   | { kind: 'sms'; req: SmsRequest }
   | { kind: 'callback'; req: CallbackRequest };
 
@@ -28,9 +31,23 @@ export class FakeTelephony implements Telephony {
 
   async transfer(callSid: string, req: TransferRequest): Promise<TelephonyReceipt> {
     await this.failures.check();
-    if (this.liveCalls.size > 0 && !this.liveCalls.has(callSid))
-      throw new ProviderError(this.provider, 'not_found', `call ${callSid} not found`);
+    this.requireLive(callSid);
     return this.once({ kind: 'transfer', callSid, req }, callSid, 'in-progress');
+  }
+
+  async warmTransfer(callSid: string, req: WarmTransferRequest): Promise<TelephonyReceipt> {
+    await this.failures.check();
+    this.requireLive(callSid);
+    return this.once({ kind: 'warm', callSid, req }, this.sid('CA'), 'queued');
+  }
+
+  async sayAndHangUp(
+    callSid: string,
+    req: { text: string; idempotencyKey: string },
+  ): Promise<TelephonyReceipt> {
+    await this.failures.check();
+    this.requireLive(callSid);
+    return this.once({ kind: 'hangup', callSid, req }, callSid, 'in-progress');
   }
 
   async sendSms(req: SmsRequest): Promise<TelephonyReceipt> {
@@ -60,6 +77,11 @@ export class FakeTelephony implements Telephony {
     const receipt = { sid, status, provider: this.provider };
     this.done.set(key, { request, receipt });
     return receipt;
+  }
+
+  private requireLive(callSid: string): void {
+    if (this.liveCalls.size > 0 && !this.liveCalls.has(callSid))
+      throw new ProviderError(this.provider, 'not_found', `call ${callSid} not found`);
   }
 
   private sid(prefix: string): string {

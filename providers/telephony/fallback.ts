@@ -9,6 +9,7 @@ import type {
   Telephony,
   TelephonyReceipt,
   TransferRequest,
+  WarmTransferRequest,
 } from './port';
 
 export class FallbackTelephony implements Telephony {
@@ -24,6 +25,22 @@ export class FallbackTelephony implements Telephony {
     opts: { signal?: AbortSignal } = {},
   ): Promise<TelephonyReceipt> {
     return this.write((t, signal) => t.transfer(callSid, req, { signal }), opts.signal);
+  }
+
+  async warmTransfer(
+    callSid: string,
+    req: WarmTransferRequest,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<TelephonyReceipt> {
+    return this.write((t, signal) => t.warmTransfer(callSid, req, { signal }), opts.signal);
+  }
+
+  async sayAndHangUp(
+    callSid: string,
+    req: { text: string; idempotencyKey: string },
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<TelephonyReceipt> {
+    return this.write((t, signal) => t.sayAndHangUp(callSid, req, { signal }), opts.signal);
   }
 
   async sendSms(req: SmsRequest, opts: { signal?: AbortSignal } = {}): Promise<TelephonyReceipt> {

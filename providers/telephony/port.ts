@@ -15,6 +15,24 @@ export interface TransferRequest {
   statusUrl: string;
 }
 
+/**
+ * A warm transfer: the caller waits in a conference while the agents' line is called; the
+ * agent hears the call's summary first, then joins. Twilio posts the agent leg's final
+ * status (no-answer, busy, failed, completed) to `agentStatusUrl`.
+ */
+export interface WarmTransferRequest {
+  to: string;
+  /** The number the agent's leg comes from (the one the caller dialled). */
+  from: string;
+  /** The conference both legs join (one per call). */
+  conference: string;
+  /** Said to the agent before they join. */
+  summary: string;
+  idempotencyKey: string;
+  ringTimeoutInS: number;
+  agentStatusUrl: string;
+}
+
 export interface SmsRequest {
   to: string;
   /** The sending number (the number the caller dialled). */
@@ -47,6 +65,18 @@ export interface Telephony {
   transfer(
     callSid: string,
     req: TransferRequest,
+    opts?: { signal?: AbortSignal },
+  ): Promise<TelephonyReceipt>;
+  /** Holds the caller in a conference and calls the agent into it; the receipt is the agent leg's. */
+  warmTransfer(
+    callSid: string,
+    req: WarmTransferRequest,
+    opts?: { signal?: AbortSignal },
+  ): Promise<TelephonyReceipt>;
+  /** Replaces the live call's instructions with a last line and a hang-up. */
+  sayAndHangUp(
+    callSid: string,
+    req: { text: string; idempotencyKey: string },
     opts?: { signal?: AbortSignal },
   ): Promise<TelephonyReceipt>;
   sendSms(req: SmsRequest, opts?: { signal?: AbortSignal }): Promise<TelephonyReceipt>;

@@ -15,6 +15,7 @@ import type {
   Telephony,
   TelephonyReceipt,
   TransferRequest,
+  WarmTransferRequest,
 } from './port';
 
 const TWILIO_API = 'https://api.twilio.com';
@@ -79,6 +80,53 @@ export class TwilioTelephony implements Telephony {
     twiml
       .dial({ timeout: req.ringTimeoutInS, action: req.statusUrl, method: 'POST' })
       .number(req.to);
+    const call = await this.send(req.idempotencyKey, () =>
+      this.client.calls(callSid).update({ twiml: twiml.toString() }),
+    );
+    return { sid: call.sid, status: call.status, provider: this.name };
+  }
+
+  async warmTransfer(callSid: string, req: WarmTransferRequest): Promise<TelephonyReceipt> {
+    // The caller holds (Twilio's hold music) until the agent enters and starts the conference.
+    const hold = new twilio.twiml.VoiceResponse();
+    hold
+      .dial()
+      .conference(
+        { startConferenceOnEnter: false, endConferenceOnExit: true, beep: 'false' },
+        req.conference,
+      );
+    await this.send(`${req.idempotencyKey}:hold`, () =>
+      this.client.calls(callSid).update({ twiml: hold.toString() }),
+    );
+    // The agent hears the summary first, then joins the caller.
+    const agent = new twilio.twiml.VoiceResponse();
+    agent.say(req.summary);
+    agent
+      .dial()
+      .conference(
+        { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false' },
+        req.conference,
+      );
+    const leg = await this.send(`${req.idempotencyKey}:agent`, () =>
+      this.client.calls.create({
+        to: req.to,
+        from: req.from,
+        twiml: agent.toString(),
+        timeout: req.ringTimeoutInS,
+        statusCallback: req.agentStatusUrl,
+        statusCallbackMethod: 'POST',
+      }),
+    );
+    return { sid: leg.sid, status: leg.status, provider: this.name };
+  }
+
+  async sayAndHangUp(
+    callSid: string,
+    req: { text: string; idempotencyKey: string },
+  ): Promise<TelephonyReceipt> {
+    const twiml = new twilio.twiml.VoiceResponse();
+    twiml.say(req.text);
+    twiml.hangup();
     const call = await this.send(req.idempotencyKey, () =>
       this.client.calls(callSid).update({ twiml: twiml.toString() }),
     );

@@ -75,6 +75,26 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
       assert.equal(failure.nonRetryable, true);
     });
 
+    it('a warm transfer holds the caller and calls the agent once per key', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const before = s.made('callback');
+      const req = { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 20, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status' }; // prettier-ignore
+      const first = await s.telephony.warmTransfer(callSid, req);
+      const again = await s.telephony.warmTransfer(callSid, req);
+      assert.match(first.sid, /^CA[0-9a-f]{32}$/);
+      assert.notEqual(first.sid, callSid, 'the receipt is the agent leg');
+      assert.equal(again.sid, first.sid);
+      assert.equal(s.made('callback'), before + 1, 'one agent leg');
+    });
+
+    it('says a last line and hangs up a live call', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const receipt = await s.telephony.sayAndHangUp(callSid, { text: 'Goodbye.', idempotencyKey: key('bye') }); // prettier-ignore
+      assert.equal(receipt.sid, callSid);
+    });
+
     it('sends one text message per idempotency key', async () => {
       const before = s.made('sms');
       const req = {
@@ -141,7 +161,9 @@ function fakeSubject(fake: FakeTelephony, telephony: Telephony = fake): Subject 
     telephony,
     addLiveCall: (sid) => fake.liveCalls.add(sid),
     transfers: (sid) => fake.of('transfer').filter((t) => t.callSid === sid).length,
-    made: (kind) => fake.of(kind).length,
+    // Outbound calls: callbacks and warm transfers' agent legs alike.
+    made: (kind) =>
+      kind === 'sms' ? fake.of('sms').length : fake.of('callback').length + fake.of('warm').length,
     failNext: (kind) => fake.failures.failWith(kind, 1),
   };
 }
@@ -205,6 +227,23 @@ describe('Twilio REST adapter: the wire', () => {
     assert.match(twiml, /<Dial [^>]*timeout="25"/);
     assert.match(twiml, /<Dial [^>]*action="https:\/\/edge\.example\.com\/v1\/calls\/dial-status"/);
     assert.match(twiml, /<Number>\+15550002222<\/Number><\/Dial>/);
+  });
+
+  it('a warm transfer: the caller into the conference waiting, the agent told the summary first', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    const leg = await telephony.warmTransfer(callSid, { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 25, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status?callSid=x' }); // prettier-ignore
+    assert.match(twilioServer.calls.get(callSid)!.twiml!, new RegExp(`<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false">handoff-${callSid}</Conference></Dial>`)); // prettier-ignore
+    const agent = twilioServer.calls.get(leg.sid)!;
+    assert.deepEqual([agent.to, agent.from], [QUEUE, LINE]);
+    assert.match(agent.twiml!, new RegExp(`^<\\?xml[^>]*\\?><Response><Say>Ada, about her bill\\.</Say><Dial><Conference startConferenceOnEnter="true"[^>]*>handoff-${callSid}</Conference>`)); // prettier-ignore
+    assert.equal(agent.statusCallback, 'https://edge.example.com/v1/calls/agent-status?callSid=x');
+    const sent = twilioServer.requests.filter((r) => r.idempotencyToken?.includes(':warm'));
+    assert.deepEqual(
+      sent.map((r) => r.idempotencyToken!.split(':').at(-1)),
+      ['hold', 'agent'],
+    );
+    assert.equal(sent.find((r) => r.path.endsWith('/Calls.json'))?.form.Timeout, '25');
   });
 
   it('a callback is Calls.create from the line to the caller, connecting to the queue', async () => {

@@ -358,6 +358,10 @@ describe('edge config', () => {
     const c = loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: '+15550002222' });
     assert.equal(c.call.agentQueueNumber, '+15550002222');
     assert.equal(c.call.dialStatusUrl, 'https://edge.example.com/v1/calls/dial-status');
+    assert.equal(c.call.transferMode, 'cold');
+    assert.equal(c.call.agentStatusUrl, 'https://edge.example.com/v1/calls/agent-status');
+    const warm = loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: 'sip:agents@pbx.example.com', CALL_TRANSFER_MODE: 'warm' }); // prettier-ignore
+    assert.equal(warm.call.transferMode, 'warm');
     assert.throws(
       () => loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: '555-2222' }),
       /AGENT_QUEUE_NUMBER must be E\.164/,

@@ -216,6 +216,53 @@ describe('hand-off to a human through Twilio', function () {
     await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
   });
 
+  describe('warm transfer', () => {
+    const agentStatus = (callSid: string, status: string) =>
+      signedPost(
+        edge,
+        { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
+        `/v1/calls/agent-status?callSid=${callSid}`,
+        { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status },
+      );
+
+    async function warmCall() {
+      const call = await startCall(env.client, { config: { ...callConfig, transferMode: 'warm' } });
+      twilioApi.addLiveCall(call.callSid);
+      await call.bridge.streamStarted();
+      assert.equal((await call.bridge.utterance('I want to talk to an agent')).action, 'transfer');
+      await transferArrived(call.callSid);
+      const leg = () =>
+        twilioApi.createdCalls.find((c) => c.twiml?.includes(`handoff-${call.callSid}`));
+      for (let i = 0; i < 200 && !leg(); i++) await new Promise((r) => setTimeout(r, 50));
+      return { ...call, leg: leg() };
+    }
+
+    it('the caller holds in the conference; the agent hears who calls and why, then joins', async () => {
+      const { callSid, handle, leg } = await warmCall();
+      assert.match(twilioApi.calls.get(callSid)!.twiml!, new RegExp(`<Conference startConferenceOnEnter="false"[^>]*>handoff-${callSid}<`)); // prettier-ignore
+      assert.ok(leg, 'the agent was called');
+      assert.match(leg.twiml!, /<Say>Ada is calling\. They asked about: talk to agent\.<\/Say><Dial><Conference startConferenceOnEnter="true"/); // prettier-ignore
+      assert.equal(leg.statusCallback, `${PUBLIC_URL}/v1/calls/agent-status?callSid=${callSid}`);
+      assert.equal((await agentStatus(callSid, 'completed')).statusCode, 204);
+      assert.equal((await handle.result()).disposition, 'transferred');
+      await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+    });
+
+    it('the agent does not answer: Twilio tells the held caller, and the callback comes once', async () => {
+      const { callSid, handle } = await warmCall();
+      await agentStatus(callSid, 'no-answer');
+      await handle.result();
+      const told = twilioApi.calls.get(callSid)!.twiml!;
+      assert.ok(told.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), told); // prettier-ignore
+      const result: CallbackResult = await env.client.workflow
+        .getHandle(callbackWorkflowId(callSid))
+        .result();
+      assert.ok(twilioApi.calls.get(result.callbackSid));
+      assert.deepEqual(withToken(`${handle.workflowId}:no-agent`), { sent: 1, acted: 1 });
+      assert.deepEqual(withToken(`${handle.workflowId}:transfer:agent`), { sent: 1, acted: 1 });
+    });
+  });
+
   it('the dial webhook refuses a request Twilio did not sign', async () => {
     const forged = await signedPost(
       edge,
