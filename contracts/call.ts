@@ -9,6 +9,8 @@ import type { ProviderAttempt } from './providers';
 
 export const CALL_TASK_QUEUE = 'switchboard-calls';
 export const callWorkflowId = (callSid: string): string => `call-${callSid}`;
+/** One callback per call: its workflow id is the call's, so a second request is the same one. */
+export const callbackWorkflowId = (callSid: string): string => `callback-${callSid}`;
 
 /** The state machine's state (workflows/call-state.ts): carried across continue-as-new, and
  * returned by the `state` query. */
@@ -125,12 +127,26 @@ export interface CallConfig {
   noInputTimeoutMs: number;
   /** After an audio call ends, how long to wait for the edge's recording before the call log. */
   recordingWaitMs: number;
+  /** The human agents' queue number: a transfer dials it through Twilio (none: the call ends). */
+  agentQueueNumber?: string;
+  /** The edge's `<Dial action>` URL, told the transfer's outcome (no-answer, busy, …). */
+  dialStatusUrl?: string;
+  /** cold: the caller is dialled through; warm: the caller holds, the agent hears a summary first. */
+  transferMode?: 'cold' | 'warm';
+  /** The edge's status callback for a warm transfer's agent leg (its final status). */
+  agentStatusUrl?: string;
+  /** How long the agents' line rings before the caller is offered a callback. */
+  transferRingTimeoutInS: number;
+  /** How long after a missed hand-off the caller is called back. */
+  callbackDelayMs: number;
 }
 
 export const DEFAULT_CALL_CONFIG: CallConfig = {
   recordingWaitMs: 30_000,
   confidenceThreshold: 0.5,
   noInputTimeoutMs: 10_000,
+  transferRingTimeoutInS: 30,
+  callbackDelayMs: 5 * 60_000,
 };
 
 export interface TranscriptEntry {
@@ -252,6 +268,40 @@ export interface TurnTimingReport {
   smsFollowUp?: boolean;
 }
 export const turnTimingSignal = defineSignal<[TurnTimingReport]>('turnTiming');
+
+/** How the transfer's `<Dial>` ended (Twilio's DialCallStatus, from the edge's webhook). */
+export type DialCallStatus =
+  'completed' | 'answered' | 'busy' | 'no-answer' | 'failed' | 'canceled';
+/** Nobody took the transfer: the caller is called back. */
+export const MISSED_DIAL_STATUSES: readonly DialCallStatus[] = ['busy', 'no-answer', 'failed'];
+export const dialStatusSignal = defineSignal<[DialCallStatus]>('dialStatus');
+
+/** What a caller no human could take hears, from the workflow or the edge's dial webhook. */
+export const NO_AGENT_CALLBACK =
+  'Sorry, no agent is free to take your call right now. We will call you back shortly. Goodbye.';
+/** The same for a caller who cannot be called back (anonymous, sip:, client:). */
+export const NO_AGENT_CALL_LATER =
+  'Sorry, no agent is free to take your call right now. Please call again later. Goodbye.';
+/** Only a phone number (E.164) can be called back. */
+export const isCallableNumber = (n: string): boolean => /^\+[1-9][0-9]{6,14}$/.test(n);
+export const noAgentLine = (callerNumber: string): string =>
+  isCallableNumber(callerNumber) ? NO_AGENT_CALLBACK : NO_AGENT_CALL_LATER;
+
+/** A call back to a caller no human could take, after a delay (workflows/callback.ts). */
+export interface CallbackInput {
+  callSid: string;
+  /** The call's workflow id: the idempotency keys of the text and the call derive from it. */
+  callWorkflowId: string;
+  /** The caller's number. */
+  to: string;
+  /** The number they called (the callback and text come from it). */
+  from: string;
+  /** The agents' queue the answered callback is connected to. */
+  connectTo: string;
+  delayMs: number;
+  /** Why: a transfer that failed, or the dial's status. */
+  reason: string;
+}
 
 /** The call's two-channel recording is in the object store (sent by the edge at hang-up). */
 export const recordingReadySignal = defineSignal<[RecordingRef]>('recordingReady');

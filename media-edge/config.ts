@@ -4,6 +4,10 @@ import os from 'node:os';
 import { z } from 'zod';
 import type { CallConfig } from '../contracts/call';
 
+/** The transfer's `<Dial action>` route and the warm transfer's agent-leg status route (media-edge/twilio/dial-status.ts). */
+export const DIAL_STATUS_PATH = '/v1/calls/dial-status';
+export const AGENT_STATUS_PATH = '/v1/calls/agent-status';
+
 export interface EdgeConfig {
   twilioAuthToken: string;
   /** Public base URL Twilio calls (no trailing slash): signature URL and stream URL base. */
@@ -54,6 +58,16 @@ const schema = z.object({
   CALL_CONFIDENCE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
   CALL_NO_INPUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   CALL_RECORDING_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
+  AGENT_QUEUE_NUMBER: z
+    .string()
+    .regex(
+      /^(\+[1-9][0-9]{6,14}|sip:\S+|client:\S+)$/,
+      'must be E.164 (+15551234567), sip: or client:',
+    )
+    .optional(),
+  CALL_TRANSFER_MODE: z.enum(['cold', 'warm']).default('cold'),
+  CALL_TRANSFER_RING_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(30),
+  CALL_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).default(300_000),
 });
 
 /** Parses the edge config; throws one Error listing every bad or missing variable. */
@@ -82,6 +96,14 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
       confidenceThreshold: e.CALL_CONFIDENCE_THRESHOLD,
       noInputTimeoutMs: e.CALL_NO_INPUT_TIMEOUT_MS,
       recordingWaitMs: e.CALL_RECORDING_WAIT_MS,
+      ...(e.AGENT_QUEUE_NUMBER && {
+        agentQueueNumber: e.AGENT_QUEUE_NUMBER,
+        dialStatusUrl: `${e.EDGE_PUBLIC_URL}${DIAL_STATUS_PATH}`,
+        transferMode: e.CALL_TRANSFER_MODE,
+        agentStatusUrl: `${e.EDGE_PUBLIC_URL}${AGENT_STATUS_PATH}`,
+      }),
+      transferRingTimeoutInS: e.CALL_TRANSFER_RING_TIMEOUT_S,
+      callbackDelayMs: e.CALL_CALLBACK_DELAY_MS,
     },
   };
 }

@@ -133,6 +133,7 @@ export async function createEdgeRuntime(opts: {
       },
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
+      transfersByTwilio: config.call.agentQueueNumber !== undefined,
     },
     log: opts.log,
   });

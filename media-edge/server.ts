@@ -1,11 +1,12 @@
-// The edge's HTTP server: Twilio webhooks and the Media Streams WebSocket (versioned), and
-// a liveness probe.
+// The edge's HTTP server: Twilio webhooks (with the transfer's dial status) and the Media
+// Streams WebSocket (versioned), and a liveness probe.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
+import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
 import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
 import { V2_PREFIX, webhooksV2 } from './twilio/webhooks-v2';
@@ -33,6 +34,7 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
   });
   const { config, temporalClient } = deps;
   await app.register(webhooksV2, { prefix: V2_PREFIX, config, temporalClient });
+  await app.register(dialStatusWebhook, { prefix: V1_PREFIX, config, temporalClient });
   if (deps.onStream)
     await app.register(mediaStreamV1, {
       prefix: V1_PREFIX,

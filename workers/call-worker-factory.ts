@@ -7,6 +7,9 @@ import { createPaymentActivities } from '../activities/payment-activities';
 import type { Answerer } from '../conversation/answers/answerer';
 import { createEventActivities } from '../activities/event-activities';
 import type { EventBus } from '../providers/events/port';
+import { createTelephonyActivities } from '../activities/telephony-activities';
+import { FallbackTelephony } from '../providers/telephony/fallback';
+import type { Telephony } from '../providers/telephony/port';
 import { CALL_TASK_QUEUE } from '../contracts/call';
 import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
 import { workflowCode } from './workflow-code';
@@ -19,12 +22,18 @@ export interface CallWorkerOptions {
   events: EventBus;
   /** Grounded answers for text calls; without one, knowledge questions go to an agent. */
   answerer?: Answerer;
+  /** Twilio's REST API: transfers to a human, texts and callbacks (none: every request fails, retryable). */
+  telephony?: Telephony;
   taskQueue?: string;
   /** A pre-built bundle saves the few seconds webpack takes per worker (default: workflowCode). */
   workflowBundle?: WorkflowBundleOption;
   /** Run as this version of a Worker Deployment, calls pinned to it (default: unversioned). */
   deployment?: WorkerDeploymentVersion;
 }
+
+const unconfiguredTelephony = new FallbackTelephony([
+  { provider: 'twilio', skipReason: 'this worker has no telephony configured' },
+]);
 
 export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -37,6 +46,7 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
       ...createCallActivities(opts.deps),
       ...createPaymentActivities(opts.deps.payments),
       ...createEventActivities(opts.events),
+      ...createTelephonyActivities(opts.telephony ?? unconfiguredTelephony),
       ...(opts.answerer && createAnswerActivities(opts.answerer)),
     },
   });

@@ -11,6 +11,8 @@ import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
 import { deploymentVersionFromEnv } from './versioning';
 import { publishHealthEvents } from './health-events';
+import { FallbackTelephony } from '../providers/telephony/fallback';
+import { twilioMissingConfig, TwilioTelephony } from '../providers/telephony/twilio';
 
 async function main(): Promise<void> {
   installCompactLogging();
@@ -29,7 +31,19 @@ async function main(): Promise<void> {
     health.forFamily('events'),
   );
   const healthEvents = publishHealthEvents(health, kafka, policy, log);
+  // Without Twilio credentials a transfer fails (the caller is told) and is logged here.
+  const twilioMissing = twilioMissingConfig();
+  if (twilioMissing) log(`telephony: ${twilioMissing}; transfers and callbacks will fail`);
+  const telephony = new FallbackTelephony(
+    [
+      twilioMissing
+        ? { provider: 'twilio', skipReason: twilioMissing }
+        : { provider: 'twilio', port: new TwilioTelephony() },
+    ],
+    health.forFamily('telephony'),
+  );
   const worker = await createCallWorker({
+    telephony,
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     deps,

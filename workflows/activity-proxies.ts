@@ -10,6 +10,7 @@ import type { AnswerActivities } from '../activities/answer-activities';
 import type { EventActivities } from '../activities/event-activities';
 import type { PaymentActivities } from '../activities/payment-activities';
 import type { PostCallActivities } from '../activities/post-call-activities';
+import type { TelephonyActivities } from '../activities/telephony-activities';
 import { NON_RETRYABLE } from '../contracts/failures';
 
 /** Retried without limit, backing off to a minute: for what must land in the end. */
@@ -117,6 +118,34 @@ export const events = proxyActivities<EventActivities>({
   startToCloseTimeout: '3m',
   heartbeatTimeout: '10s',
   retry: UNTIL_IT_LANDS,
+});
+
+/**
+ * The live call handed to a human: the caller is on hold meanwhile, so a few quick tries
+ * (same idempotency token each time), then the caller is told and called back instead.
+ */
+export const handoff = proxyActivities<
+  Pick<TelephonyActivities, 'transferCall' | 'warmTransfer' | 'sayAndHangUp'>
+>({
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '500ms',
+    backoffCoefficient: 2,
+    maximumInterval: '2s',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+// --- the callback workflow -----------------------------------------------------------------
+
+/**
+ * The text and the callback nobody waits on: retried for about half an hour (backing off to a
+ * minute, same key each time), bad input stops them at once.
+ */
+export const callbacks = proxyActivities<Pick<TelephonyActivities, 'sendSms' | 'placeCallback'>>({
+  startToCloseTimeout: '10s',
+  retry: { ...UNTIL_IT_LANDS, maximumAttempts: 30 },
 });
 
 // --- the payment saga --------------------------------------------------------------------

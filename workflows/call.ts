@@ -16,12 +16,14 @@ import { step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
+import { handOff } from './call/handoff';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
   bargeInSignal,
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
+  dialStatusSignal,
   dtmfUpdate,
   recordingReadySignal,
   SA_CUSTOMER_ID,
@@ -33,6 +35,7 @@ import {
   utteranceUpdate,
   type CallInput,
   type CallResult,
+  type DialCallStatus,
   type Dtmf,
   type RecordingRef,
   type StreamInfo,
@@ -53,6 +56,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   let stream: StreamInfo | undefined = carried?.stream;
   let hangup: TwilioCallStatus | undefined;
   let recording: RecordingRef | undefined;
+  let dialStatus: DialCallStatus | undefined;
   // Decided once per run, so a history recorded before either replays without it.
   const dataPlane = isPatched(PATCHES.dataPlane);
   const batched = dataPlane && isPatched(PATCHES.eventBatches);
@@ -92,6 +96,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
   });
   setHandler(recordingReadySignal, (ref) => void (recording = ref));
+  setHandler(dialStatusSignal, (status) => void (dialStatus ??= status));
   setHandler(turnTimingSignal, (t) => outbox.noteTiming(t));
   setHandler(bargeInSignal, ({ turnId, heardMs }) => convo.interrupted(turnId, heardMs));
   setHandler(transcriptQuery, () => convo.transcript);
@@ -166,6 +171,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         });
       }
     }
+  }
+  // A transfer hands the live call to the agents' queue (before the patch the call ended).
+  if (convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
+    const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
+    const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
+    log.info('hand-off', { outcome, dialStatus });
   }
   return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording }); // prettier-ignore
 

@@ -56,6 +56,12 @@ export interface CallSessionDeps {
 export interface CallSessionOptions extends ListenerOptions {
   /** A pause this long ends a keypad entry ('#' ends it at once). */
   dtmfGapMs?: number;
+  /**
+   * The workflow hands a transferred call to the agents' queue through Twilio (an agent
+   * queue number is configured): the edge then keeps the line open after the transfer line,
+   * and Twilio ends the stream when the call's TwiML is replaced by the <Dial>.
+   */
+  transfersByTwilio?: boolean;
 }
 
 const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
@@ -67,6 +73,9 @@ export class CallSession {
   private readonly clock = new TurnClock();
   private readonly keypad: DtmfCollector;
   private turnChain: Promise<void> = Promise.resolve();
+  private readonly transfersByTwilio: boolean;
+  /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
+  private closing = false;
   private ended = false;
   /** Called once the call is over (its stream closed). */
   onEnd?: () => void;
@@ -102,6 +111,7 @@ export class CallSession {
       callSid: this.callSid,
       log: deps.log,
     });
+    this.transfersByTwilio = opts.transfersByTwilio ?? false;
     this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
     stream.on('audio', (frame) => this.onCallerFrame(frame));
     stream.on('dtmf', (digit) => this.onDtmf(digit));
@@ -168,7 +178,7 @@ export class CallSession {
   }
 
   private async onKeypad(entry: DtmfEntry): Promise<void> {
-    if (this.ended) return;
+    if (this.ended || this.closing) return;
     this.turnChain = this.turnChain.then(async () => {
       await this.speak(await this.deps.bridge.dtmf(entry), { timed: false });
     });
@@ -193,7 +203,8 @@ export class CallSession {
       this.deps.log('recognizer failed', { error: (err as Error).message });
       recognition = { text: '', confidence: 0, record: { attempts: [] } };
     }
-    if (this.ended) return;
+    // After the last reply (the line held for a transfer) the workflow takes no more turns.
+    if (this.ended || this.closing) return;
     const recognizedAt = performance.now();
     const reply = await this.deps.bridge.utterance(
       recognition.text,
@@ -228,12 +239,14 @@ export class CallSession {
   /**
    * Speaks the reply, sentence by sentence: the first plays as soon as it is synthesized,
    * the next is synthesized while it plays, and a fixed sentence ("Is there anything
-   * else…") is a shared cache hit even after a personal one. A hang-up or transfer waits for
-   * the reply to finish playing; a barge-in, or nothing said, cancels it.
+   * else…") is a shared cache hit even after a personal one. A hang-up (or a transfer Twilio
+   * does not carry) waits for the reply to finish playing; a barge-in, or nothing said, cancels it.
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
     if (reply.hints) this.listener.hints = reply.hints;
-    const ends = reply.action !== 'continue';
+    if (reply.action !== 'continue') this.closing = true;
+    const ends =
+      reply.action === 'hangup' || (reply.action === 'transfer' && !this.transfersByTwilio);
     // The part of a streamed answer already played is not said again.
     const text = reply.text.slice(reply.spokenChars ?? 0).trim();
     if (!text) {

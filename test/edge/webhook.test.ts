@@ -129,7 +129,13 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
         callSid,
         from: FROM,
         to: TO,
-        config: { confidenceThreshold: 0.6, noInputTimeoutMs: 10_000, recordingWaitMs: 30_000 },
+        config: {
+          confidenceThreshold: 0.6,
+          noInputTimeoutMs: 10_000,
+          recordingWaitMs: 30_000,
+          transferRingTimeoutInS: 30,
+          callbackDelayMs: 300_000,
+        },
       });
     });
 
@@ -343,7 +349,23 @@ describe('edge config', () => {
       confidenceThreshold: 0.5,
       noInputTimeoutMs: 10_000,
       recordingWaitMs: 30_000,
+      transferRingTimeoutInS: 30,
+      callbackDelayMs: 300_000,
     });
+  });
+
+  it('an agent queue number turns on the hand-off, with the dial webhook on the public URL', () => {
+    const c = loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: '+15550002222' });
+    assert.equal(c.call.agentQueueNumber, '+15550002222');
+    assert.equal(c.call.dialStatusUrl, 'https://edge.example.com/v1/calls/dial-status');
+    assert.equal(c.call.transferMode, 'cold');
+    assert.equal(c.call.agentStatusUrl, 'https://edge.example.com/v1/calls/agent-status');
+    const warm = loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: 'sip:agents@pbx.example.com', CALL_TRANSFER_MODE: 'warm' }); // prettier-ignore
+    assert.equal(warm.call.transferMode, 'warm');
+    assert.throws(
+      () => loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: '555-2222' }),
+      /AGENT_QUEUE_NUMBER must be E\.164/,
+    );
   });
 
   it('names missing or bad variables without echoing secret values', () => {

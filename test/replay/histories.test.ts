@@ -39,6 +39,8 @@ describe('replay of recorded histories (test/histories)', () => {
       'call-log-refused',
       // An answer served by a fallback, recorded before the degraded-mode search attributes.
       'llm-fallback-answer',
+      // A call transferred to an agent, recorded before the hand-off through Twilio.
+      'transfer-before-handoff',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -34,6 +34,8 @@ export const PATCHES = {
   callLogQueued: 'call-log-queued',
   /** DegradedMode / NeedsReview search attributes from a turn's provider attempts. */
   degradedMode: 'degraded-mode',
+  /** A transfer hands the live call to the agents' queue through Twilio (before: the call ended). */
+  telephonyHandoff: 'telephony-handoff',
 } as const;
 
 export const DEPRECATED_PATCHES = {

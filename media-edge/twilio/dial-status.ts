@@ -1,0 +1,104 @@
+// The transfer's <Dial action> webhook (POST /v1/calls/dial-status): Twilio calls it when
+// the dial to the agents' queue ends, with the caller still on the line. Nobody took the
+// call (DialCallStatus no-answer, busy, failed): the caller hears that no agent is free and
+// that they will be called back (or to call again, without a callable number), then the call ends; the call's workflow is signalled and
+// schedules the callback. An agent who took it and hung up (completed): the call ends.
+// A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status
+// instead (the caller is in a conference then; the workflow tells them). Signature-checked
+// like every Twilio webhook.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import twilio from 'twilio';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import {
+  callWorkflowId,
+  dialStatusSignal,
+  MISSED_DIAL_STATUSES,
+  noAgentLine,
+  type DialCallStatus,
+} from '../../contracts/call';
+import { requireTwilioSignature, type WebhookOptions } from './webhook-calls';
+import { incomingFields, parseForm } from './webhook-forms';
+
+const DIAL_STATUSES: Record<DialCallStatus, true> = {
+  completed: true,
+  answered: true,
+  busy: true,
+  'no-answer': true,
+  failed: true,
+  canceled: true,
+};
+
+const dialStatusForm = z.object({
+  CallSid: incomingFields.CallSid,
+  /** The caller: told a callback is coming only when their number can be called. */
+  From: z.string().optional(),
+  DialCallStatus: z.enum(Object.keys(DIAL_STATUSES) as [DialCallStatus, ...DialCallStatus[]], {
+    error: () => `DialCallStatus must be one of ${Object.keys(DIAL_STATUSES).join(', ')}`,
+  }),
+});
+
+// A warm transfer's agent leg reports its final CallStatus; the caller's CallSid is in the
+// query of the status callback URL the workflow gave Twilio.
+const agentStatusForm = z.object({
+  CallStatus: z.enum(Object.keys(DIAL_STATUSES) as [DialCallStatus, ...DialCallStatus[]], {
+    error: () => `CallStatus must be one of ${Object.keys(DIAL_STATUSES).join(', ')}`,
+  }),
+});
+const agentStatusQuery = z.object({ callSid: incomingFields.CallSid });
+
+export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app, opts) => {
+  app.addHook('preHandler', requireTwilioSignature(opts.config));
+
+  /** Tells the caller's workflow how the agent's side ended; false when no workflow took it. */
+  const forward = async (callSid: string, status: DialCallStatus): Promise<boolean> => {
+    try {
+      await opts.temporalClient.workflow
+        .getHandle(callWorkflowId(callSid))
+        .signal(dialStatusSignal, status);
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err; // 500: Twilio retries
+      return false;
+    }
+  };
+
+  app.post('/agent-status', async (request, reply) => {
+    const query = parseForm(agentStatusQuery, request.query, reply);
+    const form = query && parseForm(agentStatusForm, request.body, reply);
+    if (!query || !form) return reply;
+    const log = request.log.child({ callSid: query.callSid, agentCallStatus: form.CallStatus });
+    if (await forward(query.callSid, form.CallStatus))
+      log.info('agent leg status forwarded to the call workflow');
+    else if (MISSED_DIAL_STATUSES.includes(form.CallStatus))
+      log.error('a missed warm transfer after its call workflow ended: no callback scheduled');
+    return reply.code(204).send();
+  });
+
+  app.post('/dial-status', async (request, reply) => {
+    const form = parseForm(dialStatusForm, request.body, reply);
+    if (!form) return reply;
+    const status = form.DialCallStatus;
+    const log = request.log.child({ callSid: form.CallSid, dialCallStatus: status });
+    const missed = MISSED_DIAL_STATUSES.includes(status);
+    try {
+      await opts.temporalClient.workflow
+        .getHandle(callWorkflowId(form.CallSid))
+        .signal(dialStatusSignal, status);
+      log.info('dial status forwarded to the call workflow');
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err; // 500: Twilio retries
+      // The workflow stopped waiting (the dial outlasted its bound): nobody schedules it.
+      if (missed)
+        log.error('a missed transfer after its call workflow ended: no callback scheduled');
+      else log.info('dial status for a call with no running workflow');
+    }
+    const twiml = new twilio.twiml.VoiceResponse();
+    if (missed) twiml.say(noAgentLine(form.From ?? ''));
+    twiml.hangup();
+    return sendTwiml(reply, twiml);
+  });
+};
+
+const sendTwiml = (reply: FastifyReply, twiml: twilio.twiml.VoiceResponse): FastifyReply =>
+  reply.code(200).type('text/xml').send(twiml.toString());

@@ -1,0 +1,313 @@
+// One conformance suite for every Telephony adapter: Twilio's REST adapter (the official
+// SDK) against a local stand-in replaying Twilio's documented exchanges, the fake, and the
+// fallback chain (over the fake; over Twilio behind a gated first link). Then Twilio's
+// request shape and error mapping, and the fallback's one-link rule for writes.
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType, toFailure } from '../../activities/errors';
+import type { ProviderErrorKind } from '../../contracts/providers';
+import type { FallbackGate } from '../../providers/fallback';
+import { ProviderError } from '../../providers/provider-error';
+import { FakeTelephony } from '../../providers/telephony/fake';
+import { FallbackTelephony } from '../../providers/telephony/fallback';
+import type { Telephony, TransferRequest } from '../../providers/telephony/port';
+import { TwilioTelephony } from '../../providers/telephony/twilio';
+import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
+import { newCallSid } from '../../testing/calls';
+import { rejection } from '../helpers/rejection';
+
+const CALLER = '+15550100001';
+const LINE = '+15550009999';
+const QUEUE = '+15550002222';
+
+let keys = 0;
+const key = (what: string) => `conformance-${process.pid}-${++keys}:${what}`;
+
+const transferReq = (over: Partial<TransferRequest> = {}): TransferRequest => ({
+  to: QUEUE,
+  idempotencyKey: key('transfer'),
+  say: 'Please hold.',
+  ringTimeoutInS: 20,
+  statusUrl: 'https://edge.example.com/v1/calls/dial-status',
+  ...over,
+});
+
+interface Subject {
+  telephony: Telephony;
+  /** A call Twilio holds in progress. */
+  addLiveCall(callSid: string): void;
+  /** Transfers that reached the call (a replay is not one). */
+  transfers(callSid: string): number;
+  /** Messages and outbound calls made. */
+  made(kind: 'sms' | 'callback'): number;
+  /** The next request fails as the vendor's outage does. */
+  failNext(kind: ProviderErrorKind): void;
+}
+
+function conformance(name: string, setup: () => Promise<Subject>, teardown = async () => {}) {
+  describe(`Telephony conformance: ${name}`, () => {
+    let s: Subject;
+    before(async () => {
+      s = await setup();
+    });
+    after(teardown);
+
+    it('transfers a live call once per idempotency key, however often it is asked', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const req = transferReq();
+      const first = await s.telephony.transfer(callSid, req);
+      const again = await s.telephony.transfer(callSid, req);
+      assert.equal(first.sid, callSid);
+      assert.deepEqual(again, first);
+      assert.equal(s.transfers(callSid), 1);
+    });
+
+    it('a call that is not there is a final error, not retried', async () => {
+      s.addLiveCall(newCallSid()); // the fake knows only listed calls once any is listed
+      const err = await rejection(s.telephony.transfer(newCallSid(), transferReq()));
+      assert.ok(err instanceof ProviderError, String(err));
+      // not_found from an adapter; a chain whose every link said so reports bad input.
+      assert.ok(['not_found', 'bad_input'].includes(err.kind), err.kind);
+      assert.equal(err.retryable, false);
+      const failure = toFailure(err);
+      assert.ok(failure instanceof ApplicationFailure);
+      assert.equal(failure.nonRetryable, true);
+    });
+
+    it('a warm transfer holds the caller and calls the agent once per key', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const before = s.made('callback');
+      const req = { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 20, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status' }; // prettier-ignore
+      const first = await s.telephony.warmTransfer(callSid, req);
+      const again = await s.telephony.warmTransfer(callSid, req);
+      assert.match(first.sid, /^CA[0-9a-f]{32}$/);
+      assert.notEqual(first.sid, callSid, 'the receipt is the agent leg');
+      assert.equal(again.sid, first.sid);
+      assert.equal(s.made('callback'), before + 1, 'one agent leg');
+    });
+
+    it('says a last line and hangs up a live call', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const receipt = await s.telephony.sayAndHangUp(callSid, { text: 'Goodbye.', idempotencyKey: key('bye') }); // prettier-ignore
+      assert.equal(receipt.sid, callSid);
+    });
+
+    it('sends one text message per idempotency key', async () => {
+      const before = s.made('sms');
+      const req = {
+        to: CALLER,
+        from: LINE,
+        body: 'We will call you back.',
+        idempotencyKey: key('sms'),
+      };
+      const first = await s.telephony.sendSms(req);
+      const again = await s.telephony.sendSms(req);
+      assert.match(first.sid, /^SM[0-9a-f]{32}$/);
+      assert.equal(again.sid, first.sid);
+      assert.equal(s.made('sms'), before + 1);
+      await s.telephony.sendSms({ ...req, idempotencyKey: key('sms') });
+      assert.equal(s.made('sms'), before + 2, 'a new key is a new message');
+    });
+
+    it('places one callback per idempotency key', async () => {
+      const before = s.made('callback');
+      const req = { to: CALLER, from: LINE, say: 'This is your callback.', connectTo: QUEUE, idempotencyKey: key('callback') }; // prettier-ignore
+      const first = await s.telephony.placeCallback(req);
+      const again = await s.telephony.placeCallback(req);
+      assert.match(first.sid, /^CA[0-9a-f]{32}$/);
+      assert.equal(again.sid, first.sid);
+      assert.equal(s.made('callback'), before + 1);
+    });
+
+    it('an outage is a retryable unavailable; the retry with the same key lands once', async () => {
+      const before = s.made('callback');
+      const req = { to: CALLER, from: LINE, say: 'Callback.', connectTo: QUEUE, idempotencyKey: key('callback') }; // prettier-ignore
+      s.failNext('unavailable');
+      const err = await rejection(s.telephony.placeCallback(req));
+      assert.ok(err instanceof ProviderError, String(err));
+      assert.equal(err.kind, 'unavailable');
+      assert.equal(err.retryable, true);
+      assert.equal((toFailure(err) as ApplicationFailure).type, FailureType.ProviderUnavailable);
+      await s.telephony.placeCallback(req);
+      await s.telephony.placeCallback(req);
+      assert.equal(s.made('callback'), before + 1);
+    });
+  });
+}
+
+function twilioSubject(server: TwilioRestReplayServer, telephony: Telephony): Subject {
+  return {
+    telephony,
+    addLiveCall: (sid) => server.addLiveCall(sid),
+    transfers: (sid) =>
+      server.requests.filter(
+        (r) => r.path.endsWith(`/Calls/${sid}.json`) && !r.replayed && r.form.Twiml,
+      ).length,
+    made: (kind) => (kind === 'sms' ? server.messages.size : server.createdCalls.length),
+    failNext: (kind) =>
+      server.fail(
+        kind === 'rate_limited'
+          ? { status: 429, code: 20429, message: 'Too Many Requests' }
+          : { status: 503, code: 20503, message: 'Service Unavailable' },
+      ),
+  };
+}
+
+function fakeSubject(fake: FakeTelephony, telephony: Telephony = fake): Subject {
+  return {
+    telephony,
+    addLiveCall: (sid) => fake.liveCalls.add(sid),
+    transfers: (sid) => fake.of('transfer').filter((t) => t.callSid === sid).length,
+    // Outbound calls: callbacks and warm transfers' agent legs alike.
+    made: (kind) =>
+      kind === 'sms' ? fake.of('sms').length : fake.of('callback').length + fake.of('warm').length,
+    failNext: (kind) => fake.failures.failWith(kind, 1),
+  };
+}
+
+const server = new TwilioRestReplayServer();
+conformance(
+  'twilio (replayed REST API)',
+  async () => {
+    await server.start();
+    return twilioSubject(server, new TwilioTelephony(server.env));
+  },
+  () => server.close(),
+);
+conformance('fake', async () => fakeSubject(new FakeTelephony()));
+conformance('fallback(fake)', async () => {
+  const fake = new FakeTelephony();
+  return fakeSubject(fake, new FallbackTelephony([{ provider: 'fake-telephony', port: fake }]));
+});
+const behindGate = new TwilioRestReplayServer();
+conformance(
+  'fallback(gated fake, twilio)',
+  async () => {
+    await behindGate.start();
+    const gate: FallbackGate = {
+      skipReason: (p) => (p === 'standby' ? 'circuit open' : undefined),
+    };
+    const chain = new FallbackTelephony(
+      [
+        { provider: 'standby', port: new FakeTelephony('standby') },
+        { provider: 'twilio', port: new TwilioTelephony(behindGate.env) },
+      ],
+      gate,
+    );
+    return twilioSubject(behindGate, chain);
+  },
+  () => behindGate.close(),
+);
+
+describe('Twilio REST adapter: the wire', () => {
+  const twilioServer = new TwilioRestReplayServer();
+  let telephony: TwilioTelephony;
+  before(async () => {
+    await twilioServer.start();
+    telephony = new TwilioTelephony(twilioServer.env);
+  });
+  after(() => twilioServer.close());
+
+  it('a transfer redirects the call to <Say> then <Dial> to the queue, with the token', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    const req = transferReq({ ringTimeoutInS: 25 });
+    await telephony.transfer(callSid, req);
+    const sent = twilioServer.requests.at(-1)!;
+    assert.equal(
+      sent.path,
+      `/2010-04-01/Accounts/${twilioServer.accountSid}/Calls/${callSid}.json`,
+    );
+    assert.equal(sent.idempotencyToken, req.idempotencyKey);
+    const twiml = twilioServer.calls.get(callSid)!.twiml!;
+    assert.match(twiml, /<Say>Please hold\.<\/Say>/);
+    assert.match(twiml, /<Dial [^>]*timeout="25"/);
+    assert.match(twiml, /<Dial [^>]*action="https:\/\/edge\.example\.com\/v1\/calls\/dial-status"/);
+    assert.match(twiml, /<Number>\+15550002222<\/Number><\/Dial>/);
+  });
+
+  it('a warm transfer: the caller into the conference waiting, the agent told the summary first', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    const leg = await telephony.warmTransfer(callSid, { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 25, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status?callSid=x' }); // prettier-ignore
+    assert.match(twilioServer.calls.get(callSid)!.twiml!, new RegExp(`<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false">handoff-${callSid}</Conference></Dial>`)); // prettier-ignore
+    const agent = twilioServer.calls.get(leg.sid)!;
+    assert.deepEqual([agent.to, agent.from], [QUEUE, LINE]);
+    assert.match(agent.twiml!, new RegExp(`^<\\?xml[^>]*\\?><Response><Say>Ada, about her bill\\.</Say><Dial><Conference startConferenceOnEnter="true"[^>]*>handoff-${callSid}</Conference>`)); // prettier-ignore
+    assert.equal(agent.statusCallback, 'https://edge.example.com/v1/calls/agent-status?callSid=x');
+    const sent = twilioServer.requests.filter((r) => r.idempotencyToken?.includes(':warm'));
+    assert.deepEqual(
+      sent.map((r) => r.idempotencyToken!.split(':').at(-1)),
+      ['hold', 'agent'],
+    );
+    assert.equal(sent.find((r) => r.path.endsWith('/Calls.json'))?.form.Timeout, '25');
+  });
+
+  it('a callback is Calls.create from the line to the caller, connecting to the queue', async () => {
+    const receipt = await telephony.placeCallback({ to: CALLER, from: LINE, say: 'Hello again.', connectTo: QUEUE, idempotencyKey: key('cb') }); // prettier-ignore
+    const call = twilioServer.calls.get(receipt.sid)!;
+    assert.deepEqual([call.to, call.from], [CALLER, LINE]);
+    assert.match(call.twiml!, /<Say>Hello again\.<\/Say><Dial><Number>\+15550002222<\/Number>/);
+  });
+
+  it('a call Twilio does not know is not_found (404, Twilio 20404)', async () => {
+    const err = await rejection(telephony.transfer(newCallSid(), transferReq()));
+    assert.ok(err instanceof ProviderError);
+    assert.deepEqual([err.kind, err.status], ['not_found', 404]);
+    assert.match(err.message, /20404/);
+  });
+
+  it('a redirect of a call that has ended is bad_input (Twilio 21220), not retried', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    twilioServer.calls.get(callSid)!.status = 'completed';
+    const err = await rejection(telephony.transfer(callSid, transferReq()));
+    assert.ok(err instanceof ProviderError);
+    assert.equal(err.kind, 'bad_input');
+    assert.match(err.message, /21220/);
+  });
+
+  it('429 is rate_limited (retryable); wrong credentials are a 401, final', async () => {
+    twilioServer.fail({ status: 429, code: 20429, message: 'Too Many Requests' });
+    const limited = await rejection(telephony.sendSms({ to: CALLER, from: LINE, body: 'x', idempotencyKey: key('s') })); // prettier-ignore
+    assert.ok(limited instanceof ProviderError);
+    assert.deepEqual([limited.kind, limited.retryable], ['rate_limited', true]);
+    const wrong = new TwilioTelephony({ ...twilioServer.env, TWILIO_AUTH_TOKEN: 'not-the-token' });
+    const denied = await rejection(wrong.sendSms({ to: CALLER, from: LINE, body: 'x', idempotencyKey: key('s') })); // prettier-ignore
+    assert.ok(denied instanceof ProviderError);
+    assert.deepEqual([denied.kind, denied.retryable, denied.status], ['bad_input', false, 401]);
+  });
+
+  it('a stopped server is unavailable and retryable', async () => {
+    const gone = new TwilioRestReplayServer();
+    await gone.start();
+    const env = gone.env;
+    await gone.close();
+    const err = await rejection(new TwilioTelephony(env).sendSms({ to: CALLER, from: LINE, body: 'x', idempotencyKey: key('s') })); // prettier-ignore
+    assert.ok(err instanceof ProviderError, String(err));
+    assert.deepEqual([err.kind, err.retryable], ['unavailable', true]);
+  });
+
+  it('refuses to start without credentials, naming the variables', () => {
+    assert.throws(() => new TwilioTelephony({}), /TWILIO_ACCOUNT_SID \/ TWILIO_AUTH_TOKEN/);
+  });
+});
+
+describe('FallbackTelephony: writes go to one carrier', () => {
+  it('a failed first link is not followed by a second carrier (the try may have landed)', async () => {
+    const first = new FakeTelephony('first');
+    const second = new FakeTelephony('second');
+    first.failures.failWith('unavailable', 1);
+    const chain = new FallbackTelephony([
+      { provider: 'first', port: first },
+      { provider: 'second', port: second },
+    ]);
+    const err = await rejection(chain.sendSms({ to: CALLER, from: LINE, body: 'x', idempotencyKey: key('s') })); // prettier-ignore
+    assert.ok(err instanceof ProviderError);
+    assert.equal(err.retryable, true);
+    assert.equal(second.failures.calls, 0);
+  });
+});

@@ -1,0 +1,286 @@
+// The hand-off to a human on a real Temporal dev server: the call worker talks to Twilio's
+// REST API through the official SDK, against the local stand-in replaying its documented
+// exchanges; the edge's <Dial action> webhook is the real route, signed like Twilio signs.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import {
+  callbackWorkflowId,
+  NO_AGENT_CALL_LATER,
+  NO_AGENT_CALLBACK,
+  type CallConfig,
+} from '../../contracts/call';
+import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
+import { buildEdgeServer } from '../../media-edge/server';
+import type { CallbackResult } from '../../workflows/callback';
+import { TwilioTelephony } from '../../providers/telephony/twilio';
+import { ADA, postgresTestDeps, startCall, testEvents } from '../../testing/calls';
+import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
+import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
+import { createCallWorker } from '../../workers/call-worker-factory';
+import { signedPost } from '../helpers/twilio-webhooks';
+import { killHard, spawnWorkerProcess, waitForMarker } from '../helpers/worker-process';
+
+const CRASH_FIXTURE = path.join(__dirname, '..', 'fixtures', 'telephony-crash-worker.ts');
+const TELEPHONY_CRASH_READY = 'telephony-crash-worker: ready';
+
+const QUEUE = '+15550002222';
+const PUBLIC_URL = 'https://edge.example.com';
+
+describe('hand-off to a human through Twilio', function () {
+  const twilioApi = new TwilioRestReplayServer();
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let edge: FastifyInstance;
+  let edgeConfig: EdgeConfig;
+  let callConfig: Partial<CallConfig>;
+
+  before(async () => {
+    env = await localEnv();
+    await resetDb();
+    await twilioApi.start();
+    worker = await createCallWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      deps: await postgresTestDeps(),
+      events: testEvents,
+      telephony: new TwilioTelephony(twilioApi.env),
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.run();
+    edgeConfig = loadEdgeConfig({
+      TWILIO_AUTH_TOKEN: twilioApi.authToken,
+      EDGE_PUBLIC_URL: PUBLIC_URL,
+      STREAM_TOKEN_SECRET: 'stream-token-secret-for-tests-only-0123456789',
+      AGENT_QUEUE_NUMBER: QUEUE,
+      CALL_TRANSFER_RING_TIMEOUT_S: '20',
+    });
+    callConfig = { ...edgeConfig.call, callbackDelayMs: 500 };
+    edge = await buildEdgeServer({
+      config: edgeConfig,
+      temporalClient: env.client,
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await edge.close();
+    await twilioApi.close();
+  });
+
+  const dialStatus = (callSid: string, status: string, from = ADA) =>
+    signedPost(
+      edge,
+      { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
+      '/v1/calls/dial-status',
+      {
+        CallSid: callSid,
+        DialCallStatus: status,
+        From: from,
+        To: '+15550009999',
+      },
+    );
+
+  /** Requests that reached Twilio with this idempotency token, and those acted on. */
+  const withToken = (token: string) => {
+    const all = twilioApi.requests.filter((r) => r.idempotencyToken === token);
+    return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
+  };
+
+  async function transferredCall(from = ADA) {
+    const call = await startCall(env.client, { config: callConfig, from });
+    twilioApi.addLiveCall(call.callSid);
+    await call.bridge.streamStarted();
+    const reply = await call.bridge.utterance('I want to talk to an agent');
+    assert.equal(reply.action, 'transfer');
+    return call;
+  }
+
+  async function transferArrived(callSid: string) {
+    for (let i = 0; i < 200 && !twilioApi.calls.get(callSid)?.twiml; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    return twilioApi.calls.get(callSid)?.twiml;
+  }
+
+  it('a new call transfers the live call to the queue once; the agent takes it: no callback', async () => {
+    const { callSid, handle } = await transferredCall();
+    const twiml = await transferArrived(callSid);
+    assert.ok(twiml, 'Twilio was never asked to transfer the call');
+    assert.match(twiml, /<Dial timeout="20" action="https:\/\/edge\.example\.com\/v1\/calls\/dial-status" method="POST"><Number>\+15550002222<\/Number><\/Dial>/); // prettier-ignore
+    const answer = await dialStatus(callSid, 'completed');
+    assert.equal(answer.statusCode, 200);
+    assert.doesNotMatch(answer.body, /call you back/);
+    assert.equal((await handle.result()).disposition, 'transferred');
+    assert.deepEqual(withToken(`${handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+    await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+  });
+
+  it('a transfer whose answer was lost is retried with the same token: one transfer at Twilio', async () => {
+    twilioApi.fail({ status: 503, code: 20503, message: 'Service Unavailable', afterActing: true });
+    const { callSid, handle } = await transferredCall();
+    await transferArrived(callSid);
+    await dialStatus(callSid, 'completed');
+    await handle.result();
+    const seen = withToken(`${handle.workflowId}:transfer`);
+    assert.ok(seen.sent >= 2, `the activity was retried (${seen.sent} requests)`);
+    assert.equal(seen.acted, 1, 'the retry was answered from the first transfer');
+  });
+
+  it('the worker is killed after Twilio took the transfer: the new worker repeats nothing', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-crash-'));
+    const bundleFile = path.join(tmp, 'workflows.js');
+    fs.writeFileSync(bundleFile, (await workflowBundle()).code);
+    const taskQueue = `handoff-crash-${randomBytes(4).toString('hex')}`;
+    const marker = path.join(tmp, 'transferred');
+    const crash = await spawnWorkerProcess(
+      CRASH_FIXTURE,
+      {
+        ...process.env,
+        ...twilioApi.env,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+        CALL_TASK_QUEUE: taskQueue,
+        CRASH_MARKER_FILE: marker,
+        WORKFLOW_BUNDLE_CODE: bundleFile,
+      },
+      TELEPHONY_CRASH_READY,
+      'telephony crash worker',
+    );
+    let next: { worker: Worker; running: Promise<void> } | undefined;
+    try {
+      const { callSid, handle, bridge } = await startCall(env.client, { config: callConfig, taskQueue }); // prettier-ignore
+      twilioApi.addLiveCall(callSid);
+      await bridge.streamStarted();
+      assert.equal((await bridge.utterance('I want to talk to an agent')).action, 'transfer');
+      await waitForMarker(marker, crash, 'telephony crash worker');
+      await killHard(crash);
+      const worker = await createCallWorker({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue,
+        deps: await postgresTestDeps(),
+        events: testEvents,
+        telephony: new TwilioTelephony(twilioApi.env),
+        workflowBundle: await workflowBundle(),
+      });
+      next = { worker, running: worker.run() };
+      const token = `${handle.workflowId}:transfer`;
+      // The activity's start-to-close bound passes, and the retry runs on the new worker.
+      for (let i = 0; i < 600 && withToken(token).sent < 2; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await dialStatus(callSid, 'completed');
+      assert.equal((await handle.result()).disposition, 'transferred');
+      assert.deepEqual(withToken(token), { sent: 2, acted: 1 });
+    } finally {
+      await killHard(crash);
+      next?.worker.shutdown();
+      await next?.running;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('no agent answers: the caller is told, and called back once after a text, even if told twice', async () => {
+    const { callSid, handle } = await transferredCall();
+    await transferArrived(callSid);
+    const first = await dialStatus(callSid, 'no-answer');
+    assert.equal(first.statusCode, 200);
+    assert.ok(first.body.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), first.body); // prettier-ignore
+    await dialStatus(callSid, 'no-answer'); // Twilio retried the webhook
+    assert.equal((await handle.result()).disposition, 'transferred');
+    const callback = env.client.workflow.getHandle(callbackWorkflowId(callSid));
+    const result: CallbackResult = await callback.result();
+    assert.equal(result.smsSent, true);
+    const placed = twilioApi.calls.get(result.callbackSid);
+    assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
+    assert.match(placed?.twiml ?? '', /<Dial><Number>\+15550002222<\/Number><\/Dial>/);
+    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
+    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    const { count } = await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`); // prettier-ignore
+    assert.ok(count <= 1, `${count} callback workflows`);
+  });
+
+  it('no agent answers an anonymous caller: told to call again, no callback', async () => {
+    const { callSid, handle } = await transferredCall('anonymous');
+    await transferArrived(callSid);
+    const answer = await dialStatus(callSid, 'busy', 'anonymous');
+    assert.ok(answer.body.includes(NO_AGENT_CALL_LATER), answer.body);
+    assert.equal((await handle.result()).disposition, 'transferred');
+    await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+  });
+
+  describe('warm transfer', () => {
+    const agentStatus = (callSid: string, status: string) =>
+      signedPost(
+        edge,
+        { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
+        `/v1/calls/agent-status?callSid=${callSid}`,
+        { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status },
+      );
+
+    async function warmCall() {
+      const call = await startCall(env.client, { config: { ...callConfig, transferMode: 'warm' } });
+      twilioApi.addLiveCall(call.callSid);
+      await call.bridge.streamStarted();
+      assert.equal((await call.bridge.utterance('I want to talk to an agent')).action, 'transfer');
+      await transferArrived(call.callSid);
+      const leg = () =>
+        twilioApi.createdCalls.find((c) => c.twiml?.includes(`handoff-${call.callSid}`));
+      for (let i = 0; i < 200 && !leg(); i++) await new Promise((r) => setTimeout(r, 50));
+      return { ...call, leg: leg() };
+    }
+
+    it('the caller holds in the conference; the agent hears who calls and why, then joins', async () => {
+      const { callSid, handle, leg } = await warmCall();
+      assert.match(twilioApi.calls.get(callSid)!.twiml!, new RegExp(`<Conference startConferenceOnEnter="false"[^>]*>handoff-${callSid}<`)); // prettier-ignore
+      assert.ok(leg, 'the agent was called');
+      assert.match(leg.twiml!, /<Say>Ada is calling\. They asked about: talk to agent\.<\/Say><Dial><Conference startConferenceOnEnter="true"/); // prettier-ignore
+      assert.equal(leg.statusCallback, `${PUBLIC_URL}/v1/calls/agent-status?callSid=${callSid}`);
+      assert.equal((await agentStatus(callSid, 'completed')).statusCode, 204);
+      assert.equal((await handle.result()).disposition, 'transferred');
+      await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+    });
+
+    it('the agent does not answer: Twilio tells the held caller, and the callback comes once', async () => {
+      const { callSid, handle } = await warmCall();
+      await agentStatus(callSid, 'no-answer');
+      await handle.result();
+      const told = twilioApi.calls.get(callSid)!.twiml!;
+      assert.ok(told.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), told); // prettier-ignore
+      const result: CallbackResult = await env.client.workflow
+        .getHandle(callbackWorkflowId(callSid))
+        .result();
+      assert.ok(twilioApi.calls.get(result.callbackSid));
+      assert.deepEqual(withToken(`${handle.workflowId}:no-agent`), { sent: 1, acted: 1 });
+      assert.deepEqual(withToken(`${handle.workflowId}:transfer:agent`), { sent: 1, acted: 1 });
+    });
+  });
+
+  it('the dial webhook refuses a request Twilio did not sign', async () => {
+    const forged = await signedPost(
+      edge,
+      { authToken: 'not-the-token', publicUrl: PUBLIC_URL },
+      '/v1/calls/dial-status',
+      { CallSid: `CA${'1'.repeat(32)}`, DialCallStatus: 'no-answer' },
+    );
+    assert.equal(forged.statusCode, 403);
+  });
+
+  it('the transfer fails for good (Twilio no longer has the call): a callback is scheduled', async () => {
+    const call = await startCall(env.client, { config: callConfig }); // never live at Twilio
+    await call.bridge.streamStarted();
+    await call.bridge.utterance('I want to talk to an agent');
+    await call.handle.result();
+    const callback = env.client.workflow.getHandle(callbackWorkflowId(call.callSid));
+    const result: CallbackResult = await callback.result();
+    assert.ok(twilioApi.calls.get(result.callbackSid));
+    assert.deepEqual(withToken(`${call.handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+  });
+});
