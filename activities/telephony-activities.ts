@@ -2,6 +2,7 @@
 // called back. Each carries the idempotency key the workflow derived from its id and the
 // step, so a retry (or a worker that crashed after the request landed) makes nothing twice.
 import { asActivities } from './errors';
+import { redactText } from '../conversation/safety/redact';
 import type {
   CallbackRequest,
   SmsRequest,
@@ -32,8 +33,9 @@ export function createTelephonyActivities(telephony: Telephony) {
       return telephony.sayAndHangUp(callSid, line);
     },
 
+    // A text may carry an agent's line (one the apology replaced): card data never leaves.
     async sendSms(req: SmsRequest): Promise<TelephonyReceipt> {
-      return telephony.sendSms(req);
+      return telephony.sendSms({ ...req, body: redactText(req.body) });
     },
 
     async placeCallback(req: CallbackRequest): Promise<TelephonyReceipt> {

@@ -12,7 +12,8 @@ export type EventType =
   | 'call.analyzed'
   | 'call_log.status'
   | 'provider.health_changed'
-  | 'provider.fallback_summary';
+  | 'provider.fallback_summary'
+  | 'call.activity_retried';
 
 /** The pipeline stages that have provider chains and latencies. */
 export type PipelineStage = 'asr' | 'intent' | 'retrieval' | 'llm' | 'tts';
@@ -169,6 +170,21 @@ export interface ProviderFallbackSummaryData {
   last_at: string;
 }
 
+/**
+ * An activity of a call's workflow ran again (attempt > 1): counted per call by the incident
+ * watcher. Envelope: call_id = the CallSid, workflow_id = the call's workflow, seq = the
+ * activity's id and attempt (one event per attempt, repeated under the same id).
+ */
+export interface CallActivityRetriedData {
+  activity_type: string;
+  /** Temporal's activity id within the workflow run. */
+  activity_id: string;
+  /** The attempt that started (2 = the first retry). */
+  attempt: number;
+  /** A local activity (retried by the worker itself, within one workflow task or across). */
+  local: boolean;
+}
+
 export interface EventDataByType {
   'transcript.line': TranscriptLineData;
   'recording.completed': RecordingCompletedData;
@@ -179,6 +195,7 @@ export interface EventDataByType {
   'call_log.status': CallLogStatusData;
   'provider.health_changed': ProviderHealthChangedData;
   'provider.fallback_summary': ProviderFallbackSummaryData;
+  'call.activity_retried': CallActivityRetriedData;
 }
 
 /** An event as it travels; the envelope is the same for every type. */

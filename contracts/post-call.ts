@@ -30,7 +30,26 @@ export interface PostCallInput {
   callbackRequested?: boolean;
   /** The call's CRM log, when the call could not write it (the CRM was away): written here. */
   pendingCallLog?: PendingCallLog;
+  /** Lines the caller was promised by text (the apology played instead of them): sent here. */
+  owedTexts?: OwedTexts;
 }
+
+/**
+ * The agent's lines no synthesizer could say, owed to the caller by SMS. Each is sent once
+ * (idempotency key `<callWorkflowId>:sms:followup:<turnId>`), redacted before it leaves.
+ */
+export interface OwedTexts {
+  /** The call worker's task queue: the telephony activities run there. */
+  taskQueue: string;
+  /** The caller's number. */
+  to: string;
+  /** The number the caller dialled: the text comes from it. */
+  from: string;
+  lines: { turnId: number; text: string }[];
+}
+
+export const owedTextKey = (callWorkflowId: string, turnId: number): string =>
+  `${callWorkflowId}:sms:followup:${turnId}`;
 
 /** A CRM call log queued by the call workflow, written once by the post-call workflow. */
 export interface PendingCallLog {
@@ -82,4 +101,9 @@ export interface PostCallResult {
   speechForgotten?: number;
   /** The queued call log: its CRM row, or why the CRM refused it (then flagged for review). */
   callLog?: { id: string } | { refused: string };
+  /**
+   * The owed texts: the turns whose line was sent, those the SMS provider refused for good,
+   * or why none was sent (the caller's number cannot take a text).
+   */
+  owedTexts?: { sent: number[]; refused?: number[]; notSent?: 'number_not_callable' };
 }

@@ -201,3 +201,17 @@ export class Collector {
     }
   }
 }
+
+/** A call's retried activity attempt, as the call worker's interceptor publishes it. */
+export function retryEvents(callId: string): EventDraft[] {
+  return [
+    {
+      type: 'call.activity_retried',
+      call_id: callId,
+      workflow_id: `call-${callId}`,
+      seq: 1_000_002,
+      occurred_at: new Date(T0 + 1_000).toISOString(),
+      data: { activity_type: 'identifyCaller', activity_id: '1', attempt: 2, local: true },
+    },
+  ];
+}

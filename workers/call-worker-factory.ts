@@ -11,6 +11,8 @@ import { createTelephonyActivities } from '../activities/telephony-activities';
 import { FallbackTelephony } from '../providers/telephony/fallback';
 import type { Telephony } from '../providers/telephony/port';
 import { CALL_TASK_QUEUE } from '../contracts/call';
+import { BackgroundPublisher } from '../providers/health/background-publisher';
+import { callRetryInterceptors } from './call-retries';
 import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
 import { workflowCode } from './workflow-code';
 
@@ -36,12 +38,15 @@ const unconfiguredTelephony = new FallbackTelephony([
 ]);
 
 export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
+  // A call's retries leave as events for the incident watcher (ALERTS_CALL_RETRIES).
+  const retries = new BackgroundPublisher(opts.events);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
     ...workflowCode(opts.workflowBundle),
     ...versioningOptions(opts.deployment),
+    interceptors: { activity: [callRetryInterceptors((e) => retries.enqueue(e))] },
     activities: {
       ...createCallActivities(opts.deps),
       ...createPaymentActivities(opts.deps.payments),

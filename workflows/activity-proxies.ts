@@ -212,6 +212,18 @@ export const pendingCallLog = (taskQueue: string) =>
     retry: UNTIL_IT_LANDS,
   });
 
+/**
+ * A text the call promised (a line the apology replaced), on the call worker's queue where
+ * the telephony activities run: retried until it lands (one key per turn: sent once); bad
+ * input stops it at once.
+ */
+export const owedTexts = (taskQueue: string) =>
+  proxyActivities<Pick<TelephonyActivities, 'sendSms'>>({
+    taskQueue,
+    startToCloseTimeout: '10s',
+    retry: UNTIL_IT_LANDS,
+  });
+
 /** The analytics event must land: retried until the broker is back (same id every time). */
 export const postCallPublishing = proxyActivities<
   Pick<PostCallActivities, 'publishCallAnalyzed' | 'publishCallLogStatus'>

@@ -1,20 +1,24 @@
 // The post-call workflow: batch work after the call, outliving the call workflow that
 // started it (ParentClosePolicy ABANDON). Each step a retryable, idempotent activity: forget
 // the call's cached speech, transcribe the recording, summarise, flag for QA, publish
-// call.analyzed; and, when the call queued its CRM log (the CRM was away), write it.
+// call.analyzed; when the call queued its CRM log (the CRM was away), write it; and send the
+// caller the lines the call promised by text (the apology played instead of them).
 // Only references and short strings enter history (transcript key, word count, summary).
 import { log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type {
-  PendingCallLog,
-  PostCallInput,
-  PostCallResult,
-  TranscriptRef,
+import {
+  owedTextKey,
+  type OwedTexts,
+  type PendingCallLog,
+  type PostCallInput,
+  type PostCallResult,
+  type TranscriptRef,
 } from './post-call-definitions';
-import { SA_CALL_LOG_PENDING } from './definitions';
+import { isCallableNumber, SA_CALL_LOG_PENDING } from './definitions';
 import { reviewFor } from './review';
 import type { CallLogStatusData } from '../contracts/events';
 import { failedForGood, failureType } from './failures';
 import {
+  owedTexts as textsOn,
   pendingCallLog,
   postCallBatch as batch,
   postCallPublishing as publishing,
@@ -27,6 +31,11 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
   const callLogWritten =
     input.pendingCallLog && patched('pending-call-log')
       ? writePendingCallLog(input.pendingCallLog)
+      : undefined;
+  // The caller was told "I'll send it to you by text message": sent first, beside the rest.
+  const textsSent =
+    input.owedTexts && patched('owed-texts')
+      ? sendOwedTexts(input.callWorkflowId, input.owedTexts)
       : undefined;
   // Seed §7: the call's personal speech leaves the TTS cache as soon as the call is over.
   // Best effort: entries left behind (Redis away) expire with the cache's TTL.
@@ -92,6 +101,7 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
   });
 
   const callLog = await callLogWritten;
+  const owedTexts = await textsSent;
   return {
     callSid: input.callSid,
     ...(callLog && { callLog }),
@@ -101,7 +111,44 @@ export async function postCallWorkflow(input: PostCallInput): Promise<PostCallRe
     qaFlags,
     eventId,
     ...(speechForgotten !== undefined && { speechForgotten }),
+    ...(owedTexts && { owedTexts }),
   };
+}
+
+/**
+ * Each owed line once by SMS (key per turn), retried until it lands; a refusal for good (a
+ * number the provider will not text) is logged and left. No text to a number that cannot
+ * take one (withheld, short codes).
+ */
+async function sendOwedTexts(
+  callWorkflowId: string,
+  owed: OwedTexts,
+): Promise<NonNullable<PostCallResult['owedTexts']>> {
+  const turns = owed.lines.map((l) => l.turnId);
+  if (!isCallableNumber(owed.to)) {
+    log.warn('texts owed to a number that cannot take one: not sent', { turns });
+    return { sent: [], notSent: 'number_not_callable' };
+  }
+  const outcomes = await Promise.all(
+    owed.lines.map(async ({ turnId, text }) => {
+      try {
+        await textsOn(owed.taskQueue).sendSms({
+          to: owed.to,
+          from: owed.from,
+          body: text,
+          idempotencyKey: owedTextKey(callWorkflowId, turnId),
+        });
+        return { turnId, sent: true };
+      } catch (err) {
+        log.error('an owed text was refused for good', { turnId, error: String(err) });
+        return { turnId, sent: false };
+      }
+    }),
+  );
+  const sent = outcomes.filter((o) => o.sent).map((o) => o.turnId);
+  const refused = outcomes.filter((o) => !o.sent).map((o) => o.turnId);
+  log.info('owed texts sent', { sent, refused });
+  return { sent, ...(refused.length && { refused }) };
 }
 
 /**

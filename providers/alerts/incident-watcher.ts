@@ -60,13 +60,17 @@ export class RedisIncidentLedger {
   private readonly leaseKey: string;
   private readonly id = randomUUID();
 
-  /** `prefix`: the keys' namespace (tests use their own). */
+  /**
+   * `prefix`: the keys' namespace (tests use their own); `table`: one ledger per kind of
+   * incident (providers' `incidents`, calls' `call-incidents`), each with its own lease.
+   */
   constructor(
     private readonly redis: Redis,
     prefix = 'switchboard:',
+    table = 'incidents',
   ) {
-    this.key = `${prefix}incidents`;
-    this.leaseKey = `${prefix}incident-watcher:lease`;
+    this.key = `${prefix}${table}`;
+    this.leaseKey = `${prefix}${table === 'incidents' ? 'incident-watcher' : table}:lease`;
   }
 
   async open(): Promise<Map<string, Incident>> {
@@ -74,12 +78,12 @@ export class RedisIncidentLedger {
     return new Map(Object.entries(all).map(([p, v]) => [p, JSON.parse(v) as Incident]));
   }
 
-  async opened(provider: string, incident: Incident): Promise<void> {
-    await this.redis.hset(this.key, provider, JSON.stringify(incident));
+  async opened(subject: string, incident: Incident): Promise<void> {
+    await this.redis.hset(this.key, subject, JSON.stringify(incident));
   }
 
-  async resolved(provider: string): Promise<void> {
-    await this.redis.hdel(this.key, provider);
+  async resolved(subject: string): Promise<void> {
+    await this.redis.hdel(this.key, subject);
   }
 
   /** Takes or renews the lease for `ms`; true when this watcher holds it. */
@@ -222,7 +226,7 @@ export class IncidentWatcher {
 }
 
 /** How long the sending watcher's lease lasts without renewal. */
-const LEASE_MS = 15_000;
+export const LEASE_MS = 15_000;
 
 /**
  * Runs a watcher on the provider events: its own consumer group (every watcher sees every

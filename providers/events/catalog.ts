@@ -3,6 +3,7 @@
 // schema file <type>.v<N>.json and an upcaster N-1 → N here; consumers then accept both
 // while producers move over (docs/events.md, "Versioning").
 import type { AnyBusEvent, EventDataByType, EventType } from '../../contracts/events';
+import callActivityRetriedV1 from './schemas/call.activity_retried.v1.json';
 import callAnalyzedV1 from './schemas/call.analyzed.v1.json';
 import callEndedV1 from './schemas/call.ended.v1.json';
 import callLogStatusV1 from './schemas/call_log.status.v1.json';
@@ -23,6 +24,7 @@ export const EVENT_TYPES = [
   'call_log.status',
   'provider.health_changed',
   'provider.fallback_summary',
+  'call.activity_retried',
 ] as const satisfies readonly EventType[];
 
 /** Topic names without the bus's prefix (`switchboard.` by default). */
@@ -36,6 +38,7 @@ export const TOPICS: Record<EventType, string> = {
   'call_log.status': 'call-logs',
   'provider.health_changed': 'provider-health',
   'provider.fallback_summary': 'provider-fallback-summaries',
+  'call.activity_retried': 'call-activity-retries',
 };
 
 /** Where consumers put messages that are not valid events (raw bytes + the reason). */
@@ -74,6 +77,7 @@ export const EVENT_REGISTRY: EventRegistry = {
   'call_log.status': { schemas: { 1: callLogStatusV1 } },
   'provider.health_changed': { schemas: { 1: providerHealthChangedV1 } },
   'provider.fallback_summary': { schemas: { 1: providerFallbackSummaryV1 } },
+  'call.activity_retried': { schemas: { 1: callActivityRetriedV1 } },
 };
 
 /** The `data` fields of a type whose values are strings. */
@@ -99,6 +103,7 @@ export const FREE_TEXT_FIELDS: { [T in EventType]: readonly StringField<T>[] } =
   'call_log.status': [],
   'provider.health_changed': ['last_error', 'reason'],
   'provider.fallback_summary': [],
+  'call.activity_retried': [],
 };
 
 export function currentVersion(registry: EventRegistry, type: EventType): number {

@@ -26,7 +26,13 @@ import { FallbackEventBus } from '../../providers/events/fallback';
 import type { FallbackLink } from '../../providers/fallback';
 import { infraUp, kafkaBrokers } from '../../infra';
 import { deleteTopicsWithPrefix, messagesOn } from '../../testing/kafka-admin';
-import { callEvents, Collector, line, providerEvents } from '../../testing/event-fixtures';
+import {
+  callEvents,
+  Collector,
+  line,
+  providerEvents,
+  retryEvents,
+} from '../../testing/event-fixtures';
 
 interface Harness {
   bus: EventBus;
@@ -457,7 +463,7 @@ describe('event schemas and versions', () => {
       return JSON.stringify({ rest, required: schema.required });
     });
     assert.equal(new Set(envelopes).size, 1, 'the envelope differs between schema files');
-    const built = [...callEvents('CAschema', 2), ...providerEvents()].map((d) => codec.build(d));
+    const built = [...callEvents('CAschema', 2), ...providerEvents(), ...retryEvents('CAschema')].map((d) => codec.build(d)); // prettier-ignore
     assert.deepEqual([...new Set(built.map((e) => e.type))].sort(), [...EVENT_TYPES].sort());
     for (const e of built) assert.deepEqual(codec.decode(codec.encode(e)), e);
   });

@@ -41,6 +41,8 @@ describe('replay of recorded histories (test/histories)', () => {
       'llm-fallback-answer',
       // A call transferred to an agent, recorded before the hand-off through Twilio.
       'transfer-before-handoff',
+      // A call that owed a text (a line the apology replaced), recorded before it was sent.
+      'sms-follow-up-owed',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -197,7 +197,7 @@ describe('redaction never mangles identifiers', () => {
       );
     }
     assert.equal(
-      drafts[0]!.type === 'transcript.line' && drafts[0]!.data.text,
+      drafts[0]!.type === 'transcript.line' && drafts[0].data.text,
       SAID[0],
       'input kept',
     );
@@ -214,6 +214,7 @@ describe('redaction never mangles identifiers', () => {
       'call_log.status': [],
       'provider.health_changed': ['last_error', 'reason'],
       'provider.fallback_summary': [],
+      'call.activity_retried': [],
     });
     for (const type of EVENT_TYPES) {
       const schemas = Object.values(EVENT_REGISTRY[type].schemas) as {

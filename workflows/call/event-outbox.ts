@@ -62,6 +62,8 @@ export class EventOutbox {
   /** Distinct fallback providers that served, for call.ended and the post-call workflow. */
   readonly fallbacksUsed = new Map<string, Fallback>();
   lowConfidenceTurns = 0;
+  /** Turns whose line the edge replaced by the apology: each owed to the caller by SMS. */
+  readonly owedTexts = new Set<number>();
 
   private readonly opts: OutboxOptions;
   private publishedSeq: number;
@@ -90,6 +92,7 @@ export class EventOutbox {
 
   /** The edge's timing report of a turn (a signal); used by the next flush. */
   noteTiming(t: TurnTimingReport): void {
+    if (t.smsFollowUp) this.owedTexts.add(t.turnId);
     if (this.edgeTimings.length < MAX_EDGE_TIMINGS) this.edgeTimings.push(t);
   }
 

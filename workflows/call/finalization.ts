@@ -4,7 +4,8 @@
 // log is queued in the post-call workflow (CallLogPending), and a log the CRM refuses for
 // good is flagged (NeedsReview) instead of retried. Each step repeats nothing on a retry:
 // the call log's idempotency key, the event ids and the child's workflow id are deterministic. The call's personal TTS cache entries
-// are removed by the post-call workflow's first step.
+// are removed by the post-call workflow's first step. Lines the caller was promised by text
+// (the edge played the apology instead) go to the post-call workflow, which sends them.
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -26,11 +27,13 @@ import {
   type CallResult,
   type RecordingRef,
   type StreamInfo,
+  type TranscriptEntry,
 } from '../definitions';
 import {
   POST_CALL_TASK_QUEUE,
   POST_CALL_WORKFLOW_TYPE,
   postCallWorkflowId,
+  type OwedTexts,
   type PendingCallLog,
   type PostCallInput,
 } from '../post-call-definitions';
@@ -102,6 +105,11 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
       ...(recording && { recording }),
     });
     const refusedAnswers = convo.transcript.filter((e) => e.answer?.refused).length;
+    // Asked only when a text is owed: calls without one keep their history unchanged.
+    const owedTexts =
+      outbox.owedTexts.size && isPatched(PATCHES.owedTexts)
+        ? owed(input, outbox.owedTexts, convo.transcript)
+        : undefined;
     await startChild(POST_CALL_WORKFLOW_TYPE, {
       workflowId: postCallWorkflowId(input.callSid),
       taskQueue: POST_CALL_TASK_QUEUE,
@@ -124,6 +132,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
           ...('pending' in callLog && {
             pendingCallLog: { taskQueue: workflowInfo().taskQueue, ...request },
           }),
+          ...(owedTexts && { owedTexts }),
         } satisfies PostCallInput,
       ],
     });
@@ -165,4 +174,15 @@ async function tryCallLog(request: Omit<PendingCallLog, 'taskQueue'>): Promise<C
     upsertSearchAttributes([{ key: SA_CALL_LOG_PENDING, value: true }]);
     return { pending: true };
   }
+}
+
+/** The agent's line of each turn the apology replaced (its last line in the turn). */
+function owed(input: CallInput, turns: Set<number>, transcript: TranscriptEntry[]): OwedTexts {
+  const lines = [...turns]
+    .sort((a, b) => a - b)
+    .flatMap((turnId) => {
+      const text = transcript.findLast((e) => e.speaker === 'agent' && e.turnId === turnId)?.text;
+      return text ? [{ turnId, text }] : [];
+    });
+  return { taskQueue: workflowInfo().taskQueue, to: input.from, from: input.to, lines };
 }

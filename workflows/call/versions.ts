@@ -36,6 +36,8 @@ export const PATCHES = {
   degradedMode: 'degraded-mode',
   /** A transfer hands the live call to the agents' queue through Twilio (before: the call ended). */
   telephonyHandoff: 'telephony-handoff',
+  /** Lines replaced by the apology are sent by SMS from the post-call workflow (before: never). */
+  owedTexts: 'owed-texts',
 } as const;
 
 export const DEPRECATED_PATCHES = {
