@@ -33,7 +33,11 @@ export interface CallState {
   crmUnavailable?: boolean;
   /** The caller accepted a call back for what could not be done now (the CRM was away). */
   callbackRequested?: boolean;
+  /** Why the call back is owed: the callback workflow's reason. */
+  callbackReason?: CallbackReason;
 }
+
+export type CallbackReason = 'account_unavailable' | 'no_grounded_answer';
 
 export type IntentName =
   | 'check_balance'

@@ -2,7 +2,7 @@
 // what to say, what to do next). No I/O: the workflow runs the effects it asks for
 // and feeds their results back as events, so every branch is unit-testable and
 // replay-safe.
-import type { CallState, Phase } from '../contracts/call';
+import type { CallbackReason, CallState, Phase } from '../contracts/call';
 import { spokenAmount, spokenDate } from '../contracts/spoken';
 import {
   isKbIntent,
@@ -50,8 +50,11 @@ export type CallEvent =
   | { kind: 'lookup_failed'; offerCallback?: boolean }
   /** A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). */
   | { kind: 'answered'; text: string; refused: boolean }
-  /** No answer could be produced (the answering activity failed). */
-  | { kind: 'answer_failed' }
+  /**
+   * No answer could be produced (the answering activity failed). With callBack the caller
+   * hears the temporary-issue line and is owed a call back (before, an agent was offered).
+   */
+  | { kind: 'answer_failed'; callBack?: boolean }
   | { kind: 'no_input' }
   | { kind: 'hangup'; answered: boolean };
 
@@ -106,6 +109,7 @@ export const PROMPTS = {
     'I can help with your balance, paying your bill, and questions about billing, plans, outages and our policies. What would you like to do?',
   answerFailed:
     "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
+  temporaryIssue: 'We are experiencing a temporary issue. We may call you back.',
   // Fixed parts of replies that also carry account data: prerecorded and shared in the TTS
   // cache, so only the personal sentence is synthesized for the call.
   payNow: 'Shall I pay it now with the card on file? Please say yes or no.',
@@ -131,6 +135,12 @@ const say = (state: CallState, text: string, action: ReplyAction = 'continue'): 
 
 const end = (state: CallState, text: string, disposition: Disposition, action: ReplyAction): Step =>
   say({ ...state, phase: 'ended', disposition, pendingPayment: undefined }, text, action);
+
+/** A call back is owed; the first reason stands (one callback per call). */
+const owedCallback = (state: CallState, reason: CallbackReason) => ({
+  callbackRequested: true,
+  callbackReason: state.callbackReason ?? reason,
+});
 
 const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
   `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}. ` +
@@ -187,6 +197,11 @@ export function step(state: CallState, event: CallEvent): Step {
       if (event.refused) return end(state, event.text, 'transferred', 'transfer');
       return say({ ...state, phase: 'idle' }, `${event.text} ${PROMPTS.anythingElse}`);
     case 'answer_failed':
+      if (event.callBack)
+        return say(
+          { ...state, phase: 'idle', ...owedCallback(state, 'no_grounded_answer') },
+          `${PROMPTS.temporaryIssue} ${PROMPTS.anythingElse}`,
+        );
       return say({ ...state, phase: 'offer_agent' }, PROMPTS.answerFailed);
     case 'payment':
       if (!event.ok)
@@ -237,7 +252,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
   if (s.phase === 'offer_callback') {
     if (intent.name === 'confirm_yes')
       return say(
-        { ...s, phase: 'idle', callbackRequested: true },
+        { ...s, phase: 'idle', ...owedCallback(s, 'account_unavailable') },
         `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`,
       );
     if (intent.name === 'confirm_no')

@@ -41,6 +41,10 @@ describe('replay of recorded histories (test/histories)', () => {
       'llm-fallback-answer',
       // A call transferred to an agent, recorded before the hand-off through Twilio.
       'transfer-before-handoff',
+      // Recorded before callbacks were scheduled: a CRM-down call whose caller accepted the
+      // call back, and a call whose answer could not be produced (an agent was offered).
+      'crm-down-callback-accepted',
+      'answer-failed-before-callback',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

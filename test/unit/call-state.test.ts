@@ -200,10 +200,20 @@ describe('call state machine: knowledge-base questions', () => {
     assert.equal(refused.state.disposition, 'transferred');
   });
 
-  it('no answer at all offers an agent', () => {
+  it('no answer at all offers an agent (before no-grounded-answer)', () => {
     const next = step(idle(), { kind: 'answer_failed' });
     assert.equal(next.say, PROMPTS.answerFailed);
     assert.equal(next.state.phase, 'offer_agent');
+    assert.equal(next.state.callbackRequested, undefined);
+  });
+
+  it('no grounded answer possible: the temporary-issue line, a call back owed, the call goes on', () => {
+    const next = step(idle(), { kind: 'answer_failed', callBack: true });
+    assert.equal(next.say, `${PROMPTS.temporaryIssue} ${PROMPTS.anythingElse}`);
+    assert.equal(next.action, 'continue');
+    assert.equal(next.state.phase, 'idle');
+    assert.equal(next.state.callbackRequested, true);
+    assert.equal(next.state.callbackReason, 'no_grounded_answer');
   });
 });
 
@@ -260,8 +270,15 @@ describe('call state machine: the CRM away', () => {
       assert.equal(yes.say, `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`);
       assert.equal(yes.action, 'continue');
       assert.equal(yes.state.callbackRequested, true);
+      assert.equal(yes.state.callbackReason, 'account_unavailable');
       assert.equal(yes.state.phase, 'idle');
     });
+
+  it('a call back owed for two reasons keeps the first (one callback per call)', () => {
+    const owed = step(step(crmDown(), turn('check_balance')).state, turn('confirm_yes')).state;
+    const again = step(owed, { kind: 'answer_failed', callBack: true });
+    assert.equal(again.state.callbackReason, 'account_unavailable');
+  });
 
   it('a no declines the call back; keypad 1 and 2 answer the offer', () => {
     const offered = step(crmDown(), turn('pay_bill')).state;

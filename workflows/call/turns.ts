@@ -18,6 +18,7 @@ import {
   type Utterance,
 } from '../definitions';
 import { payBill } from '../payment-saga';
+import { reviewFor } from '../review';
 import type { Conversation } from './conversation';
 import type { EventOutbox } from './event-outbox';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './versions';
@@ -245,7 +246,10 @@ async function runEffect(
     };
   } catch (err) {
     log.warn('no answer could be produced', { error: String(err) });
-    return { event: { kind: 'answer_failed' } };
+    // Every model (or the activity) failed for good: a call back and a person's look.
+    if (!isPatched(PATCHES.noGroundedAnswer)) return { event: { kind: 'answer_failed' } };
+    upsertSearchAttributes([reviewFor('no_grounded_answer')]);
+    return { event: { kind: 'answer_failed', callBack: true } };
   }
 }
 

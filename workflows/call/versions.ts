@@ -36,6 +36,13 @@ export const PATCHES = {
   degradedMode: 'degraded-mode',
   /** A transfer hands the live call to the agents' queue through Twilio (before: the call ended). */
   telephonyHandoff: 'telephony-handoff',
+  /** A call back the caller accepted is scheduled at the call's end (before: only recorded). */
+  callbackOnRequest: 'callback-on-request',
+  /**
+   * No answer could be produced: the temporary-issue line, a callback, NeedsReview (before:
+   * an agent was offered).
+   */
+  noGroundedAnswer: 'no-grounded-answer',
 } as const;
 
 export const DEPRECATED_PATCHES = {
