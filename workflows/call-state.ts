@@ -34,6 +34,11 @@ export type CallEvent =
       threshold: number;
       /** Out of scope says what the agent can do and asks again (misses escalate), not transfer. */
       reaskOutOfScope?: boolean;
+      /**
+       * No recognizer could transcribe the utterance: the third miss in a row offers a call
+       * back or an agent (before, an agent).
+       */
+      asrFailed?: boolean;
     }
   | {
       kind: 'balance';
@@ -110,6 +115,9 @@ export const PROMPTS = {
   answerFailed:
     "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
   temporaryIssue: 'We are experiencing a temporary issue. We may call you back.',
+  troubleHearing:
+    "I'm having trouble hearing you. Shall we call you back? Say yes or press 1 for a call back, or say no or press 2 for an agent.",
+  callbackSoon: 'Okay, we will call you back at this number shortly. Goodbye.',
   // Fixed parts of replies that also carry account data: prerecorded and shared in the TTS
   // cache, so only the personal sentence is synthesized for the call.
   payNow: 'Shall I pay it now with the card on file? Please say yes or no.',
@@ -117,10 +125,12 @@ export const PROMPTS = {
   offerAgent: 'Would you like me to connect you to an agent? Please say yes or no.',
 } as const;
 
+/** Phases with a yes-or-no question open. */
+const ASKING: readonly Phase[] = ['confirm_payment', 'offer_agent', 'offer_callback', 'offer_callback_or_agent']; // prettier-ignore
+
 /** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
 export function dtmfIntent(phase: Phase, digits: string): Intent {
-  const asking =
-    phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback';
+  const asking = ASKING.includes(phase);
   if (asking && digits === '1') return { name: 'confirm_yes', confidence: 1 };
   if (asking && digits === '2') return { name: 'confirm_no', confidence: 1 };
   if (digits === '0') return { name: 'talk_to_agent', confidence: 1 };
@@ -219,8 +229,13 @@ export function step(state: CallState, event: CallEvent): Step {
 function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): Step {
   const { intent } = event;
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
-  if (Math.min(intent.confidence, event.asrConfidence) < event.threshold) {
+  const unclear = Math.min(intent.confidence, event.asrConfidence) < event.threshold;
+  if (state.phase === 'offer_callback_or_agent') return callbackOrAgent(counted, intent, unclear);
+  if (unclear) {
     const misses = counted.misses + 1;
+    // Unheard three times: on a line this bad, a call back may serve better than an agent.
+    if (misses >= MAX_MISSES && event.asrFailed)
+      return say({ ...counted, misses, phase: 'offer_callback_or_agent' }, PROMPTS.troubleHearing);
     if (misses >= MAX_MISSES)
       return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
     return say({ ...counted, misses }, PROMPTS.repeat);
@@ -302,6 +317,15 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
   }
 }
 
+/** Yes: a call back, and the call ends. No, an agent, or anything unclear: an agent. */
+function callbackOrAgent(state: CallState, intent: Intent, unclear: boolean): Step {
+  const s: CallState = unclear ? state : { ...state, misses: 0, intentPath: [...state.intentPath, intent.name] }; // prettier-ignore
+  if (!unclear && intent.name === 'confirm_yes')
+    return end({ ...s, ...owedCallback(s, 'asr_failed') }, PROMPTS.callbackSoon, 'resolved', 'hangup'); // prettier-ignore
+  if (!unclear && intent.name === 'goodbye') return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
+  return end(s, PROMPTS.agent, 'transferred', 'transfer');
+}
+
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
   if (event.purpose === 'report') {
     const due = event.openInvoice
@@ -366,8 +390,7 @@ const QUESTIONS = [
 
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase): string[] {
-  if (phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback')
-    return [...ANSWERS, ...REQUESTS];
+  if (ASKING.includes(phase)) return [...ANSWERS, ...REQUESTS];
   if (phase === 'ended') return [];
   return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

@@ -45,6 +45,8 @@ describe('replay of recorded histories (test/histories)', () => {
       // call back, and a call whose answer could not be produced (an agent was offered).
       'crm-down-callback-accepted',
       'answer-failed-before-callback',
+      // Three failed recognitions, recorded before they offered a call back (an agent then).
+      'asr-failed-before-offer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -307,3 +307,58 @@ describe('call state machine: the CRM away', () => {
     assert.equal(old.state.phase, 'offer_agent');
   });
 });
+
+describe('call state machine: the caller cannot be heard', () => {
+  const idle = (): CallState => ({ ...initialCallState(), phase: 'idle' });
+  const unheard = { ...turn('out_of_scope', 0, 0), asrFailed: true } as const;
+  const offered = (): CallState => {
+    let s = idle();
+    for (let i = 0; i < MAX_MISSES; i++) s = step(s, unheard).state;
+    return s;
+  };
+
+  it('a failed recognition asks to repeat; the third in a row offers a call back or an agent', () => {
+    const first = step(idle(), unheard);
+    assert.equal(first.say, PROMPTS.repeat);
+    const second = step(first.state, unheard);
+    assert.equal(second.say, PROMPTS.repeat);
+    const third = step(second.state, unheard);
+    assert.equal(third.say, PROMPTS.troubleHearing);
+    assert.equal(third.action, 'continue');
+    assert.equal(third.state.phase, 'offer_callback_or_agent');
+  });
+
+  it('without asrFailed (before asr-failed-offer) the third miss transfers', () => {
+    let s = idle();
+    for (let i = 0; i < MAX_MISSES - 1; i++) s = step(s, turn('out_of_scope', 0, 0)).state;
+    const third = step(s, turn('out_of_scope', 0, 0));
+    assert.deepEqual([third.say, third.action], [PROMPTS.tooManyMisses, 'transfer']);
+  });
+
+  it('yes (or keypad 1): a call back is owed and the call ends', () => {
+    for (const yes of [
+      turn('confirm_yes'),
+      turn(dtmfIntent('offer_callback_or_agent', '1').name, 1),
+    ]) {
+      const next = step(offered(), yes);
+      assert.deepEqual([next.say, next.action], [PROMPTS.callbackSoon, 'hangup']);
+      assert.equal(next.state.callbackRequested, true);
+      assert.equal(next.state.callbackReason, 'asr_failed');
+      assert.equal(next.state.disposition, 'resolved');
+    }
+  });
+
+  it('no, an agent, keypad 2, or anything unclear: an agent, no call back', () => {
+    for (const answer of [
+      turn('confirm_no'),
+      turn('talk_to_agent'),
+      turn(dtmfIntent('offer_callback_or_agent', '2').name, 1),
+      unheard,
+      turn('ask_plans'),
+    ]) {
+      const next = step(offered(), answer);
+      assert.deepEqual([next.say, next.action], [PROMPTS.agent, 'transfer']);
+      assert.equal(next.state.callbackRequested, undefined);
+    }
+  });
+});

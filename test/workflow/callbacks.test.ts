@@ -127,4 +127,36 @@ describe('callbacks: accepted offers and failed answers are called back', functi
     assert.equal((await handle.describe()).typedSearchAttributes.get(SA_NEEDS_REVIEW), undefined);
     await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
   });
+
+  /** What the edge sends when every recognizer failed for an utterance. */
+  const unrecognized = { attempts: [{ provider: 'deepgram', ok: false, ms: 40, kind: 'unavailable' as const }, { provider: 'vosk', ok: false, ms: 30, kind: 'unavailable' as const }] }; // prettier-ignore
+
+  it('three failed recognitions: a call back or an agent is offered; yes schedules the callback', async () => {
+    const { bridge, handle, callSid } = await startCall(env.client, { config: callConfig });
+    await bridge.streamStarted();
+    assert.equal((await bridge.utterance('', 0, undefined, unrecognized)).text, PROMPTS.repeat);
+    assert.equal((await bridge.utterance('', 0, undefined, unrecognized)).text, PROMPTS.repeat);
+    const third = await bridge.utterance('', 0, undefined, unrecognized);
+    assert.equal(third.text, PROMPTS.troubleHearing);
+    assert.equal(third.action, 'continue');
+    const yes = await bridge.dtmf({ digits: '1' });
+    assert.deepEqual([yes.text, yes.action], [PROMPTS.callbackSoon, 'hangup']);
+    const result = await handle.result();
+    assert.equal(result.callbackRequested, true);
+    assert.equal(result.disposition, 'resolved');
+    await calledBackOnce(callSid, handle.workflowId, 'Sorry we missed you');
+    // asr-failed-before-offer.json was recorded here before the asr-failed-offer patch.
+  });
+
+  it('three failed recognitions, then not heard again: an agent, no callback', async () => {
+    const { bridge, handle, callSid } = await startCall(env.client, { config: callConfig });
+    await bridge.streamStarted();
+    for (let i = 0; i < 3; i++) await bridge.utterance('', 0, undefined, unrecognized);
+    const fourth = await bridge.utterance('', 0, undefined, unrecognized);
+    assert.deepEqual([fourth.text, fourth.action], [PROMPTS.agent, 'transfer']);
+    const result = await handle.result();
+    assert.equal(result.disposition, 'transferred');
+    assert.equal(result.callbackRequested, undefined);
+    await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+  });
 });

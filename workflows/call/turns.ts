@@ -142,6 +142,8 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
   if (isKbIntent(intent.name)) deprecated(DEPRECATED_PATCHES.groundedAnswers);
   const confidence = turn.kind === 'speech' ? turn.confidence : 1;
   const threshold = call.config.confidenceThreshold;
+  // Every recognizer failed (the edge sends empty text and no serving provider).
+  const asrFailed = turn.kind === 'speech' && !turn.text && turn.asr !== undefined && turn.asr.servedBy === undefined; // prettier-ignore
   let next = step(convo.state, {
     kind: 'turn',
     intent,
@@ -152,6 +154,7 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
       intent.confidence >= threshold &&
       confidence >= threshold &&
       (deprecated(DEPRECATED_PATCHES.outOfScopeReasks), { reaskOutOfScope: true })),
+    ...(asrFailed && isPatched(PATCHES.asrFailedOffer) && { asrFailed: true }),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {

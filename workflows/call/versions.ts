@@ -43,6 +43,8 @@ export const PATCHES = {
    * an agent was offered).
    */
   noGroundedAnswer: 'no-grounded-answer',
+  /** Three failed recognitions in a row offer a call back or an agent (before: an agent). */
+  asrFailedOffer: 'asr-failed-offer',
 } as const;
 
 export const DEPRECATED_PATCHES = {
