@@ -15,7 +15,14 @@ export const callbackWorkflowId = (callSid: string): string => `callback-${callS
 /** The state machine's state (workflows/call-state.ts): carried across continue-as-new, and
  * returned by the `state` query. */
 export type Phase =
-  'greeting' | 'idle' | 'confirm_payment' | 'offer_agent' | 'offer_callback' | 'ended';
+  | 'greeting'
+  | 'idle'
+  | 'confirm_payment'
+  | 'offer_agent'
+  | 'offer_callback'
+  /** The caller could not be heard three times: a call back (yes) or an agent (no). */
+  | 'offer_callback_or_agent'
+  | 'ended';
 
 export interface CallState {
   phase: Phase;
@@ -31,9 +38,16 @@ export interface CallState {
   disposition?: Disposition;
   /** The CRM could not be reached when the call began: the caller is not identified. */
   crmUnavailable?: boolean;
-  /** The caller accepted a call back for what could not be done now (the CRM was away). */
+  /**
+   * A call back is owed: the caller accepted one (the CRM was away, they could not be heard)
+   * or no answer could be produced. Scheduled once, at the call's end.
+   */
   callbackRequested?: boolean;
+  /** Why the call back is owed: the callback workflow's reason. */
+  callbackReason?: CallbackReason;
 }
+
+export type CallbackReason = 'account_unavailable' | 'no_grounded_answer' | 'asr_failed';
 
 export type IntentName =
   | 'check_balance'

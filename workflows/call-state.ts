@@ -2,7 +2,7 @@
 // what to say, what to do next). No I/O: the workflow runs the effects it asks for
 // and feeds their results back as events, so every branch is unit-testable and
 // replay-safe.
-import type { CallState, Phase } from '../contracts/call';
+import type { CallbackReason, CallState, Phase } from '../contracts/call';
 import { spokenAmount, spokenDate } from '../contracts/spoken';
 import {
   isKbIntent,
@@ -34,6 +34,11 @@ export type CallEvent =
       threshold: number;
       /** Out of scope says what the agent can do and asks again (misses escalate), not transfer. */
       reaskOutOfScope?: boolean;
+      /**
+       * No recognizer could transcribe the utterance: the third miss in a row offers a call
+       * back or an agent (before, an agent).
+       */
+      asrFailed?: boolean;
     }
   | {
       kind: 'balance';
@@ -50,8 +55,11 @@ export type CallEvent =
   | { kind: 'lookup_failed'; offerCallback?: boolean }
   /** A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). */
   | { kind: 'answered'; text: string; refused: boolean }
-  /** No answer could be produced (the answering activity failed). */
-  | { kind: 'answer_failed' }
+  /**
+   * No answer could be produced (the answering activity failed). With callBack the caller
+   * hears the temporary-issue line and is owed a call back (before, an agent was offered).
+   */
+  | { kind: 'answer_failed'; callBack?: boolean }
   | { kind: 'no_input' }
   | { kind: 'hangup'; answered: boolean };
 
@@ -106,6 +114,10 @@ export const PROMPTS = {
     'I can help with your balance, paying your bill, and questions about billing, plans, outages and our policies. What would you like to do?',
   answerFailed:
     "I'm sorry, I can't answer that right now. Would you like me to connect you to an agent?",
+  temporaryIssue: 'We are experiencing a temporary issue. We may call you back.',
+  troubleHearing:
+    "I'm having trouble hearing you. Shall we call you back? Say yes or press 1 for a call back, or say no or press 2 for an agent.",
+  callbackSoon: 'Okay, we will call you back at this number shortly. Goodbye.',
   // Fixed parts of replies that also carry account data: prerecorded and shared in the TTS
   // cache, so only the personal sentence is synthesized for the call.
   payNow: 'Shall I pay it now with the card on file? Please say yes or no.',
@@ -113,10 +125,12 @@ export const PROMPTS = {
   offerAgent: 'Would you like me to connect you to an agent? Please say yes or no.',
 } as const;
 
+/** Phases with a yes-or-no question open. */
+const ASKING: readonly Phase[] = ['confirm_payment', 'offer_agent', 'offer_callback', 'offer_callback_or_agent']; // prettier-ignore
+
 /** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
 export function dtmfIntent(phase: Phase, digits: string): Intent {
-  const asking =
-    phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback';
+  const asking = ASKING.includes(phase);
   if (asking && digits === '1') return { name: 'confirm_yes', confidence: 1 };
   if (asking && digits === '2') return { name: 'confirm_no', confidence: 1 };
   if (digits === '0') return { name: 'talk_to_agent', confidence: 1 };
@@ -131,6 +145,12 @@ const say = (state: CallState, text: string, action: ReplyAction = 'continue'): 
 
 const end = (state: CallState, text: string, disposition: Disposition, action: ReplyAction): Step =>
   say({ ...state, phase: 'ended', disposition, pendingPayment: undefined }, text, action);
+
+/** A call back is owed; the first reason stands (one callback per call). */
+const owedCallback = (state: CallState, reason: CallbackReason) => ({
+  callbackRequested: true,
+  callbackReason: state.callbackReason ?? reason,
+});
 
 const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
   `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}. ` +
@@ -187,6 +207,11 @@ export function step(state: CallState, event: CallEvent): Step {
       if (event.refused) return end(state, event.text, 'transferred', 'transfer');
       return say({ ...state, phase: 'idle' }, `${event.text} ${PROMPTS.anythingElse}`);
     case 'answer_failed':
+      if (event.callBack)
+        return say(
+          { ...state, phase: 'idle', ...owedCallback(state, 'no_grounded_answer') },
+          `${PROMPTS.temporaryIssue} ${PROMPTS.anythingElse}`,
+        );
       return say({ ...state, phase: 'offer_agent' }, PROMPTS.answerFailed);
     case 'payment':
       if (!event.ok)
@@ -204,8 +229,13 @@ export function step(state: CallState, event: CallEvent): Step {
 function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): Step {
   const { intent } = event;
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
-  if (Math.min(intent.confidence, event.asrConfidence) < event.threshold) {
+  const unclear = Math.min(intent.confidence, event.asrConfidence) < event.threshold;
+  if (state.phase === 'offer_callback_or_agent') return callbackOrAgent(counted, intent, unclear);
+  if (unclear) {
     const misses = counted.misses + 1;
+    // Unheard three times: on a line this bad, a call back may serve better than an agent.
+    if (misses >= MAX_MISSES && event.asrFailed)
+      return say({ ...counted, misses, phase: 'offer_callback_or_agent' }, PROMPTS.troubleHearing);
     if (misses >= MAX_MISSES)
       return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
     return say({ ...counted, misses }, PROMPTS.repeat);
@@ -237,7 +267,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
   if (s.phase === 'offer_callback') {
     if (intent.name === 'confirm_yes')
       return say(
-        { ...s, phase: 'idle', callbackRequested: true },
+        { ...s, phase: 'idle', ...owedCallback(s, 'account_unavailable') },
         `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`,
       );
     if (intent.name === 'confirm_no')
@@ -285,6 +315,15 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return say({ ...s, misses, phase: 'idle' }, PROMPTS.outOfScope);
     }
   }
+}
+
+/** Yes: a call back, and the call ends. No, an agent, or anything unclear: an agent. */
+function callbackOrAgent(state: CallState, intent: Intent, unclear: boolean): Step {
+  const s: CallState = unclear ? state : { ...state, misses: 0, intentPath: [...state.intentPath, intent.name] }; // prettier-ignore
+  if (!unclear && intent.name === 'confirm_yes')
+    return end({ ...s, ...owedCallback(s, 'asr_failed') }, PROMPTS.callbackSoon, 'resolved', 'hangup'); // prettier-ignore
+  if (!unclear && intent.name === 'goodbye') return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
+  return end(s, PROMPTS.agent, 'transferred', 'transfer');
 }
 
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
@@ -351,8 +390,7 @@ const QUESTIONS = [
 
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase): string[] {
-  if (phase === 'confirm_payment' || phase === 'offer_agent' || phase === 'offer_callback')
-    return [...ANSWERS, ...REQUESTS];
+  if (ASKING.includes(phase)) return [...ANSWERS, ...REQUESTS];
   if (phase === 'ended') return [];
   return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

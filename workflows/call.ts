@@ -16,7 +16,7 @@ import { step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
-import { handOff } from './call/handoff';
+import { handOff, scheduleCallback } from './call/handoff';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
@@ -173,11 +173,18 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     }
   }
   // A transfer hands the live call to the agents' queue (before the patch the call ended).
+  let agentTookIt = false;
   if (convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
     const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
+    agentTookIt = outcome === 'connected';
   }
+  // A call back the caller was promised is scheduled once the call is over (before the
+  // patch it was only recorded); an agent who took the call makes it moot.
+  const { callbackRequested, callbackReason } = convo.state;
+  if (callbackRequested && !agentTookIt && isPatched(PATCHES.callbackOnRequest))
+    await scheduleCallback({ input, config, workflowId }, callbackReason ?? 'account_unavailable');
   return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording }); // prettier-ignore
 
   /** Silence: a re-prompt the first time, the call's end the second. */

@@ -7,6 +7,12 @@ import { log, sleep } from '@temporalio/workflow';
 import { callbacks } from './activity-proxies';
 import type { CallbackInput } from './definitions';
 
+/** The text's first sentence, by why the call back is owed; a missed hand-off by default. */
+const OPENERS: Record<string, string> = {
+  account_unavailable: 'Sorry we could not reach your account during your call.',
+  no_grounded_answer: 'Sorry we could not answer your question during your call.',
+};
+
 export interface CallbackResult {
   callbackSid: string;
   smsSent: boolean;
@@ -19,7 +25,7 @@ export async function callbackWorkflow(input: CallbackInput): Promise<CallbackRe
     await callbacks.sendSms({
       to: input.to,
       from: input.from,
-      body: `Sorry we missed you. An agent will call you back from this number in about ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+      body: `${OPENERS[input.reason] ?? 'Sorry we missed you.'} An agent will call you back from this number in about ${minutes} minute${minutes === 1 ? '' : 's'}.`,
       idempotencyKey: `${input.callWorkflowId}:sms:1`,
     });
     smsSent = true;

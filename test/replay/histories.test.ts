@@ -43,6 +43,12 @@ describe('replay of recorded histories (test/histories)', () => {
       'transfer-before-handoff',
       // A call that owed a text (a line the apology replaced), recorded before it was sent.
       'sms-follow-up-owed',
+      // Recorded before callbacks were scheduled: a CRM-down call whose caller accepted the
+      // call back, and a call whose answer could not be produced (an agent was offered).
+      'crm-down-callback-accepted',
+      'answer-failed-before-callback',
+      // Three failed recognitions, recorded before they offered a call back (an agent then).
+      'asr-failed-before-offer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

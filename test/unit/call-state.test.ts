@@ -200,10 +200,20 @@ describe('call state machine: knowledge-base questions', () => {
     assert.equal(refused.state.disposition, 'transferred');
   });
 
-  it('no answer at all offers an agent', () => {
+  it('no answer at all offers an agent (before no-grounded-answer)', () => {
     const next = step(idle(), { kind: 'answer_failed' });
     assert.equal(next.say, PROMPTS.answerFailed);
     assert.equal(next.state.phase, 'offer_agent');
+    assert.equal(next.state.callbackRequested, undefined);
+  });
+
+  it('no grounded answer possible: the temporary-issue line, a call back owed, the call goes on', () => {
+    const next = step(idle(), { kind: 'answer_failed', callBack: true });
+    assert.equal(next.say, `${PROMPTS.temporaryIssue} ${PROMPTS.anythingElse}`);
+    assert.equal(next.action, 'continue');
+    assert.equal(next.state.phase, 'idle');
+    assert.equal(next.state.callbackRequested, true);
+    assert.equal(next.state.callbackReason, 'no_grounded_answer');
   });
 });
 
@@ -260,8 +270,15 @@ describe('call state machine: the CRM away', () => {
       assert.equal(yes.say, `${PROMPTS.callbackBooked} ${PROMPTS.anythingElse}`);
       assert.equal(yes.action, 'continue');
       assert.equal(yes.state.callbackRequested, true);
+      assert.equal(yes.state.callbackReason, 'account_unavailable');
       assert.equal(yes.state.phase, 'idle');
     });
+
+  it('a call back owed for two reasons keeps the first (one callback per call)', () => {
+    const owed = step(step(crmDown(), turn('check_balance')).state, turn('confirm_yes')).state;
+    const again = step(owed, { kind: 'answer_failed', callBack: true });
+    assert.equal(again.state.callbackReason, 'account_unavailable');
+  });
 
   it('a no declines the call back; keypad 1 and 2 answer the offer', () => {
     const offered = step(crmDown(), turn('pay_bill')).state;
@@ -288,5 +305,60 @@ describe('call state machine: the CRM away', () => {
     const old = step(asked, { kind: 'lookup_failed' });
     assert.equal(old.say, PROMPTS.lookupFailed);
     assert.equal(old.state.phase, 'offer_agent');
+  });
+});
+
+describe('call state machine: the caller cannot be heard', () => {
+  const idle = (): CallState => ({ ...initialCallState(), phase: 'idle' });
+  const unheard = { ...turn('out_of_scope', 0, 0), asrFailed: true } as const;
+  const offered = (): CallState => {
+    let s = idle();
+    for (let i = 0; i < MAX_MISSES; i++) s = step(s, unheard).state;
+    return s;
+  };
+
+  it('a failed recognition asks to repeat; the third in a row offers a call back or an agent', () => {
+    const first = step(idle(), unheard);
+    assert.equal(first.say, PROMPTS.repeat);
+    const second = step(first.state, unheard);
+    assert.equal(second.say, PROMPTS.repeat);
+    const third = step(second.state, unheard);
+    assert.equal(third.say, PROMPTS.troubleHearing);
+    assert.equal(third.action, 'continue');
+    assert.equal(third.state.phase, 'offer_callback_or_agent');
+  });
+
+  it('without asrFailed (before asr-failed-offer) the third miss transfers', () => {
+    let s = idle();
+    for (let i = 0; i < MAX_MISSES - 1; i++) s = step(s, turn('out_of_scope', 0, 0)).state;
+    const third = step(s, turn('out_of_scope', 0, 0));
+    assert.deepEqual([third.say, third.action], [PROMPTS.tooManyMisses, 'transfer']);
+  });
+
+  it('yes (or keypad 1): a call back is owed and the call ends', () => {
+    for (const yes of [
+      turn('confirm_yes'),
+      turn(dtmfIntent('offer_callback_or_agent', '1').name, 1),
+    ]) {
+      const next = step(offered(), yes);
+      assert.deepEqual([next.say, next.action], [PROMPTS.callbackSoon, 'hangup']);
+      assert.equal(next.state.callbackRequested, true);
+      assert.equal(next.state.callbackReason, 'asr_failed');
+      assert.equal(next.state.disposition, 'resolved');
+    }
+  });
+
+  it('no, an agent, keypad 2, or anything unclear: an agent, no call back', () => {
+    for (const answer of [
+      turn('confirm_no'),
+      turn('talk_to_agent'),
+      turn(dtmfIntent('offer_callback_or_agent', '2').name, 1),
+      unheard,
+      turn('ask_plans'),
+    ]) {
+      const next = step(offered(), answer);
+      assert.deepEqual([next.say, next.action], [PROMPTS.agent, 'transfer']);
+      assert.equal(next.state.callbackRequested, undefined);
+    }
   });
 });

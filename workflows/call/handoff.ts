@@ -127,11 +127,21 @@ export function handoffSummary(state: CallState): string {
   return `${who}. ${asked.length ? `They asked about: ${asked.join(', ')}.` : ''}`.trim();
 }
 
-/** At most once per call: the callback's workflow id is the call's. */
-async function scheduleCallback(call: HandoffCall, reason: string): Promise<void> {
+/**
+ * Every call back a call owes (a missed hand-off, an accepted offer, an answer that could not
+ * be given) starts here. At most once per call: the callback's workflow id is the call's.
+ */
+export async function scheduleCallback(
+  call: Pick<HandoffCall, 'input' | 'config' | 'workflowId'>,
+  reason: string,
+): Promise<void> {
   const { input, config } = call;
   if (!isCallableNumber(input.from)) {
     log.warn('no callback: the caller has no callable number', { reason });
+    return;
+  }
+  if (!config.agentQueueNumber) {
+    log.warn("no callback: no agents' queue is configured to connect it to", { reason });
     return;
   }
   const args: CallbackInput = {
@@ -139,7 +149,7 @@ async function scheduleCallback(call: HandoffCall, reason: string): Promise<void
     callWorkflowId: call.workflowId,
     to: input.from,
     from: input.to,
-    connectTo: config.agentQueueNumber!,
+    connectTo: config.agentQueueNumber,
     delayMs: config.callbackDelayMs,
     reason,
   };

@@ -18,6 +18,7 @@ import {
   type Utterance,
 } from '../definitions';
 import { payBill } from '../payment-saga';
+import { reviewFor } from '../review';
 import type { Conversation } from './conversation';
 import type { EventOutbox } from './event-outbox';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './versions';
@@ -141,6 +142,8 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
   if (isKbIntent(intent.name)) deprecated(DEPRECATED_PATCHES.groundedAnswers);
   const confidence = turn.kind === 'speech' ? turn.confidence : 1;
   const threshold = call.config.confidenceThreshold;
+  // Every recognizer failed (the edge sends empty text and no serving provider).
+  const asrFailed = turn.kind === 'speech' && !turn.text && turn.asr !== undefined && turn.asr.servedBy === undefined; // prettier-ignore
   let next = step(convo.state, {
     kind: 'turn',
     intent,
@@ -151,6 +154,7 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
       intent.confidence >= threshold &&
       confidence >= threshold &&
       (deprecated(DEPRECATED_PATCHES.outOfScopeReasks), { reaskOutOfScope: true })),
+    ...(asrFailed && isPatched(PATCHES.asrFailedOffer) && { asrFailed: true }),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {
@@ -245,7 +249,10 @@ async function runEffect(
     };
   } catch (err) {
     log.warn('no answer could be produced', { error: String(err) });
-    return { event: { kind: 'answer_failed' } };
+    // Every model (or the activity) failed for good: a call back and a person's look.
+    if (!isPatched(PATCHES.noGroundedAnswer)) return { event: { kind: 'answer_failed' } };
+    upsertSearchAttributes([reviewFor('no_grounded_answer')]);
+    return { event: { kind: 'answer_failed', callBack: true } };
   }
 }
 

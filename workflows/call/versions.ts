@@ -38,6 +38,15 @@ export const PATCHES = {
   telephonyHandoff: 'telephony-handoff',
   /** Lines replaced by the apology are sent by SMS from the post-call workflow (before: never). */
   owedTexts: 'owed-texts',
+  /** A call back the caller accepted is scheduled at the call's end (before: only recorded). */
+  callbackOnRequest: 'callback-on-request',
+  /**
+   * No answer could be produced: the temporary-issue line, a callback, NeedsReview (before:
+   * an agent was offered).
+   */
+  noGroundedAnswer: 'no-grounded-answer',
+  /** Three failed recognitions in a row offer a call back or an agent (before: an agent). */
+  asrFailedOffer: 'asr-failed-offer',
 } as const;
 
 export const DEPRECATED_PATCHES = {
