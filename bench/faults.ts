@@ -10,20 +10,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { composePrompt } from '../conversation/answers/prompt';
 import { infraUp, objectStoreConfig, redisUrl } from '../infra';
 import { repoRoot, silentLog } from '../infra/paths';
 import { RecordingSpool } from '../media-edge/call/recording-spool';
-import { FallbackCache } from '../providers/cache/fallback';
-import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { ProviderHealth } from '../providers/health/provider-health';
 import { languageModelFromEnv } from '../providers/llm/config';
-import { S3ObjectStore } from '../providers/object-store/s3';
 import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
-import { TtsCache } from '../providers/tts/cache';
+import { S3ObjectStore } from '../providers/object-store/s3';
 import { LocalTts } from '../providers/tts/local';
 import { HINTS, phoneLine } from '../testing/asr-corpus';
 import { DeepgramReplayServer } from '../testing/deepgram-replay';
@@ -35,6 +31,7 @@ import {
   throughProxy,
 } from '../testing/faults';
 import { OpenAiReplayServer } from '../testing/openai-replay';
+import { LATE_FEE_PROMPT as PROMPT, ttsCacheOn } from '../testing/degraded';
 import { speak } from '../testing/speech-audio';
 import { pct } from './percentile';
 
@@ -151,22 +148,6 @@ async function runScenario(s: Scenario, n: { before: number; during: number; aft
   return result;
 }
 
-const PROMPT = composePrompt({
-  question: 'what is the late fee',
-  intent: 'ask_billing',
-  documents: [
-    {
-      id: 'billing.md#2',
-      docId: 'billing.md',
-      title: 'Late fees',
-      topic: 'billing',
-      score: 0.8,
-      text: 'A late fee of $10 applies if a bill is unpaid 5 days after the due date.',
-    },
-  ],
-  recentTurns: [],
-});
-
 async function llmBlackhole(faults: Awaited<ReturnType<typeof startFaultProxy>>) {
   const replay = new OpenAiReplayServer();
   const url = await replay.start();
@@ -251,22 +232,11 @@ async function redisDown(faults: Awaited<ReturnType<typeof startFaultProxy>>) {
   const proxy = await faults.proxy('bench-redis', hostPort(redisUrl()));
   const url = throughProxy(redisUrl(), proxy);
   const health = new ProviderHealth({ policy: healthPolicyFromEnv() });
-  const redis = redisCacheClient(url);
-  redis.on('error', () => undefined);
-  const audio = objectStoreConfig('audio');
-  const cache = new TtsCache({
-    cache: new FallbackCache(
-      [{ provider: 'redis', port: new RedisCache(redis) }],
-      health.forFamily('cache'),
-    ),
-    store: new S3ObjectStore({
-      bucket: audio.bucket,
-      endpoint: audio.endpoint,
-      region: audio.region,
-      credentials: { accessKeyId: audio.accessKeyId, secretAccessKey: audio.secretAccessKey },
-    }),
-    namespace: `tts-bench-faults-${Date.now()}`,
-  });
+  const { cache, redis } = ttsCacheOn(
+    url,
+    health.forFamily('cache'),
+    `tts-bench-faults-${Date.now()}`,
+  );
   const tts = new LocalTts();
   for (const line of LINES) await cache.cachedSynthesize(tts, line); // the cache is warm
   return {

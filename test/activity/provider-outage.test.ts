@@ -7,47 +7,21 @@
 import assert from 'node:assert/strict';
 import type { ProviderAttempt } from '../../contracts/providers';
 import { ProviderHealth } from '../../providers/health/provider-health';
-import type { HealthPolicy } from '../../providers/health/policy';
-import { composePrompt } from '../../conversation/answers/prompt';
 import { languageModelFromEnv } from '../../providers/llm/config';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
+import { LATE_FEE_PROMPT as PROMPT, QUICK_BREAKER as policy } from '../../testing/degraded';
 import { speak } from '../../testing/speech-audio';
 import { silentLog } from '../../infra/paths';
 import { DeepgramReplayServer } from '../../testing/deepgram-replay';
 import { OpenAiReplayServer } from '../../testing/openai-replay';
 
-const policy: HealthPolicy = {
-  consecutiveFailures: 2,
-  failureRate: 0.5,
-  minRequests: 10,
-  windowMs: 30_000,
-  openMs: 1_000,
-  probeMs: 1_000,
-};
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const shape = (a: readonly ProviderAttempt[]) =>
   a.map((x) => `${x.provider}:${x.ok ? 'ok' : x.kind}`);
-
-const PROMPT = composePrompt({
-  question: 'what is the late fee',
-  intent: 'ask_billing',
-  documents: [
-    {
-      id: 'billing.md#2',
-      docId: 'billing.md',
-      title: 'Late fees',
-      topic: 'billing',
-      score: 0.8,
-      text: 'A late fee of $10 applies if a bill is unpaid 5 days after the due date.',
-    },
-  ],
-  recentTurns: [],
-});
 
 describe('provider outages through Toxiproxy, with the breaker', function () {
   this.timeout(120_000);

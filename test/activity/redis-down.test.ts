@@ -3,24 +3,11 @@
 // served (from the synthesizer), the cache's breaker opens so Redis is no longer even asked,
 // health keeps its own view; once Redis is back the cache and the fleet view are used again.
 import assert from 'node:assert/strict';
-import { infraUp, objectStoreConfig, redisUrl } from '../../infra';
-import { FallbackCache } from '../../providers/cache/fallback';
-import { RedisCache, redisCacheClient } from '../../providers/cache/redis';
+import { infraUp, redisUrl } from '../../infra';
 import { sharedProviderHealth } from '../../providers/health/provider-health';
-import type { HealthPolicy } from '../../providers/health/policy';
-import { S3ObjectStore } from '../../providers/object-store/s3';
-import { TtsCache } from '../../providers/tts/cache';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
+import { QUICK_BREAKER as policy, ttsCacheOn } from '../../testing/degraded';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
-
-const policy: HealthPolicy = {
-  consecutiveFailures: 2,
-  failureRate: 0.5,
-  minRequests: 10,
-  windowMs: 30_000,
-  openMs: 1_000,
-  probeMs: 1_000,
-};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,22 +33,8 @@ describe('Redis down: the TTS cache is bypassed, provider health keeps its own v
   it('speech is served while Redis is down, and cached again once it is back', async () => {
     const url = throughProxy(redisUrl(), proxy);
     const health = sharedProviderHealth(url, { policy, refreshMs: 100 });
-    const redis = redisCacheClient(url);
-    redis.on('error', () => undefined); // the cache's errors carry it
-    const audio = objectStoreConfig('audio');
-    const cache = new TtsCache({
-      cache: new FallbackCache(
-        [{ provider: 'redis', port: new RedisCache(redis) }],
-        health.forFamily('cache'),
-      ),
-      store: new S3ObjectStore({
-        bucket: audio.bucket,
-        endpoint: audio.endpoint,
-        region: audio.region,
-        credentials: { accessKeyId: audio.accessKeyId, secretAccessKey: audio.secretAccessKey },
-      }),
-      namespace: `tts-redis-down-${process.pid}-${Date.now()}`,
-    });
+    const namespace = `tts-redis-down-${process.pid}-${Date.now()}`;
+    const { cache, redis } = ttsCacheOn(url, health.forFamily('cache'), namespace);
     const tts = new FakeTextToSpeech({ name: 'local' });
     try {
       // Healthy: a miss, then a hit from Redis.
