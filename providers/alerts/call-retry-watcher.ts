@@ -10,6 +10,7 @@ import { parseEnvConfig } from '../env-config';
 import type { EventBus } from '../events/port';
 import { LEASE_MS, type RedisIncidentLedger } from './incident-watcher';
 import type { Alerting, Incident } from './port';
+import { SerialReconciler } from './serial-reconciler';
 
 const CallRetriesEnv = z.object({
   ALERTS_CALL_RETRIES: z.coerce.number().int().min(1).default(10),
@@ -44,7 +45,10 @@ export class CallRetryWatcher {
   /** Calls heard to end (the newest): a retry event arriving after the end opens nothing. */
   private readonly endedCalls = new Set<string>();
   private readonly log: (line: string) => void;
-  private reconciling: Promise<void> = Promise.resolve();
+  private readonly reconciler = new SerialReconciler(
+    () => this.reconcileOnce(),
+    (line) => this.log(line),
+  );
 
   constructor(private readonly opts: CallRetryWatcherOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -73,12 +77,7 @@ export class CallRetryWatcher {
 
   /** Sends what differs from the ledger; a failed send is tried again on the next call. */
   reconcile(): Promise<void> {
-    this.reconciling = this.reconciling
-      .then(() => this.reconcileOnce())
-      .catch((err: unknown) => {
-        this.log(`alerts: ${err instanceof Error ? err.message : String(err)}; retrying`);
-      });
-    return this.reconciling;
+    return this.reconciler.run();
   }
 
   private async reconcileOnce(): Promise<void> {

@@ -17,6 +17,7 @@ import { parseEnvConfig } from '../env-config';
 import type { BreakerState } from '../health/policy';
 import type { EventBus } from '../events/port';
 import type { Alerting, Incident } from './port';
+import { SerialReconciler } from './serial-reconciler';
 
 export interface IncidentPolicy {
   /** An incident when a breaker has been open (or half-open) this long. */
@@ -114,7 +115,10 @@ export class IncidentWatcher {
   private readonly watched = new Map<string, Watched>();
   private readonly now: () => number;
   private readonly log: (line: string) => void;
-  private reconciling: Promise<void> = Promise.resolve();
+  private readonly reconciler = new SerialReconciler(
+    () => this.reconcileOnce(),
+    (line) => this.log(line),
+  );
 
   constructor(private readonly opts: IncidentWatcherOptions) {
     this.now = opts.now ?? Date.now;
@@ -156,12 +160,7 @@ export class IncidentWatcher {
    * trigger or a resolve that failed is sent again on the next call.
    */
   reconcile(): Promise<void> {
-    this.reconciling = this.reconciling
-      .then(() => this.reconcileOnce())
-      .catch((err: unknown) => {
-        this.log(`alerts: ${err instanceof Error ? err.message : String(err)}; retrying`);
-      });
-    return this.reconciling;
+    return this.reconciler.run();
   }
 
   private async reconcileOnce(): Promise<void> {
