@@ -52,21 +52,25 @@ export const owedTextKey = (callWorkflowId: string, turnId: number): string =>
   `${callWorkflowId}:sms:followup:${turnId}`;
 
 /** A CRM call log queued by the call workflow, written once by the post-call workflow. */
+/** The CRM's record of one call, written once at hang-up (or later, when it was queued). */
+export interface CallLog {
+  callSid: string;
+  customerId?: string;
+  callerNumber: string;
+  intentPath: IntentName[];
+  disposition: string;
+  turns: number;
+  durationMs: number;
+  /** Object key of the two-channel recording (audio calls). */
+  recordingKey?: string;
+}
+
 export interface PendingCallLog {
   /** The call worker's task queue: the CRM activities run there. */
   taskQueue: string;
   /** The call workflow's key: however often it is tried, one row is written. */
   idempotencyKey: string;
-  log: {
-    callSid: string;
-    customerId?: string;
-    callerNumber: string;
-    intentPath: IntentName[];
-    disposition: string;
-    turns: number;
-    durationMs: number;
-    recordingKey?: string;
-  };
+  log: CallLog;
 }
 
 /** The transcript's reference, as it goes into history: never its text. */

@@ -1,5 +1,5 @@
 // The CRM family: who is calling, their account, and the call log written once.
-import type { IntentName } from '../../contracts/call';
+import type { CallLog } from '../../contracts/post-call';
 
 export interface Customer {
   id: string;
@@ -22,17 +22,7 @@ export interface Balance {
   openInvoice?: Invoice;
 }
 
-export interface CallLog {
-  callSid: string;
-  customerId?: string;
-  callerNumber: string;
-  intentPath: IntentName[];
-  disposition: string;
-  turns: number;
-  durationMs: number;
-  /** Object key of the two-channel recording (audio calls). */
-  recordingKey?: string;
-}
+export type { CallLog };
 
 export interface CrmClient {
   findCustomerByPhone(phone: string): Promise<Customer | undefined>;
