@@ -1,6 +1,7 @@
-// What the fault tests and `bench --faults` share: a breaker quick to open and to probe, one
-// grounded question for the language models, and the TTS cache over a given Redis.
+// What the fault tests and `bench --faults` share: a breaker quick to open and to probe, a
+// failed attempt, one grounded question for the language models, and the TTS cache over a Redis.
 import type { Redis } from 'ioredis';
+import type { ProviderAttempt, ProviderErrorKind } from '../contracts/providers';
 import { composePrompt } from '../conversation/answers/prompt';
 import { objectStoreConfig } from '../infra';
 import type { FallbackGate } from '../providers/fallback';
@@ -20,6 +21,13 @@ export const QUICK_BREAKER: HealthPolicy = {
   openMs: 1_000,
   probeMs: 1_000,
 };
+
+/** One failed try of `provider`, as a fallback chain records it. */
+export const failedAttempt = (
+  provider: string,
+  kind: ProviderErrorKind = 'unavailable',
+  reason = 'connection refused',
+): ProviderAttempt => ({ provider, ok: false, ms: 3, kind, reason });
 
 export const LATE_FEE_PROMPT: Prompt = composePrompt({
   question: 'what is the late fee',

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import type { AnyBusEvent, BusEvent } from '../../contracts/events';
-import type { ProviderAttempt } from '../../contracts/providers';
 import { redisCacheClient } from '../../providers/cache/redis';
 import { KafkaEventBus } from '../../providers/events/kafka';
 import { BackgroundPublisher } from '../../providers/health/background-publisher';
@@ -19,18 +18,13 @@ import { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import { infraUp, kafkaBrokers, redisUrl } from '../../infra';
 import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { Collector } from '../../testing/event-fixtures';
+import { failedAttempt } from '../../testing/degraded';
 
 const RUN = `hev${process.pid}${Date.now().toString(36)}`;
 const PREFIX = `test-${RUN}.`;
 const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY, openMs: 1_500, probeMs: 1_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const failed = (provider: string): ProviderAttempt => ({
-  provider,
-  ok: false,
-  ms: 3,
-  kind: 'unavailable',
-  reason: 'connection refused',
-});
+const failed = (provider: string) => failedAttempt(provider);
 
 describe('provider health and fallback events on Kafka', function () {
   this.timeout(120_000);

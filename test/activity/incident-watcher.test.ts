@@ -5,7 +5,6 @@
 // fallbacks (Alertmanager API v2).
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import type { ProviderAttempt } from '../../contracts/providers';
 import { AlertmanagerAlerting } from '../../providers/alerts/alertmanager';
 import {
   dedupKeyOf,
@@ -27,18 +26,13 @@ import { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import { infraUp, kafkaBrokers, redisUrl } from '../../infra';
 import { deleteTopicsWithPrefix } from '../../testing/kafka-admin';
 import { AlertmanagerStandIn, PagerDutyStandIn } from '../helpers/alert-vendors';
+import { failedAttempt } from '../../testing/degraded';
 
 const RUN = `inc${process.pid}${Date.now().toString(36)}`;
 const PREFIX = `test-${RUN}.`;
 const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY, openMs: 3_000, probeMs: 1_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const failed = (provider: string): ProviderAttempt => ({
-  provider,
-  ok: false,
-  ms: 3,
-  kind: 'timeout',
-  reason: 'timeout after 2000 ms',
-});
+const failed = (provider: string) => failedAttempt(provider, 'timeout', 'timeout after 2000 ms');
 
 async function until(ms: number, what: string, check: () => boolean): Promise<void> {
   const started = Date.now();

@@ -16,17 +16,12 @@ import { RedisHealthStore } from '../../providers/health/redis-store';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
 import { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import { infraUp, redisUrl } from '../../infra';
+import { failedAttempt } from '../../testing/degraded';
 
 const RUN = `health-test-${process.pid}-${Date.now().toString(36)}`;
 const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY, openMs: 1_500, probeMs: 1_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const failed = (provider: string): ProviderAttempt => ({
-  provider,
-  ok: false,
-  ms: 3,
-  kind: 'unavailable',
-  reason: 'connection refused',
-});
+const failed = (provider: string) => failedAttempt(provider);
 const served = (provider: string): ProviderAttempt => ({ provider, ok: true, ms: 3 });
 
 /** Polls until `check` holds; the ms it took. */
