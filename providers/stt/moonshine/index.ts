@@ -1,0 +1,234 @@
+// Local offline SpeechToText on Moonshine tiny-en (MIT): an encoder-decoder recognizer trained
+// on varied speech, so it understands voices and phrasings it was never tuned on, where the
+// grammar engine (pocketsphinx) forces them into its phrase list. In-process through its C
+// library (ffi.ts); ensureMoonshine (infra/install.ts) puts the package in the tools dir.
+//
+// The tiny model is not streaming: an utterance's audio is kept as it arrives and
+// transcribed once the caller stops (≈ 0.2 s for 2 s of speech on one core), on a
+// transcriber from the pool (transcriber-pool.ts). It takes the phone line's 8 kHz PCM as
+// it is. It takes no hints (no biasing), and reports no score: a non-empty transcript gets
+// TRANSCRIPT_CONFIDENCE and the intent model's own confidence decides what is unclear.
+// Numerals are spelled out as spoken words (numbers.ts).
+import { moonshineDir } from '../../../infra/install';
+import { ProviderError } from '../../provider-error';
+import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../port';
+import { loadNative, type Native } from './ffi';
+import { spokenForm } from './numbers';
+import { PROVIDER, TranscriberPool } from './transcriber-pool';
+
+/**
+ * The confidence of a non-empty transcript. Moonshine exposes no score (this build has no
+ * word-timestamp model, the only source of per-word confidence): the value sits above the
+ * call's default threshold (0.5) so that what it heard is acted on, and below what a
+ * grammar match scores, so a fallback's record shows which engine was sure.
+ */
+export const TRANSCRIPT_CONFIDENCE = 0.75;
+
+export interface MoonshineOptions {
+  /** The package directory holding libmoonshine.so and assets/tiny-en (default: the tools dir's). */
+  dir?: string;
+  /** Transcribers kept loaded; each serves one utterance at a time. */
+  poolSize?: number;
+  /** How long a finished utterance waits for a free transcriber before failing (unavailable). */
+  acquireTimeoutMs?: number;
+  /** Audio beyond this is dropped (the endpointer caps utterances well below it). */
+  maxUtteranceMs?: number;
+}
+
+const SAMPLE_RATES = [8000, 16000];
+
+export class MoonshineSpeechToText implements SpeechToText {
+  readonly name = PROVIDER;
+  private readonly opts: Required<MoonshineOptions>;
+  private readonly pool: TranscriberPool;
+  private streams = 0;
+
+  constructor(options: MoonshineOptions = {}) {
+    this.opts = {
+      dir: options.dir ?? moonshineDir(),
+      poolSize: options.poolSize ?? 2,
+      acquireTimeoutMs: options.acquireTimeoutMs ?? 3000,
+      maxUtteranceMs: options.maxUtteranceMs ?? 30_000,
+    };
+    if (!Number.isInteger(this.opts.poolSize) || this.opts.poolSize < 1) {
+      throw new RangeError(`poolSize must be a positive integer, got ${this.opts.poolSize}`);
+    }
+    this.pool = new TranscriberPool(
+      this.opts.poolSize,
+      () => this.load(),
+      (h) => this.native().free(h),
+    );
+  }
+
+  /** Streams open, transcribers loaded / transcribing, utterances waiting for one. */
+  get stats(): { streams: number; loaded: number; busy: number; waiting: number } {
+    return { streams: this.streams, ...this.pool.stats };
+  }
+
+  /** Loads the pool's transcribers now rather than on the first utterances. */
+  warm(): void {
+    this.pool.warm();
+  }
+
+  /** Frees the transcribers: idle ones now, busy ones as their utterances end. */
+  dispose(): void {
+    this.pool.dispose();
+  }
+
+  async open(opts: SttStreamOptions): Promise<SttStream> {
+    if (!SAMPLE_RATES.includes(opts.sampleRate)) {
+      throw new ProviderError(
+        PROVIDER,
+        'bad_input',
+        `moonshine takes 8 or 16 kHz, got ${opts.sampleRate}`,
+      );
+    }
+    if (opts.signal?.aborted) throw new ProviderError(PROVIDER, 'aborted', 'aborted');
+    this.streams++;
+    let open = true;
+    return new MoonshineStream(
+      opts,
+      this.opts.maxUtteranceMs,
+      (audio, signal) => this.run(audio, opts.sampleRate, signal),
+      () => {
+        if (open) this.streams--;
+        open = false;
+      },
+    );
+  }
+
+  async transcribe(audio: PcmAudio): Promise<Transcript> {
+    const stream = await this.open({ sampleRate: audio.sampleRate });
+    stream.write(audio.samples);
+    return stream.finish();
+  }
+
+  /** One utterance on a pooled transcriber; the handle goes back when the native call returns. */
+  private async run(
+    audio: Float32Array,
+    sampleRate: number,
+    signal: AbortSignal,
+  ): Promise<Transcript> {
+    const handle = await this.pool.acquire(this.opts.acquireTimeoutMs, signal);
+    let said: string;
+    try {
+      said = (await this.native().transcribe(handle, audio, sampleRate)).text;
+    } catch (err) {
+      throw new ProviderError(
+        PROVIDER,
+        'unavailable',
+        `moonshine failed: ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      this.pool.release(handle);
+    }
+    const text = spokenForm(said);
+    return { text, confidence: text ? TRANSCRIPT_CONFIDENCE : 0, provider: PROVIDER };
+  }
+
+  private native(): Native {
+    try {
+      return loadNative(this.opts.dir);
+    } catch (err) {
+      throw new ProviderError(
+        PROVIDER,
+        'unavailable',
+        `moonshine is not installed in ${this.opts.dir} (./switchboard infra up installs it)`,
+        { cause: err },
+      );
+    }
+  }
+
+  private load(): number {
+    // Its own voice-activity detector would cut an utterance into pieces: the edge's
+    // endpointer has already cut it.
+    const handle = this.native().load(`${this.opts.dir}/assets/tiny-en`, { vad_threshold: '0' });
+    if (handle < 0) {
+      throw new ProviderError(
+        PROVIDER,
+        'unavailable',
+        `moonshine could not load its model: ${this.native().errorText(handle)}`,
+      );
+    }
+    return handle;
+  }
+}
+
+/**
+ * One utterance: audio kept as float PCM while the caller speaks, transcribed at finish().
+ * finish() is idempotent; writes after finish() or abort() are dropped; finish() after
+ * abort() rejects; abort() during the transcription rejects finish() at once (the native
+ * call runs to its end and its transcriber then goes back to the pool).
+ */
+class MoonshineStream implements SttStream {
+  private readonly chunks: Float32Array[] = [];
+  private samples = 0;
+  private readonly maxSamples: number;
+  private state: 'open' | 'finishing' | 'aborted' = 'open';
+  private result?: Promise<Transcript>;
+  private readonly abortion = new AbortController();
+
+  constructor(
+    opts: SttStreamOptions,
+    maxUtteranceMs: number,
+    private readonly transcribe: (audio: Float32Array, signal: AbortSignal) => Promise<Transcript>,
+    private readonly close: () => void,
+  ) {
+    this.maxSamples = Math.round((maxUtteranceMs * opts.sampleRate) / 1000);
+    opts.signal?.addEventListener('abort', () => this.abort(), { once: true });
+  }
+
+  write(pcm: Int16Array): void {
+    if (this.state !== 'open') return;
+    const n = Math.min(pcm.length, this.maxSamples - this.samples);
+    if (n <= 0) return;
+    const f = new Float32Array(n);
+    for (let i = 0; i < n; i++) f[i] = pcm[i]! / 32768;
+    this.chunks.push(f);
+    this.samples += n;
+  }
+
+  finish(): Promise<Transcript> {
+    if (this.result) return this.result;
+    if (this.state === 'aborted') return Promise.reject(aborted());
+    this.state = 'finishing';
+    const audio = concat(this.chunks, this.samples);
+    this.chunks.length = 0;
+    const work =
+      audio.length === 0
+        ? Promise.resolve<Transcript>({ text: '', confidence: 0, provider: PROVIDER })
+        : this.transcribe(audio, this.abortion.signal);
+    const cut = new Promise<never>((_, reject) =>
+      this.abortion.signal.addEventListener('abort', () => reject(aborted()), { once: true }),
+    );
+    this.result = Promise.race([work, cut]).finally(() => this.close());
+    // An abort after the result settled changes nothing; one before it leaves `work` unread.
+    work.catch(() => undefined);
+    return this.result;
+  }
+
+  abort(): void {
+    if (this.state === 'aborted') return;
+    const finishing = this.state === 'finishing';
+    this.state = 'aborted';
+    this.chunks.length = 0;
+    this.abortion.abort();
+    if (!finishing) this.close();
+  }
+}
+
+function concat(parts: Float32Array[], total: number): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function aborted(): ProviderError {
+  return new ProviderError(PROVIDER, 'aborted', 'stream was aborted');
+}
