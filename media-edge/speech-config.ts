@@ -1,5 +1,6 @@
 // What the edge's audio path needs besides the webhook config: the TTS cache (Redis +
-// object store), the recordings store and endpointing. Read once from the environment.
+// object store), the recordings store, endpointing and the local recognizer. Read once from
+// the environment.
 import { z } from 'zod';
 import { ttsCacheNamespaceField } from '../providers/tts/cache';
 
@@ -27,6 +28,8 @@ const schema = z.object({
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
+  /** The local recognizer: the live one without Deepgram, Deepgram's fallback with it. */
+  LOCAL_STT: z.enum(['pocketsphinx', 'moonshine']).default('pocketsphinx'),
 });
 
 export type EdgeSpeechConfig = z.infer<typeof schema>;
