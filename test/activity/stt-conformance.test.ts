@@ -19,6 +19,7 @@ import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
 import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
+import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
@@ -492,6 +493,15 @@ describe('moonshine adapter', function () {
       assert.match(e.message, /not installed/);
       return true;
     });
+  });
+
+  it("is the edge's local recognizer with LOCAL_STT=moonshine; pocketsphinx stays the default", async () => {
+    const edge = speechToTextFromEnv({ LOCAL_STT: 'moonshine' });
+    assert.equal((await edge.transcribe(audio)).provider, 'moonshine');
+    const byDefault = speechToTextFromEnv({});
+    const r = await byDefault.transcribe(audio, { hints: HINTS.open });
+    assert.equal(r.provider, 'pocketsphinx');
+    assert.throws(() => speechToTextFromEnv({ LOCAL_STT: 'whisper' }), /LOCAL_STT/);
   });
 
   it('keeps the event loop free while transcribing (the model runs off the main thread)', async () => {

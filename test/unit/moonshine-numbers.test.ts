@@ -47,7 +47,7 @@ describe('moonshine transcripts in spoken form', () => {
     assert.equal(redactText(heard), 'My card number, [card].');
   });
 
-  it('gives the intent model the same words the grammar engine would', () => {
+  it('gives the intent model words, not numerals', () => {
     assert.equal(
       normalizeUtterance(spokenForm('Can I pay $65 today?')),
       'can i pay sixty five dollars today',

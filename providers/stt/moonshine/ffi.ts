@@ -14,7 +14,7 @@ export interface Native {
   load(modelDir: string, options: Record<string, string>): number;
   free(handle: number): void;
   /** The transcript's lines, joined; rejects with the library's message on an error code. */
-  transcribe(handle: number, audio: Float32Array, sampleRate: number): Promise<NativeResult>;
+  transcribe(handle: number, audio: Float32Array, sampleRate: number): Promise<string>;
   errorText(code: number): string;
 }
 
@@ -22,31 +22,15 @@ const natives = new Map<string, Native>();
 
 interface LineC {
   text: string | null;
-  words: unknown;
-  word_count: number | bigint;
 }
 
-interface WordC {
-  text: string | null;
-  confidence: number;
-}
-
-/** What one transcription said: its text and, with word timestamps on, each word's confidence. */
-export interface NativeResult {
-  text: string;
-  wordConfidences: number[];
-}
-
-/** Loads `<libDir>/libmoonshine.so` once per path. */
-export function loadNative(libDir: string): Native {
-  const known = natives.get(libDir);
-  if (known) return known;
-  const lib = koffi.load(path.join(libDir, 'libmoonshine.so'));
+/** The C structs read or passed here. */
+function declareTypes() {
   const option = koffi.struct('moonshine_option_t', {
     name: 'const char *',
     value: 'const char *',
   });
-  // Only the fields read here are named by type; the rest keep the ABI's layout (88 bytes).
+  // Only `text` is read; the other fields keep the ABI's layout (88 bytes).
   const line = koffi.struct('transcript_line_t', {
     text: 'const char *',
     audio_data: 'void *',
@@ -66,13 +50,20 @@ export function loadNative(libDir: string): Native {
     word_count: 'uint64_t',
   });
   if (koffi.sizeof(line) !== 88) throw new Error('libmoonshine ABI mismatch (transcript_line_t)');
-  const word = koffi.struct('transcript_word_t', {
-    text: 'const char *',
-    start: 'float',
-    end: 'float',
-    confidence: 'float',
-  });
   const transcript = koffi.struct('transcript_t', { lines: 'void *', line_count: 'uint64_t' });
+  return { option, line, transcript };
+}
+
+let declared: ReturnType<typeof declareTypes> | undefined;
+/** koffi names types globally: they are declared once, whatever library loads them. */
+const types = () => (declared ??= declareTypes());
+
+/** Loads `<libDir>/libmoonshine.so` once per path. */
+export function loadNative(libDir: string): Native {
+  const known = natives.get(libDir);
+  if (known) return known;
+  const lib = koffi.load(path.join(libDir, 'libmoonshine.so'));
+  const { option, line, transcript } = types();
   const f = {
     load: lib.func(
       'int32_t moonshine_load_transcriber_from_files(const char *path, uint32_t arch, const moonshine_option_t *options, uint64_t n, int32_t version)',
@@ -118,14 +109,7 @@ export function loadNative(libDir: string): Native {
               : undefined;
             const count = Number(t?.line_count ?? 0);
             const lines = count && t ? (koffi.decode(t.lines, line, count) as LineC[]) : [];
-            const words = lines.flatMap((l) => {
-              const n = Number(l.word_count);
-              return n && l.words ? (koffi.decode(l.words, word, n) as WordC[]) : [];
-            });
-            resolve({
-              text: lines.map((l) => l.text ?? '').join(' '),
-              wordConfidences: words.map((w) => w.confidence),
-            });
+            resolve(lines.map((l) => l.text ?? '').join(' '));
           },
         );
       }),

@@ -112,7 +112,7 @@ export class MoonshineSpeechToText implements SpeechToText {
     const handle = await this.pool.acquire(this.opts.acquireTimeoutMs, signal);
     let said: string;
     try {
-      said = (await this.native().transcribe(handle, audio, sampleRate)).text;
+      said = await this.native().transcribe(handle, audio, sampleRate);
     } catch (err) {
       throw new ProviderError(
         PROVIDER,
