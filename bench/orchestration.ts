@@ -154,12 +154,22 @@ export interface BenchResult {
   inProcess: LatencyStats;
   /** Temporal (concurrent) / in-process, per statistic (turnsPerSec only means something without thinkMs). */
   ratio: { p50: number; p95: number; p99: number; mean: number; turnsPerSec: number };
-  target: { p95Ms: number; met: boolean };
+  /**
+   * The orchestration targets: one call alone p50, and the concurrent calls' p95 when callers
+   * pause between turns (at saturation queueing sets the latency: no target).
+   */
+  target: {
+    singleCallP50Ms: number;
+    singleCallMet: boolean;
+    pacedP95Ms?: number;
+    pacedMet?: boolean;
+  };
   breakdown: TurnBreakdown;
   files: { json: string; latest: string };
 }
 
-const TARGET_P95_MS = 50;
+const TARGET_SINGLE_P50_MS = 15;
+const TARGET_PACED_P95_MS = 20;
 const CALLER = DEMO_CUSTOMERS[0]!; // Ada: one open invoice, a known balance
 /** Both classify as check_balance → fetch_balance → spoken balance: a deterministic turn. */
 const TEXTS = ["what's my balance", 'how much do I owe'];
@@ -307,7 +317,14 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
     temporalSingleCall,
     inProcess,
     ratio,
-    target: { p95Ms: TARGET_P95_MS, met: temporal.p95Ms <= TARGET_P95_MS },
+    target: {
+      singleCallP50Ms: TARGET_SINGLE_P50_MS,
+      singleCallMet: temporalSingleCall.p50Ms <= TARGET_SINGLE_P50_MS,
+      ...(thinkMs > 0 && {
+        pacedP95Ms: TARGET_PACED_P95_MS,
+        pacedMet: temporal.p95Ms <= TARGET_PACED_P95_MS,
+      }),
+    },
     breakdown,
     files,
   };
@@ -750,8 +767,12 @@ export function formatReport(r: BenchResult): string[] {
       '',
       `${r.ratio.turnsPerSec.toPrecision(2)}×`,
     ]),
-    `target p95 ≤ ${r.target.p95Ms} ms at ${o.concurrency} calls: ${r.target.met ? 'met' : 'MISSED'} ` +
-      `(${ms(r.temporal.p95Ms)} ms)`,
+    `target: one call alone p50 ≤ ${r.target.singleCallP50Ms} ms ${r.target.singleCallMet ? 'met' : 'MISSED'} ` +
+      `(${ms(r.temporalSingleCall.p50Ms)} ms)` +
+      (r.target.pacedP95Ms !== undefined
+        ? `; ${o.concurrency} paced calls p95 ≤ ${r.target.pacedP95Ms} ms ` +
+          `${r.target.pacedMet ? 'met' : 'MISSED'} (${ms(r.temporal.p95Ms)} ms)`
+        : ''),
     '',
     'where the time goes',
     `  one call alone: update sent → classify() starts ${phase(b.singleCallPhasesMs.toFirstActivity)}`,
