@@ -5,11 +5,14 @@
 // logic called in-process without Temporal (understandTurn → step() → step()).
 // Speed is reported here, never asserted in timed tests.
 //
+// The worker runs in a child process (bench/orchestration-worker.ts), as in production:
+// this process is the edge's side, a Temporal client sending updates.
+//
 // Phases: warm-up (not counted) → one call alone (the unloaded per-turn cost, split at
-// the two local activities) → the measured concurrent calls (latency, throughput, CPU per
-// turn of this process and of the dev server) → histories of two of those calls (events
-// and workflow-task timings per turn) → the in-process baseline.
-import { execFile } from 'node:child_process';
+// the two provider calls) → the measured concurrent calls (latency, throughput, CPU per
+// turn of the client, the worker and the dev server) → histories of two of those calls
+// (events and workflow-task timings per turn) → the in-process baseline.
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,21 +22,12 @@ import { promisify } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
-import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
-import type { CrmClient } from '../providers/crm/port';
-import type { IntentClassifier } from '../providers/intent/port';
-import { RulesIntentClassifier } from '../providers/intent/rules';
-import { FakeBilling } from '../providers/billing/fake';
-import { FakePaymentGateway } from '../providers/payments/fake';
-import { FakeCrmClient, FakeCrmStore } from '../providers/crm/fake';
+import { createCallActivities } from '../activities/call-activities';
 import { DEMO_CUSTOMERS } from '../providers/postgres/schema';
 import { ensureTemporalBinaries } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call/bridge';
-import { KafkaEventBus } from '../providers/events/kafka';
-import { kafkaBrokers } from '../infra';
-import { createCallWorker } from '../workers/call-worker-factory';
 import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 import { initialCallState, step, type CallState } from '../workflows/call-state';
@@ -44,6 +38,12 @@ import {
   type CallInput,
   type Reply,
 } from '../contracts/call';
+import {
+  memoryDeps,
+  type ProviderMarkTimes,
+  type WorkerCommand,
+  type WorkerReport,
+} from './orchestration-worker';
 
 export interface BenchOptions {
   /** Calls placed in the measured phase. */
@@ -94,8 +94,12 @@ export interface TurnBreakdown {
   };
   /** CPU time per turn in the measured concurrent phase. */
   cpuPerTurnMs: {
-    /** This process: edge client, worker (Rust core, workflow thread, activities), GC. */
+    /** The client (this process) + the worker process (`client` + `worker` where both are read). */
     benchProcess: number;
+    /** This process: the edge's Temporal client sending the updates, GC. */
+    client?: number;
+    /** The worker process (Linux /proc): Rust core, workflow thread, activities, GC. */
+    worker?: number;
     /** The dev server process (Linux /proc); absent where it cannot be read. */
     devServer?: number;
     /** Turns per second this CPU cost allows on this machine's cores, if nothing else ran. */
@@ -150,12 +154,22 @@ export interface BenchResult {
   inProcess: LatencyStats;
   /** Temporal (concurrent) / in-process, per statistic (turnsPerSec only means something without thinkMs). */
   ratio: { p50: number; p95: number; p99: number; mean: number; turnsPerSec: number };
-  target: { p95Ms: number; met: boolean };
+  /**
+   * The orchestration targets: one call alone p50, and the concurrent calls' p95 when callers
+   * pause between turns (at saturation queueing sets the latency: no target).
+   */
+  target: {
+    singleCallP50Ms: number;
+    singleCallMet: boolean;
+    pacedP95Ms?: number;
+    pacedMet?: boolean;
+  };
   breakdown: TurnBreakdown;
   files: { json: string; latest: string };
 }
 
-const TARGET_P95_MS = 50;
+const TARGET_SINGLE_P50_MS = 15;
+const TARGET_PACED_P95_MS = 20;
 const CALLER = DEMO_CUSTOMERS[0]!; // Ada: one open invoice, a known balance
 /** Both classify as check_balance → fetch_balance → spoken balance: a deterministic turn. */
 const TEXTS = ["what's my balance", 'how much do I owe'];
@@ -196,20 +210,15 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
     createEphemeralDevServer(),
   ]);
 
-  const marks = new ProviderMarks();
   let temporal: LatencyStats;
   let temporalSingleCall: LatencyStats;
   let breakdown: TurnBreakdown;
+  const bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-'));
   try {
     const serverPid = childPid('temporal');
-    const worker = await createCallWorker({
-      events: new KafkaEventBus({ brokers: kafkaBrokers() }),
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      deps: memoryDeps(marks),
-      workflowBundle: bundle,
-    });
-    const running = worker.run();
+    const bundleFile = path.join(bundleDir, 'workflow-bundle.js');
+    fs.writeFileSync(bundleFile, bundle.code);
+    const worker = await WorkerProcess.start(env.address, env.namespace ?? 'default', bundleFile);
     try {
       const call = (tag: string, turns: number, think = 0, offset = 0) =>
         temporalCall(env.client, tag, turns, think, offset);
@@ -220,27 +229,34 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
 
       const singleTurns = Math.min(turnsPerCall, SINGLE_CALL_TURNS);
       log(`one call alone: ${singleTurns} turns …`);
-      marks.start();
+      worker.send({ cmd: 'marks-start' });
       const single = await call('single', singleTurns);
-      const phases = marks.stop(single.turns);
+      const phases = providerPhases(await worker.marks(), single.turns);
       temporalSingleCall = stats(single.turns);
 
       log(`measuring: ${calls * turnsPerCall} turns of ${calls} calls through Temporal …`);
       const cpu0 = process.cpuUsage();
       const server0 = serverPid === undefined ? undefined : processCpuMs(serverPid);
+      const worker0 = processCpuMs(worker.pid);
       const measured = await runCalls(calls, concurrency, (i) =>
         call(`run${i}`, turnsPerCall, thinkMs, ((i % concurrency) * thinkMs) / concurrency),
       );
       const cpu = process.cpuUsage(cpu0);
       const server1 = serverPid === undefined ? undefined : processCpuMs(serverPid);
+      const worker1 = processCpuMs(worker.pid);
       temporal = stats(measured.flatMap((c) => c.turns));
 
       const turns = temporal.turns;
-      const benchProcess = (cpu.user + cpu.system) / 1000 / turns;
+      const client = (cpu.user + cpu.system) / 1000 / turns;
+      const workerCpu =
+        worker0 !== undefined && worker1 !== undefined ? (worker1 - worker0) / turns : undefined;
+      const benchProcess = client + (workerCpu ?? 0);
       const devServer =
         server0 !== undefined && server1 !== undefined ? (server1 - server0) / turns : undefined;
       const cpuPerTurnMs = {
         benchProcess: round(benchProcess),
+        client: round(client),
+        ...(workerCpu !== undefined && { worker: round(workerCpu) }),
         ...(devServer !== undefined && {
           devServer: round(devServer),
           cpuBoundTurnsPerSec: round((os.cpus().length * 1000) / (benchProcess + devServer), 0),
@@ -256,10 +272,10 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
         )),
       };
     } finally {
-      worker.shutdown();
-      await running;
+      await worker.stop();
     }
   } finally {
+    fs.rmSync(bundleDir, { recursive: true, force: true });
     await env.teardown();
   }
 
@@ -301,7 +317,14 @@ export async function runOrchestrationBench(opts: BenchOptions): Promise<BenchRe
     temporalSingleCall,
     inProcess,
     ratio,
-    target: { p95Ms: TARGET_P95_MS, met: temporal.p95Ms <= TARGET_P95_MS },
+    target: {
+      singleCallP50Ms: TARGET_SINGLE_P50_MS,
+      singleCallMet: temporalSingleCall.p50Ms <= TARGET_SINGLE_P50_MS,
+      ...(thinkMs > 0 && {
+        pacedP95Ms: TARGET_PACED_P95_MS,
+        pacedMet: temporal.p95Ms <= TARGET_PACED_P95_MS,
+      }),
+    },
     breakdown,
     files,
   };
@@ -412,88 +435,86 @@ async function runCalls(
   return results;
 }
 
-function memoryDeps(marks?: ProviderMarks): CallActivityDeps {
-  const store = new FakeCrmStore(DEMO_CUSTOMERS);
-  const crm = new FakeCrmClient(store);
-  const intent = new RulesIntentClassifier();
-  const payments = { billing: new FakeBilling(store), gateway: new FakePaymentGateway() };
-  if (!marks) return { crm, billing: new FakeBilling(store), intent, payments };
+/**
+ * The phases of each timed turn of the one call alone, from the worker's provider-call
+ * times and the client's send and receive times (the untimed goodbye's classify comes last
+ * and is ignored).
+ */
+function providerPhases(m: ProviderMarkTimes, turns: Timed[]): TurnBreakdown['singleCallPhasesMs'] {
+  const to: number[] = [];
+  const between: number[] = [];
+  const after: number[] = [];
+  const origin = performance.timeOrigin; // client times → the worker's wall clock
+  turns.forEach((t, i) => {
+    const [cs, ce, bs, be] = [m.classifyStart, m.classifyEnd, m.balanceStart, m.balanceEnd].map(
+      (a) => a[i],
+    );
+    if (cs === undefined || ce === undefined || bs === undefined || be === undefined) return;
+    to.push(cs - (origin + t.start));
+    between.push(bs - ce);
+    after.push(origin + t.start + t.ms - be);
+  });
+  const summary = (v: number[]) => ({ p50: round(pct(v, 50)), mean: round(mean(v)) });
   return {
-    crm: marks.wrapCrm(crm),
-    billing: new FakeBilling(store),
-    intent: marks.wrapClassifier(intent),
-    payments,
+    toFirstActivity: summary(to),
+    betweenActivities: summary(between),
+    afterLastActivity: summary(after),
   };
 }
 
-/**
- * When the worker called the providers, recorded only while one call runs alone: with
- * the client's send and receive times this splits a turn without touching the worker.
- */
-class ProviderMarks {
-  private on = false;
-  private classifyStart: number[] = [];
-  private classifyEnd: number[] = [];
-  private balanceStart: number[] = [];
-  private balanceEnd: number[] = [];
+/** The call worker in a child process (bench/orchestration-worker.ts), driven over IPC. */
+class WorkerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+  ) {}
 
-  start(): void {
-    this.on = true;
-    this.classifyStart = [];
-    this.classifyEnd = [];
-    this.balanceStart = [];
-    this.balanceEnd = [];
+  static async start(address: string, namespace: string, bundleFile: string) {
+    // Same Node and loader flags (tsx runs the .ts entry); its own event loop and heap.
+    const child = fork(
+      require.resolve('./orchestration-worker'),
+      [address, namespace, bundleFile],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
+    const worker = new WorkerProcess(child, child.pid!);
+    await worker.next('ready');
+    return worker;
   }
 
-  /** The phases of each timed turn (the untimed goodbye's classify comes last and is ignored). */
-  stop(turns: Timed[]): TurnBreakdown['singleCallPhasesMs'] {
-    this.on = false;
-    const to: number[] = [];
-    const between: number[] = [];
-    const after: number[] = [];
-    turns.forEach((t, i) => {
-      const [cs, ce, bs, be] = [
-        this.classifyStart,
-        this.classifyEnd,
-        this.balanceStart,
-        this.balanceEnd,
-      ].map((a) => a[i]);
-      if (cs === undefined || ce === undefined || bs === undefined || be === undefined) return;
-      to.push(cs - t.start);
-      between.push(bs - ce);
-      after.push(t.start + t.ms - be);
+  send(m: WorkerCommand): void {
+    this.child.send(m);
+  }
+
+  async marks(): Promise<ProviderMarkTimes> {
+    const reply = this.next('marks');
+    this.send({ cmd: 'marks-stop' });
+    return ((await reply) as Extract<WorkerReport, { kind: 'marks' }>).marks;
+  }
+
+  /** Shuts the worker down (in-flight tasks finish) and waits for its exit. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.send({ cmd: 'stop' });
+    await exited;
+  }
+
+  private next(kind: WorkerReport['kind']): Promise<WorkerReport> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (r: WorkerReport) => {
+        if (r.kind === 'failed') return done(new Error(`bench worker: ${r.message}`));
+        if (r.kind === kind) done(undefined, r);
+      };
+      const onExit = (code: number | null) => done(new Error(`bench worker exited (${code})`));
+      const done = (err?: Error, r?: WorkerReport) => {
+        this.child.off('message', onMessage).off('exit', onExit);
+        if (err) reject(err);
+        else resolve(r!);
+      };
+      this.child.on('message', onMessage).on('exit', onExit);
     });
-    const summary = (v: number[]) => ({ p50: round(pct(v, 50)), mean: round(mean(v)) });
-    return {
-      toFirstActivity: summary(to),
-      betweenActivities: summary(between),
-      afterLastActivity: summary(after),
-    };
-  }
-
-  wrapClassifier(inner: IntentClassifier): IntentClassifier {
-    return {
-      name: inner.name,
-      classify: async (text) => {
-        if (this.on) this.classifyStart.push(performance.now());
-        const intent = await inner.classify(text);
-        if (this.on) this.classifyEnd.push(performance.now());
-        return intent;
-      },
-    };
-  }
-
-  wrapCrm(inner: CrmClient): CrmClient {
-    return {
-      findCustomerByPhone: (phone) => inner.findCustomerByPhone(phone),
-      writeCallLog: (key, log) => inner.writeCallLog(key, log),
-      getBalance: async (customerId) => {
-        if (this.on) this.balanceStart.push(performance.now());
-        const balance = await inner.getBalance(customerId);
-        if (this.on) this.balanceEnd.push(performance.now());
-        return balance;
-      },
-    };
   }
 }
 
@@ -746,21 +767,26 @@ export function formatReport(r: BenchResult): string[] {
       '',
       `${r.ratio.turnsPerSec.toPrecision(2)}×`,
     ]),
-    `target p95 ≤ ${r.target.p95Ms} ms at ${o.concurrency} calls: ${r.target.met ? 'met' : 'MISSED'} ` +
-      `(${ms(r.temporal.p95Ms)} ms)`,
+    `target: one call alone p50 ≤ ${r.target.singleCallP50Ms} ms ${r.target.singleCallMet ? 'met' : 'MISSED'} ` +
+      `(${ms(r.temporalSingleCall.p50Ms)} ms)` +
+      (r.target.pacedP95Ms !== undefined
+        ? `; ${o.concurrency} paced calls p95 ≤ ${r.target.pacedP95Ms} ms ` +
+          `${r.target.pacedMet ? 'met' : 'MISSED'} (${ms(r.temporal.p95Ms)} ms)`
+        : ''),
     '',
     'where the time goes',
     `  one call alone: update sent → classify() starts ${phase(b.singleCallPhasesMs.toFirstActivity)}`,
     `                  classify() ends → getBalance() starts ${phase(b.singleCallPhasesMs.betweenActivities)}`,
     `                  getBalance() ends → reply received ${phase(b.singleCallPhasesMs.afterLastActivity)}`,
-    `  CPU per turn: ${ms(cpu.benchProcess)} ms in this process (edge client + worker)` +
+    `  CPU per turn: ${ms(cpu.benchProcess)} ms in the bench's client and worker` +
+      (cpu.worker !== undefined ? ` (${ms(cpu.client ?? 0)} + ${ms(cpu.worker)} ms)` : '') +
       (cpu.devServer !== undefined
         ? ` + ${ms(cpu.devServer)} ms in the dev server → at most ~${cpu.cpuBoundTurnsPerSec} turns/s on ${r.machine.cpus} cores`
         : ''),
     `  history per turn (${b.turnsSampled} turns of ${b.callsSampled} calls): ${b.totalEventsPerTurn} events — ${events}`,
     `  workflow tasks per turn ${b.workflowTasksPerTurn}, local-activity markers per turn ${b.localActivityMarkersPerTurn}`,
     `  workflow task scheduled→started: mean ${ms(b.wftScheduleToStartMs.mean)} ms, p95 ${ms(b.wftScheduleToStartMs.p95)} ms (dispatch to the worker's poll)`,
-    `  workflow task started→completed: mean ${ms(b.wftStartToCompleteMs.mean)} ms, p95 ${ms(b.wftStartToCompleteMs.p95)} ms (activations + 2 local activities + completion RPC)`,
+    `  workflow task started→completed: mean ${ms(b.wftStartToCompleteMs.mean)} ms, p95 ${ms(b.wftStartToCompleteMs.p95)} ms (activations + the local activity + completion RPC)`,
     `  turn as the server saw it (task scheduled→update completed): mean ${ms(b.serverTurnMs.mean)} ms, p95 ${ms(b.serverTurnMs.p95)} ms`,
     `  outside it (client→frontend, update admission, reply leg): mean ${ms(b.outsideServerTurnMs)} ms`,
     `  a unary RPC (describe) for scale: p50 ${ms(b.rpcFloorMs.p50)} ms, p95 ${ms(b.rpcFloorMs.p95)} ms`,
