@@ -487,6 +487,7 @@ class ProviderMarks {
     return {
       findCustomerByPhone: (phone) => inner.findCustomerByPhone(phone),
       writeCallLog: (key, log) => inner.writeCallLog(key, log),
+      attachRecording: (callSid, key) => inner.attachRecording(callSid, key),
       getBalance: async (customerId) => {
         if (this.on) this.balanceStart.push(performance.now());
         const balance = await inner.getBalance(customerId);

@@ -7,12 +7,13 @@
 // callback is scheduled — never silence, never a hang-up without a word.
 import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { edgeHost, handoff } from '../activity-proxies';
+import { isPatched, PATCHES } from './versions';
 import {
+  callbackInput,
   callbackWorkflowId,
   isCallableNumber,
   MISSED_DIAL_STATUSES,
   noAgentLine,
-  type CallbackInput,
   type CallConfig,
   type CallInput,
   type CallState,
@@ -89,6 +90,27 @@ export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
   return 'connected';
 }
 
+/**
+ * A dial outcome that came after handOff stopped waiting, while the call still finishes (its
+ * recording, its call log). Missed: the caller heard "we will call you back" from the edge's
+ * TwiML, so the callback is scheduled (once: its workflow id is the call's). Answered: noted.
+ * A call that already owes a callback from its hand-off has it.
+ */
+export async function lateDialOutcome(
+  call: Pick<HandoffCall, 'input' | 'config' | 'workflowId'>,
+  outcome: HandoffOutcome,
+  status: DialCallStatus,
+): Promise<void> {
+  if (outcome === 'callback' || outcome === 'not_configured') return;
+  if (!isPatched(PATCHES.lateDialOutcome)) return;
+  if (!MISSED_DIAL_STATUSES.includes(status)) {
+    log.info('a late dial outcome: no callback', { dialStatus: status, outcome });
+    return;
+  }
+  log.warn('a missed dial outcome after the hand-off stopped waiting: calling back', { dialStatus: status }); // prettier-ignore
+  await scheduleCallback(call, `dial_${status}`);
+}
+
 /** The edge still holds the call (the transfer never replaced its TwiML): it says why, then hangs up. */
 async function tellCaller(call: HandoffCall): Promise<void> {
   const queue = call.stream()?.edgeTaskQueue;
@@ -144,15 +166,7 @@ export async function scheduleCallback(
     log.warn("no callback: no agents' queue is configured to connect it to", { reason });
     return;
   }
-  const args: CallbackInput = {
-    callSid: input.callSid,
-    callWorkflowId: call.workflowId,
-    to: input.from,
-    from: input.to,
-    connectTo: config.agentQueueNumber,
-    delayMs: config.callbackDelayMs,
-    reason,
-  };
+  const args = callbackInput(input, call.workflowId, config.agentQueueNumber, config.callbackDelayMs, reason); // prettier-ignore
   try {
     await startChild('callbackWorkflow', {
       workflowId: callbackWorkflowId(input.callSid),
