@@ -101,7 +101,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     // The first outcome after the hand-off stopped waiting is a late one.
     const late = handedOff !== undefined && dialStatus === undefined;
     dialStatus ??= status;
-    if (late) await lateDialOutcome({ input, config, workflowId }, handedOff!, status);
+    if (late) await lateDialOutcome({ input, config, workflowId, stream: () => stream, hungUp: () => hangup !== undefined }, handedOff!, status); // prettier-ignore
   });
   setHandler(turnTimingSignal, (t) => outbox.noteTiming(t));
   setHandler(bargeInSignal, ({ turnId, heardMs }) => convo.interrupted(turnId, heardMs));

@@ -10,6 +10,7 @@ import type { Worker } from '@temporalio/worker';
 import {
   callbackWorkflowId,
   callStatusSignal,
+  NO_AGENT_CALLBACK,
   recordingReadySignal,
   type CallConfig,
 } from '../../contracts/call';
@@ -91,6 +92,14 @@ describe('late dial outcomes', function () {
       { CallSid: callSid, DialCallStatus: status, From: ADA, To: '+15550009999' },
     );
 
+  const agentStatus = (callSid: string, status: string) =>
+    signedPost(
+      edge,
+      { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
+      `/v1/calls/agent-status?callSid=${callSid}`,
+      { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status },
+    );
+
   const withToken = (token: string) => {
     const all = twilioApi.requests.filter((r) => r.idempotencyToken === token);
     return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
@@ -145,6 +154,28 @@ describe('late dial outcomes', function () {
     assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
     assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
     assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(await callbackRuns(callSid), 1);
+  });
+
+  it('a warm transfer agent leg missed after the wait: Twilio tells the held caller, one callback', async () => {
+    const { callSid, handle } = await transferredCall({ ...callConfig, transferMode: 'warm' });
+    await pastTheDialWait(handle.workflowId);
+    assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204);
+    assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204); // Twilio retried
+    await handle.signal(recordingReadySignal, {
+      key: `recordings/${callSid}.wav`,
+      durationMs: 20,
+      truncated: false,
+    });
+    await handle.result();
+    const told = twilioApi.calls.get(callSid)!.twiml!;
+    assert.ok(told.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), told); // prettier-ignore
+    assert.deepEqual(withToken(`${handle.workflowId}:no-agent`), { sent: 1, acted: 1 });
+    const result: CallbackResult = await env.client.workflow
+      .getHandle(callbackWorkflowId(callSid))
+      .result();
+    assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
+    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
     assert.equal(await callbackRuns(callSid), 1);
   });
 

@@ -97,7 +97,7 @@ export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
  * A call that already owes a callback from its hand-off has it.
  */
 export async function lateDialOutcome(
-  call: Pick<HandoffCall, 'input' | 'config' | 'workflowId'>,
+  call: LateDialCall,
   outcome: HandoffOutcome,
   status: DialCallStatus,
 ): Promise<void> {
@@ -108,11 +108,16 @@ export async function lateDialOutcome(
     return;
   }
   log.warn('a missed dial outcome after the hand-off stopped waiting: calling back', { dialStatus: status }); // prettier-ignore
+  // Warm: the caller may still hold in the conference, and only Twilio can tell them.
+  if (call.config.transferMode === 'warm' && call.config.agentStatusUrl !== undefined)
+    await tellCallerByTwilio(call);
   await scheduleCallback(call, `dial_${status}`);
 }
 
+type LateDialCall = Pick<HandoffCall, 'input' | 'config' | 'workflowId' | 'stream' | 'hungUp'>;
+
 /** The edge still holds the call (the transfer never replaced its TwiML): it says why, then hangs up. */
-async function tellCaller(call: HandoffCall): Promise<void> {
+async function tellCaller(call: LateDialCall): Promise<void> {
   const queue = call.stream()?.edgeTaskQueue;
   if (!queue || call.hungUp()) return;
   await edgeHost(queue)
@@ -128,7 +133,7 @@ async function tellCaller(call: HandoffCall): Promise<void> {
  * The warm transfer's hold may have moved the caller off the edge: Twilio says the line and
  * hangs up; if even that fails, the edge (if it still holds the call) says it.
  */
-async function tellCallerByTwilio(call: HandoffCall): Promise<void> {
+async function tellCallerByTwilio(call: LateDialCall): Promise<void> {
   if (call.hungUp()) return;
   try {
     await handoff.sayAndHangUp({
