@@ -6,9 +6,10 @@
 // outcome the workflow no longer takes (it ended: the dial outlasted its wait) is late: a
 // missed one starts the callback from here (late-dial.ts), an answered one is logged.
 // A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status
-// instead (the caller is in a conference then; the workflow tells them). Signature-checked
+// instead (the caller is in a conference then; the workflow tells them; a late missed one is
+// called back from here too, the caller's number read from the call's input). Signature-checked
 // like every Twilio webhook.
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from 'fastify';
 import twilio from 'twilio';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
@@ -19,7 +20,7 @@ import {
   noAgentLine,
   type DialCallStatus,
 } from '../../contracts/call';
-import { startLateCallback } from './late-dial';
+import { callParties, startLateCallback } from './late-dial';
 import { maskPhone, requireTwilioSignature, type WebhookOptions } from './webhook-calls';
 import { incomingFields, parseForm } from './webhook-forms';
 
@@ -68,6 +69,19 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
     }
   };
 
+  /** A missed outcome nobody took: the callback, started here. */
+  const callBackLate = async (
+    log: FastifyBaseLogger,
+    call: { callSid: string; from: string; to: string },
+    status: DialCallStatus,
+  ): Promise<void> => {
+    const callback = await startLateCallback(opts.temporalClient, opts.config.call, call, status);
+    const fields = { callback, caller: maskPhone(call.from) };
+    if (callback === 'started' || callback === 'already_scheduled')
+      log.warn(fields, 'a missed dial after the call workflow ended: called back by the edge');
+    else log.error(fields, 'a missed dial after the call workflow ended: no callback possible');
+  };
+
   app.post('/agent-status', async (request, reply) => {
     const query = parseForm(agentStatusQuery, request.query, reply);
     const form = query && parseForm(agentStatusForm, request.body, reply);
@@ -75,8 +89,13 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
     const log = request.log.child({ callSid: query.callSid, agentCallStatus: form.CallStatus });
     if (await forward(query.callSid, form.CallStatus))
       log.info('agent leg status forwarded to the call workflow');
-    else if (MISSED_DIAL_STATUSES.includes(form.CallStatus))
-      log.error('a missed warm transfer after its call workflow ended: no callback scheduled');
+    else if (!MISSED_DIAL_STATUSES.includes(form.CallStatus))
+      log.info('a late agent leg status after the call workflow ended: no callback');
+    else {
+      const call = await callParties(opts.temporalClient, query.callSid);
+      if (call) await callBackLate(log, call, form.CallStatus);
+      else log.error('a late missed warm transfer with no call input: no callback');
+    }
     return reply.code(204).send();
   });
 
@@ -95,14 +114,7 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
       if (!(err instanceof WorkflowNotFoundError)) throw err; // 500: Twilio retries
       if (!missed) log.info('a late dial outcome after the call workflow ended: no callback');
       else if (!form.To) log.error('a late missed dial without the number called: no callback');
-      else {
-        const call = { callSid: form.CallSid, from: form.From ?? '', to: form.To };
-        const callback = await startLateCallback(opts.temporalClient, opts.config.call, call, status); // prettier-ignore
-        const fields = { callback, caller: maskPhone(call.from) };
-        if (callback === 'started' || callback === 'already_scheduled')
-          log.warn(fields, 'a missed dial after the call workflow ended: called back by the edge');
-        else log.error(fields, 'a missed dial after the call workflow ended: no callback possible');
-      }
+      else await callBackLate(log, { callSid: form.CallSid, from: form.From ?? '', to: form.To }, status); // prettier-ignore
     }
     const twiml = new twilio.twiml.VoiceResponse();
     if (missed) twiml.say(noAgentLine(form.From ?? ''));

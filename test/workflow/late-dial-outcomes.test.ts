@@ -201,6 +201,22 @@ describe('late dial outcomes', function () {
     assert.equal(await callbackRuns(callSid), 1);
   });
 
+  it('a warm agent leg missed after the call workflow ended: the caller read from the call, one callback', async () => {
+    const { callSid, handle } = await transferredCall({ ...callConfig, transferMode: 'warm', recordingWaitMs: 0 }); // prettier-ignore
+    await handle.signal(callStatusSignal, 'completed');
+    await handle.result();
+    assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204);
+    assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204); // Twilio retried
+    const result: CallbackResult = await env.client.workflow
+      .getHandle(callbackWorkflowId(callSid))
+      .result();
+    const placed = twilioApi.calls.get(result.callbackSid);
+    assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
+    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
+    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(await callbackRuns(callSid), 1);
+  });
+
   it('an answered outcome after the call workflow ended: recorded, no callback', async () => {
     const { callSid, handle } = await transferredCall({ ...callConfig, recordingWaitMs: 0 });
     await handle.signal(callStatusSignal, 'completed');
