@@ -87,6 +87,7 @@ export class ProviderMarks {
     return {
       findCustomerByPhone: (phone) => inner.findCustomerByPhone(phone),
       writeCallLog: (key, log) => inner.writeCallLog(key, log),
+      attachRecording: (callSid, key) => inner.attachRecording(callSid, key),
       getBalance: async (customerId) => {
         if (this.on) this.times.balanceStart.push(wallMs());
         const balance = await inner.getBalance(customerId);

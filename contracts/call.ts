@@ -317,6 +317,26 @@ export interface CallbackInput {
   reason: string;
 }
 
+/**
+ * The callback owed to the caller of `call`: from the call workflow (a missed hand-off) and
+ * from the edge (a missed dial reported after the call workflow ended) alike.
+ */
+export const callbackInput = (
+  call: Pick<CallInput, 'callSid' | 'from' | 'to'>,
+  callWorkflowId: string,
+  connectTo: string,
+  delayMs: number,
+  reason: string,
+): CallbackInput => ({
+  callSid: call.callSid,
+  callWorkflowId,
+  to: call.from,
+  from: call.to,
+  connectTo,
+  delayMs,
+  reason,
+});
+
 /** The call's two-channel recording is in the object store (sent by the edge at hang-up). */
 export const recordingReadySignal = defineSignal<[RecordingRef]>('recordingReady');
 

@@ -111,3 +111,46 @@ export interface PostCallResult {
    */
   owedTexts?: { sent: number[]; refused?: number[]; notSent?: 'number_not_callable' };
 }
+
+/**
+ * A recording uploaded after its call workflow closed (the object store was away): the edge
+ * starts `recording-<CallSid>` on the post-call queue, which puts the key on the CRM call log
+ * and runs the post-call analysis on it (`postcall-<CallSid>-recording`).
+ */
+export const RECORDING_WORKFLOW_TYPE = 'recordingWorkflow';
+export const recordingWorkflowId = (callSid: string): string => `recording-${callSid}`;
+export const lateAnalysisWorkflowId = (callSid: string): string =>
+  `${postCallWorkflowId(callSid)}-recording`;
+
+export interface LateRecordingInput {
+  callSid: string;
+  /** Object key of the two-channel recording, now in the store. */
+  recordingKey: string;
+  /** The call worker's task queue: the CRM activities run there. */
+  crmTaskQueue: string;
+}
+
+export interface AttachRecordingInput {
+  callSid: string;
+  recordingKey: string;
+}
+
+/** The call log the recording was put on: the facts the late analysis starts from. */
+export interface AttachedCallLog {
+  callLogId: string;
+  /** False when the log had this key already (a repeat). */
+  changed: boolean;
+  customerId?: string;
+  disposition: string;
+  intents: string[];
+  turns: number;
+  durationMs: number;
+}
+
+export interface LateRecordingResult {
+  callSid: string;
+  /** The CRM row that has the key, or why none does (then NeedsReview). */
+  callLog: { id: string } | { notAttached: string };
+  /** The late analysis (its call.analyzed event id). */
+  analysis: PostCallResult;
+}

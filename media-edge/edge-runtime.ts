@@ -20,9 +20,9 @@ import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { UtteranceRecognizer } from './call/listener';
 import type { EdgeConfig } from './config';
-import { CallBridge } from './call/bridge';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
+import { noticeRecording } from './call/recording-notice';
 import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
@@ -116,7 +116,7 @@ export async function createEdgeRuntime(opts: {
   const recordings = new RecordingSpool({
     dir: speech.RECORDING_SPOOL_DIR,
     store: new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET)),
-    notify: (callSid, ref) => new CallBridge(opts.client, callSid).recordingReady(ref),
+    notify: (callSid, ref) => noticeRecording(opts.client, callSid, ref),
     retryMaxMs: speech.RECORDING_RETRY_MAX_MS,
     log: opts.log,
   });

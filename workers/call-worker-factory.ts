@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
 import { createPaymentActivities } from '../activities/payment-activities';
+import { createRecordingActivities } from '../activities/recording-activities';
 import type { Answerer } from '../conversation/answers/answerer';
 import { createEventActivities } from '../activities/event-activities';
 import type { EventBus } from '../providers/events/port';
@@ -49,6 +50,7 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
     interceptors: { activity: [callRetryInterceptors((e) => retries.enqueue(e))] },
     activities: {
       ...createCallActivities(opts.deps),
+      ...createRecordingActivities(opts.deps),
       ...createPaymentActivities(opts.deps.payments),
       ...createEventActivities(opts.events),
       ...createTelephonyActivities(opts.telephony ?? unconfiguredTelephony),

@@ -10,8 +10,9 @@ import type { AnswerActivities } from '../activities/answer-activities';
 import type { EventActivities } from '../activities/event-activities';
 import type { PaymentActivities } from '../activities/payment-activities';
 import type { PostCallActivities } from '../activities/post-call-activities';
+import type { RecordingActivities } from '../activities/recording-activities';
 import type { TelephonyActivities } from '../activities/telephony-activities';
-import { NON_RETRYABLE } from '../contracts/failures';
+import { FailureType, NON_RETRYABLE } from '../contracts/failures';
 
 /** Retried without limit, backing off to a minute: for what must land in the end. */
 const UNTIL_IT_LANDS: NonNullable<ActivityOptions['retry']> = {
@@ -231,3 +232,18 @@ export const postCallPublishing = proxyActivities<
   startToCloseTimeout: '3m',
   retry: UNTIL_IT_LANDS,
 });
+
+// --- the late-recording workflow ----------------------------------------------------------
+
+/**
+ * A late recording's key onto its CRM call log, on the call worker's queue where the CRM
+ * activities run. NotFound (no log yet: still queued while the CRM is away) is retried like
+ * an outage, for up to a week; only a log that names another recording stops it at once.
+ */
+export const lateRecordingCrm = (taskQueue: string) =>
+  proxyActivities<Pick<RecordingActivities, 'attachRecording'>>({
+    taskQueue,
+    startToCloseTimeout: '10s',
+    scheduleToCloseTimeout: '7d',
+    retry: { ...UNTIL_IT_LANDS, nonRetryableErrorTypes: [FailureType.BadInput] },
+  });

@@ -16,7 +16,7 @@ import { step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
-import { handOff, scheduleCallback } from './call/handoff';
+import { handOff, lateDialOutcome, scheduleCallback, type HandoffOutcome } from './call/handoff';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
@@ -96,7 +96,13 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     if (TERMINAL_CALL_STATUSES.includes(status)) hangup ??= status;
   });
   setHandler(recordingReadySignal, (ref) => void (recording = ref));
-  setHandler(dialStatusSignal, (status) => void (dialStatus ??= status));
+  let handedOff: HandoffOutcome | undefined;
+  setHandler(dialStatusSignal, async (status) => {
+    // The first outcome after the hand-off stopped waiting is a late one.
+    const late = handedOff !== undefined && dialStatus === undefined;
+    dialStatus ??= status;
+    if (late) await lateDialOutcome({ input, config, workflowId, stream: () => stream, hungUp: () => hangup !== undefined }, handedOff!, status); // prettier-ignore
+  });
   setHandler(turnTimingSignal, (t) => outbox.noteTiming(t));
   setHandler(bargeInSignal, ({ turnId, heardMs }) => convo.interrupted(turnId, heardMs));
   setHandler(transcriptQuery, () => convo.transcript);
@@ -178,6 +184,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
     const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
+    handedOff = outcome;
     agentTookIt = outcome === 'connected';
   }
   // A call back the caller was promised is scheduled once the call is over (before the

@@ -2,3 +2,4 @@
 export { callWorkflow } from './call';
 export { postCallWorkflow } from './post-call';
 export { callbackWorkflow } from './callback';
+export { recordingWorkflow } from './recording';

@@ -1,10 +1,11 @@
 // A call's recording goes to the edge's disk before the object store, so an object store
 // that is down (or slow) at hang-up loses nothing: the WAV waits in the spool and is uploaded
 // in the background, with backoff, until the store takes it; what an edge left behind (a
-// crash, a shutdown while the store was away) is uploaded when the edge starts again. The
-// call's workflow is told once the upload succeeded (recordingReady): a workflow still
-// waiting puts the key in the call log; one that closed meanwhile no longer takes signals,
-// and the key stays `recordings/<CallSid>.wav`, derived from the call.
+// crash, a shutdown while the store was away) is uploaded when the edge starts again. Once the
+// upload succeeded someone is told (recording-notice.ts): the call's workflow, or, when it
+// closed meanwhile, the late-recording workflow that puts the key on the call log. The files
+// leave the spool only after that: a notice that failed (Temporal away) is retried with the
+// upload, which finds the object there (conditional put) and tells again.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordingRef } from '../../contracts/call';
@@ -18,8 +19,8 @@ export interface RecordingSink {
 export interface RecordingSpoolOptions {
   dir: string;
   store: ObjectStore;
-  /** Tells the call's workflow; a closed workflow's refusal is logged, not retried. */
-  notify: (callSid: string, ref: RecordingRef) => Promise<void>;
+  /** Tells who takes the recording (resolves to what happened); a throw is retried later. */
+  notify: (callSid: string, ref: RecordingRef) => Promise<unknown>;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Upload retries: first delay, doubled each time up to the cap. */
   retryFirstMs?: number;
@@ -95,26 +96,19 @@ export class RecordingSpool implements RecordingSink {
         await fs.rm(`${base}.json`, { force: true });
         return;
       }
+      let notice: unknown;
       try {
         // Conditional: an upload that landed before a crash is not written twice.
         await this.opts.store.put(entry.ref.key, wav, { contentType: 'audio/wav', ifAbsent: true });
+        notice = await this.opts.notify(callSid, entry.ref);
       } catch (err) {
         this.retryLater(callSid, attempt, err as Error);
         return;
       }
-      try {
-        await this.opts.notify(callSid, entry.ref);
-      } catch (err) {
-        this.opts.log('recording stored, workflow not told', {
-          callSid,
-          key: entry.ref.key,
-          error: (err as Error).message,
-        });
-      }
       await fs.rm(`${base}.json`, { force: true });
       await fs.rm(`${base}.wav`, { force: true });
       if (attempt > 0)
-        this.opts.log('spooled recording uploaded', { callSid, attempts: attempt + 1 });
+        this.opts.log('spooled recording uploaded', { callSid, attempts: attempt + 1, notice });
     } finally {
       this.uploading.delete(callSid);
     }
@@ -125,7 +119,7 @@ export class RecordingSpool implements RecordingSink {
     const first = this.opts.retryFirstMs ?? 1_000;
     const delay = Math.min(first * 2 ** attempt, this.opts.retryMaxMs ?? 5_000);
     if (attempt === 0) {
-      this.opts.log('object store refused the recording; kept on disk, retrying', {
+      this.opts.log('recording not stored or not told; kept on disk, retrying', {
         callSid,
         error: err.message,
       });

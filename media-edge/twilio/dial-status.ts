@@ -2,11 +2,14 @@
 // the dial to the agents' queue ends, with the caller still on the line. Nobody took the
 // call (DialCallStatus no-answer, busy, failed): the caller hears that no agent is free and
 // that they will be called back (or to call again, without a callable number), then the call ends; the call's workflow is signalled and
-// schedules the callback. An agent who took it and hung up (completed): the call ends.
+// schedules the callback. An agent who took it and hung up (completed): the call ends. An
+// outcome the workflow no longer takes (it ended: the dial outlasted its wait) is late: a
+// missed one starts the callback from here (late-dial.ts), an answered one is logged.
 // A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status
-// instead (the caller is in a conference then; the workflow tells them). Signature-checked
+// instead (the caller is in a conference then; the workflow tells them; a late missed one is
+// called back from here too, the caller's number read from the call's input). Signature-checked
 // like every Twilio webhook.
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from 'fastify';
 import twilio from 'twilio';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
@@ -17,7 +20,8 @@ import {
   noAgentLine,
   type DialCallStatus,
 } from '../../contracts/call';
-import { requireTwilioSignature, type WebhookOptions } from './webhook-calls';
+import { callParties, startLateCallback } from './late-dial';
+import { maskPhone, requireTwilioSignature, type WebhookOptions } from './webhook-calls';
 import { incomingFields, parseForm } from './webhook-forms';
 
 const DIAL_STATUSES: Record<DialCallStatus, true> = {
@@ -33,6 +37,8 @@ const dialStatusForm = z.object({
   CallSid: incomingFields.CallSid,
   /** The caller: told a callback is coming only when their number can be called. */
   From: z.string().optional(),
+  /** The number they called: a late callback comes from it. */
+  To: z.string().optional(),
   DialCallStatus: z.enum(Object.keys(DIAL_STATUSES) as [DialCallStatus, ...DialCallStatus[]], {
     error: () => `DialCallStatus must be one of ${Object.keys(DIAL_STATUSES).join(', ')}`,
   }),
@@ -63,6 +69,19 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
     }
   };
 
+  /** A missed outcome nobody took: the callback, started here. */
+  const callBackLate = async (
+    log: FastifyBaseLogger,
+    call: { callSid: string; from: string; to: string },
+    status: DialCallStatus,
+  ): Promise<void> => {
+    const callback = await startLateCallback(opts.temporalClient, opts.config.call, call, status);
+    const fields = { callback, caller: maskPhone(call.from) };
+    if (callback === 'started' || callback === 'already_scheduled')
+      log.warn(fields, 'a missed dial after the call workflow ended: called back by the edge');
+    else log.error(fields, 'a missed dial after the call workflow ended: no callback possible');
+  };
+
   app.post('/agent-status', async (request, reply) => {
     const query = parseForm(agentStatusQuery, request.query, reply);
     const form = query && parseForm(agentStatusForm, request.body, reply);
@@ -70,8 +89,13 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
     const log = request.log.child({ callSid: query.callSid, agentCallStatus: form.CallStatus });
     if (await forward(query.callSid, form.CallStatus))
       log.info('agent leg status forwarded to the call workflow');
-    else if (MISSED_DIAL_STATUSES.includes(form.CallStatus))
-      log.error('a missed warm transfer after its call workflow ended: no callback scheduled');
+    else if (!MISSED_DIAL_STATUSES.includes(form.CallStatus))
+      log.info('a late agent leg status after the call workflow ended: no callback');
+    else {
+      const call = await callParties(opts.temporalClient, query.callSid);
+      if (call) await callBackLate(log, call, form.CallStatus);
+      else log.error('a late missed warm transfer with no call input: no callback');
+    }
     return reply.code(204).send();
   });
 
@@ -88,10 +112,9 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
       log.info('dial status forwarded to the call workflow');
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err; // 500: Twilio retries
-      // The workflow stopped waiting (the dial outlasted its bound): nobody schedules it.
-      if (missed)
-        log.error('a missed transfer after its call workflow ended: no callback scheduled');
-      else log.info('dial status for a call with no running workflow');
+      if (!missed) log.info('a late dial outcome after the call workflow ended: no callback');
+      else if (!form.To) log.error('a late missed dial without the number called: no callback');
+      else await callBackLate(log, { callSid: form.CallSid, from: form.From ?? '', to: form.To }, status); // prettier-ignore
     }
     const twiml = new twilio.twiml.VoiceResponse();
     if (missed) twiml.say(noAgentLine(form.From ?? ''));

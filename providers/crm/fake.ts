@@ -8,7 +8,7 @@
 import { FakeFailures } from '../fake-failures';
 import { ProviderError } from '../provider-error';
 import type { SeedCustomer } from '../postgres/schema';
-import type { Balance, CallLog, CrmClient, Customer, Invoice } from './port';
+import type { AttachedRecording, Balance, CallLog, CrmClient, Customer, Invoice } from './port';
 
 export interface StoredPayment {
   paymentId: string;
@@ -111,6 +111,21 @@ export class FakeCrmClient implements CrmClient {
       log: { ...log, intentPath: [...log.intentPath] },
     });
     return { id, created: true };
+  }
+
+  async attachRecording(
+    callSid: string,
+    recordingKey: string,
+  ): Promise<AttachedRecording | undefined> {
+    await this.failures.check();
+    // The first log of the call, like the database's lowest id.
+    const row = [...this.store.callLogs.values()].find((r) => r.log.callSid === callSid);
+    if (!row) return undefined;
+    const prior = row.log.recordingKey;
+    if (prior !== undefined && prior !== recordingKey)
+      throw new ProviderError(this.name, 'bad_input', `call ${callSid} has recording ${prior}`);
+    row.log = { ...row.log, recordingKey };
+    return { id: row.id, log: { ...row.log }, changed: prior === undefined };
   }
 }
 

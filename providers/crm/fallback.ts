@@ -1,8 +1,9 @@
 // The CRM as a fallback chain: reads go down the links until one answers; the call log,
 // written under an idempotency key, goes to the first healthy link only (a try that failed
-// may have landed there, so no other CRM may be asked).
+// may have landed there, so no other CRM may be asked). A late recording goes to that link
+// too: the log it belongs to is there.
 import { FallbackRunner, type FallbackGate, type FallbackLink } from '../fallback';
-import type { Balance, CallLog, CrmClient, Customer } from './port';
+import type { AttachedRecording, Balance, CallLog, CrmClient, Customer } from './port';
 
 export class FallbackCrmClient implements CrmClient {
   private readonly runner: FallbackRunner<CrmClient>;
@@ -25,5 +26,13 @@ export class FallbackCrmClient implements CrmClient {
   ): Promise<{ id: string; created: boolean }> {
     const write = (crm: CrmClient) => crm.writeCallLog(idempotencyKey, log);
     return (await this.runner.run(write, { firstOnly: true })).value;
+  }
+
+  async attachRecording(
+    callSid: string,
+    recordingKey: string,
+  ): Promise<AttachedRecording | undefined> {
+    const attach = (crm: CrmClient) => crm.attachRecording(callSid, recordingKey);
+    return (await this.runner.run(attach, { firstOnly: true })).value;
   }
 }

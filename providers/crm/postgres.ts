@@ -2,7 +2,23 @@
 // are ProviderErrors (postgres/errors.ts): a call log naming an unknown customer is bad_input.
 import type { Pool } from 'pg';
 import { pgCall } from '../postgres/errors';
-import type { Balance, CallLog, CrmClient, Customer } from './port';
+import { ProviderError } from '../provider-error';
+import type { AttachedRecording, Balance, CallLog, CrmClient, Customer } from './port';
+
+interface CallLogRow {
+  id: string;
+  call_sid: string;
+  customer_id: string | null;
+  caller_number: string;
+  intent_path: string[];
+  disposition: string;
+  turns: number;
+  duration_ms: number;
+  recording_key: string | null;
+}
+
+const CALL_LOG_COLUMNS =
+  'id, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key';
 
 export class PostgresCrm implements CrmClient {
   readonly name = 'postgres-crm';
@@ -71,4 +87,50 @@ export class PostgresCrm implements CrmClient {
     );
     return { id: String(rows[0]?.id), created: false };
   }
+
+  async attachRecording(
+    callSid: string,
+    recordingKey: string,
+  ): Promise<AttachedRecording | undefined> {
+    return pgCall(this.name, () => this.updateRecordingKey(callSid, recordingKey));
+  }
+
+  /** Only a log without a recording takes one: a repeat (or a race) updates nothing. */
+  private async updateRecordingKey(
+    callSid: string,
+    recordingKey: string,
+  ): Promise<AttachedRecording | undefined> {
+    const first = `SELECT id FROM call_logs WHERE call_sid = $1 ORDER BY id LIMIT 1`;
+    const updated = await this.pool.query<CallLogRow>(
+      `UPDATE call_logs SET recording_key = $2
+       WHERE id = (${first}) AND recording_key IS NULL RETURNING ${CALL_LOG_COLUMNS}`,
+      [callSid, recordingKey],
+    );
+    if (updated.rows[0]) return { ...fromRow(updated.rows[0]), changed: true };
+    const { rows } = await this.pool.query<CallLogRow>(
+      `SELECT ${CALL_LOG_COLUMNS} FROM call_logs WHERE id = (${first})`,
+      [callSid],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.recording_key !== recordingKey)
+      throw new ProviderError(this.name, 'bad_input', `call ${callSid} has recording ${row.recording_key}`); // prettier-ignore
+    return { ...fromRow(row), changed: false };
+  }
+}
+
+function fromRow(row: CallLogRow): Omit<AttachedRecording, 'changed'> {
+  return {
+    id: String(row.id),
+    log: {
+      callSid: row.call_sid,
+      ...(row.customer_id !== null && { customerId: row.customer_id }),
+      callerNumber: row.caller_number,
+      intentPath: row.intent_path as CallLog['intentPath'],
+      disposition: row.disposition,
+      turns: row.turns,
+      durationMs: row.duration_ms,
+      ...(row.recording_key !== null && { recordingKey: row.recording_key }),
+    },
+  };
 }

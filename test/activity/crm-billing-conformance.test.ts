@@ -216,6 +216,49 @@ function crmBillingConformance(adapter: string, create: AdapterFactory): void {
         );
       });
     });
+
+    describe('attachRecording', () => {
+      const key = 'recordings/CA-late.wav';
+
+      it('puts a late recording on the call log once: the same key again changes nothing', async () => {
+        const { crm } = await create();
+        const { id } = await crm.writeCallLog('conf:log:late', callLog({ callSid: 'CA-late' }));
+        const first = await crm.attachRecording('CA-late', key);
+        assert.deepEqual(first, {
+          id,
+          log: callLog({ callSid: 'CA-late', recordingKey: key }),
+          changed: true,
+        });
+        assert.deepEqual(await crm.attachRecording('CA-late', key), { ...first, changed: false });
+        // The log written again under its key is still the one row, with the recording.
+        assert.equal((await crm.writeCallLog('conf:log:late', callLog({ callSid: 'CA-late' }))).id, id); // prettier-ignore
+      });
+
+      it('concurrent attaches of one key: one change', async () => {
+        const { crm } = await create();
+        await crm.writeCallLog('conf:log:late-race', callLog({ callSid: 'CA-late' }));
+        const results = await Promise.all(
+          Array.from({ length: 6 }, () => crm.attachRecording('CA-late', key)),
+        );
+        assert.equal(results.filter((r) => r?.changed).length, 1);
+      });
+
+      it('no call log yet (still queued): undefined, and the key lands once the log exists', async () => {
+        const { crm } = await create();
+        assert.equal(await crm.attachRecording('CA-queued', key), undefined);
+        await crm.writeCallLog('conf:log:queued', callLog({ callSid: 'CA-queued' }));
+        assert.equal((await crm.attachRecording('CA-queued', key))?.log.recordingKey, key);
+      });
+
+      it('never overwrites another recording: final bad input', async () => {
+        const { crm } = await create();
+        await crm.writeCallLog('conf:log:has', callLog({ callSid: 'CA-has', recordingKey: key }));
+        await assert.rejects(
+          crm.attachRecording('CA-has', 'recordings/other.wav'),
+          (err) => err instanceof ProviderError && err.kind === 'bad_input' && !err.retryable,
+        );
+      });
+    });
   });
 }
 
@@ -264,6 +307,7 @@ crmBillingConformance('fallback(failing fake, PostgreSQL) reading', async (extra
     findCustomerByPhone: (phone) => chain.findCustomerByPhone(phone),
     getBalance: (customerId) => chain.getBalance(customerId),
     writeCallLog: (key, log) => pg.crm.writeCallLog(key, log),
+    attachRecording: (callSid, key) => pg.crm.attachRecording(callSid, key),
   };
   return { crm, billing: pg.billing };
 });

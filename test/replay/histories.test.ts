@@ -49,6 +49,9 @@ describe('replay of recorded histories (test/histories)', () => {
       'answer-failed-before-callback',
       // Three failed recognitions, recorded before they offered a call back (an agent then).
       'asr-failed-before-offer',
+      // A missed dial outcome that came after the hand-off stopped waiting (the call still
+      // finishing), recorded before it scheduled the callback (it was ignored).
+      'late-dial-after-wait',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

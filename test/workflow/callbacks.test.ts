@@ -27,6 +27,7 @@ const crmDown: CrmClient = {
   findCustomerByPhone: async () => down(),
   getBalance: async () => down(),
   writeCallLog: async () => down(),
+  attachRecording: async () => down(),
 };
 /** Every language model away: the answer cannot be produced. */
 const llmDown: Answerer = {

@@ -7,12 +7,13 @@
 // callback is scheduled — never silence, never a hang-up without a word.
 import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { edgeHost, handoff } from '../activity-proxies';
+import { isPatched, PATCHES } from './versions';
 import {
+  callbackInput,
   callbackWorkflowId,
   isCallableNumber,
   MISSED_DIAL_STATUSES,
   noAgentLine,
-  type CallbackInput,
   type CallConfig,
   type CallInput,
   type CallState,
@@ -89,8 +90,34 @@ export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
   return 'connected';
 }
 
+/**
+ * A dial outcome that came after handOff stopped waiting, while the call still finishes (its
+ * recording, its call log). Missed: the caller heard "we will call you back" from the edge's
+ * TwiML, so the callback is scheduled (once: its workflow id is the call's). Answered: noted.
+ * A call that already owes a callback from its hand-off has it.
+ */
+export async function lateDialOutcome(
+  call: LateDialCall,
+  outcome: HandoffOutcome,
+  status: DialCallStatus,
+): Promise<void> {
+  if (outcome === 'callback' || outcome === 'not_configured') return;
+  if (!isPatched(PATCHES.lateDialOutcome)) return;
+  if (!MISSED_DIAL_STATUSES.includes(status)) {
+    log.info('a late dial outcome: no callback', { dialStatus: status, outcome });
+    return;
+  }
+  log.warn('a missed dial outcome after the hand-off stopped waiting: calling back', { dialStatus: status }); // prettier-ignore
+  // Warm: the caller may still hold in the conference, and only Twilio can tell them.
+  if (call.config.transferMode === 'warm' && call.config.agentStatusUrl !== undefined)
+    await tellCallerByTwilio(call);
+  await scheduleCallback(call, `dial_${status}`);
+}
+
+type LateDialCall = Pick<HandoffCall, 'input' | 'config' | 'workflowId' | 'stream' | 'hungUp'>;
+
 /** The edge still holds the call (the transfer never replaced its TwiML): it says why, then hangs up. */
-async function tellCaller(call: HandoffCall): Promise<void> {
+async function tellCaller(call: LateDialCall): Promise<void> {
   const queue = call.stream()?.edgeTaskQueue;
   if (!queue || call.hungUp()) return;
   await edgeHost(queue)
@@ -106,7 +133,7 @@ async function tellCaller(call: HandoffCall): Promise<void> {
  * The warm transfer's hold may have moved the caller off the edge: Twilio says the line and
  * hangs up; if even that fails, the edge (if it still holds the call) says it.
  */
-async function tellCallerByTwilio(call: HandoffCall): Promise<void> {
+async function tellCallerByTwilio(call: LateDialCall): Promise<void> {
   if (call.hungUp()) return;
   try {
     await handoff.sayAndHangUp({
@@ -144,15 +171,7 @@ export async function scheduleCallback(
     log.warn("no callback: no agents' queue is configured to connect it to", { reason });
     return;
   }
-  const args: CallbackInput = {
-    callSid: input.callSid,
-    callWorkflowId: call.workflowId,
-    to: input.from,
-    from: input.to,
-    connectTo: config.agentQueueNumber,
-    delayMs: config.callbackDelayMs,
-    reason,
-  };
+  const args = callbackInput(input, call.workflowId, config.agentQueueNumber, config.callbackDelayMs, reason); // prettier-ignore
   try {
     await startChild('callbackWorkflow', {
       workflowId: callbackWorkflowId(input.callSid),

@@ -47,6 +47,11 @@ export const PATCHES = {
   noGroundedAnswer: 'no-grounded-answer',
   /** Three failed recognitions in a row offer a call back or an agent (before: an agent). */
   asrFailedOffer: 'asr-failed-offer',
+  /**
+   * A missed dial outcome that comes after the hand-off stopped waiting (the call still
+   * finishing) schedules the callback (before: ignored).
+   */
+  lateDialOutcome: 'late-dial-outcome',
 } as const;
 
 export const DEPRECATED_PATCHES = {
