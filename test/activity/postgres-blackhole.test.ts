@@ -2,7 +2,8 @@
 // Toxiproxy proxy that accepts connections and drops every byte. A query, a connect and a
 // transaction each end in a ProviderError `timeout` (retryable: the breaker counts it, the
 // activity's retry policy applies) instead of a hang; once the proxy is cleared the same
-// pool serves again (a client whose query got no reply was destroyed, not pooled).
+// pool serves again (a client whose query got no reply was destroyed, not pooled). The
+// provider's breaker counts those timeouts like any other failure.
 import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
 import { databaseUrl } from '../../infra';
@@ -14,6 +15,10 @@ import {
 } from '../../infra/postgres-pool';
 import { PostgresBilling } from '../../providers/billing/postgres';
 import { PostgresCrm } from '../../providers/crm/postgres';
+import { FallbackCrmClient } from '../../providers/crm/fallback';
+import { FallbackExhaustedError } from '../../providers/fallback';
+import { ProviderHealth } from '../../providers/health/provider-health';
+import { QUICK_BREAKER } from '../../testing/degraded';
 import { LocalPostgresGateway } from '../../providers/payments/local-postgres';
 import { ProviderError } from '../../providers/provider-error';
 import { resetDb, testDb } from '../../testing/platform';
@@ -122,6 +127,36 @@ describe('PostgreSQL pool: a black-holed database times out, then serves again',
     });
     assert.equal(r.status, 'held');
     assert.equal(r.created, true);
+  });
+
+  it("the breaker counts the pool's timeouts: open after two, the CRM then skipped at once; a probe closes it after clear()", async () => {
+    const health = new ProviderHealth({ policy: QUICK_BREAKER });
+    const crm = new FallbackCrmClient(
+      [{ provider: 'postgres', port: new PostgresCrm(pool) }],
+      health.forFamily('crm'),
+    );
+    await proxy.blackhole();
+    for (let i = 0; i < 2; i++) {
+      const err = await rejection(crm.findCustomerByPhone('+15550100001'));
+      assert.ok(err instanceof FallbackExhaustedError, String(err));
+      assert.deepEqual(
+        err.attempts.map((a) => a.kind),
+        ['timeout'],
+      );
+      assert.equal(err.retryable, true);
+    }
+    assert.equal(health.state('crm:postgres').state.state, 'open');
+    const skipped = await rejection(crm.findCustomerByPhone('+15550100001'));
+    assert.ok(skipped instanceof FallbackExhaustedError);
+    assert.deepEqual(
+      skipped.attempts.map((a) => a.kind),
+      ['skipped'],
+      'not asked while open',
+    );
+    await proxy.clear();
+    await new Promise((r) => setTimeout(r, QUICK_BREAKER.openMs + 100));
+    assert.equal((await crm.findCustomerByPhone('+15550100001'))?.id, 'cus_ada');
+    assert.equal(health.state('crm:postgres').state.state, 'closed');
   });
 
   it('bounds come from PG_*_MS, defaults otherwise; nonsense is refused', () => {
