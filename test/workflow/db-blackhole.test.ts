@@ -230,6 +230,55 @@ describe('database black-holed: the call degrades as if it were down, nothing lo
     });
   });
 
+  it('the whole database black-holed the moment the card was charged, before the charge is recorded: once it answers, the retry finds that charge; one charge, one payment', async function () {
+    this.timeout(300_000);
+    const taskQueue = `calls-pay-blackhole-charged-${newCallSid()}`;
+    const deps = postgresCallDeps(proxied, intent);
+    const gateway = deps.payments.gateway;
+    let cut = false;
+    // The real fault at the worst moment: the processor has charged; nothing else knows yet.
+    const charging = Object.create(gateway) as typeof gateway;
+    charging.charge = async (key, req) => {
+      const charge = await gateway.charge(key, req);
+      if (!cut) {
+        cut = true;
+        await proxy.blackhole();
+      }
+      return charge;
+    };
+    const workers = [
+      await callWorker(
+        env,
+        { ...deps, payments: { ...deps.payments, gateway: charging } },
+        taskQueue,
+      ),
+      await postCallWorker(env),
+    ];
+    await running(workers, async () => {
+      const { bridge, handle } = await startCall(env.client, { taskQueue });
+      assert.match((await bridge.streamStarted()).text, /^Hello Ada/);
+      assert.match((await bridge.utterance('I want to pay my bill')).text, /Shall I pay it now/);
+      const answered = bridge.utterance('yes');
+      await waitFor(async () => {
+        const charge = await pendingActivity(handle, 'chargePayment');
+        return (charge?.attempt ?? 0) >= 3 && poolTimedOut(charge, 'postgres');
+      }, 120_000);
+      assert.equal(await chargeCount('succeeded'), 1, 'the processor charged');
+      assert.equal(await paymentCount(), 0, 'billing has not recorded it');
+      await proxy.clear();
+
+      assert.match((await answered).text, /payment of 42 dollars and 50 cents is complete/);
+      const charges = await db.query("SELECT id FROM gateway_charges WHERE status = 'succeeded'");
+      assert.equal(charges.rows.length, 1, 'charged once');
+      const payments = await db.query("SELECT charge_id FROM payments WHERE invoice_id = 'inv_ada_1'"); // prettier-ignore
+      assert.deepEqual(payments.rows, [{ charge_id: charges.rows[0].id }], 'one payment, naming the charge'); // prettier-ignore
+      assert.equal(await invoiceStatus(), 'paid');
+      assert.equal(await chargeCount('refunded'), 0);
+      await bridge.utterance('goodbye');
+      await handle.result();
+    });
+  });
+
   const logCount = async (callSid: string) =>
     Number((await db.query('SELECT count(*) FROM call_logs WHERE call_sid = $1', [callSid])).rows[0].count); // prettier-ignore
   const chargeCount = async (status: string) =>
