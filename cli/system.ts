@@ -1,10 +1,10 @@
 // `switchboard start` and `demo`: the local platform, the demo data and the knowledge index,
 // then the call worker, the post-call worker, the warehouse loader and the media-edge,
 // started together and stopped together.
-import { Pool } from 'pg';
 import { migrate, seed } from '../providers/postgres/schema';
 import { ensureLocalKnowledgeIndex } from '../conversation/knowledge/local-index';
 import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
+import { createPostgresPool } from '../infra/postgres-pool';
 import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +22,7 @@ export interface RunningSystem {
 
 export async function startSystem(opts: { quiet?: boolean } = {}): Promise<RunningSystem> {
   await infraUp({ quiet: opts.quiet });
-  const pool = new Pool({ connectionString: databaseUrl() });
+  const pool = createPostgresPool(databaseUrl());
   try {
     await migrate(pool);
     await seed(pool);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
+import { boundedClientConfig, pgBoundsFromEnv } from './postgres-pool';
 import { kafkaEndpoint, kafkaInfo } from './kafka';
 import { devServerFlags, loadTemporalConfig, type TemporalConfig } from './temporal-config';
 import { envPort, type Log, paths, type ServiceName, shortPath } from './paths';
@@ -503,7 +504,8 @@ function superuserClient(port: number, database: string) {
     port,
     user: 'postgres',
     database,
-    connectionTimeoutMillis: 2_000,
+    // CREATE DATABASE copies a template: a minute, not the app's per-statement bound.
+    ...boundedClientConfig({ ...pgBoundsFromEnv(), queryTimeoutMs: 60_000 }),
   });
 }
 

@@ -1,6 +1,7 @@
 // The call activities' dependencies on the local PostgreSQL CRM/billing database, each a
 // one-link fallback chain: the shape provider health and further providers plug into.
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
+import { createPostgresPool } from '../infra/postgres-pool';
 import type { IntentClassifier } from '../providers/intent/port';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import type { CallActivityDeps } from '../activities/call-activities';
@@ -18,7 +19,8 @@ export async function postgresDeps(
   databaseUrl: string,
   health?: ProviderHealth,
 ): Promise<CallActivityDeps & { pool: Pool }> {
-  const pool = new Pool({ connectionString: databaseUrl, max: 10 });
+  // Bounded waits (PG_*_MS): a black-holed database fails as a timeout, not a hang.
+  const pool = createPostgresPool(databaseUrl, { max: 10 });
   await migrate(pool);
   const intent = createEmbeddingIntentClassifier();
   await intent.warmUp();

@@ -6,6 +6,7 @@
 // ProviderErrors (postgres/errors.ts); a declined payment is PaymentDeclinedError.
 import type { Pool, PoolClient } from 'pg';
 import { pgCall } from '../postgres/errors';
+import { inTransaction } from '../postgres/transaction';
 import {
   PaymentDeclinedError,
   type Billing,
@@ -171,22 +172,7 @@ export class PostgresBilling implements Billing, PaymentReservations {
 
   private tx<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const declined = (err: unknown) => err instanceof PaymentDeclinedError;
-    return pgCall(this.name, () => this.inTransaction(fn), declined);
-  }
-
-  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    return pgCall(this.name, () => inTransaction(this.pool, fn, declined), declined);
   }
 }
 

@@ -5,6 +5,7 @@
 // ProviderErrors (postgres/errors.ts); a refused card is CardDeclinedError.
 import type { Pool } from 'pg';
 import { pgCall } from '../postgres/errors';
+import { inTransaction } from '../postgres/transaction';
 import {
   CardDeclinedError,
   type ChargeRequest,
@@ -73,13 +74,11 @@ export class LocalPostgresGateway implements PaymentGateway {
     return pgCall(this.name, () => this.refundOrVoid(refundKey, chargeKey));
   }
 
-  private async refundOrVoid(
+  private refundOrVoid(
     refundKey: string,
     chargeKey: string,
   ): Promise<{ status: 'refunded' | 'voided'; chargeId?: string; created: boolean }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       // Void the key first: a charge still in flight with it now finds this row instead.
       await client.query(
         `INSERT INTO gateway_charges (id, idempotency_key, amount_cents, status)
@@ -92,10 +91,7 @@ export class LocalPostgresGateway implements PaymentGateway {
         [chargeKey],
       );
       const charge = rows[0]!;
-      if (charge.status === 'voided') {
-        await client.query('COMMIT');
-        return { status: 'voided', created: false };
-      }
+      if (charge.status === 'voided') return { status: 'voided' as const, created: false };
       const refunded = await client.query(
         `INSERT INTO gateway_refunds (id, idempotency_key, charge_id, amount_cents)
          VALUES ('re_' || substr(md5($1), 1, 24), $1, $2, $3) ON CONFLICT DO NOTHING`,
@@ -104,14 +100,8 @@ export class LocalPostgresGateway implements PaymentGateway {
       await client.query("UPDATE gateway_charges SET status = 'refunded' WHERE id = $1", [
         charge.id,
       ]);
-      await client.query('COMMIT');
-      return { status: 'refunded', chargeId: charge.id, created: refunded.rowCount === 1 };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      return { status: 'refunded' as const, chargeId: charge.id, created: refunded.rowCount === 1 };
+    });
   }
 }
 

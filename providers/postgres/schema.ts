@@ -1,6 +1,6 @@
 // Schema of the local CRM/billing database. Idempotency keys are UNIQUE so a retried
 // write can never land twice, whatever the activity code does.
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -75,16 +75,31 @@ CREATE TABLE IF NOT EXISTS gateway_refunds (
 );
 `;
 
+/**
+ * Migration waits for another process's migration (the advisory lock) and runs DDL: longer
+ * than the pool's per-statement bound allows, so it sets its own for its session.
+ */
+const MIGRATION_TIMEOUT_MS = 60_000;
+
 export async function migrate(pool: Pool): Promise<void> {
   // Serialize concurrent migrations (workers and tests may start together).
   const client = await pool.connect();
+  // pg honours a per-query query_timeout; its types do not list it.
+  const query = (text: string) =>
+    client.query({ text, query_timeout: MIGRATION_TIMEOUT_MS } as QueryConfig);
   try {
-    await client.query('SELECT pg_advisory_lock(7233001)');
-    await client.query(SCHEMA);
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(7233001)').catch(() => undefined);
-    client.release();
+    await query(`SET statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    await query('SELECT pg_advisory_lock(7233001)');
+    await query(SCHEMA);
+    await query('SELECT pg_advisory_unlock(7233001)');
+    await query('RESET statement_timeout');
+  } catch (err) {
+    // The session is closed, not pooled: that unlocks it too, and no connection is kept
+    // with the migration's settings or a query still in flight.
+    client.release(err instanceof Error ? err : new Error(String(err)));
+    throw err;
   }
+  client.release();
 }
 
 export interface SeedCustomer {
