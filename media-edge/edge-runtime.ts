@@ -22,6 +22,7 @@ import type { EdgeConfig } from './config';
 import { CallBridge } from './call/bridge';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
+import { TtsOutageWatch } from './call/tts-outage';
 import type { EdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
@@ -125,6 +126,15 @@ export async function createEdgeRuntime(opts: {
     tts,
     recordings,
     recordingsBucket: speech.S3_RECORDINGS_BUCKET,
+    // Without provider health there are no breakers to tell an outage by.
+    ...(health && {
+      ttsOutage: new TtsOutageWatch({
+        links: chain.links,
+        breaker: (provider) => health.state(`tts:${provider}`),
+        chain,
+        afterMs: speech.TTS_OUTAGE_AFTER_MS,
+      }),
+    }),
     session: {
       endpointing: {
         hangoverMs: speech.ENDPOINT_HANGOVER_MS,

@@ -27,6 +27,8 @@ const schema = z.object({
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
+  /** Every synthesizer out this long: new calls get the outage notice and a call back. */
+  TTS_OUTAGE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type EdgeSpeechConfig = z.infer<typeof schema>;

@@ -49,6 +49,11 @@ describe('replay of recorded histories (test/histories)', () => {
       'answer-failed-before-callback',
       // Three failed recognitions, recorded before they offered a call back (an agent then).
       'asr-failed-before-offer',
+      // A stream start reporting every synthesizer out, recorded before it got the outage
+      // notice (the greeting then), and a callable caller's no-retrieval answer, recorded
+      // before it offered a call back (the general line alone).
+      'tts-outage-before-notice',
+      'no-retrieval-before-offer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });
