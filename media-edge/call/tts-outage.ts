@@ -9,12 +9,12 @@
 // breaker, so this call and the next ones get the conversation again.
 import type { HealthView, BreakerState } from '../../providers/health/policy';
 import type { TextToSpeech } from '../../providers/tts/port';
-import { PROMPTS } from '../../workflows/call-state';
+import { APOLOGY } from '../../providers/tts/prerecorded';
 
 /** Links that say only fixed audio: they keep a call audible, but cannot hold a conversation. */
 const FIXED_AUDIO = new Set(['prerecorded', 'pieces']);
 /** A fixed line, so a vendor's answer to it is cacheable and a stand-in has it recorded. */
-const PROBE_TEXT = PROMPTS.goodbye;
+const PROBE_TEXT = APOLOGY;
 
 export interface TtsOutageCheck {
   /** True when every synthesizer has been out (breaker open) for at least the threshold. */
