@@ -22,6 +22,8 @@ export type Phase =
   | 'offer_callback'
   /** The caller could not be heard three times: a call back (yes) or an agent (no). */
   | 'offer_callback_or_agent'
+  /** A question the knowledge base could not be searched for: a call back when it can (yes/no). */
+  | 'offer_callback_later'
   | 'ended';
 
 export interface CallState {
@@ -47,7 +49,14 @@ export interface CallState {
   callbackReason?: CallbackReason;
 }
 
-export type CallbackReason = 'account_unavailable' | 'no_grounded_answer' | 'asr_failed';
+export type CallbackReason =
+  | 'account_unavailable'
+  | 'no_grounded_answer'
+  | 'asr_failed'
+  /** Every synthesizer of the edge was out: the caller heard the outage notice only. */
+  | 'tts_outage'
+  /** The knowledge base could not be searched; the caller accepted a call back about it. */
+  | 'no_retrieval';
 
 export type IntentName =
   | 'check_balance'
@@ -253,6 +262,11 @@ export const streamStartedUpdate = defineUpdate<Reply, [StreamInfo]>('streamStar
 export interface StreamInfo {
   streamSid?: string;
   edgeTaskQueue?: string;
+  /**
+   * Every synthesizer of the edge has been out (breaker open) for TTS_OUTAGE_AFTER_MS: a call
+   * not yet greeted gets the outage notice and a call back instead of a conversation.
+   */
+  ttsOutage?: boolean;
 }
 export const utteranceUpdate = defineUpdate<Reply, [Utterance]>('utterance');
 export const dtmfUpdate = defineUpdate<Reply, [Dtmf]>('dtmf');

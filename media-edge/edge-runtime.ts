@@ -23,6 +23,7 @@ import type { EdgeConfig } from './config';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
 import { noticeRecording } from './call/recording-notice';
+import { TtsOutageWatch } from './call/tts-outage';
 import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
@@ -132,6 +133,15 @@ export async function createEdgeRuntime(opts: {
     tts,
     recordings,
     recordingsBucket: speech.S3_RECORDINGS_BUCKET,
+    // Without provider health there are no breakers to tell an outage by.
+    ...(health && {
+      ttsOutage: new TtsOutageWatch({
+        links: chain.links,
+        breaker: (provider) => health.state(`tts:${provider}`),
+        chain,
+        afterMs: speech.TTS_OUTAGE_AFTER_MS,
+      }),
+    }),
     session: {
       endpointing: {
         hangoverMs: speech.ENDPOINT_HANGOVER_MS,

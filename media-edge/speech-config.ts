@@ -30,6 +30,8 @@ const schema = z.object({
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
   /** The local recognizer: the live one without Deepgram, Deepgram's fallback with it. */
   LOCAL_STT: z.enum(['pocketsphinx', 'moonshine']).default('pocketsphinx'),
+  /** Every synthesizer out this long: new calls get the outage notice and a call back. */
+  TTS_OUTAGE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type EdgeSpeechConfig = z.infer<typeof schema>;

@@ -53,8 +53,16 @@ export type CallEvent =
    * is offered a call back (before, an agent).
    */
   | { kind: 'lookup_failed'; offerCallback?: boolean }
-  /** A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). */
-  | { kind: 'answered'; text: string; refused: boolean }
+  /**
+   * A grounded answer was spoken, or refused (ungrounded, a promise it cannot keep). With
+   * offerCallback (the knowledge base could not be searched) a call back is offered after it.
+   */
+  | { kind: 'answered'; text: string; refused: boolean; offerCallback?: boolean }
+  /**
+   * The edge has no synthesizer to hold a conversation with (a prolonged TTS outage): the
+   * caller hears the notice and the call ends; with callBack a call back is owed.
+   */
+  | { kind: 'tts_outage'; callBack: boolean }
   /**
    * No answer could be produced (the answering activity failed). With callBack the caller
    * hears the temporary-issue line and is owed a call back (before, an agent was offered).
@@ -123,10 +131,22 @@ export const PROMPTS = {
   payNow: 'Shall I pay it now with the card on file? Please say yes or no.',
   notPaid: 'Okay, I have not made any payment.',
   offerAgent: 'Would you like me to connect you to an agent? Please say yes or no.',
+  // A prolonged TTS outage: said whole from the prerecorded prompts, instead of a conversation.
+  ttsOutageCallBack:
+    "We're sorry, our voice system is having trouble right now, so we can't take your call. We'll text you, then call you back shortly. Goodbye.",
+  ttsOutageCallLater:
+    "We're sorry, our voice system is having trouble right now, so we can't take your call. Please call again later. Goodbye.",
+  // After the no-retrieval general line: a call back when the question can be answered.
+  offerCallbackLater:
+    'Or we can call you back when we can answer that. Would you like that? Say yes or press 1, or say no or press 2.',
+  offerCallbackLaterAgain:
+    'Sorry, shall we call you back about that? Say yes or press 1, or say no or press 2.',
+  callbackLaterBooked: 'Okay, we will call you back at this number when we can answer that.',
+  takenAsNo: "I'll take that as a no for now.",
 } as const;
 
 /** Phases with a yes-or-no question open. */
-const ASKING: readonly Phase[] = ['confirm_payment', 'offer_agent', 'offer_callback', 'offer_callback_or_agent']; // prettier-ignore
+const ASKING: readonly Phase[] = ['confirm_payment', 'offer_agent', 'offer_callback', 'offer_callback_or_agent', 'offer_callback_later']; // prettier-ignore
 
 /** Keypad input as an intent: 1 = yes, 2 = no while a question is open; 0 = an agent. */
 export function dtmfIntent(phase: Phase, digits: string): Intent {
@@ -205,7 +225,20 @@ export function step(state: CallState, event: CallEvent): Step {
     case 'answered':
       // A refusal already says it will connect an agent: keep that promise.
       if (event.refused) return end(state, event.text, 'transferred', 'transfer');
+      if (event.offerCallback)
+        return say(
+          { ...state, phase: 'offer_callback_later' },
+          `${event.text} ${PROMPTS.offerCallbackLater}`,
+        );
       return say({ ...state, phase: 'idle' }, `${event.text} ${PROMPTS.anythingElse}`);
+    case 'tts_outage':
+      if (!event.callBack) return end(state, PROMPTS.ttsOutageCallLater, 'resolved', 'hangup');
+      return end(
+        { ...state, ...owedCallback(state, 'tts_outage') },
+        PROMPTS.ttsOutageCallBack,
+        'resolved',
+        'hangup',
+      );
     case 'answer_failed':
       if (event.callBack)
         return say(
@@ -231,6 +264,11 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
   const unclear = Math.min(intent.confidence, event.asrConfidence) < event.threshold;
   if (state.phase === 'offer_callback_or_agent') return callbackOrAgent(counted, intent, unclear);
+  if (state.phase === 'offer_callback_later') {
+    const answered = callbackLater(counted, intent, unclear || intent.name === 'out_of_scope');
+    // Another request (a balance, another question, an agent, goodbye) is taken as asked.
+    return answered ?? onTurn({ ...state, phase: 'idle' }, event);
+  }
   if (unclear) {
     const misses = counted.misses + 1;
     // Unheard three times: on a line this bad, a call back may serve better than an agent.
@@ -324,6 +362,27 @@ function callbackOrAgent(state: CallState, intent: Intent, unclear: boolean): St
     return end({ ...s, ...owedCallback(s, 'asr_failed') }, PROMPTS.callbackSoon, 'resolved', 'hangup'); // prettier-ignore
   if (!unclear && intent.name === 'goodbye') return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
   return end(s, PROMPTS.agent, 'transferred', 'transfer');
+}
+
+/**
+ * The offer of a call back about a question that could not be answered: yes owes one, no goes
+ * on; unclear is asked once more, then taken as a no. Undefined: another request.
+ */
+function callbackLater(state: CallState, intent: Intent, unclear: boolean): Step | undefined {
+  if (unclear) {
+    if (state.misses >= 1)
+      return say({ ...state, misses: 0, phase: 'idle' }, `${PROMPTS.takenAsNo} ${PROMPTS.anythingElse}`); // prettier-ignore
+    return say({ ...state, misses: state.misses + 1 }, PROMPTS.offerCallbackLaterAgain);
+  }
+  const s: CallState = { ...state, misses: 0, intentPath: [...state.intentPath, intent.name] };
+  if (intent.name === 'confirm_yes')
+    return say(
+      { ...s, phase: 'idle', ...owedCallback(s, 'no_retrieval') },
+      `${PROMPTS.callbackLaterBooked} ${PROMPTS.anythingElse}`,
+    );
+  if (intent.name === 'confirm_no')
+    return say({ ...s, phase: 'idle' }, `Okay. ${PROMPTS.anythingElse}`);
+  return undefined;
 }
 
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {

@@ -17,6 +17,7 @@ import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
 import { handOff, lateDialOutcome, scheduleCallback, type HandoffOutcome } from './call/handoff';
+import { TtsOutageNotice } from './call/tts-outage';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
@@ -25,6 +26,7 @@ import {
   DEFAULT_CALL_CONFIG,
   dialStatusSignal,
   dtmfUpdate,
+  isCallableNumber,
   recordingReadySignal,
   SA_CUSTOMER_ID,
   stateQuery,
@@ -61,11 +63,16 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const dataPlane = isPatched(PATCHES.dataPlane);
   const batched = dataPlane && isPatched(PATCHES.eventBatches);
   const outbox = new EventOutbox({ callSid: input.callSid, workflowId, enabled: dataPlane, batched, carried }); // prettier-ignore
-  const call: TurnContext = { callSid: input.callSid, workflowId, config, conversation: convo, outbox, stream: () => stream }; // prettier-ignore
+  // A call back needs a number to call and an agents' queue to connect it to.
+  const canCallBack = isCallableNumber(input.from) && config.agentQueueNumber !== undefined;
+  const call: TurnContext = { callSid: input.callSid, workflowId, config, conversation: convo, outbox, stream: () => stream, canCallBack }; // prettier-ignore
+  const ttsOutage = new TtsOutageNotice(convo);
 
   setHandler(streamStartedUpdate, async (info) => {
     stream = { ...stream, ...info };
-    await condition(() => convo.replyFor(0) !== undefined);
+    // Every synthesizer of the edge is out: the greeting waits to become the outage notice.
+    ttsOutage.streamStarted(info, inbox.lastTurnId > 0);
+    await condition(() => convo.replyFor(0) !== undefined && !ttsOutage.pending);
     return convo.replyFor(0)!;
   });
   setHandler(
@@ -147,11 +154,15 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     if (stream?.streamSid) deprecated(DEPRECATED_PATCHES.noInputAfterPlayback);
     const speaking = stream?.streamSid ? speakingMs(lastSaid) : 0;
     const heard = await condition(
-      () => inbox.queue.length > 0 || hangup !== undefined,
+      () => inbox.queue.length > 0 || hangup !== undefined || ttsOutage.pending,
       config.noInputTimeoutMs + speaking,
     );
     if (hangup) {
       convo.state = step(convo.state, { kind: 'hangup', answered: hangup === 'completed' }).state;
+      break;
+    }
+    if (ttsOutage.pending) {
+      ttsOutage.tell(canCallBack);
       break;
     }
     if (!heard) {

@@ -11,6 +11,8 @@ import type { CallbackInput } from './definitions';
 const OPENERS: Record<string, string> = {
   account_unavailable: 'Sorry we could not reach your account during your call.',
   no_grounded_answer: 'Sorry we could not answer your question during your call.',
+  no_retrieval: 'Sorry we could not answer your question during your call.',
+  tts_outage: 'Sorry our voice system could not take your call.',
 };
 
 export interface CallbackResult {

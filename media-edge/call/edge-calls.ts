@@ -12,6 +12,7 @@ import type { UtteranceRecognizer } from './listener';
 import { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
 import { CallSession, type CallSessionOptions } from './session';
+import type { TtsOutageCheck } from './tts-outage';
 
 export interface EdgeCallsDeps {
   client: Client;
@@ -24,6 +25,8 @@ export interface EdgeCallsDeps {
   /** Named in the recording.completed event. */
   recordingsBucket?: string;
   session?: CallSessionOptions;
+  /** Whether every synthesizer is out: a new call then gets the outage notice. */
+  ttsOutage?: TtsOutageCheck;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -56,6 +59,7 @@ export class EdgeCalls implements CallAudio {
         recorder: new CallRecorder(),
         recordings: deps.recordings,
         ...(deps.recordingsBucket && { recordingsBucket: deps.recordingsBucket }),
+        ...(deps.ttsOutage && { ttsOutage: deps.ttsOutage }),
         track: (what, work) => this.track(what, work),
         onTiming: (timing) => {
           if (timing.turnId === 0) return; // the greeting

@@ -21,6 +21,7 @@ import { Playout, type PlayoutTransport } from './playout';
 import type { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
 import { Speaker, type TurnOutput } from './speaker';
+import type { TtsOutageCheck } from './tts-outage';
 import { TurnClock } from './turn-clock';
 
 /** The media stream as a call uses it: its events, and the transport the agent is played on. */
@@ -48,6 +49,8 @@ export interface CallSessionDeps {
   recordingsBucket?: string;
   /** Work that outlives the step that started it (a signal, the recording), for shutdown. */
   track: (what: string, work: Promise<unknown>) => void;
+  /** Whether the edge's voice is out (a prolonged TTS outage), told to the workflow at start. */
+  ttsOutage?: TtsOutageCheck;
   /** Each answered turn's timing, as it is sent to the workflow. */
   onTiming?: (timing: TurnTimingReport) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -118,13 +121,19 @@ export class CallSession {
     stream.on('close', () => this.end());
   }
 
-  /** Tells the workflow the stream is up and plays its greeting; no workflow ends the call. */
+  /**
+   * Tells the workflow the stream is up (and whether this edge's voice is out, which turns
+   * the greeting into the outage notice) and plays its greeting; no workflow ends the call.
+   */
   async start(edgeTaskQueue: string): Promise<void> {
     let greeting: Reply;
     try {
+      const ttsOutage = await this.deps.ttsOutage?.outage();
+      if (ttsOutage) this.deps.log('every synthesizer is out: the call is told, not served');
       greeting = await this.deps.bridge.streamStarted({
         streamSid: this.stream.streamSid,
         edgeTaskQueue,
+        ...(ttsOutage && { ttsOutage }),
       });
     } catch (err) {
       this.deps.log('the call workflow did not answer the stream', {

@@ -52,6 +52,11 @@ describe('replay of recorded histories (test/histories)', () => {
       // A missed dial outcome that came after the hand-off stopped waiting (the call still
       // finishing), recorded before it scheduled the callback (it was ignored).
       'late-dial-after-wait',
+      // A stream start reporting every synthesizer out, recorded before it got the outage
+      // notice (the greeting then), and a callable caller's no-retrieval answer, recorded
+      // before it offered a call back (the general line alone).
+      'tts-outage-before-notice',
+      'no-retrieval-before-offer',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

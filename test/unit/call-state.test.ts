@@ -362,3 +362,50 @@ describe('call state machine: the caller cannot be heard', () => {
     }
   });
 });
+
+describe('call-state: a prolonged TTS outage and the no-retrieval call back offer', () => {
+  it('the outage notice ends the call; a call back is owed only to a caller who can take one', () => {
+    const back = step(greeted(), { kind: 'tts_outage', callBack: true });
+    assert.deepEqual([back.say, back.action], [PROMPTS.ttsOutageCallBack, 'hangup']);
+    assert.equal(back.state.phase, 'ended');
+    assert.deepEqual([back.state.callbackRequested, back.state.callbackReason], [true, 'tts_outage']); // prettier-ignore
+    const later = step(greeted(), { kind: 'tts_outage', callBack: false });
+    assert.deepEqual([later.say, later.action], [PROMPTS.ttsOutageCallLater, 'hangup']);
+    assert.equal(later.state.callbackRequested, undefined);
+  });
+
+  const offered = () =>
+    step(greeted(), { kind: 'answered', text: 'General line.', refused: false, offerCallback: true }); // prettier-ignore
+
+  it('the general line is followed by the offer; without offerCallback, by "anything else"', () => {
+    assert.equal(offered().say, `General line. ${PROMPTS.offerCallbackLater}`);
+    assert.equal(offered().state.phase, 'offer_callback_later');
+    const plain = step(greeted(), { kind: 'answered', text: 'General line.', refused: false });
+    assert.equal(plain.say, `General line. ${PROMPTS.anythingElse}`);
+  });
+
+  it('yes (or keypad 1) owes a call back and the call goes on; no does not', () => {
+    for (const yes of [
+      turn('confirm_yes'),
+      { ...turn('confirm_yes'), intent: dtmfIntent('offer_callback_later', '1') },
+    ]) {
+      const s = step(offered().state, yes);
+      assert.equal(s.say, `${PROMPTS.callbackLaterBooked} ${PROMPTS.anythingElse}`);
+      assert.deepEqual([s.state.phase, s.state.callbackReason], ['idle', 'no_retrieval']);
+    }
+    const no = step(offered().state, turn('confirm_no'));
+    assert.equal(no.say, `Okay. ${PROMPTS.anythingElse}`);
+    assert.equal(no.state.callbackRequested, undefined);
+  });
+
+  it('unclear is asked once more, then taken as a no; another request is taken as asked', () => {
+    const again = step(offered().state, turn('confirm_yes', 0.1));
+    assert.equal(again.say, PROMPTS.offerCallbackLaterAgain);
+    const gaveUp = step(again.state, turn('out_of_scope', 0.9));
+    assert.equal(gaveUp.say, `${PROMPTS.takenAsNo} ${PROMPTS.anythingElse}`);
+    assert.deepEqual([gaveUp.state.phase, gaveUp.state.misses], ['idle', 0]);
+    assert.equal(gaveUp.state.callbackRequested, undefined);
+    const balance = step(offered().state, turn('check_balance'));
+    assert.equal(balance.effect?.kind, 'fetch_balance');
+  });
+});

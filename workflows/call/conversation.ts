@@ -95,6 +95,18 @@ export class Conversation {
     return reply;
   }
 
+  /**
+   * The greeting, not yet handed to the edge, replaced by another first line (the TTS outage
+   * notice): the transcript and the replies then hold only what the caller hears.
+   */
+  replaceGreeting(text: string, action: Reply['action']): Reply {
+    const reply = this.replies.findIndex((r) => r.turnId === 0);
+    if (reply >= 0) this.replies.splice(reply, 1);
+    const line = this.transcript.findIndex((e) => e.speaker === 'agent' && e.reason === 'greeting');
+    if (line >= 0) this.transcript.splice(line, 1);
+    return this.speak(0, text, action, 'greeting');
+  }
+
   carried(): Pick<CarriedState, 'state' | 'transcriptTail' | 'recentReplies' | 'nextSeq'> {
     return {
       state: this.state,

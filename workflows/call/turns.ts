@@ -44,6 +44,8 @@ export interface TurnContext {
   conversation: Conversation;
   outbox: EventOutbox;
   stream(): StreamInfo | undefined;
+  /** The caller can be called back (a phone number, and an agents' queue to connect it to). */
+  canCallBack: boolean;
 }
 
 /** Turns admitted and not yet answered, in arrival order. */
@@ -243,8 +245,19 @@ async function runEffect(
     const answer = edgeQueue
       ? await edgeAnswer(edgeQueue).answerOnCall(request)
       : await answers.answerQuestion(request);
+    // The knowledge base could not be searched: a call back when it can be answered, to a
+    // caller who can be called (decided only then, where the patch is).
+    const offerCallback =
+      answer.degraded === 'no_retrieval' &&
+      call.canCallBack &&
+      isPatched(PATCHES.noRetrievalCallbackOffer);
     return {
-      event: { kind: 'answered', text: answer.text, refused: answer.refused !== undefined },
+      event: {
+        kind: 'answered',
+        text: answer.text,
+        refused: answer.refused !== undefined,
+        ...(offerCallback && { offerCallback }),
+      },
       answer,
     };
   } catch (err) {

@@ -52,6 +52,16 @@ export const PATCHES = {
    * finishing) schedules the callback (before: ignored).
    */
   lateDialOutcome: 'late-dial-outcome',
+  /**
+   * The edge reports every synthesizer out at stream start: a call not yet in conversation
+   * hears the outage notice, is called back and ends (before: the greeting, a conversation).
+   */
+  ttsOutageNotice: 'tts-outage-notice',
+  /**
+   * A question answered with the no-retrieval general line also offers a call back to a
+   * caller who can be called (before: the general line alone).
+   */
+  noRetrievalCallbackOffer: 'no-retrieval-callback-offer',
 } as const;
 
 export const DEPRECATED_PATCHES = {
