@@ -13,6 +13,7 @@ import { FallbackExhaustedError } from '../providers/fallback';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { FallbackCache } from '../providers/cache/fallback';
+import { MemoryCache } from '../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
@@ -99,7 +100,11 @@ export async function createEdgeRuntime(opts: {
   const redis = redisCacheClient(speech.REDIS_URL);
   const cache = new TtsCache({
     cache: new FallbackCache(
-      [{ provider: 'redis', port: new RedisCache(redis) }],
+      // Redis down: prompts this edge already synthesized come from its memory.
+      [
+        { provider: 'redis', port: new RedisCache(redis) },
+        { provider: 'memory', port: new MemoryCache() },
+      ],
       health?.forFamily('cache'),
     ),
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),
