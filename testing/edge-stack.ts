@@ -10,6 +10,7 @@ import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { FallbackSpeechToText } from '../providers/stt/fallback';
 import type { Answerer } from '../conversation/answers/answerer';
+import type { ProviderHealth } from '../providers/health/provider-health';
 import { objectStoreConfig, redisUrl } from '../infra';
 import { loadEdgeConfig, type EdgeConfig } from '../media-edge/config';
 import { createEdgeRuntime, type EdgeRuntime } from '../media-edge/edge-runtime';
@@ -42,6 +43,8 @@ export async function startEdgeStack(
     answerer?: Answerer;
     /** The edge's TTS chain; default the local voice, then the prerecorded prompts and pieces. */
     chain?: FallbackTextToSpeech;
+    /** Provider health the edge's chains consult (breakers); default none. */
+    health?: ProviderHealth;
   } = {},
 ): Promise<EdgeStack> {
   const env = await localEnv();
@@ -73,6 +76,7 @@ export async function startEdgeStack(
     chain: opts.chain ?? textToSpeechFromEnv({ TTS_CHAIN: 'local,prerecorded,pieces' }),
     ...(opts.stt && { stt: opts.stt }),
     ...(opts.answerer && { answerer: opts.answerer }),
+    ...(opts.health && { health: opts.health }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const app: FastifyInstance = await buildEdgeServer({
