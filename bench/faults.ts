@@ -82,6 +82,8 @@ export interface FaultResult {
   openP50Ms: number;
   ratioP50: number;
   detectMs?: number;
+  /** Why the breaker opened ("3 timeouts in a row"). */
+  openedBy?: string;
   recoverMs?: number;
   callLogs: { lost: number; doubled: number };
   events: { lost: number; doubled: number };
@@ -129,8 +131,11 @@ async function runScenario(
   try {
     while (calls.before.length < n.before) await wave('before');
     const fault = s.faultOf();
+    let openedBy: string | undefined;
     const watch = setInterval(() => {
-      if (detectedAt === undefined && open()) detectedAt = performance.now();
+      if (detectedAt !== undefined || !open()) return;
+      detectedAt = performance.now();
+      openedBy = s.detected ? undefined : health.state(s.breaker).state.reason;
     }, 20);
     const injected = performance.now();
     await fault.inject();
@@ -185,6 +190,7 @@ async function runScenario(
       openP50Ms: round(openP50),
       ratioP50: Math.round((openP50 / healthy) * 100) / 100,
       ...(detectedAt !== undefined && { detectMs: Math.round(detectedAt - injected) }),
+      ...(openedBy && { openedBy }),
       ...(recoveredAt !== undefined && { recoverMs: Math.round(recoveredAt - lifted) }),
       ...left,
     };
