@@ -199,9 +199,10 @@ program
   )
   .option('--frames', "only the edge's per-frame audio path vs the μ-law decode alone")
   .option(
-    '--faults',
-    'only the degraded modes under real faults (Toxiproxy): LLM black hole, ASR, Redis and ' +
-      'object store down — calls before, during and after, detection and recovery times',
+    '--faults [name]',
+    'only the degraded modes under real faults, whole calls: LLM black hole, ASR, Redis, TTS, ' +
+      'object store and CRM down (or the one named) — calls before, during and after, ' +
+      'detection and recovery times, call logs, events and payments lost or doubled',
   )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
     if (process.argv.includes('--frames')) {
@@ -211,7 +212,8 @@ program
     }
     if (process.argv.includes('--faults')) {
       const { runFaultBench } = await import('../bench/faults');
-      await runFaultBench().catch(fail);
+      const only = (o as { faults?: string | boolean }).faults;
+      await runFaultBench(typeof only === 'string' ? { only } : {}).catch(fail);
       process.exit(0);
     }
     if (process.argv.includes('--orchestration')) {

@@ -14,6 +14,7 @@ import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../providers/stt/moonshine';
 import { FallbackCache } from '../providers/cache/fallback';
+import { MemoryCache } from '../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
@@ -107,7 +108,11 @@ export async function createEdgeRuntime(opts: {
   const redis = redisCacheClient(speech.REDIS_URL);
   const cache = new TtsCache({
     cache: new FallbackCache(
-      [{ provider: 'redis', port: new RedisCache(redis) }],
+      // Redis down: prompts this edge already synthesized come from its memory.
+      [
+        { provider: 'redis', port: new RedisCache(redis) },
+        { provider: 'memory', port: new MemoryCache() },
+      ],
       health?.forFamily('cache'),
     ),
     store: new S3ObjectStore(s3Options(speech, speech.S3_AUDIO_BUCKET)),

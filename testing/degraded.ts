@@ -15,6 +15,7 @@ import { TtsCache } from '../providers/tts/cache';
 /** Opens after two failures in a row, probes after a second. */
 export const QUICK_BREAKER: HealthPolicy = {
   consecutiveFailures: 2,
+  consecutiveTimeouts: 2,
   failureRate: 0.5,
   minRequests: 10,
   windowMs: 30_000,

@@ -1,7 +1,9 @@
 // The circuit breaker of one provider as a value and the pure rule that moves it: closed →
 // open after repeated failures or a failure rate in a sliding window → half-open once the
 // cool-down has passed (one probe request) → closed on the probe's success, open again on
-// its failure. Pure so the same rule serves the fleet's state in Redis and a process's own
+// its failure. A timeout weighs more than an error: a black-holed provider costs every caller
+// the whole timeout, so a shorter run of timeouts opens it (an error costs milliseconds and
+// one can be a blip). Pure so the same rule serves the fleet's state in Redis and a process's own
 // view, and so it is tested with a fake clock.
 import { z } from 'zod';
 import type { ProviderAttempt } from '../../contracts/providers';
@@ -10,6 +12,8 @@ import { parseEnvConfig } from '../env-config';
 export interface HealthPolicy {
   /** Opens after this many failures in a row. */
   consecutiveFailures: number;
+  /** … or after this many timeouts in a row (a black hole: each one cost a caller the bound). */
+  consecutiveTimeouts: number;
   /** … or when at least this share of the window's requests failed … */
   failureRate: number;
   /** … with at least this many requests in the window. */
@@ -23,6 +27,7 @@ export interface HealthPolicy {
 
 const HealthEnv = z.object({
   PROVIDER_HEALTH_FAILURES: z.coerce.number().int().min(1).default(5),
+  PROVIDER_HEALTH_TIMEOUTS: z.coerce.number().int().min(1).default(3),
   PROVIDER_HEALTH_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
   PROVIDER_HEALTH_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
   PROVIDER_HEALTH_WINDOW_MS: z.coerce.number().int().min(1_000).default(30_000),
@@ -34,6 +39,7 @@ export function healthPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Healt
   const c = parseEnvConfig(HealthEnv, env, 'provider health');
   return {
     consecutiveFailures: c.PROVIDER_HEALTH_FAILURES,
+    consecutiveTimeouts: c.PROVIDER_HEALTH_TIMEOUTS,
     failureRate: c.PROVIDER_HEALTH_FAILURE_RATE,
     minRequests: c.PROVIDER_HEALTH_MIN_REQUESTS,
     windowMs: c.PROVIDER_HEALTH_WINDOW_MS,
@@ -63,6 +69,8 @@ export interface BreakerState {
   /** Open: why it opened ("5 failures in a row", "6 of 10 failed in 30 s"). */
   reason?: string;
   consecutive: number;
+  /** Of the failures in a row, how many were timeouts (absent in states written before). */
+  timeouts?: number;
   buckets: Bucket[];
   lastError?: string;
   lastErrorAt?: number;
@@ -75,6 +83,8 @@ export interface Outcome {
   at: number;
   ok: boolean;
   error?: string;
+  /** The failure was a timeout. */
+  timeout?: boolean;
   /** The one request let through a half-open breaker. */
   probe?: boolean;
 }
@@ -88,6 +98,7 @@ export function outcomeOf(attempt: ProviderAttempt, at: number): Outcome | undef
   if (attempt.ok) return { at, ok: true };
   switch (attempt.kind) {
     case 'timeout':
+      return { at, ok: false, timeout: true, error: `timeout: ${attempt.reason ?? ''}` };
     case 'rate_limited':
     case 'unavailable':
     case undefined:
@@ -137,6 +148,7 @@ export function applyOutcome(s: BreakerState, o: Outcome, policy: HealthPolicy):
   }
   count(next, o, policy);
   next.consecutive = o.ok ? 0 : s.consecutive + 1;
+  next.timeouts = o.ok ? 0 : (s.timeouts ?? 0) + (o.timeout ? 1 : 0);
   const trip = tripReason(next, policy, o.at);
   if (trip === undefined) return next;
   return { ...next, state: 'open', since: o.at, until: o.at + policy.openMs, reason: trip };
@@ -164,6 +176,7 @@ function count(s: BreakerState, o: Outcome, policy: HealthPolicy): void {
 
 function tripReason(s: BreakerState, policy: HealthPolicy, now: number): string | undefined {
   if (s.consecutive >= policy.consecutiveFailures) return `${s.consecutive} failures in a row`;
+  if ((s.timeouts ?? 0) >= policy.consecutiveTimeouts) return `${s.timeouts} timeouts in a row`;
   const { requests, failures } = windowCounts(s, policy, now);
   if (requests >= policy.minRequests && failures / requests >= policy.failureRate) {
     return `${failures} of ${requests} failed in ${Math.round(policy.windowMs / 1000)} s`;

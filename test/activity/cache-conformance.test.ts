@@ -1,12 +1,14 @@
 // One conformance suite for the Cache port, run against every adapter: the Redis one on the
-// real local Redis of `switchboard infra`, the fake, and the fallback adapter wrapping Redis
-// alone and reading through [a failing fake, Redis].
+// real local Redis of `switchboard infra`, the fake, the in-process memory tier (shared
+// entries only: it refuses groups), and the fallback adapter wrapping Redis alone, reading
+// through [a failing fake, Redis], and falling to the memory tier while Redis is down.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Cache } from '../../providers/cache/port';
 import { FakeCache } from '../../providers/cache/fake';
 import { FallbackCache } from '../../providers/cache/fallback';
+import { MemoryCache } from '../../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../../providers/cache/redis';
 import { FallbackExhaustedError } from '../../providers/fallback';
 import { ProviderError } from '../../providers/provider-error';
@@ -22,7 +24,13 @@ function kindOf(err: unknown): string | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cacheConformance(adapter: string, create: () => Promise<Cache>): void {
+/** groups: false — the adapter holds shared entries only and refuses a grouped write. */
+function cacheConformance(
+  adapter: string,
+  create: () => Promise<Cache>,
+  opts: { groups?: boolean } = {},
+): void {
+  const groups = opts.groups ?? true;
   describe(`Cache conformance: ${adapter}`, function () {
     let cache: Cache;
     let n = 0;
@@ -67,60 +75,81 @@ function cacheConformance(adapter: string, create: () => Promise<Cache>): void {
       await cache.delete(key('never-written'));
     });
 
-    it('a group lists the keys set in it, and only those', async () => {
-      const group = key('group');
-      const other = key('other-group');
-      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(key) as [string, string, string, string];
-      await cache.set(a, 'A', { ttlS: 60, group });
-      await cache.set(b, 'B', { ttlS: 60, group });
-      await cache.set(b, 'B2', { ttlS: 60, group }); // listed once
-      await cache.set(c, 'C', { ttlS: 60 });
-      await cache.set(d, 'D', { ttlS: 60, group: other });
-      assert.deepEqual((await cache.groupKeys(group)).sort(), [a, b].sort());
-      assert.deepEqual(await cache.groupKeys(other), [d]);
-      assert.deepEqual(await cache.groupKeys(key('no-group')), []);
-      assert.equal(await cache.get(b), 'B2');
-    });
+    if (!groups) {
+      it('refuses a grouped write as bad input, holds nothing of it, lists nothing', async () => {
+        const group = key('group');
+        const k = key('personal');
+        await assert.rejects(cache.set(k, 'P', { ttlS: 60, group }), (err) => {
+          return kindOf(err) === 'bad_input' && !(err as ProviderError).retryable;
+        });
+        assert.equal(await cache.get(k), undefined);
+        assert.deepEqual(await cache.groupKeys(group), []);
+        const shared = key('shared');
+        await cache.set(shared, 'S', { ttlS: 60 });
+        await cache.deleteGroup(group, [shared]);
+        assert.equal(await cache.get(shared), undefined, 'the keys given are deleted');
+        await cache.deleteGroup(group);
+      });
+    }
 
-    it('a group expires with its latest entry', async () => {
-      const group = key('short-group');
-      await cache.set(key('g1'), 'x', { ttlS: 1, group });
-      assert.equal((await cache.groupKeys(group)).length, 1);
-      await sleep(1_100);
-      assert.deepEqual(await cache.groupKeys(group), []);
-    });
+    if (groups)
+      it('a group lists the keys set in it, and only those', async () => {
+        const group = key('group');
+        const other = key('other-group');
+        const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(key) as [string, string, string, string];
+        await cache.set(a, 'A', { ttlS: 60, group });
+        await cache.set(b, 'B', { ttlS: 60, group });
+        await cache.set(b, 'B2', { ttlS: 60, group }); // listed once
+        await cache.set(c, 'C', { ttlS: 60 });
+        await cache.set(d, 'D', { ttlS: 60, group: other });
+        assert.deepEqual((await cache.groupKeys(group)).sort(), [a, b].sort());
+        assert.deepEqual(await cache.groupKeys(other), [d]);
+        assert.deepEqual(await cache.groupKeys(key('no-group')), []);
+        assert.equal(await cache.get(b), 'B2');
+      });
 
-    it('deleteGroup deletes every listed entry and the group; nothing else', async () => {
-      const group = key('doomed');
-      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(key) as [string, string, string, string];
-      await cache.set(a, 'A', { ttlS: 60, group });
-      await cache.set(b, 'B', { ttlS: 60, group });
-      await cache.set(c, 'C', { ttlS: 60 });
-      await cache.set(d, 'D', { ttlS: 60, group: key('kept') });
-      await cache.deleteGroup(group);
-      assert.deepEqual([await cache.get(a), await cache.get(b)], [undefined, undefined]);
-      assert.deepEqual(await cache.groupKeys(group), []);
-      assert.deepEqual([await cache.get(c), await cache.get(d)], ['C', 'D']);
-      await cache.deleteGroup(group); // again: nothing left, no error
-      await cache.deleteGroup(key('never-written'));
-    });
+    if (groups)
+      it('a group expires with its latest entry', async () => {
+        const group = key('short-group');
+        await cache.set(key('g1'), 'x', { ttlS: 1, group });
+        assert.equal((await cache.groupKeys(group)).length, 1);
+        await sleep(1_100);
+        assert.deepEqual(await cache.groupKeys(group), []);
+      });
 
-    it('deleteGroup with keys deletes and unlists those only; keys listed since stay', async () => {
-      const group = key('partial');
-      const [a, b, late] = ['a', 'b', 'late'].map(key) as [string, string, string];
-      await cache.set(a, 'A', { ttlS: 60, group });
-      await cache.set(b, 'B', { ttlS: 60, group });
-      const seen = await cache.groupKeys(group);
-      await cache.set(late, 'L', { ttlS: 60, group }); // a write after the caller looked
-      await cache.deleteGroup(group, seen);
-      assert.deepEqual(await cache.groupKeys(group), [late]);
-      assert.deepEqual(
-        [await cache.get(a), await cache.get(b), await cache.get(late)],
-        [undefined, undefined, 'L'],
-      );
-      await cache.deleteGroup(group, []);
-      assert.deepEqual(await cache.groupKeys(group), [late]);
-    });
+    if (groups)
+      it('deleteGroup deletes every listed entry and the group; nothing else', async () => {
+        const group = key('doomed');
+        const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(key) as [string, string, string, string];
+        await cache.set(a, 'A', { ttlS: 60, group });
+        await cache.set(b, 'B', { ttlS: 60, group });
+        await cache.set(c, 'C', { ttlS: 60 });
+        await cache.set(d, 'D', { ttlS: 60, group: key('kept') });
+        await cache.deleteGroup(group);
+        assert.deepEqual([await cache.get(a), await cache.get(b)], [undefined, undefined]);
+        assert.deepEqual(await cache.groupKeys(group), []);
+        assert.deepEqual([await cache.get(c), await cache.get(d)], ['C', 'D']);
+        await cache.deleteGroup(group); // again: nothing left, no error
+        await cache.deleteGroup(key('never-written'));
+      });
+
+    if (groups)
+      it('deleteGroup with keys deletes and unlists those only; keys listed since stay', async () => {
+        const group = key('partial');
+        const [a, b, late] = ['a', 'b', 'late'].map(key) as [string, string, string];
+        await cache.set(a, 'A', { ttlS: 60, group });
+        await cache.set(b, 'B', { ttlS: 60, group });
+        const seen = await cache.groupKeys(group);
+        await cache.set(late, 'L', { ttlS: 60, group }); // a write after the caller looked
+        await cache.deleteGroup(group, seen);
+        assert.deepEqual(await cache.groupKeys(group), [late]);
+        assert.deepEqual(
+          [await cache.get(a), await cache.get(b), await cache.get(late)],
+          [undefined, undefined, 'L'],
+        );
+        await cache.deleteGroup(group, []);
+        assert.deepEqual(await cache.groupKeys(group), [late]);
+      });
 
     it('a TTL that is not a positive whole number of seconds is bad input', async () => {
       for (const ttlS of [0, -1, 1.5]) {
@@ -164,6 +193,7 @@ describe('cache', function () {
 
   cacheConformance('redis', async () => new RedisCache(client()));
   cacheConformance('fake', async () => new FakeCache());
+  cacheConformance('memory', async () => new MemoryCache(), { groups: false });
   cacheConformance('fallback(redis)', async () => {
     return new FallbackCache([{ provider: 'redis', port: new RedisCache(client()) }]);
   });
@@ -186,6 +216,23 @@ describe('cache', function () {
       deleteGroup: (g, keys) => real.deleteGroup(g, keys),
     };
   });
+
+  // Redis down and its breaker open (the gate passes it over): reads and writes go to the
+  // memory tier, as on the edge.
+  cacheConformance(
+    'fallback(redis open, memory)',
+    async () => {
+      const port = await closedPort();
+      return new FallbackCache(
+        [
+          { provider: 'redis', port: new RedisCache(client(`redis://127.0.0.1:${port}`)) },
+          { provider: 'memory', port: new MemoryCache() },
+        ],
+        { skipReason: (p) => (p === 'redis' ? 'unhealthy since 12:00:00' : undefined) },
+      );
+    },
+    { groups: false },
+  );
 
   describe('redis adapter errors', () => {
     it('Redis down: a retryable unavailable within about a second, not a hang', async () => {

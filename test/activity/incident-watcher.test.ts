@@ -120,7 +120,8 @@ describe('incident watcher: provider events → one incident per outage', functi
     )!.body as { dedup_key: string; payload: { severity: string; summary: string; custom_details: Record<string, unknown> } }; // prettier-ignore
     assert.equal(trigger.dedup_key, dedupKeyOf(p));
     assert.equal(trigger.payload.severity, 'critical');
-    assert.match(trigger.payload.summary, new RegExp(`^${p} unhealthy for \\d+ s \\(\\d+ failures in a row\\)$`)); // prettier-ignore
+    // Timeouts: the breaker opens on the timeouts-in-a-row rule.
+    assert.match(trigger.payload.summary, new RegExp(`^${p} unhealthy for \\d+ s \\(\\d+ timeouts in a row\\)$`)); // prettier-ignore
     assert.equal(trigger.payload.custom_details.last_error, 'timeout: timeout after 2000 ms');
     // Recovery: after the cool-down one probe goes, and succeeds.
     await sleep(policy.openMs);

@@ -7,6 +7,7 @@ import {
   closedState,
   DEFAULT_HEALTH_POLICY,
   healthPolicyFromEnv,
+  outcomeOf,
   viewOf,
   type BreakerState,
   type Outcome,
@@ -19,6 +20,7 @@ const fold = (s: BreakerState, outcomes: Outcome[]) =>
   outcomes.reduce((acc, o) => applyOutcome(acc, o, policy), s);
 const fail = (at: number): Outcome => ({ at, ok: false, error: 'unavailable: refused' });
 const ok = (at: number): Outcome => ({ at, ok: true });
+const timeout = (at: number): Outcome => ({ at, ok: false, timeout: true, error: 'timeout: ' });
 
 const attempt = (provider: string, kind?: ProviderAttempt['kind']): ProviderAttempt =>
   kind === undefined
@@ -34,6 +36,7 @@ describe('provider health policy', () => {
   it('has the call-center defaults and reads every variable', () => {
     assert.deepEqual(policy, {
       consecutiveFailures: 5,
+      consecutiveTimeouts: 3,
       failureRate: 0.5,
       minRequests: 10,
       windowMs: 30_000,
@@ -42,6 +45,7 @@ describe('provider health policy', () => {
     });
     const custom = healthPolicyFromEnv({
       PROVIDER_HEALTH_FAILURES: '3',
+      PROVIDER_HEALTH_TIMEOUTS: '2',
       PROVIDER_HEALTH_FAILURE_RATE: '0.25',
       PROVIDER_HEALTH_MIN_REQUESTS: '4',
       PROVIDER_HEALTH_WINDOW_MS: '10000',
@@ -50,6 +54,7 @@ describe('provider health policy', () => {
     });
     assert.deepEqual(custom, {
       consecutiveFailures: 3,
+      consecutiveTimeouts: 2,
       failureRate: 0.25,
       minRequests: 4,
       windowMs: 10_000,
@@ -74,6 +79,30 @@ describe('provider health policy', () => {
     assert.equal(five.until, T0 + 5 + policy.openMs);
     assert.equal(five.reason, '5 failures in a row');
     assert.equal(five.lastError, 'unavailable: refused');
+  });
+
+  it('opens after 3 timeouts in a row: a black hole is found before 5 callers waited it out', () => {
+    const two = fold(closedState(T0), [timeout(T0 + 1), timeout(T0 + 2)]);
+    assert.equal(two.state, 'closed');
+    const three = applyOutcome(two, timeout(T0 + 3), policy);
+    assert.equal(three.state, 'open');
+    assert.equal(three.reason, '3 timeouts in a row');
+    // Errors in the run count as failures, not as timeouts; a success ends the run.
+    const mixed = fold(closedState(T0), [timeout(T0 + 1), fail(T0 + 2), timeout(T0 + 3)]);
+    assert.equal(mixed.state, 'closed', 'two timeouts and an error: neither rule is met');
+    assert.equal(applyOutcome(mixed, fail(T0 + 4), policy).state, 'closed');
+    assert.equal(applyOutcome(mixed, timeout(T0 + 4), policy).reason, '3 timeouts in a row');
+    const broken = fold(closedState(T0), [timeout(T0 + 1), timeout(T0 + 2), ok(T0 + 3)]);
+    assert.equal(applyOutcome(broken, timeout(T0 + 4), policy).state, 'closed');
+    // A state written before timeouts were counted reads as none so far.
+    const old = { state: 'closed', since: T0, consecutive: 2, buckets: [] } as BreakerState;
+    assert.equal(applyOutcome(old, timeout(T0 + 1), policy).state, 'closed');
+  });
+
+  it('counts a timeout attempt as a timeout, other failures not', () => {
+    assert.equal(outcomeOf(attempt('openai', 'timeout'), T0)?.timeout, true);
+    assert.equal(outcomeOf(attempt('openai', 'unavailable'), T0)?.timeout, undefined);
+    assert.equal(outcomeOf(attempt('openai'), T0)?.ok, true);
   });
 
   it('opens on a failure rate over the window, only with enough requests in it', () => {
