@@ -12,6 +12,8 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import WebSocket from 'ws';
+import { mulawToPcm } from '../../audio/mulaw';
+import { decodeWav } from '../../audio/wav';
 import type { Reply, TurnTimingReport } from '../../contracts/call';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { CallBridge } from '../../media-edge/call/bridge';
@@ -40,6 +42,7 @@ const AFTER_MS = 300;
 const REPLY_BYTE = 0x2a;
 const REPLY: Reply = { turnId: 1, text: 'Your balance is ten dollars.', action: 'continue' };
 
+const pcmBytes = (pcm: Int16Array) => Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,6 +74,9 @@ class ScriptedBridge {
     this.sent++;
     return new Promise((resolve) => (this.resolveReply = resolve));
   }
+  dtmf(): Promise<Reply> {
+    return this.utterance();
+  }
   reply(reply: Reply = REPLY): void {
     this.resolveReply!(reply);
   }
@@ -96,6 +102,7 @@ interface Call {
   twilio: TwilioPeer;
   logs: string[];
   timings: EdgeTurnTiming[];
+  recorder: CallRecorder;
   session?: CallSession;
 }
 
@@ -199,7 +206,7 @@ describe('edge: the hold line while a turn is slow', function () {
                   servedBy: `scripted:${text.length}`,
                 }),
             },
-            recorder: new CallRecorder(),
+            recorder: call.recorder,
             recordings: { keep: () => Promise.resolve() },
             track: () => undefined,
             onTiming: (t) => call.timings.push(t),
@@ -226,6 +233,7 @@ describe('edge: the hold line while a turn is slow', function () {
     });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const call: Call = {
+      recorder: new CallRecorder(),
       bridge: new ScriptedBridge(),
       twilio: new TwilioPeer(ws),
       logs: [],
@@ -262,6 +270,9 @@ describe('edge: the hold line while a turn is slow', function () {
     // Voice to voice runs to the reply's audio, not the hold line's: it spans the whole wait.
     assert.ok(timing!.orchestrationMs >= AFTER_MS * 2.5);
     assert.deepEqual(call.bridge.bargeIns, []);
+    // The recording's agent channel has the hold line, as the caller heard it.
+    const agent = decodeWav(call.recorder.toWav()).channels[1]!;
+    assert.ok(pcmBytes(agent).includes(pcmBytes(mulawToPcm(HOLD_AUDIO))));
     hangUp(call);
   });
 
@@ -280,6 +291,25 @@ describe('edge: the hold line while a turn is slow', function () {
     assert.ok(said.indexOf(REPLY_AUDIO) >= said.indexOf(STILL_AUDIO) + STILL_AUDIO.length);
     await waitFor('the turn timing', () => call.timings.length === 1);
     assert.equal(call.timings[0]!.held?.lines, 2);
+    hangUp(call);
+  });
+
+  it('a keypad entry whose reply is late: the hold line, then the reply', async () => {
+    holdOptions = { afterMs: AFTER_MS, everyMs: 8000 };
+    const call = await placeCall();
+    for (const digit of ['1', '#'])
+      call.twilio.send({
+        event: 'dtmf',
+        streamSid: call.twilio.streamSid,
+        sequenceNumber: '100',
+        dtmf: { track: 'inbound_track', digit },
+      });
+    await waitFor('the entry sent', () => call.bridge.sent === 1);
+    await waitFor('the hold line', () => call.twilio.said.includes(HOLD_AUDIO));
+    call.bridge.reply();
+    await waitFor('the reply played', () => call.twilio.said.includes(REPLY_AUDIO));
+    assert.ok(call.twilio.said.indexOf(REPLY_AUDIO) > call.twilio.said.indexOf(HOLD_AUDIO));
+    assert.ok(call.logs.includes('turn held'));
     hangUp(call);
   });
 
