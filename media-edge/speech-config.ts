@@ -28,6 +28,9 @@ const schema = z.object({
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
+  /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */
+  HOLD_LINE_AFTER_MS: z.coerce.number().int().min(500).default(2000),
+  HOLD_LINE_EVERY_MS: z.coerce.number().int().min(3000).default(8000),
   /** The local recognizer: the live one without Deepgram, Deepgram's fallback with it. */
   LOCAL_STT: z.enum(['pocketsphinx', 'moonshine']).default('pocketsphinx'),
   /** Every synthesizer out this long: new calls get the outage notice and a call back. */

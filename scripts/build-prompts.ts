@@ -12,8 +12,10 @@ import { LOCAL_TTS_DEFAULTS, LocalTts } from '../providers/tts/local';
 import { PIECES_DIR, PIECES_INDEX, pieceKey, type PieceIndex } from '../providers/tts/piecewise';
 import {
   APOLOGY,
+  HOLD_LINE,
   PROMPTS_DIR,
   PROMPTS_INDEX,
+  STILL_HOLDING,
   UNSAYABLE_APOLOGY,
   type PromptIndex,
 } from '../providers/tts/prerecorded';
@@ -41,6 +43,8 @@ export function fixedPrompts(): Record<string, string> {
     greeting,
     apology: APOLOGY,
     unsayable: UNSAYABLE_APOLOGY,
+    holdLine: HOLD_LINE,
+    stillHolding: STILL_HOLDING,
     ...PROMPTS,
     notConfident: NOT_CONFIDENT,
     commitmentRefusal: COMMITMENT_REFUSAL,

@@ -5,11 +5,12 @@
 // Partials and audio stay here; only final text, the recognizer's record, the turn clock's
 // timings and the recording's key reach the workflow.
 import { performance } from 'node:perf_hooks';
-import type { Reply, TurnTimingReport } from '../../contracts/call';
+import type { Reply } from '../../contracts/call';
 import { mulawToPcm } from '../../audio/mulaw';
 import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { CallBridge } from './bridge';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
+import { HoldLine, type Held, type HoldLineOptions } from './hold-line';
 import {
   Listener,
   type ListenerOptions,
@@ -22,7 +23,7 @@ import type { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
 import { Speaker, type TurnOutput } from './speaker';
 import type { TtsOutageCheck } from './tts-outage';
-import { TurnClock } from './turn-clock';
+import { TurnClock, type EdgeTurnTiming } from './turn-clock';
 
 /** The media stream as a call uses it: its events, and the transport the agent is played on. */
 export interface CallStream extends PlayoutTransport {
@@ -52,7 +53,7 @@ export interface CallSessionDeps {
   /** Whether the edge's voice is out (a prolonged TTS outage), told to the workflow at start. */
   ttsOutage?: TtsOutageCheck;
   /** Each answered turn's timing, as it is sent to the workflow. */
-  onTiming?: (timing: TurnTimingReport) => void;
+  onTiming?: (timing: EdgeTurnTiming) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -65,6 +66,8 @@ export interface CallSessionOptions extends ListenerOptions {
    * and Twilio ends the stream when the call's TwiML is replaced by the <Dial>.
    */
   transfersByTwilio?: boolean;
+  /** While a turn's reply is awaited: when the prerecorded hold lines play. */
+  hold?: HoldLineOptions;
 }
 
 const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
@@ -75,6 +78,7 @@ export class CallSession {
   private readonly speaker: Speaker;
   private readonly clock = new TurnClock();
   private readonly keypad: DtmfCollector;
+  private readonly hold: HoldLine;
   private turnChain: Promise<void> = Promise.resolve();
   private readonly transfersByTwilio: boolean;
   /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
@@ -114,6 +118,7 @@ export class CallSession {
       callSid: this.callSid,
       log: deps.log,
     });
+    this.hold = new HoldLine({ playout, log: deps.log }, opts.hold);
     this.transfersByTwilio = opts.transfersByTwilio ?? false;
     this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
     stream.on('audio', (frame) => this.onCallerFrame(frame));
@@ -179,6 +184,7 @@ export class CallSession {
     if (this.ended) return;
     this.ended = true;
     this.keypad.dispose();
+    this.hold.end();
     this.listener.end();
     this.speaker.end();
     this.deps.vad.close();
@@ -189,14 +195,24 @@ export class CallSession {
   private async onKeypad(entry: DtmfEntry): Promise<void> {
     if (this.ended || this.closing) return;
     this.turnChain = this.turnChain.then(async () => {
-      await this.speak(await this.deps.bridge.dtmf(entry), { timed: false });
+      const { reply, held } = await this.awaitReply(this.deps.bridge.dtmf(entry));
+      if (held) this.deps.log('turn held', { turnId: reply.turnId, ...held });
+      await this.speak(reply, { timed: false });
     });
     await this.turnChain;
   }
 
   private bargeIn(): void {
+    // Talking over a hold line cuts it; the reply is still to come, so the workflow is not told.
+    if (this.hold.waiting && this.hold.isPlaying) {
+      this.hold.cut();
+      return this.deps.log('barge-in on the hold line');
+    }
+    const onHold = this.hold.isPlaying;
     const cut = this.speaker.interrupt();
     if (!cut) return;
+    // The reply was queued behind a hold line still playing: none of it was heard.
+    if (onHold) cut.heardMs = 0;
     this.deps.log('barge-in', cut);
     void this.deps.bridge
       .bargeIn(cut)
@@ -215,11 +231,13 @@ export class CallSession {
     // After the last reply (the line held for a transfer) the workflow takes no more turns.
     if (this.ended || this.closing) return;
     const recognizedAt = performance.now();
-    const reply = await this.deps.bridge.utterance(
-      recognition.text,
-      recognition.confidence,
-      undefined,
-      recognition.record,
+    const { reply, held } = await this.awaitReply(
+      this.deps.bridge.utterance(
+        recognition.text,
+        recognition.confidence,
+        undefined,
+        recognition.record,
+      ),
     );
     const { lastVoicedAt, endpointedAt } = u;
     this.clock.heard(reply.turnId, {
@@ -228,15 +246,33 @@ export class CallSession {
       recognizedAt,
       repliedAt: performance.now(),
     });
+    if (held) this.clock.held(reply.turnId, held);
     await this.speak(reply, { timed: true });
     this.report(reply.turnId);
   }
 
+  /**
+   * The workflow's reply to a turn; the caller hears the hold lines while it is slow to come,
+   * unless the reply's own speech (a streamed answer's first sentence) has begun meanwhile.
+   */
+  private async awaitReply(update: Promise<Reply>): Promise<{ reply: Reply; held?: Held }> {
+    const before = this.speaker.lastPlayback;
+    const { value, held } = await this.hold.over(
+      update,
+      () => this.speaker.lastPlayback !== before,
+    );
+    return { reply: value, ...(held && { held }) };
+  }
+
   /** Sends the turn's timing, when any of it was played (the voice to voice is known here only). */
   private report(turnId: number): void {
-    const timing = this.clock.report(turnId);
-    if (!timing) return;
-    this.deps.onTiming?.(timing);
+    const edgeTiming = this.clock.report(turnId);
+    if (!edgeTiming) return;
+    this.deps.onTiming?.(edgeTiming);
+    // The hold is the edge's alone: the workflow's turn metrics have no place for it (yet).
+    const { held, ...timing } = edgeTiming;
+    if (held)
+      this.deps.log('turn held', { turnId, ...held, voiceToVoiceMs: timing.voiceToVoiceMs });
     this.deps.track(
       `turn ${turnId} timing of ${this.callSid}`,
       this.deps.bridge

@@ -1,8 +1,14 @@
 // One call's turn clock: the marks of each turn as they happen (the caller's last voiced
 // frame, the end of the utterance, the recognition, the reply, the first audio sent) and
 // what the turn's speech cost, read out once as the turn's timing report. A turn's record
-// is forgotten when it is reported, played or not.
+// is forgotten when it is reported, played or not. A turn whose reply was slow may have put
+// the caller on hold: the hold lines are not the reply (they never reach `played`), so voice
+// to voice stays "caller stopped → reply audio"; the hold is reported beside it.
 import type { TurnTimingReport } from '../../contracts/call';
+import type { Held } from './hold-line';
+
+/** The turn's timing as the edge knows it: the workflow's report, and the hold if any. */
+export type EdgeTurnTiming = TurnTimingReport & { held?: Held };
 
 /** The caller's side of a turn, from the last voiced frame to the workflow's reply. */
 export interface HeardMarks {
@@ -29,6 +35,7 @@ interface TurnRecord {
   billed?: { provider: string; characters: number };
   /** Voiced without a synthesizer; an apology outweighs pieces. */
   spokenAs?: 'pieces' | 'apology';
+  held?: Held;
 }
 
 export class TurnClock {
@@ -55,11 +62,16 @@ export class TurnClock {
     if (turn.spokenAs !== 'apology') turn.spokenAs = spokenAs;
   }
 
+  /** The caller was on hold while the turn's reply was awaited. */
+  held(turnId: number, held: Held): void {
+    this.turn(turnId).held = held;
+  }
+
   /** The turn's timing (undefined when nothing of it was played), and forgets the turn. */
-  report(turnId: number): TurnTimingReport | undefined {
+  report(turnId: number): EdgeTurnTiming | undefined {
     const turn = this.turns.get(turnId);
     this.turns.delete(turnId);
-    const { heard: t, firstAudio: played, billed, spokenAs } = turn ?? {};
+    const { heard: t, firstAudio: played, billed, spokenAs, held } = turn ?? {};
     if (!t || !played) return undefined;
     // A streamed answer's first sentence was ready, and played, before the reply came back.
     const repliedAt = Math.min(t.repliedAt, played.textReadyAt);
@@ -75,6 +87,7 @@ export class TurnClock {
       ...(billed && { ttsProvider: billed.provider, ttsCharacters: billed.characters }),
       ...(spokenAs && { spokenAs }),
       ...(spokenAs === 'apology' && { smsFollowUp: true }),
+      ...(held && { held }),
     };
   }
 

@@ -15,6 +15,11 @@ export const APOLOGY = "I'm sorry, I'm having trouble right now. Please hold for
 export const UNSAYABLE_APOLOGY =
   "I'm sorry, I can't read that out right now. I'll send it to you by text message.";
 
+/** The edge says these while a turn's reply is slow to come (media-edge/call/hold-line.ts):
+ * prerecorded, so the caller is not left in silence even when no synthesizer is up. */
+export const HOLD_LINE = 'One moment, please.';
+export const STILL_HOLDING = "Thanks for holding, I'm still working on it.";
+
 export const PROMPTS_DIR = path.resolve(__dirname, '../../assets/prompts');
 export const PROMPTS_INDEX = 'index.json';
 

@@ -53,6 +53,22 @@ describe('turn clock', () => {
     assert.equal(report?.ttsProvider, undefined, 'all of it cached: no provider was paid');
   });
 
+  it('a held turn: the hold is reported beside the timing, which still runs to the reply audio', () => {
+    const clock = new TurnClock();
+    clock.heard(7, heard);
+    clock.held(7, { lines: 2, heldMs: 9_000 });
+    clock.played(7, {
+      textReadyAt: 2_500,
+      synthesizedAt: 2_600,
+      firstFrameAt: 2_601,
+      cacheHit: false,
+    });
+    const report = clock.report(7);
+    assert.deepEqual(report?.held, { lines: 2, heldMs: 9_000 });
+    assert.equal(report?.voiceToVoiceMs, 1_601);
+    assert.equal(report?.orchestrationMs, 750);
+  });
+
   it('reports nothing for a turn of which nothing played, and forgets every turn it reads', () => {
     const clock = new TurnClock();
     clock.heard(5, heard);
