@@ -102,9 +102,7 @@ export class CallSession {
           if (this.speaker.isSpeaking) this.bargeIn();
         },
         // Turns are answered in order; the next one waits for this one's reply to start.
-        onUtterance: (u) => {
-          this.turnChain = this.turnChain.then(() => this.answer(u));
-        },
+        onUtterance: (u) => void this.inTurn(() => this.answer(u)),
       },
       opts,
     );
@@ -194,12 +192,23 @@ export class CallSession {
 
   private async onKeypad(entry: DtmfEntry): Promise<void> {
     if (this.ended || this.closing) return;
-    this.turnChain = this.turnChain.then(async () => {
+    await this.inTurn(async () => {
       const { reply, held } = await this.awaitReply(this.deps.bridge.dtmf(entry));
       if (held) this.deps.log('turn held', { turnId: reply.turnId, ...held });
       await this.speak(reply, { timed: false });
     });
-    await this.turnChain;
+  }
+
+  /**
+   * Runs a turn after the one before it. A turn the workflow cannot answer (it completed while
+   * the update was in flight, or Temporal is away) is logged: the call's other turns and the
+   * process go on.
+   */
+  private inTurn(turn: () => Promise<void>): Promise<void> {
+    this.turnChain = this.turnChain.then(turn).catch((err: Error) => {
+      this.deps.log('turn not answered', { error: err.message });
+    });
+    return this.turnChain;
   }
 
   private bargeIn(): void {

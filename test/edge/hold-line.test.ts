@@ -69,16 +69,24 @@ class ScriptedBridge {
   readonly bargeIns: unknown[] = [];
   readonly timings: TurnTimingReport[] = [];
   private resolveReply?: (reply: Reply) => void;
+  private rejectReply?: (err: Error) => void;
   sent = 0;
   utterance(): Promise<Reply> {
     this.sent++;
-    return new Promise((resolve) => (this.resolveReply = resolve));
+    return new Promise((resolve, reject) => {
+      this.resolveReply = resolve;
+      this.rejectReply = reject;
+    });
   }
   dtmf(): Promise<Reply> {
     return this.utterance();
   }
   reply(reply: Reply = REPLY): void {
     this.resolveReply!(reply);
+  }
+  /** The update fails, as when the workflow completed while it was in flight. */
+  fail(message: string): void {
+    this.rejectReply!(new Error(message));
   }
   bargeIn(cut: unknown): Promise<void> {
     this.bargeIns.push(cut);
@@ -324,6 +332,25 @@ describe('edge: the hold line while a turn is slow', function () {
     assert.equal(call.twilio.said.indexOf(HOLD_AUDIO.subarray(0, 1600)), -1);
     await waitFor('the turn timing', () => call.timings.length === 1);
     assert.equal(call.timings[0]!.held, undefined);
+    hangUp(call);
+  });
+
+  it('a turn whose update fails (the workflow completed meanwhile): logged, the hold stops, the next turn is answered', async () => {
+    holdOptions = { afterMs: AFTER_MS, everyMs: 1800 };
+    const call = await placeCall();
+    call.twilio.speak();
+    await waitFor('the turn sent', () => call.bridge.sent === 1);
+    await waitFor('the hold line', () => call.twilio.said.includes(HOLD_AUDIO.subarray(0, 1600)));
+    call.bridge.fail('Workflow Update failed because the Workflow completed');
+    await waitFor('the failure logged', () => call.logs.includes('turn not answered'));
+    const heard = call.twilio.said.length;
+    await sleep(2500); // past the next line's time: the loop ended with the failed wait
+    assert.equal(call.twilio.said.indexOf(STILL_AUDIO.subarray(0, 1600)), -1);
+    assert.ok(call.twilio.said.length - heard <= HOLD_AUDIO.length, 'no new line after it');
+    call.twilio.speak();
+    await waitFor('the next turn sent', () => call.bridge.sent === 2);
+    call.bridge.reply();
+    await waitFor('the reply played', () => call.twilio.said.includes(REPLY_AUDIO));
     hangUp(call);
   });
 
