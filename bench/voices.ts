@@ -73,6 +73,8 @@ const summary = (xs: number[]): Latency => ({ p50: pct(xs, 50), p95: pct(xs, 95)
 
 interface VoiceRun {
   voice: string;
+  /** Piper: clauses run at once by the shared model (TTS_PIPER_CONCURRENCY). */
+  pool?: number;
   concurrency: number;
   /** The whole first sentence of a line synthesized, then played. */
   firstSentenceMs: Latency;
@@ -83,7 +85,12 @@ interface VoiceRun {
 }
 
 /** Time to first audio over `lines` with `concurrency` syntheses at once. */
-async function latency(tts: TextToSpeech, lines: string[], concurrency: number): Promise<VoiceRun> {
+async function latency(
+  tts: TextToSpeech,
+  lines: string[],
+  concurrency: number,
+  pool?: number,
+): Promise<VoiceRun> {
   const sentence: number[] = [];
   const clause: number[] = [];
   let audioMs = 0;
@@ -114,6 +121,7 @@ async function latency(tts: TextToSpeech, lines: string[], concurrency: number):
   await Promise.all(Array.from({ length: concurrency }, worker));
   return {
     voice: tts.voice,
+    ...(pool !== undefined && { pool }),
     concurrency,
     firstSentenceMs: summary(sentence),
     firstClauseMs: summary(clause),
@@ -139,17 +147,24 @@ export async function runVoicesBench(balances: number): Promise<void> {
   await ensurePiperVoice();
   const lines = productLines(balances);
   const voices: TextToSpeech[] = [new LocalTts(), new PiperTts()];
-  for (const tts of voices) await tts.synthesize(PROMPTS.anythingElse); // load, warm caches
+  const piperPair = new PiperTts({ maxConcurrent: 2 }); // two model runs at once, for ×5
+  for (const tts of [...voices, piperPair]) await tts.synthesize(PROMPTS.anythingElse); // load, warm
   console.log(`[bench] ${lines.length} product lines (${balances} balance replies)`);
   const runs: VoiceRun[] = [];
-  for (const concurrency of [1, 5]) {
-    for (const tts of voices) {
-      const r = await latency(tts, lines, concurrency);
-      runs.push(r);
-      console.log(
-        `[bench] ${r.voice.padEnd(22)} ×${concurrency}: first sentence p50 ${r.firstSentenceMs.p50.toFixed(0)} ms, p95 ${r.firstSentenceMs.p95.toFixed(0)} ms | first clause p50 ${r.firstClauseMs.p50.toFixed(0)} ms, p95 ${r.firstClauseMs.p95.toFixed(0)} ms | CPU ${r.cpuPerAudioSecond.toFixed(3)} s per s of speech`,
-      );
-    }
+  const plan: [TextToSpeech, number, number?][] = [
+    [voices[0]!, 1],
+    [voices[1]!, 1, 1],
+    [voices[0]!, 5],
+    [voices[1]!, 5, 1],
+    [piperPair, 5, 2],
+  ];
+  for (const [tts, concurrency, pool] of plan) {
+    const r = await latency(tts, lines, concurrency, pool);
+    runs.push(r);
+    const label = pool === undefined ? r.voice : `${r.voice} pool ${pool}`;
+    console.log(
+      `[bench] ${label.padEnd(29)} ×${concurrency}: first sentence p50 ${r.firstSentenceMs.p50.toFixed(0)} ms, p95 ${r.firstSentenceMs.p95.toFixed(0)} ms | first clause p50 ${r.firstClauseMs.p50.toFixed(0)} ms, p95 ${r.firstClauseMs.p95.toFixed(0)} ms | CPU ${r.cpuPerAudioSecond.toFixed(3)} s per s of speech`,
+    );
   }
   const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
   const warm = await voices[0]!.synthesize(PROMPTS.anythingElse);

@@ -55,12 +55,12 @@ export interface PhonemeTable {
 
 export function phonemeTable(map: Record<string, number[]>): PhonemeTable {
   const ids = new Map(Object.entries(map).map(([k, v]) => [k, v[0]!]));
-  const need = (p: string) => {
+  const idOf = (p: string) => {
     const id = ids.get(p);
     if (id === undefined) throw new Error(`phoneme_id_map has no '${p}'`);
     return id;
   };
-  return { ids, bos: need('^'), eos: need('$'), pad: need('_') };
+  return { ids, bos: idOf('^'), eos: idOf('$'), pad: idOf('_') };
 }
 
 /** Ids for one clause: BOS pad, (phoneme pad)…, EOS. Phonemes the voice lacks are dropped. */

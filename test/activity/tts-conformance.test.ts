@@ -485,8 +485,11 @@ describe('piper voice (en_US-joe-medium)', () => {
     const parts: Buffer[] = [];
     for await (const clause of tts.clauses(text)) parts.push(clause);
     assert.equal(parts.length, 3);
-    const whole = await tts.synthesize(text);
-    assert.equal(whole.mulaw.length, Buffer.concat(parts).length);
+    for (const part of parts) assert.ok(rms(part) > 500, 'each clause is speech');
+    // The model samples its noise afresh on each run: the same line, not the same samples.
+    const whole = (await tts.synthesize(text)).mulaw.length;
+    const streamed = Buffer.concat(parts).length;
+    assert.ok(Math.abs(whole - streamed) < whole * 0.1, `${streamed} vs ${whole} bytes`);
   });
 
   it('fails cleanly when espeak-ng or the model is missing, and refuses empty text', async () => {
