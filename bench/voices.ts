@@ -1,16 +1,19 @@
 // The two local voices side by side — flite (rms, a process per utterance) and Piper
 // en_US-joe-medium (in-process ONNX, a clause at a time): time to first audio when a
 // sentence is synthesized whole and when only its first clause is, at 1 and at 5
-// syntheses at once; CPU per second of speech; and how well the local recognizer
-// (pocketsphinx dictation, as bench/pieces.ts) hears each voice back over the product's
-// lines: the fixed prompts and balance replies with amounts and dates.
+// syntheses at once; CPU per second of speech; and how well the local recognizers hear each
+// voice back over the product's lines (the fixed prompts and balance replies with amounts
+// and dates): pocketsphinx dictation (as bench/pieces.ts; its old acoustic model favours
+// flite) and Moonshine tiny-en (a neural recognizer, closer to a human ear).
 //   npx tsx bench/voices.ts [rounds]
 import fs from 'node:fs';
 import path from 'node:path';
 import { mulawToPcm } from '../audio/mulaw';
 import { ensurePiperVoice } from '../infra/install';
 import { repoRoot } from '../infra/paths';
+import { MoonshineSpeechToText } from '../providers/stt/moonshine';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import type { SpeechToText } from '../providers/stt/port';
 import { LocalTts } from '../providers/tts/local';
 import { PiperTts } from '../providers/tts/piper';
 import { splitClauses } from '../providers/tts/piper-phonemes';
@@ -129,8 +132,8 @@ async function latency(
   };
 }
 
-/** Word error rate of each voice heard back by pocketsphinx dictation. */
-async function intelligibility(tts: TextToSpeech, lines: string[], stt: PocketsphinxSpeechToText) {
+/** Word error rate of a voice heard back by a recognizer. */
+async function intelligibility(tts: TextToSpeech, lines: string[], stt: SpeechToText) {
   let errors = 0;
   let words = 0;
   for (const text of lines) {
@@ -140,7 +143,7 @@ async function intelligibility(tts: TextToSpeech, lines: string[], stt: Pocketsp
     errors += wordErrors(want, heard.text.toLowerCase().split(/\s+/).filter(Boolean));
     words += want.length;
   }
-  return { voice: tts.voice, words, werPercent: (100 * errors) / words };
+  return { voice: tts.voice, recognizer: stt.name, words, werPercent: (100 * errors) / words };
 }
 
 export async function runVoicesBench(balances: number): Promise<void> {
@@ -166,16 +169,22 @@ export async function runVoicesBench(balances: number): Promise<void> {
       `[bench] ${label.padEnd(29)} ×${concurrency}: first sentence p50 ${r.firstSentenceMs.p50.toFixed(0)} ms, p95 ${r.firstSentenceMs.p95.toFixed(0)} ms | first clause p50 ${r.firstClauseMs.p50.toFixed(0)} ms, p95 ${r.firstClauseMs.p95.toFixed(0)} ms | CPU ${r.cpuPerAudioSecond.toFixed(3)} s per s of speech`,
     );
   }
-  const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
-  const warm = await voices[0]!.synthesize(PROMPTS.anythingElse);
-  await stt.transcribe({ samples: mulawToPcm(warm.mulaw), sampleRate: 8000 }); // a fresh decoder's first utterance is poor
+  const recognizers: SpeechToText[] = [
+    new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 }),
+    new MoonshineSpeechToText({ poolSize: 1 }),
+  ];
   const heard = [];
-  for (const tts of voices) {
-    const h = await intelligibility(tts, lines, stt);
-    heard.push(h);
-    console.log(
-      `[bench] ${h.voice.padEnd(22)} heard back: WER ${h.werPercent.toFixed(1)} % over ${h.words} words`,
-    );
+  for (const stt of recognizers) {
+    // A fresh decoder's first utterance is poorly recognised: warm it up once.
+    const warm = await voices[0]!.synthesize(PROMPTS.anythingElse);
+    await stt.transcribe({ samples: mulawToPcm(warm.mulaw), sampleRate: 8000 });
+    for (const tts of voices) {
+      const h = await intelligibility(tts, lines, stt);
+      heard.push(h);
+      console.log(
+        `[bench] ${h.voice.padEnd(22)} heard back by ${h.recognizer}: WER ${h.werPercent.toFixed(1)} % over ${h.words} words`,
+      );
+    }
   }
   const dir = path.join(repoRoot, 'bench', 'results', 'voices');
   fs.mkdirSync(dir, { recursive: true });
