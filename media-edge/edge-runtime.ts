@@ -25,6 +25,7 @@ import { RecordingSpool } from './call/recording-spool';
 import { noticeRecording } from './call/recording-notice';
 import { TtsOutageWatch } from './call/tts-outage';
 import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
+import { callerAudioFromConfig } from './audio/caller-audio';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {
@@ -126,8 +127,10 @@ export async function createEdgeRuntime(opts: {
     if (left > 0) opts.log('uploading recordings left in the spool', { recordings: left });
   });
   const tts = cachedChainSynthesizer(chain, cache);
+  const callerAudio = callerAudioFromConfig(speech, opts.log);
   const calls = new EdgeCalls({
     client: opts.client,
+    vad: callerAudio.createVad,
     hostTaskQueue: config.hostTaskQueue,
     recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv(process.env, health)),
     tts,
@@ -148,6 +151,7 @@ export async function createEdgeRuntime(opts: {
         minSpeechMs: speech.ENDPOINT_MIN_SPEECH_MS,
         maxUtteranceMs: speech.ENDPOINT_MAX_UTTERANCE_MS,
       },
+      ...(callerAudio.turns && { turns: callerAudio.turns }),
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
       transfersByTwilio: config.call.agentQueueNumber !== undefined,
