@@ -23,10 +23,6 @@ export class TurnDetector {
       throw new RangeError(`turn threshold must be in (0, 1), got ${this.threshold}`);
   }
 
-  get model_name(): string {
-    return this.model.name;
-  }
-
   /** True: the turn sounds finished. Rejects when the model cannot answer. */
   async isComplete(pcm8k: Int16Array): Promise<boolean> {
     try {

@@ -9,6 +9,11 @@ import { Endpointer, type EndpointEvent } from '../../../media-edge/audio/endpoi
 import { SmartTurnModel, type TurnModel } from '../../../media-edge/audio/smart-turn';
 import { TurnDetector } from '../../../media-edge/audio/turn-detector';
 import { createVad, type Vad } from '../../../media-edge/audio/vad';
+import { Listener } from '../../../media-edge/call/listener';
+import { callerAudioFromConfig } from '../../../media-edge/audio/caller-audio';
+import { SileroVad } from '../../../media-edge/audio/silero-vad';
+import { loadEdgeSpeechConfig } from '../../../media-edge/speech-config';
+import { CallRecorder } from '../../../media-edge/call/recorder';
 import { concatPcm, silence, speak } from '../../../testing/speech-audio';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -212,5 +217,86 @@ describe('Smart Turn on real speech (μ-law line, WebRTC VAD)', function () {
     assert.equal(model.calls, 2);
     assert.equal(logged.length, 1);
     assert.deepEqual(ends, await endsOf(pcm)); // exactly where the fixed pause ends them
+  });
+});
+
+describe('Listener with a turn detector (wiring)', () => {
+  /** Smart Turn, with each question's answer awaited by the test before the next frame. */
+  function awaitedSmartTurn() {
+    const model = new SmartTurnModel();
+    const state: { pending?: Promise<unknown> } = {};
+    const tracked: TurnModel = {
+      name: model.name,
+      endOfTurnProbability: (pcm) => {
+        const p = model.endOfTurnProbability(pcm);
+        state.pending = p.catch(() => undefined);
+        return p;
+      },
+    };
+    return { detector: new TurnDetector(tracked), state };
+  }
+
+  async function utterances(pcm: Int16Array, withTurns: boolean): Promise<number> {
+    const vad = await createVad();
+    const { detector, state } = awaitedSmartTurn();
+    let heard = 0;
+    const recognizer = () => ({
+      write: () => undefined,
+      finish: () => Promise.reject(new Error('not used')),
+      abort: () => undefined,
+    });
+    const listener = new Listener(
+      {
+        vad,
+        recognizer,
+        recorder: new CallRecorder(),
+        onSpeaking: () => undefined,
+        onUtterance: () => heard++,
+      },
+      withTurns ? { turns: { detector, probeMs: 200, maxWaitMs: 1500 } } : {},
+    );
+    for (const f of splitFrames(pcm, 8000)) {
+      listener.frame(pcmToMulaw(f));
+      if (state.pending) {
+        await state.pending;
+        await tick();
+        state.pending = undefined;
+      }
+    }
+    vad.close();
+    return heard;
+  }
+
+  it('hands on one utterance where the fixed pause would have cut the turn in two', async () => {
+    const pcm = concatPcm(
+      silence(300),
+      (await speak('I would like to check my')).samples,
+      silence(800),
+      (await speak('balance please')).samples,
+      silence(2500),
+    );
+    assert.equal(await utterances(pcm, false), 2);
+    assert.equal(await utterances(pcm, true), 1);
+  });
+});
+
+describe('caller audio from configuration', () => {
+  it('keeps WebRTC and the fixed pause by default, and builds Silero and Smart Turn when asked', async () => {
+    const log = () => undefined;
+    const defaults = callerAudioFromConfig(loadEdgeSpeechConfig({}), log);
+    assert.equal(defaults.turns, undefined);
+    const webrtc = await defaults.createVad();
+    assert.ok(!(webrtc instanceof SileroVad));
+    webrtc.close();
+    const chosen = callerAudioFromConfig(
+      loadEdgeSpeechConfig({ VAD: 'silero', TURN_DETECTOR: 'smart-turn', TURN_PROBE_MS: '160' }),
+      log,
+    );
+    assert.equal(chosen.turns?.probeMs, 160);
+    assert.equal(chosen.turns?.detector.threshold, 0.5);
+    const silero = await chosen.createVad();
+    assert.ok(silero instanceof SileroVad);
+    silero.close();
+    assert.throws(() => loadEdgeSpeechConfig({ TURN_DETECTOR: 'pause' }), /TURN_DETECTOR/);
   });
 });
