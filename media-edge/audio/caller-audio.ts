@@ -22,7 +22,7 @@ export function callerAudioFromConfig(
   log: (msg: string, fields?: Record<string, unknown>) => void,
 ): CallerAudio {
   return {
-    createVad: speech.VAD === 'silero' ? () => SileroVad.create() : () => createVad(),
+    createVad: speech.VAD === 'silero' ? sileroOrWebRtc(log) : () => createVad(),
     ...(speech.TURN_DETECTOR === 'smart-turn' && {
       turns: {
         detector: new TurnDetector(new SmartTurnModel(), { threshold: speech.TURN_THRESHOLD, log }),
@@ -31,4 +31,62 @@ export function callerAudioFromConfig(
       },
     }),
   };
+}
+
+/**
+ * Silero, with WebRTC VAD standing by: a model that cannot load or run leaves the call on
+ * WebRTC VAD (logged once per process), never without ears.
+ */
+function sileroOrWebRtc(log: (msg: string, fields?: Record<string, unknown>) => void) {
+  let told = false;
+  const fail = (err: unknown) => {
+    if (told) return;
+    told = true;
+    log('Silero VAD failed: calls use WebRTC VAD', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  };
+  return async (): Promise<Vad> => {
+    const backup = await createVad();
+    try {
+      return new VadWithBackup(await SileroVad.create(), backup, fail);
+    } catch (err) {
+      fail(err);
+      return backup;
+    }
+  };
+}
+
+export class VadWithBackup implements Vad {
+  private failed = false;
+
+  constructor(
+    private readonly primary: Vad,
+    private readonly backup: Vad,
+    private readonly onFail: (err: unknown) => void,
+  ) {}
+
+  isSpeech(frame: Int16Array): boolean {
+    // The backup hears every frame too, so it is adapted when it takes over.
+    const backup = this.backup.isSpeech(frame);
+    if (this.failed) return backup;
+    try {
+      return this.primary.isSpeech(frame);
+    } catch (err) {
+      if (err instanceof RangeError) throw err; // a wrong frame is the caller's bug, not the model's
+      this.failed = true;
+      this.onFail(err);
+      return backup;
+    }
+  }
+
+  reset(): void {
+    this.backup.reset();
+    if (!this.failed) this.primary.reset();
+  }
+
+  close(): void {
+    this.primary.close();
+    this.backup.close();
+  }
 }

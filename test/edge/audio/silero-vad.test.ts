@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { splitFrames } from '../../../audio/frames';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { SileroVad } from '../../../media-edge/audio/silero-vad';
+import { VadWithBackup } from '../../../media-edge/audio/caller-audio';
+import { createVad } from '../../../media-edge/audio/vad';
 import { concatPcm, silence, speak, whiteNoise } from '../../../testing/speech-audio';
 
 const line = (pcm: Int16Array) => mulawToPcm(pcmToMulaw(pcm));
@@ -51,5 +53,28 @@ describe('Silero VAD (8 kHz)', () => {
     assert.throws(() => vad.isSpeech(new Int16Array(100)), RangeError);
     vad.close();
     assert.throws(() => vad.isSpeech(new Int16Array(160)), /closed/);
+  });
+});
+
+describe('Silero VAD with WebRTC standing by', () => {
+  it('hands the call to WebRTC VAD when Silero fails mid-call, and says so once', async () => {
+    const failures: unknown[] = [];
+    let frames = 0;
+    const breaking = {
+      isSpeech: () => {
+        if (++frames > 5) throw new Error('onnx run failed');
+        return true;
+      },
+      reset: () => undefined,
+      close: () => undefined,
+    };
+    const vad = new VadWithBackup(breaking, await createVad(), (err) => failures.push(err));
+    const speech = splitFrames(line((await speak('what is my balance')).samples), 8000);
+    const d = speech.map((f) => vad.isSpeech(f));
+    assert.deepEqual(d.slice(0, 5), [true, true, true, true, true]);
+    assert.ok(d.slice(5).some(Boolean), 'the backup hears the speech');
+    assert.equal(failures.length, 1);
+    assert.equal(vad.isSpeech(new Int16Array(160)), false);
+    vad.close();
   });
 });

@@ -10,8 +10,7 @@ import { SmartTurnModel, type TurnModel } from '../../../media-edge/audio/smart-
 import { TurnDetector } from '../../../media-edge/audio/turn-detector';
 import { createVad, type Vad } from '../../../media-edge/audio/vad';
 import { Listener } from '../../../media-edge/call/listener';
-import { callerAudioFromConfig } from '../../../media-edge/audio/caller-audio';
-import { SileroVad } from '../../../media-edge/audio/silero-vad';
+import { callerAudioFromConfig, VadWithBackup } from '../../../media-edge/audio/caller-audio';
 import { loadEdgeSpeechConfig } from '../../../media-edge/speech-config';
 import { CallRecorder } from '../../../media-edge/call/recorder';
 import { concatPcm, silence, speak } from '../../../testing/speech-audio';
@@ -286,7 +285,7 @@ describe('caller audio from configuration', () => {
     const defaults = callerAudioFromConfig(loadEdgeSpeechConfig({}), log);
     assert.equal(defaults.turns, undefined);
     const webrtc = await defaults.createVad();
-    assert.ok(!(webrtc instanceof SileroVad));
+    assert.ok(!(webrtc instanceof VadWithBackup));
     webrtc.close();
     const chosen = callerAudioFromConfig(
       loadEdgeSpeechConfig({ VAD: 'silero', TURN_DETECTOR: 'smart-turn', TURN_PROBE_MS: '160' }),
@@ -295,7 +294,7 @@ describe('caller audio from configuration', () => {
     assert.equal(chosen.turns?.probeMs, 160);
     assert.equal(chosen.turns?.detector.threshold, 0.5);
     const silero = await chosen.createVad();
-    assert.ok(silero instanceof SileroVad);
+    assert.ok(silero instanceof VadWithBackup);
     silero.close();
     assert.throws(() => loadEdgeSpeechConfig({ TURN_DETECTOR: 'pause' }), /TURN_DETECTOR/);
   });
