@@ -54,59 +54,33 @@ const HANN = Float64Array.from(
   { length: N_FFT },
   (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / N_FFT),
 );
-// Twiddles exp(−2πi·t/400) for the mixed-radix FFT (400 = 4 · 4 · 5 · 5).
-const TW_COS = Float64Array.from({ length: N_FFT }, (_, t) => Math.cos((2 * Math.PI * t) / N_FFT));
-const TW_SIN = Float64Array.from({ length: N_FFT }, (_, t) => Math.sin((2 * Math.PI * t) / N_FFT));
-const RADICES = [4, 4, 5, 5];
-
-/** Decimation-in-time FFT of length n (a product of RADICES from `depth` on). */
-function fft(xr: Float64Array, xi: Float64Array, depth: number): [Float64Array, Float64Array] {
-  const n = xr.length;
-  const r = RADICES[depth]!;
-  const m = n / r;
-  const subs: [Float64Array, Float64Array][] = [];
-  for (let j = 0; j < r; j++) {
-    const sr = new Float64Array(m);
-    const si = new Float64Array(m);
-    for (let k = 0; k < m; k++) {
-      sr[k] = xr[k * r + j]!;
-      si[k] = xi[k * r + j]!;
-    }
-    subs.push(m > 1 ? fft(sr, si, depth + 1) : [sr, si]);
+const COS = new Float64Array(BINS * N_FFT);
+const SIN = new Float64Array(BINS * N_FFT);
+for (let k = 0; k < BINS; k++) {
+  for (let n = 0; n < N_FFT; n++) {
+    const a = (2 * Math.PI * ((k * n) % N_FFT)) / N_FFT;
+    COS[k * N_FFT + n] = Math.cos(a);
+    SIN[k * N_FFT + n] = Math.sin(a);
   }
-  const or = new Float64Array(n);
-  const oi = new Float64Array(n);
-  const scale = N_FFT / n; // W_n^t = W_400^(t·400/n)
-  for (let k = 0; k < n; k++) {
-    const km = k % m;
-    let accR = 0;
-    let accI = 0;
-    for (let j = 0; j < r; j++) {
-      const [yr, yi] = subs[j]!;
-      const t = ((j * k) % n) * scale;
-      const c = TW_COS[t]!;
-      const sn = TW_SIN[t]!;
-      const ar = yr[km]!;
-      const ai = yi[km]!;
-      accR += ar * c + ai * sn;
-      accI += ai * c - ar * sn;
-    }
-    or[k] = accR;
-    oi[k] = accI;
-  }
-  return [or, oi];
 }
-
 /** Power spectrum of a constant 1 under the window: frames inside the padding are this × c². */
 const CONSTANT_POWER = powerSpectrum(new Float64Array(N_FFT).fill(1));
 
-/** |DFT|² of one windowed frame, bins 0 … n_fft/2. */
+/** |DFT|² of one windowed frame (n_fft is not a power of two: a direct DFT from tables). */
 function powerSpectrum(frame: Float64Array): Float64Array {
   const windowed = new Float64Array(N_FFT);
   for (let n = 0; n < N_FFT; n++) windowed[n] = frame[n]! * HANN[n]!;
-  const [re, im] = fft(windowed, new Float64Array(N_FFT), 0);
   const out = new Float64Array(BINS);
-  for (let k = 0; k < BINS; k++) out[k] = re[k]! * re[k]! + im[k]! * im[k]!;
+  for (let k = 0; k < BINS; k++) {
+    let re = 0;
+    let im = 0;
+    const base = k * N_FFT;
+    for (let n = 0; n < N_FFT; n++) {
+      re += windowed[n]! * COS[base + n]!;
+      im -= windowed[n]! * SIN[base + n]!;
+    }
+    out[k] = re * re + im * im;
+  }
   return out;
 }
 
