@@ -181,13 +181,20 @@ interface VadResult {
   msPerFrameP50: number;
 }
 
+/** White noise at `snrDb` below the speech's level (RMS over the frames that hold speech). */
 function addNoise(pcm: Int16Array, snrDb: number, seed: number): Int16Array {
+  const ref = energyReference(pcm);
   let e = 0;
-  for (const s of pcm) e += s * s;
-  const rms = Math.sqrt(e / pcm.length);
-  const amp = (rms / 10 ** (snrDb / 20)) * Math.sqrt(3) * 2; // uniform noise: rms = amp/√3 over the speech-heavy part
-  const n = whiteNoise(pcm.length, amp, seed);
-  return Int16Array.from(pcm, (s, i) => Math.max(-32768, Math.min(32767, s + n[i]!)));
+  let n = 0;
+  ref.forEach((speech, k) => {
+    if (!speech) return;
+    for (let i = k * 160; i < (k + 1) * 160; i++) e += pcm[i]! * pcm[i]!;
+    n += 160;
+  });
+  const rms = Math.sqrt(e / Math.max(1, n));
+  // Uniform noise in [−a, a] has RMS a/√3.
+  const noise = whiteNoise(pcm.length, (Math.sqrt(3) * rms) / 10 ** (snrDb / 20), seed);
+  return Int16Array.from(pcm, (s, i) => Math.max(-32768, Math.min(32767, s + noise[i]!)));
 }
 
 async function compareVad(name: VadName, turns: Turn[], clean: boolean[][]): Promise<VadResult> {
