@@ -109,6 +109,7 @@ function profileSentences(input: AnswerInput): string[] {
 
 export function createAnswerer(deps: AnswererDeps): Answerer {
   const maxSentences = deps.maxSentences ?? 2;
+  const embedder = deps.embedder && new MemoEmbedder(deps.embedder);
   return {
     async answer(input: AnswerInput, opts: AnswerOptions = {}): Promise<AnswerRecord> {
       const started = performance.now();
@@ -192,7 +193,6 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
         planNames: deps.planNames ?? [],
       });
       // Embedded while the model reads its prompt; a failure surfaces at the first check.
-      const embedder = deps.embedder && new MemoEmbedder(deps.embedder);
       const faithfulness = embedder
         ? FaithfulnessIndex.build(embedder, {
             documents: passages,

@@ -1,5 +1,7 @@
-// One answer's embeddings, each text embedded once: the faithfulness index, the extractive
-// answer and the checks of its sentences all ask for the same passage sentences.
+// Embeddings remembered across answers: the passages' sentences come back answer after answer
+// (the knowledge base is small), and within one answer the faithfulness index, the extractive
+// answer and the checks of its sentences all ask for the same ones. Bounded: the least
+// recently used texts are forgotten first.
 import type { Embedder } from '../../providers/embeddings/port';
 
 export class MemoEmbedder implements Embedder {
@@ -7,7 +9,10 @@ export class MemoEmbedder implements Embedder {
   readonly dimensions: number;
   private readonly vectors = new Map<string, Promise<Float32Array>>();
 
-  constructor(private readonly inner: Embedder) {
+  constructor(
+    private readonly inner: Embedder,
+    private readonly maxEntries = 4_000,
+  ) {
     this.name = inner.name;
     this.dimensions = inner.dimensions;
   }
@@ -23,6 +28,16 @@ export class MemoEmbedder implements Embedder {
         this.vectors.set(t, vector);
       });
     }
-    return Promise.all(texts.map((t) => this.vectors.get(t)!));
+    const out = texts.map((t) => {
+      const vector = this.vectors.get(t)!;
+      this.vectors.delete(t); // re-inserted: most recently used last
+      this.vectors.set(t, vector);
+      return vector;
+    });
+    for (const oldest of this.vectors.keys()) {
+      if (this.vectors.size <= this.maxEntries) break;
+      this.vectors.delete(oldest);
+    }
+    return Promise.all(out);
   }
 }
