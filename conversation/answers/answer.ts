@@ -251,8 +251,7 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
       const llm = deps.chain.answer(composePrompt(request), { signal, maxTokens: 160 });
       let cut: Cut | undefined;
-      /** Content sentences said: courtesies before the first are not said, nor an answer alone. */
-      let said = 0;
+      /** Courtesies are not refused but not said either: the call asks "anything else" itself. */
       let courtesies = 0;
       try {
         for await (const raw of sentences(llm)) {
@@ -262,9 +261,10 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
             cut = verdict.cut;
             break;
           }
-          if (verdict.courtesy) courtesies += 1;
-          if (verdict.courtesy && said === 0) continue;
-          if (!verdict.courtesy) said += 1;
+          if (verdict.courtesy) {
+            courtesies += 1;
+            continue;
+          }
           await sayForTheEar(sentence);
           if (spoken.length >= maxSentences) break;
         }

@@ -79,11 +79,12 @@ describe('answers: faithfulness check and extractive answer', function () {
     assert.match(record.text, /10 dollars/);
   });
 
-  it('a faithful paraphrase is said as the model wrote it, a leading courtesy dropped', async () => {
+  it('a faithful paraphrase is said as the model wrote it, courtesies around it are not', async () => {
     const model = new FakeLanguageModel({
       pieces: [
         'Great question! ',
-        'A late fee of $10 is added if your bill is still unpaid 5 days after the due date.',
+        'A late fee of $10 is added if your bill is still unpaid 5 days after the due date. ',
+        'Is there anything else I can help you with?',
       ],
     });
     const record = await answererFor(model).answer(INPUT);
