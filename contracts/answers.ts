@@ -23,6 +23,10 @@ export type RefusalReason =
   | 'commitment'
   | 'privacy'
   | 'tone'
+  /** A sentence's claims are not supported by the passages or the caller's account. */
+  | 'unfaithful'
+  /** The answer was courtesies only ("Is there anything else I can help you with?"). */
+  | 'no_content'
   | 'no_documents'
   /** The knowledge base could not be searched, on a topic only a person should answer. */
   | 'no_retrieval';
@@ -42,6 +46,12 @@ export interface AnswerRecord {
    * a sensitive one: a general line and an offer to call back were said instead.
    */
   degraded?: 'no_retrieval';
+  /**
+   * The words said are the retrieved passages' own sentences. `replaced`: why the model's
+   * answer (still `servedBy`, its tokens billed) was not said; absent when the extractive
+   * answer went first and no model was asked (`servedBy: 'extractive'`).
+   */
+  extractive?: { replaced?: RefusalReason };
   documentIds: string[];
   timings: { retrieveMs: number; firstSentenceMs?: number; totalMs: number };
   /** Tokens of the serving model, for the cost report. */

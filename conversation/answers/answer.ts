@@ -1,14 +1,17 @@
 // A grounded answer to a knowledge-base question: retrieve → compose → LLM chain →
 // sentences → checks → for the ear. Each sentence is checked before it is spoken
-// (grounding, promises the agent cannot keep) and handed on at once, so the first one
-// plays while the model is still writing the second. The caller's words, documents and
-// CRM fields are data: nothing here can pay, write or change an account.
+// (grounding, faithfulness, promises the agent cannot keep) and handed on at once, so the
+// first one plays while the model is still writing the second. When the model's answer fails
+// the grounding or faithfulness check before anything was said, the best passage sentences
+// are said instead (the extractive answer), checked the same way. The caller's words,
+// documents and CRM fields are data: nothing here can pay, write or change an account.
 import { performance } from 'node:perf_hooks';
 import type { AnswerRequest } from '../../providers/llm/port';
 import type { KbTopic, ScoredChunk } from '../../providers/vectors/port';
 import { KB_INTENTS, type KbIntentName } from '../../contracts/call';
 import { checkCommitments, COMMITMENT_REFUSAL } from '../safety/commitments';
 import { forTheEar } from '../safety/for-the-ear';
+import { FaithfulnessIndex } from '../safety/faithfulness';
 import { GroundingIndex, NOT_CONFIDENT } from '../safety/grounding';
 import { checkPrivacy, PRIVACY_REFUSAL } from '../safety/privacy';
 import { redactText } from '../safety/redact';
@@ -16,6 +19,9 @@ import { CALM_REPLY, checkTone } from '../safety/tone';
 import type { AnswerInput, AnswerRecord, RefusalReason } from '../../contracts/answers';
 import type { AnswerOptions, Answerer } from './answerer';
 import type { FallbackLanguageModel, LlmAnswerResult } from '../../providers/llm/fallback';
+import type { Embedder } from '../../providers/embeddings/port';
+import { ExtractiveAnswerer } from './extractive';
+import { MemoEmbedder } from './memo-embedder';
 import { composePrompt } from './prompt';
 import { sentences } from '../../providers/llm/sentence-chunker';
 
@@ -30,7 +36,23 @@ export interface AnswererDeps {
   maxSentences?: number;
   /** Told when no vector index answered (the answer is then the no-retrieval line). */
   onRetrievalFailed?: (err: Error) => void;
+  /**
+   * Sentence embeddings for the faithfulness check and the extractive answer. Without it
+   * (tests of the chain alone) neither runs: only figures are checked, as before.
+   */
+  embedder?: Embedder;
+  /** Say the extractive answer first and ask the chain only when it has nothing to say. */
+  extractiveFirst?: boolean;
 }
+
+/** A model answer refused for these reasons is replaced by the extractive answer. */
+const EXTRACTIVE_REPLACES: ReadonlySet<RefusalReason> = new Set([
+  'ungrounded',
+  'unfaithful',
+  'no_content',
+]);
+
+type Cut = { reason: RefusalReason; text: string };
 
 /**
  * What is said when the knowledge base cannot be searched. Billing (disputes, fees, payments)
@@ -75,8 +97,19 @@ function profileFacts(input: AnswerInput): string[] {
   return [`balance ${dollars(p.balanceCents)}`, ...(p.dueDate ? [`due date ${p.dueDate}`] : [])];
 }
 
+/** The same facts as sentences, for the faithfulness check (it compares sentences). */
+function profileSentences(input: AnswerInput): string[] {
+  const p = input.profile;
+  if (!p) return [];
+  return [
+    `Your balance is ${dollars(p.balanceCents)}.`,
+    ...(p.dueDate ? [`Your bill is due on ${p.dueDate}.`] : []),
+  ];
+}
+
 export function createAnswerer(deps: AnswererDeps): Answerer {
   const maxSentences = deps.maxSentences ?? 2;
+  const embedder = deps.embedder && new MemoEmbedder(deps.embedder);
   return {
     async answer(input: AnswerInput, opts: AnswerOptions = {}): Promise<AnswerRecord> {
       const started = performance.now();
@@ -112,11 +145,14 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
         text: string,
         chain?: Pick<LlmAnswerResult, 'servedBy' | 'attempts' | 'usage'>,
         refused?: RefusalReason,
+        extracted?: AnswerRecord['extractive'],
       ): AnswerRecord => ({
         text,
-        servedBy: chain?.servedBy ?? 'none',
+        // A replaced model answer was still generated (and billed): it stays the served one.
+        servedBy: chain?.servedBy ?? (extracted ? 'extractive' : 'none'),
         attempts: chain?.attempts ?? [],
         ...(refused && { refused }),
+        ...(extracted && { extractive: extracted }),
         ...(chain?.usage && { usage: chain.usage }),
         documentIds,
         timings: { retrieveMs, firstSentenceMs, totalMs: since() },
@@ -150,33 +186,86 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
         }),
         recentTurns: input.recentTurns.map((t) => ({ ...t, text: redactText(t.text) })),
       };
+      const passages = documents.map((d) => `${d.title}\n${d.text}`);
       const grounding = new GroundingIndex({
-        documents: documents.map((d) => `${d.title}\n${d.text}`),
+        documents: passages,
         facts: [...profileFacts(input), COMPANY],
         planNames: deps.planNames ?? [],
       });
+      // Embedded while the model reads its prompt; a failure surfaces at the first check.
+      const faithfulness = embedder
+        ? FaithfulnessIndex.build(embedder, {
+            documents: passages,
+            facts: profileSentences(input),
+          })
+        : undefined;
+      faithfulness?.catch(() => undefined);
+      /** Every check a sentence passes before it is said; a courtesy claims nothing. */
+      const check = async (sentence: string): Promise<{ cut?: Cut; courtesy: boolean }> => {
+        if (!grounding.check(sentence).ok)
+          return { cut: { reason: 'ungrounded', text: NOT_CONFIDENT }, courtesy: false };
+        const faithful = await (await faithfulness)?.check(sentence);
+        if (faithful && !faithful.ok)
+          return { cut: { reason: 'unfaithful', text: NOT_CONFIDENT }, courtesy: false };
+        const courtesy = faithful?.pleasantry ?? false;
+        if (!checkCommitments(sentence).ok)
+          return { cut: { reason: 'commitment', text: COMMITMENT_REFUSAL }, courtesy };
+        if (!checkPrivacy(sentence, { callerName: input.customer?.name }).ok)
+          return { cut: { reason: 'privacy', text: PRIVACY_REFUSAL }, courtesy };
+        if (!checkTone(sentence).ok) return { cut: { reason: 'tone', text: CALM_REPLY }, courtesy };
+        return { courtesy };
+      };
+      const sayForTheEar = async (sentence: string) => {
+        const ear = forTheEar(sentence, {
+          ...(spoken.length === 0 && input.customer && { name: input.customer.name }),
+          turn: input.turnCount,
+          properNouns: deps.planNames ?? [],
+          maxSentences: 1,
+        });
+        if (ear) await say(ear);
+      };
+      /** The best passage sentences, each checked like a model's; false when none passed. */
+      const sayExtractive = async (): Promise<boolean> => {
+        if (!embedder) return false;
+        // From the passages' text: a title is not an answer.
+        const extractive = new ExtractiveAnswerer(embedder, { maxSentences });
+        for (const sentence of await extractive.pick(
+          question,
+          documents.map((d) => d.text),
+        )) {
+          if (opts.signal?.aborted || spoken.length >= maxSentences) break;
+          const verdict = await check(redactText(sentence));
+          if (verdict.cut || verdict.courtesy) continue;
+          await sayForTheEar(redactText(sentence));
+        }
+        return spoken.length > 0;
+      };
+
+      if (deps.extractiveFirst && (await sayExtractive())) {
+        return record(spoken.join(' '), undefined, undefined, {});
+      }
+      if (opts.signal?.aborted) return record(spoken.join(' '));
+
       // Stops the model once enough is said, on a refusal, or when the caller barges in.
       const stop = new AbortController();
       const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
       const llm = deps.chain.answer(composePrompt(request), { signal, maxTokens: 160 });
-      let cut: { reason: RefusalReason; text: string } | undefined;
+      let cut: Cut | undefined;
+      /** Courtesies are not refused but not said either: the call asks "anything else" itself. */
+      let courtesies = 0;
       try {
         for await (const raw of sentences(llm)) {
           const sentence = redactText(raw);
-          if (!grounding.check(sentence).ok) cut = { reason: 'ungrounded', text: NOT_CONFIDENT };
-          else if (!checkCommitments(sentence).ok)
-            cut = { reason: 'commitment', text: COMMITMENT_REFUSAL };
-          else if (!checkPrivacy(sentence, { callerName: input.customer?.name }).ok)
-            cut = { reason: 'privacy', text: PRIVACY_REFUSAL };
-          else if (!checkTone(sentence).ok) cut = { reason: 'tone', text: CALM_REPLY };
-          if (cut) break;
-          const ear = forTheEar(sentence, {
-            ...(spoken.length === 0 && input.customer && { name: input.customer.name }),
-            turn: input.turnCount,
-            properNouns: deps.planNames ?? [],
-            maxSentences: 1,
-          });
-          if (ear) await say(ear);
+          const verdict = await check(sentence);
+          if (verdict.cut) {
+            cut = verdict.cut;
+            break;
+          }
+          if (verdict.courtesy) {
+            courtesies += 1;
+            continue;
+          }
+          await sayForTheEar(sentence);
           if (spoken.length >= maxSentences) break;
         }
       } catch (err) {
@@ -188,10 +277,20 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       }
       if (opts.signal?.aborted) return record(spoken.join(' '));
       const chain = await llm.result;
-      // Nothing grounded was said: refuse. Something was: end the answer there.
+      // Nothing grounded was said: the passages' own sentences, else refuse. Something was:
+      // end the answer there.
       const refusal = spoken.length
         ? undefined
-        : (cut ?? { reason: 'ungrounded', text: NOT_CONFIDENT });
+        : (cut ?? {
+            reason: courtesies ? ('no_content' as const) : ('ungrounded' as const),
+            text: NOT_CONFIDENT,
+          });
+      if (refusal && EXTRACTIVE_REPLACES.has(refusal.reason) && !deps.extractiveFirst) {
+        if (await sayExtractive()) {
+          return record(spoken.join(' '), chain, undefined, { replaced: refusal.reason });
+        }
+        if (opts.signal?.aborted) return record(spoken.join(' '), chain);
+      }
       if (refusal) {
         await say(refusal.text);
         return record(refusal.text, chain, refusal.reason);

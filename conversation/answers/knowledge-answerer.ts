@@ -1,7 +1,10 @@
 // The grounded answerer a process runs (call worker for text calls, media edge for audio
 // calls): the published knowledge index (built from kb/ on first start), the USE-lite
-// embedder, and the LLM chain from the environment, warmed so the first caller does not
-// wait for a model load.
+// embedder (retrieval, the faithfulness check, the extractive answer), and the LLM chain
+// from the environment, warmed so the first caller does not wait for a model load.
+// ANSWER_EXTRACTIVE_FIRST: `auto` (default) says the extractive answer first when the first
+// model the chain would ask is the local one (no cloud model configured): it is faster and
+// checked better there (docs/answers.md); `true` / `false` force it on or off.
 import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../knowledge/local-index';
 import { loadKnowledgeFolder } from '../knowledge/documents';
 import { Retriever } from '../knowledge/retrieve';
@@ -35,8 +38,9 @@ export async function createKnowledgeAnswerer(
   await ensureLocalKnowledgeIndex({ log });
   indexes.push(openKnowledgeIndex());
   const links = indexes.map((index) => ({ provider: index.name, port: index }));
+  const embedder = sharedUseLiteEmbedder();
   const retriever = new Retriever(
-    sharedUseLiteEmbedder(),
+    embedder,
     new FallbackVectorIndex(links, opts.health?.forFamily('vectors')),
   );
   const chain = languageModelFromEnv(env, log, opts.health?.forFamily('llm'));
@@ -47,11 +51,27 @@ export async function createKnowledgeAnswerer(
   });
   await warmUpLlmChain(chain);
   const docs = await loadKnowledgeFolder(opts.kbFolder ?? DEFAULT_KB_FOLDER);
-  log(`[answers] LLM chain: ${chain.providers.join(' → ')}`);
+  const extractiveFirst = extractiveFirstFromEnv(env, chain.providers);
+  log(
+    `[answers] LLM chain: ${[...(extractiveFirst ? ['extractive'] : []), ...chain.providers].join(' → ')}`,
+  );
   return createAnswerer({
     retrieve: (question, o) => retriever.retrieve(question, o),
     chain,
+    embedder,
+    extractiveFirst,
     planNames: extractPlanNames(docs.map((d) => d.source)),
     onRetrievalFailed: (err) => log(`[answers] no vector index answered: ${err.message}`),
   });
+}
+
+/** Whether the extractive answer goes first: `auto` when the chain would start with the local model. */
+export function extractiveFirstFromEnv(env: NodeJS.ProcessEnv, providers: string[]): boolean {
+  const mode = (env.ANSWER_EXTRACTIVE_FIRST ?? 'auto').trim().toLowerCase();
+  if (mode === 'true') return true;
+  if (mode === 'false') return false;
+  if (mode !== 'auto') {
+    throw new Error(`invalid ANSWER_EXTRACTIVE_FIRST: ${mode} (auto, true or false)`);
+  }
+  return providers[0] === 'local';
 }

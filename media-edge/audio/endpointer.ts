@@ -1,7 +1,10 @@
 // Turns per-frame VAD decisions into utterances: speech must last minSpeechMs to count (so
 // clicks and coughs don't start one), and ends after hangoverMs of silence (so pauses between
-// words don't split it) or at maxUtteranceMs. Times are ms on the stream's clock: frame k
-// covers [20k, 20k + 20).
+// words don't split it) or at maxUtteranceMs. With a turn check, the endpointer asks it after
+// probeMs of silence instead: a finished turn ends as soon as the answer comes, an unfinished
+// one waits up to maxWaitMs (a caller pausing mid-digits is not cut off); a check that fails
+// falls back to hangoverMs. The answer arrives asynchronously while frames keep coming.
+// Times are ms on the stream's clock: frame k covers [20k, 20k + 20).
 import { FRAME_MS } from '../../audio/frames';
 
 export interface EndpointerOptions {
@@ -10,7 +13,20 @@ export interface EndpointerOptions {
   maxUtteranceMs?: number;
   /** Audio kept from before speech began, so the first syllable reaches ASR. */
   preRollMs?: number;
+  turn?: TurnCheckOptions;
 }
+
+export interface TurnCheckOptions {
+  /** Resolves true when the turn that just paused sounds finished; rejects if it cannot tell. */
+  isComplete: () => Promise<boolean>;
+  /** Silence before the check is asked (default 200). */
+  probeMs?: number;
+  /** The longest pause an unfinished turn is given (default 1500). */
+  maxWaitMs?: number;
+}
+
+/** What the turn check said about the current pause, if it has answered. */
+type Verdict = 'pending' | 'complete' | 'incomplete' | 'failed';
 
 export type EndpointEvent =
   | { type: 'speech_start'; atMs: number }
@@ -37,12 +53,16 @@ export class Endpointer {
   private run = 0;
   /** First frame of the current (candidate) utterance. */
   private startFrame = 0;
+  private readonly turn?: { isComplete: () => Promise<boolean>; probe: number; maxWait: number };
+  /** The check on the current pause; speech drops it, so a late answer lands on nothing. */
+  private verdict?: { said: Verdict };
 
   constructor({
     minSpeechMs = 100,
     hangoverMs = 500,
     maxUtteranceMs = 15000,
     preRollMs = 200,
+    turn,
   }: EndpointerOptions = {}) {
     this.minSpeechFrames = frames('minSpeechMs', minSpeechMs, FRAME_MS);
     this.hangoverFrames = frames('hangoverMs', hangoverMs, FRAME_MS);
@@ -55,6 +75,12 @@ export class Endpointer {
     this.hangoverMs = hangoverMs;
     this.maxUtteranceMs = maxUtteranceMs;
     this.preRollMs = preRollMs;
+    if (turn) {
+      const probe = frames('turn.probeMs', turn.probeMs ?? 200, FRAME_MS);
+      const maxWait = frames('turn.maxWaitMs', turn.maxWaitMs ?? 1500, FRAME_MS);
+      if (maxWait <= probe) throw new RangeError('turn.maxWaitMs must be longer than turn.probeMs');
+      this.turn = { isComplete: turn.isComplete, probe, maxWait };
+    }
   }
 
   /** Frames a FrameRing must hold to replay pre-roll plus the speech that confirmed the start. */
@@ -86,7 +112,8 @@ export class Endpointer {
       return { type: 'speech_start', atMs: this.startFrame * FRAME_MS };
     }
     this.run = isSpeech ? 0 : this.run + 1;
-    if (this.run >= this.hangoverFrames) {
+    if (isSpeech) this.verdict = undefined;
+    if (this.run > 0 && this.run >= this.silenceFrames()) {
       const endFrame = this.frame - this.run; // just after the last speech frame
       return this.end(endFrame, 'silence');
     }
@@ -98,11 +125,36 @@ export class Endpointer {
   reset(): void {
     this.speaking = false;
     this.run = 0;
+    this.verdict = undefined;
+  }
+
+  /** Silent frames that end the utterance now: the fixed hangover, or what the check said. */
+  private silenceFrames(): number {
+    if (!this.turn) return this.hangoverFrames;
+    if (this.run === this.turn.probe) this.ask(this.turn.isComplete);
+    switch (this.verdict?.said) {
+      case 'complete':
+        return this.turn.probe;
+      case 'failed':
+        return this.hangoverFrames;
+      default: // not asked yet, not answered yet, or unfinished
+        return this.turn.maxWait;
+    }
+  }
+
+  private ask(isComplete: () => Promise<boolean>): void {
+    const verdict: { said: Verdict } = { said: 'pending' };
+    this.verdict = verdict;
+    isComplete().then(
+      (complete) => (verdict.said = complete ? 'complete' : 'incomplete'),
+      () => (verdict.said = 'failed'),
+    );
   }
 
   private end(endFrame: number, reason: 'silence' | 'max_length'): EndpointEvent {
     this.speaking = false;
     this.run = 0;
+    this.verdict = undefined;
     return {
       type: 'speech_end',
       atMs: endFrame * FRAME_MS,

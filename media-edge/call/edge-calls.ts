@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import type { CallAudio } from '../../activities/edge-activities';
 import type { TurnTimingReport } from '../../contracts/call';
-import { createVad } from '../audio/vad';
+import { createVad, type Vad } from '../audio/vad';
 import type { SpeechSynthesizer } from '../speech-synthesizer';
 import type { MediaStreamSession } from '../twilio/media-stream';
 import { CallBridge } from './bridge';
@@ -19,6 +19,8 @@ export interface EdgeCallsDeps {
   /** The host-bound task queue of this edge: `media-edge.<hostId>`. */
   hostTaskQueue: string;
   recognizer: (hints?: string[]) => UtteranceRecognizer;
+  /** The caller's voice activity detector for one call (default WebRTC). */
+  vad?: () => Promise<Vad>;
   tts: SpeechSynthesizer;
   /** The recording spool: on disk first, then the object store, then the workflow told. */
   recordings: RecordingSink;
@@ -53,7 +55,7 @@ export class EdgeCalls implements CallAudio {
       stream,
       {
         bridge: new CallBridge(deps.client, callSid),
-        vad: await createVad(),
+        vad: await (deps.vad ?? createVad)(),
         recognizer: deps.recognizer,
         tts: deps.tts,
         recorder: new CallRecorder(),

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { FRAME_MS } from '../../audio/frames';
 import { mulawToPcm } from '../../audio/mulaw';
 import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
+import type { TurnDetector } from '../audio/turn-detector';
 import type { AsrRecord } from '../../contracts/call';
 import type { CallRecorder } from './recorder';
 
@@ -44,14 +45,30 @@ export interface ListenerDeps {
 }
 
 export interface ListenerOptions {
-  endpointing?: EndpointerOptions;
+  endpointing?: Omit<EndpointerOptions, 'turn'>;
+  /** Asked at each pause whether the caller is done (else the fixed hangover ends turns). */
+  turns?: { detector: TurnDetector; probeMs?: number; maxWaitMs?: number };
   /** Caller speech this long while the agent speaks interrupts the agent. */
   bargeInMinMs?: number;
+}
+
+const TURN_MODEL_FRAMES = 8000 / FRAME_MS;
+
+function concatFrames(frames: Int16Array[]): Int16Array {
+  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
 }
 
 export class Listener {
   private readonly endpointer: Endpointer;
   private readonly preRoll: FrameRing;
+  /** The last 8 s of the caller, what the turn model listens to (only with turn detection). */
+  private readonly recent?: FrameRing;
   private readonly bargeInFrames: number;
   private utterance?: UtteranceRecognizer;
   private speechRun = 0;
@@ -63,7 +80,19 @@ export class Listener {
     private readonly deps: ListenerDeps,
     opts: ListenerOptions = {},
   ) {
-    this.endpointer = new Endpointer(opts.endpointing);
+    const turns = opts.turns;
+    if (turns) this.recent = new FrameRing(TURN_MODEL_FRAMES);
+    this.endpointer = new Endpointer({
+      ...opts.endpointing,
+      ...(turns && {
+        turn: {
+          isComplete: () =>
+            turns.detector.isComplete(concatFrames(this.recent!.last(TURN_MODEL_FRAMES))),
+          probeMs: turns.probeMs,
+          maxWaitMs: turns.maxWaitMs,
+        },
+      }),
+    });
     this.preRoll = new FrameRing(this.endpointer.preRollCapacity);
     this.bargeInFrames = Math.ceil((opts.bargeInMinMs ?? 300) / FRAME_MS);
   }
@@ -78,6 +107,7 @@ export class Listener {
     if (this.speechRun === this.bargeInFrames) this.deps.onSpeaking();
 
     this.preRoll.push(pcm);
+    this.recent?.push(pcm);
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();

@@ -6,19 +6,35 @@ import { FallbackTextToSpeech, type TtsLink } from './fallback';
 import { GoogleTts, googleMissingConfig } from './google';
 import { LocalTts } from './local';
 import { PiecewiseSpeech } from './piecewise';
+import { PiperTts } from './piper';
 import { PollyTts, pollyMissingConfig } from './polly';
 import { PrerecordedTts } from './prerecorded';
 
-// prerecorded says the fixed prompts whole; pieces assembles the personal sentences.
-export const TTS_PROVIDERS = ['polly', 'google', 'local', 'prerecorded', 'pieces'] as const;
+// prerecorded says the fixed prompts whole; pieces assembles the personal sentences; piper is
+// the neural local voice, opt-in (see docs/benchmarks.md "Local voices" for why).
+export const TTS_PROVIDERS = [
+  'polly',
+  'google',
+  'local',
+  'piper',
+  'prerecorded',
+  'pieces',
+] as const;
 export type TtsProviderName = (typeof TTS_PROVIDERS)[number];
+export const DEFAULT_TTS_CHAIN: readonly TtsProviderName[] = [
+  'polly',
+  'google',
+  'local',
+  'prerecorded',
+  'pieces',
+];
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const TtsEnv = z.object({
   TTS_CHAIN: z
     .string()
-    .default(TTS_PROVIDERS.join(','))
+    .default(DEFAULT_TTS_CHAIN.join(','))
     .transform((s) =>
       s
         .split(',')
@@ -29,6 +45,7 @@ const TtsEnv = z.object({
   TTS_POLLY_TIMEOUT_MS: ms(2000),
   TTS_GOOGLE_TIMEOUT_MS: ms(2000),
   TTS_LOCAL_TIMEOUT_MS: ms(4000),
+  TTS_PIPER_TIMEOUT_MS: ms(4000),
   TTS_PRERECORDED_TIMEOUT_MS: ms(500),
   TTS_PIECES_TIMEOUT_MS: ms(500),
   TTS_POLLY_VOICE: z.string().optional(),
@@ -39,6 +56,8 @@ const TtsEnv = z.object({
   TTS_LOCAL_ENGINE: z.enum(['flite', 'espeak-ng']).optional(),
   TTS_LOCAL_VOICE: z.string().optional(),
   TTS_LOCAL_COMMAND: z.string().optional(),
+  TTS_PIPER_MODEL: z.string().optional(),
+  TTS_PIPER_CONCURRENCY: z.coerce.number().int().positive().optional(),
   TTS_PROMPTS_DIR: z.string().optional(),
   TTS_PIECES_DIR: z.string().optional(),
 });
@@ -88,6 +107,12 @@ export function ttsLinksFromEnv(env: NodeJS.ProcessEnv = process.env): TtsLink[]
           voice: cfg.TTS_LOCAL_VOICE,
           command: cfg.TTS_LOCAL_COMMAND,
         }),
+      ),
+    }),
+    piper: () => ({
+      timeoutMs: cfg.TTS_PIPER_TIMEOUT_MS,
+      port: new PiperTts(
+        defined({ model: cfg.TTS_PIPER_MODEL, maxConcurrent: cfg.TTS_PIPER_CONCURRENCY }),
       ),
     }),
     prerecorded: () => ({

@@ -1,7 +1,8 @@
 // One conformance suite for every TextToSpeech adapter: Polly and Google against local
 // stand-ins that replay their documented wire protocols, the local engine for real, the
 // shipped prerecorded prompts, and the fallback chain (over the local engine alone, and
-// behind a provider that fails). Then each vendor's request shape and error mapping.
+// behind a provider that fails), Piper's neural voice in process (alone and behind a failing
+// provider). Then each vendor's request shape and error mapping.
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, toFailure } from '../../activities/errors';
@@ -12,6 +13,9 @@ import type { TextToSpeech } from '../../providers/tts/port';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { GoogleTts } from '../../providers/tts/google';
 import { LocalTts } from '../../providers/tts/local';
+import { PiperTts } from '../../providers/tts/piper';
+import { splitClauses } from '../../providers/tts/piper-phonemes';
+import { ensurePiperVoice } from '../../infra/install';
 import { PollyTts } from '../../providers/tts/polly';
 import { PiecewiseSpeech } from '../../providers/tts/piecewise';
 import {
@@ -115,6 +119,14 @@ const SUBJECTS: Subject[] = [
     teardown: async () => undefined,
   },
   {
+    name: 'piper (en_US-joe-medium in process, for real)',
+    async setup() {
+      await ensurePiperVoice();
+      return { tts: new PiperTts(), slowText: () => `${PROMPTS.unknownCaller} `.repeat(22) };
+    },
+    teardown: async () => undefined,
+  },
+  {
     name: 'prerecorded (shipped prompt)',
     setup: async () => ({ tts: new PrerecordedTts() }),
     teardown: async () => undefined,
@@ -179,6 +191,23 @@ const SUBJECTS: Subject[] = [
         ]),
         slowText: () => `${PROMPTS.unknownCaller} `.repeat(22),
         served: { provider: 'local', voice: local.voice },
+      };
+    },
+    teardown: async () => undefined,
+  },
+  {
+    name: 'fallback over [a failing fake, piper]',
+    async setup() {
+      await ensurePiperVoice();
+      const piper = new PiperTts();
+      const down = new FakeTextToSpeech({ name: 'down', fail: 'unavailable' });
+      return {
+        tts: new FallbackTextToSpeech([
+          { provider: 'down', port: down, timeoutMs: 1_000 },
+          { provider: 'piper', port: piper, timeoutMs: 10_000 },
+        ]),
+        slowText: () => `${PROMPTS.unknownCaller} `.repeat(22),
+        served: { provider: 'piper', voice: piper.voice },
       };
     },
     teardown: async () => undefined,
@@ -430,6 +459,53 @@ describe('local engine (flite)', () => {
 
   it('refuses empty text as bad input', async () => {
     assertFailure(await rejection(new LocalTts().synthesize('  ')), FailureType.BadInput, true);
+  });
+});
+
+describe('piper voice (en_US-joe-medium)', () => {
+  before(() => ensurePiperVoice());
+
+  it('is understood by the local ASR, amounts spoken as money', async () => {
+    const tts = new PiperTts();
+    const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
+    const warm = await tts.synthesize(PROMPTS.anythingElse); // a fresh decoder starts cold
+    await stt.transcribe({ samples: mulawToPcm(warm.mulaw), sampleRate: 8000 });
+    const audio = await tts.synthesize('Your balance is $42.50.');
+    const heard = await stt.transcribe({ samples: mulawToPcm(audio.mulaw), sampleRate: 8000 });
+    assert.match(heard.text.toLowerCase(), /forty two dollars/, `heard "${heard.text}"`);
+  });
+
+  it('streams a clause at a time, the clauses together being the whole line', async () => {
+    const tts = new PiperTts();
+    const text = 'Hello, your balance is $42.17; is there anything else?';
+    assert.deepEqual(
+      splitClauses(text).map((c) => c.text),
+      ['hello', 'your balance is forty two dollars and seventeen cents', 'is there anything else'],
+    );
+    const parts: Buffer[] = [];
+    for await (const clause of tts.clauses(text)) parts.push(clause);
+    assert.equal(parts.length, 3);
+    for (const part of parts) assert.ok(rms(part) > 500, 'each clause is speech');
+    // The model samples its noise afresh on each run: the same line, not the same samples.
+    const whole = (await tts.synthesize(text)).mulaw.length;
+    const streamed = Buffer.concat(parts).length;
+    assert.ok(Math.abs(whole - streamed) < whole * 0.1, `${streamed} vs ${whole} bytes`);
+  });
+
+  it('fails cleanly when espeak-ng or the model is missing, and refuses empty text', async () => {
+    const noEspeak = new PiperTts({ espeakCommand: '/nonexistent/espeak-ng' });
+    assertFailure(
+      await rejection(noEspeak.synthesize(PROMPT)),
+      FailureType.ProviderUnavailable,
+      false,
+    );
+    const noModel = new PiperTts({ model: '/nonexistent/voice.onnx' });
+    assertFailure(
+      await rejection(noModel.synthesize(PROMPT)),
+      FailureType.ProviderUnavailable,
+      false,
+    );
+    assertFailure(await rejection(new PiperTts().synthesize(' , ')), FailureType.BadInput, true);
   });
 });
 

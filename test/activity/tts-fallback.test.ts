@@ -12,6 +12,7 @@ import { mulawToPcm } from '../../audio/mulaw';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { APOLOGY } from '../../providers/tts/prerecorded';
 import { textToSpeechFromEnv } from '../../providers/tts/config';
+import { ensurePiperVoice } from '../../infra/install';
 import type { FallbackTextToSpeech } from '../../providers/tts/fallback';
 import {
   FAKE_AWS_ENV,
@@ -234,6 +235,16 @@ describe('TTS fallback (TTS_CHAIN)', () => {
     assert.equal(polly.requests.length + google.requests.length, 0);
     assert.throws(() => chain({ TTS_CHAIN: 'polly,espeak' }), /invalid TTS configuration/);
     assert.throws(() => chain({ TTS_CHAIN: ' ' }), /invalid TTS configuration/);
+  });
+
+  it('puts the Piper voice where TTS_CHAIN names it; a missing model falls through', async () => {
+    await ensurePiperVoice();
+    const r = await chain({ TTS_CHAIN: 'piper,local' }).synthesize(DYNAMIC);
+    assert.deepEqual(summary(r.attempts), ['piper:ok']);
+    assert.equal(r.voice, 'piper:en_US-joe-medium');
+    const broken = chain({ TTS_CHAIN: 'piper,local', TTS_PIPER_MODEL: '/nonexistent/x.onnx' });
+    const fell = await broken.synthesize(DYNAMIC);
+    assert.deepEqual(summary(fell.attempts), ['piper:unavailable', 'local:ok']);
   });
 
   it("the caller's abort stops the chain at once instead of falling through", async () => {

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import {
+  contentWords,
+  FAITHFULNESS_THRESHOLD,
+  FaithfulnessIndex,
+  isPleasantry,
+  judgeFaithfulness,
+  passageSentences,
+} from '../../conversation/safety/faithfulness';
+import { GroundingIndex } from '../../conversation/safety/grounding';
+import { ExtractiveAnswerer } from '../../conversation/answers/extractive';
+import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
+import { atThreshold, scoreFaithfulnessSet } from '../../testing/faithfulness-eval';
+import { FAITHFULNESS_SET, loadArticles } from '../../testing/faithfulness-set';
+
+/** What docs/answers.md reports for the chosen threshold on the labelled set. */
+const REPORTED = { f1: 0.964, precision: 0.93, recall: 1 };
+
+const embedder = sharedUseLiteEmbedder();
+const articles = loadArticles();
+const LATE = [
+  articles.get('billing/late-fees-and-arrangements')!,
+  articles.get('billing/billing-cycle')!,
+];
+
+describe('faithfulness: each answer sentence is supported by a passage or the account', function () {
+  this.timeout(120_000);
+
+  it('pleasantries claim nothing; a courtesy with a claim is not one', () => {
+    assert.ok(isPleasantry('Is there anything else I can help you with?'));
+    assert.ok(isPleasantry('Thank you for calling!'));
+    assert.ok(isPleasantry('Happy to help.'));
+    assert.ok(!isPleasantry('Sure, the late fee is $10.'));
+    assert.ok(!isPleasantry("I'm a trusted and reliable agent of Northwind Power and Telecom."));
+  });
+
+  it('content words leave out stop words, the company and units, and meet their plurals', () => {
+    assert.deepEqual([...contentWords('Northwind Power & Telecom waives the late fees')].sort(), [
+      'fe',
+      'lat',
+      'waiv',
+    ]);
+    assert.deepEqual([...contentWords('waived fee')].sort(), ['fe', 'waiv']);
+  });
+
+  it('the pure judgement: words and meaning together, pleasantries always allowed', () => {
+    const passages = [contentWords('A late fee of $10 is added to your account.')];
+    assert.equal(judgeFaithfulness('A late fee is added.', 0.9, passages).ok, true);
+    assert.equal(judgeFaithfulness('Late fees are waived for everyone.', 0.6, passages).ok, false);
+    const courtesy = judgeFaithfulness('Is there anything else I can help you with?', 0, passages);
+    assert.deepEqual([courtesy.ok, courtesy.pleasantry], [true, true]);
+  });
+
+  it('passages become speakable sentences: no headings or front matter, list items whole', () => {
+    const s = passageSentences(
+      '---\ntitle: Plans\n---\n# Plans\n## Prices\nWe offer:\n- Basic 100: $40 a month\n- Fiber 500: $65 a month',
+    );
+    assert.deepEqual(s, ['We offer: Basic 100: $40 a month.', 'Fiber 500: $65 a month.']);
+  });
+
+  it('refuses fluent fluff and wrong claims without figures, passes a real paraphrase', async () => {
+    const index = await FaithfulnessIndex.build(embedder, { documents: LATE, facts: [] });
+    for (const fluff of [
+      "I'm a trusted and reliable agent of Northwind Power and Telecom.",
+      'Northwind is committed to giving every customer the best possible experience.',
+      'Late fees are waived for all customers.',
+    ]) {
+      const r = await index.check(fluff);
+      assert.equal(r.ok, false, `${fluff} passed with ${r.score.toFixed(3)}`);
+    }
+    const paraphrase =
+      'A $10 late fee is charged when the bill stays unpaid 5 days past its due date.';
+    const r = await index.check(paraphrase);
+    assert.equal(r.ok, true, `the paraphrase was refused at ${r.score.toFixed(3)}`);
+    assert.equal(r.pleasantry, false);
+  });
+
+  it("the caller's account supports a personal answer", async () => {
+    const index = await FaithfulnessIndex.build(embedder, {
+      documents: [articles.get('billing/billing-cycle')!],
+      facts: ['Your balance is $42.50.'],
+    });
+    assert.equal((await index.check('Your balance is 42 dollars and 50 cents.')).ok, true);
+    assert.equal(
+      (await index.check('Your account has been upgraded to premium status.')).ok,
+      false,
+    );
+  });
+
+  it(`the chosen threshold (${FAITHFULNESS_THRESHOLD}) keeps the reported F1 on the labelled set`, async () => {
+    assert.ok(FAITHFULNESS_SET.length >= 60, 'the set has at least 60 sentences');
+    const labels = new Set(FAITHFULNESS_SET.map((c) => c.supported));
+    assert.deepEqual([...labels].sort(), [false, true]);
+    const row = atThreshold(await scoreFaithfulnessSet(embedder), FAITHFULNESS_THRESHOLD);
+    // Reported to three decimals.
+    const at3 = (x: number) => Number(x.toFixed(3));
+    assert.ok(at3(row.f1) >= REPORTED.f1, `F1 ${row.f1.toFixed(3)} < ${REPORTED.f1}`);
+    assert.ok(at3(row.precision) >= REPORTED.precision, `precision ${row.precision.toFixed(3)}`);
+    assert.ok(at3(row.recall) >= REPORTED.recall, `recall ${row.recall.toFixed(3)}`);
+  });
+
+  it('the extractive answer picks the passage sentence that answers, and passes both checks', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['what is the late fee', LATE, /late fee of \$10/],
+      [
+        'do you have a senior discount',
+        [articles.get('policies/senior-and-low-income-discounts')!],
+        /20% off/,
+      ],
+      [
+        'when will my power be back',
+        [articles.get('outages/power-restoration')!],
+        /within 4 hours/,
+      ],
+      ['can i use my own router', [articles.get('plans/equipment')!], /bring your own router/],
+    ];
+    const extractive = new ExtractiveAnswerer(embedder);
+    for (const [question, documents, expected] of cases) {
+      const picked = await extractive.pick(question, documents);
+      assert.ok(picked.length >= 1 && picked.length <= 2, `${question}: ${picked.join(' | ')}`);
+      assert.match(picked.join(' '), expected, `${question}: ${picked.join(' | ')}`);
+      const grounding = new GroundingIndex({ documents, facts: [] });
+      const faithful = await FaithfulnessIndex.build(embedder, { documents, facts: [] });
+      for (const sentence of picked) {
+        assert.ok(grounding.check(sentence).ok, `ungrounded: ${sentence}`);
+        assert.ok((await faithful.check(sentence)).ok, `unfaithful: ${sentence}`);
+      }
+    }
+  });
+});
