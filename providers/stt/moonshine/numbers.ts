@@ -13,56 +13,16 @@
 // The text is lower-cased with punctuation dropped (apostrophes kept), the form the local
 // grammar engine gives.
 
-const ONES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-const TEENS = [
-  'ten',
-  'eleven',
-  'twelve',
-  'thirteen',
-  'fourteen',
-  'fifteen',
-  'sixteen',
-  'seventeen',
-  'eighteen',
-  'nineteen',
-];
-const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
+import { MAX_NUMBER, numberWords } from '../../tts/spoken-words';
 
-/** 0–999 as words: 512 → "five hundred twelve". */
-function below1000(n: number): string {
-  const hundreds = Math.floor(n / 100);
-  const rest = n % 100;
-  const parts: string[] = [];
-  if (hundreds) parts.push(ONES[hundreds]!, 'hundred');
-  if (rest >= 20) {
-    parts.push(TENS[Math.floor(rest / 10)]!);
-    if (rest % 10) parts.push(ONES[rest % 10]!);
-  } else if (rest >= 10) parts.push(TEENS[rest - 10]!);
-  else if (rest || !hundreds) parts.push(ONES[rest]!);
-  return parts.join(' ');
-}
-
-/** A whole number up to 999 999 999 as words; larger ones digit by digit. */
+/** A whole number up to 999 999 999 as words (as the pieces say it); larger ones digit by digit. */
 export function cardinal(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0 || n >= 1e9) return digitByDigit(String(n));
-  const groups: [number, string][] = [
-    [1e6, 'million'],
-    [1e3, 'thousand'],
-  ];
-  const parts: string[] = [];
-  let rest = n;
-  for (const [size, name] of groups) {
-    if (rest >= size) {
-      parts.push(below1000(Math.floor(rest / size)), name);
-      rest %= size;
-    }
-  }
-  if (rest || !parts.length) parts.push(below1000(rest));
-  return parts.join(' ');
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_NUMBER) return digitByDigit(String(n));
+  return numberWords(n).join(' ');
 }
 
 export function digitByDigit(digits: string): string {
-  return Array.from(digits.replace(/\D/g, ''), (d) => ONES[Number(d)]).join(' ');
+  return Array.from(digits.replace(/\D/g, ''), (d) => numberWords(Number(d))[0]).join(' ');
 }
 
 /** A number as said: codes digit by digit, quantities as numbers. */
