@@ -5,7 +5,7 @@
 //
 // The tiny model is not streaming: an utterance's audio is kept as it arrives and
 // transcribed once the caller stops (≈ 0.2 s for 2 s of speech on one core), on a
-// transcriber from the pool (transcriber-pool.ts). It takes the phone line's 8 kHz PCM as
+// transcriber from the pool (../engine-pool.ts). It takes the phone line's 8 kHz PCM as
 // it is. It takes no hints (no biasing), and reports no score: a non-empty transcript gets
 // TRANSCRIPT_CONFIDENCE and the intent model's own confidence decides what is unclear.
 // Numerals are spelled out as spoken words (numbers.ts).
@@ -14,7 +14,9 @@ import { ProviderError } from '../../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../port';
 import { loadNative, type Native } from './ffi';
 import { spokenForm } from './numbers';
-import { PROVIDER, TranscriberPool } from './transcriber-pool';
+import { EnginePool } from '../engine-pool';
+
+const PROVIDER = 'moonshine';
 
 /**
  * The confidence of a non-empty transcript. Moonshine exposes no score (this build has no
@@ -40,7 +42,7 @@ const SAMPLE_RATES = [8000, 16000];
 export class MoonshineSpeechToText implements SpeechToText {
   readonly name = PROVIDER;
   private readonly opts: Required<MoonshineOptions>;
-  private readonly pool: TranscriberPool;
+  private readonly pool: EnginePool<number>;
   private streams = 0;
 
   constructor(options: MoonshineOptions = {}) {
@@ -53,11 +55,15 @@ export class MoonshineSpeechToText implements SpeechToText {
     if (!Number.isInteger(this.opts.poolSize) || this.opts.poolSize < 1) {
       throw new RangeError(`poolSize must be a positive integer, got ${this.opts.poolSize}`);
     }
-    this.pool = new TranscriberPool(
-      this.opts.poolSize,
-      () => this.load(),
-      (h) => this.native().free(h),
-    );
+    // A transcriber handle is not safe to share: four concurrent calls on one handle gave
+    // three corrupt strings. Loading one takes ≈ 0.4 s and ≈ 45 MB of weights.
+    this.pool = new EnginePool({
+      provider: PROVIDER,
+      engine: 'transcriber',
+      size: this.opts.poolSize,
+      create: () => this.load(),
+      destroy: (h) => this.native().free(h),
+    });
   }
 
   /** Streams open, transcribers loaded / transcribing, utterances waiting for one. */

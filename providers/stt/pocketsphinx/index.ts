@@ -11,7 +11,8 @@
 // Decoders are pooled (decoder-pool.ts); one utterance holds one from open() to finish().
 import { ProviderError } from '../../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../port';
-import { DECODER_RATE, DecoderPool, loadDecoder, PROVIDER } from './decoder-pool';
+import { EnginePool } from '../engine-pool';
+import { DECODER_RATE, type Decoder, loadDecoder, PROVIDER } from './decoder-pool';
 import { loadNative } from './ffi';
 import { CALL_VOCABULARY, SearchBuilder, type PocketsphinxMode } from './grammar';
 import { PocketsphinxStream } from './stream';
@@ -41,7 +42,7 @@ const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 export class PocketsphinxSpeechToText implements SpeechToText {
   readonly name = PROVIDER;
   private readonly opts: Required<PocketsphinxOptions>;
-  private readonly pool: DecoderPool;
+  private readonly pool: EnginePool<Decoder>;
   private readonly searches: SearchBuilder;
 
   constructor(options: PocketsphinxOptions = {}) {
@@ -59,7 +60,13 @@ export class PocketsphinxSpeechToText implements SpeechToText {
     if (!Number.isInteger(this.opts.poolSize) || this.opts.poolSize < 1) {
       throw new RangeError(`poolSize must be a positive integer, got ${this.opts.poolSize}`);
     }
-    this.pool = new DecoderPool(this.opts.poolSize, () => loadDecoder(this.opts));
+    this.pool = new EnginePool({
+      provider: PROVIDER,
+      engine: 'decoder',
+      size: this.opts.poolSize,
+      create: () => loadDecoder(this.opts),
+      destroy: (d) => d.dispose(),
+    });
     this.searches = new SearchBuilder(this.opts);
   }
 
