@@ -10,44 +10,12 @@ import type { TextToSpeech } from '../providers/tts/port';
 import { PiecewiseSpeech } from '../providers/tts/piecewise';
 import { PROMPTS } from '../workflows/call-state';
 import { isPause, spokenWords } from '../providers/tts/spoken-words';
-import { initialCallState, step } from '../workflows/call-state';
+import { balanceSentences } from '../testing/balance-sentences';
+import { wordErrors } from '../testing/asr-corpus';
 import { pct } from './percentile';
 
-/** Balance replies without their fixed tail (that one is a whole prompt either way). */
-function balanceSentences(n: number): string[] {
-  const state = { ...initialCallState(), phase: 'idle' as const };
-  let seed = 7;
-  const rnd = (m: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % m;
-  return Array.from({ length: n }, () => {
-    const cents = rnd(500_000);
-    const dueDate = `2026-${String(1 + rnd(12)).padStart(2, '0')}-${String(1 + rnd(28)).padStart(2, '0')}`;
-    const openInvoice = { invoiceId: 'inv', amountCents: cents, dueDate };
-    const say = step(state, {
-      kind: 'balance',
-      purpose: 'report',
-      balanceCents: cents,
-      openInvoice,
-    }).say!;
-    return say.replace(` ${PROMPTS.anythingElse}`, '');
-  });
-}
-
-/** Word edit distance. */
-function wordErrors(want: string[], heard: string[]): number {
-  let prev = Array.from({ length: heard.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= want.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= heard.length; j++) {
-      const same = want[i - 1] === heard[j - 1] ? 0 : 1;
-      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + same));
-    }
-    prev = row;
-  }
-  return prev[heard.length]!;
-}
-
 export async function runPiecesBench(count: number): Promise<void> {
-  const sentences = balanceSentences(count);
+  const sentences = balanceSentences(count, 7);
   const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
   const local = new LocalTts();
   // A fresh decoder's first utterance is poorly recognised: warm it up once.

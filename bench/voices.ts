@@ -19,45 +19,16 @@ import { PiperTts } from '../providers/tts/piper';
 import { splitClauses } from '../providers/tts/piper-phonemes';
 import type { TextToSpeech } from '../providers/tts/port';
 import { isPause, spokenWords } from '../providers/tts/spoken-words';
-import { PROMPTS, initialCallState, step } from '../workflows/call-state';
+import { PROMPTS } from '../workflows/call-state';
+import { balanceSentences } from '../testing/balance-sentences';
+import { wordErrors } from '../testing/asr-corpus';
 import { pct } from './percentile';
 
 const CLOCK_TICKS = 100; // Linux USER_HZ: /proc/self/stat counts CPU in 1/100 s
 
-/** Balance replies over seeded amounts and due dates (as bench/pieces.ts). */
-function balanceSentences(n: number): string[] {
-  const state = { ...initialCallState(), phase: 'idle' as const };
-  let seed = 11;
-  const rnd = (m: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % m;
-  return Array.from({ length: n }, () => {
-    const cents = rnd(500_000);
-    const dueDate = `2026-${String(1 + rnd(12)).padStart(2, '0')}-${String(1 + rnd(28)).padStart(2, '0')}`;
-    const openInvoice = { invoiceId: 'inv', amountCents: cents, dueDate };
-    return step(state, {
-      kind: 'balance',
-      purpose: 'report',
-      balanceCents: cents,
-      openInvoice,
-    }).say!.replace(` ${PROMPTS.anythingElse}`, '');
-  });
-}
-
 /** The product's lines: every fixed prompt, then balance replies. */
 function productLines(balances: number): string[] {
-  return [...Object.values(PROMPTS), ...balanceSentences(balances)];
-}
-
-function wordErrors(want: string[], heard: string[]): number {
-  let prev = Array.from({ length: heard.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= want.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= heard.length; j++) {
-      const same = want[i - 1] === heard[j - 1] ? 0 : 1;
-      row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + same));
-    }
-    prev = row;
-  }
-  return prev[heard.length]!;
+  return [...Object.values(PROMPTS), ...balanceSentences(balances, 11)];
 }
 
 /** CPU seconds of this process and its reaped children (flite runs as children). */
