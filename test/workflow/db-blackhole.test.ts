@@ -69,6 +69,22 @@ describe('database black-holed: the call degrades as if it were down, nothing lo
     }
   }
 
+  /** Call and post-call workers: CRM and billing straight to the database, the card
+   * processor through the proxy. */
+  async function processorBehindProxy(taskQueue: string) {
+    const deps = postgresCallDeps(db, intent);
+    const { gateway } = postgresCallDeps(proxied, intent).payments;
+    const workers = [
+      await callWorker(
+        env,
+        { ...deps, payments: { billing: deps.payments.billing, gateway } },
+        taskQueue,
+      ),
+      await postCallWorker(env),
+    ];
+    return { workers, gateway };
+  }
+
   it('CRM black-holed at call start: polite line, the call completes, its log is queued and written once after the black hole clears', async function () {
     // The queued log's retries back off to once a minute.
     this.timeout(300_000);
@@ -116,23 +132,10 @@ describe('database black-holed: the call degrades as if it were down, nothing lo
   it('payments black-holed during the charge of a confirmed payment: once it answers, one charge, one payment, the bill paid; paying again changes nothing', async function () {
     this.timeout(300_000);
     const taskQueue = `calls-pay-blackhole-${newCallSid()}`;
-    // CRM and billing straight to the database; the card processor through the proxy.
-    const deps = postgresCallDeps(db, intent);
-    const viaProxy = postgresCallDeps(proxied, intent);
-    const workers = [
-      await callWorker(
-        env,
-        {
-          ...deps,
-          payments: { billing: deps.payments.billing, gateway: viaProxy.payments.gateway },
-        },
-        taskQueue,
-      ),
-      await postCallWorker(env),
-    ];
+    const { workers, gateway } = await processorBehindProxy(taskQueue);
     await running(workers, async () => {
       // The processor's connection is open and idle when the black hole starts.
-      assert.equal(await viaProxy.payments.gateway.findCharge('warm-up'), undefined);
+      assert.equal(await gateway.findCharge('warm-up'), undefined);
       const { bridge, handle } = await startCall(env.client, { taskQueue });
       assert.match((await bridge.streamStarted()).text, /^Hello Ada/);
       assert.match((await bridge.utterance('I want to pay my bill')).text, /Shall I pay it now/);
@@ -175,19 +178,7 @@ describe('database black-holed: the call degrades as if it were down, nothing lo
   it('payments black-holed through every try of the charge: once it answers the charge key is voided, the hold released, the caller told; a new call pays once', async function () {
     this.timeout(300_000);
     const taskQueue = `calls-pay-blackhole-long-${newCallSid()}`;
-    const deps = postgresCallDeps(db, intent);
-    const viaProxy = postgresCallDeps(proxied, intent);
-    const workers = [
-      await callWorker(
-        env,
-        {
-          ...deps,
-          payments: { billing: deps.payments.billing, gateway: viaProxy.payments.gateway },
-        },
-        taskQueue,
-      ),
-      await postCallWorker(env),
-    ];
+    const { workers } = await processorBehindProxy(taskQueue);
     await running(workers, async () => {
       const first = await startCall(env.client, { taskQueue });
       await first.bridge.streamStarted();
