@@ -1,5 +1,6 @@
 // Placing calls against the test platform: a call worker on the test database, calls
 // started as the webhook starts them, and recording of histories for the replay suite.
+import type { Telephony } from '../providers/telephony/port';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +48,8 @@ export async function callWorker(
   deps?: CallActivityDeps,
   taskQueue?: string,
   answerer?: Answerer,
+  /** Transfers, texts and callbacks (e.g. Twilio's stand-in); default none. */
+  telephony?: Telephony,
 ): Promise<Worker> {
   return createCallWorker({
     connection: env.nativeConnection,
@@ -54,6 +57,7 @@ export async function callWorker(
     deps: deps ?? (await postgresTestDeps()),
     events: testEvents,
     ...(answerer && { answerer }),
+    ...(telephony && { telephony }),
     workflowBundle: await workflowBundle(),
     ...(taskQueue && { taskQueue }),
   });

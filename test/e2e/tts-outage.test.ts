@@ -16,13 +16,12 @@ import { PollyTts } from '../../providers/tts/polly';
 import { PrerecordedTts } from '../../providers/tts/prerecorded';
 import type { CallbackResult } from '../../workflows/callback';
 import { PROMPTS } from '../../workflows/call-state';
-import { ADA, postgresTestDeps, testEvents } from '../../testing/calls';
+import { ADA, callWorker } from '../../testing/calls';
 import { QUICK_BREAKER } from '../../testing/degraded';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { hostPort, startFaultProxy, throughProxy, type FaultProxy } from '../../testing/faults';
-import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
+import { localEnv, resetDb } from '../../testing/platform';
 import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
-import { createCallWorker } from '../../workers/call-worker-factory';
 import { FAKE_AWS_ENV, PollyReplayServer } from '../helpers/tts-vendors';
 
 const QUEUE = '+15550002222';
@@ -65,14 +64,7 @@ describe('a prolonged TTS outage: new calls get the notice and a call back', fun
       },
     });
     const env = await localEnv();
-    worker = await createCallWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      deps: await postgresTestDeps(),
-      events: testEvents,
-      telephony: new TwilioTelephony(twilioApi.env),
-      workflowBundle: await workflowBundle(),
-    });
+    worker = await callWorker(env, undefined, undefined, undefined, new TwilioTelephony(twilioApi.env)); // prettier-ignore
     running = worker.run();
   });
   after(async () => {

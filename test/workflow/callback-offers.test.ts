@@ -26,13 +26,11 @@ import {
   ADA,
   historyPayloadText,
   postCallWorker,
-  postgresTestDeps,
+  callWorker,
   startCall,
-  testEvents,
 } from '../../testing/calls';
-import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
+import { localEnv, resetDb } from '../../testing/platform';
 import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
-import { createCallWorker } from '../../workers/call-worker-factory';
 import { answererWithVectorsDown, type VectorsDown } from '../helpers/no-retrieval';
 
 const QUEUE = '+15550002222';
@@ -52,15 +50,13 @@ describe('callback offers: a prolonged TTS outage and the vector store away', fu
     await twilioApi.start();
     vectors = await answererWithVectorsDown();
     workers = [
-      await createCallWorker({
-        connection: env.nativeConnection,
-        namespace: env.namespace ?? 'default',
-        deps: await postgresTestDeps(),
-        events: testEvents,
-        answerer: vectors.answerer,
-        telephony: new TwilioTelephony(twilioApi.env),
-        workflowBundle: await workflowBundle(),
-      }),
+      await callWorker(
+        env,
+        undefined,
+        undefined,
+        vectors.answerer,
+        new TwilioTelephony(twilioApi.env),
+      ),
       await postCallWorker(env),
     ];
     running = workers.map((w) => w.run());

@@ -22,13 +22,11 @@ import {
   ADA,
   maybeRecordHistory,
   postCallWorker,
-  postgresTestDeps,
+  callWorker,
   startCall,
-  testEvents,
 } from '../../testing/calls';
-import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
+import { localEnv, resetDb } from '../../testing/platform';
 import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
-import { createCallWorker } from '../../workers/call-worker-factory';
 import { signedPost } from '../helpers/twilio-webhooks';
 
 const QUEUE = '+15550002222';
@@ -50,14 +48,7 @@ describe('late dial outcomes', function () {
     await resetDb();
     await twilioApi.start();
     workers = [
-      await createCallWorker({
-        connection: env.nativeConnection,
-        namespace: env.namespace ?? 'default',
-        deps: await postgresTestDeps(),
-        events: testEvents,
-        telephony: new TwilioTelephony(twilioApi.env),
-        workflowBundle: await workflowBundle(),
-      }),
+      await callWorker(env, undefined, undefined, undefined, new TwilioTelephony(twilioApi.env)),
       await postCallWorker(env),
     ];
     running = workers.map((w) => w.run());
