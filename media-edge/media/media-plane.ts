@@ -57,7 +57,7 @@ export class MediaPlane implements CallMediaDirectory {
   private router: types.Router | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Worker deaths since the edge started (ops: /healthz-like counters, tests). */
+  /** Worker deaths since the plane started (each is logged). */
   workerDeaths = 0;
 
   private constructor(
@@ -90,17 +90,10 @@ export class MediaPlane implements CallMediaDirectory {
     return this.worker?.pid;
   }
 
+  /** The call's bridge; undefined for a call not on this host, or while it is (re)opening. */
   callMedia(callSid: string): CallMedia | undefined {
     const bridge = this.calls.get(callSid)?.bridge;
     return bridge && !bridge.isClosed ? bridge : undefined;
-  }
-
-  /** Resolves once the call is bridged (or could not be: then undefined, and it is logged). */
-  async whenBridged(callSid: string): Promise<CallMedia | undefined> {
-    const call = this.calls.get(callSid);
-    if (!call) return undefined;
-    if (!call.bridge) await this.bridge(call);
-    return this.callMedia(callSid);
   }
 
   /**

@@ -335,6 +335,7 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
       return media && media.router !== before.router ? media : undefined;
     });
     assert.notEqual(plane.workerPid, deadPid);
+    assert.equal(plane.workerDeaths, 1);
     assert.ok(
       planeLog.some((l) => /worker died/.test(l)),
       planeLog.join('\n'),
