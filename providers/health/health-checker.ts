@@ -146,7 +146,8 @@ export class HealthChecker {
         this.opts.log?.(`provider health: ${w.provider} answers its check again`);
     } catch (err) {
       if (this.stop.signal.aborted) return;
-      const e = ProviderError.from(w.provider, err);
+      // Past the bound it is a timeout, whatever the adapter made of its aborted request.
+      const e = ProviderError.from(w.provider, own.signal.aborted ? own.signal.reason : err);
       const reason = `health check: ${e.message}`;
       this.health.record({ provider: w.provider, ok: false, ms: ms(), kind: e.kind, reason });
       if (!this.failing.has(w.provider))
