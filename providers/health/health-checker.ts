@@ -86,6 +86,7 @@ export class HealthChecker {
   }
 
   private async turn(w: WatchedProvider): Promise<void> {
+    if (this.stop.signal.aborted) return;
     if (this.inFlight.has(w.provider)) {
       this.owed.add(w.provider);
       return;
@@ -110,7 +111,7 @@ export class HealthChecker {
   private async leased(provider: string): Promise<boolean> {
     const fleet = this.health.fleet;
     if (!fleet || this.health.redisAway) return true;
-    const slot = Math.floor(this.now() / this.opts.intervalMs);
+    const slot = Math.floor(this.now() / Math.max(1, this.opts.intervalMs));
     try {
       return await fleet.claimCheck(provider, slot, this.id, this.opts.intervalMs * 2);
     } catch {

@@ -1,12 +1,18 @@
 // Active health checks against real faults: the OpenAI and Deepgram stand-ins (their
-// documented wire protocols) and a real Redis, each behind Toxiproxy. With no caller request
+// documented wire protocols), a real Redis and the real PostgreSQL, each behind Toxiproxy. With no caller request
 // at all, a black hole opens the breaker by 3 timeouts and refused connections by failures in
 // a row; once the fault is lifted the check is the half-open probe and closes it. Two checkers
 // sharing Redis (two processes) send one check per provider per interval between them.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { databaseUrl, infraUp } from '../../infra';
+import { createPostgresPool, DEFAULT_PG_BOUNDS } from '../../infra/postgres-pool';
+import { FallbackBilling } from '../../providers/billing/fallback';
+import { PostgresBilling } from '../../providers/billing/postgres';
 import { redisCacheClient, RedisCache } from '../../providers/cache/redis';
+import { FallbackCrmClient } from '../../providers/crm/fallback';
+import { PostgresCrm } from '../../providers/crm/postgres';
 import { FallbackCache } from '../../providers/cache/fallback';
 import { HealthChecker } from '../../providers/health/health-checker';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../../providers/health/policy';
@@ -188,6 +194,45 @@ describe('active health checks (real faults, no caller requests)', function () {
       15_000,
       'breaker closed',
       () => health.state('cache:redis').state.state === 'closed',
+    );
+  });
+
+  it('a black-holed CRM/billing database: SELECT 1 checks time out, open both breakers, then close them', async () => {
+    await infraUp({ quiet: true });
+    const url = new URL(databaseUrl('switchboard_test'));
+    const proxy = await proxyFor('hc-postgres-blackhole', `${url.hostname}:${url.port}`);
+    const pool = createPostgresPool(throughProxy(url.toString(), proxy), {
+      bounds: { ...DEFAULT_PG_BOUNDS, connectTimeoutMs: 2_000, queryTimeoutMs: 2_000 },
+    });
+    closers.push(() => pool.end());
+    const health = new ProviderHealth({ policy });
+    new FallbackCrmClient(
+      [{ provider: 'postgres', port: new PostgresCrm(pool) }],
+      health.forFamily('crm'),
+    );
+    new FallbackBilling(
+      [{ provider: 'postgres', port: new PostgresBilling(pool) }],
+      health.forFamily('billing'),
+    );
+    const checker = new HealthChecker(health, { intervalMs: 100, timeoutMs: 400 });
+    closers.push(() => checker.close());
+    await checker.tick();
+    const breakers = ['crm:postgres', 'billing:postgres'];
+    assert.deepEqual(
+      breakers.map((b) => health.state(b).view),
+      ['closed', 'closed'],
+    );
+
+    checker.start();
+    await proxy.blackhole();
+    await until(10_000, 'both open', () =>
+      breakers.every((b) => health.state(b).state.state === 'open'),
+    );
+    for (const b of breakers)
+      assert.match(health.state(b).state.reason ?? '', /3 timeouts in a row/);
+    await proxy.clear();
+    await until(15_000, 'both closed', () =>
+      breakers.every((b) => health.state(b).state.state === 'closed'),
     );
   });
 

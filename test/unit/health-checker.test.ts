@@ -81,6 +81,16 @@ describe('health checker', function () {
     assert.equal(state().view, 'closed');
   });
 
+  it('failed checks are not caller fallbacks: no fallback is noted for them', async () => {
+    const { health, checker, check, state } = setUp();
+    const noted: unknown[] = [];
+    health.observe({ transition: () => undefined, fellBack: (note) => noted.push(note) });
+    check.answer = 'refused';
+    for (let i = 0; i < policy.consecutiveFailures; i++) await checker.tick();
+    assert.equal(state().view, 'open');
+    assert.deepEqual(noted, []);
+  });
+
   it('a failed probe starts another cool-down', async () => {
     const { checker, check, state, advance } = setUp();
     check.answer = 'refused';
