@@ -8,6 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { sharedProviderHealth } from '../providers/health/provider-health';
+import { startHealthChecks } from '../providers/health/health-checker';
 import { installCompactLogging } from '../workers/logging';
 import { publishHealthEvents } from '../workers/health-events';
 import { KafkaEventBus } from '../providers/events/kafka';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     health,
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
+  const checks = startHealthChecks(health, (line) => logger.warn(line));
   const app = await buildEdgeServer({
     config,
     temporalClient,
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
             (pending.length > 5 ? ` and ${pending.length - 5} more` : ''),
         ),
       );
+      await checks?.close();
       await healthEvents.close();
       await kafka.close();
       await health.close();

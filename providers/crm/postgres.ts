@@ -1,5 +1,6 @@
 // CrmClient on the local PostgreSQL database (production: the CRM's HTTP API). Its errors
 // are ProviderErrors (postgres/errors.ts): a call log naming an unknown customer is bad_input.
+import type { HealthCheck } from '../health-check';
 import type { Pool } from 'pg';
 import { pgCall } from '../postgres/errors';
 import { ProviderError } from '../provider-error';
@@ -20,10 +21,15 @@ interface CallLogRow {
 const CALL_LOG_COLUMNS =
   'id, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key';
 
-export class PostgresCrm implements CrmClient {
+export class PostgresCrm implements CrmClient, HealthCheck {
   readonly name = 'postgres-crm';
 
   constructor(private readonly pool: Pool) {}
+
+  /** The health check: `SELECT 1` under the pool's bounded connect and query waits. */
+  async check(): Promise<void> {
+    await pgCall(this.name, () => this.pool.query('SELECT 1'));
+  }
 
   async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
     const { rows } = await pgCall(this.name, () =>
