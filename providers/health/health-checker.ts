@@ -15,8 +15,12 @@ import { parseEnvConfig } from '../env-config';
 import { ProviderError } from '../provider-error';
 import type { ProviderHealth, WatchedProvider } from './provider-health';
 
-/** The bound of a check whose chain sets none for its provider. */
-export const DEFAULT_CHECK_TIMEOUT_MS = 1_500;
+/**
+ * The longest a check may take: every check is a metadata read (a model list, PING, SELECT 1),
+ * not a generation, so it is held to less than a first token and 3 timed-out checks open a
+ * black-holed provider's breaker within ≈ 4 s.
+ */
+export const DEFAULT_CHECK_TIMEOUT_MS = 1_000;
 
 const CheckEnv = z.object({
   PROVIDER_HEALTH_CHECK_MS: z.coerce.number().int().min(0).default(1_000),
@@ -26,7 +30,7 @@ const CheckEnv = z.object({
 export interface HealthCheckConfig {
   /** How often each provider is checked, fleet-wide; 0: no checks. */
   intervalMs: number;
-  /** The bound of every check; unset: its provider's own request bound, or 1.5 s. */
+  /** The bound of every check; unset: its provider's own request bound, at most 1 s. */
   timeoutMs?: number;
 }
 
@@ -120,7 +124,8 @@ export class HealthChecker {
   }
 
   private async check(w: WatchedProvider): Promise<void> {
-    const bound = this.opts.timeoutMs ?? w.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+    const bound =
+      this.opts.timeoutMs ?? Math.min(w.timeoutMs ?? Infinity, DEFAULT_CHECK_TIMEOUT_MS);
     const own = new AbortController();
     const signal = AbortSignal.any([this.stop.signal, own.signal]);
     const started = performance.now();
