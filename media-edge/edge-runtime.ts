@@ -160,7 +160,9 @@ export async function createEdgeRuntime(opts: {
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
       hold: { afterMs: speech.HOLD_LINE_AFTER_MS, everyMs: speech.HOLD_LINE_EVERY_MS },
-      transfersByTwilio: config.call.agentQueueNumber !== undefined,
+      transfersByTwilio:
+        config.call.handoffTarget !== 'desk' && config.call.agentQueueNumber !== undefined,
+      transfersToDesk: config.call.handoffTarget === 'desk',
     },
     log: opts.log,
   });

@@ -66,6 +66,12 @@ export interface CallSessionOptions extends ListenerOptions {
    * and Twilio ends the stream when the call's TwiML is replaced by the <Dial>.
    */
   transfersByTwilio?: boolean;
+  /**
+   * The workflow hands a transferred call to the agent desk: the edge keeps the call and goes
+   * on sending the caller's turns (the workflow writes them down and answers nothing while a
+   * human has the call), and plays no hold line while the call is on the desk.
+   */
+  transfersToDesk?: boolean;
   /** While a turn's reply is awaited: when the prerecorded hold lines play. */
   hold?: HoldLineOptions;
 }
@@ -81,6 +87,9 @@ export class CallSession {
   private readonly hold: HoldLine;
   private turnChain: Promise<void> = Promise.resolve();
   private readonly transfersByTwilio: boolean;
+  private readonly transfersToDesk: boolean;
+  /** Transferred to the desk and not yet back with the AI: no hold lines. */
+  private onDesk = false;
   /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
   private closing = false;
   private ended = false;
@@ -118,6 +127,7 @@ export class CallSession {
     });
     this.hold = new HoldLine({ playout, log: deps.log }, opts.hold);
     this.transfersByTwilio = opts.transfersByTwilio ?? false;
+    this.transfersToDesk = opts.transfersToDesk ?? false;
     this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
     stream.on('audio', (frame) => this.onCallerFrame(frame));
     stream.on('dtmf', (digit) => this.onDtmf(digit));
@@ -162,6 +172,8 @@ export class CallSession {
 
   /** The workflow asked to say something unprompted (a re-prompt after silence). */
   async say(text: string): Promise<void> {
+    // The desk's lines come this way too: after "you're back with the assistant" the AI answers.
+    this.onDesk = false;
     await this.speak({ turnId: 0, text, action: 'continue' }, { timed: false, waitPlayed: true });
   }
 
@@ -265,6 +277,8 @@ export class CallSession {
    * unless the reply's own speech (a streamed answer's first sentence) has begun meanwhile.
    */
   private async awaitReply(update: Promise<Reply>): Promise<{ reply: Reply; held?: Held }> {
+    // A human has the call (or it waits for one): the workflow answers at once, with nothing.
+    if (this.onDesk) return { reply: await update };
     const before = this.speaker.lastPlayback;
     const { value, held } = await this.hold.over(
       update,
@@ -298,9 +312,12 @@ export class CallSession {
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
     if (reply.hints) this.listener.hints = reply.hints;
-    if (reply.action !== 'continue') this.closing = true;
+    const toDesk = reply.action === 'transfer' && this.transfersToDesk;
+    if (toDesk) this.onDesk = true;
+    else if (reply.action !== 'continue') this.closing = true;
     const ends =
-      reply.action === 'hangup' || (reply.action === 'transfer' && !this.transfersByTwilio);
+      reply.action === 'hangup' ||
+      (reply.action === 'transfer' && !this.transfersByTwilio && !toDesk);
     // The part of a streamed answer already played is not said again.
     const text = reply.text.slice(reply.spokenChars ?? 0).trim();
     if (!text) {
