@@ -255,6 +255,8 @@ export interface CallResult {
   needsReview?: string;
   callbackRequested?: true;
   recording?: RecordingRef;
+  /** The agent desk user who had the call last. */
+  handledBy?: string;
 }
 
 // Why each message kind is a signal or an update:
@@ -377,6 +379,8 @@ export const stateQuery = defineQuery<LiveState>('state');
 
 export interface LiveState {
   callSid: string;
+  /** The caller's number (agents call back and look people up by it). */
+  caller?: string;
   /** Who calls and what they asked (what an agent reads before taking the call). */
   summary?: string;
   /** The hand-off to the agent desk, once the call was transferred there. */

@@ -130,6 +130,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   setHandler(transcriptQuery, () => convo.transcript);
   setHandler(stateQuery, () => ({
     callSid: input.callSid,
+    caller: input.from,
     summary: handoffSummary(convo.state),
     ...(desk.state && { handoff: desk.state }),
     state: convo.state,

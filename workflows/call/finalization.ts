@@ -157,6 +157,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
     ...('refused' in callLog && { needsReview: 'call_log_refused' }),
     ...(state.callbackRequested && { callbackRequested: true }),
     ...(call.recording() && { recording: call.recording() }),
+    ...(handledBy && { handledBy }),
   };
 }
 
