@@ -168,8 +168,11 @@ export interface CallConfig {
    */
   handoffTarget?: HandoffTarget;
   /** How long a call waits on the desk for an agent before the caller is offered a callback. */
-  deskAnswerTimeoutMs: number;
+  deskAnswerTimeoutMs?: number;
 }
+
+/** A call on the desk waits this long for an agent unless its config says otherwise. */
+export const DEFAULT_DESK_ANSWER_TIMEOUT_MS = 60_000;
 
 export type HandoffTarget = 'twilio' | 'desk';
 
@@ -179,7 +182,6 @@ export const DEFAULT_CALL_CONFIG: CallConfig = {
   noInputTimeoutMs: 10_000,
   transferRingTimeoutInS: 30,
   callbackDelayMs: 5 * 60_000,
-  deskAnswerTimeoutMs: 60_000,
 };
 
 export interface TranscriptEntry {

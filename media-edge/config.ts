@@ -106,8 +106,11 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
       }),
       transferRingTimeoutInS: e.CALL_TRANSFER_RING_TIMEOUT_S,
       callbackDelayMs: e.CALL_CALLBACK_DELAY_MS,
-      handoffTarget: e.HANDOFF_TARGET,
-      deskAnswerTimeoutMs: e.DESK_ANSWER_TIMEOUT_MS,
+      // Only a desk-bound call carries these: the default (Twilio) call's input is unchanged.
+      ...(e.HANDOFF_TARGET === 'desk' && {
+        handoffTarget: e.HANDOFF_TARGET,
+        deskAnswerTimeoutMs: e.DESK_ANSWER_TIMEOUT_MS,
+      }),
     },
   };
 }

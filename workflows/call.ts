@@ -32,6 +32,7 @@ import {
   bargeInSignal,
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
+  DEFAULT_DESK_ANSWER_TIMEOUT_MS,
   dialStatusSignal,
   dtmfUpdate,
   endCallUpdate,
@@ -165,20 +166,26 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     convo.speak(0, greeted.say ?? '', greeted.action, 'greeting');
   }
 
+  // The conversation, and each time it ends in a transfer to the agent desk, the desk's turn:
+  // an agent who hands the call back resumes the conversation.
+  let agentTookIt = false;
+  let onDesk = false;
   for (;;) {
     await converse();
     // The agent desk takes the transfer (before the patch, Twilio's path below ran).
-    const toDesk = convo.state.disposition === 'transferred' && config.handoffTarget === 'desk';
-    if (!toDesk || !isPatched(PATCHES.deskHandoff)) break;
-    const outcome = await desk.run({ callSid: input.callSid, conversation: convo, answerTimeoutMs: config.deskAnswerTimeoutMs, stream: () => stream, hungUp: () => hangup !== undefined, canCallBack, lastTurnId: () => inbox.lastTurnId }); // prettier-ignore
+    onDesk = convo.state.disposition === 'transferred' && config.handoffTarget === 'desk' && isPatched(PATCHES.deskHandoff); // prettier-ignore
+    if (!onDesk) break;
+    const outcome = await desk.run({ callSid: input.callSid, conversation: convo, answerTimeoutMs: config.deskAnswerTimeoutMs ?? DEFAULT_DESK_ANSWER_TIMEOUT_MS, stream: () => stream, hungUp: () => hangup !== undefined, canCallBack, lastTurnId: () => inbox.lastTurnId }); // prettier-ignore
     log.info('desk hand-off', { outcome, agent: desk.handledBy });
-    if (outcome === 'missed') await scheduleCallback({ input, config, workflowId }, 'desk_no_answer'); // prettier-ignore
-    if (outcome !== 'handed_back') return finish();
+    if (outcome !== 'handed_back') {
+      agentTookIt = desk.state?.acceptedAt !== undefined;
+      if (outcome === 'missed') await scheduleCallback({ input, config, workflowId }, 'desk_no_answer'); // prettier-ignore
+      break;
+    }
     convo.resume();
   }
   // A transfer hands the live call to the agents' queue (before the patch the call ended).
-  let agentTookIt = false;
-  if (convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
+  if (!onDesk && convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
     const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
@@ -190,11 +197,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const { callbackRequested, callbackReason } = convo.state;
   if (callbackRequested && !agentTookIt && isPatched(PATCHES.callbackOnRequest))
     await scheduleCallback({ input, config, workflowId }, callbackReason ?? 'account_unavailable');
-  return finish();
-
-  function finish(): Promise<CallResult> {
-    return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording, handledBy: () => desk.handledBy }); // prettier-ignore
-  }
+  return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording, handledBy: () => desk.handledBy }); // prettier-ignore
 
   /** The conversation with the AI, turn by turn, until it ends (a goodbye, a transfer, a hang-up). */
   async function converse(): Promise<void> {

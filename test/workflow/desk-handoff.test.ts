@@ -121,6 +121,21 @@ describe('hand-off to the agent desk', function () {
     assert.equal(rows[0].n, 1);
   });
 
+  it('handed back and transferred again: the call waits on the desk again; the log names the last agent', async () => {
+    const { handle, bridge } = await waitingCall();
+    await accept(handle, 'alice');
+    await handle.executeUpdate(handBackUpdate, { args: [{ agent: 'alice' }] });
+    await until(async () => (await handle.query(stateQuery)).handoff?.status === 'handed_back');
+    assert.equal((await bridge.utterance('I want to talk to an agent')).action, 'transfer');
+    await until(async () => (await handle.query(stateQuery)).handoff?.status === 'waiting');
+    assert.equal((await handle.query(stateQuery)).handoff?.agent, undefined);
+    await accept(handle, 'bob');
+    await handle.executeUpdate(endCallUpdate, { args: [{ agent: 'bob' }] });
+    const result = await handle.result();
+    assert.equal(result.handledBy, 'bob');
+    assert.equal(await handledBy(result.callSid), 'bob');
+  });
+
   it('two agents accept at once: exactly one wins, the other is told who has it', async () => {
     const { handle } = await waitingCall();
     const outcomes = await Promise.allSettled([accept(handle, 'alice'), accept(handle, 'bob')]);

@@ -40,6 +40,8 @@ const AGENT_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 export class DeskHandoff {
   private view?: DeskHandoffView;
   private asked?: 'hand_back' | 'end';
+  /** Kept across hand-offs: a call handed back and transferred again names its last agent. */
+  private lastAgent?: string;
 
   /** Set when the call is on the desk (waiting or with a human): turns are heard, not answered. */
   get holdsCall(): boolean {
@@ -52,7 +54,7 @@ export class DeskHandoff {
 
   /** Who handled the call last, for its call log. */
   get handledBy(): string | undefined {
-    return this.view?.agent;
+    return this.lastAgent;
   }
 
   validateAccept({ agent }: DeskAgent): void {
@@ -64,6 +66,7 @@ export class DeskHandoff {
 
   /** Synchronous, so a second accept in the same task sees the call taken. */
   accept({ agent }: DeskAgent): DeskHandoffView {
+    this.lastAgent = agent;
     this.move('with_human', { agent, acceptedAt: new Date().getTime() });
     log.info('an agent took the call', { agent });
     return this.state!;
