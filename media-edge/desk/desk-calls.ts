@@ -55,12 +55,18 @@ type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' |
 
 const CALL_PREFIX = 'call-';
 const LIVE = "WorkflowType = 'callWorkflow' AND ExecutionStatus = 'Running'";
-const FINISHED = "WorkflowType = 'callWorkflow' AND ExecutionStatus != 'Running'";
+// A run that continued as new is not a finished call: its call goes on in the next run.
+const FINISHED =
+  "WorkflowType = 'callWorkflow' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew'";
 const FINISHED_SHOWN = 20;
 /** The state queries of a list run this many at a time (each is a round trip to a worker). */
 const QUERY_BATCH = 16;
+const RESULTS_KEPT = 500;
 
 export class DeskCalls {
+  /** Finished calls' results by run: they never change, and the list asks every 2 s. */
+  private readonly results = new Map<string, CallResult | undefined>();
+
   constructor(
     private readonly client: Client,
     private readonly now: () => number = Date.now,
@@ -143,7 +149,7 @@ export class DeskCalls {
     } catch (err) {
       // The validator's reason (e.g. "the call was already taken by alice") is the answer.
       if (err instanceof WorkflowUpdateFailedError)
-        throw new DeskActionRefused((err.cause)?.message ?? err.message);
+        throw new DeskActionRefused(err.cause?.message ?? err.message);
       if ((err as Error).name === 'WorkflowNotFoundError')
         throw new DeskActionRefused('the call has ended');
       throw err;
@@ -159,14 +165,7 @@ export class DeskCalls {
   }
 
   private async finishedRow(info: Execution, state?: LiveState): Promise<DeskCallRow> {
-    const result =
-      info.status.name === 'COMPLETED'
-        ? await this.client.workflow
-            .getHandle(info.workflowId, info.runId)
-            .result()
-            .then((r) => r as CallResult)
-            .catch(() => undefined)
-        : undefined;
+    const result = await this.resultOf(info);
     const row = rowOf(info, state, (info.closeTime ?? new Date(this.now())).getTime());
     return {
       ...row,
@@ -176,6 +175,20 @@ export class DeskCalls {
       ...(!row.handoff && result?.handledBy && { handoff: { status: 'ended', agent: result.handledBy, waitingSince: 0 } }), // prettier-ignore
       hasRecording: result?.recording !== undefined,
     };
+  }
+
+  private async resultOf(info: Execution): Promise<CallResult | undefined> {
+    if (info.status.name !== 'COMPLETED') return undefined;
+    if (!this.results.has(info.runId)) {
+      const result = await this.client.workflow
+        .getHandle(info.workflowId, info.runId)
+        .result()
+        .then((r) => r as CallResult)
+        .catch(() => undefined);
+      if (this.results.size >= RESULTS_KEPT) this.results.delete(this.results.keys().next().value!); // prettier-ignore
+      this.results.set(info.runId, result);
+    }
+    return this.results.get(info.runId);
   }
 }
 

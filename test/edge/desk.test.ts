@@ -133,6 +133,16 @@ describe('agent desk (headless Chromium, real edge and Temporal)', function () {
     assert.equal(res.status, 401);
   });
 
+  it('an edge without desk users serves no desk at all', async () => {
+    const edgeEnv = { TWILIO_AUTH_TOKEN: 't', EDGE_PUBLIC_URL: 'https://edge.example.com', STREAM_TOKEN_SECRET: 'stream-token-secret-for-tests-only-0123456789' }; // prettier-ignore
+    const desk = deskFromEnv(edgeEnv, { client: env.client, recordings, log: () => undefined });
+    assert.deepEqual(desk, { off: 'DESK_USERS is not set: the agent desk is not served' });
+    const bare = await buildEdgeServer({ config: loadEdgeConfig(edgeEnv), temporalClient: env.client, logger: pino({ level: 'silent' }) }); // prettier-ignore
+    for (const url of ['/desk/', '/desk/login', '/desk/api/calls'])
+      assert.equal((await bare.inject({ url })).statusCode, 404, url);
+    await bare.close();
+  });
+
   it('refuses a wrong password and sets no session', async () => {
     const context = await browser.newContext();
     contexts.push(context);
