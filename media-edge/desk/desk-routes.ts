@@ -12,6 +12,7 @@ import { sameOrigin, type DeskAuth } from './desk-auth';
 import { DESK_PAGE_SCRIPT } from './desk-page-script';
 import { callPage, callsPage, loginPage, type PageOptions } from './desk-pages';
 import type { DeskUser } from './desk-user';
+import { SignInThrottle } from './sign-in-throttle';
 
 export const DESK_PREFIX = '/desk';
 
@@ -22,6 +23,8 @@ export interface DeskRoutesOptions {
   recordings: Pick<ObjectStore, 'get'>;
   /** Script URLs of the browser media client that defines window.deskMedia (none: no audio). */
   mediaScripts?: readonly string[];
+  /** Wrong passwords per name and address (default: 5 in 15 min, then refused for the rest). */
+  throttle?: SignInThrottle;
   log(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -45,6 +48,7 @@ export async function deskRoutes(app: FastifyInstance, opts: DeskRoutesOptions):
   const { auth, calls } = opts;
   const pages: PageOptions = { mediaScripts: opts.mediaScripts ?? [] };
   const secure = (req: FastifyRequest) => req.protocol === 'https';
+  const throttle = opts.throttle ?? new SignInThrottle();
 
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(SECURITY_HEADERS);
@@ -74,14 +78,21 @@ export async function deskRoutes(app: FastifyInstance, opts: DeskRoutesOptions):
   );
   app.post(`${DESK_PREFIX}/login`, async (req, reply) => {
     const { name, password } = (req.body ?? {}) as { name?: unknown; password?: unknown };
+    const who = typeof name === 'string' ? name.slice(0, 64) : '';
+    if (throttle.blocked(who, req.ip)) {
+      opts.log('desk sign-in throttled', { name: who, ip: req.ip });
+      return html(reply, loginPage('Too many wrong passwords: try again later.'), 429);
+    }
     const user =
       typeof name === 'string' && typeof password === 'string' && password.length <= 1024
         ? await auth.login(name, password)
         : undefined;
     if (!user) {
-      opts.log('desk sign-in refused', { name: typeof name === 'string' ? name.slice(0, 64) : undefined }); // prettier-ignore
+      throttle.failed(who, req.ip);
+      opts.log('desk sign-in refused', { name: who, ip: req.ip });
       return html(reply, loginPage('Wrong name or password.'), 401);
     }
+    throttle.succeeded(who, req.ip);
     auth.startSession(reply, user, secure(req));
     opts.log('desk sign-in', { user: user.name, role: user.role });
     return reply.redirect(`${DESK_PREFIX}/`, 303);

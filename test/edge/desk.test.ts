@@ -158,6 +158,17 @@ describe('agent desk (headless Chromium, real edge and Temporal)', function () {
     assert.equal(api, 401);
   });
 
+  it('refuses a name after five wrong passwords from one address', async () => {
+    const attempt = () =>
+      fetch(`${base}/desk/login`, {
+        method: 'POST',
+        headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'name=mallory&password=guess-number-n',
+      });
+    for (let i = 0; i < 5; i++) assert.equal((await attempt()).status, 401);
+    assert.equal((await attempt()).status, 429);
+  });
+
   it('refuses a POST from another origin even with a session', async () => {
     const page = await signedIn('alice');
     const cookies = await page.context().cookies();

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DeskAuth, SESSION_COOKIE, sameOrigin } from '../../media-edge/desk/desk-auth';
 import { loadDeskConfig, parseUsers, type DeskConfig } from '../../media-edge/desk/desk-config';
 import { hashPassword, verifyPassword } from '../../media-edge/desk/passwords';
+import { SignInThrottle } from '../../media-edge/desk/sign-in-throttle';
 import { deskUserEntry } from '../../cli/desk-user';
 
 const SECRET = 'desk-session-secret-for-unit-tests-0123456789';
@@ -91,6 +92,23 @@ describe('agent desk authentication', function () {
       const without = new DeskAuth({ ...config, users: new Map() }, () => now);
       assert.equal(without.authenticate(request(token)), undefined);
     });
+  });
+
+  it('throttles wrong passwords per name and address, for the window only', () => {
+    let now = 0;
+    const throttle = new SignInThrottle(3, 60_000, () => now);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(throttle.blocked('alice', '10.0.0.1'), false);
+      throttle.failed('alice', '10.0.0.1');
+    }
+    assert.equal(throttle.blocked('alice', '10.0.0.1'), true);
+    assert.equal(throttle.blocked('alice', '10.0.0.2'), false, 'another address is not locked out');
+    assert.equal(throttle.blocked('bob', '10.0.0.1'), false, 'another name is not either');
+    now += 60_001;
+    assert.equal(throttle.blocked('alice', '10.0.0.1'), false, 'the window has passed');
+    throttle.failed('bob', '10.0.0.1');
+    throttle.succeeded('bob', '10.0.0.1');
+    assert.equal(throttle.blocked('bob', '10.0.0.1'), false);
   });
 
   it('a POST is same-origin by its Origin header, else by Sec-Fetch-Site', () => {
