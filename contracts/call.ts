@@ -169,10 +169,13 @@ export interface CallConfig {
   handoffTarget?: HandoffTarget;
   /** How long a call waits on the desk for an agent before the caller is offered a callback. */
   deskAnswerTimeoutMs?: number;
+  /** While a call waits on the desk, the caller hears "Thanks for holding…" this often. */
+  deskHoldReminderMs?: number;
 }
 
 /** A call on the desk waits this long for an agent unless its config says otherwise. */
 export const DEFAULT_DESK_ANSWER_TIMEOUT_MS = 60_000;
+export const DEFAULT_DESK_HOLD_REMINDER_MS = 20_000;
 
 export type HandoffTarget = 'twilio' | 'desk';
 

@@ -145,6 +145,8 @@ export const PROMPTS = {
   takenAsNo: "I'll take that as a no for now.",
   // The agent desk handed the call back to the AI.
   backWithAssistant: "You're back with the assistant.",
+  // Said every so often while a call waits on the agent desk: never silence on the line.
+  deskStillWaiting: 'Thanks for holding. An agent will be with you shortly.',
 } as const;
 
 /** Phases with a yes-or-no question open. */

@@ -33,6 +33,7 @@ import {
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
   DEFAULT_DESK_ANSWER_TIMEOUT_MS,
+  DEFAULT_DESK_HOLD_REMINDER_MS,
   dialStatusSignal,
   dtmfUpdate,
   endCallUpdate,
@@ -175,7 +176,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     // The agent desk takes the transfer (before the patch, Twilio's path below ran).
     onDesk = convo.state.disposition === 'transferred' && config.handoffTarget === 'desk' && isPatched(PATCHES.deskHandoff); // prettier-ignore
     if (!onDesk) break;
-    const outcome = await desk.run({ callSid: input.callSid, conversation: convo, answerTimeoutMs: config.deskAnswerTimeoutMs ?? DEFAULT_DESK_ANSWER_TIMEOUT_MS, stream: () => stream, hungUp: () => hangup !== undefined, canCallBack, lastTurnId: () => inbox.lastTurnId }); // prettier-ignore
+    const outcome = await desk.run({ callSid: input.callSid, conversation: convo, answerTimeoutMs: config.deskAnswerTimeoutMs ?? DEFAULT_DESK_ANSWER_TIMEOUT_MS, remindEveryMs: config.deskHoldReminderMs ?? DEFAULT_DESK_HOLD_REMINDER_MS, stream: () => stream, hungUp: () => hangup !== undefined, canCallBack, lastTurnId: () => inbox.lastTurnId }); // prettier-ignore
     log.info('desk hand-off', { outcome, agent: desk.handledBy });
     if (outcome !== 'handed_back') {
       agentTookIt = desk.state?.acceptedAt !== undefined;

@@ -172,8 +172,6 @@ export class CallSession {
 
   /** The workflow asked to say something unprompted (a re-prompt after silence). */
   async say(text: string): Promise<void> {
-    // The desk's lines come this way too: after "you're back with the assistant" the AI answers.
-    this.onDesk = false;
     await this.speak({ turnId: 0, text, action: 'continue' }, { timed: false, waitPlayed: true });
   }
 
@@ -277,8 +275,13 @@ export class CallSession {
    * unless the reply's own speech (a streamed answer's first sentence) has begun meanwhile.
    */
   private async awaitReply(update: Promise<Reply>): Promise<{ reply: Reply; held?: Held }> {
-    // A human has the call (or it waits for one): the workflow answers at once, with nothing.
-    if (this.onDesk) return { reply: await update };
+    // A human has the call (or it waits for one): the workflow answers at once, with nothing;
+    // a reply with words is the AI again (the call was handed back).
+    if (this.onDesk) {
+      const reply = await update;
+      if (reply.text) this.onDesk = false;
+      return { reply };
+    }
     const before = this.speaker.lastPlayback;
     const { value, held } = await this.hold.over(
       update,

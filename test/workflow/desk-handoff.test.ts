@@ -17,6 +17,7 @@ import {
   transcriptQuery,
   type CallConfig,
 } from '../../contracts/call';
+import { PROMPTS } from '../../workflows/call-state';
 import { BACK_WITH_ASSISTANT } from '../../workflows/call/desk-handoff';
 import { ADA, callWorker, postCallWorker, startCall } from '../../testing/calls';
 import { localEnv, resetDb, testDb } from '../../testing/platform';
@@ -150,11 +151,14 @@ describe('hand-off to the agent desk', function () {
     await handle.result();
   });
 
-  it('nobody accepts within the bound: the caller is told and a callback is scheduled', async () => {
-    const { handle, callSid } = await waitingCall({ ...DESK, deskAnswerTimeoutMs: 1500 });
+  it('nobody accepts within the bound: "thanks for holding" meanwhile, then the caller is told and a callback is scheduled', async () => {
+    const { handle, callSid } = await waitingCall({ ...DESK, deskAnswerTimeoutMs: 2500, deskHoldReminderMs: 1000 }); // prettier-ignore
     const result = await handle.result();
     assert.equal(result.disposition, 'transferred');
     const lines = await handle.query(transcriptQuery);
+    const reminders = lines.filter((l) => l.text === PROMPTS.deskStillWaiting);
+    assert.equal(reminders.length, 2, 'a reminder at 1 s and at 2 s, none at the bound');
+    assert.ok(reminders.every((l) => l.speaker === 'agent' && l.reason === 'handoff'));
     assert.match(lines[lines.length - 1]!.text, /no agent is free .* call you back/);
     assert.equal((await handle.describe()).typedSearchAttributes.get(SA_HUMAN_HANDOFF), 'missed');
     const callback = await env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe();

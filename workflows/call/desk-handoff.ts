@@ -24,6 +24,8 @@ export interface DeskCall {
   callSid: string;
   conversation: Conversation;
   answerTimeoutMs: number;
+  /** While waiting, "Thanks for holding…" this often. */
+  remindEveryMs: number;
   stream(): StreamInfo | undefined;
   hungUp(): boolean;
   /** A callback can be placed (a phone number and an agents' queue). */
@@ -89,10 +91,7 @@ export class DeskHandoff {
     this.asked = undefined;
     this.view = { status: 'waiting', waitingSince: new Date().getTime() };
     upsertSearchAttributes([{ key: SA_HUMAN_HANDOFF, value: 'waiting' }]);
-    const taken = await condition(
-      () => this.view?.status === 'with_human' || call.hungUp(),
-      call.answerTimeoutMs,
-    );
+    const taken = await this.waitForAgent(call);
     if (call.hungUp()) return this.close('ended', 'caller_left');
     if (!taken) {
       log.warn('nobody on the desk took the call: the caller is told and called back');
@@ -109,6 +108,21 @@ export class DeskHandoff {
     }
     await say(call, PROMPTS.goodbye, true);
     return this.close('ended', 'ended_by_agent');
+  }
+
+  /** Until an agent accepts, the caller leaves, or the bound; a reminder line now and then. */
+  private async waitForAgent(call: DeskCall): Promise<boolean> {
+    const deadline = new Date().getTime() + call.answerTimeoutMs;
+    for (;;) {
+      const left = deadline - new Date().getTime();
+      if (left <= 0) return false;
+      const done = await condition(
+        () => this.view?.status === 'with_human' || call.hungUp(),
+        Math.min(left, call.remindEveryMs),
+      );
+      if (done) return true;
+      if (deadline - new Date().getTime() > 0) await say(call, PROMPTS.deskStillWaiting, false);
+    }
   }
 
   private close(status: HumanHandoff, outcome: DeskOutcome): DeskOutcome {
