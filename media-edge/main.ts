@@ -16,6 +16,7 @@ import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { parseEnvConfig } from '../providers/env-config';
 import { z } from 'zod';
 import { loadEdgeConfig } from './config';
+import { deskFromEnv } from './desk/desk-setup';
 import { createEdgeRuntime } from './edge-runtime';
 import { buildEdgeServer } from './server';
 import { loadEdgeSpeechConfig } from './speech-config';
@@ -56,11 +57,18 @@ async function main(): Promise<void> {
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const checks = startHealthChecks(health, (line) => logger.warn(line));
+  const desk = deskFromEnv(process.env, {
+    client: temporalClient,
+    recordings: runtime.recordingsStore,
+    log: (msg, fields) => logger.info(fields ?? {}, msg),
+  });
+  if ('off' in desk) logger.warn(desk.off);
   const app = await buildEdgeServer({
     config,
     temporalClient,
     logger,
     onStream: runtime.calls.onStream,
+    ...('routes' in desk && { desk: desk.routes }),
   });
   const hostWorkerRun = runtime.hostWorker.run();
 
