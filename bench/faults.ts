@@ -16,6 +16,7 @@ import { databaseUrl, infraUp, objectStoreConfig, redisUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { ProviderHealth } from '../providers/health/provider-health';
+import { startHealthChecks } from '../providers/health/health-checker';
 import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
@@ -154,7 +155,7 @@ async function runScenario(
     const recovery = setInterval(() => {
       if (recoveredAt === undefined && closed()) recoveredAt = performance.now();
     }, 20);
-    // Calls go on while it recovers (the half-open probe needs traffic).
+    // Calls go on while it recovers (without active checks the half-open probe needs traffic).
     while (recoveredAt === undefined && performance.now() - lifted < 90_000) await wave('after');
     clearInterval(recovery);
     const afterCount = calls.after.length;
@@ -398,11 +399,14 @@ export async function runFaultBench(
       await resetDb(); // the demo customers' bills open again
       const health = new ProviderHealth({ policy });
       const s = await SCENARIOS[name]!(faults, health);
+      // Active checks as in production (PROVIDER_HEALTH_CHECK_MS, 0: detection by traffic alone).
+      const checks = startHealthChecks(health);
       try {
         const r = await runScenario(s, health, n);
         results.push(r);
         console.log(`  ${JSON.stringify(r)}`);
       } finally {
+        await checks?.close();
         await s.close();
         await health.close();
       }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerInfraCommands } from '../infra/cli';
+import { registerDeskUserCommand } from './desk-user';
 import { registerHealthCommand } from './health';
 import { registerIntentCommand } from './intent';
 import { registerKbCommands } from './kb';
@@ -28,6 +29,7 @@ registerKbCommands(program);
 registerWarehouseCommand(program);
 registerReportCommand(program);
 registerHealthCommand(program);
+registerDeskUserCommand(program);
 
 function fail(err: unknown): never {
   console.error(`[switchboard] error: ${err instanceof Error ? err.message : String(err)}`);

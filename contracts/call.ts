@@ -162,7 +162,22 @@ export interface CallConfig {
   transferRingTimeoutInS: number;
   /** How long after a missed hand-off the caller is called back. */
   callbackDelayMs: number;
+  /**
+   * Who takes a transferred call: 'twilio' dials the agents' queue; 'desk' keeps the call on
+   * the edge and waits for an agent of the agent desk to accept it (absent: twilio).
+   */
+  handoffTarget?: HandoffTarget;
+  /** How long a call waits on the desk for an agent before the caller is offered a callback. */
+  deskAnswerTimeoutMs?: number;
+  /** While a call waits on the desk, the caller hears "Thanks for holding…" this often. */
+  deskHoldReminderMs?: number;
 }
+
+/** A call on the desk waits this long for an agent unless its config says otherwise. */
+export const DEFAULT_DESK_ANSWER_TIMEOUT_MS = 60_000;
+export const DEFAULT_DESK_HOLD_REMINDER_MS = 20_000;
+
+export type HandoffTarget = 'twilio' | 'desk';
 
 export const DEFAULT_CALL_CONFIG: CallConfig = {
   recordingWaitMs: 30_000,
@@ -179,8 +194,8 @@ export interface TranscriptEntry {
   turnId: number;
   text: string;
   intent?: Intent;
-  /** Why the agent spoke when not answering a turn: reprompt on silence, etc. */
-  reason?: 'greeting' | 'reply' | 'no_input' | 'end';
+  /** Why the agent spoke when not answering a turn: reprompt on silence, a desk hand-off line, etc. */
+  reason?: 'greeting' | 'reply' | 'no_input' | 'end' | 'handoff';
   /** Set on an agent line the caller talked over. */
   interrupted?: { heardMs: number };
   /** A knowledge-base answer: who produced it, from which documents, refused or not. */
@@ -245,6 +260,8 @@ export interface CallResult {
   needsReview?: string;
   callbackRequested?: true;
   recording?: RecordingRef;
+  /** The agent desk user who had the call last. */
+  handledBy?: string;
 }
 
 // Why each message kind is a signal or an update:
@@ -367,6 +384,12 @@ export const stateQuery = defineQuery<LiveState>('state');
 
 export interface LiveState {
   callSid: string;
+  /** The caller's number (agents call back and look people up by it). */
+  caller?: string;
+  /** Who calls and what they asked (what an agent reads before taking the call). */
+  summary?: string;
+  /** The hand-off to the agent desk, once the call was transferred there. */
+  handoff?: DeskHandoffView;
   state: CallState;
   lastTurnId: number;
   turns: number;
@@ -377,6 +400,33 @@ export interface LiveState {
   stream?: StreamInfo;
   recording?: RecordingRef;
 }
+
+/**
+ * A call on the agent desk: 'waiting' for an agent, 'with_human' (the AI listens, does not
+ * answer), 'handed_back' to the AI, 'missed' (nobody took it: callback), 'ended' by the agent.
+ */
+export type HumanHandoff = 'waiting' | 'with_human' | 'handed_back' | 'missed' | 'ended';
+
+export interface DeskHandoffView {
+  status: HumanHandoff;
+  /** The agent who took the call (the last one, after a hand back). */
+  agent?: string;
+  /** Epoch ms the call began waiting, and the agent took it. */
+  waitingSince: number;
+  acceptedAt?: number;
+}
+
+/** Who acts on the desk: the signed-in user's name. */
+export interface DeskAgent {
+  agent: string;
+}
+
+// Updates, so the desk hears back at once whether it worked: the validators reject an accept
+// of a call not waiting or already taken (two agents at once: one wins), and a hand back or
+// end from anyone but the agent who holds the call.
+export const acceptHandoffUpdate = defineUpdate<DeskHandoffView, [DeskAgent]>('acceptHandoff');
+export const handBackUpdate = defineUpdate<DeskHandoffView, [DeskAgent]>('handBack');
+export const endCallUpdate = defineUpdate<DeskHandoffView, [DeskAgent]>('endCall');
 
 export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;
 
@@ -395,3 +445,5 @@ export const SA_CALL_LOG_PENDING = defineSearchAttributeKey('CallLogPending', 'B
 export const SA_DEGRADED_MODE = defineSearchAttributeKey('DegradedMode', 'KEYWORD_LIST');
 /** Why the call should be reviewed: `provider_outage` (served while a breaker was open), `call_log_refused` … */
 export const SA_NEEDS_REVIEW = defineSearchAttributeKey('NeedsReview', 'KEYWORD_LIST');
+/** Where the call stands with the agent desk (HumanHandoff): 'waiting' lists it for agents. */
+export const SA_HUMAN_HANDOFF = defineSearchAttributeKey('HumanHandoff', 'KEYWORD');

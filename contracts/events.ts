@@ -26,7 +26,7 @@ export interface TranscriptLineData {
   /** ASR confidence of a caller line, in [0, 1]. */
   confidence?: number;
   intent?: string;
-  reason?: 'greeting' | 'reply' | 'no_input' | 'end';
+  reason?: 'greeting' | 'reply' | 'no_input' | 'end' | 'handoff';
   /** Set on an agent line the caller talked over: how much of it they heard. */
   interrupted_heard_ms?: number;
   /** Which recognizer served a caller line. */

@@ -63,6 +63,8 @@ export interface CallLog {
   durationMs: number;
   /** Object key of the two-channel recording (audio calls). */
   recordingKey?: string;
+  /** The agent desk user who had the call last (a call taken over by a human). */
+  handledBy?: string;
 }
 
 export interface PendingCallLog {

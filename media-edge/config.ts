@@ -68,6 +68,8 @@ const schema = z.object({
   CALL_TRANSFER_MODE: z.enum(['cold', 'warm']).default('cold'),
   CALL_TRANSFER_RING_TIMEOUT_S: z.coerce.number().int().min(5).max(600).default(30),
   CALL_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).default(300_000),
+  HANDOFF_TARGET: z.enum(['twilio', 'desk']).default('twilio'),
+  DESK_ANSWER_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 /** Parses the edge config; throws one Error listing every bad or missing variable. */
@@ -104,6 +106,11 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
       }),
       transferRingTimeoutInS: e.CALL_TRANSFER_RING_TIMEOUT_S,
       callbackDelayMs: e.CALL_CALLBACK_DELAY_MS,
+      // Only a desk-bound call carries these: the default (Twilio) call's input is unchanged.
+      ...(e.HANDOFF_TARGET === 'desk' && {
+        handoffTarget: e.HANDOFF_TARGET,
+        deskAnswerTimeoutMs: e.DESK_ANSWER_TIMEOUT_MS,
+      }),
     },
   };
 }

@@ -38,6 +38,8 @@ export interface EdgeRuntime {
   hostWorker: Worker;
   /** Recordings on the edge's disk until the object store has them. */
   recordings: RecordingSpool;
+  /** The recordings bucket itself (the agent desk plays finished calls from it). */
+  recordingsStore: S3ObjectStore;
   /** Drains the calls' background work (`waiting` hears what is pending), then closes. */
   close(waiting?: (pending: string[]) => void): Promise<void>;
 }
@@ -123,9 +125,10 @@ export async function createEdgeRuntime(opts: {
     namespace: speech.TTS_CACHE_NAMESPACE,
   });
   const chain = opts.chain ?? textToSpeechFromEnv(process.env, health?.forFamily('tts'));
+  const recordingsStore = new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET));
   const recordings = new RecordingSpool({
     dir: speech.RECORDING_SPOOL_DIR,
-    store: new S3ObjectStore(s3Options(speech, speech.S3_RECORDINGS_BUCKET)),
+    store: recordingsStore,
     notify: (callSid, ref) => noticeRecording(opts.client, callSid, ref),
     retryMaxMs: speech.RECORDING_RETRY_MAX_MS,
     log: opts.log,
@@ -164,7 +167,9 @@ export async function createEdgeRuntime(opts: {
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
       hold: { afterMs: speech.HOLD_LINE_AFTER_MS, everyMs: speech.HOLD_LINE_EVERY_MS },
-      transfersByTwilio: config.call.agentQueueNumber !== undefined,
+      transfersByTwilio:
+        config.call.handoffTarget !== 'desk' && config.call.agentQueueNumber !== undefined,
+      transfersToDesk: config.call.handoffTarget === 'desk',
     },
     log: opts.log,
   });
@@ -180,6 +185,7 @@ export async function createEdgeRuntime(opts: {
     speechCache: { cache, voice: chain.voice },
     hostWorker,
     recordings,
+    recordingsStore,
     async close(waiting?: (pending: string[]) => void) {
       await calls.drain(EDGE_DRAIN_MS, waiting); // recordings stored and signalled before the connection goes
       recordings.close(); // what is still on disk is uploaded at the next start

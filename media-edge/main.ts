@@ -8,6 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { sharedProviderHealth } from '../providers/health/provider-health';
+import { startHealthChecks } from '../providers/health/health-checker';
 import { installCompactLogging } from '../workers/logging';
 import { publishHealthEvents } from '../workers/health-events';
 import { KafkaEventBus } from '../providers/events/kafka';
@@ -15,6 +16,7 @@ import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { parseEnvConfig } from '../providers/env-config';
 import { z } from 'zod';
 import { loadEdgeConfig } from './config';
+import { deskFromEnv } from './desk/desk-setup';
 import { createEdgeRuntime } from './edge-runtime';
 import { MediaPlane } from './media/media-plane';
 import { loadMediaPlaneConfig } from './media/media-plane-config';
@@ -62,12 +64,20 @@ async function main(): Promise<void> {
     ...(media && { media }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
+  const checks = startHealthChecks(health, (line) => logger.warn(line));
+  const desk = deskFromEnv(process.env, {
+    client: temporalClient,
+    recordings: runtime.recordingsStore,
+    log: (msg, fields) => logger.info(fields ?? {}, msg),
+  });
+  if ('off' in desk) logger.warn(desk.off);
   const app = await buildEdgeServer({
     config,
     temporalClient,
     logger,
     onStream: runtime.calls.onStream,
     ...(media && { callMedia: media }),
+    ...('routes' in desk && { desk: desk.routes }),
   });
   const hostWorkerRun = runtime.hostWorker.run();
 
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
         ),
       );
       await media?.close();
+      await checks?.close();
       await healthEvents.close();
       await kafka.close();
       await health.close();

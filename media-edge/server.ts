@@ -1,5 +1,5 @@
 // The edge's HTTP server: Twilio webhooks (with the transfer's dial status) and the Media
-// Streams WebSocket (versioned), and a liveness probe.
+// Streams WebSocket (versioned), a liveness probe, and the agent desk when it has users.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { pinoRedaction } from '../conversation/safety/redact';
@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
 import type { CallMediaDirectory } from './media/call-media';
+import { deskRoutes, type DeskRoutesOptions } from './desk/desk-routes';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
 import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
@@ -20,6 +21,8 @@ export interface EdgeServerDeps {
   onStream?: (session: MediaStreamSession) => void | Promise<void>;
   /** The calls this host holds in its media plane's router (MEDIA_PLANE=on), for the desk. */
   callMedia?: CallMediaDirectory;
+  /** The agent desk; without it (no desk users configured) no /desk route is served. */
+  desk?: DeskRoutesOptions;
 }
 
 export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
@@ -44,5 +47,6 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
       config: deps.config,
       onStream: deps.onStream,
     });
+  if (deps.desk) await app.register(deskRoutes, deps.desk);
   return app;
 }

@@ -4,6 +4,7 @@
 // recorded; the first answer serves. Every provider asked or passed over leaves one
 // ProviderAttempt. When none serves, a FallbackExhaustedError carries the attempts.
 import type { ProviderAttempt } from '../contracts/providers';
+import { isHealthCheck, type HealthCheck } from './health-check';
 import { pause } from './pause';
 import { ProviderError } from './provider-error';
 
@@ -32,6 +33,11 @@ export interface FallbackGate {
    * over (not unconfigured links), and the provider that served (none: undefined).
    */
   fellBack?(failed: ProviderAttempt[], servedBy: string | undefined): void;
+  /**
+   * Told of each configured provider whose adapter can be checked without a caller (active
+   * health checks), with the bound of one of its requests when the chain sets one.
+   */
+  watch?(provider: string, check: HealthCheck, timeoutMs?: number): void;
 }
 
 export interface FallbackOutcome<T> {
@@ -104,6 +110,9 @@ export class FallbackRunner<P> {
     private readonly gate?: FallbackGate,
   ) {
     if (links.length === 0) throw new Error(`a ${family} fallback needs at least one provider`);
+    for (const link of links) {
+      if (isHealthCheck(link.port)) gate?.watch?.(link.provider, link.port, link.timeoutMs);
+    }
   }
 
   /** The providers that will be asked, in order (unconfigured ones excluded). */

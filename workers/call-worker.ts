@@ -4,6 +4,7 @@ import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answe
 import { FallbackEventBus } from '../providers/events/fallback';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { sharedProviderHealth } from '../providers/health/provider-health';
+import { startHealthChecks } from '../providers/health/health-checker';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { createCallWorker } from './call-worker-factory';
 import { loadWorkerConfig } from './config';
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
     ],
     health.forFamily('telephony'),
   );
+  // The chains above registered their providers' checks: breakers move without callers.
+  const checks = startHealthChecks(health, log);
   const worker = await createCallWorker({
     telephony,
     connection,
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
   await worker.run();
   await connection.close();
   await deps.pool.end();
+  await checks?.close();
   await healthEvents.close();
   await events.close();
   await health.close();

@@ -9,6 +9,7 @@ import { languageModelFromEnv } from '../providers/llm/config';
 import { FallbackEventBus } from '../providers/events/fallback';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { sharedProviderHealth } from '../providers/health/provider-health';
+import { startHealthChecks } from '../providers/health/health-checker';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { FallbackObjectStore } from '../providers/object-store/fallback';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     namespace: config.TTS_CACHE_NAMESPACE,
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const checks = startHealthChecks(health, log);
   const worker = await createPostCallWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
   // worker.run() stops on SIGINT/SIGTERM after in-flight tasks finish.
   await worker.run();
   await connection.close();
+  await checks?.close();
   await incidents.close();
   await healthEvents.close();
   await events.close();

@@ -143,6 +143,10 @@ export const PROMPTS = {
     'Sorry, shall we call you back about that? Say yes or press 1, or say no or press 2.',
   callbackLaterBooked: 'Okay, we will call you back at this number when we can answer that.',
   takenAsNo: "I'll take that as a no for now.",
+  // The agent desk handed the call back to the AI.
+  backWithAssistant: "You're back with the assistant.",
+  // Said every so often while a call waits on the agent desk: never silence on the line.
+  deskStillWaiting: 'Thanks for holding. An agent will be with you shortly.',
 } as const;
 
 /** Phases with a yes-or-no question open. */

@@ -16,16 +16,28 @@ import { step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
-import { handOff, lateDialOutcome, scheduleCallback, type HandoffOutcome } from './call/handoff';
+import { DeskHandoff } from './call/desk-handoff';
+import {
+  handOff,
+  handoffSummary,
+  lateDialOutcome,
+  scheduleCallback,
+  type HandoffOutcome,
+} from './call/handoff';
 import { TtsOutageNotice } from './call/tts-outage';
 import { runTurn, TurnInbox, type TurnContext } from './call/turns';
 import { deprecated, DEPRECATED_PATCHES, isPatched, PATCHES } from './call/versions';
 import {
+  acceptHandoffUpdate,
   bargeInSignal,
   callStatusSignal,
   DEFAULT_CALL_CONFIG,
+  DEFAULT_DESK_ANSWER_TIMEOUT_MS,
+  DEFAULT_DESK_HOLD_REMINDER_MS,
   dialStatusSignal,
   dtmfUpdate,
+  endCallUpdate,
+  handBackUpdate,
   isCallableNumber,
   recordingReadySignal,
   SA_CUSTOMER_ID,
@@ -37,6 +49,7 @@ import {
   utteranceUpdate,
   type CallInput,
   type CallResult,
+  type DeskAgent,
   type DialCallStatus,
   type Dtmf,
   type RecordingRef,
@@ -54,7 +67,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const carried = input.carried;
   const runs = (carried?.runs ?? 0) + 1;
   const convo = new Conversation(carried);
-  const inbox = new TurnInbox(convo, carried?.lastTurnId);
+  const desk = new DeskHandoff();
+  const inbox = new TurnInbox(convo, carried?.lastTurnId, () => desk.holdsCall);
   let stream: StreamInfo | undefined = carried?.stream;
   let hangup: TwilioCallStatus | undefined;
   let recording: RecordingRef | undefined;
@@ -112,9 +126,15 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   });
   setHandler(turnTimingSignal, (t) => outbox.noteTiming(t));
   setHandler(bargeInSignal, ({ turnId, heardMs }) => convo.interrupted(turnId, heardMs));
+  setHandler(acceptHandoffUpdate, (who) => desk.accept(who), { validator: (who: DeskAgent) => desk.validateAccept(who) }); // prettier-ignore
+  setHandler(handBackUpdate, () => desk.ask('hand_back'), { validator: (who: DeskAgent) => desk.validateHolder(who) }); // prettier-ignore
+  setHandler(endCallUpdate, () => desk.ask('end'), { validator: (who: DeskAgent) => desk.validateHolder(who) }); // prettier-ignore
   setHandler(transcriptQuery, () => convo.transcript);
   setHandler(stateQuery, () => ({
     callSid: input.callSid,
+    caller: input.from,
+    summary: handoffSummary(convo.state),
+    ...(desk.state && { handoff: desk.state }),
     state: convo.state,
     lastTurnId: inbox.lastTurnId,
     turns: convo.state.turns,
@@ -147,51 +167,26 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     convo.speak(0, greeted.say ?? '', greeted.action, 'greeting');
   }
 
-  while (!convo.ended) {
-    // Silence counts from the end of what the agent is saying, not from when it was sent:
-    // on an audio call a long reply would otherwise be re-prompted over.
-    const lastSaid = convo.lastAgentLine();
-    if (stream?.streamSid) deprecated(DEPRECATED_PATCHES.noInputAfterPlayback);
-    const speaking = stream?.streamSid ? speakingMs(lastSaid) : 0;
-    const heard = await condition(
-      () => inbox.queue.length > 0 || hangup !== undefined || ttsOutage.pending,
-      config.noInputTimeoutMs + speaking,
-    );
-    if (hangup) {
-      convo.state = step(convo.state, { kind: 'hangup', answered: hangup === 'completed' }).state;
+  // The conversation, and each time it ends in a transfer to the agent desk, the desk's turn:
+  // an agent who hands the call back resumes the conversation.
+  let agentTookIt = false;
+  let onDesk = false;
+  for (;;) {
+    await converse();
+    // The agent desk takes the transfer (before the patch, Twilio's path below ran).
+    onDesk = convo.state.disposition === 'transferred' && config.handoffTarget === 'desk' && isPatched(PATCHES.deskHandoff); // prettier-ignore
+    if (!onDesk) break;
+    const outcome = await desk.run({ callSid: input.callSid, conversation: convo, answerTimeoutMs: config.deskAnswerTimeoutMs ?? DEFAULT_DESK_ANSWER_TIMEOUT_MS, remindEveryMs: config.deskHoldReminderMs ?? DEFAULT_DESK_HOLD_REMINDER_MS, stream: () => stream, hungUp: () => hangup !== undefined, canCallBack, lastTurnId: () => inbox.lastTurnId }); // prettier-ignore
+    log.info('desk hand-off', { outcome, agent: desk.handledBy });
+    if (outcome !== 'handed_back') {
+      agentTookIt = desk.state?.acceptedAt !== undefined;
+      if (outcome === 'missed') await scheduleCallback({ input, config, workflowId }, 'desk_no_answer'); // prettier-ignore
       break;
     }
-    if (ttsOutage.pending) {
-      ttsOutage.tell(canCallBack);
-      break;
-    }
-    if (!heard) {
-      await noInput();
-      continue;
-    }
-    await runTurn(call, inbox, inbox.queue.shift()!);
-
-    if (workflowInfo().continueAsNewSuggested && !convo.ended) {
-      await outbox.hold((done) => condition(done, '5s'));
-      // Let in-flight update handlers return their replies before this run closes.
-      await condition(() => allHandlersFinished() || inbox.queue.length > 0 || hangup !== undefined); // prettier-ignore
-      if (inbox.queue.length === 0 && hangup === undefined) {
-        await continueAsNew<typeof callWorkflow>({
-          ...input,
-          carried: {
-            ...convo.carried(),
-            lastTurnId: inbox.lastTurnId,
-            runs,
-            ...(stream && { stream }),
-            ...outbox.carried(),
-          },
-        });
-      }
-    }
+    convo.resume();
   }
   // A transfer hands the live call to the agents' queue (before the patch the call ended).
-  let agentTookIt = false;
-  if (convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
+  if (!onDesk && convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
     const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
@@ -203,7 +198,53 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   const { callbackRequested, callbackReason } = convo.state;
   if (callbackRequested && !agentTookIt && isPatched(PATCHES.callbackOnRequest))
     await scheduleCallback({ input, config, workflowId }, callbackReason ?? 'account_unavailable');
-  return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording }); // prettier-ignore
+  return finishCall({ input, config, workflowId, conversation: convo, outbox, stream: () => stream, recording: () => recording, handledBy: () => desk.handledBy }); // prettier-ignore
+
+  /** The conversation with the AI, turn by turn, until it ends (a goodbye, a transfer, a hang-up). */
+  async function converse(): Promise<void> {
+    while (!convo.ended) {
+      // Silence counts from the end of what the agent is saying, not from when it was sent:
+      // on an audio call a long reply would otherwise be re-prompted over.
+      const lastSaid = convo.lastAgentLine();
+      if (stream?.streamSid) deprecated(DEPRECATED_PATCHES.noInputAfterPlayback);
+      const speaking = stream?.streamSid ? speakingMs(lastSaid) : 0;
+      const heard = await condition(
+        () => inbox.queue.length > 0 || hangup !== undefined || ttsOutage.pending,
+        config.noInputTimeoutMs + speaking,
+      );
+      if (hangup) {
+        convo.state = step(convo.state, { kind: 'hangup', answered: hangup === 'completed' }).state;
+        break;
+      }
+      if (ttsOutage.pending) {
+        ttsOutage.tell(canCallBack);
+        break;
+      }
+      if (!heard) {
+        await noInput();
+        continue;
+      }
+      await runTurn(call, inbox, inbox.queue.shift()!);
+
+      if (workflowInfo().continueAsNewSuggested && !convo.ended) {
+        await outbox.hold((done) => condition(done, '5s'));
+        // Let in-flight update handlers return their replies before this run closes.
+        await condition(() => allHandlersFinished() || inbox.queue.length > 0 || hangup !== undefined); // prettier-ignore
+        if (inbox.queue.length === 0 && hangup === undefined) {
+          await continueAsNew<typeof callWorkflow>({
+            ...input,
+            carried: {
+              ...convo.carried(),
+              lastTurnId: inbox.lastTurnId,
+              runs,
+              ...(stream && { stream }),
+              ...outbox.carried(),
+            },
+          });
+        }
+      }
+    }
+  }
 
   /** Silence: a re-prompt the first time, the call's end the second. */
   async function noInput(): Promise<void> {

@@ -67,6 +67,12 @@ export interface CallSessionOptions extends ListenerOptions {
    * and Twilio ends the stream when the call's TwiML is replaced by the <Dial>.
    */
   transfersByTwilio?: boolean;
+  /**
+   * The workflow hands a transferred call to the agent desk: the edge keeps the call and goes
+   * on sending the caller's turns (the workflow writes them down and answers nothing while a
+   * human has the call), and plays no hold line while the call is on the desk.
+   */
+  transfersToDesk?: boolean;
   /** While a turn's reply is awaited: when the prerecorded hold lines play. */
   hold?: HoldLineOptions;
 }
@@ -84,6 +90,9 @@ export class CallSession {
   private readonly hold: HoldLine;
   private turnChain: Promise<void> = Promise.resolve();
   private readonly transfersByTwilio: boolean;
+  private readonly transfersToDesk: boolean;
+  /** Transferred to the desk and not yet back with the AI: no hold lines. */
+  private onDesk = false;
   /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
   private closing = false;
   private ended = false;
@@ -123,6 +132,7 @@ export class CallSession {
     });
     this.hold = new HoldLine({ playout, log: deps.log }, opts.hold);
     this.transfersByTwilio = opts.transfersByTwilio ?? false;
+    this.transfersToDesk = opts.transfersToDesk ?? false;
     this.keypad = new DtmfCollector(opts.dtmfGapMs ?? 1000, (entry) => void this.onKeypad(entry));
     stream.on('audio', (frame) => this.onCallerFrame(frame));
     stream.on('dtmf', (digit) => this.onDtmf(digit));
@@ -270,6 +280,13 @@ export class CallSession {
    * unless the reply's own speech (a streamed answer's first sentence) has begun meanwhile.
    */
   private async awaitReply(update: Promise<Reply>): Promise<{ reply: Reply; held?: Held }> {
+    // A human has the call (or it waits for one): the workflow answers at once, with nothing;
+    // a reply with words is the AI again (the call was handed back).
+    if (this.onDesk) {
+      const reply = await update;
+      if (reply.text) this.onDesk = false;
+      return { reply };
+    }
     const before = this.speaker.lastPlayback;
     const { value, held } = await this.hold.over(
       update,
@@ -303,9 +320,12 @@ export class CallSession {
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
     if (reply.hints) this.listener.hints = reply.hints;
-    if (reply.action !== 'continue') this.closing = true;
+    const toDesk = reply.action === 'transfer' && this.transfersToDesk;
+    if (toDesk) this.onDesk = true;
+    else if (reply.action !== 'continue') this.closing = true;
     const ends =
-      reply.action === 'hangup' || (reply.action === 'transfer' && !this.transfersByTwilio);
+      reply.action === 'hangup' ||
+      (reply.action === 'transfer' && !this.transfersByTwilio && !toDesk);
     // The part of a streamed answer already played is not said again.
     const text = reply.text.slice(reply.spokenChars ?? 0).trim();
     if (!text) {

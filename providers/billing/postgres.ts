@@ -4,6 +4,7 @@
 // payInvoice commits it and release ends it, each under the invoice's row lock, so exactly
 // one of them wins and the saga knows whether to refund. Database errors are
 // ProviderErrors (postgres/errors.ts); a declined payment is PaymentDeclinedError.
+import type { HealthCheck } from '../health-check';
 import type { Pool, PoolClient } from 'pg';
 import { pgCall } from '../postgres/errors';
 import { inTransaction } from '../postgres/transaction';
@@ -28,10 +29,15 @@ interface ReservationRow {
 const RESERVATION_COLUMNS =
   'payment_key, invoice_id, customer_id, amount_cents, status, charge_id, expires_at < now() AS expired';
 
-export class PostgresBilling implements Billing, PaymentReservations {
+export class PostgresBilling implements Billing, PaymentReservations, HealthCheck {
   readonly name = 'postgres-billing';
 
   constructor(private readonly pool: Pool) {}
+
+  /** The health check: `SELECT 1` under the pool's bounded connect and query waits. */
+  async check(): Promise<void> {
+    await pgCall(this.name, () => this.pool.query('SELECT 1'));
+  }
 
   async payInvoice(
     idempotencyKey: string,

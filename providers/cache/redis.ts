@@ -1,6 +1,7 @@
 // The Cache on Redis (ioredis). A group is a Redis set of keys; a value and its group entry
 // are written in one MULTI, and a group is deleted with its entries in one step too.
 import { Redis } from 'ioredis';
+import type { HealthCheck } from '../health-check';
 import { ProviderError } from '../provider-error';
 import { checkTtl, type Cache, type CacheSetOptions } from './port';
 
@@ -30,10 +31,15 @@ export function redisCacheClient(url: string): Redis {
   });
 }
 
-export class RedisCache implements Cache {
+export class RedisCache implements Cache, HealthCheck {
   readonly name = 'redis';
 
   constructor(private readonly redis: Redis) {}
+
+  /** The health check: PING (the client fails it within about a second while Redis is down). */
+  async check(): Promise<void> {
+    await this.call(() => this.redis.ping());
+  }
 
   async get(key: string): Promise<string | undefined> {
     return (await this.call(() => this.redis.get(key))) ?? undefined;

@@ -1,5 +1,6 @@
 // CrmClient on the local PostgreSQL database (production: the CRM's HTTP API). Its errors
 // are ProviderErrors (postgres/errors.ts): a call log naming an unknown customer is bad_input.
+import type { HealthCheck } from '../health-check';
 import type { Pool } from 'pg';
 import { pgCall } from '../postgres/errors';
 import { ProviderError } from '../provider-error';
@@ -15,15 +16,21 @@ interface CallLogRow {
   turns: number;
   duration_ms: number;
   recording_key: string | null;
+  handled_by: string | null;
 }
 
 const CALL_LOG_COLUMNS =
-  'id, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key';
+  'id, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key, handled_by';
 
-export class PostgresCrm implements CrmClient {
+export class PostgresCrm implements CrmClient, HealthCheck {
   readonly name = 'postgres-crm';
 
   constructor(private readonly pool: Pool) {}
+
+  /** The health check: `SELECT 1` under the pool's bounded connect and query waits. */
+  async check(): Promise<void> {
+    await pgCall(this.name, () => this.pool.query('SELECT 1'));
+  }
 
   async findCustomerByPhone(phone: string): Promise<Customer | undefined> {
     const { rows } = await pgCall(this.name, () =>
@@ -66,8 +73,8 @@ export class PostgresCrm implements CrmClient {
     log: CallLog,
   ): Promise<{ id: string; created: boolean }> {
     const inserted = await this.pool.query<{ id: string }>(
-      `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+      `INSERT INTO call_logs (idempotency_key, call_sid, customer_id, caller_number, intent_path, disposition, turns, duration_ms, recording_key, handled_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
       [
         idempotencyKey,
         log.callSid,
@@ -78,6 +85,7 @@ export class PostgresCrm implements CrmClient {
         log.turns,
         log.durationMs,
         log.recordingKey ?? null,
+        log.handledBy ?? null,
       ],
     );
     if (inserted.rows[0]) return { id: String(inserted.rows[0].id), created: true };
@@ -131,6 +139,7 @@ function fromRow(row: CallLogRow): Omit<AttachedRecording, 'changed'> {
       turns: row.turns,
       durationMs: row.duration_ms,
       ...(row.recording_key !== null && { recordingKey: row.recording_key }),
+      ...(row.handled_by !== null && { handledBy: row.handled_by }),
     },
   };
 }

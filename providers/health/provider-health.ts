@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ProviderAttempt } from '../../contracts/providers';
 import type { FallbackGate } from '../fallback';
+import type { HealthCheck } from '../health-check';
 import { redisCacheClient } from '../cache/redis';
 import {
   applyOutcome,
@@ -60,8 +61,17 @@ interface Entry {
   firstSeen: number;
 }
 
+/** A provider the health checker asks on a timer (`family:provider`). */
+export interface WatchedProvider {
+  provider: string;
+  check: HealthCheck;
+  /** The bound of one of its requests in its chain, if the chain sets one. */
+  timeoutMs?: number;
+}
+
 export class ProviderHealth implements FallbackGate {
   private readonly entries = new Map<string, Entry>();
+  private readonly watched = new Map<string, WatchedProvider>();
   private readonly policy: HealthPolicy;
   private readonly now: () => number;
   private readonly log: (line: string) => void;
@@ -98,7 +108,24 @@ export class ProviderHealth implements FallbackGate {
           ...(servedBy !== undefined && { servedBy: `${family}:${servedBy}` }),
           at: this.now(),
         }),
+      watch: (provider, check, timeoutMs) => this.watch(`${family}:${provider}`, check, timeoutMs),
     };
+  }
+
+  /** Registers a provider's health check (the first registration of a provider holds). */
+  watch(provider: string, check: HealthCheck, timeoutMs?: number): void {
+    if (this.watched.has(provider)) return;
+    this.watched.set(provider, { provider, check, ...(timeoutMs !== undefined && { timeoutMs }) });
+  }
+
+  /** The providers whose chains registered a health check. */
+  get checkable(): WatchedProvider[] {
+    return [...this.watched.values()];
+  }
+
+  /** The fleet's store when there is one: the health checker leases its checks there. */
+  get fleet(): RedisHealthStore | undefined {
+    return this.opts.store;
   }
 
   /** Set once the process's event bus exists (it is itself gated by this health). */

@@ -71,6 +71,15 @@ export class RedisHealthStore {
     return got === 'OK';
   }
 
+  /**
+   * The right to check a provider in one interval (its slot number), for `ms`: one process
+   * of the fleet checks each provider per interval; true when granted.
+   */
+  async claimCheck(provider: string, slot: number, owner: string, ms: number): Promise<boolean> {
+    const got = await this.redis.set(`${key(provider)}:check:${slot}`, owner, 'PX', ms, 'NX');
+    return got === 'OK';
+  }
+
   /** Whether this is the first claim of the open period (its move to half-open). */
   async firstClaim(provider: string, until: number): Promise<boolean> {
     const got = await this.redis.set(
@@ -113,7 +122,7 @@ export class RedisHealthStore {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 200);
       cursor = next;
       for (const k of keys) {
-        if (!k.includes(':probe:') && !k.includes(':half-open:'))
+        if (!k.includes(':probe:') && !k.includes(':half-open:') && !k.includes(':check:'))
           providers.push(k.slice(PREFIX.length));
       }
     } while (cursor !== '0');

@@ -87,6 +87,7 @@ export class FallbackLanguageModel implements LanguageModel {
           return why === undefined ? undefined : skipped(why);
         },
         record: (attempt) => gate.record?.(attempt),
+        watch: (provider, check, timeoutMs) => gate.watch?.(provider, check, timeoutMs),
       },
     );
     this.byProvider = new Map(links.map((l) => [l.provider, l]));

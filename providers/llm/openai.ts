@@ -9,6 +9,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { LlmUsage } from '../../contracts/answers';
 import type { ProviderErrorKind } from '../../contracts/providers';
 import { ProviderError } from '../provider-error';
+import type { HealthCheck } from '../health-check';
 import type { LanguageModel, Prompt } from './port';
 
 export interface OpenAiLlmOptions {
@@ -34,7 +35,7 @@ export const OPENAI_DEFAULTS: Omit<OpenAiLlmOptions, 'name'> = {
   maxTokens: 120,
 };
 
-export class OpenAiLanguageModel implements LanguageModel {
+export class OpenAiLanguageModel implements LanguageModel, HealthCheck {
   readonly name: string;
   readonly model: string;
   readonly reportsUsage = true;
@@ -97,6 +98,15 @@ export class OpenAiLanguageModel implements LanguageModel {
     }
     // The SDK ends an aborted stream quietly; the reader must learn it was cut short.
     signal?.throwIfAborted();
+  }
+
+  /** The health check: `GET /models`, free and without side effects. */
+  async check(signal: AbortSignal): Promise<void> {
+    try {
+      await this.client.models.list({ signal });
+    } catch (err) {
+      throw this.mapError(err, signal);
+    }
   }
 
   /** Aborts pass through as they are (not a provider failure); the rest become kinds. */

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS call_logs (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE call_logs ADD COLUMN IF NOT EXISTS recording_key text;
+ALTER TABLE call_logs ADD COLUMN IF NOT EXISTS handled_by text;
 -- Payment saga. No foreign keys to invoices: the tests' TRUNCATE of the older
 -- tables must keep working, and a released key may name an invoice that never existed.
 ALTER TABLE payments ADD COLUMN IF NOT EXISTS charge_id text;

@@ -12,8 +12,9 @@
 // The API key comes from DEEPGRAM_API_KEY only. Deepgram cannot be reached from this
 // machine: the tests run this adapter against a local server replaying Deepgram's
 // documented live protocol (test/fixtures/deepgram).
-import { DeepgramClient, type listen } from '@deepgram/sdk';
+import { DeepgramClient, DeepgramError, type listen } from '@deepgram/sdk';
 import { pcmToMulaw } from '../../audio/mulaw';
+import type { HealthCheck } from '../health-check';
 import { ProviderError } from '../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
 
@@ -71,12 +72,13 @@ interface Segment {
   duration: number;
 }
 
-export class DeepgramSpeechToText implements SpeechToText {
+export class DeepgramSpeechToText implements SpeechToText, HealthCheck {
   readonly name = PROVIDER;
   private readonly opts: Required<Omit<DeepgramSttOptions, 'apiKey' | 'baseUrl'>> &
     Pick<DeepgramSttOptions, 'apiKey' | 'baseUrl'>;
 
   private client?: DeepgramClient;
+  private rest?: DeepgramClient;
 
   constructor(options: DeepgramSttOptions = {}) {
     this.opts = {
@@ -100,6 +102,28 @@ export class DeepgramSpeechToText implements SpeechToText {
     await stream.connect(this.opts.connectTimeoutMs);
     opts.signal?.addEventListener('abort', () => stream.abort(), { once: true });
     return stream;
+  }
+
+  /**
+   * The health check: `GET /v1/projects` (Management API), free and without side effects,
+   * on the same host as the live socket (its REST scheme).
+   */
+  async check(signal: AbortSignal): Promise<void> {
+    const base = this.opts.baseUrl?.replace(/^ws(s?):/, 'http$1:');
+    this.rest ??= new DeepgramClient({ apiKey: this.opts.apiKey, ...(base && { baseUrl: base }) });
+    try {
+      await this.rest.manage.v1.projects.list({ abortSignal: signal, maxRetries: 0 });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      if (err instanceof DeepgramError && err.statusCode !== undefined) {
+        throw ProviderError.fromStatus(
+          PROVIDER,
+          err.statusCode,
+          `deepgram: HTTP ${err.statusCode}`,
+        );
+      }
+      throw ProviderError.from(PROVIDER, err);
+    }
   }
 
   /** The SDK's socket, not yet connected (an SDK error is a ProviderError like any other). */

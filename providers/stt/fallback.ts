@@ -8,6 +8,7 @@
 // A live stream cannot be replayed from the phone, so the stream keeps the utterance's PCM
 // (bounded by maxUtteranceMs) and every replay gets exactly the same audio. The replays are
 // the FallbackRunner's links: the primary's remaining tries, then the fallback's.
+import { isHealthCheck } from '../health-check';
 import type { ProviderAttempt } from '../../contracts/providers';
 import {
   FallbackExhaustedError,
@@ -71,6 +72,9 @@ export class FallbackSpeechToText implements SpeechToText {
       gate: options.gate,
     };
     if (this.policy.primaryAttempts < 1) throw new RangeError('primaryAttempts must be at least 1');
+    for (const stt of [primary, fallback]) {
+      if (isHealthCheck(stt)) options.gate?.watch?.(stt.name, stt);
+    }
     this.name = fallback ? `${primary.name}>${fallback.name}` : primary.name;
   }
 

@@ -4,6 +4,7 @@
 import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
+import type { HealthCheck } from '../health-check';
 import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
@@ -30,7 +31,7 @@ interface GoogleError {
   error?: { code?: number; message?: string; status?: string };
 }
 
-export class GoogleTts implements TextToSpeech {
+export class GoogleTts implements TextToSpeech, HealthCheck {
   readonly name = 'google';
   readonly voice: string;
   private readonly opts: GoogleTtsOptions;
@@ -45,31 +46,54 @@ export class GoogleTts implements TextToSpeech {
   }
 
   async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
-    const languageCode = this.opts.voiceName.split('-').slice(0, 2).join('-');
     const body = {
       input: { text },
-      voice: { languageCode, name: this.opts.voiceName },
+      voice: { languageCode: this.languageCode, name: this.opts.voiceName },
       audioConfig: {
         audioEncoding: 'LINEAR16',
         sampleRateHertz: 8000,
         ...(this.opts.effectsProfile && { effectsProfileId: [this.opts.effectsProfile] }),
       },
     };
+    const json = await this.call('POST', '/v1/text:synthesize', opts.signal, body);
+    const audioContent = (json as { audioContent?: unknown } | undefined)?.audioContent;
+    if (typeof audioContent !== 'string' || audioContent.length === 0) {
+      throw new ProviderError('google', 'unavailable', 'google: response has no audioContent');
+    }
+    return this.toSpeech(Buffer.from(audioContent, 'base64'));
+  }
+
+  /** The health check: `voices.list` for the voice's language, free and without side effects. */
+  async check(signal: AbortSignal): Promise<void> {
+    await this.call('GET', `/v1/voices?languageCode=${this.languageCode}`, signal);
+  }
+
+  private get languageCode(): string {
+    return this.opts.voiceName.split('-').slice(0, 2).join('-');
+  }
+
+  /** One request with the key in its header; its JSON answer, or the error as a ProviderError. */
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    signal: AbortSignal | undefined,
+    body?: unknown,
+  ): Promise<unknown> {
     let res: Response;
     let json: unknown;
     try {
-      res = await fetch(new URL('/v1/text:synthesize', this.opts.endpoint), {
-        method: 'POST',
+      res = await fetch(new URL(path, this.opts.endpoint), {
+        method,
         headers: {
-          'content-type': 'application/json; charset=utf-8',
+          ...(body !== undefined && { 'content-type': 'application/json; charset=utf-8' }),
           'x-goog-api-key': this.apiKey,
         },
-        body: JSON.stringify(body),
-        signal: opts.signal,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal,
       });
       json = await res.json().catch(() => undefined);
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (signal?.aborted) throw err;
       const cause = err instanceof Error ? err : new Error(String(err));
       const why = cause.cause instanceof Error ? cause.cause.message : cause.message;
       throw new ProviderError('google', 'unavailable', `google: ${why}`, { cause });
@@ -82,11 +106,7 @@ export class GoogleTts implements TextToSpeech {
         `google ${res.status} ${e?.status ?? res.statusText}: ${e?.message ?? 'no error body'}`,
       );
     }
-    const audioContent = (json as { audioContent?: unknown } | undefined)?.audioContent;
-    if (typeof audioContent !== 'string' || audioContent.length === 0) {
-      throw new ProviderError('google', 'unavailable', 'google: response has no audioContent');
-    }
-    return this.toSpeech(Buffer.from(audioContent, 'base64'));
+    return json;
   }
 
   private toSpeech(wavBytes: Buffer): SpeechAudio {

@@ -1,8 +1,14 @@
 // Amazon Polly: SynthesizeSpeech as 8 kHz 16-bit PCM (the phone line's rate, so no
 // resampling), companded to μ-law here. Credentials and region come from the environment
 // only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_REGION).
-import { PollyClient, SynthesizeSpeechCommand, type VoiceId } from '@aws-sdk/client-polly';
+import {
+  DescribeVoicesCommand,
+  PollyClient,
+  SynthesizeSpeechCommand,
+  type VoiceId,
+} from '@aws-sdk/client-polly';
 import { pcmToMulaw } from '../../audio/mulaw';
+import type { HealthCheck } from '../health-check';
 import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
@@ -33,7 +39,7 @@ const THROTTLING = new Set([
   'RequestLimitExceeded',
 ]);
 
-export class PollyTts implements TextToSpeech {
+export class PollyTts implements TextToSpeech, HealthCheck {
   readonly name = 'polly';
   readonly voice: string;
   private readonly opts: PollyOptions;
@@ -85,6 +91,17 @@ export class PollyTts implements TextToSpeech {
     if (samples.length === 0) throw new ProviderError('polly', 'unavailable', 'polly: empty audio');
     const mulaw = pcmToMulaw(samples);
     return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };
+  }
+
+  /** The health check: `DescribeVoices` for the voice's engine, free and without side effects. */
+  async check(signal: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new DescribeVoicesCommand({ Engine: this.opts.engine }), {
+        abortSignal: signal,
+      });
+    } catch (err) {
+      throw this.mapError(err, signal);
+    }
   }
 
   /** Closes the SDK's HTTP/2 sessions (tests, shutdown). */

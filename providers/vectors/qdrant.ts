@@ -3,6 +3,7 @@
 // the same chunk always lands on the same point and a re-ingest replaces, never duplicates.
 // The chunk id itself travels in the payload. Distance is cosine, so scores are cosine
 // similarities like the local index's.
+import type { HealthCheck } from '../health-check';
 import { createHash } from 'node:crypto';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { ProviderError } from '../provider-error';
@@ -55,7 +56,7 @@ interface Payload {
   text: string;
 }
 
-export class QdrantVectorIndex implements VectorIndex {
+export class QdrantVectorIndex implements VectorIndex, HealthCheck {
   readonly name = 'qdrant';
   private readonly client: QdrantClient;
   private readonly collection: string;
@@ -162,6 +163,11 @@ export class QdrantVectorIndex implements VectorIndex {
       if (count > 0) await this.client.delete(this.collection, { filter, wait: true });
       return count;
     });
+  }
+
+  /** The health check: `GET /collections`, a read of the collection list. */
+  async check(): Promise<void> {
+    await this.call('health check', () => this.client.getCollections());
   }
 
   /** Points in the collection; a collection not created yet holds none. */

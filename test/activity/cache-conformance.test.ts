@@ -192,6 +192,15 @@ describe('cache', function () {
   });
 
   cacheConformance('redis', async () => new RedisCache(client()));
+
+  it('redis health check: PING answers; Redis refusing is unavailable', async () => {
+    await new RedisCache(client()).check();
+    const err = await new RedisCache(client(`redis://127.0.0.1:${await closedPort()}`))
+      .check()
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof ProviderError, String(err));
+    assert.equal(err.kind, 'unavailable');
+  });
   cacheConformance('fake', async () => new FakeCache());
   cacheConformance('memory', async () => new MemoryCache(), { groups: false });
   cacheConformance('fallback(redis)', async () => {

@@ -336,6 +336,22 @@ crmBillingConformance('fallback(gated fake, PostgreSQL)', async (extra = []) => 
 });
 
 describe('PostgreSQL adapters: provider errors', () => {
+  it('health check: SELECT 1 answers; a refused connection is unavailable', async () => {
+    const { crm, billing } = await postgres();
+    await crm.check();
+    await billing.check();
+    const pool = new Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2_000 });
+    try {
+      for (const adapter of [new PostgresCrm(pool), new PostgresBilling(pool)]) {
+        await assert.rejects(adapter.check(), (err: unknown) => {
+          return err instanceof ProviderError && err.kind === 'unavailable';
+        });
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('a refused connection is a retryable unavailable, not a decline or a miss', async () => {
     const pool = new Pool({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2_000 });
     const unavailable = (err: unknown) =>

@@ -361,6 +361,41 @@ describe('OpenAI adapter on the wire (recorded exchanges)', () => {
     }
   });
 
+  it('health check: GET /models with the key, and the fallback registers it with its gate', async () => {
+    await make().check(AbortSignal.timeout(5_000));
+    assert.deepEqual(
+      replay.requests.map((r) => [r.method, r.path, r.headers.authorization]),
+      [['GET', '/v1/models', `Bearer ${KEY}`]],
+    );
+    const watched: string[] = [];
+    new FallbackLanguageModel(
+      [link('openai', make()), link('template', new TemplateLanguageModel())],
+      {
+        skipReason: () => undefined,
+        watch: (provider) => watched.push(provider),
+      },
+    );
+    assert.deepEqual(watched, ['openai'], 'the template has no vendor to check');
+  });
+
+  it('health check: a failing server → its ProviderError; one that never answers → the bound', async () => {
+    replay.reply = 'server-error';
+    const err = await rejection(make().check(AbortSignal.timeout(5_000)));
+    assert.ok(err instanceof ProviderError, String(err));
+    assert.equal(err.kind, 'unavailable');
+    assert.equal(err.status, 500);
+    const silent = new SilentServer();
+    const url = await silent.start();
+    try {
+      const bound = new AbortController();
+      const reason = new ProviderError('llm:openai', 'timeout', 'health check: no answer');
+      setTimeout(() => bound.abort(reason), 200);
+      assert.equal(await rejection(make({ baseUrl: url }).check(bound.signal)), reason);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('needs a key from the environment to reach api.openai.com', () => {
     assert.throws(
       () => new OpenAiLanguageModel({ name: 'openai' }, {}),

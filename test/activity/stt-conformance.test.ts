@@ -25,6 +25,7 @@ import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../../testing/deepgram-replay';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';
+import { rejection } from '../helpers/rejection';
 
 interface SttUnderTest {
   stt: SpeechToText;
@@ -266,6 +267,17 @@ sttConformance('deepgram (recorded live exchanges)', async () => {
 
 describe('deepgram adapter on the wire', function () {
   let audio: PcmAudio;
+
+  it('health check: GET /v1/projects with the key on the same host; refused is unavailable', async () => {
+    await deepgram.check(AbortSignal.timeout(5_000));
+    assert.deepEqual(server.restRequests, ['/v1/projects']);
+    assert.equal(server.connections.length, 0, 'no live stream for a check');
+    const closed = new DeepgramSpeechToText({ apiKey: 'dg-test-key', baseUrl: 'ws://127.0.0.1:1' });
+    const err = await rejection(closed.check(AbortSignal.timeout(5_000)));
+    assert.ok(err instanceof ProviderError, String(err));
+    assert.equal(err.kind, 'unavailable');
+  });
+
   before(async () => {
     audio = await balanceAudio();
   });

@@ -360,6 +360,73 @@ describe('Polly adapter on the wire', () => {
   });
 });
 
+describe('vendor TTS health checks (voice lists)', () => {
+  let pollyTts: PollyTts;
+  let googleTts: GoogleTts;
+  before(async () => {
+    pollyTts = new PollyTts(
+      { endpoint: await polly.start(), engine: 'neural' },
+      { ...FAKE_AWS_ENV },
+    );
+    googleTts = new GoogleTts(
+      { endpoint: await google.start(), voiceName: 'en-GB-Wavenet-B' },
+      { GOOGLE_TTS_API_KEY: FAKE_GOOGLE_KEY },
+    );
+  });
+  beforeEach(() => {
+    polly.requests.length = 0;
+    google.requests.length = 0;
+  });
+  afterEach(() => {
+    polly.outage = undefined;
+    google.outage = undefined;
+  });
+  after(async () => {
+    pollyTts.destroy();
+    await polly.close();
+    await google.close();
+  });
+
+  it('Polly: DescribeVoices for its engine; an outage fails it as a request would', async () => {
+    await pollyTts.check(AbortSignal.timeout(5_000));
+    assert.equal(polly.requests[0]!.method, 'GET');
+    assert.equal(polly.requests[0]!.path, '/v1/voices?Engine=neural');
+    polly.outage = () => ({
+      kind: 'error',
+      status: 503,
+      code: 'ServiceFailureException',
+      message: 'down',
+    });
+    assertFailure(
+      await rejection(pollyTts.check(AbortSignal.timeout(5_000))),
+      FailureType.ProviderUnavailable,
+      false,
+    );
+  });
+
+  it('Google: voices.list for its language with the key in a header; an outage fails it', async () => {
+    await googleTts.check(AbortSignal.timeout(5_000));
+    const req = google.requests[0]!;
+    assert.equal(req.method, 'GET');
+    assert.equal(req.path, '/v1/voices?languageCode=en-GB');
+    assert.equal(req.headers['x-goog-api-key'], FAKE_GOOGLE_KEY);
+    google.outage = () => ({ kind: 'error', status: 503, code: 'UNAVAILABLE', message: 'down' });
+    assertFailure(
+      await rejection(googleTts.check(AbortSignal.timeout(5_000))),
+      FailureType.ProviderUnavailable,
+      false,
+    );
+  });
+
+  it("a vendor that never answers is cut by the check's signal", async () => {
+    google.outage = () => ({ kind: 'hang' });
+    const bound = new AbortController();
+    const reason = new ProviderError('tts:google', 'timeout', 'health check: no answer');
+    setTimeout(() => bound.abort(reason), 200);
+    assert.equal(await rejection(googleTts.check(bound.signal)), reason);
+  });
+});
+
 describe('Google TTS adapter on the wire', () => {
   let endpoint: string;
   beforeEach(() => {

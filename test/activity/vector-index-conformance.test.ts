@@ -240,6 +240,17 @@ describe('Qdrant adapter specifics (replayed REST exchanges)', function () {
     server.assertDone();
   });
 
+  it('health check: GET /collections; a 503 is a retryable unavailable', async () => {
+    server.use('health-check');
+    const index = new QdrantVectorIndex({ url, collection: 'kb_test' }, {});
+    await index.check();
+    const err = await index.check().catch((e: unknown) => e);
+    assert.ok(err instanceof ProviderError, String(err));
+    assert.equal(err.kind, 'unavailable');
+    assert.equal(err.retryable, true);
+    server.assertDone();
+  });
+
   it('fails a request the recording does not have (the replay is strict)', async () => {
     server.use('ensure-collection');
     const index = new QdrantVectorIndex({ url, collection: 'another_collection' }, {});

@@ -187,6 +187,8 @@ describe('edge: the hold line while a turn is slow', function () {
   let port: number;
   const calls = new Map<string, Call>();
   let holdOptions = { afterMs: AFTER_MS, everyMs: 8000 };
+  /** The edge hands transfers to the agent desk (HANDOFF_TARGET=desk). */
+  let transfersToDesk = false;
 
   before(async () => {
     const config = loadEdgeConfig({
@@ -220,7 +222,7 @@ describe('edge: the hold line while a turn is slow', function () {
             onTiming: (t) => call.timings.push(t),
             log: (msg) => call.logs.push(msg),
           },
-          { hold: holdOptions, bargeInMinMs: 200 },
+          { hold: holdOptions, bargeInMinMs: 200, transfersToDesk },
         );
       },
     });
@@ -318,6 +320,28 @@ describe('edge: the hold line while a turn is slow', function () {
     await waitFor('the reply played', () => call.twilio.said.includes(REPLY_AUDIO));
     assert.ok(call.twilio.said.indexOf(REPLY_AUDIO) > call.twilio.said.indexOf(HOLD_AUDIO));
     assert.ok(call.logs.includes('turn held'));
+    hangUp(call);
+  });
+
+  it('a call transferred to the agent desk: the line stays open, turns go on, no hold line while a human has it', async () => {
+    holdOptions = { afterMs: AFTER_MS, everyMs: 1000 };
+    transfersToDesk = true;
+    const call = await placeCall();
+    transfersToDesk = false;
+    call.twilio.speak();
+    await waitFor('the turn sent', () => call.bridge.sent === 1);
+    call.bridge.reply({ turnId: 1, text: 'Connecting you to an agent now.', action: 'transfer' });
+    await waitFor('the transfer line played', () => call.twilio.said.includes(REPLY_AUDIO));
+    // The caller talks to the agent: the turn still goes to the workflow, which says nothing.
+    call.twilio.speak();
+    await waitFor('the next turn sent', () => call.bridge.sent === 2);
+    const before = call.twilio.said.length;
+    await sleep(AFTER_MS * 2.5);
+    call.bridge.reply({ turnId: 2, text: '', action: 'continue' });
+    await sleep(100);
+    assert.equal(call.twilio.said.indexOf(HOLD_AUDIO), -1, 'no hold line on the desk');
+    assert.equal(call.twilio.said.length, before, 'nothing played for the empty reply');
+    assert.equal(call.twilio.ws.readyState, WebSocket.OPEN, 'the edge kept the call');
     hangUp(call);
   });
 

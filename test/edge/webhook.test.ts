@@ -354,6 +354,14 @@ describe('edge config', () => {
     });
   });
 
+  it('HANDOFF_TARGET=desk sends transfers to the agent desk, with its answer bound', () => {
+    const c = loadEdgeConfig({ ...base, HANDOFF_TARGET: 'desk', DESK_ANSWER_TIMEOUT_MS: '45000' });
+    assert.equal(c.call.handoffTarget, 'desk');
+    assert.equal(c.call.deskAnswerTimeoutMs, 45_000);
+    assert.equal(loadEdgeConfig({ ...base, HANDOFF_TARGET: 'desk' }).call.deskAnswerTimeoutMs, 60_000); // prettier-ignore
+    assert.throws(() => loadEdgeConfig({ ...base, HANDOFF_TARGET: 'pbx' }), /HANDOFF_TARGET/);
+  });
+
   it('an agent queue number turns on the hand-off, with the dial webhook on the public URL', () => {
     const c = loadEdgeConfig({ ...base, AGENT_QUEUE_NUMBER: '+15550002222' });
     assert.equal(c.call.agentQueueNumber, '+15550002222');

@@ -5,6 +5,8 @@
 //   its HTTP/2 handler.
 // - Google Cloud Text-to-Speech v1 (POST /v1/text:synthesize, JSON, base64 WAV audioContent,
 //   the Google API error body), over HTTP/1.1 like fetch uses.
+// Both also list their voices (Polly DescribeVoices, Google voices.list: GET /v1/voices), the
+// adapters' health check.
 // The audio in the "recorded" responses is real speech: the shipped prompt for the text.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
@@ -50,6 +52,8 @@ abstract class VendorServer {
       : { kind: 'error', status: 400, code: 'ReplayMiss', message: 'no recorded exchange' };
   };
   url = '';
+  /** Set by tests: every request, the voice list included, fails (or hangs) this way. */
+  outage?: () => Exclude<VendorReply, { kind: 'audio' }> | undefined;
 
   protected async handle(
     req: RecordedRequest,
@@ -58,6 +62,14 @@ abstract class VendorServer {
     onClientGone: (fn: () => void) => void,
   ): Promise<void> {
     this.requests.push(req);
+    if (req.method === 'GET' && req.path.startsWith('/v1/voices')) {
+      // The voice list (the health check's request) fails like every request while a test's
+      // `reply` says so; otherwise it lists the voices.
+      const outage = this.outage?.();
+      if (outage?.kind === 'hang') return onClientGone(() => undefined);
+      const { status, headers, body } = outage ? this.render(outage, '') : this.voices();
+      return respond(status, headers, body);
+    }
     const reply = await this.reply(req, text);
     if (reply.kind === 'hang') {
       await new Promise<void>((resolve) => onClientGone(resolve));
@@ -68,6 +80,8 @@ abstract class VendorServer {
   }
 
   protected abstract render(reply: Answer, text: string): Rendered;
+  /** The vendor's documented answer to its voice list. */
+  protected abstract voices(): Rendered;
 
   abstract start(): Promise<string>;
   abstract close(): Promise<void>;
@@ -150,6 +164,23 @@ export class PollyReplayServer extends VendorServer {
     };
   }
 
+  /** DescribeVoices (`GET /v1/voices`): the voices with their engines. */
+  protected voices(): Rendered {
+    const voice = {
+      Gender: 'Female',
+      Id: 'Joanna',
+      LanguageCode: 'en-US',
+      LanguageName: 'US English',
+      Name: 'Joanna',
+      SupportedEngines: ['generative', 'long-form', 'neural', 'standard'],
+    };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'x-amzn-requestid': 'req-voices' },
+      body: Buffer.from(JSON.stringify({ Voices: [voice] })),
+    };
+  }
+
   async close(): Promise<void> {
     for (const s of this.sessions) s.destroy();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
@@ -214,6 +245,21 @@ export class GoogleReplayServer extends VendorServer {
     return json(reply.status, {
       error: { code: reply.status, message: reply.message, status: reply.code },
     });
+  }
+
+  /** voices.list (`GET /v1/voices?languageCode=…`). */
+  protected voices(): Rendered {
+    const voice = {
+      languageCodes: ['en-US'],
+      name: 'en-US-Neural2-F',
+      ssmlGender: 'FEMALE',
+      naturalSampleRateHertz: 24000,
+    };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: Buffer.from(JSON.stringify({ voices: [voice] })),
+    };
   }
 
   async close(): Promise<void> {

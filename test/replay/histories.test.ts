@@ -57,6 +57,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // before it offered a call back (the general line alone).
       'tts-outage-before-notice',
       'no-retrieval-before-offer',
+      // A transfer with the agent desk as target, recorded before the desk hand-off (the
+      // Twilio path then).
+      'transfer-to-desk-before-desk',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

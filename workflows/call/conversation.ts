@@ -26,6 +26,13 @@ export class Conversation {
     return this.state.phase === 'ended';
   }
 
+  /** The agent desk handed the call back: the conversation goes on with the AI, from idle. */
+  resume(): void {
+    const next: CallState = { ...this.state, phase: 'idle', silences: 0, misses: 0 };
+    delete next.disposition;
+    this.state = next;
+  }
+
   replyFor(turnId: number): Reply | undefined {
     return this.replies.find((r) => r.turnId === turnId);
   }

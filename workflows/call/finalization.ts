@@ -51,6 +51,8 @@ export interface EndingCall {
   stream(): StreamInfo | undefined;
   /** Read after the wait: the edge's recordingReady signal sets it. */
   recording(): RecordingRef | undefined;
+  /** The desk agent who had the call last, if one did. */
+  handledBy?(): string | undefined;
 }
 
 /** How the call's own tries at its call log ended. */
@@ -72,6 +74,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
   }
   const logged = call.recording();
   const customerId = state.customer?.id;
+  const handledBy = call.handledBy?.();
   const request: Omit<PendingCallLog, 'taskQueue'> = {
     idempotencyKey: `${workflowId}:call-log`,
     log: {
@@ -83,6 +86,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
       turns: state.turns,
       durationMs,
       ...(logged && { recordingKey: logged.key }),
+      ...(handledBy && { handledBy }),
     },
   };
   // The queue for a pending log is the post-call workflow, started below with the data plane.
@@ -153,6 +157,7 @@ export async function finishCall(call: EndingCall): Promise<CallResult> {
     ...('refused' in callLog && { needsReview: 'call_log_refused' }),
     ...(state.callbackRequested && { callbackRequested: true }),
     ...(call.recording() && { recording: call.recording() }),
+    ...(handledBy && { handledBy }),
   };
 }
 

@@ -55,7 +55,12 @@ export class TurnInbox {
   private readonly pending = new Set<number>();
   private readonly conversation: Conversation;
 
-  constructor(conversation: Conversation, lastTurnId = 0) {
+  constructor(
+    conversation: Conversation,
+    lastTurnId = 0,
+    /** A human has the call (or it waits for one): turns are written down, not answered. */
+    private readonly heldByHuman: () => boolean = () => false,
+  ) {
     this.conversation = conversation;
     this.lastTurnId = lastTurnId;
   }
@@ -64,7 +69,7 @@ export class TurnInbox {
   validate(turnId: number): void {
     if (!Number.isSafeInteger(turnId) || turnId < 1)
       throw new Error('turnId must be a positive integer');
-    if (this.conversation.ended) throw new Error('the call has ended');
+    if (this.conversation.ended && !this.heldByHuman()) throw new Error('the call has ended');
     if (
       turnId <= this.lastTurnId &&
       !this.conversation.replyFor(turnId) &&
@@ -100,13 +105,28 @@ export class TurnInbox {
     const convo = this.conversation;
     const known = convo.replyFor(turn.turnId);
     if (known) return known;
+    if (this.heldByHuman()) return this.hear(turn);
     if (!this.pending.has(turn.turnId)) {
       this.pending.add(turn.turnId);
       this.queue.push(turn);
       this.lastTurnId = Math.max(this.lastTurnId, turn.turnId);
     }
     await condition(() => convo.replyFor(turn.turnId) !== undefined || convo.ended);
-    return convo.replyFor(turn.turnId) ?? { turnId: turn.turnId, text: '', action: 'hangup' };
+    const reply = convo.replyFor(turn.turnId);
+    if (reply) return reply;
+    // Queued when the transfer line ended the conversation, and the desk now has the call.
+    if (this.heldByHuman()) return this.hear(turn);
+    return { turnId: turn.turnId, text: '', action: 'hangup' };
+  }
+
+  /** The caller's turn while a human has the call: in the transcript; the reply says nothing. */
+  private hear(turn: TurnInput): Reply {
+    this.pending.delete(turn.turnId);
+    const queued = this.queue.indexOf(turn);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    this.lastTurnId = Math.max(this.lastTurnId, turn.turnId);
+    this.conversation.note({ speaker: 'caller', turnId: turn.turnId, text: callerLine(turn) });
+    return this.conversation.speak(turn.turnId, '', 'continue', 'reply');
   }
 
   answered(turnId: number): void {
@@ -114,16 +134,18 @@ export class TurnInbox {
   }
 }
 
+/** What the transcript says the caller said (a masked entry never shows its digits). */
+function callerLine(turn: TurnInput): string {
+  if (turn.kind === 'speech') return turn.text || '[not understood]';
+  return turn.maskedLength
+    ? `[keypad entry of ${turn.maskedLength} digits, masked]`
+    : `[keypad ${turn.digits}]`;
+}
+
 export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInput) {
   const convo = call.conversation;
   const arrivedAt = new Date().getTime();
-  const said =
-    turn.kind === 'speech'
-      ? turn.text || '[not understood]'
-      : turn.maskedLength
-        ? `[keypad entry of ${turn.maskedLength} digits, masked]`
-        : `[keypad ${turn.digits}]`;
-  convo.note({ speaker: 'caller', turnId: turn.turnId, text: said });
+  convo.note({ speaker: 'caller', turnId: turn.turnId, text: callerLine(turn) });
   let intent: Intent;
   let account: BalanceView | undefined;
   if (turn.kind === 'dtmf') intent = dtmfIntent(convo.state.phase, turn.digits);

@@ -62,6 +62,11 @@ export const PATCHES = {
    * caller who can be called (before: the general line alone).
    */
   noRetrievalCallbackOffer: 'no-retrieval-callback-offer',
+  /**
+   * With the agent desk as hand-off target, a transfer waits on the desk for an agent (before:
+   * Twilio's path, which ends the call without an agents' queue number).
+   */
+  deskHandoff: 'desk-handoff',
 } as const;
 
 export const DEPRECATED_PATCHES = {
