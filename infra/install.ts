@@ -74,7 +74,13 @@ interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; log?: Log; progress?: boolean; label?: string } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    log?: Log;
+    progress?: boolean;
+    label?: string;
+  } = {},
 ): Promise<RunResult> {
   const log = opts.log ?? defaultLog;
   return new Promise((resolve) => {
@@ -83,6 +89,7 @@ export function run(
     const lines: string[] = [];
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
+      ...(opts.cwd && { cwd: opts.cwd }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const addLine = (line: string) => {

@@ -27,6 +27,7 @@ import { noticeRecording } from './call/recording-notice';
 import { TtsOutageWatch } from './call/tts-outage';
 import { type EdgeSpeechConfig, loadEdgeSpeechConfig } from './speech-config';
 import { callerAudioFromConfig } from './audio/caller-audio';
+import type { MediaPlane } from './media/media-plane';
 import { cachedChainSynthesizer, type SynthesisStats } from './speech-synthesizer';
 
 export interface EdgeRuntime {
@@ -105,6 +106,8 @@ export async function createEdgeRuntime(opts: {
   answerer?: Answerer;
   /** The fleet's provider health: open providers are passed over at once. */
   health?: ProviderHealth;
+  /** The host's media plane (MEDIA_PLANE=on): every call is bridged into its router. */
+  media?: MediaPlane;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }): Promise<EdgeRuntime> {
   const { config, speech, health } = opts;
@@ -144,6 +147,7 @@ export async function createEdgeRuntime(opts: {
     tts,
     recordings,
     recordingsBucket: speech.S3_RECORDINGS_BUCKET,
+    ...(opts.media && { media: opts.media }),
     // Without provider health there are no breakers to tell an outage by.
     ...(health && {
       ttsOutage: new TtsOutageWatch({

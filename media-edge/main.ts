@@ -18,6 +18,8 @@ import { z } from 'zod';
 import { loadEdgeConfig } from './config';
 import { deskFromEnv } from './desk/desk-setup';
 import { createEdgeRuntime } from './edge-runtime';
+import { MediaPlane } from './media/media-plane';
+import { loadMediaPlaneConfig } from './media/media-plane-config';
 import { buildEdgeServer } from './server';
 import { loadEdgeSpeechConfig } from './speech-config';
 
@@ -46,6 +48,11 @@ async function main(): Promise<void> {
     clientId: 'switchboard-media-edge',
   });
   const healthEvents = publishHealthEvents(health, kafka, policy, (line) => logger.warn(line));
+  const mediaConfig = loadMediaPlaneConfig();
+  // A missing worker binary fails the start here, naming the command that builds it.
+  const media = mediaConfig.enabled
+    ? await MediaPlane.start(mediaConfig, (msg, fields) => logger.warn(fields ?? {}, msg))
+    : undefined;
   const runtime = await createEdgeRuntime({
     config,
     speech,
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
     // Audio calls' knowledge answers are generated here, next to the socket that speaks them.
     answerer: await createKnowledgeAnswerer({ log: (line) => logger.info(line), health }),
     health,
+    ...(media && { media }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const checks = startHealthChecks(health, (line) => logger.warn(line));
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     temporalClient,
     logger,
     onStream: runtime.calls.onStream,
+    ...(media && { callMedia: media }),
     ...('routes' in desk && { desk: desk.routes }),
   });
   const hostWorkerRun = runtime.hostWorker.run();
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
             (pending.length > 5 ? ` and ${pending.length - 5} more` : ''),
         ),
       );
+      await media?.close();
       await checks?.close();
       await healthEvents.close();
       await kafka.close();

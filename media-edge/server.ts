@@ -6,6 +6,7 @@ import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
+import type { CallMediaDirectory } from './media/call-media';
 import { deskRoutes, type DeskRoutesOptions } from './desk/desk-routes';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
@@ -18,6 +19,8 @@ export interface EdgeServerDeps {
   logger?: FastifyBaseLogger;
   /** Runs one call's audio; without it the stream route is not served (webhook-only edge). */
   onStream?: (session: MediaStreamSession) => void | Promise<void>;
+  /** The calls this host holds in its media plane's router (MEDIA_PLANE=on), for the desk. */
+  callMedia?: CallMediaDirectory;
   /** The agent desk; without it (no desk users configured) no /desk route is served. */
   desk?: DeskRoutesOptions;
 }

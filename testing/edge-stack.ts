@@ -14,6 +14,7 @@ import type { Answerer } from '../conversation/answers/answerer';
 import { objectStoreConfig, redisUrl } from '../infra';
 import { loadEdgeConfig, type EdgeConfig } from '../media-edge/config';
 import { createEdgeRuntime, type EdgeRuntime } from '../media-edge/edge-runtime';
+import type { MediaPlane } from '../media-edge/media/media-plane';
 import { buildEdgeServer } from '../media-edge/server';
 import { loadEdgeSpeechConfig } from '../media-edge/speech-config';
 import type { CallerScriptItem } from '../simulator/caller-script';
@@ -45,6 +46,8 @@ export async function startEdgeStack(
     chain?: FallbackTextToSpeech;
     /** The edge's provider health (its breakers); default none. */
     health?: ProviderHealth;
+    /** The edge's media plane (its calls bridged into a mediasoup router); default none. */
+    media?: MediaPlane;
   } = {},
 ): Promise<EdgeStack> {
   const env = await localEnv();
@@ -77,6 +80,7 @@ export async function startEdgeStack(
     ...(opts.stt && { stt: opts.stt }),
     ...(opts.answerer && { answerer: opts.answerer }),
     ...(opts.health && { health: opts.health }),
+    ...(opts.media && { media: opts.media }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
   const app: FastifyInstance = await buildEdgeServer({
@@ -84,6 +88,7 @@ export async function startEdgeStack(
     temporalClient: env.client,
     logger,
     onStream: runtime.calls.onStream,
+    ...(opts.media && { callMedia: opts.media }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

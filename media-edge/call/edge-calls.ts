@@ -8,6 +8,7 @@ import { createVad, type Vad } from '../audio/vad';
 import type { SpeechSynthesizer } from '../speech-synthesizer';
 import type { MediaStreamSession } from '../twilio/media-stream';
 import { CallBridge } from './bridge';
+import type { CallLine } from './call-line';
 import type { UtteranceRecognizer } from './listener';
 import { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
@@ -29,6 +30,8 @@ export interface EdgeCallsDeps {
   session?: CallSessionOptions;
   /** Whether every synthesizer is out: a new call then gets the outage notice. */
   ttsOutage?: TtsOutageCheck;
+  /** The host's media plane: each call is bridged into it (a human agent can join). */
+  media?: { join(stream: MediaStreamSession, line: CallLine): void };
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -74,6 +77,7 @@ export class EdgeCalls implements CallAudio {
     );
     session.onEnd = () => this.calls.delete(callSid);
     this.calls.set(callSid, session);
+    deps.media?.join(stream, session.line);
     // Not awaited: the stream holds its events until onStream settles, and the caller's
     // audio must flow while the workflow prepares the greeting.
     this.track(`greeting of ${callSid}`, session.start(deps.hostTaskQueue));

@@ -54,8 +54,6 @@ export interface PlayoutOptions {
   markPrefix?: string;
   /** Called when isSpeaking changes. */
   onSpeakingChange?: (speaking: boolean) => void;
-  /** Hears each frame the transport took: what the caller was actually sent (the recording). */
-  onFrameSent?: (mulaw: Buffer) => void;
 }
 
 /** completed: every mark echoed; interrupted: interrupt(); aborted: stream closed / disposed. */
@@ -125,7 +123,6 @@ export class Playout {
   private readonly clock: PlayoutClock;
   private readonly markPrefix: string;
   private readonly onSpeakingChange: ((speaking: boolean) => void) | undefined;
-  private readonly onFrameSent: ((mulaw: Buffer) => void) | undefined;
 
   private queue: Playback[] = [];
   private marks: PendingMark[] = [];
@@ -155,7 +152,6 @@ export class Playout {
     this.clock = options.clock ?? systemClock;
     this.markPrefix = options.markPrefix ?? 'po';
     this.onSpeakingChange = options.onSpeakingChange;
-    this.onFrameSent = options.onFrameSent;
     transport.on('mark', this.onMark);
     transport.on('close', this.onClose);
   }
@@ -251,7 +247,6 @@ export class Playout {
         blocked = true; // send buffer full: retry in a frame's time
         break;
       }
-      this.onFrameSent?.(frame);
       playback.offset += FRAME_BYTES;
       playback.sentMs += FRAME_MS;
       playback.framesInChunk += 1;

@@ -9,6 +9,7 @@ import type { Reply } from '../../contracts/call';
 import { mulawToPcm } from '../../audio/mulaw';
 import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { CallBridge } from './bridge';
+import { CallLine } from './call-line';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
 import { HoldLine, type Held, type HoldLineOptions } from './hold-line';
 import {
@@ -80,6 +81,8 @@ const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
 
 export class CallSession {
   readonly callSid: string;
+  /** The caller's ear: the agent's playout and any other voice put on the call (a human's). */
+  readonly line: CallLine;
   private readonly listener: Listener;
   private readonly speaker: Speaker;
   private readonly clock = new TurnClock();
@@ -115,9 +118,11 @@ export class CallSession {
       },
       opts,
     );
-    const playout = new Playout(stream, {
+    // Everything the caller hears goes through the line, and is recorded as it is sent.
+    this.line = new CallLine(stream, {
       onFrameSent: (mulaw) => deps.recorder.agent(mulawToPcm(mulaw)),
     });
+    const playout = new Playout(this.line);
     this.speaker = new Speaker({
       playout,
       tts: deps.tts,

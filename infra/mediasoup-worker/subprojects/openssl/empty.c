@@ -1,0 +1,1 @@
+/* Nothing: the library comes from Debian (see meson.build). */
