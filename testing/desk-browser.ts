@@ -62,6 +62,9 @@ export async function deskPage(
   headers: Record<string, string>,
 ): Promise<Page> {
   const context = await browser.newContext({ extraHTTPHeaders: headers });
+  // tsx compiles with esbuild's keepNames, which wraps functions in __name(…): page.evaluate
+  // ships those functions' source to the page, so the page needs a __name too.
+  await context.addInitScript('globalThis.__name = (fn) => fn;');
   const page = await context.newPage();
   await page.goto(`${baseUrl}/desk/media-test`);
   await page.addScriptTag({ url: `${baseUrl}/desk/media.js` });

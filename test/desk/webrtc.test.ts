@@ -3,11 +3,12 @@
 // caller on RTP (testing/rtp-call-media.ts: what the Media Streams bridge does with the phone
 // line). What the caller hears is transcribed back with pocketsphinx.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
+import { encodeWav } from '../../audio/wav';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import {
   deskPage,
@@ -45,10 +46,16 @@ const stt = new PocketsphinxSpeechToText({ mode: 'grammar', vocabulary: [] });
 async function callerHeard(call: RtpCallerMedia, from = 0): Promise<string> {
   const mulaw = Buffer.concat(call.received.slice(from).map((p) => p.payload));
   const last = mulaw.subarray(Math.max(0, mulaw.length - 8 * 8000));
+  const samples = mulawToPcm(last);
   const transcript = await stt.transcribe(
-    { samples: mulawToPcm(last), sampleRate: 8000 },
+    { samples, sampleRate: 8000 },
     { hints: [AGENT_SAYS, SUPERVISOR_SAYS, CALLER_A_SAYS, CALLER_B_SAYS] },
   );
+  if (process.env.DESK_DEBUG_DIR)
+    await writeFile(
+      path.join(process.env.DESK_DEBUG_DIR, `${call.callSid}-${from}.wav`),
+      encodeWav({ channels: [samples], sampleRate: 8000 }),
+    );
   return transcript.text;
 }
 
@@ -225,10 +232,13 @@ describe('agent desk WebRTC (Chromium, mediasoup)', function () {
   });
 
   it('peers close when they leave, when the browser goes away and when the call ends', async () => {
-    // The supervisor's browser goes away without a word: DTLS closes, the whisper with it.
+    // The supervisor's browser goes away without a word (its renderer is gone, no DTLS close
+    // alert): ICE consent runs out (mediasoup: 30 s), the peer closes, the whisper with it.
     await supervisorPage.context().close();
-    await eventually('the whisper to go', async () =>
-      (await sessionVoices(agentPage, 'a')).every((v) => v.source !== 'whisper'),
+    await eventually(
+      'the whisper to go',
+      async () => (await sessionVoices(agentPage, 'a')).every((v) => v.source !== 'whisper'),
+      90_000,
     );
     // The agent leaves: the caller's playout of the agent stops.
     await leaveFromPage(agentPage, 'a');

@@ -68,6 +68,14 @@ export interface ConsumerOffer {
 
 type Direction = 'send' | 'recv';
 
+/** mediasoup checks parameters from the browser and throws TypeError on malformed ones. */
+const badInput =
+  (what: string) =>
+  (error: unknown): never => {
+    if (error instanceof TypeError) throw new DeskMediaError(400, `bad ${what}: ${error.message}`);
+    throw error;
+  };
+
 /** One browser in one call. */
 export class DeskPeer {
   readonly id = randomUUID();
@@ -126,7 +134,9 @@ export class DeskPeer {
   }
 
   async connect(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.transport(transportId).transport.connect({ dtlsParameters });
+    await this.transport(transportId)
+      .transport.connect({ dtlsParameters })
+      .catch(badInput('dtlsParameters'));
   }
 
   /** The browser's mic: the agent's voice goes to the caller, a whisper to the agent. */
@@ -136,7 +146,9 @@ export class DeskPeer {
     const { transport, direction } = this.transport(transportId);
     if (direction !== 'send') throw new DeskMediaError(400, 'produce on the send transport');
     if (this.producer) throw new DeskMediaError(409, 'this peer already sends its audio');
-    const producer = await transport.produce({ kind: 'audio', rtpParameters });
+    const producer = await transport
+      .produce({ kind: 'audio', rtpParameters })
+      .catch(badInput('rtpParameters'));
     this.producer = producer;
     await this.room.addVoice({ producerId: producer.id, source }, producer);
     return producer.id;
