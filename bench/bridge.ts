@@ -23,9 +23,9 @@ import { repoRoot } from '../infra/paths';
 import {
   deskPage,
   eventually,
+  firstPacketAt,
   joinFromPage,
   launchWithMicrophone,
-  sessionStats,
 } from '../testing/desk-browser';
 import { DeskMediaStack, signedIn } from '../testing/desk-media-stack';
 import type { RtpCallerMedia } from '../testing/rtp-call-media';
@@ -60,15 +60,6 @@ async function loopbackCall(
     input: 'loopback',
   });
   return { call, page, joinedAt: startedAt };
-}
-
-/** ms from join() to the caller's first packet in the browser (polled every 5 ms). */
-async function firstInBrowser(page: Page, joinedAt: number): Promise<number> {
-  const seen = await eventually('the caller in the browser', async () => {
-    const s = (await sessionStats(page, 'call')).find((v) => v.source === 'caller');
-    return s && s.packetsReceived > 0 ? Date.now() : undefined;
-  });
-  return seen - joinedAt;
 }
 
 async function mouthToEar(call: RtpCallerMedia): Promise<number[]> {
@@ -175,7 +166,7 @@ export async function runBridgeBench(): Promise<void> {
     const loadBefore = +os.loadavg()[0]!.toFixed(1);
     // One call alone: the first audio both ways, then the clicks' round trip.
     const { call, page, joinedAt } = await loopbackCall(stack, browser, 'CA-bench-latency');
-    const toBrowser = await firstInBrowser(page, joinedAt);
+    const toBrowser = (await firstPacketAt(page, 'call', 'caller')) - joinedAt;
     await eventually('the browser at the caller', async () => call.received.length > 0);
     const toCaller = call.received[0]!.at - joinedAt;
     const m2e = await mouthToEar(call);

@@ -1,11 +1,13 @@
 // The edge's HTTP server: Twilio webhooks (with the transfer's dial status) and the Media
-// Streams WebSocket (versioned), and a liveness probe.
+// Streams WebSocket (versioned), the agent desk's WebRTC signaling when given, and a liveness
+// probe.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
+import { deskMediaRoutes, type DeskMediaRoutesOptions } from './desk/webrtc/desk-media-routes';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
 import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
@@ -17,6 +19,8 @@ export interface EdgeServerDeps {
   logger?: FastifyBaseLogger;
   /** Runs one call's audio; without it the stream route is not served (webhook-only edge). */
   onStream?: (session: MediaStreamSession) => void | Promise<void>;
+  /** The agent desk's WebRTC signaling; without it the desk's media routes are not served. */
+  deskMedia?: DeskMediaRoutesOptions;
 }
 
 export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
@@ -41,5 +45,6 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
       config: deps.config,
       onStream: deps.onStream,
     });
+  if (deps.deskMedia) await app.register(deskMediaRoutes, deps.deskMedia);
   return app;
 }

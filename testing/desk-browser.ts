@@ -100,6 +100,21 @@ export function sessionStats(page: Page, key: string) {
   return page.evaluate((key) => (globalThis as unknown as PageGlobals).sessions[key]!.stats(), key);
 }
 
+/** Date.now() in the page when the voice from `source` first has a packet (polled every 5 ms). */
+export function firstPacketAt(page: Page, key: string, source: string): Promise<number> {
+  return page.evaluate(
+    async ({ key, source }) => {
+      const session = (globalThis as unknown as PageGlobals).sessions[key]!;
+      for (;;) {
+        const heard = (await session.stats()).find((s) => s.source === source);
+        if (heard && heard.packetsReceived > 0) return Date.now();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    { key, source },
+  );
+}
+
 export function sessionVoices(page: Page, key: string) {
   return page.evaluate(
     (key) => (globalThis as unknown as PageGlobals).sessions[key]!.voices(),

@@ -40,7 +40,8 @@ async function line(text: string, voice: string, sampleRate: number) {
   return { samples: concatPcm(said.samples, silence(1000, sampleRate)), sampleRate };
 }
 
-const stt = new PocketsphinxSpeechToText({ mode: 'grammar', vocabulary: [] });
+// The call vocabulary (the default) stays in the grammar: it takes the words cut at the window's edges.
+const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
 
 /** What the caller heard since packet `from`, as words (the last 8 s at most). */
 async function callerHeard(call: RtpCallerMedia, from = 0): Promise<string> {
