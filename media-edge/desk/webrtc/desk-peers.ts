@@ -150,7 +150,14 @@ export class DeskPeer {
       .produce({ kind: 'audio', rtpParameters })
       .catch(badInput('rtpParameters'));
     this.producer = producer;
-    await this.room.addVoice({ producerId: producer.id, source }, producer);
+    try {
+      await this.room.addVoice({ producerId: producer.id, source }, producer);
+    } catch (error) {
+      // Not on the line (the call's playout refused it): the browser may try again.
+      producer.close();
+      this.producer = undefined;
+      throw error;
+    }
     return producer.id;
   }
 
