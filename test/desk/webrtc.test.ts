@@ -43,10 +43,10 @@ async function line(text: string, voice: string, sampleRate: number) {
 // The call vocabulary (the default) stays in the grammar: it takes the words cut at the window's edges.
 const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
 
-/** What the caller heard since packet `from`, as words (the last 8 s at most). */
+/** What the caller heard since packet `from`, as words (the last 16 s at most). */
 async function callerHeard(call: RtpCallerMedia, from = 0): Promise<string> {
   const mulaw = Buffer.concat(call.received.slice(from).map((p) => p.payload));
-  const last = mulaw.subarray(Math.max(0, mulaw.length - 8 * 8000));
+  const last = mulaw.subarray(Math.max(0, mulaw.length - 16 * 8000));
   const samples = mulawToPcm(last);
   const transcript = await stt.transcribe(
     { samples, sampleRate: 8000 },
@@ -65,10 +65,14 @@ const statsOf = async (page: Page, key: string, source: string) =>
 
 /** Waits until the page's voice from `source` has arrived with sound in it. */
 const hearsSound = (page: Page, key: string, source: string) =>
-  eventually(`${key} to hear the ${source}`, async () => {
-    const s = await statsOf(page, key, source);
-    return s && s.packetsReceived > 50 && s.totalAudioEnergy > 0 ? s : undefined;
-  });
+  eventually(
+    `${key} to hear the ${source}`,
+    async () => {
+      const s = await statsOf(page, key, source);
+      return s && s.packetsReceived > 50 && s.totalAudioEnergy > 0 ? s : undefined;
+    },
+    60_000,
+  );
 
 /** Waits for `seconds` of audio more at the caller. */
 const callerGets = (call: RtpCallerMedia, seconds: number) => {
