@@ -201,6 +201,11 @@ program
   )
   .option('--frames', "only the edge's per-frame audio path vs the μ-law decode alone")
   .option(
+    '--bridge',
+    "only the agent desk's WebRTC bridge in headless Chromium: first audio both ways, mouth " +
+      'to ear, CPU and memory per bridged call, concurrent calls until the audio breaks up',
+  )
+  .option(
     '--faults [name]',
     'only the degraded modes under real faults, whole calls: LLM black hole, ASR, Redis, TTS, ' +
       'object store and CRM down (or the one named) — calls before, during and after, ' +
@@ -210,6 +215,11 @@ program
     if (process.argv.includes('--frames')) {
       const { runFrameBench } = await import('../bench/frames');
       await runFrameBench().catch(fail);
+      process.exit(0);
+    }
+    if (process.argv.includes('--bridge')) {
+      const { runBridgeBench } = await import('../bench/bridge');
+      await runBridgeBench().catch(fail);
       process.exit(0);
     }
     if (process.argv.includes('--faults')) {

@@ -17,6 +17,12 @@ export interface Gate {
 
 export const GATES: readonly Gate[] = [
   { name: 'typecheck', command: 'tsc', args: ['--noEmit'] },
+  // The desk's browser client has its own project (DOM types, no Node's).
+  {
+    name: 'typecheck (browser client)',
+    command: 'tsc',
+    args: ['--noEmit', '-p', 'media-edge/desk/client'],
+  },
   { name: 'lint', command: 'eslint', args: ['.'] },
   { name: 'format', command: 'prettier', args: ['--check', '.'] },
   {

@@ -44,11 +44,41 @@ export function mediasoupPackage(): { version: string; workerSources: string } {
  * Where the worker binary is: MEDIASOUP_WORKER_BIN (the launcher sets it), else
  * <tools>/mediasoup-worker/<version>/mediasoup-worker, the launcher's default.
  */
+/**
+ * Our changes to the package's worker sources, each found exactly or the build stops (a new
+ * mediasoup version must be looked at, not patched blindly).
+ */
+const SOURCE_FIXES = [
+  {
+    file: 'src/RTC/DtlsTransport.cpp',
+    // The memory BIO's callback answers 1 to every control query on its way back, so OpenSSL
+    // 3 built with kernel TLS (Debian's) takes BIO_get_ktls_send() as true, never allocates
+    // its write buffer and crashes the worker in the first DTLS handshake with a browser.
+    // Only a BIO_CB_RETURN call may pass the result through, whatever other bits it carries.
+    from: '(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1',
+    to: '(operationType & BIO_CB_RETURN) ? static_cast<long>(ret) : 1',
+  },
+];
+
+/** Names the binaries built with SOURCE_FIXES apart from older ones; the launcher says it too. */
+const BUILD_REVISION = 'r1';
+
 export function mediasoupWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = `${mediasoupPackage().version}-${BUILD_REVISION}`;
   return (
     env.MEDIASOUP_WORKER_BIN ||
-    path.join(paths().tools, 'mediasoup-worker', mediasoupPackage().version, 'mediasoup-worker')
+    path.join(paths().tools, 'mediasoup-worker', dir, 'mediasoup-worker')
   );
+}
+
+function applySourceFixes(src: string): void {
+  for (const fix of SOURCE_FIXES) {
+    const file = path.join(src, fix.file);
+    const text = fs.readFileSync(file, 'utf8');
+    if (text.split(fix.from).length !== 2)
+      throw new Error(`mediasoup worker build: ${fix.file} no longer has \`${fix.from}\` once`);
+    fs.writeFileSync(file, text.replace(fix.from, fix.to));
+  }
 }
 
 const isExecutable = (file: string): boolean => {
@@ -109,6 +139,7 @@ async function buildWorker(bin: string, log: Log): Promise<void> {
     for (const wrap of fs.readdirSync(subprojects).filter((f) => f.endsWith('.wrap')))
       fs.rmSync(path.join(subprojects, wrap));
     fs.cpSync(STAND_INS, subprojects, { recursive: true });
+    applySourceFixes(src);
     const env = {
       ...process.env,
       PATH: `${venvBin}${path.delimiter}${process.env.PATH ?? ''}`,

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     temporalClient,
     logger,
     onStream: runtime.calls.onStream,
-    ...(media && { callMedia: media }),
+    ...(media && { callMedia: { calls: media, listenInfo: media.webRtcListenInfo } }),
     ...('routes' in desk && { desk: desk.routes }),
   });
   const hostWorkerRun = runtime.hostWorker.run();

@@ -1,13 +1,20 @@
 // The edge's HTTP server: Twilio webhooks (with the transfer's dial status) and the Media
-// Streams WebSocket (versioned), a liveness probe, and the agent desk when it has users.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+// Streams WebSocket (versioned), a liveness probe, and the agent desk when it has users (with
+// its WebRTC signaling when the media plane is on).
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import formbody from '@fastify/formbody';
 import { pinoRedaction } from '../conversation/safety/redact';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
 import type { EdgeConfig } from './config';
+import type { types } from 'mediasoup';
 import type { CallMediaDirectory } from './media/call-media';
 import { deskRoutes, type DeskRoutesOptions } from './desk/desk-routes';
+import { DESK_MEDIA_SCRIPT_PATH, deskMediaRoutes } from './desk/webrtc/desk-media-routes';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
 import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
@@ -20,7 +27,7 @@ export interface EdgeServerDeps {
   /** Runs one call's audio; without it the stream route is not served (webhook-only edge). */
   onStream?: (session: MediaStreamSession) => void | Promise<void>;
   /** The calls this host holds in its media plane's router (MEDIA_PLANE=on), for the desk. */
-  callMedia?: CallMediaDirectory;
+  callMedia?: { calls: CallMediaDirectory; listenInfo: types.TransportListenInfo };
   /** The agent desk; without it (no desk users configured) no /desk route is served. */
   desk?: DeskRoutesOptions;
 }
@@ -47,6 +54,18 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
       config: deps.config,
       onStream: deps.onStream,
     });
-  if (deps.desk) await app.register(deskRoutes, deps.desk);
+  const { desk, callMedia } = deps;
+  if (desk) {
+    // Audio on the desk needs the router that holds the calls; without it the pages say so.
+    const media = callMedia && {
+      ...callMedia,
+      authenticate: (req: FastifyRequest) => desk.auth.authenticate(req),
+    };
+    await app.register(deskRoutes, {
+      ...desk,
+      ...(media && { mediaScripts: [DESK_MEDIA_SCRIPT_PATH] }),
+    });
+    if (media) await app.register(deskMediaRoutes, media);
+  }
   return app;
 }

@@ -13,6 +13,7 @@ import type { ProviderHealth } from '../providers/health/provider-health';
 import type { Answerer } from '../conversation/answers/answerer';
 import { objectStoreConfig, redisUrl } from '../infra';
 import { loadEdgeConfig, type EdgeConfig } from '../media-edge/config';
+import { deskFromEnv } from '../media-edge/desk/desk-setup';
 import { createEdgeRuntime, type EdgeRuntime } from '../media-edge/edge-runtime';
 import type { MediaPlane } from '../media-edge/media/media-plane';
 import { buildEdgeServer } from '../media-edge/server';
@@ -83,12 +84,21 @@ export async function startEdgeStack(
     ...(opts.media && { media: opts.media }),
     log: (msg, fields) => logger.info(fields ?? {}, msg),
   });
+  const desk = deskFromEnv(opts.env ?? {}, {
+    client: env.client,
+    recordings: runtime.recordingsStore,
+    log: (msg, fields) => logger.info(fields ?? {}, msg),
+  });
   const app: FastifyInstance = await buildEdgeServer({
     config,
     temporalClient: env.client,
     logger,
     onStream: runtime.calls.onStream,
-    ...(opts.media && { callMedia: opts.media }),
+    ...(opts.media && {
+      callMedia: { calls: opts.media, listenInfo: opts.media.webRtcListenInfo },
+    }),
+    // The agent desk, when the env names its users (DESK_USERS, DESK_SESSION_SECRET).
+    ...('routes' in desk && { desk: desk.routes }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

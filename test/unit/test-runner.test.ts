@@ -7,7 +7,7 @@ describe('test runner gates', () => {
   it('typecheck, lint, format and the dependency rules run before the suite', () => {
     assert.deepEqual(
       GATES.map((g) => g.name),
-      ['typecheck', 'lint', 'format', 'dependency rules'],
+      ['typecheck', 'typecheck (browser client)', 'lint', 'format', 'dependency rules'],
     );
   });
 
