@@ -1,6 +1,7 @@
 // The local platform, for real: the services run, `up` is idempotent, temporal.yaml is
 // applied, a Temporal restart keeps running calls, the object store keeps objects across a
 // restart. Leaves the shared services up.
+import { localObjectStore } from '../testing/object-store';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,16 +50,9 @@ async function freeObjectStorePort(): Promise<number> {
   }
 }
 
-function s3Store(bucket: ObjectStoreBucket = 'audio'): S3ObjectStore {
-  const cfg = objectStoreConfig(bucket);
-  return new S3ObjectStore({
-    bucket: cfg.bucket,
-    endpoint: cfg.endpoint,
-    region: cfg.region,
-    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
-    maxAttempts: 1, // a store that is not ready must fail here, not be retried into passing
-  });
-}
+// a store that is not ready must fail here, not be retried into passing
+const s3Store = (bucket: ObjectStoreBucket = 'audio') =>
+  localObjectStore(bucket, { maxAttempts: 1 });
 
 describe('infra', function () {
   this.timeout(180_000); // a first run installs the Temporal CLI

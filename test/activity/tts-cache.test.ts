@@ -1,32 +1,24 @@
 // The TTS cache on the real platform: the index in the local Redis, the audio in the local
 // S3 server (SeaweedFS). The provider is the family's fake returning fixed μ-law: what
 // is under test is whether the cache calls it, not the speech.
+import { localObjectStore } from '../../testing/object-store';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
 import { FakeCache } from '../../providers/cache/fake';
 import { RedisCache } from '../../providers/cache/redis';
-import { S3ObjectStore } from '../../providers/object-store/s3';
+import { S3ObjectStore, type S3ObjectStoreOptions } from '../../providers/object-store/s3';
 import {
   DEFAULT_TTS_CACHE_TTL_S,
   normaliseText,
   TtsCache,
   ttsCacheTtlFromEnv,
 } from '../../providers/tts/cache';
-import { infraUp, objectStoreConfig, redisUrl } from '../../infra';
+import { infraUp, redisUrl } from '../../infra';
 
 const NS = `tts-test-${process.pid}-${Date.now().toString(36)}`;
 
-function s3Store(over: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}) {
-  const cfg = objectStoreConfig('audio');
-  return new S3ObjectStore({
-    bucket: cfg.bucket,
-    endpoint: cfg.endpoint,
-    region: cfg.region,
-    credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
-    ...over,
-  });
-}
+const s3Store = (over: Partial<S3ObjectStoreOptions> = {}) => localObjectStore('audio', over);
 
 describe('TTS cache (Redis index + S3 audio)', function () {
   this.timeout(60_000);

@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
+import { localObjectStore } from '../../testing/object-store';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { ADA, testEvents } from '../../testing/calls';
 import { Collector } from '../../testing/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../../testing/platform';
-import { S3ObjectStore } from '../../providers/object-store/s3';
-import { objectStoreConfig } from '../../infra';
 import { decodeWav } from '../../audio/wav';
 import { transcriptQuery, type CallResult, type Utterance } from '../../contracts/call';
 import type { TurnMetricsData } from '../../contracts/events';
@@ -24,16 +23,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
   this.timeout(180_000);
   let stack: EdgeStack;
   const transcriber = { stt: new PocketsphinxSpeechToText() };
-  const recordingsCfg = objectStoreConfig('recordings');
-  const recordings = new S3ObjectStore({
-    bucket: recordingsCfg.bucket,
-    endpoint: recordingsCfg.endpoint,
-    region: recordingsCfg.region,
-    credentials: {
-      accessKeyId: recordingsCfg.accessKeyId,
-      secretAccessKey: recordingsCfg.secretAccessKey,
-    },
-  });
+  const recordings = localObjectStore('recordings');
   const handleOf = (r: AudioCallReport) => ({
     result: async (): Promise<CallResult> =>
       (await localEnv()).client.workflow.getHandle(r.workflowId).result(),

@@ -8,16 +8,15 @@ import type { types } from 'mediasoup';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { decodeWav } from '../../audio/wav';
 import type { CallResult } from '../../contracts/call';
-import { objectStoreConfig } from '../../infra';
 import type { CallMedia } from '../../media-edge/media/call-media';
 import { PCMU_RTP_PARAMETERS } from '../../media-edge/media/bridged-call';
 import { MediaPlane } from '../../media-edge/media/media-plane';
 import { loadMediaPlaneConfig } from '../../media-edge/media/media-plane-config';
 import { decodeRtp, encodeRtp, PCMU_PAYLOAD_TYPE } from '../../media-edge/media/rtp';
-import { S3ObjectStore } from '../../providers/object-store/s3';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { createAgentTranscriber, type AudioCallReport } from '../../simulator/twilio-caller';
 import { ADA } from '../../testing/calls';
+import { localObjectStore } from '../../testing/object-store';
 import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { localEnv, resetDb } from '../../testing/platform';
 import { speak } from '../../testing/speech-audio';
@@ -175,16 +174,7 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
   let stack: EdgeStack;
   const planeLog: string[] = [];
   const peers: RtpPeer[] = [];
-  const recordingsCfg = objectStoreConfig('recordings');
-  const recordings = new S3ObjectStore({
-    bucket: recordingsCfg.bucket,
-    endpoint: recordingsCfg.endpoint,
-    region: recordingsCfg.region,
-    credentials: {
-      accessKeyId: recordingsCfg.accessKeyId,
-      secretAccessKey: recordingsCfg.secretAccessKey,
-    },
-  });
+  const recordings = localObjectStore('recordings');
 
   before(async () => {
     plane = await MediaPlane.start(loadMediaPlaneConfig({}), (msg) => planeLog.push(msg));

@@ -2,12 +2,13 @@
 // store of `switchboard infra` (recordings bucket) and the Kafka broker (a topic prefix of
 // its own). The recording is a two-channel WAV of synthesized speech (caller: flite awb,
 // agent: flite rms, the agent's production voice), transcribed by the local pocketsphinx.
+import { localObjectStore } from '../../testing/object-store';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
-import { kafkaBrokers, objectStoreConfig, redisUrl } from '../../infra';
+import { kafkaBrokers, redisUrl } from '../../infra';
 import { RedisCache } from '../../providers/cache/redis';
 import { TtsCache } from '../../providers/tts/cache';
 import { BoundedSeenEvents, dedupeById } from '../../providers/events';
@@ -44,15 +45,7 @@ import { concatPcm, silence, speak } from '../../testing/speech-audio';
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z ]/g, '');
 
-function recordingsStore(bucket: 'recordings' | 'audio' = 'recordings'): S3ObjectStore {
-  const c = objectStoreConfig(bucket);
-  return new S3ObjectStore({
-    bucket: c.bucket,
-    endpoint: c.endpoint,
-    region: c.region,
-    credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
-  });
-}
+const recordingsStore = (bucket: 'recordings' | 'audio' = 'recordings') => localObjectStore(bucket);
 
 /** A call: agent and caller take turns; caller on channel 0, agent on channel 1. */
 async function callRecording(): Promise<{ caller: Int16Array; agent: Int16Array }> {
