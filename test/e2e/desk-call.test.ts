@@ -2,6 +2,7 @@
 // workflow waits on the desk, an agent signs in to the desk in headless Chromium and takes the
 // call over; the agent's microphone (a WAV) goes browser → WebRTC → the edge's mediasoup
 // router → the call's bridge → the caller's line. What the caller heard is transcribed back.
+// RECORD_SCREENSHOTS=1 saves the docs' picture of the call page (docs/images/desk-call.png).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -84,6 +85,11 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
     await page
       .locator('#media-status', { hasText: 'Audio connected' })
       .waitFor({ timeout: 30_000 });
+    if (process.env.RECORD_SCREENSHOTS === '1') {
+      // The docs' picture of a call taken over, with its audio connected.
+      await page.setViewportSize({ width: 1100, height: 760 });
+      await page.screenshot({ path: path.join(__dirname, '..', '..', 'docs', 'images', 'desk-call.png') }); // prettier-ignore
+    }
     const taken = await handle.query(stateQuery);
     assert.equal(taken.handoff?.status, 'with_human');
     assert.equal(taken.handoff?.agent, 'alice');

@@ -1,7 +1,8 @@
 // The agent desk in a real browser (headless Chromium through playwright-core) against a real
 // edge server (its Fastify app, desk routes included) and a real Temporal dev server with the
 // call worker: calls are driven into a transfer with the desk as hand-off target, as the edge
-// would drive them. RECORD_SCREENSHOTS=1 saves the docs' screenshots (docs/images/).
+// would drive them. RECORD_SCREENSHOTS=1 saves the docs' picture of the calls list (docs/images/); the call page's
+// is taken with its audio connected, in test/e2e/desk-call.test.ts.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import pino from 'pino';
@@ -200,8 +201,6 @@ describe('agent desk (headless Chromium, real edge and Temporal)', function () {
     const silent = await call.bridge.utterance('my router keeps blinking red');
     assert.equal(silent.text, '', 'the AI says nothing while a human has the call');
     await page.locator('#transcript li.caller', { hasText: 'my router keeps blinking red' }).waitFor(); // prettier-ignore
-    if (process.env.RECORD_SCREENSHOTS === '1')
-      await page.screenshot({ path: path.join(SCREENSHOTS, 'desk-call.png') });
 
     await page.click('#hand-back');
     await page.locator('#transcript li.agent', { hasText: "You're back with the assistant" }).waitFor(); // prettier-ignore
