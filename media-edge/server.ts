@@ -14,6 +14,7 @@ import type { EdgeConfig } from './config';
 import type { types } from 'mediasoup';
 import type { CallMediaDirectory } from './media/call-media';
 import { deskRoutes, type DeskRoutesOptions } from './desk/desk-routes';
+import type { DeskUser } from './desk/desk-user';
 import { DESK_MEDIA_SCRIPT_PATH, deskMediaRoutes } from './desk/webrtc/desk-media-routes';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
@@ -60,6 +61,10 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
     const media = callMedia && {
       ...callMedia,
       authenticate: (req: FastifyRequest) => desk.auth.authenticate(req),
+      holdsCall: async (callSid: string, user: DeskUser) => {
+        const handoff = (await desk.calls.call(callSid))?.handoff;
+        return handoff?.status === 'with_human' && handoff.agent === user.name;
+      },
     };
     await app.register(deskRoutes, {
       ...desk,

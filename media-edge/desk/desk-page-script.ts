@@ -59,11 +59,22 @@ export const DESK_PAGE_SCRIPT = String.raw`(() => {
     } catch (err) { console.warn(err); }
   }
 
+  // The page's one audio session: joining again replaces it; handing the call back ends it.
+  let audio, audioMode;
+  function leaveAudio(why) {
+    if (!audio) return;
+    const leaving = audio; audio = undefined; audioMode = undefined;
+    Promise.resolve(leaving).then((s) => s && s.leave()).catch(() => undefined);
+    text($('media-status'), 'Audio closed (' + why + ').');
+  }
   function joinAudio(callSid, mode) {
     const media = window.deskMedia;
     if (!media || typeof media.join !== 'function') { text($('media-status'), 'Audio is unavailable on this desk: the call continues without your voice.'); return; }
+    leaveAudio('switching');
     text($('media-status'), 'Connecting audio (' + mode + ')…');
-    Promise.resolve(media.join({ callSid, mode }))
+    const joining = Promise.resolve(media.join({ callSid, mode }));
+    audio = joining.catch(() => undefined); audioMode = mode;
+    joining
       .then(() => text($('media-status'), 'Audio connected (' + mode + ').'))
       .catch((err) => text($('media-status'), 'Audio failed: ' + err.message));
   }
@@ -73,9 +84,14 @@ export const DESK_PAGE_SCRIPT = String.raw`(() => {
     const base = '/desk/api/calls/' + encodeURIComponent(callSid);
     const me = document.body.dataset.user;
     let recordingShown = false;
+    // Answers can overtake each other: an older one never undoes what a newer one showed.
+    let asked = 0, shown = 0, held = false;
     async function refresh() {
       let c;
+      const mine = ++asked;
       try { c = await getJson(base); } catch (err) { text($('action-status'), err.message); return; }
+      if (mine < shown) return c;
+      shown = mine;
       text($('caller'), c.caller || 'unknown'); text($('customer'), c.customer || '—');
       text($('intents'), words(c.intentPath)); text($('duration'), mmss(c.durationMs));
       const st = $('state'); st.className = 'badge ' + c.state;
@@ -94,6 +110,9 @@ export const DESK_PAGE_SCRIPT = String.raw`(() => {
       const holding = c.live && h && h.status === 'with_human' && h.agent === me;
       $('take-over').disabled = !(c.live && h && h.status === 'waiting');
       $('hand-back').disabled = !holding; $('end-call').disabled = !holding;
+      // Handed back (here or elsewhere) or ended: this agent's voice leaves the caller's line.
+      if (audioMode === 'talk' && held && !holding) leaveAudio(c.live ? 'the assistant has the call' : 'the call ended');
+      held = holding;
       if ($('listen')) { $('listen').disabled = !c.live; $('whisper').disabled = !c.live; }
       if (!c.live && c.hasRecording && !recordingShown) {
         recordingShown = true; $('recording-panel').hidden = false; $('recording').src = base + '/recording';
@@ -108,7 +127,7 @@ export const DESK_PAGE_SCRIPT = String.raw`(() => {
       });
     }
     act($('take-over'), 'accept', () => joinAudio(callSid, 'talk'));
-    act($('hand-back'), 'hand-back');
+    act($('hand-back'), 'hand-back', () => leaveAudio('handed back'));
     act($('end-call'), 'end');
     if (role === 'supervisor') {
       act($('listen'), 'monitor?mode=listen', () => joinAudio(callSid, 'listen'));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { callWorkflowId, stateQuery } from '../../contracts/call';
 import { hashPassword } from '../../media-edge/desk/passwords';
 import { MediaPlane } from '../../media-edge/media/media-plane';
@@ -21,7 +21,24 @@ import { localEnv, resetDb } from '../../testing/platform';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';
 
 const AGENT_SAYS = 'your refund was approved this morning';
-const PASSWORD = 'alice-desk-password';
+const BACK_WITH_AI = "you're back with the assistant is there anything else i can help you with";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
+
+/** The words in a stretch of the line: 6 s windows 3 s apart (a line cut at one edge is whole in the next). */
+async function heardIn(samples: Int16Array): Promise<string> {
+  const words: string[] = [];
+  for (let at = 0; at === 0 || at + 6 * 8000 <= samples.length; at += 3 * 8000) {
+    const { text } = await stt.transcribe(
+      { samples: samples.subarray(at, at + 6 * 8000), sampleRate: 8000 },
+      { hints: [AGENT_SAYS, BACK_WITH_AI, 'thanks for holding an agent will be with you shortly'] },
+    );
+    words.push(text);
+  }
+  return words.join(' | ');
+}
+const PASSWORDS = { alice: 'alice-desk-password', bob: 'bob-desk-password' };
 
 describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromium)', function () {
   let plane: MediaPlane;
@@ -39,7 +56,10 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
       env: {
         TTS_CACHE_NAMESPACE: `tts-desk-call-${process.pid}`,
         HANDOFF_TARGET: 'desk',
-        DESK_USERS: `alice:agent:${await hashPassword(PASSWORD)}`,
+        DESK_USERS: [
+          `alice:agent:${await hashPassword(PASSWORDS.alice)}`,
+          `bob:agent:${await hashPassword(PASSWORDS.bob)}`,
+        ].join(','),
         DESK_SESSION_SECRET: randomBytes(32).toString('hex'),
       },
     });
@@ -56,7 +76,16 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("the agent takes the call from the desk and the caller hears the agent's words", async () => {
+  async function signIn(name: 'alice' | 'bob'): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${stack.edgeUrl}/desk/`);
+    await page.fill('input[name=name]', name);
+    await page.fill('input[name=password]', PASSWORDS[name]);
+    await Promise.all([page.waitForURL(`${stack.edgeUrl}/desk/`), page.click('button[type=submit]')]); // prettier-ignore
+    return page;
+  }
+
+  it("the agent takes the call from the desk, the caller hears the agent's words, and none once handed back", async () => {
     const callSid = `CA${randomBytes(16).toString('hex')}`;
     const call = callStack(
       stack,
@@ -66,7 +95,7 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
         { kind: 'pause', ms: 60_000 },
       ],
       // A human on the line sends audio without pause: the caller hangs up on the clock.
-      { from: ADA, callSid, pace: 1, maxCallMs: 50_000 },
+      { from: ADA, callSid, pace: 1, maxCallMs: 55_000 },
     );
     const handle = (await localEnv()).client.workflow.getHandle(callWorkflowId(callSid));
     await eventually(
@@ -75,11 +104,7 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
       40_000,
     );
 
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(`${stack.edgeUrl}/desk/`);
-    await page.fill('input[name=name]', 'alice');
-    await page.fill('input[name=password]', PASSWORD);
-    await Promise.all([page.waitForURL(`${stack.edgeUrl}/desk/`), page.click('button[type=submit]')]); // prettier-ignore
+    const page = await signIn('alice');
     await page.goto(`${stack.edgeUrl}/desk/calls/${callSid}`);
     await page.click('#take-over');
     await page
@@ -95,26 +120,38 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
     assert.equal(taken.handoff?.agent, 'alice');
     const tookAt = Date.now();
 
+    // Another agent may not talk into a call alice holds.
+    const bob = await signIn('bob');
+    const refused = await bob.evaluate(async (sid) => {
+      const r = await fetch(`/desk/api/calls/${sid}/media/peers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ mode: 'talk' }),
+      });
+      return r.status;
+    }, callSid);
+    assert.equal(refused, 403);
+
+    // alice talks for a while, then hands the call back: her voice leaves the line.
+    await sleep(15_000);
+    await page.click('#hand-back');
+    await page.locator('#media-status', { hasText: 'Audio closed' }).waitFor({ timeout: 10_000 });
+    const handedAt = Date.now();
+
     const report = await call;
-    // What the caller heard from the take-over on (the call's line is paced in real time).
-    const heardFrom = Math.max(0, report.recording.agent.length - Math.floor(((Date.now() - tookAt) * 8000) / 1000)); // prettier-ignore
-    const heard = report.recording.agent.subarray(heardFrom);
-    const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
-    const words: string[] = [];
-    // 6 s windows 3 s apart: a line cut at one window's edge is whole in the next.
-    for (
-      let at = 0;
-      at + 6 * 8000 <= heard.length && !/refund/.test(words.join());
-      at += 3 * 8000
-    ) {
-      const { text } = await stt.transcribe(
-        { samples: heard.subarray(at, at + 6 * 8000), sampleRate: 8000 },
-        { hints: [AGENT_SAYS, 'thanks for holding an agent will be with you shortly'] },
-      );
-      words.push(text);
-    }
-    assert.match(words.join(' | '), /refund/, `the caller heard "${words.join(' | ')}"`);
-    const ended = await handle.query(stateQuery);
-    assert.equal(ended.handoff?.agent, 'alice', 'the agent stays on the record');
+    // The line is paced in real time: wall clock back from the hang-up gives audio positions.
+    const line = report.recording.agent;
+    const at = (wall: number) => Math.max(0, line.length - Math.floor(((Date.now() - wall) * 8000) / 1000)); // prettier-ignore
+    const withAlice = await heardIn(line.subarray(at(tookAt), at(handedAt)));
+    assert.match(withAlice, /refund/, `while alice had the call the caller heard "${withAlice}"`);
+    // A second for the last packets in flight, then the assistant's line only.
+    const after = await heardIn(line.subarray(at(handedAt + 1_000)));
+    assert.doesNotMatch(
+      after,
+      /refund|approved/,
+      `after the hand-back the caller heard "${after}"`,
+    );
+    const state = await handle.query(stateQuery).catch(() => undefined);
+    assert.notEqual(state?.handoff?.status, 'with_human');
   });
 });

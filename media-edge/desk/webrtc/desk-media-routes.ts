@@ -12,6 +12,11 @@ import { DESK_MEDIA_MODES, DeskMediaError, DeskPeers, type DeskMediaMode } from 
 export interface DeskMediaRoutesOptions {
   calls: CallMediaDirectory;
   authenticate: AuthenticateDeskUser;
+  /**
+   * Whether the user has the call (took it over, not handed back): only they may talk to the
+   * caller. Absent: the role alone decides.
+   */
+  holdsCall?(callSid: string, user: DeskUser): Promise<boolean>;
   /** Where the browsers' transports listen (the media plane's MEDIASOUP_* settings). */
   listenInfo: types.TransportListenInfo;
 }
@@ -62,7 +67,15 @@ export const deskMediaRoutes: FastifyPluginAsync<DeskMediaRoutesOptions> = async
     `${CALL}/peers`,
     { schema: { body: object({ mode: { type: 'string', enum: DESK_MEDIA_MODES } }) } },
     async (request, reply) => {
-      const joined = await peers.join(request.params.callSid, user(request), request.body.mode);
+      const { callSid } = request.params;
+      if (
+        request.body.mode === 'talk' &&
+        opts.holdsCall &&
+        !(await opts.holdsCall(callSid, user(request)))
+      )
+        // prettier-ignore
+        throw new DeskMediaError(403, 'talk to a caller after taking the call over');
+      const joined = await peers.join(callSid, user(request), request.body.mode);
       request.log.info(
         {
           callSid: request.params.callSid,
