@@ -3,13 +3,12 @@
 // caller on RTP (testing/rtp-call-media.ts: what the Media Streams bridge does with the phone
 // line). What the caller hears is transcribed back with pocketsphinx.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
-import { encodeWav } from '../../audio/wav';
-import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { wordsHeard } from '../../testing/heard-words';
 import {
   deskPage,
   eventually,
@@ -40,30 +39,11 @@ async function line(text: string, voice: string, sampleRate: number) {
   return { samples: concatPcm(said.samples, silence(1000, sampleRate)), sampleRate };
 }
 
-// The call vocabulary (the default) stays in the grammar: it takes the words cut at the window's edges.
-const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
-
-/**
- * What the caller heard since packet `from`, as words: 6 s windows, 3 s apart, over the last
- * 16 s, so a line cut at one window's edge is whole in the next.
- */
+/** What the caller heard over the last 16 s since packet `from`, as words. */
 async function callerHeard(call: RtpCallerMedia, from = 0): Promise<string> {
   const mulaw = Buffer.concat(call.received.slice(from).map((p) => p.payload));
   const samples = mulawToPcm(mulaw.subarray(Math.max(0, mulaw.length - 16 * 8000)));
-  if (process.env.DESK_DEBUG_DIR)
-    await writeFile(
-      path.join(process.env.DESK_DEBUG_DIR, `${call.callSid}-${from}.wav`),
-      encodeWav({ channels: [samples], sampleRate: 8000 }),
-    );
-  const heard: string[] = [];
-  for (let at = 0; at === 0 || at + 6 * 8000 <= samples.length; at += 3 * 8000) {
-    const transcript = await stt.transcribe(
-      { samples: samples.subarray(at, at + 6 * 8000), sampleRate: 8000 },
-      { hints: [AGENT_SAYS, SUPERVISOR_SAYS, CALLER_A_SAYS, CALLER_B_SAYS] },
-    );
-    heard.push(transcript.text);
-  }
-  return heard.join(' | ');
+  return wordsHeard(samples, [AGENT_SAYS, SUPERVISOR_SAYS, CALLER_A_SAYS, CALLER_B_SAYS]);
 }
 
 const statsOf = async (page: Page, key: string, source: string) =>

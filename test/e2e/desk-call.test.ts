@@ -13,7 +13,7 @@ import { callWorkflowId, stateQuery } from '../../contracts/call';
 import { hashPassword } from '../../media-edge/desk/passwords';
 import { MediaPlane } from '../../media-edge/media/media-plane';
 import { loadMediaPlaneConfig } from '../../media-edge/media/media-plane-config';
-import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
+import { wordsHeard } from '../../testing/heard-words';
 import { ADA } from '../../testing/calls';
 import { eventually, launchWithMicrophone } from '../../testing/desk-browser';
 import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
@@ -23,22 +23,10 @@ import { concatPcm, silence, speak } from '../../testing/speech-audio';
 const AGENT_SAYS = 'your refund was approved this morning';
 const BACK_WITH_AI = "you're back with the assistant is there anything else i can help you with";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const stt = new PocketsphinxSpeechToText({ mode: 'grammar' });
-
-/** The words in a stretch of the line: 6 s windows 3 s apart (a line cut at one edge is whole in the next). */
-async function heardIn(samples: Int16Array): Promise<string> {
-  const words: string[] = [];
-  for (let at = 0; at === 0 || at + 6 * 8000 <= samples.length; at += 3 * 8000) {
-    const { text } = await stt.transcribe(
-      { samples: samples.subarray(at, at + 6 * 8000), sampleRate: 8000 },
-      { hints: [AGENT_SAYS, BACK_WITH_AI, 'thanks for holding an agent will be with you shortly'] },
-    );
-    words.push(text);
-  }
-  return words.join(' | ');
-}
 const PASSWORDS = { alice: 'alice-desk-password', bob: 'bob-desk-password' };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HINTS = [AGENT_SAYS, BACK_WITH_AI, 'thanks for holding an agent will be with you shortly'];
 
 describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromium)', function () {
   let plane: MediaPlane;
@@ -142,10 +130,10 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
     // The line is paced in real time: wall clock back from the hang-up gives audio positions.
     const line = report.recording.agent;
     const at = (wall: number) => Math.max(0, line.length - Math.floor(((Date.now() - wall) * 8000) / 1000)); // prettier-ignore
-    const withAlice = await heardIn(line.subarray(at(tookAt), at(handedAt)));
+    const withAlice = await wordsHeard(line.subarray(at(tookAt), at(handedAt)), HINTS);
     assert.match(withAlice, /refund/, `while alice had the call the caller heard "${withAlice}"`);
     // A second for the last packets in flight, then the assistant's line only.
-    const after = await heardIn(line.subarray(at(handedAt + 1_000)));
+    const after = await wordsHeard(line.subarray(at(handedAt + 1_000)), HINTS);
     assert.doesNotMatch(
       after,
       /refund|approved/,
