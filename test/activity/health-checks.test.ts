@@ -5,8 +5,7 @@
 // sharing Redis (two processes) send one check per provider per interval between them.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { databaseUrl, infraUp } from '../../infra';
+import { databaseUrl, infraUp, freePort } from '../../infra';
 import { createPostgresPool, DEFAULT_PG_BOUNDS } from '../../infra/postgres-pool';
 import { FallbackBilling } from '../../providers/billing/fallback';
 import { PostgresBilling } from '../../providers/billing/postgres';
@@ -39,14 +38,6 @@ async function until(ms: number, what: string, holds: () => boolean): Promise<vo
     if (Date.now() - started > ms) assert.fail(`not within ${ms} ms: ${what}`);
     await sleep(20);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('active health checks (real faults, no caller requests)', function () {

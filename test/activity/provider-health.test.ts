@@ -6,7 +6,6 @@
 // after the cool-down when it has recovered.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import type { Redis } from 'ioredis';
 import type { ProviderAttempt } from '../../contracts/providers';
 import { redisCacheClient } from '../../providers/cache/redis';
@@ -15,7 +14,7 @@ import { ProviderHealth, sharedProviderHealth } from '../../providers/health/pro
 import { RedisHealthStore } from '../../providers/health/redis-store';
 import { FakeTextToSpeech } from '../../providers/tts/fake';
 import { FallbackTextToSpeech } from '../../providers/tts/fallback';
-import { infraUp, redisUrl } from '../../infra';
+import { infraUp, redisUrl, freePort } from '../../infra';
 import { failedAttempt } from '../../testing/degraded';
 
 const RUN = `health-test-${process.pid}-${Date.now().toString(36)}`;
@@ -32,14 +31,6 @@ async function within(ms: number, what: string, check: () => boolean): Promise<n
     await sleep(10);
   }
   return Date.now() - started;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A Redis of the test's own, to stop and start again (nothing persisted). */
