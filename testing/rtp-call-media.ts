@@ -8,32 +8,16 @@ import { once } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { MULAW_SILENCE } from '../audio/mulaw';
+import { PCMU_RTP_PARAMETERS } from '../media-edge/media/bridged-call';
 import type { CallMedia, CallMediaDirectory } from '../media-edge/media/call-media';
+import { ROUTER_CODECS } from '../media-edge/media/media-plane';
+import { decodeRtp, encodeRtp, PCMU_PAYLOAD_TYPE } from '../media-edge/media/rtp';
+import { FRAME_BYTES } from '../media-edge/twilio/media-stream-protocol';
 
-/** The edge's router carries the phone line's codec only: PCMU at 8 kHz. */
-export const PCMU_ROUTER_CODECS: types.RouterRtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1 },
-];
-
-const PCMU_CAPABILITIES: types.RtpCapabilities = {
-  codecs: [
-    {
-      kind: 'audio',
-      mimeType: 'audio/PCMU',
-      clockRate: 8000,
-      preferredPayloadType: 0,
-      channels: 1,
-    },
-  ],
-  headerExtensions: [],
-};
-
-/** 20 ms of μ-law at 8 kHz. */
-const FRAME_BYTES = 160;
-
+/** A router like the edge's: the phone line's codec only, PCMU at 8 kHz. */
 export async function startPcmuRouter(): Promise<{ worker: types.Worker; router: types.Router }> {
   const worker = await mediasoup.createWorker({ logLevel: 'warn' });
-  const router = await worker.createRouter({ mediaCodecs: PCMU_ROUTER_CODECS });
+  const router = await worker.createRouter({ mediaCodecs: ROUTER_CODECS });
   return { worker, router };
 }
 
@@ -53,6 +37,7 @@ export class RtpCallerMedia implements CallMedia {
   private readonly queue: Buffer[] = [];
   private seq = 0;
   private timestamp = 0;
+  readonly ended: Promise<void>;
   private pacer?: NodeJS.Timeout;
   /** Called with each frame as it is sent (Date.now(), the frame). */
   onSent?: (at: number, frame: Buffer) => void;
@@ -66,6 +51,7 @@ export class RtpCallerMedia implements CallMedia {
     private readonly ssrc: number,
   ) {
     socket.on('message', (packet) => this.onPacket(packet));
+    this.ended = new Promise((resolve) => transport.observer.once('close', () => resolve()));
   }
 
   static async open(router: types.Router, callSid: string): Promise<RtpCallerMedia> {
@@ -79,13 +65,7 @@ export class RtpCallerMedia implements CallMedia {
     });
     await transport.connect({ ip: '127.0.0.1', port: socket.address().port });
     const ssrc = 1000 + Math.floor(Math.random() * 1e6);
-    const producer = await transport.produce({
-      kind: 'audio',
-      rtpParameters: {
-        codecs: [{ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0, channels: 1 }],
-        encodings: [{ ssrc }],
-      },
-    });
+    const producer = await transport.produce({ kind: 'audio', rtpParameters: PCMU_RTP_PARAMETERS(ssrc) }); // prettier-ignore
     return new RtpCallerMedia(callSid, router, socket, transport, producer, ssrc);
   }
 
@@ -96,7 +76,7 @@ export class RtpCallerMedia implements CallMedia {
   async playToCaller(producerId: string): Promise<() => Promise<void>> {
     const consumer = await this.transport.consume({
       producerId,
-      rtpCapabilities: PCMU_CAPABILITIES,
+      rtpCapabilities: { codecs: this.router.rtpCapabilities.codecs ?? [], headerExtensions: [] },
     });
     this.playing.add(consumer);
     consumer.observer.once('close', () => this.playing.delete(consumer));
@@ -149,33 +129,17 @@ export class RtpCallerMedia implements CallMedia {
   }
 
   private sendFrame(payload: Buffer): void {
-    const header = Buffer.alloc(12);
-    header[0] = 0x80;
-    header[1] = 0; // PT 0 = PCMU
-    header.writeUInt16BE(this.seq, 2);
-    header.writeUInt32BE(this.timestamp >>> 0, 4);
-    header.writeUInt32BE(this.ssrc, 8);
+    const header = { payloadType: PCMU_PAYLOAD_TYPE, sequenceNumber: this.seq, timestamp: this.timestamp, ssrc: this.ssrc }; // prettier-ignore
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp += FRAME_BYTES;
     this.onSent?.(Date.now(), payload);
-    this.socket.send(Buffer.concat([header, payload]), this.transport.tuple.localPort, '127.0.0.1');
+    this.socket.send(encodeRtp(header, payload), this.transport.tuple.localPort, '127.0.0.1');
   }
 
-  private onPacket(packet: Buffer): void {
-    // RTCP (sender/receiver reports, muxed on the same port) has packet types 200–207.
-    if (packet.length < 12 || (packet[1]! >= 200 && packet[1]! <= 207)) return;
-    const cc = packet[0]! & 0x0f;
-    const extension = (packet[0]! & 0x10) !== 0;
-    let offset = 12 + cc * 4;
-    if (extension) offset += 4 + packet.readUInt16BE(offset + 2) * 4;
-    let end = packet.length;
-    if (packet[0]! & 0x20) end -= packet[end - 1]!; // padding
-    this.received.push({
-      ssrc: packet.readUInt32BE(8),
-      seq: packet.readUInt16BE(2),
-      payload: packet.subarray(offset, end),
-      at: Date.now(),
-    });
+  private onPacket(data: Buffer): void {
+    const packet = decodeRtp(data); // undefined for RTCP, muxed on the same port
+    if (!packet) return;
+    this.received.push({ ssrc: packet.ssrc, seq: packet.sequenceNumber, payload: packet.payload, at: Date.now() }); // prettier-ignore
   }
 }
 

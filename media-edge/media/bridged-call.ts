@@ -33,6 +33,7 @@ export class BridgedCall implements CallMedia {
   private timestamp = randomInt(0x100000000);
   private marker = true;
   private closed = false;
+  readonly ended: Promise<void>;
 
   private constructor(
     readonly callSid: string,
@@ -44,6 +45,7 @@ export class BridgedCall implements CallMedia {
     private readonly line: VoiceOutlet,
   ) {
     socket.on('message', (data) => this.onRtp(data));
+    this.ended = new Promise((resolve) => transport.observer.once('close', () => resolve()));
   }
 
   static async open(

@@ -14,6 +14,8 @@ export interface CallMedia {
    * call. Resolves to a function that stops it.
    */
   playToCaller(producerId: string): Promise<() => Promise<void>>;
+  /** Settles when the call leaves the router (hang-up, or the router went). */
+  readonly ended: Promise<void>;
 }
 
 /** The calls this edge host holds in its router. */

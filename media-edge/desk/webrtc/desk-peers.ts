@@ -211,43 +211,19 @@ export class DeskPeer {
   }
 }
 
-/** One call's peers and the voices they may hear. Closes when the caller's producer does. */
+/** One call's peers and the voices they may hear. Closes when the call ends. */
 export class CallRoom {
   private readonly peers = new Map<string, DeskPeer>();
   private readonly spoken = new Map<string, RoomVoice>();
   private readonly stopPlaying = new Map<string, () => Promise<void>>();
   private closed = false;
 
-  private constructor(
+  constructor(
     readonly media: CallMedia,
     readonly listenInfo: types.TransportListenInfo,
-    private readonly watch: types.DirectTransport,
     private readonly onClose: () => void,
-  ) {}
-
-  /** Opens the room, or throws 404 when the caller's producer is already gone. */
-  static async open(
-    media: CallMedia,
-    listenInfo: types.TransportListenInfo,
-    onClose: () => void,
-  ): Promise<CallRoom> {
-    // A paused consumer carries no audio; it is here to learn when the caller's producer closes
-    // (the call ended), which the seam does not announce otherwise.
-    const watch = await media.router.createDirectTransport();
-    const room = new CallRoom(media, listenInfo, watch, onClose);
-    try {
-      const end = await watch.consume({
-        producerId: media.callerProducerId,
-        rtpCapabilities: media.router.rtpCapabilities,
-        paused: true,
-      });
-      end.observer.once('close', () => room.close());
-    } catch {
-      watch.close();
-      throw new DeskMediaError(404, 'the call has ended');
-    }
-    watch.observer.once('close', () => room.close());
-    return room;
+  ) {
+    void media.ended.then(() => this.close());
   }
 
   join(user: DeskUser, mode: DeskMediaMode): DeskPeer {
@@ -283,7 +259,6 @@ export class CallRoom {
     if (this.closed) return;
     this.closed = true;
     for (const peer of [...this.peers.values()]) peer.close();
-    this.watch.close();
     this.onClose();
   }
 
@@ -298,7 +273,7 @@ export class CallRoom {
 
 /** Every call's room on this edge, opened by the first peer that joins. */
 export class DeskPeers {
-  private readonly rooms = new Map<string, Promise<CallRoom>>();
+  private readonly rooms = new Map<string, CallRoom>();
 
   constructor(
     private readonly calls: CallMediaDirectory,
@@ -308,33 +283,30 @@ export class DeskPeers {
   async join(callSid: string, user: DeskUser, mode: DeskMediaMode): Promise<DeskPeer> {
     if (!MODES[mode].roles.includes(user.role))
       throw new DeskMediaError(403, `${mode} needs the ${MODES[mode].roles.join(' or ')} role`);
-    return (await this.room(callSid)).join(user, mode);
+    return this.room(callSid).join(user, mode);
   }
 
   /** The user's own peer in that call; anyone else's is not found. */
   async peer(callSid: string, peerId: string, user: DeskUser): Promise<DeskPeer> {
-    const room = await this.rooms.get(callSid)?.catch(() => undefined);
-    const peer = room?.peer(peerId);
+    const peer = this.rooms.get(callSid)?.peer(peerId);
     if (!peer || peer.user.name !== user.name)
       throw new DeskMediaError(404, 'no such peer on this call');
     return peer;
   }
 
   async close(): Promise<void> {
-    const rooms = await Promise.allSettled(this.rooms.values());
-    for (const r of rooms) if (r.status === 'fulfilled') r.value.close();
+    for (const room of [...this.rooms.values()]) room.close();
   }
 
-  private room(callSid: string): Promise<CallRoom> {
+  private room(callSid: string): CallRoom {
     const open = this.rooms.get(callSid);
     if (open) return open;
     const media = this.calls.callMedia(callSid);
     if (!media) throw new DeskMediaError(404, 'no such call on this edge');
-    const opening = CallRoom.open(media, this.listenInfo, () => {
-      if (this.rooms.get(callSid) === opening) this.rooms.delete(callSid);
+    const room = new CallRoom(media, this.listenInfo, () => {
+      if (this.rooms.get(callSid) === room) this.rooms.delete(callSid);
     });
-    this.rooms.set(callSid, opening);
-    opening.catch(() => this.rooms.delete(callSid));
-    return opening;
+    this.rooms.set(callSid, room);
+    return room;
   }
 }
