@@ -146,6 +146,7 @@ export class CallLine implements PlayoutTransport {
   private mix(agent: Buffer): Buffer;
   private mix(agent: undefined): Buffer | undefined;
   private mix(agent: Buffer | undefined): Buffer | undefined {
+    if (this.voices.size === 0) return agent; // every call's frames, nobody else on the line
     const frames: Buffer[] = agent ? [agent] : [];
     for (const voice of this.voices) {
       const frame = voice.take();
