@@ -22,11 +22,11 @@ import { mulawToPcm, pcmToMulaw } from '../audio/mulaw';
 import { repoRoot } from '../infra/paths';
 import {
   deskPage,
-  eventually,
   firstPacketAt,
   joinFromPage,
   launchWithMicrophone,
 } from '../testing/desk-browser';
+import { eventually } from '../testing/eventually';
 import { DeskMediaStack, signedIn } from '../testing/desk-media-stack';
 import type { RtpCallerMedia } from '../testing/rtp-call-media';
 import { pct } from './percentile';

@@ -136,18 +136,3 @@ export function sessionEnded(page: Page, key: string) {
 export function leaveFromPage(page: Page, key: string) {
   return page.evaluate((key) => (globalThis as unknown as PageGlobals).sessions[key]!.leave(), key);
 }
-
-/** Polls `check` until it returns a value (not undefined/false) or `ms` pass. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -11,7 +11,6 @@ import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { wordsHeard } from '../../testing/heard-words';
 import {
   deskPage,
-  eventually,
   joinFromPage,
   launchWithMicrophone,
   leaveFromPage,
@@ -20,6 +19,7 @@ import {
   sessionStats,
   sessionVoices,
 } from '../../testing/desk-browser';
+import { eventually } from '../../testing/eventually';
 import { DeskMediaStack, signedIn } from '../../testing/desk-media-stack';
 import type { RtpCallerMedia } from '../../testing/rtp-call-media';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';

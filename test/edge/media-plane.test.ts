@@ -16,6 +16,7 @@ import { decodeRtp, encodeRtp, PCMU_PAYLOAD_TYPE } from '../../media-edge/media/
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { createAgentTranscriber, type AudioCallReport } from '../../simulator/twilio-caller';
 import { ADA } from '../../testing/calls';
+import { eventually } from '../../testing/eventually';
 import { localObjectStore } from '../../testing/object-store';
 import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { localEnv, resetDb } from '../../testing/platform';
@@ -24,16 +25,6 @@ import { speak } from '../../testing/speech-audio';
 const FRAME = 160;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
-
-async function until<T>(what: string, get: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const framesOf = (mulaw: Buffer): Buffer[] => {
   const frames: Buffer[] = [];
@@ -210,7 +201,7 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
   it('a call in the router: the caller heard byte for byte, a human heard, mixed and recorded, all closed at the hang-up', async () => {
     const callSid = newCallSid();
     const call = pauseCall(22_000, callSid);
-    const media = await until('the call in the router', () => plane.callMedia(callSid));
+    const media = await eventually('the call in the router', () => plane.callMedia(callSid));
     const peer = await peerIn(media);
     const heard = await peer.consume(media.callerProducerId);
 
@@ -284,8 +275,8 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
     const [sidA, sidB] = [newCallSid(), newCallSid()];
     const callA = pauseCall(12_000, sidA, ADA);
     const callB = pauseCall(12_000, sidB, '+15550100002', 64);
-    const a = await until('call A in the router', () => plane.callMedia(sidA));
-    const b = await until('call B in the router', () => plane.callMedia(sidB));
+    const a = await eventually('call A in the router', () => plane.callMedia(sidA));
+    const b = await eventually('call B in the router', () => plane.callMedia(sidB));
     assert.notEqual(a.callerProducerId, b.callerProducerId);
     const peer = await peerIn(a);
     const heardA = await peer.consume(a.callerProducerId);
@@ -317,10 +308,10 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
       ],
       { from: ADA, callSid, pace: 1, transcriber: { stt: new PocketsphinxSpeechToText() } },
     );
-    const before = await until('the call in the router', () => plane.callMedia(callSid));
+    const before = await eventually('the call in the router', () => plane.callMedia(callSid));
     const deadPid = plane.workerPid!;
     process.kill(deadPid, 'SIGKILL');
-    const after = await until('the call bridged again', () => {
+    const after = await eventually('the call bridged again', () => {
       const media = plane.callMedia(callSid);
       return media && media.router !== before.router ? media : undefined;
     });
