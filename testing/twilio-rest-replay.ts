@@ -2,12 +2,16 @@
 // reached from here. It replays the documented exchanges the telephony adapter makes, with
 // the real SDK on the other end:
 //   POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json   Twiml=…       (redirect a live call)
+//   GET  /2010-04-01/Accounts/{AC}/Calls/{CA}.json                 (fetch a call)
 //   POST /2010-04-01/Accounts/{AC}/Calls.json        To, From, Twiml|Url, StatusCallback
+//   GET  /2010-04-01/Accounts/{AC}/Calls.json        ?To, From, ParentCallSid, PageSize
 //   POST /2010-04-01/Accounts/{AC}/Messages.json     To, From, Body
+//   GET  /2010-04-01/Accounts/{AC}/Messages.json     ?To, From, PageSize
 // HTTP Basic auth (account SID : auth token), form-encoded bodies, JSON resources shaped
-// like Twilio's (sid, account_sid, status, …) and Twilio's error body
-// {code, message, more_info, status}. A request carrying an I-Twilio-Idempotency-Token it
-// has seen gets the first answer again: the same token is one resource, never a second.
+// like Twilio's (sid, account_sid, status, date_created in RFC 2822, …), lists newest first
+// in Twilio's page shape, and Twilio's error body {code, message, more_info, status}. As
+// Twilio does, every POST is acted on: a repeated request is a second message or call, and a
+// redirect whose TwiML dials a number starts a child call (ParentCallSid) of the live call.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -18,10 +22,8 @@ export const FAKE_TWILIO_AUTH_TOKEN = 'stand-in-auth-token-0123456789ab';
 export interface TwilioRestRequest {
   method: string;
   path: string;
+  /** The form body of a POST, the query of a GET. */
   form: Record<string, string>;
-  idempotencyToken?: string;
-  /** Answered from the idempotency record, not acted on. */
-  replayed: boolean;
 }
 
 export interface TwilioCallResource {
@@ -34,6 +36,9 @@ export interface TwilioCallResource {
   url?: string;
   /** Where Twilio posts the created call's final status. */
   statusCallback?: string;
+  /** The live call whose <Dial> started this one. */
+  parentCallSid?: string;
+  dateCreated: Date;
 }
 
 export interface TwilioMessageResource {
@@ -42,6 +47,7 @@ export interface TwilioMessageResource {
   from: string;
   body: string;
   status: string;
+  dateCreated: Date;
 }
 
 /** A fault the next requests get instead of an answer. */
@@ -65,7 +71,6 @@ export class TwilioRestReplayServer {
   readonly messages = new Map<string, TwilioMessageResource>();
   url = '';
   private server?: http.Server;
-  private readonly byToken = new Map<string, Answer>();
   private faults: TwilioFault[] = [];
 
   constructor(
@@ -84,17 +89,54 @@ export class TwilioRestReplayServer {
 
   /** A call in progress, as Twilio holds it while the caller talks to the agent. */
   addLiveCall(callSid: string, from = '+15550100001', to = '+15550009999'): void {
-    this.calls.set(callSid, { sid: callSid, from, to, status: 'in-progress' });
+    this.calls.set(callSid, { sid: callSid, from, to, status: 'in-progress', dateCreated: new Date() }); // prettier-ignore
   }
 
-  /** The next request(s) get this error (after auth; a token is not recorded for it). */
+  /** The next request(s) get this error (after auth). */
   fail(fault: TwilioFault): void {
     this.faults.push({ times: 1, ...fault });
   }
 
-  /** The calls this server created (callbacks), not the live calls it was given. */
+  /** The calls this server created (callbacks, agent legs): not the live calls it was given, nor their dials' legs. */
   get createdCalls(): TwilioCallResource[] {
-    return [...this.calls.values()].filter((c) => c.status === 'queued');
+    return [...this.calls.values()].filter((c) => c.status === 'queued' && !c.parentCallSid);
+  }
+
+  /** Where the requests stand now: `since` a mark counts only what came after it. */
+  mark(): number {
+    return this.requests.length;
+  }
+
+  /** The redirects a live call was given (each one acted on). */
+  redirects(callSid: string, since = 0): TwilioRestRequest[] {
+    return this.requests
+      .slice(since)
+      .filter(
+        (r) => r.method === 'POST' && r.path.endsWith(`/Calls/${callSid}.json`) && r.form.Twiml,
+      );
+  }
+
+  /**
+   * What one call's hand-off made at Twilio since a mark, as Twilio acted on it: the live
+   * call's transfers (a redirect dialling a number) and last lines (a redirect hanging up),
+   * calls placed and texts sent to the caller, agent legs placed to the queue.
+   */
+  tally(call: { callSid: string; caller: string; queue?: string }, since = 0) {
+    const redirects = this.redirects(call.callSid, since).map((r) => r.form.Twiml!);
+    return {
+      transfers: redirects.filter((t) => /<Dial[^>]*><Number>/.test(t)).length,
+      hangUps: redirects.filter((t) => t.includes('<Hangup/>')).length,
+      callbacks: this.creations('Calls', call.caller, since).length,
+      texts: this.creations('Messages', call.caller, since).length,
+      agentLegs: call.queue ? this.creations('Calls', call.queue, since).length : 0,
+    };
+  }
+
+  /** Calls.create or Messages.create requests to a number (each one acted on). */
+  creations(resource: 'Calls' | 'Messages', to: string, since = 0): TwilioRestRequest[] {
+    return this.requests
+      .slice(since)
+      .filter((r) => r.method === 'POST' && r.path.endsWith(`/${resource}.json`) && r.form.To === to); // prettier-ignore
   }
 
   async start(): Promise<string> {
@@ -116,14 +158,11 @@ export class TwilioRestReplayServer {
       req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
       req.on('error', reject);
     });
-    const form = Object.fromEntries(new URLSearchParams(raw));
-    const token = req.headers['i-twilio-idempotency-token'];
+    const [path = '', query = ''] = (req.url ?? '').split('?');
     const record: TwilioRestRequest = {
       method: req.method ?? '',
-      path: (req.url ?? '').split('?')[0]!,
-      form,
-      ...(typeof token === 'string' && { idempotencyToken: token }),
-      replayed: false,
+      path,
+      form: Object.fromEntries(new URLSearchParams(req.method === 'GET' ? query : raw)),
     };
     this.requests.push(record);
     const send = ({ status, body }: Answer): void =>
@@ -137,16 +176,7 @@ export class TwilioRestReplayServer {
       if (--fault.times! <= 0) this.faults.shift();
       if (!fault.afterActing) return send(error(fault.status, fault.code, fault.message));
     }
-    const key =
-      record.idempotencyToken && `${record.method} ${record.path} ${record.idempotencyToken}`;
-    const known = key && this.byToken.get(key);
-    if (known) {
-      record.replayed = true;
-      return send(known);
-    }
     const answer = this.route(record);
-    // Only a resource made (2xx) is remembered: a request refused may be sent again.
-    if (key && answer.status < 300) this.byToken.set(key, answer);
     send(fault?.afterActing ? error(fault.status, fault.code, fault.message) : answer);
   }
 
@@ -158,14 +188,21 @@ export class TwilioRestReplayServer {
 
   private route(r: TwilioRestRequest): Answer {
     const base = `/2010-04-01/Accounts/${this.accountSid}`;
-    if (r.method !== 'POST' || !r.path.startsWith(`${base}/`))
-      return error(404, 20404, `The requested resource ${r.path} was not found`);
+    const notFound = error(404, 20404, `The requested resource ${r.path} was not found`);
+    if (!r.path.startsWith(`${base}/`)) return notFound;
     const rest = r.path.slice(base.length);
-    const update = /^\/Calls\/(CA[0-9a-f]{32})\.json$/.exec(rest);
-    if (update) return this.updateCall(update[1]!, r.form);
+    const one = /^\/Calls\/(CA[0-9a-f]{32})\.json$/.exec(rest)?.[1];
+    if (r.method === 'GET') {
+      if (one) return this.fetchCall(one);
+      if (rest === '/Calls.json') return this.listCalls(r.form);
+      if (rest === '/Messages.json') return this.listMessages(r.form);
+      return notFound;
+    }
+    if (r.method !== 'POST') return notFound;
+    if (one) return this.updateCall(one, r.form);
     if (rest === '/Calls.json') return this.createCall(r.form);
     if (rest === '/Messages.json') return this.createMessage(r.form);
-    return error(404, 20404, `The requested resource ${r.path} was not found`);
+    return notFound;
   }
 
   private updateCall(callSid: string, form: Record<string, string>): Answer {
@@ -180,9 +217,74 @@ export class TwilioRestReplayServer {
         return error(400, 21220, 'Call is not in-progress. Cannot redirect.');
       call.twiml = form.Twiml;
       call.url = form.Url;
+      const dialled = /<Dial[^>]*><Number>([^<]+)<\/Number>/.exec(form.Twiml ?? '')?.[1];
+      if (dialled) this.dialLeg(call, dialled);
     }
     if (form.Status === 'completed') call.status = 'completed';
     return { status: 200, body: this.callJson(call) };
+  }
+
+  private fetchCall(callSid: string): Answer {
+    const call = this.calls.get(callSid);
+    if (!call) return error(404, 20404, `The requested resource /Calls/${callSid}.json was not found`); // prettier-ignore
+    return { status: 200, body: this.callJson(call) };
+  }
+
+  /** A <Dial>'s leg: a child call from the caller's number to the number dialled. */
+  private dialLeg(parent: TwilioCallResource, to: string): void {
+    const leg: TwilioCallResource = {
+      sid: sid('CA'),
+      to,
+      from: parent.from,
+      status: 'ringing',
+      parentCallSid: parent.sid,
+      dateCreated: new Date(),
+    };
+    this.calls.set(leg.sid, leg);
+  }
+
+  private listCalls(q: Record<string, string>): Answer {
+    const calls = [...this.calls.values()].filter(
+      (c) =>
+        (!q.To || c.to === q.To) &&
+        (!q.From || c.from === q.From) &&
+        (!q.ParentCallSid || c.parentCallSid === q.ParentCallSid),
+    );
+    return this.page('calls', 'Calls', q, calls.map((c) => this.callJson(c))); // prettier-ignore
+  }
+
+  private listMessages(q: Record<string, string>): Answer {
+    const messages = [...this.messages.values()].filter(
+      (m) => (!q.To || m.to === q.To) && (!q.From || m.from === q.From),
+    );
+    return this.page('messages', 'Messages', q, messages.map((m) => this.messageJson(m))); // prettier-ignore
+  }
+
+  /** One page, newest first, in Twilio's list shape. */
+  private page(
+    key: string,
+    resource: string,
+    q: Record<string, string>,
+    items: { date_created: string }[],
+  ): Answer {
+    // prettier-ignore
+    const size = Number(q.PageSize ?? 50);
+    const newest = items.reverse().slice(0, size);
+    const uri = `/2010-04-01/Accounts/${this.accountSid}/${resource}.json`;
+    return {
+      status: 200,
+      body: {
+        [key]: newest,
+        first_page_uri: `${uri}?PageSize=${size}&Page=0`,
+        next_page_uri: null,
+        previous_page_uri: null,
+        page: 0,
+        page_size: size,
+        start: 0,
+        end: Math.max(0, newest.length - 1),
+        uri: `${uri}?PageSize=${size}&Page=0`,
+      },
+    };
   }
 
   private createCall(form: Record<string, string>): Answer {
@@ -198,6 +300,7 @@ export class TwilioRestReplayServer {
       ...(form.Twiml && { twiml: form.Twiml }),
       ...(form.Url && { url: form.Url }),
       ...(form.StatusCallback && { statusCallback: form.StatusCallback }),
+      dateCreated: new Date(),
     };
     this.calls.set(call.sid, call);
     return { status: 201, body: this.callJson(call) };
@@ -214,23 +317,25 @@ export class TwilioRestReplayServer {
       from: form.From ?? '',
       body: form.Body ?? '',
       status: 'queued',
+      dateCreated: new Date(),
     };
     this.messages.set(message.sid, message);
+    return { status: 201, body: this.messageJson(message) };
+  }
+
+  private messageJson(message: TwilioMessageResource) {
     return {
-      status: 201,
-      body: {
-        sid: message.sid,
-        account_sid: this.accountSid,
-        to: message.to,
-        from: message.from,
-        body: message.body,
-        status: message.status,
-        direction: 'outbound-api',
-        num_segments: '1',
-        api_version: '2010-04-01',
-        date_created: new Date().toUTCString(),
-        uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${message.sid}.json`,
-      },
+      sid: message.sid,
+      account_sid: this.accountSid,
+      to: message.to,
+      from: message.from,
+      body: message.body,
+      status: message.status,
+      direction: 'outbound-api',
+      num_segments: '1',
+      api_version: '2010-04-01',
+      date_created: message.dateCreated.toUTCString(),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${message.sid}.json`,
     };
   }
 
@@ -241,9 +346,10 @@ export class TwilioRestReplayServer {
       to: call.to,
       from: call.from,
       status: call.status,
-      direction: call.status === 'queued' ? 'outbound-api' : 'inbound',
+      direction: call.parentCallSid ? 'outbound-dial' : call.status === 'queued' ? 'outbound-api' : 'inbound', // prettier-ignore
+      ...(call.parentCallSid && { parent_call_sid: call.parentCallSid }),
       api_version: '2010-04-01',
-      date_created: new Date().toUTCString(),
+      date_created: call.dateCreated.toUTCString(),
       uri: `/2010-04-01/Accounts/${this.accountSid}/Calls/${call.sid}.json`,
     };
   }

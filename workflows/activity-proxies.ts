@@ -123,7 +123,7 @@ export const events = proxyActivities<EventActivities>({
 
 /**
  * The live call handed to a human: the caller is on hold meanwhile, so a few quick tries
- * (same idempotency token each time), then the caller is told and called back instead.
+ * (a retry looks for what the first try made), then the caller is told and called back instead.
  */
 export const handoff = proxyActivities<
   Pick<TelephonyActivities, 'transferCall' | 'warmTransfer' | 'sayAndHangUp'>

@@ -1,6 +1,7 @@
 // The fake Telephony, in process memory: it keeps what was asked per idempotency key, so a
-// repeated key returns the first receipt and is not a second transfer, message or call,
-// as Twilio does with its idempotency token. `failures` makes it fail on demand.
+// repeated key returns the first receipt and is not a second transfer, message or call —
+// the port's promise, which a vendor adapter keeps its own way. `failures` makes it fail on
+// demand.
 import { FakeFailures } from '../fake-failures';
 import { ProviderError } from '../provider-error';
 import type {

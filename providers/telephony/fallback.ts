@@ -7,6 +7,7 @@ import type {
   CallbackRequest,
   SmsRequest,
   Telephony,
+  TelephonyCallOptions,
   TelephonyReceipt,
   TransferRequest,
   WarmTransferRequest,
@@ -22,36 +23,42 @@ export class FallbackTelephony implements Telephony {
   async transfer(
     callSid: string,
     req: TransferRequest,
-    opts: { signal?: AbortSignal } = {},
+    opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
-    return this.write((t, signal) => t.transfer(callSid, req, { signal }), opts.signal);
+    return this.write((t, signal) => t.transfer(callSid, req, { ...opts, signal }), opts.signal);
   }
 
   async warmTransfer(
     callSid: string,
     req: WarmTransferRequest,
-    opts: { signal?: AbortSignal } = {},
+    opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
-    return this.write((t, signal) => t.warmTransfer(callSid, req, { signal }), opts.signal);
+    return this.write(
+      (t, signal) => t.warmTransfer(callSid, req, { ...opts, signal }),
+      opts.signal,
+    );
   }
 
   async sayAndHangUp(
     callSid: string,
     req: { text: string; idempotencyKey: string },
-    opts: { signal?: AbortSignal } = {},
+    opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
-    return this.write((t, signal) => t.sayAndHangUp(callSid, req, { signal }), opts.signal);
+    return this.write(
+      (t, signal) => t.sayAndHangUp(callSid, req, { ...opts, signal }),
+      opts.signal,
+    );
   }
 
-  async sendSms(req: SmsRequest, opts: { signal?: AbortSignal } = {}): Promise<TelephonyReceipt> {
-    return this.write((t, signal) => t.sendSms(req, { signal }), opts.signal);
+  async sendSms(req: SmsRequest, opts: TelephonyCallOptions = {}): Promise<TelephonyReceipt> {
+    return this.write((t, signal) => t.sendSms(req, { ...opts, signal }), opts.signal);
   }
 
   async placeCallback(
     req: CallbackRequest,
-    opts: { signal?: AbortSignal } = {},
+    opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
-    return this.write((t, signal) => t.placeCallback(req, { signal }), opts.signal);
+    return this.write((t, signal) => t.placeCallback(req, { ...opts, signal }), opts.signal);
   }
 
   private async write(

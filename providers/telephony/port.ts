@@ -1,7 +1,9 @@
 // The telephony family: what the agent asks of the phone network beyond the live call's
 // audio. A live call is handed to a human, a text message is sent, a caller is called
 // back. Each request carries an idempotency key: the same key twice is one transfer, one
-// message, one call, whoever retries.
+// message, one call, whoever retries. A vendor that does not dedupe by key itself (Twilio
+// does not: a retried Calls.create is a second call) is told when a request is a retry
+// (`firstTriedAt`), and looks for what the first try made before making it again.
 
 export interface TransferRequest {
   /** Where the call goes: the human agents' queue number (E.164, sip:, client:). */
@@ -60,26 +62,32 @@ export interface TelephonyReceipt {
   provider: string;
 }
 
+export interface TelephonyCallOptions {
+  signal?: AbortSignal;
+  /** This request was tried before, no earlier than this: it may have landed already. */
+  firstTriedAt?: Date;
+}
+
 export interface Telephony {
   /** Replaces the live call's instructions: it leaves the agent and dials `to`. */
   transfer(
     callSid: string,
     req: TransferRequest,
-    opts?: { signal?: AbortSignal },
+    opts?: TelephonyCallOptions,
   ): Promise<TelephonyReceipt>;
   /** Holds the caller in a conference and calls the agent into it; the receipt is the agent leg's. */
   warmTransfer(
     callSid: string,
     req: WarmTransferRequest,
-    opts?: { signal?: AbortSignal },
+    opts?: TelephonyCallOptions,
   ): Promise<TelephonyReceipt>;
   /** Replaces the live call's instructions with a last line and a hang-up. */
   sayAndHangUp(
     callSid: string,
     req: { text: string; idempotencyKey: string },
-    opts?: { signal?: AbortSignal },
+    opts?: TelephonyCallOptions,
   ): Promise<TelephonyReceipt>;
-  sendSms(req: SmsRequest, opts?: { signal?: AbortSignal }): Promise<TelephonyReceipt>;
+  sendSms(req: SmsRequest, opts?: TelephonyCallOptions): Promise<TelephonyReceipt>;
   /** Places an outbound call to the caller that connects them to the agents when answered. */
-  placeCallback(req: CallbackRequest, opts?: { signal?: AbortSignal }): Promise<TelephonyReceipt>;
+  placeCallback(req: CallbackRequest, opts?: TelephonyCallOptions): Promise<TelephonyReceipt>;
 }

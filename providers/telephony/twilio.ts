@@ -1,11 +1,15 @@
 // Twilio's REST API through the official SDK: a live call redirected to new TwiML (the
-// transfer), Messages.create (SMS) and Calls.create (the callback). Every request carries
-// the idempotency key as Twilio's I-Twilio-Idempotency-Token header, so a retried request
-// is answered with the first resource instead of making a second one. Credentials come from
-// the environment only (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN); TWILIO_API_BASE_URL points
-// the SDK somewhere other than https://api.twilio.com (a regional proxy; the local
-// stand-in in tests).
-import { AsyncLocalStorage } from 'node:async_hooks';
+// transfer), Messages.create (SMS) and Calls.create (the callback). Twilio does not dedupe
+// these: a retried Messages.create is a second text, a retried Calls.create a second call,
+// a repeated redirect restarts the dial. So a retry (`firstTriedAt`) first looks for what its
+// first try made, with Twilio's own list queries, and answers with that:
+//   - a transfer: a child call of the live call (the <Dial>'s leg) created since;
+//   - a text: a message to the same number from the same line with the same body;
+//   - a callback, a warm transfer's agent leg: a call to the same number from the same line.
+// Twilio's times are whole seconds, so "since" starts a little before the first try.
+// Credentials come from the environment only (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN);
+// TWILIO_API_BASE_URL points the SDK somewhere other than https://api.twilio.com (a
+// regional proxy; the local stand-in in tests).
 import twilio from 'twilio';
 import type SdkRequestClient from 'twilio/lib/base/RequestClient';
 import { ProviderError } from '../provider-error';
@@ -13,13 +17,17 @@ import type {
   CallbackRequest,
   SmsRequest,
   Telephony,
+  TelephonyCallOptions,
   TelephonyReceipt,
   TransferRequest,
   WarmTransferRequest,
 } from './port';
 
 const TWILIO_API = 'https://api.twilio.com';
-export const IDEMPOTENCY_HEADER = 'I-Twilio-Idempotency-Token';
+/** Before a retry's first try, for Twilio's whole-second times and clocks a little apart. */
+const SINCE_MARGIN_MS = 5_000;
+/** The newest resources a retry looks through (one page). */
+const LOOK_BACK = 50;
 
 /** Why Twilio's REST API cannot be used with this environment, or undefined when it can. */
 export function twilioMissingConfig(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -29,38 +37,33 @@ export function twilioMissingConfig(env: NodeJS.ProcessEnv = process.env): strin
   return undefined;
 }
 
-/**
- * The SDK's own HTTP client, given the request's idempotency token (the generated
- * resource methods take no headers) and the base URL.
- */
-class TokenRequestClient extends twilio.RequestClient {
-  readonly token = new AsyncLocalStorage<string>();
-
+/** The SDK's own HTTP client, sent to the configured base URL. */
+class BaseUrlRequestClient extends twilio.RequestClient {
   constructor(
     private readonly baseUrl: string | undefined,
     timeoutMs: number,
   ) {
-    // No SDK retries: Temporal retries the activity, with the same token.
+    // No SDK retries: Temporal retries the activity, which then looks before it acts again.
     super({ timeout: timeoutMs, autoRetry: false });
   }
 
   override request<TData>(opts: SdkRequestClient.RequestOptions<TData>) {
-    const token = this.token.getStore();
     const uri =
       this.baseUrl && opts.uri.startsWith(TWILIO_API)
         ? this.baseUrl + opts.uri.slice(TWILIO_API.length)
         : opts.uri;
-    return super.request<TData>({
-      ...opts,
-      uri,
-      headers: { ...opts.headers, ...(token && { [IDEMPOTENCY_HEADER]: token }) },
-    });
+    return super.request<TData>({ ...opts, uri });
   }
+}
+
+interface Made {
+  sid: string;
+  status: string;
+  dateCreated: Date;
 }
 
 export class TwilioTelephony implements Telephony {
   readonly name = 'twilio';
-  private readonly http: TokenRequestClient;
   private readonly client: twilio.Twilio;
 
   constructor(env: NodeJS.ProcessEnv = process.env, opts: { timeoutMs?: number } = {}) {
@@ -68,26 +71,37 @@ export class TwilioTelephony implements Telephony {
     if (missing) throw new Error(`twilio: ${missing}`);
     const base = env.TWILIO_API_BASE_URL?.replace(/\/+$/, '') || undefined;
     // Inside the activity's 10 s: a slow Twilio fails here, with a reason, not by the timeout.
-    this.http = new TokenRequestClient(base, opts.timeoutMs ?? 8_000);
     this.client = twilio(env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, {
-      httpClient: this.http,
+      httpClient: new BaseUrlRequestClient(base, opts.timeoutMs ?? 8_000),
     });
   }
 
-  async transfer(callSid: string, req: TransferRequest): Promise<TelephonyReceipt> {
+  async transfer(
+    callSid: string,
+    req: TransferRequest,
+    opts: TelephonyCallOptions = {},
+  ): Promise<TelephonyReceipt> {
+    const dialled = await this.madeSince(opts, () =>
+      this.client.calls.list({ parentCallSid: callSid, limit: LOOK_BACK }),
+    );
+    if (dialled) return this.receipt({ sid: callSid, status: 'in-progress' });
     const twiml = new twilio.twiml.VoiceResponse();
     if (req.say) twiml.say(req.say);
     twiml
       .dial({ timeout: req.ringTimeoutInS, action: req.statusUrl, method: 'POST' })
       .number(req.to);
-    const call = await this.send(req.idempotencyKey, () =>
-      this.client.calls(callSid).update({ twiml: twiml.toString() }),
+    return this.receipt(
+      await this.send(() => this.client.calls(callSid).update({ twiml: twiml.toString() })),
     );
-    return { sid: call.sid, status: call.status, provider: this.name };
   }
 
-  async warmTransfer(callSid: string, req: WarmTransferRequest): Promise<TelephonyReceipt> {
+  async warmTransfer(
+    callSid: string,
+    req: WarmTransferRequest,
+    opts: TelephonyCallOptions = {},
+  ): Promise<TelephonyReceipt> {
     // The caller holds (Twilio's hold music) until the agent enters and starts the conference.
+    // Sent again on a retry: the caller re-enters the same conference, nothing more.
     const hold = new twilio.twiml.VoiceResponse();
     hold
       .dial()
@@ -95,9 +109,11 @@ export class TwilioTelephony implements Telephony {
         { startConferenceOnEnter: false, endConferenceOnExit: true, beep: 'false' },
         req.conference,
       );
-    await this.send(`${req.idempotencyKey}:hold`, () =>
-      this.client.calls(callSid).update({ twiml: hold.toString() }),
+    await this.send(() => this.client.calls(callSid).update({ twiml: hold.toString() }));
+    const leg = await this.madeSince(opts, () =>
+      this.client.calls.list({ to: req.to, from: req.from, limit: LOOK_BACK }),
     );
+    if (leg) return this.receipt(leg);
     // The agent hears the summary first, then joins the caller.
     const agent = new twilio.twiml.VoiceResponse();
     agent.say(req.summary);
@@ -107,52 +123,88 @@ export class TwilioTelephony implements Telephony {
         { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false' },
         req.conference,
       );
-    const leg = await this.send(`${req.idempotencyKey}:agent`, () =>
-      this.client.calls.create({
-        to: req.to,
-        from: req.from,
-        twiml: agent.toString(),
-        timeout: req.ringTimeoutInS,
-        statusCallback: req.agentStatusUrl,
-        statusCallbackMethod: 'POST',
-      }),
+    return this.receipt(
+      await this.send(() =>
+        this.client.calls.create({
+          to: req.to,
+          from: req.from,
+          twiml: agent.toString(),
+          timeout: req.ringTimeoutInS,
+          statusCallback: req.agentStatusUrl,
+          statusCallbackMethod: 'POST',
+        }),
+      ),
     );
-    return { sid: leg.sid, status: leg.status, provider: this.name };
   }
 
+  /** A redirect to a last line and a hang-up: on a retry, a call already over is left be. */
   async sayAndHangUp(
     callSid: string,
     req: { text: string; idempotencyKey: string },
+    opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
+    if (opts.firstTriedAt) {
+      const call = await this.send(() => this.client.calls(callSid).fetch());
+      if (call.status === 'completed') return this.receipt(call);
+    }
     const twiml = new twilio.twiml.VoiceResponse();
     twiml.say(req.text);
     twiml.hangup();
-    const call = await this.send(req.idempotencyKey, () =>
-      this.client.calls(callSid).update({ twiml: twiml.toString() }),
+    return this.receipt(
+      await this.send(() => this.client.calls(callSid).update({ twiml: twiml.toString() })),
     );
-    return { sid: call.sid, status: call.status, provider: this.name };
   }
 
-  async sendSms(req: SmsRequest): Promise<TelephonyReceipt> {
-    const msg = await this.send(req.idempotencyKey, () =>
-      this.client.messages.create({ to: req.to, from: req.from, body: req.body }),
+  async sendSms(req: SmsRequest, opts: TelephonyCallOptions = {}): Promise<TelephonyReceipt> {
+    const sent = await this.madeSince(opts, async () =>
+      (await this.client.messages.list({ to: req.to, from: req.from, limit: LOOK_BACK })).filter(
+        (m) => m.body === req.body,
+      ),
     );
-    return { sid: msg.sid, status: msg.status, provider: this.name };
+    if (sent) return this.receipt(sent);
+    return this.receipt(
+      await this.send(() =>
+        this.client.messages.create({ to: req.to, from: req.from, body: req.body }),
+      ),
+    );
   }
 
-  async placeCallback(req: CallbackRequest): Promise<TelephonyReceipt> {
+  async placeCallback(
+    req: CallbackRequest,
+    opts: TelephonyCallOptions = {},
+  ): Promise<TelephonyReceipt> {
+    const placed = await this.madeSince(opts, () =>
+      this.client.calls.list({ to: req.to, from: req.from, limit: LOOK_BACK }),
+    );
+    if (placed) return this.receipt(placed);
     const twiml = new twilio.twiml.VoiceResponse();
     twiml.say(req.say);
     twiml.dial().number(req.connectTo);
-    const call = await this.send(req.idempotencyKey, () =>
-      this.client.calls.create({ to: req.to, from: req.from, twiml: twiml.toString() }),
+    return this.receipt(
+      await this.send(() =>
+        this.client.calls.create({ to: req.to, from: req.from, twiml: twiml.toString() }),
+      ),
     );
-    return { sid: call.sid, status: call.status, provider: this.name };
   }
 
-  private async send<T>(token: string, request: () => Promise<T>): Promise<T> {
+  /** On a retry, the newest resource listed that was made since its first try. */
+  private async madeSince(
+    opts: TelephonyCallOptions,
+    list: () => Promise<Made[]>,
+  ): Promise<Made | undefined> {
+    if (!opts.firstTriedAt) return undefined;
+    const since = opts.firstTriedAt.getTime() - SINCE_MARGIN_MS;
+    const made = (await this.send(list)).filter((r) => r.dateCreated.getTime() >= since);
+    return made.sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime())[0];
+  }
+
+  private receipt(r: { sid: string; status: string }): TelephonyReceipt {
+    return { sid: r.sid, status: r.status, provider: this.name };
+  }
+
+  private async send<T>(request: () => Promise<T>): Promise<T> {
     try {
-      return await this.http.token.run(token, request);
+      return await request();
     } catch (err) {
       throw toProviderError(err);
     }

@@ -17,6 +17,7 @@ import { newCallSid } from '../../testing/calls';
 import { rejection } from '../helpers/rejection';
 
 const CALLER = '+15550100001';
+const OTHER_CALLER = '+15550100009';
 const LINE = '+15550009999';
 const QUEUE = '+15550002222';
 
@@ -52,12 +53,13 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
     });
     after(teardown);
 
-    it('transfers a live call once per idempotency key, however often it is asked', async () => {
+    it('transfers a live call once: a retry finds the first transfer', async () => {
       const callSid = newCallSid();
       s.addLiveCall(callSid);
       const req = transferReq();
+      const firstTriedAt = new Date();
       const first = await s.telephony.transfer(callSid, req);
-      const again = await s.telephony.transfer(callSid, req);
+      const again = await s.telephony.transfer(callSid, req, { firstTriedAt });
       assert.equal(first.sid, callSid);
       assert.deepEqual(again, first);
       assert.equal(s.transfers(callSid), 1);
@@ -75,13 +77,14 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
       assert.equal(failure.nonRetryable, true);
     });
 
-    it('a warm transfer holds the caller and calls the agent once per key', async () => {
+    it('a warm transfer holds the caller and calls the agent once, retried or not', async () => {
       const callSid = newCallSid();
       s.addLiveCall(callSid);
       const before = s.made('callback');
       const req = { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 20, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status' }; // prettier-ignore
+      const firstTriedAt = new Date();
       const first = await s.telephony.warmTransfer(callSid, req);
-      const again = await s.telephony.warmTransfer(callSid, req);
+      const again = await s.telephony.warmTransfer(callSid, req, { firstTriedAt });
       assert.match(first.sid, /^CA[0-9a-f]{32}$/);
       assert.notEqual(first.sid, callSid, 'the receipt is the agent leg');
       assert.equal(again.sid, first.sid);
@@ -95,7 +98,7 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
       assert.equal(receipt.sid, callSid);
     });
 
-    it('sends one text message per idempotency key', async () => {
+    it('sends one text message per request: a retry finds the first', async () => {
       const before = s.made('sms');
       const req = {
         to: CALLER,
@@ -103,36 +106,40 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
         body: 'We will call you back.',
         idempotencyKey: key('sms'),
       };
+      const firstTriedAt = new Date();
       const first = await s.telephony.sendSms(req);
-      const again = await s.telephony.sendSms(req);
+      const again = await s.telephony.sendSms(req, { firstTriedAt });
       assert.match(first.sid, /^SM[0-9a-f]{32}$/);
       assert.equal(again.sid, first.sid);
       assert.equal(s.made('sms'), before + 1);
-      await s.telephony.sendSms({ ...req, idempotencyKey: key('sms') });
-      assert.equal(s.made('sms'), before + 2, 'a new key is a new message');
+      await s.telephony.sendSms({ ...req, body: 'A second text.', idempotencyKey: key('sms') });
+      assert.equal(s.made('sms'), before + 2, 'a new request is a new message');
     });
 
-    it('places one callback per idempotency key', async () => {
+    it('places one callback per request: a retry finds the first', async () => {
       const before = s.made('callback');
       const req = { to: CALLER, from: LINE, say: 'This is your callback.', connectTo: QUEUE, idempotencyKey: key('callback') }; // prettier-ignore
+      const firstTriedAt = new Date();
       const first = await s.telephony.placeCallback(req);
-      const again = await s.telephony.placeCallback(req);
+      const again = await s.telephony.placeCallback(req, { firstTriedAt });
       assert.match(first.sid, /^CA[0-9a-f]{32}$/);
       assert.equal(again.sid, first.sid);
       assert.equal(s.made('callback'), before + 1);
     });
 
-    it('an outage is a retryable unavailable; the retry with the same key lands once', async () => {
+    it('an outage is a retryable unavailable; the retries land once', async () => {
       const before = s.made('callback');
-      const req = { to: CALLER, from: LINE, say: 'Callback.', connectTo: QUEUE, idempotencyKey: key('callback') }; // prettier-ignore
+      // Another caller: a callback to the same number moments ago would be taken for this one.
+      const req = { to: OTHER_CALLER, from: LINE, say: 'Callback.', connectTo: QUEUE, idempotencyKey: key('callback') }; // prettier-ignore
+      const firstTriedAt = new Date();
       s.failNext('unavailable');
       const err = await rejection(s.telephony.placeCallback(req));
       assert.ok(err instanceof ProviderError, String(err));
       assert.equal(err.kind, 'unavailable');
       assert.equal(err.retryable, true);
       assert.equal((toFailure(err) as ApplicationFailure).type, FailureType.ProviderUnavailable);
-      await s.telephony.placeCallback(req);
-      await s.telephony.placeCallback(req);
+      await s.telephony.placeCallback(req, { firstTriedAt });
+      await s.telephony.placeCallback(req, { firstTriedAt });
       assert.equal(s.made('callback'), before + 1);
     });
   });
@@ -142,10 +149,7 @@ function twilioSubject(server: TwilioRestReplayServer, telephony: Telephony): Su
   return {
     telephony,
     addLiveCall: (sid) => server.addLiveCall(sid),
-    transfers: (sid) =>
-      server.requests.filter(
-        (r) => r.path.endsWith(`/Calls/${sid}.json`) && !r.replayed && r.form.Twiml,
-      ).length,
+    transfers: (sid) => server.redirects(sid).length,
     made: (kind) => (kind === 'sms' ? server.messages.size : server.createdCalls.length),
     failNext: (kind) =>
       server.fail(
@@ -211,7 +215,7 @@ describe('Twilio REST adapter: the wire', () => {
   });
   after(() => twilioServer.close());
 
-  it('a transfer redirects the call to <Say> then <Dial> to the queue, with the token', async () => {
+  it('a transfer redirects the call to <Say> then <Dial> to the queue', async () => {
     const callSid = newCallSid();
     twilioServer.addLiveCall(callSid);
     const req = transferReq({ ringTimeoutInS: 25 });
@@ -221,7 +225,6 @@ describe('Twilio REST adapter: the wire', () => {
       sent.path,
       `/2010-04-01/Accounts/${twilioServer.accountSid}/Calls/${callSid}.json`,
     );
-    assert.equal(sent.idempotencyToken, req.idempotencyKey);
     const twiml = twilioServer.calls.get(callSid)!.twiml!;
     assert.match(twiml, /<Say>Please hold\.<\/Say>/);
     assert.match(twiml, /<Dial [^>]*timeout="25"/);
@@ -238,12 +241,9 @@ describe('Twilio REST adapter: the wire', () => {
     assert.deepEqual([agent.to, agent.from], [QUEUE, LINE]);
     assert.match(agent.twiml!, new RegExp(`^<\\?xml[^>]*\\?><Response><Say>Ada, about her bill\\.</Say><Dial><Conference startConferenceOnEnter="true"[^>]*>handoff-${callSid}</Conference>`)); // prettier-ignore
     assert.equal(agent.statusCallback, 'https://edge.example.com/v1/calls/agent-status?callSid=x');
-    const sent = twilioServer.requests.filter((r) => r.idempotencyToken?.includes(':warm'));
-    assert.deepEqual(
-      sent.map((r) => r.idempotencyToken!.split(':').at(-1)),
-      ['hold', 'agent'],
-    );
-    assert.equal(sent.find((r) => r.path.endsWith('/Calls.json'))?.form.Timeout, '25');
+    const sent = twilioServer.requests.slice(-2).map((r) => [r.method, r.path.split('/').at(-1)]);
+    assert.deepEqual(sent, [['POST', `${callSid}.json`], ['POST', 'Calls.json']], 'the hold, then the agent leg'); // prettier-ignore
+    assert.equal(twilioServer.requests.at(-1)?.form.Timeout, '25');
   });
 
   it('a callback is Calls.create from the line to the caller, connecting to the queue', async () => {
@@ -251,6 +251,49 @@ describe('Twilio REST adapter: the wire', () => {
     const call = twilioServer.calls.get(receipt.sid)!;
     assert.deepEqual([call.to, call.from], [CALLER, LINE]);
     assert.match(call.twiml!, /<Say>Hello again\.<\/Say><Dial><Number>\+15550002222<\/Number>/);
+  });
+
+  it('Twilio keeps no request keys: the same text asked twice, not as a retry, is sent twice', async () => {
+    const req = { to: OTHER_CALLER, from: LINE, body: 'Sent twice.', idempotencyKey: key('twice') };
+    await telephony.sendSms(req);
+    await telephony.sendSms(req);
+    assert.equal([...twilioServer.messages.values()].filter((m) => m.body === 'Sent twice.').length, 2); // prettier-ignore
+  });
+
+  it('a text whose answer was lost: the retry lists the texts, finds it, and sends none', async () => {
+    const req = { to: OTHER_CALLER, from: LINE, body: 'Lost answer.', idempotencyKey: key('lost') };
+    twilioServer.fail({ status: 503, code: 20503, message: 'Service Unavailable', afterActing: true }); // prettier-ignore
+    const firstTriedAt = new Date();
+    const err = await rejection(telephony.sendSms(req));
+    assert.ok(err instanceof ProviderError && err.retryable, String(err));
+    const receipt = await telephony.sendSms(req, { firstTriedAt });
+    const sent = [...twilioServer.messages.values()].filter((m) => m.body === 'Lost answer.');
+    assert.deepEqual(
+      sent.map((m) => m.sid),
+      [receipt.sid],
+    );
+    const looked = twilioServer.requests.at(-1)!;
+    assert.deepEqual(
+      [looked.method, looked.form.To, looked.form.From],
+      ['GET', OTHER_CALLER, LINE],
+    );
+  });
+
+  it('a retried transfer of a call whose dial has started does not redirect it again', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    const firstTriedAt = new Date();
+    await telephony.transfer(callSid, transferReq());
+    await telephony.transfer(callSid, transferReq(), { firstTriedAt });
+    assert.equal(twilioServer.redirects(callSid).length, 1);
+    const other = newCallSid();
+    twilioServer.addLiveCall(other);
+    await telephony.transfer(other, transferReq(), { firstTriedAt: new Date() });
+    assert.equal(
+      twilioServer.redirects(other).length,
+      1,
+      'a retry whose first try never landed redirects',
+    );
   });
 
   it('a call Twilio does not know is not_found (404, Twilio 20404)', async () => {

@@ -89,14 +89,16 @@ describe('hand-off to a human through Twilio', function () {
       },
     );
 
-  /** Requests that reached Twilio with this idempotency token, and those acted on. */
-  const withToken = (token: string) => {
-    const all = twilioApi.requests.filter((r) => r.idempotencyToken === token);
-    return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
-  };
+  /** What the call made at Twilio since a mark, as Twilio acted on it. */
+  const made = (callSid: string, since: number) =>
+    twilioApi.tally({ callSid, caller: ADA, queue: QUEUE }, since);
+  /** The retries that looked for the transfer's dial before redirecting again. */
+  const lookedForDial = (callSid: string) =>
+    twilioApi.requests.filter((r) => r.method === 'GET' && r.form.ParentCallSid === callSid).length; // prettier-ignore
 
   async function transferredCall(from = ADA) {
-    const call = await startCall(env.client, { config: callConfig, from });
+    const since = twilioApi.mark();
+    const call = { ...(await startCall(env.client, { config: callConfig, from })), since };
     twilioApi.addLiveCall(call.callSid);
     await call.bridge.streamStarted();
     const reply = await call.bridge.utterance('I want to talk to an agent');
@@ -111,7 +113,7 @@ describe('hand-off to a human through Twilio', function () {
   }
 
   it('a new call transfers the live call to the queue once; the agent takes it: no callback', async () => {
-    const { callSid, handle } = await transferredCall();
+    const { callSid, handle, since } = await transferredCall();
     const twiml = await transferArrived(callSid);
     assert.ok(twiml, 'Twilio was never asked to transfer the call');
     assert.match(twiml, /<Dial timeout="20" action="https:\/\/edge\.example\.com\/v1\/calls\/dial-status" method="POST"><Number>\+15550002222<\/Number><\/Dial>/); // prettier-ignore
@@ -119,19 +121,19 @@ describe('hand-off to a human through Twilio', function () {
     assert.equal(answer.statusCode, 200);
     assert.doesNotMatch(answer.body, /call you back/);
     assert.equal((await handle.result()).disposition, 'transferred');
-    assert.deepEqual(withToken(`${handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+    assert.equal(made(callSid, since).transfers, 1);
+    assert.equal(lookedForDial(callSid), 0, 'a first try does not look');
     await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
   });
 
-  it('a transfer whose answer was lost is retried with the same token: one transfer at Twilio', async () => {
+  it('a transfer whose answer was lost is retried: the retry finds the dial, one transfer at Twilio', async () => {
     twilioApi.fail({ status: 503, code: 20503, message: 'Service Unavailable', afterActing: true });
-    const { callSid, handle } = await transferredCall();
+    const { callSid, handle, since } = await transferredCall();
     await transferArrived(callSid);
     await dialStatus(callSid, 'completed');
     await handle.result();
-    const seen = withToken(`${handle.workflowId}:transfer`);
-    assert.ok(seen.sent >= 2, `the activity was retried (${seen.sent} requests)`);
-    assert.equal(seen.acted, 1, 'the retry was answered from the first transfer');
+    assert.ok(lookedForDial(callSid) >= 1, 'the activity was retried and looked first');
+    assert.equal(made(callSid, since).transfers, 1, 'the retry did not redirect the call again');
   });
 
   it('the worker is killed after Twilio took the transfer: the new worker repeats nothing', async () => {
@@ -156,6 +158,7 @@ describe('hand-off to a human through Twilio', function () {
     );
     let next: { worker: Worker; running: Promise<void> } | undefined;
     try {
+      const since = twilioApi.mark();
       const { callSid, handle, bridge } = await startCall(env.client, { config: callConfig, taskQueue }); // prettier-ignore
       twilioApi.addLiveCall(callSid);
       await bridge.streamStarted();
@@ -172,13 +175,13 @@ describe('hand-off to a human through Twilio', function () {
         workflowBundle: await workflowBundle(),
       });
       next = { worker, running: worker.run() };
-      const token = `${handle.workflowId}:transfer`;
       // The activity's start-to-close bound passes, and the retry runs on the new worker.
-      for (let i = 0; i < 600 && withToken(token).sent < 2; i++)
+      for (let i = 0; i < 600 && lookedForDial(callSid) < 1; i++)
         await new Promise((r) => setTimeout(r, 50));
       await dialStatus(callSid, 'completed');
       assert.equal((await handle.result()).disposition, 'transferred');
-      assert.deepEqual(withToken(token), { sent: 2, acted: 1 });
+      assert.equal(lookedForDial(callSid), 1, 'the retry looked for the dial');
+      assert.equal(made(callSid, since).transfers, 1, 'and found it: no second redirect');
     } finally {
       await killHard(crash);
       next?.worker.shutdown();
@@ -188,7 +191,7 @@ describe('hand-off to a human through Twilio', function () {
   });
 
   it('no agent answers: the caller is told, and called back once after a text, even if told twice', async () => {
-    const { callSid, handle } = await transferredCall();
+    const { callSid, handle, since } = await transferredCall();
     await transferArrived(callSid);
     const first = await dialStatus(callSid, 'no-answer');
     assert.equal(first.statusCode, 200);
@@ -201,8 +204,8 @@ describe('hand-off to a human through Twilio', function () {
     const placed = twilioApi.calls.get(result.callbackSid);
     assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
     assert.match(placed?.twiml ?? '', /<Dial><Number>\+15550002222<\/Number><\/Dial>/);
-    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
-    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(made(callSid, since).callbacks, 1);
+    assert.equal(made(callSid, since).texts, 1);
     const { count } = await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`); // prettier-ignore
     assert.ok(count <= 1, `${count} callback workflows`);
   });
@@ -226,7 +229,8 @@ describe('hand-off to a human through Twilio', function () {
       );
 
     async function warmCall() {
-      const call = await startCall(env.client, { config: { ...callConfig, transferMode: 'warm' } });
+      const since = twilioApi.mark();
+      const call = { ...(await startCall(env.client, { config: { ...callConfig, transferMode: 'warm' } })), since }; // prettier-ignore
       twilioApi.addLiveCall(call.callSid);
       await call.bridge.streamStarted();
       assert.equal((await call.bridge.utterance('I want to talk to an agent')).action, 'transfer');
@@ -249,7 +253,7 @@ describe('hand-off to a human through Twilio', function () {
     });
 
     it('the agent does not answer: Twilio tells the held caller, and the callback comes once', async () => {
-      const { callSid, handle } = await warmCall();
+      const { callSid, handle, since } = await warmCall();
       await agentStatus(callSid, 'no-answer');
       await handle.result();
       const told = twilioApi.calls.get(callSid)!.twiml!;
@@ -258,8 +262,8 @@ describe('hand-off to a human through Twilio', function () {
         .getHandle(callbackWorkflowId(callSid))
         .result();
       assert.ok(twilioApi.calls.get(result.callbackSid));
-      assert.deepEqual(withToken(`${handle.workflowId}:no-agent`), { sent: 1, acted: 1 });
-      assert.deepEqual(withToken(`${handle.workflowId}:transfer:agent`), { sent: 1, acted: 1 });
+      assert.equal(made(callSid, since).hangUps, 1);
+      assert.equal(made(callSid, since).agentLegs, 1);
     });
   });
 
@@ -281,6 +285,7 @@ describe('hand-off to a human through Twilio', function () {
     const callback = env.client.workflow.getHandle(callbackWorkflowId(call.callSid));
     const result: CallbackResult = await callback.result();
     assert.ok(twilioApi.calls.get(result.callbackSid));
-    assert.deepEqual(withToken(`${call.handle.workflowId}:transfer`), { sent: 1, acted: 1 });
+    assert.equal(twilioApi.redirects(call.callSid).length, 1, 'a final error is not retried');
+    assert.equal(lookedForDial(call.callSid), 0);
   });
 });

@@ -91,17 +91,17 @@ describe('late dial outcomes', function () {
       { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status },
     );
 
-  const withToken = (token: string) => {
-    const all = twilioApi.requests.filter((r) => r.idempotencyToken === token);
-    return { sent: all.length, acted: all.filter((r) => !r.replayed).length };
-  };
+  /** What the call made at Twilio since its start, as Twilio acted on it. */
+  const made = (call: { callSid: string; since: number }) =>
+    twilioApi.tally({ callSid: call.callSid, caller: ADA, queue: QUEUE }, call.since);
 
   const callbackRuns = async (callSid: string) =>
     (await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`)).count;
 
   /** A call handed to the agents' queue (cold): Twilio has the <Dial>. */
   async function transferredCall(config: Partial<CallConfig> = callConfig) {
-    const call = await startCall(env.client, { config });
+    const since = twilioApi.mark();
+    const call = { ...(await startCall(env.client, { config })), since };
     twilioApi.addLiveCall(call.callSid);
     await call.bridge.streamStarted({ streamSid: `MZ${call.callSid.slice(2)}` });
     const reply = await call.bridge.utterance('I want to talk to an agent');
@@ -127,7 +127,7 @@ describe('late dial outcomes', function () {
   }
 
   it('a missed outcome after the dial wait, the call still finishing: one callback', async () => {
-    const { callSid, handle } = await transferredCall();
+    const { callSid, handle, since } = await transferredCall();
     await pastTheDialWait(handle.workflowId);
     assert.equal((await dialStatus(callSid, 'no-answer')).statusCode, 200);
     assert.equal((await dialStatus(callSid, 'no-answer')).statusCode, 200); // Twilio retried
@@ -143,13 +143,16 @@ describe('late dial outcomes', function () {
       .result();
     assert.equal(result.smsSent, true);
     assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
-    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
-    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(made({ callSid, since }).callbacks, 1);
+    assert.equal(made({ callSid, since }).texts, 1);
     assert.equal(await callbackRuns(callSid), 1);
   });
 
   it('a warm transfer agent leg missed after the wait: Twilio tells the held caller, one callback', async () => {
-    const { callSid, handle } = await transferredCall({ ...callConfig, transferMode: 'warm' });
+    const { callSid, handle, since } = await transferredCall({
+      ...callConfig,
+      transferMode: 'warm',
+    });
     await pastTheDialWait(handle.workflowId);
     assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204);
     assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204); // Twilio retried
@@ -161,17 +164,17 @@ describe('late dial outcomes', function () {
     await handle.result();
     const told = twilioApi.calls.get(callSid)!.twiml!;
     assert.ok(told.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), told); // prettier-ignore
-    assert.deepEqual(withToken(`${handle.workflowId}:no-agent`), { sent: 1, acted: 1 });
+    assert.equal(made({ callSid, since }).hangUps, 1);
     const result: CallbackResult = await env.client.workflow
       .getHandle(callbackWorkflowId(callSid))
       .result();
     assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
-    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
+    assert.equal(made({ callSid, since }).callbacks, 1);
     assert.equal(await callbackRuns(callSid), 1);
   });
 
   it('a missed outcome after the call workflow ended: the edge starts the one callback', async () => {
-    const { callSid, handle } = await transferredCall({ ...callConfig, recordingWaitMs: 0 });
+    const { callSid, handle, since } = await transferredCall({ ...callConfig, recordingWaitMs: 0 });
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
     await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
@@ -185,15 +188,15 @@ describe('late dial outcomes', function () {
     assert.equal(result.smsSent, true);
     const placed = twilioApi.calls.get(result.callbackSid);
     assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
-    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
-    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(made({ callSid, since }).callbacks, 1);
+    assert.equal(made({ callSid, since }).texts, 1);
     // A third report, after the callback ran, starts nothing either.
     assert.equal((await dialStatus(callSid, 'busy')).statusCode, 200);
     assert.equal(await callbackRuns(callSid), 1);
   });
 
   it('a warm agent leg missed after the call workflow ended: the caller read from the call, one callback', async () => {
-    const { callSid, handle } = await transferredCall({ ...callConfig, transferMode: 'warm', recordingWaitMs: 0 }); // prettier-ignore
+    const { callSid, handle, since } = await transferredCall({ ...callConfig, transferMode: 'warm', recordingWaitMs: 0 }); // prettier-ignore
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
     assert.equal((await agentStatus(callSid, 'no-answer')).statusCode, 204);
@@ -203,18 +206,19 @@ describe('late dial outcomes', function () {
       .result();
     const placed = twilioApi.calls.get(result.callbackSid);
     assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
-    assert.deepEqual(withToken(`${handle.workflowId}:callback`), { sent: 1, acted: 1 });
-    assert.deepEqual(withToken(`${handle.workflowId}:sms:1`), { sent: 1, acted: 1 });
+    assert.equal(made({ callSid, since }).callbacks, 1);
+    assert.equal(made({ callSid, since }).texts, 1);
     assert.equal(await callbackRuns(callSid), 1);
   });
 
   it('an answered outcome after the call workflow ended: recorded, no callback', async () => {
-    const { callSid, handle } = await transferredCall({ ...callConfig, recordingWaitMs: 0 });
+    const { callSid, handle, since } = await transferredCall({ ...callConfig, recordingWaitMs: 0 });
     await handle.signal(callStatusSignal, 'completed');
     await handle.result();
     const answer = await dialStatus(callSid, 'completed');
     assert.equal(answer.statusCode, 200);
     assert.doesNotMatch(answer.body, /call you back/);
     await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+    assert.deepEqual([made({ callSid, since }).callbacks, made({ callSid, since }).texts], [0, 0]);
   });
 });
