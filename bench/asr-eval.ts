@@ -30,6 +30,7 @@ import { promisify } from 'node:util';
 import { RulesIntentClassifier } from '../providers/intent/rules';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../providers/stt/moonshine';
+import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
 import { ensureMoonshine, MOONSHINE_VERSION } from '../infra/install';
 import { scoreFromConfidence } from '../providers/stt/pocketsphinx/confidence';
 import {
@@ -147,6 +148,41 @@ async function moonshine(corpus: Utterance[]): Promise<Candidate> {
     name: 'moonshine tiny-en',
     engine: `Moonshine tiny-en (PyPI moonshine-voice ${MOONSHINE_VERSION})`,
     mode: 'no hints, 8 kHz',
+    streaming: false,
+    loadMs,
+    hyps,
+  };
+}
+
+/**
+ * LOCAL_STT=auto: a confirmation (the dialogue's one yes/no state) to the pocketsphinx
+ * grammar, everything else to Moonshine. The dialogue asks for no spoken digits (card and
+ * account numbers are keyed), so the digit strings are open speech here, as on a call.
+ */
+async function questionRouted(corpus: Utterance[]): Promise<Candidate> {
+  const t0 = performance.now();
+  const stt = new QuestionRoutedSpeechToText(
+    new PocketsphinxSpeechToText({ mode: 'grammar', poolSize: 1 }),
+    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
+  );
+  stt.warm();
+  const asked = (u: Utterance) => ({ hints: HINTS[u.state], closedQuestion: u.state === 'confirm' }); // prettier-ignore
+  for (const state of ['open', 'confirm'] as const) {
+    const first = corpus.find((u) => u.state === state)!;
+    await stt.transcribe(first.audio, asked(first));
+  }
+  const loadMs = performance.now() - t0;
+  const hyps: Hyp[] = [];
+  for (const u of corpus) {
+    const s = performance.now();
+    const r = await stt.transcribe(u.audio, asked(u));
+    hyps.push({ id: u.id, text: r.text, ms: performance.now() - s, confidence: r.confidence });
+  }
+  stt.dispose();
+  return {
+    name: 'question-routed (LOCAL_STT=auto)',
+    engine: 'pocketsphinx grammar for yes/no, Moonshine tiny-en otherwise',
+    mode: 'by dialogue state',
     streaming: false,
     loadMs,
     hyps,
@@ -603,6 +639,10 @@ async function main(): Promise<void> {
   if (want('moonshine tiny-en')) {
     console.error('running Moonshine tiny-en …');
     candidates.push(await moonshine(corpus));
+  }
+  if (want('question-routed')) {
+    console.error('running the question-routed pair …');
+    candidates.push(await questionRouted(corpus));
   }
   if (!args.includes('--skip-python'))
     candidates.push(...(await pythonCandidates(corpus, work, only)));

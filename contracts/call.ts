@@ -128,6 +128,8 @@ export interface Reply {
   intent?: Intent;
   /** Phrases the caller is likely to say next: hints for the edge's recognizer. */
   hints?: string[];
+  /** The reply asks a yes/no question: the caller's next words are most likely an answer. */
+  expectsAnswer?: boolean;
   /** The first this many characters of text were already played (a streamed answer). */
   spokenChars?: number;
 }

@@ -13,13 +13,14 @@ import { FallbackExhaustedError } from '../providers/fallback';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../providers/stt/moonshine';
+import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
 import { FallbackCache } from '../providers/cache/fallback';
 import { MemoryCache } from '../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
-import type { UtteranceRecognizer } from './call/listener';
+import type { Recognizers } from './call/listener';
 import type { EdgeConfig } from './config';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
@@ -52,10 +53,7 @@ export function speechToTextFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   health?: ProviderHealth,
 ): FallbackSpeechToText {
-  const local =
-    loadEdgeSpeechConfig(env).LOCAL_STT === 'moonshine'
-      ? new MoonshineSpeechToText()
-      : new PocketsphinxSpeechToText();
+  const local = localSpeechToText(loadEdgeSpeechConfig(env).LOCAL_STT);
   local.warm();
   const primary: SpeechToText = env.DEEPGRAM_API_KEY ? new DeepgramSpeechToText() : local;
   return new FallbackSpeechToText(primary, primary === local ? undefined : local, {
@@ -63,11 +61,22 @@ export function speechToTextFromEnv(
   });
 }
 
-export function utteranceRecognizer(
-  stt: FallbackSpeechToText,
-): (hints?: string[]) => UtteranceRecognizer {
-  return (hints) => {
-    const stream = stt.start({ sampleRate: 8000, ...(hints && { hints }) });
+function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
+  if (which === 'moonshine') return new MoonshineSpeechToText();
+  if (which === 'pocketsphinx') return new PocketsphinxSpeechToText();
+  return new QuestionRoutedSpeechToText(
+    new PocketsphinxSpeechToText(),
+    new MoonshineSpeechToText(),
+  );
+}
+
+export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
+  return (hints, closedQuestion) => {
+    const stream = stt.start({
+      sampleRate: 8000,
+      ...(hints && { hints }),
+      ...(closedQuestion && { closedQuestion }),
+    });
     let aborted = false;
     return {
       write: (pcm) => stream.write(pcm),

@@ -41,8 +41,11 @@ const schema = z.object({
   /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */
   HOLD_LINE_AFTER_MS: z.coerce.number().int().min(500).default(2000),
   HOLD_LINE_EVERY_MS: z.coerce.number().int().min(3000).default(8000),
-  /** The local recognizer: the live one without Deepgram, Deepgram's fallback with it. */
-  LOCAL_STT: z.enum(['pocketsphinx', 'moonshine']).default('pocketsphinx'),
+  /**
+   * The local recognizer: the live one without Deepgram, Deepgram's fallback with it. `auto`:
+   * pocketsphinx for the answer to a yes/no question, Moonshine for everything else.
+   */
+  LOCAL_STT: z.enum(['pocketsphinx', 'moonshine', 'auto']).default('pocketsphinx'),
   /** Every synthesizer out this long: new calls get the outage notice and a call back. */
   TTS_OUTAGE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 });

@@ -451,6 +451,9 @@ const QUESTIONS = [
   'do you have a senior discount',
 ];
 
+/** The phase waits on the answer to a yes/no question (an offer, a confirmation). */
+export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);
+
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase): string[] {
   if (ASKING.includes(phase)) return [...ANSWERS, ...REQUESTS];

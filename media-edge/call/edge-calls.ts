@@ -9,7 +9,7 @@ import type { SpeechSynthesizer } from '../speech-synthesizer';
 import type { MediaStreamSession } from '../twilio/media-stream';
 import { CallBridge } from './bridge';
 import type { CallLine } from './call-line';
-import type { UtteranceRecognizer } from './listener';
+import type { Recognizers } from './listener';
 import { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
 import { CallSession, type CallSessionOptions } from './session';
@@ -19,7 +19,7 @@ export interface EdgeCallsDeps {
   client: Client;
   /** The host-bound task queue of this edge: `media-edge.<hostId>`. */
   hostTaskQueue: string;
-  recognizer: (hints?: string[]) => UtteranceRecognizer;
+  recognizer: Recognizers;
   /** The caller's voice activity detector for one call (default WebRTC). */
   vad?: () => Promise<Vad>;
   tts: SpeechSynthesizer;

@@ -24,6 +24,9 @@ export interface UtteranceRecognizer {
   abort(): void;
 }
 
+/** A recognizer for the next utterance, told what the caller is expected to say. */
+export type Recognizers = (hints?: string[], closedQuestion?: boolean) => UtteranceRecognizer;
+
 /** An ended utterance: its recognition is still to be finished. */
 export interface Utterance {
   recognizer: UtteranceRecognizer;
@@ -36,7 +39,7 @@ export interface Utterance {
 export interface ListenerDeps {
   vad: { isSpeech(frame: Int16Array): boolean };
   /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
-  recognizer: (hints?: string[]) => UtteranceRecognizer;
+  recognizer: Recognizers;
   /** Gets the caller's channel. */
   recorder: CallRecorder;
   /** The caller has been speaking for the barge-in bound. */
@@ -75,6 +78,8 @@ export class Listener {
   private lastVoicedAt = 0;
   /** What the workflow expects the caller to say next (from the last reply). */
   hints?: string[];
+  /** The last reply asked a yes/no question. */
+  closedQuestion = false;
 
   constructor(
     private readonly deps: ListenerDeps,
@@ -111,7 +116,7 @@ export class Listener {
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
-      this.utterance = this.deps.recognizer(this.hints);
+      this.utterance = this.deps.recognizer(this.hints, this.closedQuestion);
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
     } else if (this.utterance) {

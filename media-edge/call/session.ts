@@ -17,7 +17,7 @@ import {
   type ListenerOptions,
   type Recognition,
   type Utterance,
-  type UtteranceRecognizer,
+  type Recognizers,
 } from './listener';
 import { Playout, type PlayoutTransport } from './playout';
 import type { CallRecorder } from './recorder';
@@ -41,7 +41,7 @@ export interface CallSessionDeps {
   bridge: CallBridge;
   vad: { isSpeech(frame: Int16Array): boolean; close(): void };
   /** A recognizer for the next utterance, primed with the phrases the dialogue expects. */
-  recognizer: (hints?: string[]) => UtteranceRecognizer;
+  recognizer: Recognizers;
   tts: SpeechSynthesizer;
   /** Both sides of the call; the agent's as it is sent, so a barge-in's cut shows in it. */
   recorder: CallRecorder;
@@ -319,7 +319,10 @@ export class CallSession {
    * does not carry) waits for the reply to finish playing; a barge-in, or nothing said, cancels it.
    */
   private async speak(reply: Reply, opts: { timed: boolean; waitPlayed?: boolean }): Promise<void> {
-    if (reply.hints) this.listener.hints = reply.hints;
+    if (reply.hints) {
+      this.listener.hints = reply.hints;
+      this.listener.closedQuestion = reply.expectsAnswer === true;
+    }
     const toDesk = reply.action === 'transfer' && this.transfersToDesk;
     if (toDesk) this.onDesk = true;
     else if (reply.action !== 'continue') this.closing = true;

@@ -18,7 +18,14 @@ import {
 } from '../fallback';
 import { pause } from '../pause';
 import { ProviderError } from '../provider-error';
-import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from './port';
+import type {
+  PcmAudio,
+  SpeechToText,
+  SttStream,
+  SttStreamOptions,
+  Transcript,
+  TranscribeOptions,
+} from './port';
 
 export interface FallbackSttOptions {
   /** Tries of the primary for one utterance, the live stream included (default 3). */
@@ -91,12 +98,8 @@ export class FallbackSpeechToText implements SpeechToText {
   }
 
   /** A whole recording: the same policy without a live stream. */
-  async transcribe(audio: PcmAudio, opts: { hints?: string[] } = {}): Promise<Transcript> {
-    const stream = new FallbackSttStream(
-      this.policy,
-      { sampleRate: audio.sampleRate, ...(opts.hints && { hints: opts.hints }) },
-      false,
-    );
+  async transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
+    const stream = new FallbackSttStream(this.policy, { ...opts, sampleRate: audio.sampleRate }, false); // prettier-ignore
     stream.write(audio.samples);
     return stream.finish();
   }
@@ -288,11 +291,8 @@ class FallbackSttStream implements SttStream {
   }
 
   private async replay(stt: SpeechToText, audio: Int16Array, signal: AbortSignal) {
-    const stream = await stt.open({
-      sampleRate: this.opts.sampleRate,
-      ...(this.opts.hints && { hints: this.opts.hints }),
-      signal,
-    });
+    const { sampleRate, hints, closedQuestion } = this.opts;
+    const stream = await stt.open({ sampleRate, hints, closedQuestion, signal });
     try {
       stream.write(audio);
       return await stream.finish();

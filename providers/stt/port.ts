@@ -24,8 +24,13 @@ export interface SttStreamOptions {
   sampleRate: number;
   /** Phrases expected in the current dialogue state (keyterms / a grammar's phrases). */
   hints?: string[];
+  /** The caller answers a closed (yes/no) question: the hints hold its likely answers. */
+  closedQuestion?: boolean;
   signal?: AbortSignal;
 }
+
+/** What a whole recording is recognized with: the stream's options but the audio's rate. */
+export type TranscribeOptions = Pick<SttStreamOptions, 'hints' | 'closedQuestion'>;
 
 /** One utterance's recognition: audio in while the caller speaks, the final text at the end. */
 export interface SttStream {
@@ -42,5 +47,5 @@ export interface SpeechToText {
   readonly name: string;
   open(opts: SttStreamOptions): Promise<SttStream>;
   /** A whole recording at once (post-call transcription, evaluation). */
-  transcribe(audio: PcmAudio, opts?: { hints?: string[] }): Promise<Transcript>;
+  transcribe(audio: PcmAudio, opts?: TranscribeOptions): Promise<Transcript>;
 }

@@ -2,8 +2,8 @@
 // real synthesized phone audio, Deepgram against a local server replaying Deepgram's live
 // protocol (Deepgram itself cannot be reached from here), and the fallback adapter (over
 // pocketsphinx alone, and over a failing primary then pocketsphinx), Moonshine on the same
-// audio and the fallback over a failing primary then Moonshine. Then each adapter's own
-// checks.
+// audio and the fallback over a failing primary then Moonshine, and the two local engines
+// routed by the question. Then each adapter's own checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
@@ -16,6 +16,7 @@ import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
+import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
 import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
@@ -537,4 +538,45 @@ sttConformance('fallback over [failing primary, moonshine]', async () => {
     provider: 'moonshine',
     dispose: () => local.dispose(),
   };
+});
+
+// --- Two local engines routed by the question: Moonshine for open speech ------------------
+
+let routed: QuestionRoutedSpeechToText;
+sttConformance('question-routed (open speech: moonshine)', async () => {
+  routed = new QuestionRoutedSpeechToText(
+    new PocketsphinxSpeechToText({ poolSize: 1 }),
+    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
+  );
+  const open = routed.forOpen as MoonshineSpeechToText;
+  return {
+    stt: routed,
+    inUse: () => open.stats.streams,
+    utterance: { audio: await moonshineBalance(), expected: 'what is my balance' },
+    provider: 'moonshine',
+  };
+});
+
+describe('question-routed recognizer', function () {
+  after(() => routed?.dispose());
+
+  it('hears the answer to a yes/no question with the grammar, and anything else openly', async () => {
+    const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
+    const closed = await routed.transcribe(yes, { hints: HINTS.confirm, closedQuestion: true });
+    assert.deepEqual([closed.provider, norm(closed.text)], ['pocketsphinx', 'yes please']);
+    const open = await routed.transcribe(yes, { hints: HINTS.confirm });
+    assert.equal(open.provider, 'moonshine');
+    const s = await routed.open({ sampleRate: 8000, hints: HINTS.confirm, closedQuestion: true });
+    await stream(s, yes);
+    assert.equal((await s.finish()).provider, 'pocketsphinx');
+  });
+
+  it("is the edge's local recognizer with LOCAL_STT=auto: the question reaches it through the fallback", async () => {
+    const edge = speechToTextFromEnv({ LOCAL_STT: 'auto' });
+    const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
+    const closed = await edge.transcribe(yes, { hints: HINTS.confirm, closedQuestion: true });
+    const open = await edge.transcribe(yes, { hints: HINTS.confirm });
+    assert.deepEqual([closed.provider, open.provider], ['pocketsphinx', 'moonshine']);
+    (edge.primary as QuestionRoutedSpeechToText).dispose();
+  });
 });

@@ -16,6 +16,7 @@ import { transcriptQuery, type CallResult, type Utterance } from '../../contract
 import type { TurnMetricsData } from '../../contracts/events';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
+import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
@@ -193,6 +194,42 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     assert.ok(stack.runtime.tts.cacheHits > hitsBefore, 'greeting and goodbye came from the cache');
   });
 
+  /** The utterances the edge sent, as the call's history holds them. */
+  async function utterancesOf(workflowId: string): Promise<Utterance[]> {
+    const { client } = await localEnv();
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
+      .filter((r) => r?.input?.name === 'utterance')
+      .map(
+        (r) => JSON.parse(Buffer.from(r!.input!.args!.payloads![0]!.data!).toString()) as Utterance,
+      );
+  }
+
+  describe('LOCAL_STT=auto: Moonshine for open speech, pocketsphinx for a yes/no answer', () => {
+    let routed: EdgeStack;
+    before(async () => {
+      routed = await startEdgeStack({
+        stt: speechToTextFromEnv({ LOCAL_STT: 'auto' }),
+        callWorker: false,
+      });
+    });
+    after(async () => {
+      await routed?.stop();
+    });
+
+    it('the request is heard openly, the confirmation with the grammar; the bill is paid once', async () => {
+      const report = await callStack(routed, saying(['I want to pay my bill', 'yes', 'goodbye']), {
+        pace: 2,
+      });
+      const result = await handleOf(report).result();
+      assert.deepEqual(result.intentPath, ['pay_bill', 'confirm_yes', 'goodbye']);
+      assert.equal(await payments(), 1);
+      const served = (await utterancesOf(report.workflowId)).map((u) => u.asr?.servedBy);
+      assert.deepEqual(served, ['moonshine', 'pocketsphinx', 'moonshine']);
+    });
+  });
+
   describe('with the primary recognizer down', () => {
     let failing: EdgeStack;
     before(async () => {
@@ -218,18 +255,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       });
       const result = await handleOf(report).result();
       assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
-      const history = await (
-        await localEnv()
-      ).client.workflow
-        .getHandle(report.workflowId)
-        .fetchHistory();
-      const utterances = (history.events ?? [])
-        .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
-        .filter((r) => r?.input?.name === 'utterance')
-        .map(
-          (r) =>
-            JSON.parse(Buffer.from(r!.input!.args!.payloads![0]!.data!).toString()) as Utterance,
-        );
+      const utterances = await utterancesOf(report.workflowId);
       assert.equal(utterances.length, 2);
       for (const u of utterances) {
         assert.equal(u.asr?.servedBy, 'pocketsphinx');

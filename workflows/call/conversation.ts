@@ -1,8 +1,9 @@
 // What was said and where the dialogue stands: the state machine's state, the transcript
 // and the recent replies (kept to answer a repeated turn). Carried across continue-as-new.
 import type { AnswerRecord } from '../../contracts/answers';
-import { expectedPhrases, initialCallState, type CallState } from '../call-state';
+import { asksYesNo, expectedPhrases, initialCallState, type CallState } from '../call-state';
 import type { CarriedState, Intent, Reply, TranscriptEntry } from '../definitions';
+import { isPatched, PATCHES } from './versions';
 
 /** Replies kept for de-duplication of repeated turns (also carried across continue-as-new). */
 const RECENT_REPLIES = 16;
@@ -65,6 +66,7 @@ export class Conversation {
     answer?: AnswerRecord,
   ): Reply {
     const hints = expectedPhrases(this.state.phase);
+    const expectsAnswer = asksYesNo(this.state.phase) && isPatched(PATCHES.answerExpected);
     // A streamed answer was played while it was generated; the edge says only the rest.
     const spokenChars =
       answer?.spokenChars && text.startsWith(answer.text) ? answer.spokenChars : undefined;
@@ -74,6 +76,7 @@ export class Conversation {
       action,
       ...(intent && { intent }),
       ...(hints.length && { hints }),
+      ...(expectsAnswer && { expectsAnswer }),
       ...(spokenChars && { spokenChars }),
     };
     if (text)

@@ -67,6 +67,11 @@ export const PATCHES = {
    * Twilio's path, which ends the call without an agents' queue number).
    */
   deskHandoff: 'desk-handoff',
+  /**
+   * A reply asking a yes/no question says so, and the edge hears the answer with the
+   * recognizer best at closed answers (before: the reply did not say).
+   */
+  answerExpected: 'answer-expected',
 } as const;
 
 export const DEPRECATED_PATCHES = {

@@ -1,0 +1,48 @@
+// Two local recognizers, each where it measures best: the answer to a closed (yes/no)
+// question goes to the grammar recognizer built from the hints, which hears short closed
+// answers best; anything else goes to the open-vocabulary recognizer, which hears free
+// speech from unseen voices best. Itself a SpeechToText, so it stands wherever one engine can.
+import type {
+  PcmAudio,
+  SpeechToText,
+  SttStream,
+  SttStreamOptions,
+  Transcript,
+  TranscribeOptions,
+} from './port';
+
+/** An engine that loads its models ahead of the first utterance. */
+type Warmable = SpeechToText & { warm?(): void; dispose?(): void };
+
+export class QuestionRoutedSpeechToText implements SpeechToText {
+  readonly name: string;
+
+  constructor(
+    readonly forClosed: Warmable,
+    readonly forOpen: Warmable,
+  ) {
+    this.name = `${forOpen.name}|${forClosed.name}`;
+  }
+
+  warm(): void {
+    this.forClosed.warm?.();
+    this.forOpen.warm?.();
+  }
+
+  dispose(): void {
+    this.forClosed.dispose?.();
+    this.forOpen.dispose?.();
+  }
+
+  open(opts: SttStreamOptions): Promise<SttStream> {
+    return this.engineFor(opts).open(opts);
+  }
+
+  transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
+    return this.engineFor(opts).transcribe(audio, opts);
+  }
+
+  private engineFor(opts: TranscribeOptions): SpeechToText {
+    return opts.closedQuestion ? this.forClosed : this.forOpen;
+  }
+}
