@@ -130,6 +130,8 @@ export interface Reply {
   hints?: string[];
   /** The reply asks a yes/no question: the caller's next words are most likely an answer. */
   expectsAnswer?: boolean;
+  /** The reply the likely answer leads to (a yes to pay): the edge may synthesize it ahead. */
+  likelyNext?: string;
   /** The first this many characters of text were already played (a streamed answer). */
   spokenChars?: number;
 }

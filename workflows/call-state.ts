@@ -258,7 +258,7 @@ export function step(state: CallState, event: CallEvent): Step {
         );
       return say(
         { ...state, phase: 'idle', pendingPayment: undefined },
-        `Your payment of ${spokenAmount(event.amountCents)} is complete. ${PROMPTS.anythingElse}`,
+        paidLine(event.amountCents),
       );
   }
 }
@@ -450,6 +450,19 @@ const QUESTIONS = [
   'what is your refund policy',
   'do you have a senior discount',
 ];
+
+const paidLine = (amountCents: number) =>
+  `Your payment of ${spokenAmount(amountCents)} is complete. ${PROMPTS.anythingElse}`;
+
+/**
+ * The reply the caller's likely next words lead to, where the state already knows it (a yes
+ * to the payment question): the edge may synthesize it while the caller answers.
+ */
+export function likelyNextReply(state: CallState): string | undefined {
+  if (state.phase === 'confirm_payment' && state.pendingPayment)
+    return paidLine(state.pendingPayment.amountCents);
+  return undefined;
+}
 
 /** The phase waits on the answer to a yes/no question (an offer, a confirmation). */
 export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);

@@ -348,6 +348,8 @@ export class CallSession {
       said = true;
     }
     if (!said) return; // nothing said: no hang-up on silence either
+    // While the question plays and the caller answers, the likely reply is made ready.
+    if (reply.likelyNext) await output.prepare(reply.likelyNext);
     if (ends || opts.waitPlayed) await output.played();
     if (ends) this.hangUp();
   }

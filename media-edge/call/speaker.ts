@@ -5,7 +5,7 @@
 // AbortController: its syntheses are aborted, nothing more of it is played.
 import { performance } from 'node:perf_hooks';
 import type { SpokenLine } from '../../activities/edge-activities';
-import type { SpeechSynthesizer } from '../speech-synthesizer';
+import { isFixedPrompt, speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { Playout } from './playout';
 import type { TurnClock } from './turn-clock';
 
@@ -61,6 +61,15 @@ export class TurnOutput implements SpokenLine {
     });
     this.handedOff = said;
     return said;
+  }
+
+  /**
+   * Synthesizes what the next reply is likely to say into the call's cache, unplayed: if it
+   * comes, its personal sentences are cache hits. Billed to this turn; cut by a barge-in.
+   */
+  async prepare(text: string): Promise<void> {
+    for (const unit of speechUnits(text))
+      if (!isFixedPrompt(unit) && !this.signal.aborted) await this.speaker.prepare(this, unit);
   }
 
   /** Resolves once every sentence said so far has been handed to playout. */
@@ -159,14 +168,27 @@ export class Speaker {
     }
   }
 
+  /** @internal TurnOutput.prepare: a head start only, so a failure is the reply's to meet. */
+  async prepare(output: TurnOutput, text: string): Promise<void> {
+    try {
+      this.bill(output, text, await this.deps.tts.synthesize(text, output.signal, this.deps.callSid)); // prettier-ignore
+    } catch {
+      // The reply synthesizes the sentence again when it comes (and says why, if it fails).
+    }
+  }
+
   /** Speech for the call, billing the turn for what a provider was paid to synthesize. */
   private async synthesize(output: TurnOutput, text: string) {
     const audio = await this.deps.tts.synthesize(text, output.signal, this.deps.callSid);
-    if (output.timed && !audio.cacheHit)
-      this.deps.clock.billed(output.turnId, audio.servedBy, text.length);
+    this.bill(output, text, audio);
     if (audio.spokenAs === 'apology')
       this.deps.log('a line could not be said: apologised, owed by SMS', { turnId: output.turnId });
     if (audio.spokenAs) this.deps.clock.degraded(output.turnId, audio.spokenAs);
     return audio;
+  }
+
+  private bill(output: TurnOutput, text: string, audio: { cacheHit: boolean; servedBy: string }) {
+    if (output.timed && !audio.cacheHit)
+      this.deps.clock.billed(output.turnId, audio.servedBy, text.length);
   }
 }

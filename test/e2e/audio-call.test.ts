@@ -144,6 +144,12 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     assert.deepEqual(result.intentPath, ['pay_bill', 'confirm_yes', 'goodbye']);
     assert.equal(await payments(), 1);
     assert.match(report.turns.map((t) => t.agentTranscript ?? '').join(' | '), /payment|complete/);
+    // The payment line was synthesized while the question played: the yes is answered from
+    // the call's cache, and the question's turn paid for it.
+    const metrics = await turnMetricsOf(report.workflowId, result.turns + 1);
+    assert.equal(metrics.get(2)?.tts_cache_hit, true, JSON.stringify([...metrics]));
+    const paidLine = 'Your payment of 42 dollars and 50 cents is complete.';
+    assert.ok((metrics.get(1)?.usage?.tts_characters ?? 0) >= paidLine.length);
   });
 
   it('declined bill: a spoken "no" pays nothing', async () => {

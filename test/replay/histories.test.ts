@@ -60,6 +60,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // A transfer with the agent desk as target, recorded before the desk hand-off (the
       // Twilio path then).
       'transfer-to-desk-before-desk',
+      // A paid bill whose replies said a yes/no answer was expected and what a yes leads to
+      // (paid-bill is from before both).
+      'paid-bill-replies-ahead',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

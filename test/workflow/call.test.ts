@@ -134,6 +134,11 @@ describe('callWorkflow on a real Temporal dev server', function () {
       [greeting, asked, reasked, paid].map((r) => r.expectsAnswer),
       [undefined, true, true, undefined],
     );
+    // And it can make the reply a yes leads to ready while the caller answers.
+    assert.deepEqual(
+      [greeting, asked, reasked, paid].map((r) => r.likelyNext),
+      [undefined, paid.text, paid.text, undefined],
+    );
     await bridge.utterance('goodbye');
     await handle.result();
     assert.equal(
@@ -144,7 +149,9 @@ describe('callWorkflow on a real Temporal dev server', function () {
       (await db.query("SELECT status FROM invoices WHERE id = 'inv_ada_1'")).rows[0].status,
       'paid',
     );
-    await maybeRecordHistory(env, handle.workflowId, 'paid-bill');
+    // paid-bill.json was recorded here before replies said what they expect and what comes
+    // next (answer-expected, likely-next-reply); the current code records:
+    await maybeRecordHistory(env, handle.workflowId, 'paid-bill-replies-ahead');
   });
 
   it('declined bill: no cancels and nothing is paid', async () => {

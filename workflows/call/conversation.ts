@@ -1,7 +1,13 @@
 // What was said and where the dialogue stands: the state machine's state, the transcript
 // and the recent replies (kept to answer a repeated turn). Carried across continue-as-new.
 import type { AnswerRecord } from '../../contracts/answers';
-import { asksYesNo, expectedPhrases, initialCallState, type CallState } from '../call-state';
+import {
+  asksYesNo,
+  expectedPhrases,
+  initialCallState,
+  likelyNextReply,
+  type CallState,
+} from '../call-state';
 import type { CarriedState, Intent, Reply, TranscriptEntry } from '../definitions';
 import { isPatched, PATCHES } from './versions';
 
@@ -67,6 +73,8 @@ export class Conversation {
   ): Reply {
     const hints = expectedPhrases(this.state.phase);
     const expectsAnswer = asksYesNo(this.state.phase) && isPatched(PATCHES.answerExpected);
+    const next = likelyNextReply(this.state);
+    const likelyNext = next && isPatched(PATCHES.likelyNextReply) ? next : undefined;
     // A streamed answer was played while it was generated; the edge says only the rest.
     const spokenChars =
       answer?.spokenChars && text.startsWith(answer.text) ? answer.spokenChars : undefined;
@@ -77,6 +85,7 @@ export class Conversation {
       ...(intent && { intent }),
       ...(hints.length && { hints }),
       ...(expectsAnswer && { expectsAnswer }),
+      ...(likelyNext && { likelyNext }),
       ...(spokenChars && { spokenChars }),
     };
     if (text)

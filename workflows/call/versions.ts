@@ -72,6 +72,11 @@ export const PATCHES = {
    * recognizer best at closed answers (before: the reply did not say).
    */
   answerExpected: 'answer-expected',
+  /**
+   * A reply whose likely answer leads to a reply already known (the payment made) carries
+   * it, for the edge to synthesize ahead (before: the reply did not).
+   */
+  likelyNextReply: 'likely-next-reply',
 } as const;
 
 export const DEPRECATED_PATCHES = {
