@@ -7,10 +7,13 @@
 /**
  * Listening noises and acknowledgements, as the recognizer spells them (hyphens are spaces).
  * They are also added to the recognizer's hints while the agent speaks, so a grammar built
- * from the dialogue's phrases can hear them.
+ * from the dialogue's phrases can hear them. "mhm" is there for pocketsphinx: with "uh huh"
+ * alone its grammar finds no path for a synthetic "uh-huh" and the wider vocabulary turns it
+ * into "been" or "talk"; cmudict's "mhm" (AH M HH AH M) is what it matches.
  */
 export const BACKCHANNELS = [
   'uh huh',
+  'mhm',
   'mm hmm',
   'hmm',
   'okay',

@@ -279,11 +279,11 @@ export class CallSession {
   }
 
   /** The paused reply is cut for good: the barge-in goes ahead as it always did. */
-  private commitBargeIn(why: string): void {
+  private commitBargeIn(why: string, heard?: { text: string; confidence: number }): void {
     if (!this.pending) return;
     clearTimeout(this.pending.timer);
     this.pending = undefined;
-    this.deps.log('barge-in committed', { why });
+    this.deps.log('barge-in committed', { why, ...heard });
     this.bargeIn();
   }
 
@@ -315,7 +315,7 @@ export class CallSession {
         this.deps.log('reply resumed', { turnId: pending.paused.turnId });
         return this.speaker.resume();
       }
-      this.commitBargeIn(`an interruption: "${recognition.text}"`);
+      this.commitBargeIn('an interruption', heard);
     }
     await this.inTurn(() => this.answer(u, { recognition, recognizedAt }));
   }

@@ -13,6 +13,7 @@ describe('false interruptions: the verdict', () => {
       'uh huh',
       'Uh-huh.',
       'mm hmm',
+      'mhm',
       'okay',
       'OK',
       'yeah yeah',
