@@ -219,6 +219,20 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
     stream.close();
   });
 
+  it('a verdict reached while the caller speaks again keeps the reply paused for the next sound', async () => {
+    const { stream, bridge, logs, total } = await callWith({ heard: { text: 'uh huh' } });
+    stream.caller(20, 12); // the first sound ends…
+    stream.caller(10); // …and the caller goes on before its verdict is in
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(logs.includes('utterance dropped: backchannel over the agent'), logs.join('\n'));
+    assert.ok(!logs.includes('reply resumed'), 'not resumed over the caller');
+    stream.caller(0, 12);
+    await eventually('the reply resumed to its end', () => stream.agentFrames >= total);
+    assert.deepEqual(bridge.bargeIns, []);
+    assert.deepEqual(bridge.turns, []);
+    stream.close();
+  });
+
   it('no verdict within the wait: committed, and the reply never resumes', async () => {
     const { stream, bridge, logs } = await callWith({}); // the recognizer never answers
     stream.caller(20, 20);
