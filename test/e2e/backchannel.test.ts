@@ -181,8 +181,15 @@ describe('barge-in like a person: backchannels and false interruptions (real aud
     let stop = onset;
     const quiet = (f: number) => [...Array(15).keys()].every((k) => rmsOf(agent, f + k) < 20);
     while (stop < frames && !quiet(stop)) stop++;
+    // When it spoke again (the resumed reply, or the answer to the cut-in) and when the
+    // caller's sound had ended (its last loud frame before then).
+    let again = stop;
+    while (again < frames && rmsOf(agent, again) < 20) again++;
+    let ended = again;
+    while (ended > onset && rmsOf(caller, ended) <= 300) ended--;
     console.log(
-      `      ${over.caller}: the agent's audio stopped ${(stop - onset) * 20} ms after the caller's sound began`,
+      `      ${over.caller}: the agent's audio stopped ${(stop - onset) * 20} ms after the caller's sound began;` +
+        ` it spoke again ${(again - ended) * 20} ms after the sound ended (${(again - stop) * 20} ms of pause)`,
     );
   }
 });
