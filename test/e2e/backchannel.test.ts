@@ -68,16 +68,22 @@ describe('barge-in like a person: backchannels and false interruptions (real aud
     return wav;
   }
 
-  it('the local recognizer hears "okay", "uh-huh" and "yeah" in flite voices as backchannels', async () => {
+  it('the local recognizer, streamed as on the edge, hears "okay", "uh-huh" and "yeah" as backchannels', async () => {
     const hints = [...expectedPhrases('idle'), ...BACKCHANNELS];
-    for (const voice of ['awb', 'slt']) {
+    // flite's awb and rms; its kal and slt say an "uh-huh" pocketsphinx hears as other words
+    // (docs/architecture.md, barge-in).
+    for (const voice of ['awb', 'rms']) {
       const tts = new LocalTts({ engine: 'flite', voice });
       for (const said of ['okay', 'uh-huh', 'yeah']) {
-        const audio = await tts.synthesize(said);
-        const { text } = await transcriber.stt.transcribe(
-          { samples: mulawToPcm(audio.mulaw), sampleRate: 8000 },
-          { hints },
-        );
+        const speech = mulawToPcm((await tts.synthesize(said)).mulaw);
+        // The edge's pre-roll before it and its hangover after, on a line with a little noise.
+        const line = new Int16Array(speech.length + 1600 + 3200);
+        line.set(speech, 1600);
+        for (let i = 0; i < line.length; i++)
+          line[i] = Math.max(-32768, Math.min(32767, line[i]! + ((i * 7919) % 61) - 30));
+        const stream = await transcriber.stt.open({ sampleRate: 8000, hints });
+        for (let at = 0; at < line.length; at += 160) stream.write(line.subarray(at, at + 160));
+        const { text } = await stream.finish();
         assert.ok(
           text.trim() === '' || isBackchannel(text),
           `${voice}: "${said}" was heard as "${text}"`,
