@@ -174,6 +174,13 @@ export async function createEdgeRuntime(opts: {
       },
       ...(callerAudio.turns && { turns: callerAudio.turns }),
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
+      ...(speech.FALSE_INTERRUPTION_RESUME === 'on' && {
+        falseInterruption: {
+          maxSpeechMs: speech.BACKCHANNEL_MAX_MS,
+          waitMs: speech.FALSE_INTERRUPTION_WAIT_MS,
+          minConfidence: speech.FALSE_INTERRUPTION_MIN_CONFIDENCE,
+        },
+      }),
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,
       hold: { afterMs: speech.HOLD_LINE_AFTER_MS, everyMs: speech.HOLD_LINE_EVERY_MS },
       transfersByTwilio:

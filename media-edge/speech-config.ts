@@ -36,6 +36,14 @@ const schema = z.object({
   /** The caller's voice activity detector: WebRTC (libfvad) or Silero VAD v6. */
   VAD: z.enum(['webrtc', 'silero']).default('webrtc'),
   BARGE_IN_MIN_MS: z.coerce.number().int().min(20).default(300),
+  /** on: a barge-in pauses the reply, and a backchannel or a noise resumes it; off: it cuts. */
+  FALSE_INTERRUPTION_RESUME: z.enum(['on', 'off']).default('on'),
+  /** Caller speech this long over a paused reply commits the barge-in before recognition. */
+  BACKCHANNEL_MAX_MS: z.coerce.number().int().min(100).default(1500),
+  /** A paused reply waits this long for the verdict on the caller's sound, then is cut. */
+  FALSE_INTERRUPTION_WAIT_MS: z.coerce.number().int().min(100).default(2500),
+  /** A recognition over a paused reply less confident than this is noise (0: only silence is). */
+  FALSE_INTERRUPTION_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
   /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */

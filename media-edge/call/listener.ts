@@ -44,7 +44,11 @@ export interface ListenerDeps {
   recorder: CallRecorder;
   /** The caller has been speaking for the barge-in bound. */
   onSpeaking: () => void;
+  /** The utterance being heard has gone on for `longUtteranceMs`. */
+  onLongUtterance?: () => void;
   onUtterance: (utterance: Utterance) => void;
+  /** Phrases added to the hints of an utterance that starts now (the agent is speaking). */
+  extraHints?: () => readonly string[];
 }
 
 export interface ListenerOptions {
@@ -53,6 +57,8 @@ export interface ListenerOptions {
   turns?: { detector: TurnDetector; probeMs?: number; maxWaitMs?: number };
   /** Caller speech this long while the agent speaks interrupts the agent. */
   bargeInMinMs?: number;
+  /** An utterance this long is reported once through onLongUtterance (ms; none without). */
+  longUtteranceMs?: number;
 }
 
 const TURN_MODEL_FRAMES = 8000 / FRAME_MS;
@@ -73,7 +79,9 @@ export class Listener {
   /** The last 8 s of the caller, what the turn model listens to (only with turn detection). */
   private readonly recent?: FrameRing;
   private readonly bargeInFrames: number;
+  private readonly longUtteranceFrames: number;
   private utterance?: UtteranceRecognizer;
+  private utteranceFrames = 0;
   private speechRun = 0;
   private lastVoicedAt = 0;
   /** What the workflow expects the caller to say next (from the last reply). */
@@ -100,6 +108,14 @@ export class Listener {
     });
     this.preRoll = new FrameRing(this.endpointer.preRollCapacity);
     this.bargeInFrames = Math.ceil((opts.bargeInMinMs ?? 300) / FRAME_MS);
+    this.longUtteranceFrames = opts.longUtteranceMs
+      ? Math.ceil(opts.longUtteranceMs / FRAME_MS)
+      : 0;
+  }
+
+  /** An utterance is open: the caller is speaking (or has not paused long enough to end it). */
+  get hearing(): boolean {
+    return this.utterance !== undefined;
   }
 
   /** One 20 ms μ-law frame from the caller. */
@@ -116,11 +132,15 @@ export class Listener {
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
-      this.utterance = this.deps.recognizer(this.hints, this.closedQuestion);
+      this.utterance = this.deps.recognizer(this.hintsNow(), this.closedQuestion);
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
+      // The utterance's length counts from its speech, not from the pre-roll before it.
+      this.utteranceFrames = this.preRoll.since(event.atMs).length;
     } else if (this.utterance) {
       this.utterance.write(pcm);
+      this.utteranceFrames += 1;
+      if (this.utteranceFrames === this.longUtteranceFrames) this.deps.onLongUtterance?.();
     }
     if (event?.type === 'speech_end' && this.utterance) {
       const recognizer = this.utterance;
@@ -131,6 +151,12 @@ export class Listener {
         endpointedAt: performance.now(),
       });
     }
+  }
+
+  private hintsNow(): string[] | undefined {
+    const extra = this.deps.extraHints?.() ?? [];
+    if (!extra.length) return this.hints;
+    return [...(this.hints ?? []), ...extra];
   }
 
   /** Hang-up: the utterance being heard is dropped. */

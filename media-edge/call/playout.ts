@@ -1,5 +1,5 @@
 // Playout of the agent's audio on one media stream: 20 ms media frames (160 bytes μ-law) at
-// real-time pace, a mark after every chunk, and barge-in.
+// real-time pace, a mark after every chunk, and barge-in (a pause that may resume, or a cut).
 //
 // Why pace instead of sending a whole reply at once: Twilio buffers whatever it is sent, so
 // the audio would leave our hands; `clear` would still stop it, but then nothing on our side
@@ -135,6 +135,8 @@ export class Playout {
   private nextId = 1;
   private speaking = false;
   private disposed = false;
+  /** Paused by a possible barge-in: nothing is sent until resume() (or a cut). */
+  private paused = false;
   private drainWaiters: (() => void)[] = [];
   private readonly counters: PlayoutStats = {
     framesSent: 0,
@@ -198,7 +200,7 @@ export class Playout {
       this.settle(playback, 'completed');
     } else {
       this.queue.push(playback);
-      this.pump();
+      if (!this.paused) this.pump();
       this.speakingMayHaveChanged();
     }
     return handle;
@@ -209,13 +211,66 @@ export class Playout {
    * every pending playback as interrupted with how much of it Twilio had confirmed played.
    */
   interrupt(): InterruptResult {
+    const wasPaused = this.paused;
+    this.paused = false;
     if (!this.isSpeaking) return { cleared: false, playbacks: [] };
     // Cut first: Twilio answers `clear` by echoing every pending mark, and those echoes must
     // not count as played audio.
     const playbacks = this.cutAll('interrupted');
+    // A paused playout sent nothing since its pause's clear: Twilio's buffer is empty.
+    if (wasPaused) return { cleared: true, playbacks };
     const cleared = this.transport.isOpen && this.transport.clear();
     if (cleared) this.counters.clears += 1;
     return { cleared, playbacks };
+  }
+
+  /**
+   * A possible barge-in: stops sending and clears Twilio's buffer like interrupt(), but keeps
+   * every pending playback, rewound to where the caller is known to have heard it, so resume()
+   * can go on from there. We back up to the start of the first chunk whose mark had not come
+   * back: the caller heard at most that chunk and the lead after it (≤ 300 ms at the
+   * defaults), so resuming repeats a syllable or two and never skips a word. Returns the
+   * paused playbacks in play() order (what was heard of each); none when nothing played.
+   */
+  pause(): PlaybackResult[] {
+    if (!this.isSpeaking || this.paused) return [];
+    this.paused = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const pending = new Map<number, Playback>();
+    for (const mark of this.marks) {
+      pending.set(mark.playback.id, mark.playback);
+      this.clearedMarks.add(mark.name); // Twilio echoes them on `clear`: not played
+    }
+    for (const playback of this.queue) pending.set(playback.id, playback);
+    this.marks = [];
+    this.markByName.clear();
+    this.queue = [...pending.values()].sort((a, b) => a.id - b.id);
+    for (const playback of this.queue) {
+      playback.offset = (playback.heardMs / FRAME_MS) * FRAME_BYTES;
+      playback.sentMs = playback.heardMs;
+      playback.framesInChunk = 0;
+    }
+    this.aheadUntil = this.clock.now();
+    if (this.transport.isOpen && this.transport.clear()) this.counters.clears += 1;
+    return this.queue.map((p) => ({
+      id: p.id,
+      ...(p.label !== undefined && { label: p.label }),
+      status: 'interrupted' as const,
+      durationMs: p.durationMs,
+      heardMs: p.heardMs,
+    }));
+  }
+
+  /** After pause(): sends the paused playbacks (and anything queued since) from where they stopped. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.disposed) this.pump();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Resolves once nothing is queued or unconfirmed: played out, interrupted or aborted. */
@@ -234,6 +289,7 @@ export class Playout {
   }
 
   private pump(): void {
+    if (this.paused) return;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     const now = this.clock.now();

@@ -1,7 +1,8 @@
 // One call on the edge, from its media stream: listen (caller frames → VAD → endpointer →
 // recognizer → one final utterance), bridge (each utterance or keypad entry is one update
 // to the call's workflow; the reply comes back), speak (the reply, or a streamed answer's
-// sentences, through the one output queue; the caller talking over the agent cancels it).
+// sentences, through the one output queue; the caller talking over the agent pauses it, and
+// it resumes after a backchannel or a noise, or is cancelled by a real interruption).
 // Partials and audio stay here; only final text, the recognizer's record, the turn clock's
 // timings and the recording's key reach the workflow.
 import { performance } from 'node:perf_hooks';
@@ -11,6 +12,11 @@ import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
 import type { CallBridge } from './bridge';
 import { CallLine } from './call-line';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
+import {
+  BACKCHANNELS,
+  judgeInterruption,
+  type FalseInterruptionOptions,
+} from './false-interruption';
 import { HoldLine, type Held, type HoldLineOptions } from './hold-line';
 import {
   Listener,
@@ -22,7 +28,7 @@ import {
 import { Playout, type PlayoutTransport } from './playout';
 import type { CallRecorder } from './recorder';
 import type { RecordingSink } from './recording-spool';
-import { Speaker, type TurnOutput } from './speaker';
+import { Speaker, type PausedReply, type TurnOutput } from './speaker';
 import type { TtsOutageCheck } from './tts-outage';
 import { TurnClock, type EdgeTurnTiming } from './turn-clock';
 
@@ -75,6 +81,17 @@ export interface CallSessionOptions extends ListenerOptions {
   transfersToDesk?: boolean;
   /** While a turn's reply is awaited: when the prerecorded hold lines play. */
   hold?: HoldLineOptions;
+  /**
+   * A barge-in pauses the reply until the caller's sound is recognized: a backchannel or a
+   * noise resumes it. Without this, any barge-in cuts the reply at once.
+   */
+  falseInterruption?: FalseInterruptionOptions;
+}
+
+/** A reply paused by a possible barge-in, until the verdict or its bound. */
+interface PendingBargeIn {
+  paused: PausedReply;
+  timer: NodeJS.Timeout;
 }
 
 const recordingKey = (callSid: string): string => `recordings/${callSid}.wav`;
@@ -96,6 +113,8 @@ export class CallSession {
   /** The workflow's last reply ended the conversation (a hang-up or transfer follows). */
   private closing = false;
   private ended = false;
+  private readonly falseInterruption?: FalseInterruptionOptions;
+  private pending?: PendingBargeIn;
   /** Called once the call is over (its stream closed). */
   onEnd?: () => void;
 
@@ -105,18 +124,30 @@ export class CallSession {
     opts: CallSessionOptions = {},
   ) {
     this.callSid = stream.callSid;
+    const falseInterruption = opts.falseInterruption;
+    this.falseInterruption = falseInterruption;
     this.listener = new Listener(
       {
         vad: deps.vad,
         recognizer: deps.recognizer,
         recorder: deps.recorder,
         onSpeaking: () => {
-          if (this.speaker.isSpeaking) this.bargeIn();
+          if (this.speaker.isSpeaking) this.overTheAgent();
         },
-        // Turns are answered in order; the next one waits for this one's reply to start.
-        onUtterance: (u) => void this.inTurn(() => this.answer(u)),
+        onLongUtterance: () => {
+          if (this.pending) this.commitBargeIn('the caller kept talking');
+        },
+        onUtterance: (u) => {
+          if (this.pending) return void this.decide(u, this.pending);
+          // Turns are answered in order; the next one waits for this one's reply to start.
+          void this.inTurn(() => this.answer(u));
+        },
+        // The grammar of a local recognizer must know the listening words to hear them.
+        ...(falseInterruption && {
+          extraHints: () => (this.speaker.isSpeaking ? BACKCHANNELS : []),
+        }),
       },
-      opts,
+      { ...opts, ...(falseInterruption && { longUtteranceMs: falseInterruption.maxSpeechMs }) },
     );
     // Everything the caller hears goes through the line, and is recorded as it is sent.
     this.line = new CallLine(stream, {
@@ -196,6 +227,8 @@ export class CallSession {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = undefined;
     this.keypad.dispose();
     this.hold.end();
     this.listener.end();
@@ -226,6 +259,67 @@ export class CallSession {
     return this.turnChain;
   }
 
+  /**
+   * The caller has spoken over the agent for the barge-in bound. The agent stops at once
+   * either way; with false interruptions on, a reply is only paused until the caller's sound
+   * is judged (decide), the caller keeps talking, or the wait's bound passes. A hold line, a
+   * reply still behind one, and a call on the desk are cut at once, as before.
+   */
+  private overTheAgent(): void {
+    if (this.pending) return;
+    const opts = this.falseInterruption;
+    if (!opts || this.hold.isPlaying || this.onDesk) return this.bargeIn();
+    const paused = this.speaker.pause();
+    if (!paused) return this.bargeIn();
+    this.deps.log('barge-in pending: reply paused', { ...paused });
+    this.pending = {
+      paused,
+      timer: setTimeout(() => this.commitBargeIn('no verdict in time'), opts.waitMs),
+    };
+  }
+
+  /** The paused reply is cut for good: the barge-in goes ahead as it always did. */
+  private commitBargeIn(why: string, heard?: { text: string; confidence: number }): void {
+    if (!this.pending) return;
+    clearTimeout(this.pending.timer);
+    this.pending = undefined;
+    this.deps.log('barge-in committed', { why, ...heard });
+    this.bargeIn();
+  }
+
+  /**
+   * The caller's sound over a paused reply has ended: a backchannel or a noise is dropped
+   * (no turn, no signal) and the reply resumes; anything else commits the barge-in and is
+   * answered as a turn. Recognized while paused, so the verdict waits on the recognizer.
+   */
+  private async decide(u: Utterance, pending: PendingBargeIn): Promise<void> {
+    const recognition = await this.recognize(u);
+    const recognizedAt = performance.now();
+    if (this.ended) return;
+    if (this.pending === pending) {
+      const verdict = judgeInterruption(
+        {
+          ...recognition,
+          served: recognition.record.servedBy !== undefined,
+          questionAsked: pending.paused.questionAsked,
+        },
+        { minConfidence: this.falseInterruption!.minConfidence },
+      );
+      const heard = { text: recognition.text, confidence: recognition.confidence };
+      if (verdict !== 'interruption') {
+        this.deps.log(`utterance dropped: ${verdict} over the agent`, heard);
+        // More sound has begun: it is judged in turn (a reply never resumes over the caller).
+        if (this.listener.hearing) return;
+        clearTimeout(pending.timer);
+        this.pending = undefined;
+        this.deps.log('reply resumed', { turnId: pending.paused.turnId });
+        return this.speaker.resume();
+      }
+      this.commitBargeIn('an interruption', heard);
+    }
+    await this.inTurn(() => this.answer(u, { recognition, recognizedAt }));
+  }
+
   private bargeIn(): void {
     // Talking over a hold line cuts it; the reply is still to come, so the workflow is not told.
     if (this.hold.waiting && this.hold.isPlaying) {
@@ -243,18 +337,25 @@ export class CallSession {
       .catch((err: Error) => this.deps.log('barge-in signal failed', { error: err.message }));
   }
 
-  private async answer(u: Utterance): Promise<void> {
-    let recognition: Recognition;
+  private async recognize(u: Utterance): Promise<Recognition> {
     try {
-      recognition = await u.recognizer.finish();
+      return await u.recognizer.finish();
     } catch (err) {
       // The recognizer policy reports failures in its record; a throw here is a bug.
       this.deps.log('recognizer failed', { error: (err as Error).message });
-      recognition = { text: '', confidence: 0, record: { attempts: [] } };
+      return { text: '', confidence: 0, record: { attempts: [] } };
     }
+  }
+
+  /** A turn: the utterance (recognized already when it was judged over a paused reply). */
+  private async answer(
+    u: Utterance,
+    done?: { recognition: Recognition; recognizedAt: number },
+  ): Promise<void> {
+    const recognition = done?.recognition ?? (await this.recognize(u));
     // After the last reply (the line held for a transfer) the workflow takes no more turns.
     if (this.ended || this.closing) return;
-    const recognizedAt = performance.now();
+    const recognizedAt = done?.recognizedAt ?? performance.now();
     const { reply, held } = await this.awaitReply(
       this.deps.bridge.utterance(
         recognition.text,

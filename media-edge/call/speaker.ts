@@ -2,10 +2,12 @@
 // sentences alike are said through a turn's output: each text is synthesized as soon as it
 // is said (overlapping what plays before it) and handed to playout in the order said, across
 // outputs. A barge-in or the hang-up cancels the current output through its one
-// AbortController: its syntheses are aborted, nothing more of it is played.
+// AbortController: its syntheses are aborted, nothing more of it is played. A possible
+// barge-in pauses it first (see false-interruption.ts): it then resumes or is cancelled.
 import { performance } from 'node:perf_hooks';
 import type { SpokenLine } from '../../activities/edge-activities';
 import { isFixedPrompt, speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
+import { asksQuestion } from './false-interruption';
 import type { Playout } from './playout';
 import type { TurnClock } from './turn-clock';
 
@@ -84,10 +86,21 @@ export class TurnOutput implements SpokenLine {
   }
 }
 
+/** A reply paused by the caller's sound: where it stopped, and whether it had asked yet. */
+export interface PausedReply {
+  turnId: number;
+  /** Of the sentence being heard, as interrupt() reports it. */
+  heardMs: number;
+  /** A sentence of the turn that asks a question had started playing. */
+  questionAsked: boolean;
+}
+
 export class Speaker {
   /** The one queue: each text is handed to playout after everything said before it. */
   private tail: Promise<unknown> = Promise.resolve();
   private current?: TurnOutput;
+  /** The latest turn's first question, by its playback (playback ids grow in play order). */
+  private question?: { turnId: number; playbackId: number };
   private ended = false;
   /** The last audio handed to playout, to let it finish before a hang-up. */
   lastPlayback: Promise<unknown> = Promise.resolve();
@@ -118,6 +131,29 @@ export class Speaker {
     return { turnId: current.turnId, heardMs: cut.playbacks[0]?.heardMs ?? 0 };
   }
 
+  /**
+   * A possible barge-in: the audio stops (Twilio's buffer is cleared) but the current output
+   * is kept, to resume() from where the caller heard it or be cut by interrupt(). Undefined
+   * with no output open or nothing playing.
+   */
+  pause(): PausedReply | undefined {
+    const current = this.current;
+    if (!current || current.signal.aborted || !this.deps.playout.isSpeaking) return undefined;
+    const heard = this.deps.playout.pause()[0];
+    if (!heard) return undefined;
+    const q = this.question;
+    return {
+      turnId: current.turnId,
+      heardMs: heard.heardMs,
+      questionAsked: q?.turnId === current.turnId && heard.id >= q.playbackId,
+    };
+  }
+
+  /** The pause was a false alarm: the reply goes on. */
+  resume(): void {
+    this.deps.playout.resume();
+  }
+
   /** The call is over: the current output is cancelled and playout detached. */
   end(): void {
     this.ended = true;
@@ -130,7 +166,7 @@ export class Speaker {
     const textReadyAt = performance.now();
     const audio = this.synthesize(output, text);
     audio.catch(() => undefined); // reported where it is awaited, in order
-    const said = this.tail.then(() => this.handOff(output, audio, textReadyAt));
+    const said = this.tail.then(() => this.handOff(output, audio, textReadyAt, asksQuestion(text)));
     this.tail = said;
     return said;
   }
@@ -139,6 +175,7 @@ export class Speaker {
     output: TurnOutput,
     audio: ReturnType<Speaker['synthesize']>,
     textReadyAt: number,
+    question: boolean,
   ): Promise<Said> {
     const { signal } = output;
     try {
@@ -149,7 +186,10 @@ export class Speaker {
         output.apologised = true;
       }
       const synthesizedAt = performance.now();
-      this.lastPlayback = this.deps.playout.play(mulaw).done;
+      const playback = this.deps.playout.play(mulaw);
+      this.lastPlayback = playback.done;
+      if (question && this.question?.turnId !== output.turnId)
+        this.question = { turnId: output.turnId, playbackId: playback.id };
       if (output.timed)
         this.deps.clock.played(output.turnId, {
           textReadyAt,

@@ -294,6 +294,63 @@ describe('playout', () => {
     assert.equal((await next.done).status, 'completed');
   });
 
+  it('pause clears and stops sending; resume goes on from the first chunk not heard, to the end', async () => {
+    const { clock, transport, playout } = setup({ leadMs: 200, chunkMs: 100 });
+    const first = playout.play(audio(1000, 1), { label: 'reply' });
+    const second = playout.play(audio(500, 2), { label: 'follow-up' });
+    clock.advance(350); // marks at 100, 200, 300 ms of audio have been echoed
+    const sentBefore = transport.media().length;
+
+    const paused = playout.pause();
+    assert.deepEqual(paused, [
+      { id: 1, label: 'reply', status: 'interrupted', durationMs: 1000, heardMs: 300 },
+      { id: 2, label: 'follow-up', status: 'interrupted', durationMs: 500, heardMs: 0 },
+    ]);
+    assert.equal(transport.sent.at(-1)?.type, 'clear');
+    assert.equal(playout.stats.clears, 1);
+    assert.equal(playout.isSpeaking, true, 'a paused reply is still to be said');
+    assert.equal(await peek(first.done), undefined, 'not settled while paused');
+    assert.deepEqual(playout.pause(), [], 'already paused');
+    clock.advance(2_000);
+    assert.equal(transport.media().length, sentBefore, 'nothing sent while paused');
+    const late = playout.play(audio(100, 3));
+    clock.advance(100);
+    assert.equal(transport.media().length, sentBefore, 'a play while paused waits too');
+
+    playout.resume();
+    clock.advance(2_000);
+    assert.equal((await first.done).status, 'completed');
+    assert.equal((await second.done).status, 'completed');
+    assert.equal((await late.done).status, 'completed');
+    // After the clear: the reply from 300 ms on (nothing of it skipped), then the rest.
+    const afterClear = transport.sent.slice(transport.sent.findIndex((x) => x.type === 'clear'));
+    const resent = Buffer.concat(afterClear.flatMap((x) => (x.type === 'media' ? [x.bytes] : [])));
+    assert.deepEqual(
+      resent,
+      Buffer.concat([audio(1000, 1).subarray(300 * 8), audio(500, 2), audio(100, 3)]),
+    );
+  });
+
+  it('interrupt after a pause cuts with what was heard before the pause, without a second clear', async () => {
+    const { clock, transport, playout } = setup({ leadMs: 200, chunkMs: 100 });
+    const reply = playout.play(audio(1000), { label: 'reply' });
+    clock.advance(250);
+    playout.pause();
+    clock.advance(1_000);
+    const result = playout.interrupt();
+    assert.equal(result.cleared, true);
+    assert.deepEqual(result.playbacks, [
+      { id: 1, label: 'reply', status: 'interrupted', durationMs: 1000, heardMs: 200 },
+    ]);
+    assert.equal((await reply.done).status, 'interrupted');
+    assert.equal(playout.stats.clears, 1);
+    assert.equal(transport.sent.filter((x) => x.type === 'clear').length, 1);
+    assert.equal(playout.isSpeaking, false);
+    const next = playout.play(audio(100));
+    clock.advance(200);
+    assert.equal((await next.done).status, 'completed', 'not paused after the cut');
+  });
+
   it('slows down when the echoes show the player started late (jitter buffer)', () => {
     const { clock, transport, playout } = setup(
       { leadMs: 200, chunkMs: 100 },

@@ -126,6 +126,42 @@ describe('speaker: the one output queue', () => {
     assert.equal(speaker.isSpeaking, false);
   });
 
+  it('a pause stops the audio and keeps the output; resume plays the rest, syntheses not aborted', async () => {
+    const tts = new ScriptedTts({ one: 1, two: 100 });
+    const { twilio, speaker } = setup(tts);
+    const output = speaker.open(5, { timed: true });
+    assert.equal(await output.speak('one'), 'played');
+    const two = output.speak('two');
+    const paused = speaker.pause();
+    assert.deepEqual(paused, { turnId: 5, heardMs: 0, questionAsked: false });
+    assert.equal(twilio.clears, 1);
+    assert.equal(output.signal.aborted, false);
+    assert.equal(await two, 'played', 'synthesized and queued while paused');
+    assert.deepEqual(twilio.texts(), ['o'], 'nothing sent while paused');
+    speaker.resume();
+    // The first sentence from its start (no mark of it had come back), then the second.
+    assert.deepEqual(twilio.texts(), ['o', 'o', 't']);
+    assert.deepEqual(tts.aborted, []);
+  });
+
+  it('a pause says whether a sentence that asks a question had started playing', async () => {
+    const { speaker } = setup(new ScriptedTts());
+    const output = speaker.open(6, { timed: false });
+    await output.speak('Your balance is 42 dollars.');
+    await output.speak('Shall I pay it now?');
+    // Nothing echoed (SilentTwilio): the caller is still on the first sentence.
+    assert.equal(speaker.pause()?.questionAsked, false);
+    speaker.resume();
+    assert.equal(speaker.interrupt()?.turnId, 6);
+
+    const asked = speaker.open(7, { timed: false });
+    await asked.speak('Shall I pay it now?');
+    await asked.speak('Please say yes or no.');
+    assert.equal(speaker.pause()?.questionAsked, true);
+    speaker.interrupt();
+    assert.equal(speaker.pause(), undefined, 'nothing playing: nothing to pause');
+  });
+
   it('a sentence that cannot be synthesized fails alone; the next one plays', async () => {
     const { twilio, speaker, logged } = setup(new ScriptedTts({}, { failing: ['x broken'] }));
     const output = speaker.open(2, { timed: false });
