@@ -1,7 +1,8 @@
 // A SpeechToText for tests: scripted transcripts, one per utterance, and failures on demand
 // (a ProviderError of a given kind, on open or on finish, for the first n utterances), with
 // an optional delay before each answer. It keeps what it heard, so a test can check that a
-// retry got the same audio.
+// retry got the same audio, and counts the samples its streams were written as they arrive,
+// so a test can tell a live stream from a replay at finish.
 import type { ProviderErrorKind } from '../../contracts/providers';
 import { pause } from '../pause';
 import { ProviderError } from '../provider-error';
@@ -32,6 +33,8 @@ export class FakeSpeechToText implements SpeechToText {
   requests = 0;
   /** The audio of every utterance that reached its end, in order. */
   readonly heard: Int16Array[] = [];
+  /** Samples written to its streams so far (counted on write, before any finish). */
+  samplesWritten = 0;
   private answered = 0;
   private failed = 0;
   private live = 0;
@@ -106,6 +109,7 @@ class FakeStream implements SttStream {
   write(pcm: Int16Array): void {
     if (this.result || this.aborter.signal.aborted || pcm.length === 0) return;
     this.parts.push(pcm.slice());
+    this.owner.samplesWritten += pcm.length;
   }
 
   finish(): Promise<Transcript> {

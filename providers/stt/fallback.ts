@@ -1,13 +1,15 @@
 // The speech-to-text fallback, itself a SpeechToText (a chain stands wherever one recognizer
-// can). The primary streams live while the caller speaks; if it fails, the utterance is
-// replayed to it for its remaining tries with a short backoff (3 tries in all), then to the
-// fallback provider. Every attempt is recorded on the transcript, the live one first; when
-// none serves, finish() rejects with a FallbackExhaustedError carrying them (the edge then
-// asks the caller to repeat).
+// can). The first link the gate does not pass over (the primary, or the fallback while the
+// primary's breaker is open) streams live while the caller speaks, so its answer is ready
+// when the caller stops; if it fails, the utterance is replayed to that link for its
+// remaining tries (the primary: 3 in all, with a short backoff), then to the links after it.
+// A link passed over is never replayed to. Every attempt is recorded on the transcript, the
+// skipped and live ones first; when none serves, finish() rejects with a
+// FallbackExhaustedError carrying them (the edge then asks the caller to repeat).
 //
 // A live stream cannot be replayed from the phone, so the stream keeps the utterance's PCM
 // (bounded by maxUtteranceMs) and every replay gets exactly the same audio. The replays are
-// the FallbackRunner's links: the primary's remaining tries, then the fallback's.
+// the FallbackRunner's links.
 import { isHealthCheck } from '../health-check';
 import type { ProviderAttempt } from '../../contracts/providers';
 import {
@@ -44,12 +46,17 @@ export interface FallbackSttOptions {
   gate?: FallbackGate;
 }
 
-interface Policy {
-  primary: SpeechToText;
-  fallback?: SpeechToText;
-  primaryAttempts: number;
+/** One recognizer of the chain with its tries for one utterance, the live one included. */
+interface Link {
+  stt: SpeechToText;
+  tries: number;
+  /** Waits before its 2nd, 3rd … try (the last value repeats). */
   backoffMs: number[];
-  fallbackAttempts: number;
+}
+
+interface Policy {
+  /** The primary, then the fallback when there is one. */
+  links: Link[];
   maxUtteranceMs: number;
   attemptTimeoutMs: number;
   onAttempt?: (attempt: ProviderAttempt) => void;
@@ -67,18 +74,20 @@ export class FallbackSpeechToText implements SpeechToText {
     readonly fallback: SpeechToText | undefined,
     options: FallbackSttOptions = {},
   ) {
+    const primaryAttempts = options.primaryAttempts ?? 3;
+    if (primaryAttempts < 1) throw new RangeError('primaryAttempts must be at least 1');
+    const links: Link[] = [
+      { stt: primary, tries: primaryAttempts, backoffMs: options.backoffMs ?? [100, 300] },
+    ];
+    if (fallback)
+      links.push({ stt: fallback, tries: options.fallbackAttempts ?? 1, backoffMs: [] });
     this.policy = {
-      primary,
-      fallback,
-      primaryAttempts: options.primaryAttempts ?? 3,
-      backoffMs: options.backoffMs ?? [100, 300],
-      fallbackAttempts: options.fallbackAttempts ?? 1,
+      links,
       maxUtteranceMs: options.maxUtteranceMs ?? 30_000,
       attemptTimeoutMs: options.attemptTimeoutMs ?? 5_000,
       onAttempt: options.onAttempt,
       gate: options.gate,
     };
-    if (this.policy.primaryAttempts < 1) throw new RangeError('primaryAttempts must be at least 1');
     for (const stt of [primary, fallback]) {
       if (isHealthCheck(stt)) options.gate?.watch?.(stt.name, stt);
     }
@@ -86,8 +95,9 @@ export class FallbackSpeechToText implements SpeechToText {
   }
 
   /**
-   * Starts an utterance at once (the edge writes its first frames right away): the primary's
-   * live stream opens in the background and the audio is kept meanwhile.
+   * Starts an utterance at once (the edge writes its first frames right away): the live
+   * stream of the first link not passed over opens in the background and the audio is kept
+   * meanwhile.
    */
   start(opts: SttStreamOptions): SttStream {
     return new FallbackSttStream(this.policy, opts, true);
@@ -119,12 +129,12 @@ class FallbackSttStream implements SttStream {
   private truncated = false;
   private readonly attempts: ProviderAttempt[] = [];
   private readonly aborter = new AbortController();
+  /** The first link asked: those before it were passed over when the utterance started. */
+  private first = 0;
   private live?: Promise<SttStream | undefined>;
   private liveStream?: SttStream;
   private liveError?: unknown;
   private liveStartedAt = 0;
-  /** The gate passed the primary over: it is neither streamed to nor replayed to. */
-  private primarySkipped = false;
   private result?: Promise<Transcript>;
 
   constructor(
@@ -157,7 +167,7 @@ class FallbackSttStream implements SttStream {
 
   abort(): void {
     if (this.signal.aborted) return;
-    const primary = this.policy.primary.name;
+    const primary = this.policy.links[0]!.stt.name;
     this.aborter.abort(new ProviderError(primary, 'aborted', 'recognition was aborted'));
     this.liveStream?.abort();
   }
@@ -166,16 +176,23 @@ class FallbackSttStream implements SttStream {
     return this.aborter.signal;
   }
 
+  private get liveLink(): Link | undefined {
+    return this.live ? this.policy.links[this.first] : undefined;
+  }
+
+  /** Opens the live stream on the first link the gate does not pass over. */
   private openLive(): void {
-    const { primary, gate } = this.policy;
-    const skip = gate?.skipReason(primary.name);
-    if (skip !== undefined) {
-      this.primarySkipped = true;
-      this.record({ provider: primary.name, ok: false, ms: 0, kind: 'skipped', reason: skip });
-      return;
+    const { links, gate } = this.policy;
+    for (; this.first < links.length; this.first++) {
+      const { name } = links[this.first]!.stt;
+      const skip = gate?.skipReason(name);
+      if (skip === undefined) break;
+      this.record({ provider: name, ok: false, ms: 0, kind: 'skipped', reason: skip });
     }
+    const link = links[this.first];
+    if (!link) return;
     this.liveStartedAt = performance.now();
-    this.live = primary
+    this.live = link.stt
       .open({ ...this.opts, signal: this.signal })
       .then((stream) => {
         if (this.signal.aborted) {
@@ -211,36 +228,26 @@ class FallbackSttStream implements SttStream {
 
   private async run(): Promise<Transcript> {
     let liveError: ProviderError | undefined;
-    if (this.live) {
-      const live = await this.settleLive();
-      if ('transcript' in live) return live.transcript;
+    const liveLink = this.liveLink;
+    if (liveLink) {
+      const live = await this.settleLive(liveLink);
+      if ('transcript' in live) {
+        this.fellBack(liveLink.stt.name);
+        return live.transcript;
+      }
       liveError = live.error;
     }
     this.signal.throwIfAborted();
-    const { primary, fallback, backoffMs, attemptTimeoutMs } = this.policy;
-    const links: FallbackLink<SpeechToText>[] = [];
-    const primaryTries = this.primaryReplays(liveError);
-    if (primaryTries > 0) {
-      // The live stream was the first try: the first replay waits the first backoff step.
-      if (liveError) await pause(backoffMs[0] ?? 0, this.signal);
+    const links = this.replayLinks(liveError);
+    // The live stream was its link's first try: a replay of that link waits a backoff step.
+    if (liveLink && liveError?.retryable && liveLink.tries > 1) {
+      await pause(liveLink.backoffMs[0] ?? 0, this.signal);
       this.signal.throwIfAborted();
-      links.push({
-        provider: primary.name,
-        port: primary,
-        tries: primaryTries,
-        backoffMs: liveError && backoffMs.length > 1 ? backoffMs.slice(1) : backoffMs,
-        timeoutMs: attemptTimeoutMs,
-      });
     }
-    if (fallback) {
-      links.push({
-        provider: fallback.name,
-        port: fallback,
-        tries: this.policy.fallbackAttempts,
-        timeoutMs: attemptTimeoutMs,
-      });
+    if (links.length === 0) {
+      this.fellBack(undefined);
+      throw new FallbackExhaustedError(FAMILY, this.attempts);
     }
-    if (links.length === 0) throw new FallbackExhaustedError(FAMILY, this.attempts);
     const audio = this.audio();
     const runner = new FallbackRunner(FAMILY, links, this.policy.gate);
     const { value } = await runner.run((stt, call) => this.replay(stt, audio, call.signal), {
@@ -255,22 +262,44 @@ class FallbackSttStream implements SttStream {
     return this.transcript(value);
   }
 
-  /** Tries of the primary on the kept audio: all of them without a live stream. */
-  private primaryReplays(liveError?: ProviderError): number {
-    if (this.primarySkipped) return 0;
-    if (!liveError) return this.policy.primaryAttempts;
-    return liveError.retryable ? this.policy.primaryAttempts - 1 : 0;
+  /** The replays, from the first link asked on: of the live one, its remaining tries. */
+  private replayLinks(liveError?: ProviderError): FallbackLink<SpeechToText>[] {
+    const timeoutMs = this.policy.attemptTimeoutMs;
+    return this.policy.links.slice(this.first).flatMap((link, i) => {
+      const afterLive = i === 0 && liveError !== undefined;
+      const tries = !afterLive ? link.tries : liveError.retryable ? link.tries - 1 : 0;
+      if (tries < 1) return [];
+      const backoffMs =
+        afterLive && link.backoffMs.length > 1 ? link.backoffMs.slice(1) : link.backoffMs;
+      return [{ provider: link.stt.name, port: link.stt, tries, backoffMs, timeoutMs }];
+    });
   }
 
-  /** The live attempt, recorded: the transcript, or why the primary failed. */
-  private async settleLive(): Promise<{ transcript: Transcript } | { error: ProviderError }> {
-    const primary = this.policy.primary.name;
+  /**
+   * An utterance settled without the runner (which tells the gate of those it settles): one
+   * that failed or was passed over at its start fell back.
+   */
+  private fellBack(servedBy: string | undefined): void {
+    const failed = this.attempts.filter((a) => !a.ok);
+    if (failed.length > 0) this.policy.gate?.fellBack?.(failed, servedBy);
+  }
+
+  /** The live attempt, recorded: the transcript, or why its link failed. */
+  private async settleLive(
+    link: Link,
+  ): Promise<{ transcript: Transcript } | { error: ProviderError }> {
+    const provider = link.stt.name;
     const stream = await this.live;
     let error = this.liveError;
     if (stream && error === undefined) {
       try {
-        const t = await withTimeout(stream.finish(), stream, this.policy.attemptTimeoutMs, primary);
-        this.record({ provider: primary, ok: true, ms: this.liveMs() });
+        const t = await withTimeout(
+          stream.finish(),
+          stream,
+          this.policy.attemptTimeoutMs,
+          provider,
+        );
+        this.record({ provider, ok: true, ms: this.liveMs() });
         return { transcript: this.transcript(t) };
       } catch (err) {
         error = err;
@@ -279,14 +308,8 @@ class FallbackSttStream implements SttStream {
       stream?.abort();
     }
     this.signal.throwIfAborted();
-    const e = ProviderError.from(primary, error);
-    this.record({
-      provider: primary,
-      ok: false,
-      ms: this.liveMs(),
-      kind: e.kind,
-      reason: e.message,
-    });
+    const e = ProviderError.from(provider, error);
+    this.record({ provider, ok: false, ms: this.liveMs(), kind: e.kind, reason: e.message });
     return { error: e };
   }
 

@@ -1,9 +1,10 @@
 // One conformance suite for the SpeechToText port, run by every adapter: pocketsphinx on
 // real synthesized phone audio, Deepgram against a local server replaying Deepgram's live
 // protocol (Deepgram itself cannot be reached from here), and the fallback adapter (over
-// pocketsphinx alone, and over a failing primary then pocketsphinx), Moonshine on the same
-// audio and the fallback over a failing primary then Moonshine, and the two local engines
-// routed by the question. Then each adapter's own checks.
+// pocketsphinx alone, over a failing primary then pocketsphinx, and over a primary passed
+// over with pocketsphinx streaming live), Moonshine on the same audio and the fallback over a
+// failing primary then Moonshine, and the two local engines routed by the question. Then
+// each adapter's own checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
@@ -403,6 +404,20 @@ sttConformance('fallback over [failing primary, pocketsphinx]', async () => {
   return {
     stt: new FallbackSpeechToText(failing, local, { backoffMs: [10] }),
     inUse: () => failing.openStreams + local.poolStats.busy,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+    provider: 'pocketsphinx',
+    dispose: () => local.dispose(),
+  };
+});
+
+sttConformance('fallback over [passed-over primary, pocketsphinx live]', async () => {
+  // The gate passes the primary over (its breaker open): pocketsphinx takes the live stream.
+  const skipped = new FakeSpeechToText({ name: 'skipped', transcripts: ['never asked'] });
+  const local = new PocketsphinxSpeechToText({ poolSize: 1 });
+  const gate = { skipReason: (p: string) => (p === 'skipped' ? 'circuit open' : undefined) };
+  return {
+    stt: new FallbackSpeechToText(skipped, local, { gate }),
+    inUse: () => skipped.openStreams + local.poolStats.busy,
     utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
     provider: 'pocketsphinx',
     dispose: () => local.dispose(),

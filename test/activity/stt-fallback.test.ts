@@ -1,7 +1,7 @@
 // The speech-to-text fallback for one utterance. On the wire: the primary (Deepgram, against
 // a local server replaying its live protocol, failing as recorded) is retried with backoff,
 // then the fallback (the real local pocketsphinx on real phone audio) gets the same kept
-// audio. With fakes: the policy's own rules (gate, timeouts, final failures, abort) and the
+// audio; with Deepgram passed over, pocketsphinx streams live. With fakes: the policy's own rules (gate, timeouts, final failures, abort) and the
 // one attempts list it keeps.
 import assert from 'node:assert/strict';
 import type { ProviderAttempt } from '../../contracts/providers';
@@ -10,13 +10,14 @@ import { ProviderError } from '../../providers/provider-error';
 import type { PcmAudio, SttStream } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FakeSpeechToText } from '../../providers/stt/fake';
-import { FallbackSpeechToText } from '../../providers/stt/fallback';
+import { FallbackSpeechToText, type FallbackSttOptions } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer } from '../../testing/deepgram-replay';
 import { speak } from '../../testing/speech-audio';
+import { eventually } from '../../testing/eventually';
 
 const norm = (s: string) => normalizeWords(s).join(' ');
 
@@ -154,6 +155,17 @@ describe('STT fallback on the wire (Deepgram replay server, real pocketsphinx)',
     assert.deepEqual(shape(t.attempts!), ['deepgram:replay:unavailable', 'deepgram:replay:ok']);
   });
 
+  it('with Deepgram passed over, pocketsphinx streams live and serves: Deepgram is never dialled', async () => {
+    const gate: FallbackGate = {
+      skipReason: (p) => (p === 'deepgram' ? 'circuit open' : undefined),
+    };
+    const t = await utterance(new FallbackSpeechToText(deepgram, sphinx, { gate }), audio.samples);
+    assert.equal(t.provider, 'pocketsphinx');
+    assert.equal(norm(t.text), 'what is my balance');
+    assert.deepEqual(shape(t.attempts!), ['deepgram:live:skipped', 'pocketsphinx:live:ok']);
+    assert.equal(server.connections.length, 0);
+  });
+
   it('abort() stops the retries: no further attempts, finish() rejects', async () => {
     server.enqueue('service-unavailable', 'service-unavailable', 'service-unavailable');
     const seen: ProviderAttempt[] = [];
@@ -203,7 +215,7 @@ describe('STT fallback policy (fakes)', function () {
     const t = await say(stt);
     assert.equal(t.text, 'from fallback');
     assert.equal(primary.requests, 0, 'no live stream was opened to a skipped primary');
-    assert.deepEqual(shape(t.attempts!), ['primary:live:skipped', 'fallback:replay:ok']);
+    assert.deepEqual(shape(t.attempts!), ['primary:live:skipped', 'fallback:live:ok']);
     assert.equal(t.attempts![0]!.reason, 'circuit open');
 
     const both = new FallbackSpeechToText(primary, fallback, {
@@ -236,7 +248,7 @@ describe('STT fallback policy (fakes)', function () {
         gate: { ...recording, skipReason: (p) => (p === 'primary' ? 'circuit open' : undefined) },
       }),
     );
-    assert.deepEqual(told, ['fallback:replay:ok']);
+    assert.deepEqual(told, ['fallback:live:ok']);
   });
 
   it('a live stream that gives no transcript in time counts as a timeout and is aborted', async () => {
@@ -319,5 +331,115 @@ describe('STT fallback policy (fakes)', function () {
     );
     assert.deepEqual(shape(err.attempts), ['down:live:timeout']);
     assert.equal(down.requests, 1);
+  });
+
+  describe('with the primary passed over, the fallback streams live', function () {
+    const passedOver = gate({ primary: 'circuit open' });
+    const chain = (fallback: FakeSpeechToText, opts: FallbackSttOptions = {}) => {
+      const primary = new FakeSpeechToText({ name: 'primary', transcripts: ['from primary'] });
+      return {
+        primary,
+        stt: new FallbackSpeechToText(primary, fallback, { gate: passedOver, ...opts }),
+      };
+    };
+
+    it('gets every frame as it comes, in order, and its transcript serves', async () => {
+      const fallback = new FakeSpeechToText({ name: 'fallback', transcripts: ['from fallback'] });
+      const { primary, stt } = chain(fallback);
+      const stream = stt.start({ sampleRate: 8000 });
+      stream.write(pcm.subarray(0, 160)); // before the live stream has opened: kept
+      await new Promise((r) => setImmediate(r));
+      for (let i = 160; i < pcm.length; i += 160) stream.write(pcm.subarray(i, i + 160));
+      assert.equal(fallback.samplesWritten, pcm.length, 'written while the caller spoke');
+      assert.equal(fallback.heard.length, 0, 'nothing finished yet');
+      const t = await stream.finish();
+      assert.equal(t.text, 'from fallback');
+      assert.equal(t.provider, 'fallback');
+      assert.deepEqual(shape(t.attempts!), ['primary:live:skipped', 'fallback:live:ok']);
+      assert.equal(fallback.requests, 1, 'no replay');
+      assert.deepEqual(fallback.heard[0], pcm);
+      assert.equal(primary.requests, 0);
+    });
+
+    it('a failing live fallback rejects with both attempts; the skipped primary is not replayed to', async () => {
+      const fallback = new FakeSpeechToText({ name: 'fallback', fail: { kind: 'unavailable' } });
+      const { primary, stt } = chain(fallback);
+      const err = await exhausted(say(stt));
+      assert.deepEqual(shape(err.attempts), ['primary:live:skipped', 'fallback:live:unavailable']);
+      assert.equal(fallback.samplesWritten, pcm.length);
+      assert.equal(fallback.requests, 1);
+      assert.equal(primary.requests, 0);
+      assert.equal(err.retryable, true);
+    });
+
+    it('a live fallback that fails to open rejects with both attempts', async () => {
+      const fallback = new FakeSpeechToText({
+        name: 'fallback',
+        fail: { kind: 'unavailable', on: 'open' },
+      });
+      const { primary, stt } = chain(fallback);
+      const err = await exhausted(say(stt));
+      assert.deepEqual(shape(err.attempts), ['primary:live:skipped', 'fallback:live:unavailable']);
+      assert.equal(primary.requests, 0);
+    });
+
+    it('its remaining tries are replays of the same audio', async () => {
+      const fallback = new FakeSpeechToText({
+        name: 'fallback',
+        transcripts: ['second time'],
+        fail: { kind: 'rate_limited', times: 1 },
+      });
+      const { stt } = chain(fallback, { fallbackAttempts: 2 });
+      const t = await say(stt);
+      assert.equal(t.text, 'second time');
+      assert.deepEqual(shape(t.attempts!), [
+        'primary:live:skipped',
+        'fallback:live:rate_limited',
+        'fallback:replay:ok',
+      ]);
+      assert.deepEqual(fallback.heard, [pcm, pcm]);
+    });
+
+    it('its finish is bounded by attemptTimeoutMs: a timeout, and the stream is aborted', async () => {
+      const fallback = new FakeSpeechToText({
+        name: 'fallback',
+        transcripts: ['late'],
+        delayMs: 5000,
+      });
+      const { stt } = chain(fallback, { attemptTimeoutMs: 100 });
+      const err = await exhausted(say(stt));
+      assert.deepEqual(shape(err.attempts), ['primary:live:skipped', 'fallback:live:timeout']);
+      assert.equal(fallback.openStreams, 0);
+      assert.equal(fallback.heard.length, 0);
+    });
+
+    it('abort() ends the live fallback: finish() rejects as aborted', async () => {
+      const fallback = new FakeSpeechToText({ name: 'fallback', transcripts: ['never'] });
+      const { stt } = chain(fallback);
+      const stream = stt.start({ sampleRate: 8000 });
+      stream.write(pcm);
+      await eventually('the live fallback stream', () => fallback.openStreams === 1, 5000, 5);
+      stream.abort();
+      assert.equal(fallback.openStreams, 0);
+      await assert.rejects(stream.finish(), (e: ProviderError) => e.kind === 'aborted');
+      assert.equal(fallback.heard.length, 0);
+    });
+
+    it('tells the gate the utterance fell back: the primary passed over, who served', async () => {
+      const notes: string[] = [];
+      const recording: FallbackGate = {
+        ...passedOver,
+        fellBack: (failed, servedBy) =>
+          notes.push(`${failed.map((a) => `${a.provider}:${a.kind}`).join(',')}>${servedBy}`),
+      };
+      const served = new FakeSpeechToText({ name: 'fallback', transcripts: ['ok'] });
+      await say(chain(served, { gate: recording }).stt);
+      const down = new FakeSpeechToText({ name: 'fallback', fail: { kind: 'unavailable' } });
+      await exhausted(say(chain(down, { gate: recording }).stt));
+      assert.deepEqual(notes, [
+        'primary:skipped>fallback',
+        'primary:skipped,fallback:unavailable>undefined',
+      ]);
+    });
   });
 });
