@@ -14,7 +14,7 @@ import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import type { KbChunk } from '../../providers/vectors/port';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
 import { silentLog } from '../../infra/paths';
-import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
+import { QdrantReplayServer } from '../../testing/qdrant-replay';
 
 const LATE_FEE: KbChunk = {
   id: 'billing.md#2',
