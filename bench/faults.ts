@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
+import type { Answerer } from '../conversation/answers/answerer';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { ingestFolder } from '../conversation/knowledge/ingest';
 import { DEFAULT_KB_FOLDER } from '../conversation/knowledge/local-index';
@@ -382,15 +383,29 @@ const vectorDown: Build = async (faults, health) => {
     embedder: sharedUseLiteEmbedder(),
   });
   const searches = () => qdrant.served.get('POST /collections/{name}/points/query') ?? 0;
+  const knowledge = await createKnowledgeAnswerer({ env, health });
+  // What the answers were grounded on: documents (from either index) or none.
+  const answers = { grounded: 0, noRetrieval: 0, other: 0 };
+  const answerer: Answerer = {
+    answer: async (input, o) => {
+      const r = await knowledge.answer(input, o);
+      if (r.documentIds.length) answers.grounded++;
+      else if (r.refused === 'no_retrieval' || r.degraded === 'no_retrieval') answers.noRetrieval++;
+      else answers.other++;
+      return r;
+    },
+  };
   return {
     fault: 'vector-down',
     path: 'audio',
     script: saying(['what is the late fee', 'what happens if I pay late']),
-    stack: { pool: await testDb(), answerer: await createKnowledgeAnswerer({ env, health }) },
+    stack: { pool: await testDb(), answerer },
     breaker: 'vectors:qdrant',
     faultOf: () => proxied(proxy),
     close: async () => {
-      console.log(`  vector-down: Qdrant's stand-in answered ${searches()} searches`);
+      console.log(
+        `  vector-down: answers ${JSON.stringify(answers)}; Qdrant's stand-in answered ${searches()} searches`,
+      );
       await faults.remove(proxy.name);
       await qdrant.close();
     },
