@@ -11,9 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
+import type { Answerer } from '../conversation/answers/answerer';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { ingestFolder } from '../conversation/knowledge/ingest';
+import { DEFAULT_KB_FOLDER } from '../conversation/knowledge/local-index';
 import { databaseUrl, infraUp, objectStoreConfig, redisUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
+import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { ProviderHealth } from '../providers/health/provider-health';
 import { startHealthChecks } from '../providers/health/health-checker';
@@ -24,6 +28,7 @@ import { FallbackTextToSpeech } from '../providers/tts/fallback';
 import { LocalTts } from '../providers/tts/local';
 import { PiecewiseSpeech } from '../providers/tts/piecewise';
 import { PrerecordedTts } from '../providers/tts/prerecorded';
+import { QdrantVectorIndex } from '../providers/vectors/qdrant';
 import type { CallerScriptItem } from '../simulator/caller-script';
 import { DeepgramReplayServer } from '../testing/deepgram-replay';
 import { CALLERS_WITH_A_BILL, saying } from '../testing/edge-stack';
@@ -36,6 +41,7 @@ import {
   throughProxy,
 } from '../testing/faults';
 import { OpenAiReplayServer } from '../testing/openai-replay';
+import { QdrantMemoryServer } from '../testing/qdrant-memory';
 import { resetDb, teardownPlatform, testDb } from '../testing/platform';
 import { installCompactLogging } from '../workers/logging';
 import { FaultStack, leftovers, type FaultStackOptions, type PlacedCall } from './fault-calls';
@@ -356,6 +362,56 @@ const crmDown: Build = async (faults, health) => {
   };
 };
 
+/**
+ * Qdrant (a stand-in holding the knowledge base, searched for real) refusing connections; the
+ * published local index answers. Retrieval runs where the answer is made: the edge, for these
+ * spoken questions.
+ */
+const vectorDown: Build = async (faults, health) => {
+  const qdrant = new QdrantMemoryServer();
+  const url = await qdrant.start();
+  const proxy = await faults.proxy('bench-vectors', hostPort(url));
+  const env = {
+    ...process.env,
+    LLM_CHAIN: 'template',
+    VECTOR_INDEX: 'qdrant',
+    QDRANT_URL: throughProxy(url, proxy),
+  };
+  await ingestFolder({
+    folder: DEFAULT_KB_FOLDER,
+    index: new QdrantVectorIndex({ url }, env),
+    embedder: sharedUseLiteEmbedder(),
+  });
+  const searches = () => qdrant.served.get('POST /collections/{name}/points/query') ?? 0;
+  const knowledge = await createKnowledgeAnswerer({ env, health });
+  // What the answers were grounded on: documents (from either index) or none.
+  const answers = { grounded: 0, noRetrieval: 0, other: 0 };
+  const answerer: Answerer = {
+    answer: async (input, o) => {
+      const r = await knowledge.answer(input, o);
+      if (r.documentIds.length) answers.grounded++;
+      else if (r.refused === 'no_retrieval' || r.degraded === 'no_retrieval') answers.noRetrieval++;
+      else answers.other++;
+      return r;
+    },
+  };
+  return {
+    fault: 'vector-down',
+    path: 'audio',
+    script: saying(['what is the late fee', 'what happens if I pay late']),
+    stack: { pool: await testDb(), answerer },
+    breaker: 'vectors:qdrant',
+    faultOf: () => proxied(proxy),
+    close: async () => {
+      console.log(
+        `  vector-down: answers ${JSON.stringify(answers)}; Qdrant's stand-in answered ${searches()} searches`,
+      );
+      await faults.remove(proxy.name);
+      await qdrant.close();
+    },
+  };
+};
+
 const SCENARIOS: Record<string, Build> = {
   'llm-blackhole': llmBlackhole,
   'asr-down': asrDown,
@@ -363,6 +419,7 @@ const SCENARIOS: Record<string, Build> = {
   'tts-down': ttsDown,
   'object-store-down': objectStoreDown,
   'crm-down': crmDown,
+  'vector-down': vectorDown,
 };
 
 export const FAULT_NAMES = Object.keys(SCENARIOS);

@@ -208,7 +208,7 @@ program
   .option(
     '--faults [name]',
     'only the degraded modes under real faults, whole calls: LLM black hole, ASR, Redis, TTS, ' +
-      'object store and CRM down (or the one named) — calls before, during and after, ' +
+      'object store, CRM and vector store down (or the one named) — calls before, during and after, ' +
       'detection and recovery times, call logs, events and payments lost or doubled',
   )
   .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {

@@ -2,9 +2,17 @@
 // with the proxy disabled, and the local PGlite index behind it in the chain. The local index
 // answers; with both away, a sensitive question (billing, policies) is handed to a person (a
 // refusal, which the call turns into a transfer) and any other gets a general line and a
-// callback offer, without stating a fact.
+// callback offer, without stating a fact. Then the answerer as the processes build it
+// (`VECTOR_INDEX=qdrant`, the published local index, the breaker) over the knowledge base
+// ingested into the in-memory Qdrant stand-in: the wiring `bench --faults vector-down` measures.
 import assert from 'node:assert/strict';
 import { createAnswerer } from '../../conversation/answers/answer';
+import { createKnowledgeAnswerer } from '../../conversation/answers/knowledge-answerer';
+import type { Answerer } from '../../conversation/answers/answerer';
+import { ingestFolder } from '../../conversation/knowledge/ingest';
+import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
+import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
+import { ProviderHealth } from '../../providers/health/provider-health';
 import type { AnswerInput } from '../../contracts/answers';
 import type { KbIntentName } from '../../contracts/call';
 import { languageModelFromEnv } from '../../providers/llm/config';
@@ -14,7 +22,8 @@ import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import type { KbChunk } from '../../providers/vectors/port';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
 import { silentLog } from '../../infra/paths';
-import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
+import { QdrantMemoryServer } from '../../testing/qdrant-memory';
+import { QdrantReplayServer } from '../../testing/qdrant-replay';
 
 const LATE_FEE: KbChunk = {
   id: 'billing.md#2',
@@ -115,5 +124,62 @@ describe('vector store away (Qdrant through Toxiproxy, the local index behind it
         assert.doesNotMatch(r.text, /\d/, 'nothing stated as fact');
       });
     }
+  });
+});
+
+describe('vector store away, as the processes wire it (VECTOR_INDEX=qdrant, the breaker)', function () {
+  this.timeout(300_000);
+  const qdrant = new QdrantMemoryServer();
+  const health = new ProviderHealth();
+  let proxy: FaultProxy;
+  let answerer: Answerer;
+  const searches = () => qdrant.served.get('POST /collections/{name}/points/query') ?? 0;
+  const lateFee = () => answerer.answer(input('ask_billing', 'what is the late fee'));
+
+  before(async () => {
+    const url = await qdrant.start();
+    proxy = await (await startFaultProxy()).proxy('vectors-wiring-qdrant', hostPort(url));
+    const env = {
+      ...process.env,
+      LLM_CHAIN: 'template',
+      VECTOR_INDEX: 'qdrant',
+      QDRANT_URL: throughProxy(url, proxy),
+    };
+    await ingestFolder({
+      folder: DEFAULT_KB_FOLDER,
+      index: new QdrantVectorIndex({ url }, env),
+      embedder: sharedUseLiteEmbedder(),
+    });
+    answerer = await createKnowledgeAnswerer({ env, health });
+  });
+  after(async () => {
+    await proxy.clear();
+    await health.close();
+    await qdrant.close();
+  });
+
+  it('retrieves from Qdrant while it answers', async () => {
+    const before = searches();
+    const r = await lateFee();
+    assert.ok(searches() > before, 'Qdrant was searched');
+    assert.ok(
+      r.documentIds.some((id) => id.startsWith('billing/')),
+      r.documentIds.join(),
+    );
+    assert.equal(r.refused, undefined, r.text);
+  });
+
+  it('Qdrant refusing: the local index answers the same question, and its breaker opens', async () => {
+    await proxy.down();
+    for (let i = 0; i < 10 && health.state('vectors:qdrant').state.state !== 'open'; i++) {
+      const r = await lateFee();
+      assert.ok(
+        r.documentIds.some((id) => id.startsWith('billing/')),
+        r.documentIds.join(),
+      );
+      assert.equal(r.refused, undefined, r.text);
+      assert.equal(r.degraded, undefined);
+    }
+    assert.equal(health.state('vectors:qdrant').state.state, 'open');
   });
 });

@@ -1,7 +1,8 @@
 // One conformance suite for every VectorIndex adapter: PGlite + pgvector for real, and
 // Qdrant against a loopback server replaying recorded exchanges of its REST API (no Qdrant
 // server can be installed here); the replay fails the test on any request it did not
-// record; and the fallback adapter wrapping PGlite, alone and reading through [a failing
+// record; Qdrant against the in-memory stand-in the fault bench searches (the same suite
+// keeps it honest); and the fallback adapter wrapping PGlite, alone and reading through [a failing
 // fake, PGlite]. The vectors are small and hand-made so the expected order is obvious.
 import assert from 'node:assert/strict';
 import { ProviderError } from '../../providers/provider-error';
@@ -10,7 +11,8 @@ import { FakeVectorIndex } from '../../providers/vectors/fake';
 import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 import { QdrantVectorIndex, uuidV5 } from '../../providers/vectors/qdrant';
-import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
+import { QdrantMemoryServer } from '../../testing/qdrant-memory';
+import { QdrantReplayServer } from '../../testing/qdrant-replay';
 
 type Index = VectorIndex & { documentIds(): Promise<string[]> };
 
@@ -48,6 +50,8 @@ interface Subject {
 
 const replay = new QdrantReplayServer();
 let qdrantUrl = '';
+const memory = new QdrantMemoryServer();
+let memoryUrl = '';
 let pglite: PgliteVectorIndex | undefined;
 
 const SUBJECTS: Subject[] = [
@@ -99,6 +103,19 @@ const SUBJECTS: Subject[] = [
     check: () => replay.assertDone(),
     explain: () => replay.mismatches,
     stop: () => replay.close(),
+  },
+  {
+    name: 'qdrant (in-memory stand-in)',
+    async start() {
+      memoryUrl = await memory.start();
+    },
+    async open() {
+      memory.reset();
+      return new QdrantVectorIndex({ url: memoryUrl, collection: 'kb_test' }, {});
+    },
+    check: () => undefined,
+    explain: () => [],
+    stop: () => memory.close(),
   },
 ];
 

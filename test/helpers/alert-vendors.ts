@@ -9,7 +9,7 @@
 //   annotations?, startsAt?, endsAt?, generatorURL?}; 200 with an empty body; 400 with
 //   {code, message}. An alert is its label set; endsAt in the past resolves it.
 import type { IncomingMessage } from 'node:http';
-import { JsonHttpServer, type JsonReply } from '../fixtures/json-http';
+import { JsonHttpServer, type JsonReply } from '../../testing/json-http';
 
 export interface AlertRequest {
   path: string;

@@ -9,7 +9,7 @@ import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import { hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
-import { QdrantReplayServer } from '../fixtures/qdrant/replay-server';
+import { QdrantReplayServer } from '../../testing/qdrant-replay';
 
 export interface VectorsDown {
   answerer: Answerer;
