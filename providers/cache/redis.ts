@@ -24,11 +24,15 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|OOM|READ
  * connection attempt gives up after 1 s: about a second per command while Redis is down.
  */
 export function redisCacheClient(url: string): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 50, 500),
     connectTimeout: 1_000,
   });
+  // Redis away is the cache's breaker's to report (once, as a health change), not a line
+  // per reconnection try: without a listener ioredis prints every one as unhandled.
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 export class RedisCache implements Cache, HealthCheck {

@@ -165,8 +165,14 @@ describe('active health checks (real faults, no caller requests)', function () {
   it('the cache Redis refused: PING checks open the breaker and close it once it is back', async () => {
     const proxy = await proxyFor('hc-redis-down', hostPort(redisUrl));
     const client = redisCacheClient(throughProxy(redisUrl, proxy));
-    client.on('error', () => undefined);
     closers.push(() => client.disconnect());
+    // The client's reconnection errors are the breaker's to report, not a log line each.
+    const printed: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+    closers.push(() => {
+      console.error = consoleError;
+    });
     const health = new ProviderHealth({ policy });
     new FallbackCache(
       [{ provider: 'redis', port: new RedisCache(client) }],
@@ -185,6 +191,10 @@ describe('active health checks (real faults, no caller requests)', function () {
       15_000,
       'breaker closed',
       () => health.state('cache:redis').state.state === 'closed',
+    );
+    assert.deepEqual(
+      printed.filter((l) => l.includes('[ioredis]')),
+      [],
     );
   });
 
