@@ -53,7 +53,6 @@ export function ttsCacheOn(
   namespace: string,
 ): { cache: TtsCache; redis: Redis } {
   const redis = redisCacheClient(url);
-  redis.on('error', () => undefined); // the cache's errors carry it
   const audio = objectStoreConfig('audio');
   const cache = new TtsCache({
     cache: new FallbackCache([{ provider: 'redis', port: new RedisCache(redis) }], gate),

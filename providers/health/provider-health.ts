@@ -304,7 +304,6 @@ export function sharedProviderHealth(
   opts: Omit<ProviderHealthOptions, 'store' | 'onClose'> = {},
 ): ProviderHealth {
   const redis = redisCacheClient(redisUrl);
-  redis.on('error', () => undefined); // reported once by the health itself, not per retry
   return new ProviderHealth({
     ...opts,
     store: new RedisHealthStore(redis),
