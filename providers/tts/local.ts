@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pcmToMulaw } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav } from '../../audio/wav';
+import type { HealthCheck } from '../health-check';
 import { ProviderError } from '../provider-error';
 import type { SpeechAudio, TextToSpeech } from './port';
 
@@ -48,7 +49,7 @@ const MAX_WAV_BYTES = 32 * 1024 * 1024;
 /** |sample| at or below this counts as silence when trimming (≈ −54 dBFS). */
 const SILENCE_LEVEL = 64;
 
-export class LocalTts implements TextToSpeech {
+export class LocalTts implements TextToSpeech, HealthCheck {
   readonly name = 'local';
   readonly voice: string;
   private readonly opts: LocalTtsOptions;
@@ -82,6 +83,24 @@ export class LocalTts implements TextToSpeech {
     }
     const mulaw = pcmToMulaw(line);
     return { mulaw, durationMs: mulaw.length / 8, provider: this.name, voice: this.voice };
+  }
+
+  /**
+   * The health check: the engine runs and has the voice (flite lists its voices; espeak-ng
+   * prints its version), a few ms of one process and no speech, so a missing or broken
+   * engine opens the breaker before callers find it.
+   */
+  async check(signal: AbortSignal): Promise<void> {
+    if (this.opts.engine === 'espeak-ng') {
+      await spawnEngine(this.opts.command ?? 'espeak-ng', ['--version'], '', signal);
+      return;
+    }
+    const listed = (
+      await spawnEngine(this.opts.command ?? 'flite', ['-lv'], '', signal)
+    ).toString();
+    const named = !this.opts.voice.includes('/');
+    if (named && !listed.split(/\s+/).includes(this.opts.voice))
+      throw engineFailure(`flite has no voice "${this.opts.voice}" (${listed.trim()})`);
   }
 
   private async run(text: string, signal: AbortSignal | undefined): Promise<Buffer> {

@@ -527,6 +527,21 @@ describe('local engine (flite)', () => {
   it('refuses empty text as bad input', async () => {
     assertFailure(await rejection(new LocalTts().synthesize('  ')), FailureType.BadInput, true);
   });
+
+  it('its health check passes with the engine and voice there, and fails without either', async () => {
+    const signal = new AbortController().signal;
+    await new LocalTts().check(signal);
+    await new LocalTts({ engine: 'espeak-ng' }).check(signal);
+    for (const broken of [
+      new LocalTts({ command: '/nonexistent/flite' }),
+      new LocalTts({ voice: 'no-such-voice' }),
+      new LocalTts({ engine: 'espeak-ng', command: '/nonexistent/espeak-ng' }),
+    ]) {
+      const err = await rejection(broken.check(signal));
+      assert.ok(err instanceof ProviderError, String(err));
+      assert.deepEqual([err.provider, err.kind, err.retryable], ['local', 'unavailable', true]);
+    }
+  });
 });
 
 describe('piper voice (en_US-joe-medium)', () => {
