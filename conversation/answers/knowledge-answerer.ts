@@ -36,7 +36,11 @@ export async function createKnowledgeAnswerer(
   const indexes: VectorIndex[] = [];
   if (env.VECTOR_INDEX === 'qdrant') indexes.push(new QdrantVectorIndex({}, env));
   await ensureLocalKnowledgeIndex({ log });
-  indexes.push(openKnowledgeIndex());
+  const local = openKnowledgeIndex();
+  // Loaded now (≈ 1 s) even behind Qdrant: when Qdrant goes away, the first caller it serves
+  // does not wait for the load.
+  await local.refresh();
+  indexes.push(local);
   const links = indexes.map((index) => ({ provider: index.name, port: index }));
   const embedder = sharedUseLiteEmbedder();
   const retriever = new Retriever(
