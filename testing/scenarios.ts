@@ -234,14 +234,14 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'silence-while-confirming',
     category: 'silence',
-    script: [say('pay my bill'), pause(30_000), say('yes')],
+    script: [say('pay my bill'), pause(40_000), say('yes')],
     checks: [reprompted, paidOnce],
   },
 
   knowledge('kb-late-fee', "um, what's the late fee if I pay late", /\$?10\b|ten dollars/i, 'the $10 late fee'), // prettier-ignore
   knowledge('kb-autopay', 'how do I set up autopay', /autopay|automatic/i, 'how autopay works'),
-  knowledge('kb-outage', 'my power is out, is there an outage in my area', /outage|restor|crew/i, 'what happens in an outage'), // prettier-ignore
-  knowledge('kb-plans', 'what internet plans do you have', /\bMbps\b|\bplan/i, 'the internet plans'), // prettier-ignore
+  knowledge('kb-outage', 'my power is out, is there an outage in my area', /outage|restor|crew|report/i, 'what happens in an outage'), // prettier-ignore
+  knowledge('kb-plans', 'what internet plans do you have', /\bplan|\bMbps\b|\bBasic 100\b|\bFiber 500\b|\bGigabit\b/i, 'the internet plans'), // prettier-ignore
   knowledge('kb-refund-policy', 'can you tell me your refund policy', /refund/i, 'the refund policy'), // prettier-ignore
   knowledge('kb-moving', "I'm moving next month, what do I need to do", /mov|transfer|address/i, 'what to do when moving'), // prettier-ignore
   knowledge('kb-senior-discount', 'do you have a discount for seniors', /discount|senior/i, 'the senior discount'), // prettier-ignore
