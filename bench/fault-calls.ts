@@ -22,6 +22,7 @@ import type { FallbackTextToSpeech } from '../providers/tts/fallback';
 import type { CallerScriptItem } from '../simulator/caller-script';
 import { startCall } from '../testing/calls';
 import { callStack, startEdgeStack, type EdgeStack } from '../testing/edge-stack';
+import { paymentsOf } from '../testing/scenario-run';
 import { localEnv, workflowBundle } from '../testing/platform';
 import { createCallWorker } from '../workers/call-worker-factory';
 import { postgresCallDeps } from '../workers/postgres-deps';
@@ -229,17 +230,7 @@ export async function leftovers(
   let doubled = 0;
   let charged = 0;
   for (const c of calls) {
-    // Keys carry the call's workflow id (`<workflow>:pay:<invoice>…`).
-    const like = `%${c.workflowId}%`;
-    const q = async (sql: string) =>
-      Number((await db.query<{ n: string }>(sql, [like])).rows[0]!.n);
-    const charges = await q(
-      'SELECT count(*) AS n FROM gateway_charges WHERE idempotency_key LIKE $1',
-    );
-    const refunds = await q(
-      'SELECT count(*) AS n FROM gateway_refunds r JOIN gateway_charges c ON c.id = r.charge_id WHERE c.idempotency_key LIKE $1',
-    );
-    const payments = await q('SELECT count(*) AS n FROM payments WHERE idempotency_key LIKE $1');
+    const { payments, charges, refunds } = await paymentsOf(db, c.workflowId);
     charged += payments;
     if (charges - refunds !== payments) lost++; // a charge standing without its payment, or back
     if (payments > 1 || charges - refunds > 1) doubled++;

@@ -174,6 +174,16 @@ async function placeDemoCalls(): Promise<void> {
   );
 }
 
+interface BenchOptions {
+  calls?: string;
+  turns?: string;
+  think: string;
+  voice?: boolean;
+  voices?: string;
+  only?: string;
+  stt: string;
+}
+
 program
   .command('bench')
   .description(
@@ -211,7 +221,32 @@ program
       'object store, CRM and vector store down (or the one named) — calls before, during and after, ' +
       'detection and recovery times, call logs, events and payments lost or doubled',
   )
-  .action(async (o: { calls?: string; turns?: string; think: string; voice?: boolean }) => {
+  .option(
+    '--scenarios',
+    'only task success on unseen voices: the scripted calls (balance, payments, silence, ' +
+      'questions, injections …) as real audio through the edge, per voice and recognizer',
+  )
+  .option('--voices <ids>', 'scenarios: the caller voices, comma-separated (testing/asr-corpus.ts)')
+  .option('--only <names>', 'scenarios: only these, comma-separated')
+  .option('--stt <which>', 'scenarios: pocketsphinx, moonshine or both', 'both')
+  .action(async (o: BenchOptions) => {
+    if (process.argv.includes('--scenarios')) {
+      const { runScenarioBench, STT_CONFIGS } = await import('../bench/scenarios');
+      const s = o;
+      const list = (v?: string) =>
+        v
+          ?.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+      const stt = s.stt === 'both' ? [...STT_CONFIGS] : STT_CONFIGS.filter((c) => c === s.stt);
+      if (!stt.length) fail(new Error(`--stt is pocketsphinx, moonshine or both, not ${s.stt}`));
+      await runScenarioBench({
+        ...(s.voices && { voices: list(s.voices) }),
+        ...(s.only && { only: list(s.only) }),
+        stt,
+      }).catch(fail);
+      process.exit(0);
+    }
     if (process.argv.includes('--frames')) {
       const { runFrameBench } = await import('../bench/frames');
       await runFrameBench().catch(fail);

@@ -1,0 +1,58 @@
+// The task-success harness of `bench --scenarios` on two of its scenarios, through the real
+// edge (Media Streams simulator → media-edge → call workflow on Temporal, PostgreSQL): a
+// balance call in the default caller voice and a keypad transfer must pass their checks, and
+// an expectation the call does not meet must come back as a failure that names it.
+import assert from 'node:assert/strict';
+import type { Pool } from 'pg';
+import { ADA } from '../../testing/calls';
+import { startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
+import { testDb } from '../../testing/platform';
+import { runScenario, type ScenarioRun } from '../../testing/scenario-run';
+import { judge, paidOnce, pickScenarios, transferred } from '../../testing/scenarios';
+
+describe('scenario harness: scripted calls judged on what happened', function () {
+  this.timeout(300_000);
+  let stack: EdgeStack;
+  let db: Pool;
+  let balance: ScenarioRun;
+
+  before(async () => {
+    // No reset: these checks hold whatever state the demo customers' bills are in.
+    db = await testDb();
+    stack = await startEdgeStack({ env: { TTS_CACHE_NAMESPACE: `scenarios-test-${process.pid}` } });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('a balance question in the default caller voice passes every check', async () => {
+    const [scenario] = pickScenarios(['balance-plain']);
+    balance = await runScenario(stack, db, scenario!, { from: ADA, pace: 2 });
+    assert.ok(balance.verdict.ok, balance.verdict.failed.join('; '));
+    const heard = balance.outcome.transcript.filter((e) => e.speaker === 'caller');
+    assert.match(heard.map((e) => e.text).join(' '), /balance/, 'the edge heard the question');
+    assert.deepEqual(balance.outcome.result?.intentPath, ['check_balance']);
+    assert.equal(balance.outcome.payments.payments, 0);
+  });
+
+  it('the same call judged against a payment it never made is a failure naming that check', () => {
+    assert.ok(balance, 'the balance call ran');
+    const verdict = judge({ checks: [...pickScenarios(['balance-plain'])[0]!.checks, paidOnce, transferred] }, balance.outcome); // prettier-ignore
+    assert.equal(verdict.ok, false);
+    assert.deepEqual(verdict.failed, [paidOnce.what, transferred.what]);
+  });
+
+  it('keypad 0 hands the call to a person, with no payment', async () => {
+    const [scenario] = pickScenarios(['keypad-agent']);
+    const run = await runScenario(stack, db, scenario!, { from: ADA, pace: 2 });
+    assert.ok(run.verdict.ok, run.verdict.failed.join('; '));
+    assert.equal(run.outcome.result?.disposition, 'transferred');
+  });
+
+  it('an unknown scenario name is refused with the list of names', () => {
+    assert.throws(
+      () => pickScenarios(['no-such-call']),
+      /no scenario no-such-call; one of balance-plain/,
+    );
+  });
+});

@@ -1,0 +1,75 @@
+// One scripted scenario placed through the real edge (the Twilio Media Streams simulator →
+// media-edge → the call workflow on Temporal, PostgreSQL), then judged on what happened:
+// the workflow's result and transcript, the payments rows of the call, its history.
+import type { Pool } from 'pg';
+import { transcriptQuery, type CallResult } from '../contracts/call';
+import type { TextToSpeech } from '../providers/tts/port';
+import { LocalTts } from '../providers/tts/local';
+import { historyPayloadText } from './calls';
+import { callStack, type EdgeStack } from './edge-stack';
+import type { Voice } from './asr-corpus';
+import { localEnv } from './platform';
+import { judge, type Scenario, type ScenarioOutcome, type Verdict } from './scenarios';
+
+/** A caller voice for the simulator's `say` lines. */
+export const callerVoice = (v: Voice): TextToSpeech =>
+  new LocalTts({
+    engine: v.engine ?? 'espeak-ng',
+    ...(v.voice && { voice: v.voice }),
+    ...(v.rate && { wordsPerMinute: v.rate }),
+  });
+
+/** Payments, gateway charges and refunds whose keys carry the call's workflow id. */
+export async function paymentsOf(
+  db: Pool,
+  workflowId: string,
+): Promise<ScenarioOutcome['payments']> {
+  // Keys carry the call's workflow id (`<workflow>:pay:<invoice>…`).
+  const like = `%${workflowId}%`;
+  const count = async (sql: string) =>
+    Number((await db.query<{ n: string }>(sql, [like])).rows[0]!.n);
+  return {
+    payments: await count('SELECT count(*) AS n FROM payments WHERE idempotency_key LIKE $1'),
+    charges: await count('SELECT count(*) AS n FROM gateway_charges WHERE idempotency_key LIKE $1'),
+    refunds: await count(
+      'SELECT count(*) AS n FROM gateway_refunds r JOIN gateway_charges c ON c.id = r.charge_id WHERE c.idempotency_key LIKE $1',
+    ),
+  };
+}
+
+export interface ScenarioRun {
+  scenario: Scenario;
+  outcome: ScenarioOutcome;
+  verdict: Verdict;
+}
+
+export async function runScenario(
+  stack: EdgeStack,
+  db: Pool,
+  scenario: Scenario,
+  opts: { from: string; voice?: TextToSpeech; pace: number },
+): Promise<ScenarioRun> {
+  const report = await callStack(stack, scenario.script, {
+    from: scenario.from ?? opts.from,
+    pace: opts.pace,
+    ...(opts.voice && { callerTts: opts.voice }),
+  });
+  const handle = (await localEnv()).client.workflow.getHandle(report.workflowId);
+  let result: CallResult | undefined;
+  let failure: string | undefined;
+  try {
+    result = (await handle.result()) as CallResult;
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  const outcome: ScenarioOutcome = {
+    report,
+    ...(result && { result }),
+    ...(failure && { failure }),
+    // A closed workflow still answers queries: the worker replays it.
+    transcript: await handle.query(transcriptQuery).catch(() => []),
+    payments: await paymentsOf(db, report.workflowId),
+    historyText: await historyPayloadText(handle),
+  };
+  return { scenario, outcome, verdict: judge(scenario, outcome) };
+}
