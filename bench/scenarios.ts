@@ -20,8 +20,10 @@ import { pickScenarios, type Scenario } from '../testing/scenarios';
 import { installCompactLogging } from '../workers/logging';
 import { pct } from './percentile';
 
-export const STT_CONFIGS = ['pocketsphinx', 'moonshine'] as const;
+export const STT_CONFIGS = ['pocketsphinx', 'moonshine', 'auto'] as const;
 export type SttConfig = (typeof STT_CONFIGS)[number];
+/** Run unless asked: today's default and Moonshine (`auto` is the two routed by the question). */
+export const DEFAULT_STT_CONFIGS: SttConfig[] = ['pocketsphinx', 'moonshine'];
 /** Voices none of the stack's parts speak in: not the agent's rms, not the caller's kal. */
 export const UNSEEN_VOICES = ['flite-awb', 'flite-slt', 'espeak-en-us+f3'];
 /** Calls placed at once; each pair starts on freshly seeded bills. */
@@ -75,11 +77,12 @@ function voicesById(ids: string[]): Voice[] {
 }
 
 export async function runScenarioBench(
-  opts: { voices?: string[]; only?: string[]; stt?: SttConfig[] } = {},
+  opts: { voices?: string[]; only?: string[]; stt?: SttConfig[]; out?: string } = {},
 ): Promise<void> {
   const voices = voicesById(opts.voices ?? UNSEEN_VOICES);
   const scenarios = pickScenarios(opts.only);
-  const configs = opts.stt ?? [...STT_CONFIGS];
+  const configs = opts.stt ?? DEFAULT_STT_CONFIGS;
+  const out = opts.out ?? 'latest';
   try {
     installCompactLogging('WARN');
   } catch {
@@ -120,7 +123,7 @@ export async function runScenarioBench(
         });
         const ok = done.filter((r) => r.verdict.ok).length;
         console.log(`[bench] ${stt} ${voice.id}: ${ok}/${done.length}`);
-        writeResults({ startedAt, load, voices, configs, scenarios, rows });
+        writeResults(out, { startedAt, load, voices, configs, scenarios, rows });
       }
     }
   } finally {
@@ -136,7 +139,7 @@ export async function runScenarioBench(
       ),
     ),
   );
-  console.log('results: bench/results/scenarios/latest.json, latest.md');
+  console.log(`results: bench/results/scenarios/${out}.json, ${out}.md`);
 }
 
 /** Every scenario in one voice, CONCURRENCY calls at a time, each pair on fresh bills. */
@@ -259,14 +262,17 @@ export function renderMarkdown(s: Summary): string {
   return lines.join('\n') + '\n';
 }
 
-function writeResults(r: {
-  startedAt: string;
-  load: number[];
-  voices: Voice[];
-  configs: SttConfig[];
-  scenarios: Scenario[];
-  rows: CallRow[];
-}): void {
+function writeResults(
+  out: string,
+  r: {
+    startedAt: string;
+    load: number[];
+    voices: Voice[];
+    configs: SttConfig[];
+    scenarios: Scenario[];
+    rows: CallRow[];
+  },
+): void {
   const summary = summarize(
     r.rows,
     r.configs,
@@ -289,9 +295,9 @@ function writeResults(r: {
     ...summary,
     calls: r.rows,
   };
-  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(doc, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, `${out}.json`), JSON.stringify(doc, null, 2) + '\n');
   fs.writeFileSync(
-    path.join(dir, 'latest.md'),
+    path.join(dir, `${out}.md`),
     `# Task success on unseen voices\n\nRun ${r.startedAt}, written ${doc.writtenAt}; ${os.cpus().length} CPUs, ` +
       `load at start ${r.load.map((l) => l.toFixed(1)).join(' ')}; ${CONCURRENCY} calls at a time, pace ${PACE}.\n\n` +
       renderMarkdown(summary),

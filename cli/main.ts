@@ -182,6 +182,7 @@ interface BenchOptions {
   voices?: string;
   only?: string;
   stt: string;
+  out: string;
 }
 
 program
@@ -228,22 +229,32 @@ program
   )
   .option('--voices <ids>', 'scenarios: the caller voices, comma-separated (testing/asr-corpus.ts)')
   .option('--only <names>', 'scenarios: only these, comma-separated')
-  .option('--stt <which>', 'scenarios: pocketsphinx, moonshine or both', 'both')
+  .option(
+    '--stt <which>',
+    'scenarios: the recognizers, comma-separated: pocketsphinx, moonshine, auto (both = the first two)',
+    'both',
+  )
+  .option('--out <name>', 'scenarios: write bench/results/scenarios/<name>.json and .md', 'latest')
   .action(async (o: BenchOptions) => {
     if (process.argv.includes('--scenarios')) {
-      const { runScenarioBench, STT_CONFIGS } = await import('../bench/scenarios');
+      const { runScenarioBench, STT_CONFIGS, DEFAULT_STT_CONFIGS } =
+        await import('../bench/scenarios');
       const s = o;
       const list = (v?: string) =>
         v
           ?.split(',')
           .map((x) => x.trim())
           .filter(Boolean);
-      const stt = s.stt === 'both' ? [...STT_CONFIGS] : STT_CONFIGS.filter((c) => c === s.stt);
-      if (!stt.length) fail(new Error(`--stt is pocketsphinx, moonshine or both, not ${s.stt}`));
+      const asked = s.stt === 'both' ? [...DEFAULT_STT_CONFIGS] : (list(s.stt) ?? []);
+      const stt = STT_CONFIGS.filter((c) => asked.includes(c));
+      if (!stt.length || stt.length !== asked.length)
+        fail(new Error(`--stt takes ${STT_CONFIGS.join(', ')} or both, not ${s.stt}`));
+      if (!/^[A-Za-z0-9._-]+$/.test(s.out)) fail(new Error(`--out is a file name, not ${s.out}`));
       await runScenarioBench({
         ...(s.voices && { voices: list(s.voices) }),
         ...(s.only && { only: list(s.only) }),
         stt,
+        out: s.out,
       }).catch(fail);
       process.exit(0);
     }
