@@ -13,11 +13,8 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import type { Answerer } from '../conversation/answers/answerer';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
-import { ingestFolder } from '../conversation/knowledge/ingest';
-import { DEFAULT_KB_FOLDER } from '../conversation/knowledge/local-index';
 import { databaseUrl, infraUp, objectStoreConfig, redisUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
-import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
 import { healthPolicyFromEnv } from '../providers/health/policy';
 import { ProviderHealth } from '../providers/health/provider-health';
 import { startHealthChecks } from '../providers/health/health-checker';
@@ -28,7 +25,6 @@ import { FallbackTextToSpeech } from '../providers/tts/fallback';
 import { LocalTts } from '../providers/tts/local';
 import { PiecewiseSpeech } from '../providers/tts/piecewise';
 import { PrerecordedTts } from '../providers/tts/prerecorded';
-import { QdrantVectorIndex } from '../providers/vectors/qdrant';
 import type { CallerScriptItem } from '../simulator/caller-script';
 import { DeepgramReplayServer } from '../testing/deepgram-replay';
 import { CALLERS_WITH_A_BILL, saying } from '../testing/edge-stack';
@@ -41,7 +37,7 @@ import {
   throughProxy,
 } from '../testing/faults';
 import { OpenAiReplayServer } from '../testing/openai-replay';
-import { QdrantMemoryServer } from '../testing/qdrant-memory';
+import { answererBehindQdrant, QdrantMemoryServer } from '../testing/qdrant-memory';
 import { resetDb, teardownPlatform, testDb } from '../testing/platform';
 import { installCompactLogging } from '../workers/logging';
 import { FaultStack, leftovers, type FaultStackOptions, type PlacedCall } from './fault-calls';
@@ -371,19 +367,8 @@ const vectorDown: Build = async (faults, health) => {
   const qdrant = new QdrantMemoryServer();
   const url = await qdrant.start();
   const proxy = await faults.proxy('bench-vectors', hostPort(url));
-  const env = {
-    ...process.env,
-    LLM_CHAIN: 'template',
-    VECTOR_INDEX: 'qdrant',
-    QDRANT_URL: throughProxy(url, proxy),
-  };
-  await ingestFolder({
-    folder: DEFAULT_KB_FOLDER,
-    index: new QdrantVectorIndex({ url }, env),
-    embedder: sharedUseLiteEmbedder(),
-  });
   const searches = () => qdrant.served.get('POST /collections/{name}/points/query') ?? 0;
-  const knowledge = await createKnowledgeAnswerer({ env, health });
+  const knowledge = await answererBehindQdrant(url, throughProxy(url, proxy), health);
   // What the answers were grounded on: documents (from either index) or none.
   const answers = { grounded: 0, noRetrieval: 0, other: 0 };
   const answerer: Answerer = {

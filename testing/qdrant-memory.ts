@@ -6,6 +6,13 @@
 // query (and the older points/search), count, delete and facet by filter; scores are cosine
 // similarities. Filters: `must`, `must_not` and `should` of `match.value` and `has_id`.
 import type { IncomingMessage } from 'node:http';
+import type { Answerer } from '../conversation/answers/answerer';
+import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
+import { ingestFolder } from '../conversation/knowledge/ingest';
+import { DEFAULT_KB_FOLDER } from '../conversation/knowledge/local-index';
+import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
+import type { ProviderHealth } from '../providers/health/provider-health';
+import { QdrantVectorIndex } from '../providers/vectors/qdrant';
 import { JsonHttpServer, readJsonBody, type JsonReply } from './json-http';
 
 type PointId = string | number;
@@ -240,4 +247,23 @@ function holds(p: Point, k: Condition): boolean {
 function normalized(v: number[]): number[] {
   const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return norm === 0 ? v : v.map((x) => x / norm);
+}
+
+/**
+ * The knowledge base ingested into the stand-in at `url`, and an answerer wired as the
+ * processes wire it with `VECTOR_INDEX=qdrant`: Qdrant reached at `qdrantUrl` (a fault proxy
+ * in front of the stand-in), the published local index behind it, the template answer.
+ */
+export async function answererBehindQdrant(
+  url: string,
+  qdrantUrl: string,
+  health: ProviderHealth,
+): Promise<Answerer> {
+  const env = { ...process.env, LLM_CHAIN: 'template', VECTOR_INDEX: 'qdrant', QDRANT_URL: qdrantUrl }; // prettier-ignore
+  await ingestFolder({
+    folder: DEFAULT_KB_FOLDER,
+    index: new QdrantVectorIndex({ url }, env),
+    embedder: sharedUseLiteEmbedder(),
+  });
+  return createKnowledgeAnswerer({ env, health });
 }

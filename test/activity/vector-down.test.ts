@@ -7,11 +7,7 @@
 // ingested into the in-memory Qdrant stand-in: the wiring `bench --faults vector-down` measures.
 import assert from 'node:assert/strict';
 import { createAnswerer } from '../../conversation/answers/answer';
-import { createKnowledgeAnswerer } from '../../conversation/answers/knowledge-answerer';
 import type { Answerer } from '../../conversation/answers/answerer';
-import { ingestFolder } from '../../conversation/knowledge/ingest';
-import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
-import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { ProviderHealth } from '../../providers/health/provider-health';
 import type { AnswerInput } from '../../contracts/answers';
 import type { KbIntentName } from '../../contracts/call';
@@ -22,7 +18,7 @@ import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import type { KbChunk } from '../../providers/vectors/port';
 import { type FaultProxy, hostPort, startFaultProxy, throughProxy } from '../../testing/faults';
 import { silentLog } from '../../infra/paths';
-import { QdrantMemoryServer } from '../../testing/qdrant-memory';
+import { answererBehindQdrant, QdrantMemoryServer } from '../../testing/qdrant-memory';
 import { QdrantReplayServer } from '../../testing/qdrant-replay';
 
 const LATE_FEE: KbChunk = {
@@ -139,18 +135,7 @@ describe('vector store away, as the processes wire it (VECTOR_INDEX=qdrant, the 
   before(async () => {
     const url = await qdrant.start();
     proxy = await (await startFaultProxy()).proxy('vectors-wiring-qdrant', hostPort(url));
-    const env = {
-      ...process.env,
-      LLM_CHAIN: 'template',
-      VECTOR_INDEX: 'qdrant',
-      QDRANT_URL: throughProxy(url, proxy),
-    };
-    await ingestFolder({
-      folder: DEFAULT_KB_FOLDER,
-      index: new QdrantVectorIndex({ url }, env),
-      embedder: sharedUseLiteEmbedder(),
-    });
-    answerer = await createKnowledgeAnswerer({ env, health });
+    answerer = await answererBehindQdrant(url, throughProxy(url, proxy), health);
   });
   after(async () => {
     await proxy.clear();
