@@ -94,6 +94,10 @@ describe('late dial outcomes', function () {
   /** What the call made at Twilio since its start, as Twilio acted on it. */
   const made = (call: { callSid: string; since: number }) =>
     twilioApi.tally({ callSid: call.callSid, caller: ADA, queue: QUEUE }, call.since);
+  const pick = ({ callbacks, texts }: { callbacks: number; texts: number }) => ({ callbacks, texts }); // prettier-ignore
+  /** What reached Twilio since a mark, for an assertion's message. */
+  const requestsSince = (since: number) =>
+    JSON.stringify(twilioApi.requests.slice(since).map((r) => `${r.method} ${r.path.split('/').pop()} ${r.form.To ?? ''}`)); // prettier-ignore
 
   const callbackRuns = async (callSid: string) =>
     (await env.client.workflow.count(`WorkflowId = "${callbackWorkflowId(callSid)}"`)).count;
@@ -143,9 +147,12 @@ describe('late dial outcomes', function () {
       .result();
     assert.equal(result.smsSent, true);
     assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
-    assert.equal(made({ callSid, since }).callbacks, 1);
-    assert.equal(made({ callSid, since }).texts, 1);
-    assert.equal(await callbackRuns(callSid), 1);
+    assert.deepEqual(
+      pick(made({ callSid, since })),
+      { callbacks: 1, texts: 1 },
+      requestsSince(since),
+    );
+    assert.equal(await callbackRuns(callSid), 1, 'callback workflow runs');
   });
 
   it('a warm transfer agent leg missed after the wait: Twilio tells the held caller, one callback', async () => {
@@ -164,13 +171,13 @@ describe('late dial outcomes', function () {
     await handle.result();
     const told = twilioApi.calls.get(callSid)!.twiml!;
     assert.ok(told.includes(`<Say>${NO_AGENT_CALLBACK.replace(/'/g, '&apos;')}</Say><Hangup/>`), told); // prettier-ignore
-    assert.equal(made({ callSid, since }).hangUps, 1);
+    assert.equal(made({ callSid, since }).hangUps, 1, requestsSince(since));
     const result: CallbackResult = await env.client.workflow
       .getHandle(callbackWorkflowId(callSid))
       .result();
     assert.ok(twilioApi.calls.get(result.callbackSid), 'the callback was placed');
-    assert.equal(made({ callSid, since }).callbacks, 1);
-    assert.equal(await callbackRuns(callSid), 1);
+    assert.equal(made({ callSid, since }).callbacks, 1, requestsSince(since));
+    assert.equal(await callbackRuns(callSid), 1, 'callback workflow runs');
   });
 
   it('a missed outcome after the call workflow ended: the edge starts the one callback', async () => {
@@ -188,11 +195,14 @@ describe('late dial outcomes', function () {
     assert.equal(result.smsSent, true);
     const placed = twilioApi.calls.get(result.callbackSid);
     assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
-    assert.equal(made({ callSid, since }).callbacks, 1);
-    assert.equal(made({ callSid, since }).texts, 1);
+    assert.deepEqual(
+      pick(made({ callSid, since })),
+      { callbacks: 1, texts: 1 },
+      requestsSince(since),
+    );
     // A third report, after the callback ran, starts nothing either.
     assert.equal((await dialStatus(callSid, 'busy')).statusCode, 200);
-    assert.equal(await callbackRuns(callSid), 1);
+    assert.equal(await callbackRuns(callSid), 1, 'callback workflow runs');
   });
 
   it('a warm agent leg missed after the call workflow ended: the caller read from the call, one callback', async () => {
@@ -206,9 +216,12 @@ describe('late dial outcomes', function () {
       .result();
     const placed = twilioApi.calls.get(result.callbackSid);
     assert.deepEqual([placed?.to, placed?.from], [ADA, '+15550009999']);
-    assert.equal(made({ callSid, since }).callbacks, 1);
-    assert.equal(made({ callSid, since }).texts, 1);
-    assert.equal(await callbackRuns(callSid), 1);
+    assert.deepEqual(
+      pick(made({ callSid, since })),
+      { callbacks: 1, texts: 1 },
+      requestsSince(since),
+    );
+    assert.equal(await callbackRuns(callSid), 1, 'callback workflow runs');
   });
 
   it('an answered outcome after the call workflow ended: recorded, no callback', async () => {
