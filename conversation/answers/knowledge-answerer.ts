@@ -37,9 +37,6 @@ export async function createKnowledgeAnswerer(
   if (env.VECTOR_INDEX === 'qdrant') indexes.push(new QdrantVectorIndex({}, env));
   await ensureLocalKnowledgeIndex({ log });
   const local = openKnowledgeIndex();
-  // Loaded now (≈ 1 s) even behind Qdrant: when Qdrant goes away, the first caller it serves
-  // does not wait for the load.
-  await local.refresh();
   indexes.push(local);
   const links = indexes.map((index) => ({ provider: index.name, port: index }));
   const embedder = sharedUseLiteEmbedder();
@@ -48,9 +45,14 @@ export async function createKnowledgeAnswerer(
     new FallbackVectorIndex(links, opts.health?.forFamily('vectors')),
   );
   const chain = languageModelFromEnv(env, log, opts.health?.forFamily('llm'));
-  // The embedder's model and the index open on first use (≈ 1.5 s): not on a caller's turn.
-  // A vector store that is down now is not fatal: answers fail over until it is back.
-  await retriever.retrieve('what is the late fee', { topK: 1 }).catch((err: Error) => {
+  // The embedder's model and the indexes open on first use (≈ 1.5 s): not on a caller's turn.
+  // The local index too when Qdrant is ahead of it, so the first caller Qdrant's outage sends
+  // to it does not wait for its load. A vector store that is down now is not fatal: answers
+  // fail over until it is back.
+  await Promise.all([
+    retriever.retrieve('what is the late fee', { topK: 1 }),
+    local.refresh(),
+  ]).catch((err: Error) => {
     log(`[answers] retrieval warm-up failed (${err.message}); answers will try again per call`);
   });
   await warmUpLlmChain(chain);
