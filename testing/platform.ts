@@ -80,6 +80,26 @@ export async function resetDb(): Promise<Pool> {
   return db;
 }
 
+/**
+ * Ends every workflow still running on the shared dev server and names them. Run after each
+ * test file: its workers are gone, and a later file's workers poll the same task queues, so
+ * a leftover (a post-call workflow retrying a text, a callback) would otherwise run there,
+ * against another file's stand-ins, and be counted by its tests.
+ */
+export async function endLeftoverWorkflows(): Promise<string[]> {
+  const env = await local?.catch(() => undefined);
+  if (!env) return [];
+  const ended: string[] = [];
+  for await (const w of env.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+    await env.client.workflow
+      .getHandle(w.workflowId, w.runId)
+      .terminate('left running by a finished test file')
+      .then(() => ended.push(`${w.type} ${w.workflowId}`))
+      .catch(() => undefined); // ended meanwhile
+  }
+  return ended;
+}
+
 export async function teardownPlatform(): Promise<void> {
   const envs = [local, timeSkipping];
   local = timeSkipping = undefined;
