@@ -150,6 +150,8 @@ export const TERMINAL_CALL_STATUSES: readonly TwilioCallStatus[] = [
 export interface CallConfig {
   /** Below this (min of ASR and intent confidence) the caller is asked to repeat. */
   confidenceThreshold: number;
+  /** A spoken yes that would pay needs this recognizer confidence, else it is asked again. */
+  paymentConfirmThreshold?: number;
   /** Silence after the agent spoke before re-prompting (once), then ending the call. */
   noInputTimeoutMs: number;
   /** After an audio call ends, how long to wait for the edge's recording before the call log. */
@@ -183,9 +185,13 @@ export const DEFAULT_DESK_HOLD_REMINDER_MS = 20_000;
 
 export type HandoffTarget = 'twilio' | 'desk';
 
+/** Calls whose config predates the setting take a payment's yes at this confidence. */
+export const DEFAULT_PAYMENT_CONFIRM_THRESHOLD = 0.9;
+
 export const DEFAULT_CALL_CONFIG: CallConfig = {
   recordingWaitMs: 30_000,
   confidenceThreshold: 0.5,
+  paymentConfirmThreshold: DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
   noInputTimeoutMs: 10_000,
   transferRingTimeoutInS: 30,
   callbackDelayMs: 5 * 60_000,

@@ -2,7 +2,7 @@
 // error messages name the variable and never echo its value.
 import os from 'node:os';
 import { z } from 'zod';
-import type { CallConfig } from '../contracts/call';
+import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type CallConfig } from '../contracts/call';
 
 /** The transfer's `<Dial action>` route and the warm transfer's agent-leg status route (media-edge/twilio/dial-status.ts). */
 export const DIAL_STATUS_PATH = '/v1/calls/dial-status';
@@ -56,6 +56,11 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('switchboard'),
   CALL_CONFIDENCE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  CALL_PAYMENT_CONFIRM_CONFIDENCE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(DEFAULT_PAYMENT_CONFIRM_THRESHOLD),
   CALL_NO_INPUT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   CALL_RECORDING_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   AGENT_QUEUE_NUMBER: z
@@ -96,6 +101,7 @@ export function loadEdgeConfig(env: EdgeEnv = process.env): EdgeConfig {
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
     call: {
       confidenceThreshold: e.CALL_CONFIDENCE_THRESHOLD,
+      paymentConfirmThreshold: e.CALL_PAYMENT_CONFIRM_CONFIDENCE,
       noInputTimeoutMs: e.CALL_NO_INPUT_TIMEOUT_MS,
       recordingWaitMs: e.CALL_RECORDING_WAIT_MS,
       ...(e.AGENT_QUEUE_NUMBER && {

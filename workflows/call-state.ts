@@ -39,6 +39,8 @@ export type CallEvent =
        * back or an agent (before, an agent).
        */
       asrFailed?: boolean;
+      /** A yes to a payment needs this recognizer confidence; below it, it is asked again. */
+      paymentYesThreshold?: number;
     }
   | {
       kind: 'balance';
@@ -266,7 +268,12 @@ export function step(state: CallState, event: CallEvent): Step {
 function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): Step {
   const { intent } = event;
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
-  const unclear = Math.min(intent.confidence, event.asrConfidence) < event.threshold;
+  // A yes that would move money, heard with doubt, is asked again with the keypad offered.
+  const doubtedYes =
+    state.phase === 'confirm_payment' &&
+    intent.name === 'confirm_yes' &&
+    event.asrConfidence < (event.paymentYesThreshold ?? 0);
+  const unclear = doubtedYes || Math.min(intent.confidence, event.asrConfidence) < event.threshold;
   if (state.phase === 'offer_callback_or_agent') return callbackOrAgent(counted, intent, unclear);
   if (state.phase === 'offer_callback_later') {
     const answered = callbackLater(counted, intent, unclear || intent.name === 'out_of_scope');
@@ -280,7 +287,8 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return say({ ...counted, misses, phase: 'offer_callback_or_agent' }, PROMPTS.troubleHearing);
     if (misses >= MAX_MISSES)
       return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
-    return say({ ...counted, misses }, PROMPTS.repeat);
+    const again = doubtedYes && state.pendingPayment && confirmAgain(state.pendingPayment.amountCents); // prettier-ignore
+    return say({ ...counted, misses }, again || PROMPTS.repeat);
   }
   const s: CallState = { ...counted, misses: 0, intentPath: [...counted.intentPath, intent.name] };
 
@@ -464,12 +472,23 @@ export function likelyNextReply(state: CallState): string | undefined {
   return undefined;
 }
 
+/** A doubted yes to a payment: asked again, with the keypad (unambiguous) offered. */
+export const confirmAgain = (amountCents: number): string =>
+  `To be sure: shall I pay ${spokenAmount(amountCents)} now? Say yes or press 1, or say no or press 2.`;
+
 /** The phase waits on the answer to a yes/no question (an offer, a confirmation). */
 export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);
 
+/**
+ * Not answers, said to a yes/no question: in a grammar, they keep such speech from being
+ * forced onto the nearest answer ("hold on" heard as "go ahead", "I'm not sure" as "sure").
+ */
+const NOT_ANSWERS = ['not now', 'not yet', 'maybe later', 'hold on', 'wait a minute', 'let me think', "i'm not sure", 'not sure', 'say that again']; // prettier-ignore
+
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
-export function expectedPhrases(phase: Phase): string[] {
-  if (ASKING.includes(phase)) return [...ANSWERS, ...REQUESTS];
+export function expectedPhrases(phase: Phase, opts: { notAnswers?: boolean } = {}): string[] {
+  if (ASKING.includes(phase))
+    return [...ANSWERS, ...(opts.notAnswers ? NOT_ANSWERS : []), ...REQUESTS];
   if (phase === 'ended') return [];
   return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

@@ -131,6 +131,7 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
         to: TO,
         config: {
           confidenceThreshold: 0.6,
+          paymentConfirmThreshold: 0.9,
           noInputTimeoutMs: 10_000,
           recordingWaitMs: 30_000,
           transferRingTimeoutInS: 30,
@@ -347,11 +348,15 @@ describe('edge config', () => {
     assert.deepEqual(c.temporal, { address: '127.0.0.1:7233', namespace: 'switchboard' });
     assert.deepEqual(c.call, {
       confidenceThreshold: 0.5,
+      paymentConfirmThreshold: 0.9,
       noInputTimeoutMs: 10_000,
       recordingWaitMs: 30_000,
       transferRingTimeoutInS: 30,
       callbackDelayMs: 300_000,
     });
+    const strict = loadEdgeConfig({ ...base, CALL_PAYMENT_CONFIRM_CONFIDENCE: '0.95' });
+    assert.equal(strict.call.paymentConfirmThreshold, 0.95);
+    assert.throws(() => loadEdgeConfig({ ...base, CALL_PAYMENT_CONFIRM_CONFIDENCE: '95' }), /CALL_PAYMENT_CONFIRM_CONFIDENCE/); // prettier-ignore
   });
 
   it('HANDOFF_TARGET=desk sends transfers to the agent desk, with its answer bound', () => {

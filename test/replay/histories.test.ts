@@ -63,6 +63,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // A paid bill whose replies said a yes/no answer was expected and what a yes leads to
       // (paid-bill is from before both).
       'paid-bill-replies-ahead',
+      // A spoken yes at confidence 0.6 that paid, recorded before a payment's yes needed the
+      // payment confidence (it is asked again now).
+      'paid-bill-doubtful-yes-before',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

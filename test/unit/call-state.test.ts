@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   dtmfIntent,
+  expectedPhrases,
   initialCallState,
   MAX_MISSES,
   PROMPTS,
@@ -74,6 +75,39 @@ describe('call-state: the deterministic flows', () => {
     assert.equal(no.effect, undefined);
     assert.match(no.say!, /have not made any payment/);
     assert.equal(no.state.phase, 'idle');
+  });
+
+  it('a spoken yes to a payment below the payment confidence is asked again, the keypad offered', () => {
+    const s = { ...greeted(), phase: 'confirm_payment' as const, pendingPayment: invoice };
+    const checked = (asrConfidence: number) => ({
+      ...turn('confirm_yes', 0.99, asrConfidence),
+      paymentYesThreshold: 0.9,
+    });
+    const doubted = step(s, checked(0.85));
+    assert.equal(doubted.effect, undefined);
+    assert.equal(doubted.state.phase, 'confirm_payment');
+    assert.equal(
+      doubted.say,
+      'To be sure: shall I pay 42 dollars and 50 cents now? Say yes or press 1, or say no or press 2.',
+    );
+    assert.equal(doubted.state.misses, 1);
+    // Sure enough, or said on the keypad (confidence 1): paid.
+    assert.deepEqual(step(doubted.state, checked(0.95)).effect, { kind: 'pay', invoiceId: 'inv_1', amountCents: 4250 }); // prettier-ignore
+    assert.equal(step(doubted.state, checked(1)).effect?.kind, 'pay');
+    // A no needs no such confidence; the third doubted yes in a row escalates like any miss.
+    assert.match(step(s, { ...turn('confirm_no', 0.99, 0.6), paymentYesThreshold: 0.9 }).say!, /not made any payment/); // prettier-ignore
+    const third = step(step(doubted.state, checked(0.7)).state, checked(0.7));
+    assert.equal(third.action, 'transfer');
+    // Before payment-yes-checked (no threshold in the event): the ordinary threshold pays.
+    assert.equal(step(s, turn('confirm_yes', 0.99, 0.6)).effect?.kind, 'pay');
+  });
+
+  it('a yes/no question listens for not-answers too, only when asked to', () => {
+    const asking = expectedPhrases('confirm_payment', { notAnswers: true });
+    for (const p of ['hold on', "i'm not sure", 'not now', 'yes', 'no'])
+      assert.ok(asking.includes(p), p);
+    assert.ok(!expectedPhrases('confirm_payment').includes('hold on'));
+    assert.ok(!expectedPhrases('idle', { notAnswers: true }).includes('hold on'));
   });
 
   it('a failed payment offers an agent; yes transfers', () => {

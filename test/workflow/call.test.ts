@@ -154,6 +154,34 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await maybeRecordHistory(env, handle.workflowId, 'paid-bill-replies-ahead');
   });
 
+  it('paid bill: a doubtful spoken yes is asked again with the keypad offered; 1 pays once', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    const asked = await bridge.utterance('I want to pay my bill');
+    assert.ok(asked.hints?.includes('hold on'), 'the question listens for not-answers');
+    const doubted = await bridge.utterance('yes', 0.6);
+    assert.match(
+      doubted.text,
+      /^To be sure: shall I pay 42 dollars and 50 cents now\? Say yes or press 1/,
+    );
+    assert.equal(doubted.expectsAnswer, true);
+    assert.equal(
+      await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []),
+      0,
+    );
+    assert.match(
+      (await bridge.dtmf({ digits: '1' })).text,
+      /payment of 42 dollars and 50 cents is complete/,
+    );
+    await bridge.utterance('goodbye');
+    await handle.result();
+    assert.equal(
+      await count("SELECT count(*) FROM payments WHERE invoice_id = 'inv_ada_1'", []),
+      1,
+    );
+    // paid-bill-doubtful-yes-before.json was recorded before: that yes paid at once.
+  });
+
   it('declined bill: no cancels and nothing is paid', async () => {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();

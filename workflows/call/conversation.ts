@@ -71,8 +71,10 @@ export class Conversation {
     intent?: Intent,
     answer?: AnswerRecord,
   ): Reply {
-    const hints = expectedPhrases(this.state.phase);
-    const expectsAnswer = asksYesNo(this.state.phase) && isPatched(PATCHES.answerExpected);
+    const asking = asksYesNo(this.state.phase);
+    const notAnswers = asking && isPatched(PATCHES.paymentYesChecked);
+    const hints = expectedPhrases(this.state.phase, { notAnswers });
+    const expectsAnswer = asking && isPatched(PATCHES.answerExpected);
     const next = likelyNextReply(this.state);
     const likelyNext = next && isPatched(PATCHES.likelyNextReply) ? next : undefined;
     // A streamed answer was played while it was generated; the edge says only the rest.

@@ -5,6 +5,7 @@
 import { condition, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BalanceView } from '../../activities/call-activities';
 import type { AnswerInput, AnswerRecord } from '../../contracts/answers';
+import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../../contracts/call';
 import { answers, edgeAnswer, fast, payments } from '../activity-proxies';
 import { dtmfIntent, step, type CallEvent, type Effect } from '../call-state';
 import {
@@ -179,6 +180,13 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
       confidence >= threshold &&
       (deprecated(DEPRECATED_PATCHES.outOfScopeReasks), { reaskOutOfScope: true })),
     ...(asrFailed && isPatched(PATCHES.asrFailedOffer) && { asrFailed: true }),
+    ...(turn.kind === 'speech' &&
+      convo.state.phase === 'confirm_payment' &&
+      intent.name === 'confirm_yes' &&
+      isPatched(PATCHES.paymentYesChecked) && {
+        paymentYesThreshold:
+          call.config.paymentConfirmThreshold ?? DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
+      }),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {

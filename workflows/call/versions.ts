@@ -77,6 +77,12 @@ export const PATCHES = {
    * it, for the edge to synthesize ahead (before: the reply did not).
    */
   likelyNextReply: 'likely-next-reply',
+  /**
+   * A spoken yes that would pay is taken only at the payment confidence (below it: asked again,
+   * the keypad offered), and yes/no questions listen for "not now", "hold on" and the like
+   * (before: a yes at the ordinary threshold paid; those were forced onto the answers).
+   */
+  paymentYesChecked: 'payment-yes-checked',
 } as const;
 
 export const DEPRECATED_PATCHES = {
