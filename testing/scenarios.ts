@@ -199,6 +199,18 @@ export const SCENARIOS: Scenario[] = [
   decline('decline-not-now', 'I want to make a payment', 'not now'),
   decline('decline-no-thanks', 'can I pay my bill', 'no thanks'),
   decline('decline-cancel', 'I would like to make a payment', 'uh, no, cancel'),
+  {
+    name: 'decline-not-sure',
+    category: 'decline',
+    script: [say('I want to pay my bill'), say("hmm, I'm not sure")],
+    checks: [confirmationAsked, notPaid],
+  },
+  {
+    name: 'pay-after-hold-on',
+    category: 'payment',
+    script: [say('I want to pay my bill'), say('hold on'), say('yes')],
+    checks: [confirmationAsked, paidOnce, paymentConfirmed],
+  },
 
   {
     name: 'mind-no-then-yes',

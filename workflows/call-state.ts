@@ -483,7 +483,7 @@ export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);
  * Not answers, said to a yes/no question: in a grammar, they keep such speech from being
  * forced onto the nearest answer ("hold on" heard as "go ahead", "I'm not sure" as "sure").
  */
-const NOT_ANSWERS = ['not now', 'not yet', 'maybe later', 'hold on', 'wait a minute', 'let me think', "i'm not sure", 'not sure', 'say that again']; // prettier-ignore
+const NOT_ANSWERS = ['not now', 'not yet', 'maybe later', 'hold on', 'wait a minute', 'let me think', "i'm not sure", 'i am not sure', 'not sure', "i don't know", 'say that again']; // prettier-ignore
 
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
 export function expectedPhrases(phase: Phase, opts: { notAnswers?: boolean } = {}): string[] {

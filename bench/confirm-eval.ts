@@ -1,0 +1,167 @@
+// What a payment's confirmation question does with what callers answer: yes in several
+// phrasings, no, and not-answers ("hold on", "I'm not sure", "maybe later") that a grammar
+// would otherwise force onto the nearest answer. Each is synthesized in the eight voices of
+// the ASR corpus, sent through the phone line (μ-law), recognized by the edge's local
+// recognizer (pocketsphinx grammar on the question's hints), classified by the worker's
+// intent model, and decided by the call's own state machine (`step`): paid at once, asked
+// again (a doubted yes), or not paid. Compared: the hints without and with not-answers, at
+// several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE).
+//
+//   npx tsx bench/confirm-eval.ts
+//
+// Writes bench/results/confirm-eval.json and .md and prints the table.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/call';
+import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
+import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { phoneLine, VOICES } from '../testing/asr-corpus';
+import { speak } from '../testing/speech-audio';
+import { expectedPhrases, initialCallState, step, type CallState } from '../workflows/call-state';
+
+type Kind = 'yes' | 'no' | 'not-answer';
+const ANSWERS: Array<[string, Kind]> = [
+  ['yes', 'yes'],
+  ['yes please', 'yes'],
+  ['yeah go ahead', 'yes'],
+  ['sure', 'yes'],
+  ['correct', 'yes'],
+  ['yes pay it now', 'yes'],
+  ['okay', 'yes'],
+  ['no', 'no'],
+  ['not now', 'no'],
+  ["no don't do that", 'no'],
+  ['cancel', 'no'],
+  ['nope', 'no'],
+  ['no thanks', 'no'],
+  ['maybe later', 'no'],
+  ['wait', 'not-answer'],
+  ['hold on', 'not-answer'],
+  ['how much is it again', 'not-answer'],
+  ['i am not sure', 'not-answer'],
+  ['what', 'not-answer'],
+  ['let me think', 'not-answer'],
+];
+const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
+/** The call's ordinary threshold (CALL_CONFIDENCE_THRESHOLD's default). */
+const ORDINARY = 0.5;
+
+interface Heard {
+  text: string;
+  kind: Kind;
+  voice: string;
+  notAnswers: boolean;
+  transcript: string;
+  confidence: number;
+  intent: Intent;
+}
+
+type Outcome = 'paid' | 'asked again' | 'not paid';
+
+const confirming: CallState = {
+  ...initialCallState(),
+  phase: 'confirm_payment',
+  pendingPayment: { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' },
+};
+
+/** What the call does with one answer, by its own state machine. */
+function decide(h: Heard, paymentYesThreshold: number): Outcome {
+  const next = step(confirming, {
+    kind: 'turn',
+    intent: h.intent,
+    asrConfidence: h.confidence,
+    threshold: ORDINARY,
+    paymentYesThreshold,
+  });
+  if (next.effect?.kind === 'pay') return 'paid';
+  return next.state.phase === 'confirm_payment' ? 'asked again' : 'not paid';
+}
+
+interface Row {
+  hints: string;
+  threshold: number;
+  yes: Record<Outcome, number>;
+  others: Record<Outcome, number>;
+  wrongPayments: string[];
+}
+
+function rows(heard: Heard[]): Row[] {
+  const out: Row[] = [];
+  for (const notAnswers of [false, true])
+    for (const threshold of THRESHOLDS) {
+      const mine = heard.filter((h) => h.notAnswers === notAnswers);
+      const tally = (hs: Heard[]) => {
+        const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
+        for (const h of hs) t[decide(h, threshold)]++;
+        return t;
+      };
+      const others = mine.filter((h) => h.kind !== 'yes');
+      out.push({
+        hints: notAnswers ? 'answers + not-answers' : 'answers only',
+        threshold,
+        yes: tally(mine.filter((h) => h.kind === 'yes')),
+        others: tally(others),
+        wrongPayments: others
+          .filter((h) => decide(h, threshold) === 'paid')
+          .map((h) => `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}`),
+      });
+    }
+  return out;
+}
+
+function render(r: { at: string; utterances: number; rows: Row[] }): string {
+  const n = (t: Record<Outcome, number>) => t.paid + t['asked again'] + t['not paid'];
+  return [
+    `A payment's confirmation question, answered ${r.utterances / 2} ways (${ANSWERS.length} answers × ${VOICES.length} voices: ${VOICES.map((v) => v.id).join(', ')}), ` +
+      `8 kHz μ-law, pocketsphinx grammar on the question's hints, the worker's intent model, decided by the call's state machine. ` +
+      `"Asked again" is the doubted yes (below the payment confidence) or an unclear answer; the default payment confidence is ${DEFAULT_PAYMENT_CONFIRM_THRESHOLD}. Measured ${r.at.slice(0, 10)}.`,
+    '',
+    '| hints | payment confidence | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
+    '|---|---:|---|---|',
+    ...r.rows.map(
+      (x) =>
+        `| ${x.hints} | ${x.threshold} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
+        `**${x.others.paid}** / ${x.others['asked again']} / ${x.others['not paid']} of ${n(x.others)} |`,
+    ),
+    '',
+    'Wrong payments (a no or a not-answer that paid):',
+    '',
+    ...r.rows.map((x) => `- ${x.hints}, ${x.threshold}: ${x.wrongPayments.join('; ') || 'none'}`),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const stt = new PocketsphinxSpeechToText();
+  const intents = createEmbeddingIntentClassifier();
+  await intents.warmUp();
+  const heard: Heard[] = [];
+  for (const [text, kind] of ANSWERS) {
+    process.stderr.write(`[confirm-eval] "${text}" …\n`);
+    for (const v of VOICES) {
+      const audio = phoneLine(await speak(text, v));
+      for (const notAnswers of [false, true]) {
+        const hints = expectedPhrases('confirm_payment', { notAnswers });
+        const t = await stt.transcribe(audio, { hints });
+        const intent = await intents.classify(t.text);
+        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent }); // prettier-ignore
+      }
+    }
+  }
+  const result = {
+    at: new Date().toISOString(),
+    utterances: heard.length,
+    rows: rows(heard),
+    heard,
+  };
+  const md = render(result);
+  const dir = path.join(__dirname, 'results');
+  await writeFile(path.join(dir, 'confirm-eval.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(path.join(dir, 'confirm-eval.md'), `${md}\n`);
+  console.log(md);
+  process.exit(0); // the embedding model keeps handles open
+}
+
+main().catch((err: unknown) => {
+  console.error(`[confirm-eval] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
