@@ -47,6 +47,8 @@ export interface CallState {
   callbackRequested?: boolean;
   /** Why the call back is owed: the callback workflow's reason. */
   callbackReason?: CallbackReason;
+  /** A yes to the payment was doubted and asked again: the next clear yes pays. */
+  yesDoubted?: boolean;
 }
 
 export type CallbackReason =

@@ -268,10 +268,12 @@ export function step(state: CallState, event: CallEvent): Step {
 function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): Step {
   const { intent } = event;
   const counted: CallState = { ...state, turns: state.turns + 1, silences: 0 };
-  // A yes that would move money, heard with doubt, is asked again with the keypad offered.
+  // A yes that would move money, heard with doubt, is asked again once, the keypad offered;
+  // a second yes in a row, answering "to be sure", is the explicit yes.
   const doubtedYes =
     state.phase === 'confirm_payment' &&
     intent.name === 'confirm_yes' &&
+    !state.yesDoubted &&
     event.asrConfidence < (event.paymentYesThreshold ?? 0);
   const unclear = doubtedYes || Math.min(intent.confidence, event.asrConfidence) < event.threshold;
   if (state.phase === 'offer_callback_or_agent') return callbackOrAgent(counted, intent, unclear);
@@ -288,9 +290,10 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
     if (misses >= MAX_MISSES)
       return end({ ...counted, misses }, PROMPTS.tooManyMisses, 'transferred', 'transfer');
     const again = doubtedYes && state.pendingPayment && confirmAgain(state.pendingPayment.amountCents); // prettier-ignore
-    return say({ ...counted, misses }, again || PROMPTS.repeat);
+    return say({ ...counted, misses, ...(again && { yesDoubted: true }) }, again || PROMPTS.repeat);
   }
   const s: CallState = { ...counted, misses: 0, intentPath: [...counted.intentPath, intent.name] };
+  delete s.yesDoubted; // a clear answer settles the doubt
 
   if (s.phase === 'confirm_payment' && s.pendingPayment) {
     if (intent.name === 'confirm_yes') {

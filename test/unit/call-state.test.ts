@@ -91,13 +91,19 @@ describe('call-state: the deterministic flows', () => {
       'To be sure: shall I pay 42 dollars and 50 cents now? Say yes or press 1, or say no or press 2.',
     );
     assert.equal(doubted.state.misses, 1);
-    // Sure enough, or said on the keypad (confidence 1): paid.
-    assert.deepEqual(step(doubted.state, checked(0.95)).effect, { kind: 'pay', invoiceId: 'inv_1', amountCents: 4250 }); // prettier-ignore
-    assert.equal(step(doubted.state, checked(1)).effect?.kind, 'pay');
-    // A no needs no such confidence; the third doubted yes in a row escalates like any miss.
-    assert.match(step(s, { ...turn('confirm_no', 0.99, 0.6), paymentYesThreshold: 0.9 }).say!, /not made any payment/); // prettier-ignore
-    const third = step(step(doubted.state, checked(0.7)).state, checked(0.7));
-    assert.equal(third.action, 'transfer');
+    // Sure enough at once, or said on the keypad (confidence 1): paid.
+    assert.deepEqual(step(s, checked(0.95)).effect, { kind: 'pay', invoiceId: 'inv_1', amountCents: 4250 }); // prettier-ignore
+    assert.equal(step(s, { ...turn('confirm_yes', 1, 1), paymentYesThreshold: 0.9 }).effect?.kind, 'pay'); // prettier-ignore
+    // Asked "to be sure", a second yes is the explicit one: doubted once only.
+    const second = step(doubted.state, checked(0.7));
+    assert.equal(second.effect?.kind, 'pay');
+    assert.equal(second.state.yesDoubted, undefined);
+    // Not below the ordinary threshold, though: that is still asked again.
+    assert.equal(step(doubted.state, checked(0.3)).effect, undefined);
+    // A no needs no such confidence, and clears the doubt.
+    const no = step(doubted.state, { ...turn('confirm_no', 0.99, 0.6), paymentYesThreshold: 0.9 });
+    assert.match(no.say!, /not made any payment/);
+    assert.equal(no.state.yesDoubted, undefined);
     // Before payment-yes-checked (no threshold in the event): the ordinary threshold pays.
     assert.equal(step(s, turn('confirm_yes', 0.99, 0.6)).effect?.kind, 'pay');
   });
