@@ -32,8 +32,12 @@ export interface EdgeStack {
   /** Where the edge listens (the simulator connects here; signatures use config.publicUrl). */
   edgeUrl: string;
   runtime: EdgeRuntime;
+  /** One call's edge log lines (the last 500 lines the runtime logged), for a failure's message. */
+  logOf(callSid: string): string;
   stop(): Promise<void>;
 }
+
+const KEPT_LOG_LINES = 500;
 
 export async function startEdgeStack(
   opts: {
@@ -72,6 +76,12 @@ export async function startEdgeStack(
     ...opts.env,
   });
   const logger = pino({ level: process.env.LOG_LEVEL?.toLowerCase() ?? 'silent' });
+  const kept: Array<{ callSid?: unknown; line: string }> = [];
+  const log = (msg: string, fields?: Record<string, unknown>) => {
+    logger.info(fields ?? {}, msg);
+    kept.push({ callSid: fields?.callSid, line: `${msg} ${JSON.stringify(fields ?? {})}` });
+    if (kept.length > KEPT_LOG_LINES) kept.shift();
+  };
   const runtime = await createEdgeRuntime({
     config,
     speech,
@@ -82,7 +92,7 @@ export async function startEdgeStack(
     ...(opts.answerer && { answerer: opts.answerer }),
     ...(opts.health && { health: opts.health }),
     ...(opts.media && { media: opts.media }),
-    log: (msg, fields) => logger.info(fields ?? {}, msg),
+    log,
   });
   const desk = deskFromEnv(opts.env ?? {}, {
     client: env.client,
@@ -111,6 +121,11 @@ export async function startEdgeStack(
     config,
     edgeUrl: `http://127.0.0.1:${port}`,
     runtime,
+    logOf: (callSid) =>
+      kept
+        .filter((l) => l.callSid === callSid)
+        .map((l) => l.line)
+        .join('\n'),
     async stop() {
       await app.close();
       worker?.shutdown();

@@ -327,7 +327,7 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
 
     const report = await call;
     const said = report.turns.map((t) => t.agentTranscript ?? '').join(' | ');
-    assert.match(said, /forty two dollars/, said);
+    assert.match(said, /forty two dollars/, `${said}\n${stack.logOf(callSid)}`);
     assert.equal(report.endedBy, 'edge', 'the agent hung up after goodbye');
     assert.ok(heard.payloads.length > 50, `${heard.payloads.length} caller packets after`);
     assert.ok(runIn(report.recording.caller, heard.payloads) >= 0);
