@@ -187,7 +187,7 @@ export const DEFAULT_DESK_HOLD_REMINDER_MS = 20_000;
 
 export type HandoffTarget = 'twilio' | 'desk';
 
-/** Calls whose config predates the setting take a payment's yes at this confidence. */
+/** CALL_PAYMENT_CONFIRM_CONFIDENCE's default, also for calls whose config predates it. */
 export const DEFAULT_PAYMENT_CONFIRM_THRESHOLD = 0.9;
 
 export const DEFAULT_CALL_CONFIG: CallConfig = {
