@@ -77,8 +77,16 @@ function voicesById(ids: string[]): Voice[] {
 }
 
 export async function runScenarioBench(
-  opts: { voices?: string[]; only?: string[]; stt?: SttConfig[]; out?: string } = {},
+  opts: {
+    voices?: string[];
+    only?: string[];
+    stt?: SttConfig[];
+    out?: string;
+    /** Callers say a line once more when the agent asks for it again. */
+    patient?: boolean;
+  } = {},
 ): Promise<void> {
+  const patient = opts.patient ?? false;
   const voices = voicesById(opts.voices ?? UNSEEN_VOICES);
   const scenarios = pickScenarios(opts.only);
   const configs = opts.stt ?? DEFAULT_STT_CONFIGS;
@@ -93,7 +101,7 @@ export async function runScenarioBench(
   const load = os.loadavg();
   console.log(
     `[bench] scenarios: ${scenarios.length} × ${voices.length} voices (${voices.map((v) => v.id).join(', ')}) × ` +
-      `${configs.join(' and ')}, ${CONCURRENCY} calls at a time, pace ${PACE}; load ${load.map((l) => l.toFixed(1)).join(' ')}`,
+      `${configs.join(' and ')}, ${CONCURRENCY} calls at a time, pace ${PACE}${patient ? ', patient callers' : ''}; load ${load.map((l) => l.toFixed(1)).join(' ')}`,
   );
   // The template answerer over the local index: grounded answers with no LLM server in the way.
   const answerer = await createKnowledgeAnswerer({ env: { ...process.env, LLM_CHAIN: 'template' } }); // prettier-ignore
@@ -114,7 +122,7 @@ export async function runScenarioBench(
     }
     for (const voice of voices) {
       for (const stt of configs) {
-        const done = await runSet(stacks.get(stt)!, scenarios, voice, (r) => {
+        const done = await runSet(stacks.get(stt)!, scenarios, voice, patient, (r) => {
           const row = rowOf(stt, voice.id, r);
           rows.push(row);
           console.log(
@@ -123,7 +131,7 @@ export async function runScenarioBench(
         });
         const ok = done.filter((r) => r.verdict.ok).length;
         console.log(`[bench] ${stt} ${voice.id}: ${ok}/${done.length}`);
-        writeResults(out, { startedAt, load, voices, configs, scenarios, rows });
+        writeResults(out, { startedAt, load, voices, configs, scenarios, rows, patient });
       }
     }
   } finally {
@@ -147,6 +155,7 @@ async function runSet(
   stack: EdgeStack,
   scenarios: Scenario[],
   voice: Voice,
+  patient: boolean,
   onRun: (r: ScenarioRun) => void,
 ): Promise<ScenarioRun[]> {
   const tts = callerVoice(voice);
@@ -156,7 +165,12 @@ async function runSet(
     const batch = scenarios.slice(i, i + CONCURRENCY);
     const done = await Promise.all(
       batch.map((s, slot) =>
-        runScenario(stack, db, s, { from: CALLERS_WITH_A_BILL[slot]!, voice: tts, pace: PACE }),
+        runScenario(stack, db, s, {
+          from: CALLERS_WITH_A_BILL[slot]!,
+          voice: tts,
+          pace: PACE,
+          patient,
+        }),
       ),
     );
     done.forEach(onRun);
@@ -271,6 +285,7 @@ function writeResults(
     configs: SttConfig[];
     scenarios: Scenario[];
     rows: CallRow[];
+    patient: boolean;
   },
 ): void {
   const summary = summarize(
@@ -285,7 +300,7 @@ function writeResults(
     startedAt: r.startedAt,
     writtenAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, node: process.version, loadAtStart: r.load },
-    options: { concurrency: CONCURRENCY, pace: PACE, answerer: 'template' },
+    options: { concurrency: CONCURRENCY, pace: PACE, answerer: 'template', patient: r.patient },
     voiceSettings: r.voices,
     scenarios: r.scenarios.map((s) => ({ name: s.name, category: s.category })),
     target: {
@@ -299,7 +314,8 @@ function writeResults(
   fs.writeFileSync(
     path.join(dir, `${out}.md`),
     `# Task success on unseen voices\n\nRun ${r.startedAt}, written ${doc.writtenAt}; ${os.cpus().length} CPUs, ` +
-      `load at start ${r.load.map((l) => l.toFixed(1)).join(' ')}; ${CONCURRENCY} calls at a time, pace ${PACE}.\n\n` +
+      `load at start ${r.load.map((l) => l.toFixed(1)).join(' ')}; ${CONCURRENCY} calls at a time, pace ${PACE}` +
+      `${r.patient ? '; patient callers (a line asked for again is said once more)' : ''}.\n\n` +
       renderMarkdown(summary),
   );
 }

@@ -183,6 +183,7 @@ interface BenchOptions {
   only?: string;
   stt: string;
   out: string;
+  patient?: boolean;
 }
 
 program
@@ -235,6 +236,7 @@ program
     'both',
   )
   .option('--out <name>', 'scenarios: write bench/results/scenarios/<name>.json and .md', 'latest')
+  .option('--patient', 'scenarios: callers say a line once more when the agent asks for it again')
   .action(async (o: BenchOptions) => {
     if (process.argv.includes('--scenarios')) {
       const { runScenarioBench, STT_CONFIGS, DEFAULT_STT_CONFIGS } =
@@ -255,6 +257,7 @@ program
         ...(s.only && { only: list(s.only) }),
         stt,
         out: s.out,
+        patient: s.patient === true,
       }).catch(fail);
       process.exit(0);
     }

@@ -86,6 +86,11 @@ export interface AudioCallOptions {
   /** The call's Twilio CallSid (`CA` + 32 hex characters); default a random one. */
   callSid?: string;
   accountSid?: string;
+  /**
+   * A patient caller: asked after each reply heard to the end, true when the agent asked for
+   * the last line (or keys) again; the caller then says (keys) it once more. Default: never.
+   */
+  askedAgain?: () => Promise<boolean>;
 }
 
 export interface AudioCallTurn {
@@ -641,6 +646,9 @@ interface CallIds {
   streamSid: string;
 }
 
+/** What a caller can be asked to say or key again. */
+type RepeatableItem = Extract<CallerScriptItem, { kind: 'say' | 'audio' | 'dtmf' }>;
+
 interface CallSettings {
   pace: number;
   quietMs: number;
@@ -648,6 +656,7 @@ interface CallSettings {
   dtmfGapMs: number;
   thinkMs: number;
   print: (line: string) => void;
+  askedAgain?: () => Promise<boolean>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
@@ -760,9 +769,14 @@ class StreamedCall {
 
   /** Each step after listening to the previous reply; hangs up at the end of the script. */
   async run(script: CallerScriptItem[], clips: Map<CallerScriptItem, CallerClip>): Promise<void> {
+    let said: RepeatableItem | undefined;
     for (const item of script) {
       if (this.isOver) return;
-      const bargedIn = await this.listen(item.kind === 'pause' ? undefined : item.interruptAfterMs);
+      const interruptAfterMs = item.kind === 'pause' ? undefined : item.interruptAfterMs;
+      let bargedIn = await this.listen(interruptAfterMs);
+      if (!bargedIn && (await this.sayAgainIfAsked(said, clips))) {
+        bargedIn = await this.listen(interruptAfterMs);
+      }
       if (this.isOver) return;
       if (item.kind === 'hangup') {
         this.s.print(
@@ -771,10 +785,24 @@ class StreamedCall {
         return this.hangUp();
       }
       await this.perform(item, bargedIn, clips.get(item));
+      said = item.kind === 'pause' ? undefined : item;
     }
     if (this.isOver) return;
     await this.listen(undefined);
+    if (await this.sayAgainIfAsked(said, clips)) await this.listen(undefined);
     this.hangUp();
+  }
+
+  /** A patient caller says a line (or keys) once more when the agent asked for it again. */
+  private async sayAgainIfAsked(
+    said: RepeatableItem | undefined,
+    clips: Map<CallerScriptItem, CallerClip>,
+  ): Promise<boolean> {
+    if (!said || this.isOver || !this.s.askedAgain || !(await this.s.askedAgain())) return false;
+    if (this.isOver) return false;
+    this.s.print('  caller: (asked again)');
+    await this.perform(said, false, clips.get(said));
+    return true;
   }
 
   hangUp(): void {
@@ -967,6 +995,7 @@ export async function placeAudioCall(opts: AudioCallOptions): Promise<AudioCallR
     dtmfGapMs: opts.dtmfGapMs ?? 250,
     thinkMs: opts.thinkMs ?? 200,
     print: opts.print ?? console.log,
+    ...(opts.askedAgain && { askedAgain: opts.askedAgain }),
   };
   const maxCallMs = opts.maxCallMs ?? 300_000;
   const noise = new LineNoise(opts.lineNoise ?? 32);

@@ -2,10 +2,11 @@
 // media-edge → the call workflow on Temporal, PostgreSQL), then judged on what happened:
 // the workflow's result and transcript, the payments rows of the call, its history.
 import type { Pool } from 'pg';
-import { transcriptQuery, type CallResult } from '../contracts/call';
+import { callWorkflowId, transcriptQuery, type CallResult } from '../contracts/call';
+import { PROMPTS } from '../workflows/call-state';
 import type { TextToSpeech } from '../providers/tts/port';
 import { LocalTts } from '../providers/tts/local';
-import { historyPayloadText } from './calls';
+import { historyPayloadText, newCallSid } from './calls';
 import { callStack, type EdgeStack } from './edge-stack';
 import type { Voice } from './asr-corpus';
 import { localEnv } from './platform';
@@ -43,16 +44,36 @@ export interface ScenarioRun {
   verdict: Verdict;
 }
 
+/** The agent's lines that ask for the caller's last words again. */
+const ASKING_AGAIN = [PROMPTS.repeat, PROMPTS.outOfScope, 'Please say yes to pay', 'To be sure:'];
+
+/** The call's last transcript line is the agent asking again (a patient caller repeats). */
+async function askedAgain(workflowId: string): Promise<boolean> {
+  const handle = (await localEnv()).client.workflow.getHandle(workflowId);
+  const lines = await handle.query(transcriptQuery).catch(() => []);
+  const last = lines[lines.length - 1];
+  return last?.speaker === 'agent' && ASKING_AGAIN.some((a) => last.text.startsWith(a));
+}
+
 export async function runScenario(
   stack: EdgeStack,
   db: Pool,
   scenario: Scenario,
-  opts: { from: string; voice?: TextToSpeech; pace: number },
+  opts: {
+    from: string;
+    voice?: TextToSpeech;
+    pace: number;
+    /** The caller says a line once more when the agent asks for it again. */
+    patient?: boolean;
+  },
 ): Promise<ScenarioRun> {
+  const callSid = newCallSid();
   const report = await callStack(stack, scenario.script, {
     from: scenario.from ?? opts.from,
     pace: opts.pace,
+    callSid,
     ...(opts.voice && { callerTts: opts.voice }),
+    ...(opts.patient && { askedAgain: () => askedAgain(callWorkflowId(callSid)) }),
   });
   const handle = (await localEnv()).client.workflow.getHandle(report.workflowId);
   let result: CallResult | undefined;

@@ -49,6 +49,25 @@ describe('scenario harness: scripted calls judged on what happened', function ()
     assert.equal(run.outcome.result?.disposition, 'transferred');
   });
 
+  it('a patient caller says a line once more when the agent asks for it again', async () => {
+    const asked = {
+      name: 'keys-asked-again',
+      category: 'keypad' as const,
+      script: [{ kind: 'dtmf' as const, digits: '5' }],
+      checks: [],
+    };
+    const callerLines = (r: ScenarioRun) =>
+      r.outcome.transcript.filter((e) => e.speaker === 'caller').length;
+    const agentAsked = (r: ScenarioRun) =>
+      r.outcome.transcript.filter((e) => e.speaker === 'agent').map((e) => e.text);
+    const patient = await runScenario(stack, db, asked, { from: ADA, pace: 2, patient: true });
+    // A key that means nothing here is asked again: the patient caller pressed it twice.
+    assert.equal(callerLines(patient), 2, agentAsked(patient).join(' | '));
+    assert.equal(patient.outcome.report.turns.filter((t) => t.item).length, 2);
+    const once = await runScenario(stack, db, asked, { from: ADA, pace: 2 });
+    assert.equal(callerLines(once), 1, agentAsked(once).join(' | '));
+  });
+
   it('an unknown scenario name is refused with the list of names', () => {
     assert.throws(
       () => pickScenarios(['no-such-call']),
