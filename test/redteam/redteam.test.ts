@@ -157,22 +157,44 @@ function captureOutput(into: string[]): () => void {
   };
 }
 
-/** History JSON with every payload's base64 data decoded, so a scan sees what was stored. */
+/** Ids and times: their digits are random, so a short secret can turn up in them by chance. */
+const IDS_AND_TIMES =
+  /^(?:[A-Z]{2}[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f-]{27}|\d{4}-\d\d-\d\dT[\d:.]+Z|\d+(?:\.\d+)?s)$/;
+
+/**
+ * The text a history stores, one string a line: every string value in it and in its payloads
+ * (base64 data decoded, JSON parsed), ids, times and durations aside. Numbers (timings,
+ * counts) are not text a caller said; a three-digit secret would match one by chance.
+ */
 function readableHistory(json: string): string {
-  const decode = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(decode);
-    if (!v || typeof v !== 'object') return v;
-    const o = v as Record<string, unknown>;
-    if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object')
-      return { ...o, data: Buffer.from(o.data, 'base64').toString('utf8') };
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decode(x)]));
+  const lines: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (!IDS_AND_TIMES.test(v)) lines.push(v);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object') {
+        const data = Buffer.from(o.data, 'base64').toString('utf8');
+        try {
+          walk(JSON.parse(data));
+        } catch {
+          lines.push(data);
+        }
+      } else Object.values(o).forEach(walk);
+    }
   };
-  return JSON.stringify(decode(JSON.parse(json)));
+  walk(JSON.parse(json));
+  return lines.join('\n');
 }
 
 function assertNoSecrets(kase: RedTeamCase, where: string, text: string): void {
   for (const s of kase.secrets ?? [])
-    for (const re of secretPatterns(s)) assert.doesNotMatch(text, re, `${s} leaked into ${where}`);
+    for (const re of secretPatterns(s)) {
+      const at = re.exec(text)?.index;
+      const around = at === undefined ? '' : `: …${text.slice(Math.max(0, at - 60), at + 60)}…`;
+      assert.equal(at, undefined, `${s} leaked into ${where}${around}`);
+    }
 }
 
 /** What the caller hears: no secret, promise, other customer's data or rude word. */
