@@ -251,13 +251,13 @@ export const SCENARIOS: Scenario[] = [
   },
 
   knowledge('kb-late-fee', "um, what's the late fee if I pay late", /\$?10\b|ten dollars/i, 'the $10 late fee'), // prettier-ignore
-  knowledge('kb-autopay', 'how do I set up autopay', /autopay|automatic/i, 'how autopay works'),
-  knowledge('kb-outage', 'my power is out, is there an outage in my area', /outage|restor|crew|report/i, 'what happens in an outage'), // prettier-ignore
+  knowledge('kb-autopay', 'how do I set up autopay', /\bautopay\b.{0,60}\b(online|app|phone)\b/i, 'how to turn on autopay'), // prettier-ignore
+  knowledge('kb-outage', 'my power is out, is there an outage in my area', /\breport|outage map|restor/i, 'how to report an outage or when power returns'), // prettier-ignore
   knowledge('kb-plans', 'what internet plans do you have', /\bplan|\bMbps\b|\bBasic 100\b|\bFiber 500\b|\bGigabit\b/i, 'the internet plans'), // prettier-ignore
   knowledge('kb-refund-policy', 'can you tell me your refund policy', /refund/i, 'the refund policy'), // prettier-ignore
-  knowledge('kb-moving', "I'm moving next month, what do I need to do", /mov|transfer|address/i, 'what to do when moving'), // prettier-ignore
-  knowledge('kb-senior-discount', 'do you have a discount for seniors', /discount|senior/i, 'the senior discount'), // prettier-ignore
-  knowledge('kb-payment-posting', 'how long does it take for a payment to post', /\bday|post/i, 'when payments post'), // prettier-ignore
+  knowledge('kb-moving', "I'm moving next month, what do I need to do", /transfer|14 days|new address/i, 'what to do when moving'), // prettier-ignore
+  knowledge('kb-senior-discount', 'do you have a discount for seniors', /\b20 ?(%|percent)|twenty percent/i, 'the senior discount (20 %)'), // prettier-ignore
+  knowledge('kb-payment-posting', 'how long does it take for a payment to post', /business day|posts? within|within 7 days/i, 'when payments post'), // prettier-ignore
 
   outOfScope('oos-weather', "what's the weather like tomorrow"),
   outOfScope('oos-restaurant', 'can you recommend a good restaurant'),

@@ -1,8 +1,11 @@
 // The extractive answer: no model writes it. The retrieved passages' sentences are ranked by
-// how close they are to the question (sentence embeddings, plus the share of the question's
-// content words they contain) and the best one or two are said. Every word comes from a
-// passage, so it passes the grounding and faithfulness checks by construction (the answerer
-// still runs them), and it costs two embedding calls instead of a model's prompt evaluation.
+// how close they are to the question — sentence embeddings plus the share of the question's
+// content words they contain, each sentence read with its section heading ("Mailed payments.
+// A check sent by mail posts within 7 days."), plus how close its passage came in retrieval —
+// and the best one or two are said. A heading itself is never said: it names a section, it
+// does not answer. Every word comes from a passage, so it passes the grounding and
+// faithfulness checks by construction (the answerer still runs them), and it costs two
+// embedding calls instead of a model's prompt evaluation.
 import type { Embedder } from '../../providers/embeddings/port';
 import {
   contentWords,
@@ -12,6 +15,13 @@ import {
   passageSentences,
 } from '../safety/faithfulness';
 
+export interface ExtractivePassage {
+  /** The chunk's text; a section's heading, when it has one, is its first line. */
+  text: string;
+  /** The passage's cosine to the question in retrieval (0 when not retrieved). */
+  score?: number;
+}
+
 export interface ExtractiveOptions {
   /** Sentences said at most. */
   maxSentences?: number;
@@ -19,19 +29,43 @@ export interface ExtractiveOptions {
   maxWords?: number;
   /** A further sentence must score at least this share of the best one. */
   followRatio?: number;
+  /** The knowledge base's section headings: a passage's first line among them is its heading. */
+  headings?: Iterable<string>;
+  /** Weight of the passage's retrieval score in a sentence's rank. */
+  retrievalWeight?: number;
 }
 
 /** Shorter lines are section titles or list stubs, not answers. */
 const MIN_WORDS = 4;
-/** Two sentences this close say the same thing twice. */
-const SAME_MEANING = 0.9;
+/** Two sentences sharing this much of their content words say the same thing twice. */
+const SAME_CLAIM = 0.8;
+/** Chosen on kb/eval.json with `npx tsx bench/answer-eval.ts` (docs/answers.md). */
+export const RETRIEVAL_WEIGHT = 0.5;
 
 const wordCount = (s: string): number => s.split(/\s+/).filter(Boolean).length;
+
+/** Jaccard overlap of content words (the ranking's vectors carry the heading, so not those). */
+function sameClaim(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  let shared = 0;
+  for (const w of a) if (b.has(w)) shared += 1;
+  const union = a.size + b.size - shared;
+  return union > 0 && shared / union >= SAME_CLAIM;
+}
+
+interface Candidate {
+  /** What is said. */
+  text: string;
+  /** What is ranked: the sentence under its heading. */
+  context: string;
+  retrieval: number;
+}
 
 export class ExtractiveAnswerer {
   private readonly maxSentences: number;
   private readonly maxWords: number;
   private readonly followRatio: number;
+  private readonly headings: ReadonlySet<string>;
+  private readonly retrievalWeight: number;
 
   constructor(
     private readonly embedder: Embedder,
@@ -40,21 +74,29 @@ export class ExtractiveAnswerer {
     this.maxSentences = opts.maxSentences ?? 2;
     this.maxWords = opts.maxWords ?? 40;
     this.followRatio = opts.followRatio ?? 0.85;
+    this.headings = new Set([...(opts.headings ?? [])].map((h) => h.trim()));
+    this.retrievalWeight = opts.retrievalWeight ?? RETRIEVAL_WEIGHT;
   }
 
   /** The passage sentences that best answer the question, best first, as the passage says them. */
-  async pick(question: string, passages: readonly string[]): Promise<string[]> {
-    const candidates = [...new Set(passages.flatMap(passageSentences))].filter(
-      (s) => wordCount(s) >= MIN_WORDS,
-    );
+  async pick(
+    question: string,
+    passages: readonly (string | ExtractivePassage)[],
+  ): Promise<string[]> {
+    const candidates = this.candidates(passages);
     if (candidates.length === 0) return [];
-    const [q, ...vectors] = await this.embedder.embed([question, ...candidates]);
+    const [q, ...vectors] = await this.embedder.embed([
+      question,
+      ...candidates.map((c) => c.context),
+    ]);
     const asked = contentWords(question);
     const ranked = candidates
-      .map((text, i) => ({
-        text,
-        vector: vectors[i]!,
-        score: faithfulnessScore(dot(q!, vectors[i]!), lexicalSupport(asked, contentWords(text))),
+      .map((c, i) => ({
+        text: c.text,
+        words: contentWords(c.text),
+        score:
+          faithfulnessScore(dot(q!, vectors[i]!), lexicalSupport(asked, contentWords(c.context))) +
+          this.retrievalWeight * c.retrieval,
       }))
       .sort((a, b) => b.score - a.score);
     const best = ranked[0]!;
@@ -64,10 +106,28 @@ export class ExtractiveAnswerer {
       if (picked.length >= this.maxSentences) break;
       if (next.score < best.score * this.followRatio) break;
       if (words + wordCount(next.text) > this.maxWords) continue;
-      if (picked.some((p) => dot(p.vector, next.vector) >= SAME_MEANING)) continue;
+      if (picked.some((p) => sameClaim(p.words, next.words))) continue;
       picked.push(next);
       words += wordCount(next.text);
     }
     return picked.map((p) => p.text);
+  }
+
+  /** Each sentence once (where its passage ranked best), under its heading, headings not among them. */
+  private candidates(passages: readonly (string | ExtractivePassage)[]): Candidate[] {
+    const bySentence = new Map<string, Candidate>();
+    for (const p of passages) {
+      const { text, score = 0 } = typeof p === 'string' ? { text: p } : p;
+      const [first = '', ...rest] = text.split('\n');
+      const heading = rest.length && this.headings.has(first.trim()) ? first.trim() : undefined;
+      for (const sentence of passageSentences(heading ? rest.join('\n') : text)) {
+        if (wordCount(sentence) < MIN_WORDS) continue;
+        const seen = bySentence.get(sentence);
+        if (seen && seen.retrieval >= score) continue;
+        const context = heading ? `${heading.replace(/[.!?:]$/, '')}. ${sentence}` : sentence;
+        bySentence.set(sentence, { text: sentence, context, retrieval: score });
+      }
+    }
+    return [...bySentence.values()];
   }
 }

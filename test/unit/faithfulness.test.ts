@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   contentWords,
   FAITHFULNESS_THRESHOLD,
@@ -9,9 +11,11 @@ import {
 } from '../../conversation/safety/faithfulness';
 import { GroundingIndex } from '../../conversation/safety/grounding';
 import { ExtractiveAnswerer } from '../../conversation/answers/extractive';
+import { chunkDocument, sectionHeadings } from '../../conversation/knowledge/chunker';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { atThreshold, scoreFaithfulnessSet } from '../../testing/faithfulness-eval';
 import { FAITHFULNESS_SET, loadArticles } from '../../testing/faithfulness-set';
+import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
 
 /** What docs/answers.md reports for the chosen threshold on the labelled set. */
 const REPORTED = { f1: 0.964, precision: 0.93, recall: 1 };
@@ -126,5 +130,47 @@ describe('faithfulness: each answer sentence is supported by a passage or the ac
         assert.ok((await faithful.check(sentence)).ok, `unfaithful: ${sentence}`);
       }
     }
+  });
+
+  it('the extractive answer never says a section heading, and reads each sentence under its own', async () => {
+    // As retrieval hands them over: chunks whose first line is their section's heading.
+    const doc = {
+      docId: 'billing/payment-posting.md',
+      topic: 'billing' as const,
+      source: fs.readFileSync(path.join(DEFAULT_KB_FOLDER, 'billing/payment-posting.md'), 'utf8'),
+    };
+    const chunks = chunkDocument(doc);
+    const headings = sectionHeadings(doc);
+    assert.ok(headings.includes('If your payment has not shown up yet'), headings.join(' | '));
+    assert.ok(chunks.some((c) => c.text.startsWith('If your payment has not shown up yet\n')));
+    const sentences = async (question: string, opts: { headings?: string[] } = {}) =>
+      (await new ExtractiveAnswerer(embedder, opts).pick(question, chunks)).join(' ');
+    // Without the headings the heading line is read as a sentence, and it is said.
+    const blind = await sentences('has my payment not shown up yet');
+    assert.match(blind, /If your payment has not shown up yet\./);
+    const read = await sentences('has my payment not shown up yet', { headings });
+    assert.doesNotMatch(read, /If your payment has not shown up yet\./);
+    assert.match(read, /has not posted after 1 business day/);
+    // "Mailed payments." is the context that places the 7 days.
+    assert.match(await sentences('i mailed a check, how long until it posts', { headings }), /within 7 days/); // prettier-ignore
+  });
+
+  it('the extractive answer weighs how close each passage came in retrieval', async () => {
+    const late = 'Late fee\nIf the bill is still unpaid 5 days after the due date, a late fee of $10 is added to your account.'; // prettier-ignore
+    const dispute = 'How long you have to dispute\nIf you think a charge on your bill is wrong, you can dispute it within 60 days of the bill date.'; // prettier-ignore
+    const extractive = new ExtractiveAnswerer(embedder, {
+      headings: ['Late fee', 'How long you have to dispute'],
+      maxSentences: 1,
+    });
+    const question = 'how long after the bill is it late';
+    const pick = async (lateScore: number, disputeScore: number) =>
+      (
+        await extractive.pick(question, [
+          { text: late, score: lateScore },
+          { text: dispute, score: disputeScore },
+        ])
+      ).join(' ');
+    assert.match(await pick(0.9, 0.1), /late fee of \$10/);
+    assert.match(await pick(0.1, 0.9), /within 60 days/);
   });
 });
