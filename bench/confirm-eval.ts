@@ -89,21 +89,23 @@ function rows(heard: Heard[]): Row[] {
   const out: Row[] = [];
   for (const notAnswers of [false, true])
     for (const threshold of THRESHOLDS) {
-      const mine = heard.filter((h) => h.notAnswers === notAnswers);
-      const tally = (hs: Heard[]) => {
+      const decided = heard
+        .filter((h) => h.notAnswers === notAnswers)
+        .map((h) => ({ h, outcome: decide(h, threshold) }));
+      const tally = (ds: typeof decided) => {
         const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
-        for (const h of hs) t[decide(h, threshold)]++;
+        for (const d of ds) t[d.outcome]++;
         return t;
       };
-      const others = mine.filter((h) => h.kind !== 'yes');
+      const others = decided.filter((d) => d.h.kind !== 'yes');
       out.push({
         hints: notAnswers ? 'answers + not-answers' : 'answers only',
         threshold,
-        yes: tally(mine.filter((h) => h.kind === 'yes')),
+        yes: tally(decided.filter((d) => d.h.kind === 'yes')),
         others: tally(others),
         wrongPayments: others
-          .filter((h) => decide(h, threshold) === 'paid')
-          .map((h) => `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}`),
+          .filter((d) => d.outcome === 'paid')
+          .map(({ h }) => `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}`),
       });
     }
   return out;

@@ -3,7 +3,7 @@
 // the workflow's result and transcript, the payments rows of the call, its history.
 import type { Pool } from 'pg';
 import { callWorkflowId, transcriptQuery, type CallResult } from '../contracts/call';
-import { PROMPTS } from '../workflows/call-state';
+import { ASKED_AGAIN, PROMPTS } from '../workflows/call-state';
 import type { TextToSpeech } from '../providers/tts/port';
 import { LocalTts } from '../providers/tts/local';
 import { historyPayloadText, newCallSid } from './calls';
@@ -45,7 +45,7 @@ export interface ScenarioRun {
 }
 
 /** The agent's lines that ask for the caller's last words again. */
-const ASKING_AGAIN = [PROMPTS.repeat, PROMPTS.outOfScope, 'Please say yes to pay', 'To be sure:'];
+const ASKING_AGAIN = [PROMPTS.repeat, PROMPTS.outOfScope, ...Object.values(ASKED_AGAIN)];
 
 /** The call's last transcript line is the agent asking again (a patient caller repeats). */
 async function askedAgain(workflowId: string): Promise<boolean> {

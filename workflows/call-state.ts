@@ -307,7 +307,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       );
     return say(
       s,
-      `Please say yes to pay ${spokenAmount(s.pendingPayment.amountCents)} now, or no to cancel.`,
+      `${ASKED_AGAIN.payment} ${spokenAmount(s.pendingPayment.amountCents)} now, or no to cancel.`,
     );
   }
   if (s.phase === 'offer_agent') {
@@ -475,9 +475,12 @@ export function likelyNextReply(state: CallState): string | undefined {
   return undefined;
 }
 
+/** How the payment question starts when it is asked again (a caller repeats on hearing it). */
+export const ASKED_AGAIN = { payment: 'Please say yes to pay', doubtedYes: 'To be sure:' };
+
 /** A doubted yes to a payment: asked again, with the keypad (unambiguous) offered. */
 export const confirmAgain = (amountCents: number): string =>
-  `To be sure: shall I pay ${spokenAmount(amountCents)} now? Say yes or press 1, or say no or press 2.`;
+  `${ASKED_AGAIN.doubtedYes} shall I pay ${spokenAmount(amountCents)} now? Say yes or press 1, or say no or press 2.`;
 
 /** The phase waits on the answer to a yes/no question (an offer, a confirmation). */
 export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);
