@@ -1,7 +1,7 @@
 // `switchboard intent "<text>"` prints the classification as JSON;
 // `switchboard intent eval` scores a classifier on the evaluation split.
 import type { Command } from 'commander';
-import { loadSplit } from '../providers/intent/dataset';
+import { isSplit, loadSplit, SPLITS } from '../providers/intent/dataset';
 import { evaluateIntents, type IntentEvaluation } from '../providers/intent/evaluate';
 import { INTENT_NAMES } from '../providers/intent/labels';
 import { createIntentClassifier, INTENT_CLASSIFIERS } from '../providers/intent/select';
@@ -57,12 +57,12 @@ export function registerIntentCommand(program: Command): void {
     )
     .argument('<text...>', 'what the caller said, or "eval"')
     .option('--classifier <name>', `one of ${INTENT_CLASSIFIERS.join(', ')}`, 'embedding')
-    .option('--split <split>', 'for eval: train or eval', 'eval')
+    .option('--split <split>', `for eval: ${SPLITS.join(', ')}`, 'eval')
     .action(async (words: string[], o: { classifier: string; split: string }) => {
       const classifier = await createIntentClassifier(o.classifier);
       if (words.length === 1 && words[0] === 'eval') {
-        if (o.split !== 'train' && o.split !== 'eval')
-          throw new Error(`--split must be train or eval, not ${o.split}`);
+        if (!isSplit(o.split))
+          throw new Error(`--split must be one of ${SPLITS.join(', ')}, not ${o.split}`);
         const r = await evaluateIntents(classifier, loadSplit(o.split));
         for (const line of formatEvaluation(classifier.name, o.split, r)) console.log(line);
         return;

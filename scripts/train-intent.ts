@@ -1,7 +1,8 @@
-// Trains the intent model on data/intents/train.tsv and writes data/intents/model.json.
+// Trains the intent model on data/intents/train.tsv (and train-heard.tsv, the same lines as
+// the recognizer heard them: scripts/hear-intents.ts) and writes data/intents/model.json.
 //   npx tsx scripts/train-intent.ts [--embedder minilm|use-lite] [--out file]
 // Deterministic: the same dataset and embedder give the same file.
-import { loadSplit } from '../providers/intent/dataset';
+import { trainingData } from '../providers/intent/dataset';
 import { DEFAULT_MODEL_FILE, writeModelFile } from '../providers/intent/model-file';
 import { trainIntentModel } from '../providers/intent/train';
 import { createEmbedder } from '../providers/embeddings/select';
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   const embedder = createEmbedder(arg('--embedder') ?? 'minilm');
   const out = arg('--out') ?? DEFAULT_MODEL_FILE;
   const log = (line: string) => console.log(`[train-intent] ${line}`);
-  const model = await trainIntentModel(embedder, loadSplit('train'), { log });
+  const { examples, heard } = trainingData();
+  const model = await trainIntentModel(embedder, examples, { heard, log });
   writeModelFile(model, out);
   const cv = model.training.crossValidation;
   log(

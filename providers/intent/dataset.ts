@@ -8,7 +8,15 @@ import type { IntentName } from '../../contracts/call';
 import { isIntentName } from './labels';
 
 export const INTENT_DATA_DIR = path.join(repoRoot, 'data', 'intents');
-export type Split = 'train' | 'eval';
+/**
+ * `train-heard` / `eval-heard`: the splits as Moonshine heard them through the phone line
+ * (scripts/hear-intents.ts), training in voices the scenario bench never uses, evaluation in
+ * the bench's unseen voices; `eval-heard-pocketsphinx`: the evaluation split as the grammar
+ * recognizer heard it there.
+ */
+export const SPLITS = ['train', 'eval', 'train-heard', 'eval-heard', 'eval-heard-pocketsphinx'] as const; // prettier-ignore
+export type Split = (typeof SPLITS)[number];
+export const isSplit = (s: string): s is Split => (SPLITS as readonly string[]).includes(s);
 
 export interface Example {
   text: string;
@@ -37,6 +45,11 @@ export function parseExamples(tsv: string, source = 'dataset'): Example[] {
 export function loadSplit(split: Split, dir = INTENT_DATA_DIR): Example[] {
   const file = path.join(dir, `${split}.tsv`);
   return parseExamples(fs.readFileSync(file, 'utf8'), path.relative(repoRoot, file));
+}
+
+/** What the model is fitted on: the training split, then the heard training lines. */
+export function trainingData(dir = INTENT_DATA_DIR): { examples: Example[]; heard: Example[] } {
+  return { examples: loadSplit('train', dir), heard: loadSplit('train-heard', dir) };
 }
 
 /** Identifies the training data a model file was fitted on (stale-model check). */

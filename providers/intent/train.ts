@@ -1,6 +1,8 @@
 // Training: embed the training split, pick nothing by hand at run time (fixed
 // hyper-parameters), fit the temperature on k-fold out-of-fold logits, then fit the final
-// weights on all of the training split. Seeded: the same data gives the same file.
+// weights on all of the training split and the lines as a recognizer heard them. The heard
+// lines stay out of the folds: a heard copy of a held-out line would leak it. Seeded: the
+// same data gives the same file.
 import type { Embedder } from '../embeddings/port';
 import { expectedCalibrationError, fitTemperature } from './calibration';
 import { datasetHash, type Example } from './dataset';
@@ -16,6 +18,8 @@ export interface IntentTrainingOptions {
   learningRate?: number;
   folds?: number;
   seed?: number;
+  /** Training lines as a recognizer heard them: in the final fit only. */
+  heard?: Example[];
   log?: (line: string) => void;
 }
 
@@ -58,11 +62,14 @@ export async function trainIntentModel(
   const o = { ...DEFAULTS, ...opts };
   const log = opts.log ?? (() => {});
   const classes = [...INTENT_NAMES];
-  const ys = examples.map((e) => classes.indexOf(e.intent));
-  log(`embedding ${examples.length} training utterances with ${embedder.name} …`);
-  const texts = examples.map((e) => normalizeUtterance(e.text));
-  const vectors = await embedder.embed(texts);
-  const xs = vectors.map((v, i) => featurize(v, texts[i]!, NGRAM_BUCKETS));
+  const heard = opts.heard ?? [];
+  const all = [...examples, ...heard];
+  const allYs = all.map((e) => classes.indexOf(e.intent));
+  log(`embedding ${examples.length} training utterances and ${heard.length} heard with ${embedder.name} …`); // prettier-ignore
+  const allTexts = all.map((e) => normalizeUtterance(e.text));
+  const allXs = (await embedder.embed(allTexts)).map((v, i) => featurize(v, allTexts[i]!, NGRAM_BUCKETS)); // prettier-ignore
+  const xs = allXs.slice(0, examples.length);
+  const ys = allYs.slice(0, examples.length);
   const train: TrainOptions = {
     classes: classes.length,
     dims: embedder.dimensions + NGRAM_BUCKETS,
@@ -99,7 +106,7 @@ export async function trainIntentModel(
     `cross-validated accuracy ${(accuracy * 100).toFixed(1)} %, temperature ${temperature.toFixed(3)}`,
   );
 
-  const final = trainSoftmax(xs, ys, train);
+  const final = trainSoftmax(allXs, allYs, train);
   const round = (v: number) => Math.round(v * 1e5) / 1e5;
   return {
     format: 'switchboard-intent-softmax/1',
@@ -113,8 +120,8 @@ export async function trainIntentModel(
     ),
     bias: Array.from(final.bias, round),
     training: {
-      examples: examples.length,
-      datasetSha256: datasetHash(examples),
+      examples: all.length,
+      datasetSha256: datasetHash(all),
       l2: o.l2,
       epochs: o.epochs,
       seed: o.seed,
