@@ -103,8 +103,12 @@ export async function runScenarioBench(
     `[bench] scenarios: ${scenarios.length} × ${voices.length} voices (${voices.map((v) => v.id).join(', ')}) × ` +
       `${configs.join(' and ')}, ${CONCURRENCY} calls at a time, pace ${PACE}${patient ? ', patient callers' : ''}; load ${load.map((l) => l.toFixed(1)).join(' ')}`,
   );
-  // The template answerer over the local index: grounded answers with no LLM server in the way.
-  const answerer = await createKnowledgeAnswerer({ env: { ...process.env, LLM_CHAIN: 'template' } }); // prettier-ignore
+  // The local stack's answer (the extractive answer first, as ANSWER_EXTRACTIVE_FIRST=auto does
+  // without a cloud model), with the template behind it instead of SmolLM2: no LLM server in
+  // the way.
+  const answerer = await createKnowledgeAnswerer({
+    env: { ...process.env, LLM_CHAIN: 'template', ANSWER_EXTRACTIVE_FIRST: 'true' },
+  });
   const stacks = new Map<SttConfig, EdgeStack>();
   const rows: CallRow[] = [];
   try {

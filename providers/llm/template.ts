@@ -50,7 +50,9 @@ export function templateAnswer(question: string, documents: readonly ScoredChunk
   const best = [...documents].sort((a, b) => b.score - a.score)[0];
   if (!best) return NO_DOCUMENT_ANSWER;
   // A chunk may open with its section title ("Late fee."): a title is not an answer.
-  const sentences = splitSentences(plainText(best.text)).filter((s) => s.split(' ').length >= 4);
+  const sentences = splitSentences(plainText(withoutTitle(best.text))).filter(
+    (s) => s.split(' ').length >= 4,
+  );
   if (sentences.length === 0) return NO_DOCUMENT_ANSWER;
   const asked = contentWords(question);
   let pick = 0;
@@ -66,6 +68,15 @@ export function templateAnswer(question: string, documents: readonly ScoredChunk
     return `${first} ${next}`;
   }
   return first;
+}
+
+/**
+ * A chunk of a section with a heading holds the heading as its first line, without a full
+ * stop ("If your payment has not shown up yet"): it names the section, it does not answer.
+ */
+function withoutTitle(text: string): string {
+  const [first = '', ...rest] = text.split('\n');
+  return rest.length && !/[.!?:]\s*$/.test(first) ? rest.join('\n') : text;
 }
 
 /** Markdown to speakable prose: no headings, list markers, emphasis or link targets. */

@@ -278,6 +278,19 @@ describe('template answers', () => {
     );
   });
 
+  it("never says a chunk's section heading (its first line, with no full stop)", () => {
+    const doc: ScoredChunk = {
+      ...DOCS[0]!,
+      text:
+        'If your payment has not shown up yet\n' +
+        'If you paid online and the payment has not posted after 1 business day, call us.',
+    };
+    assert.equal(
+      templateAnswer('how long does it take for a payment to post', [doc]),
+      'If you paid online and the payment has not posted after 1 business day, call us.',
+    );
+  });
+
   it('offers an agent when there is no document', async () => {
     assert.equal(templateAnswer('anything', []), NO_DOCUMENT_ANSWER);
     const text = (await collect(new TemplateLanguageModel(), prompt('anything', []))).join('');
