@@ -138,6 +138,11 @@ export class CallSession {
           if (this.pending) this.commitBargeIn('the caller kept talking');
         },
         onUtterance: (u) => {
+          // Timing only (never the words): a turn that gets no answer can be traced.
+          deps.log('utterance ended', {
+            afterVoiceMs: Math.round(u.endpointedAt - u.lastVoicedAt),
+            overPausedReply: this.pending !== undefined,
+          });
           if (this.pending) return void this.decide(u, this.pending);
           // Turns are answered in order; the next one waits for this one's reply to start.
           void this.inTurn(() => this.answer(u));
@@ -356,6 +361,10 @@ export class CallSession {
     // After the last reply (the line held for a transfer) the workflow takes no more turns.
     if (this.ended || this.closing) return;
     const recognizedAt = done?.recognizedAt ?? performance.now();
+    this.deps.log('utterance to the workflow', {
+      recognizedMs: Math.round(recognizedAt - u.endpointedAt),
+      chars: recognition.text.length,
+    });
     const { reply, held } = await this.awaitReply(
       this.deps.bridge.utterance(
         recognition.text,
