@@ -1,5 +1,5 @@
 // Trains the intent model on data/intents/train.tsv (and train-heard.tsv, the same lines as
-// the recognizer heard them: scripts/hear-intents.ts) and writes data/intents/model.json.
+// the recognizer heard them: bench/hear-intents.ts) and writes data/intents/model.json.
 //   npx tsx scripts/train-intent.ts [--embedder minilm|use-lite] [--out file]
 // Deterministic: the same dataset and embedder give the same file.
 import { trainingData } from '../providers/intent/dataset';

@@ -10,7 +10,7 @@ import { isIntentName } from './labels';
 export const INTENT_DATA_DIR = path.join(repoRoot, 'data', 'intents');
 /**
  * `train-heard` / `eval-heard`: the splits as Moonshine heard them through the phone line
- * (scripts/hear-intents.ts), training in voices the scenario bench never uses, evaluation in
+ * (bench/hear-intents.ts), training in voices the scenario bench never uses, evaluation in
  * the bench's unseen voices; `eval-heard-pocketsphinx`: the evaluation split as the grammar
  * recognizer heard it there.
  */

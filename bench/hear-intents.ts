@@ -7,9 +7,9 @@
 // bench never uses teaches the intent model the recognizer's mistakes; the evaluation split
 // heard in the scenario bench's unseen voices measures it (`./switchboard intent eval
 // --split eval-heard`).
-//   npx tsx scripts/hear-intents.ts --split train --voices espeak-en-us,espeak-en-gb,espeak-en+m7,flite-kal,flite-rms --out data/intents/train-heard.tsv
-//   npx tsx scripts/hear-intents.ts --split eval --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard.tsv
-//   npx tsx scripts/hear-intents.ts --split eval --stt pocketsphinx --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard-pocketsphinx.tsv
+//   npx tsx bench/hear-intents.ts --split train --voices espeak-en-us,espeak-en-gb,espeak-en+m7,flite-kal,flite-rms --out data/intents/train-heard.tsv
+//   npx tsx bench/hear-intents.ts --split eval --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard.tsv
+//   npx tsx bench/hear-intents.ts --split eval --stt pocketsphinx --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard-pocketsphinx.tsv
 // Deterministic for a given recognizer build: the engines are, and lines are written in order.
 import { writeFileSync } from 'node:fs';
 import { ensureMoonshine } from '../infra/install';
