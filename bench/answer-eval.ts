@@ -12,8 +12,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExtractiveAnswerer, RETRIEVAL_WEIGHT } from '../conversation/answers/extractive';
-import { sectionHeadings } from '../conversation/knowledge/chunker';
-import { loadKnowledgeFolder } from '../conversation/knowledge/documents';
 import { loadEvalSet } from '../conversation/knowledge/eval';
 import {
   DEFAULT_KB_FOLDER,
@@ -58,17 +56,16 @@ interface Row {
 async function main(): Promise<void> {
   await ensureLocalKnowledgeIndex({ log: (l) => process.stderr.write(`${l}\n`) });
   const evalSet = await loadEvalSet(path.join(DEFAULT_KB_FOLDER, 'eval.json'));
-  const docs = await loadKnowledgeFolder(DEFAULT_KB_FOLDER);
   const embedder = sharedUseLiteEmbedder();
   const index = openKnowledgeIndex();
   await index.refresh();
   const retriever = new Retriever(embedder, index);
   const rankings: Ranking[] = [
-    { name: 'before', extractive: new ExtractiveAnswerer(embedder, { retrievalWeight: 0 }) },
     {
-      name: 'shipped',
-      extractive: new ExtractiveAnswerer(embedder, { headings: docs.flatMap(sectionHeadings) }),
+      name: 'before',
+      extractive: new ExtractiveAnswerer(embedder, { headings: false, retrievalWeight: 0 }),
     },
+    { name: 'shipped', extractive: new ExtractiveAnswerer(embedder) },
   ];
   const rows: Row[] = [];
   const sets: Array<[string, Question[]]> = [

@@ -30,8 +30,6 @@ export interface AnswererDeps {
   chain: FallbackLanguageModel;
   /** Known plan names (from the knowledge base): a plan name not among them is invented. */
   planNames?: string[];
-  /** The knowledge base's section headings (a passage's first line may be one; never said). */
-  headings?: string[];
   /** Documents passed to the model. */
   topK?: number;
   /** Sentences spoken at most (an answer for the ear is short). */
@@ -230,10 +228,7 @@ export function createAnswerer(deps: AnswererDeps): Answerer {
       const sayExtractive = async (): Promise<boolean> => {
         if (!embedder) return false;
         // From the passages' text: a title or a heading is not an answer.
-        const extractive = new ExtractiveAnswerer(embedder, {
-          maxSentences,
-          headings: deps.headings ?? [],
-        });
+        const extractive = new ExtractiveAnswerer(embedder, { maxSentences });
         for (const sentence of await extractive.pick(question, documents)) {
           if (opts.signal?.aborted || spoken.length >= maxSentences) break;
           const verdict = await check(redactText(sentence));

@@ -7,6 +7,7 @@
 // faithfulness checks by construction (the answerer still runs them), and it costs two
 // embedding calls instead of a model's prompt evaluation.
 import type { Embedder } from '../../providers/embeddings/port';
+import { chunkHeading } from '../../providers/vectors/port';
 import {
   contentWords,
   dot,
@@ -29,8 +30,8 @@ export interface ExtractiveOptions {
   maxWords?: number;
   /** A further sentence must score at least this share of the best one. */
   followRatio?: number;
-  /** The knowledge base's section headings: a passage's first line among them is its heading. */
-  headings?: Iterable<string>;
+  /** Read a passage's first line as its section heading when it is one (`chunkHeading`). */
+  headings?: boolean;
   /** Weight of the passage's retrieval score in a sentence's rank. */
   retrievalWeight?: number;
 }
@@ -64,7 +65,7 @@ export class ExtractiveAnswerer {
   private readonly maxSentences: number;
   private readonly maxWords: number;
   private readonly followRatio: number;
-  private readonly headings: ReadonlySet<string>;
+  private readonly headings: boolean;
   private readonly retrievalWeight: number;
 
   constructor(
@@ -74,7 +75,7 @@ export class ExtractiveAnswerer {
     this.maxSentences = opts.maxSentences ?? 2;
     this.maxWords = opts.maxWords ?? 40;
     this.followRatio = opts.followRatio ?? 0.85;
-    this.headings = new Set([...(opts.headings ?? [])].map((h) => h.trim()));
+    this.headings = opts.headings ?? true;
     this.retrievalWeight = opts.retrievalWeight ?? RETRIEVAL_WEIGHT;
   }
 
@@ -118,9 +119,8 @@ export class ExtractiveAnswerer {
     const bySentence = new Map<string, Candidate>();
     for (const p of passages) {
       const { text, score = 0 } = typeof p === 'string' ? { text: p } : p;
-      const [first = '', ...rest] = text.split('\n');
-      const heading = rest.length && this.headings.has(first.trim()) ? first.trim() : undefined;
-      for (const sentence of passageSentences(heading ? rest.join('\n') : text)) {
+      const { heading, body } = this.headings ? chunkHeading(text) : { body: text };
+      for (const sentence of passageSentences(body)) {
         if (wordCount(sentence) < MIN_WORDS) continue;
         const seen = bySentence.get(sentence);
         if (seen && seen.retrieval >= score) continue;

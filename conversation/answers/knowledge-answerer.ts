@@ -7,7 +7,6 @@
 // checked better there (docs/answers.md); `true` / `false` force it on or off.
 import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../knowledge/local-index';
 import { loadKnowledgeFolder } from '../knowledge/documents';
-import { sectionHeadings } from '../knowledge/chunker';
 import { Retriever } from '../knowledge/retrieve';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
@@ -68,7 +67,6 @@ export async function createKnowledgeAnswerer(
     embedder,
     extractiveFirst,
     planNames: extractPlanNames(docs.map((d) => d.source)),
-    headings: docs.flatMap(sectionHeadings),
     onRetrievalFailed: (err) => log(`[answers] no vector index answered: ${err.message}`),
   });
 }

@@ -74,15 +74,6 @@ export function chunkDocument(doc: KbDocument, opts: ChunkerOptions = DEFAULT_CH
   }));
 }
 
-/**
- * The section headings a document's chunks start with (a chunk of a section with a heading
- * holds it as its first line): what reads a chunk can tell the heading from the prose.
- */
-export function sectionHeadings(doc: KbDocument): string[] {
-  const body = doc.source.replace(/^\uFEFF/, '').replace(FRONT_MATTER, '');
-  return splitSections(body).flatMap((s) => (s.heading ? [s.heading] : []));
-}
-
 /** What gets embedded: the title gives a short section its context. */
 export function embeddingText(chunk: KbChunk): string {
   return `${chunk.title}. ${chunk.text}`;

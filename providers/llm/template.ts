@@ -4,7 +4,7 @@
 // text, so it is grounded by construction; it cannot fail while a document exists.
 import { SentenceChunker } from './sentence-chunker';
 import type { LanguageModel, Prompt } from './port';
-import type { ScoredChunk } from '../vectors/port';
+import { chunkHeading, type ScoredChunk } from '../vectors/port';
 
 export const NO_DOCUMENT_ANSWER =
   "I don't have that information in front of me. Let me connect you to an agent.";
@@ -50,7 +50,7 @@ export function templateAnswer(question: string, documents: readonly ScoredChunk
   const best = [...documents].sort((a, b) => b.score - a.score)[0];
   if (!best) return NO_DOCUMENT_ANSWER;
   // A chunk may open with its section title ("Late fee."): a title is not an answer.
-  const sentences = splitSentences(plainText(withoutTitle(best.text))).filter(
+  const sentences = splitSentences(plainText(chunkHeading(best.text).body)).filter(
     (s) => s.split(' ').length >= 4,
   );
   if (sentences.length === 0) return NO_DOCUMENT_ANSWER;
@@ -68,15 +68,6 @@ export function templateAnswer(question: string, documents: readonly ScoredChunk
     return `${first} ${next}`;
   }
   return first;
-}
-
-/**
- * A chunk of a section with a heading holds the heading as its first line, without a full
- * stop ("If your payment has not shown up yet"): it names the section, it does not answer.
- */
-function withoutTitle(text: string): string {
-  const [first = '', ...rest] = text.split('\n');
-  return rest.length && !/[.!?:]\s*$/.test(first) ? rest.join('\n') : text;
 }
 
 /** Markdown to speakable prose: no headings, list markers, emphasis or link targets. */

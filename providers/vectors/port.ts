@@ -10,7 +10,19 @@ export interface KbChunk {
   docId: string;
   title: string;
   topic: KbTopic;
+  /** The section's prose; a section with a heading has it as the first line. */
   text: string;
+}
+
+/**
+ * A chunk's section heading and its prose. The chunker writes the heading as the first line,
+ * with no full stop; prose lines end with one, and a list item starts with "- ". A heading
+ * names a section: it is not an answer.
+ */
+export function chunkHeading(text: string): { heading?: string; body: string } {
+  const [first = '', ...rest] = text.split('\n');
+  const heading = rest.length > 0 && !/^\s*[-*+]\s/.test(first) && !/[.!:]\s*$/.test(first);
+  return heading ? { heading: first.trim(), body: rest.join('\n') } : { body: text };
 }
 
 export interface ScoredChunk extends KbChunk {

@@ -11,7 +11,8 @@ import {
 } from '../../conversation/safety/faithfulness';
 import { GroundingIndex } from '../../conversation/safety/grounding';
 import { ExtractiveAnswerer } from '../../conversation/answers/extractive';
-import { chunkDocument, sectionHeadings } from '../../conversation/knowledge/chunker';
+import { chunkDocument } from '../../conversation/knowledge/chunker';
+import { chunkHeading } from '../../providers/vectors/port';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { atThreshold, scoreFaithfulnessSet } from '../../testing/faithfulness-eval';
 import { FAITHFULNESS_SET, loadArticles } from '../../testing/faithfulness-set';
@@ -134,34 +135,40 @@ describe('faithfulness: each answer sentence is supported by a passage or the ac
 
   it('the extractive answer never says a section heading, and reads each sentence under its own', async () => {
     // As retrieval hands them over: chunks whose first line is their section's heading.
-    const doc = {
+    const chunks = chunkDocument({
       docId: 'billing/payment-posting.md',
-      topic: 'billing' as const,
+      topic: 'billing',
       source: fs.readFileSync(path.join(DEFAULT_KB_FOLDER, 'billing/payment-posting.md'), 'utf8'),
-    };
-    const chunks = chunkDocument(doc);
-    const headings = sectionHeadings(doc);
-    assert.ok(headings.includes('If your payment has not shown up yet'), headings.join(' | '));
-    assert.ok(chunks.some((c) => c.text.startsWith('If your payment has not shown up yet\n')));
-    const sentences = async (question: string, opts: { headings?: string[] } = {}) =>
+    });
+    const heading = chunks.find((c) => c.text.startsWith('If your payment has not shown up yet\n'));
+    assert.equal(chunkHeading(heading!.text).heading, 'If your payment has not shown up yet');
+    const sentences = async (question: string, opts: { headings?: boolean } = {}) =>
       (await new ExtractiveAnswerer(embedder, opts).pick(question, chunks)).join(' ');
-    // Without the headings the heading line is read as a sentence, and it is said.
-    const blind = await sentences('has my payment not shown up yet');
+    // Without reading headings the heading line is taken for a sentence, and it is said.
+    const blind = await sentences('has my payment not shown up yet', { headings: false });
     assert.match(blind, /If your payment has not shown up yet\./);
-    const read = await sentences('has my payment not shown up yet', { headings });
+    const read = await sentences('has my payment not shown up yet');
     assert.doesNotMatch(read, /If your payment has not shown up yet\./);
     assert.match(read, /has not posted after 1 business day/);
     // "Mailed payments." is the context that places the 7 days.
-    assert.match(await sentences('i mailed a check, how long until it posts', { headings }), /within 7 days/); // prettier-ignore
+    assert.match(await sentences('i mailed a check, how long until it posts'), /within 7 days/);
+  });
+
+  it('a chunk heading is a first line without a full stop; prose and list items are not', () => {
+    assert.deepEqual(chunkHeading('Late fee\nA late fee of $10 applies.'), {
+      heading: 'Late fee',
+      body: 'A late fee of $10 applies.',
+    });
+    assert.equal(chunkHeading('Do I pay it while it is reviewed?\nNo.').heading, 'Do I pay it while it is reviewed?'); // prettier-ignore
+    assert.equal(chunkHeading('You can pay in several ways:\n- Online').heading, undefined);
+    assert.equal(chunkHeading('- Online, in your account\n- By phone').heading, undefined);
+    assert.equal(chunkHeading('One line only').heading, undefined);
   });
 
   it('the extractive answer weighs how close each passage came in retrieval', async () => {
     const late = 'Late fee\nIf the bill is still unpaid 5 days after the due date, a late fee of $10 is added to your account.'; // prettier-ignore
     const dispute = 'How long you have to dispute\nIf you think a charge on your bill is wrong, you can dispute it within 60 days of the bill date.'; // prettier-ignore
-    const extractive = new ExtractiveAnswerer(embedder, {
-      headings: ['Late fee', 'How long you have to dispute'],
-      maxSentences: 1,
-    });
+    const extractive = new ExtractiveAnswerer(embedder, { maxSentences: 1 });
     const question = 'how long after the bill is it late';
     const pick = async (lateScore: number, disputeScore: number) =>
       (
