@@ -12,7 +12,7 @@ import { infraUp } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { speechToTextFromEnv } from '../media-edge/edge-runtime';
 import { describeItem } from '../simulator/caller-script';
-import { VOICES, type Voice } from '../testing/asr-corpus';
+import { voicesById, type Voice } from '../testing/asr-corpus';
 import { CALLERS_WITH_A_BILL, startEdgeStack, type EdgeStack } from '../testing/edge-stack';
 import { resetDb, teardownPlatform } from '../testing/platform';
 import { callerVoice, runScenario, type ScenarioRun } from '../testing/scenario-run';
@@ -67,14 +67,6 @@ const rowOf = (stt: SttConfig, voice: string, r: ScenarioRun): CallRow => ({
     t.item && t.voiceToVoiceMs !== undefined ? [t.voiceToVoiceMs] : [],
   ),
 });
-
-function voicesById(ids: string[]): Voice[] {
-  return ids.map((id) => {
-    const v = VOICES.find((x) => x.id === id);
-    if (!v) throw new Error(`no voice ${id}; one of ${VOICES.map((x) => x.id).join(', ')}`);
-    return v;
-  });
-}
 
 export async function runScenarioBench(
   opts: {

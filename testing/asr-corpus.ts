@@ -164,7 +164,16 @@ export function words(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Word-level Levenshtein distance: substitutions + deletions + insertions. */
+/** The voices named by id; an unknown id is an error that lists the known ones. */
+export function voicesById(ids: string[]): Voice[] {
+  return ids.map((id) => {
+    const v = VOICES.find((x) => x.id === id);
+    if (!v) throw new Error(`no voice ${id}; one of ${VOICES.map((x) => x.id).join(', ')}`);
+    return v;
+  });
+}
+
+/** Levenshtein distance over words (or any tokens, characters included): substitutions + deletions + insertions. */
 export function wordErrors(ref: string[], hyp: string[]): number {
   let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
   for (let i = 1; i <= ref.length; i++) {
