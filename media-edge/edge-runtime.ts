@@ -179,6 +179,7 @@ export async function createEdgeRuntime(opts: {
           maxSpeechMs: speech.BACKCHANNEL_MAX_MS,
           waitMs: speech.FALSE_INTERRUPTION_WAIT_MS,
           minConfidence: speech.FALSE_INTERRUPTION_MIN_CONFIDENCE,
+          minVoicedMs: speech.FALSE_INTERRUPTION_MIN_VOICED_MS,
         },
       }),
       dtmfGapMs: speech.DTMF_ENTRY_GAP_MS,

@@ -44,6 +44,8 @@ const schema = z.object({
   FALSE_INTERRUPTION_WAIT_MS: z.coerce.number().int().min(100).default(2500),
   /** A recognition over a paused reply less confident than this is noise (0: only silence is). */
   FALSE_INTERRUPTION_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0),
+  /** A sound over a paused reply with less voiced audio than this is noise (0: off). */
+  FALSE_INTERRUPTION_MIN_VOICED_MS: z.coerce.number().int().min(0).default(100),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
   /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */

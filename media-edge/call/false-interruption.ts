@@ -55,7 +55,8 @@ export function asksQuestion(text: string): boolean {
 }
 
 /**
- * noise: nothing was recognized (a cough, line noise) or too unsure to be words;
+ * noise: hardly any voice in the sound (a cough, a breath, line noise), whatever a recognizer
+ * made of it, or nothing recognized, or too unsure to be words;
  * backchannel: only listening words; interruption: anything else, a short answer once the
  * reply has asked a question, or a sound no recognizer could serve.
  */
@@ -71,9 +72,15 @@ export interface HeardOverAgent {
   served: boolean;
   /** A sentence of the paused reply that ends with "?" had started playing. */
   questionAsked: boolean;
+  /** How much of the sound had a voice (listener.ts). */
+  voicedMs: number;
 }
 
-export function judgeInterruption(heard: HeardOverAgent, opts: { minConfidence: number }): Verdict {
+export function judgeInterruption(
+  heard: HeardOverAgent,
+  opts: { minConfidence: number; minVoicedMs: number },
+): Verdict {
+  if (heard.voicedMs < opts.minVoicedMs) return 'noise';
   if (!heard.served) return 'interruption';
   if (!words(heard.text).length || heard.confidence < opts.minConfidence) return 'noise';
   if (isBackchannel(heard.text)) return heard.questionAsked ? 'interruption' : 'backchannel';
@@ -87,4 +94,6 @@ export interface FalseInterruptionOptions {
   waitMs: number;
   /** A recognition less sure than this counts as noise. */
   minConfidence: number;
+  /** A sound with less voiced audio than this is noise (ms; 0: the recognizer decides). */
+  minVoicedMs: number;
 }

@@ -8,6 +8,7 @@ import { FRAME_MS } from '../../audio/frames';
 import { mulawToPcm } from '../../audio/mulaw';
 import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
 import type { TurnDetector } from '../audio/turn-detector';
+import { isVoiced, voicedMs } from '../audio/voicing';
 import type { AsrRecord } from '../../contracts/call';
 import type { CallRecorder } from './recorder';
 
@@ -34,6 +35,8 @@ export interface Utterance {
   lastVoicedAt: number;
   /** The endpointer closed the utterance. */
   endpointedAt: number;
+  /** How much of it had a voice (pitch): a cough or a crackle has next to none. */
+  voicedMs: number;
 }
 
 export interface ListenerDeps {
@@ -82,6 +85,8 @@ export class Listener {
   private readonly longUtteranceFrames: number;
   private utterance?: UtteranceRecognizer;
   private utteranceFrames = 0;
+  private utteranceVoicedMs = 0;
+  private lastFrame: Int16Array = new Int16Array(0);
   private speechRun = 0;
   private lastVoicedAt = 0;
   /** What the workflow expects the caller to say next (from the last reply). */
@@ -137,11 +142,14 @@ export class Listener {
         this.utterance.write(f);
       // The utterance's length counts from its speech, not from the pre-roll before it.
       this.utteranceFrames = this.preRoll.since(event.atMs).length;
+      this.utteranceVoicedMs = voicedMs(this.preRoll.since(event.atMs - FRAME_MS));
     } else if (this.utterance) {
       this.utterance.write(pcm);
       this.utteranceFrames += 1;
+      if (isVoiced(this.lastFrame, pcm)) this.utteranceVoicedMs += FRAME_MS;
       if (this.utteranceFrames === this.longUtteranceFrames) this.deps.onLongUtterance?.();
     }
+    this.lastFrame = pcm;
     if (event?.type === 'speech_end' && this.utterance) {
       const recognizer = this.utterance;
       this.utterance = undefined;
@@ -149,6 +157,7 @@ export class Listener {
         recognizer,
         lastVoicedAt: this.lastVoicedAt,
         endpointedAt: performance.now(),
+        voicedMs: this.utteranceVoicedMs,
       });
     }
   }

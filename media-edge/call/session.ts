@@ -307,10 +307,15 @@ export class CallSession {
           ...recognition,
           served: recognition.record.servedBy !== undefined,
           questionAsked: pending.paused.questionAsked,
+          voicedMs: u.voicedMs,
         },
-        { minConfidence: this.falseInterruption!.minConfidence },
+        this.falseInterruption!,
       );
-      const heard = { text: recognition.text, confidence: recognition.confidence };
+      const heard = {
+        text: recognition.text,
+        confidence: recognition.confidence,
+        voicedMs: u.voicedMs,
+      };
       if (verdict !== 'interruption') {
         this.deps.log(`utterance dropped: ${verdict} over the agent`, heard);
         // More sound has begun: it is judged in turn (a reply never resumes over the caller).

@@ -1,5 +1,6 @@
 // Barge-in like a person, with real audio through the whole stack: the simulated caller says
-// "okay" or "uh-huh" (flite's awb voice: pocketsphinx hears kal's "okay" as "nope"), coughs (a burst of shaped noise) or really cuts in
+// "okay" or "uh-huh" (flite's awb voice: pocketsphinx hears kal's "okay" as "nope"), coughs (a
+// burst of shaped noise, new each run: pocketsphinx hears some as "that" or "nope") or really cuts in
 // while the agent reads out the balance; the edge's VAD, endpointer and pocketsphinx decide.
 // A backchannel or a noise pauses the agent and it picks up its sentence again: no signal, no
 // turn, the whole reply heard; real words cut it as before.
@@ -153,7 +154,8 @@ describe('barge-in like a person: backchannels and false interruptions (real aud
     const heard = balance!.agentAudioMs + over!.agentAudioMs;
     assert.ok(
       heard >= fullReplyMs - 100 && heard <= fullReplyMs + 700,
-      `${balance!.agentAudioMs} + ${over!.agentAudioMs} ms heard of a ${fullReplyMs} ms reply`,
+      `${balance!.agentAudioMs} + ${over!.agentAudioMs} ms heard of a ${fullReplyMs} ms reply` +
+        ` ("${over!.agentTranscript}"); the edge:\n${stack.logOf(report.callSid)}`,
     );
     assert.equal(over!.replyCleared, false);
     assert.match(over!.agentTranscript ?? '', /anything else|help you/, over!.agentTranscript);

@@ -39,7 +39,22 @@ class FakeStream extends EventEmitter implements CallStream {
     this.isOpen = false;
     this.emit('close');
   }
-  /** The caller: `loud` frames of sound then `quiet` frames of silence, sent at once. */
+  /** The caller: `loud` frames of voiceless noise (loud from its first sample) then silence. */
+  noise(loud: number, quiet = 0): void {
+    let x = 2463534242;
+    for (let i = 0; i < loud; i++) {
+      const frame = Buffer.alloc(160, LOUD);
+      for (let j = 1; j < 160; j++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        frame[j] = x & 0xff;
+      }
+      this.emit('audio', frame);
+    }
+    this.caller(0, quiet);
+  }
+  /** The caller: `loud` frames of sound (a steady level: periodic, so voiced) then silence, sent at once. */
   caller(loud: number, quiet = 0): void {
     for (let i = 0; i < loud; i++) this.emit('audio', Buffer.alloc(160, LOUD));
     for (let i = 0; i < quiet; i++) this.emit('audio', Buffer.alloc(160, QUIET));
@@ -73,7 +88,12 @@ interface Setup {
   falseInterruption?: FalseInterruptionOptions | false;
 }
 
-const BOUNDS: FalseInterruptionOptions = { maxSpeechMs: 1000, waitMs: 1500, minConfidence: 0.3 };
+const BOUNDS: FalseInterruptionOptions = {
+  maxSpeechMs: 1000,
+  waitMs: 1500,
+  minConfidence: 0.3,
+  minVoicedMs: 100,
+};
 
 async function callWith(opts: Setup) {
   const stream = new FakeStream();
@@ -159,6 +179,28 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
     assert.deepEqual(bridge.bargeIns, []);
     assert.deepEqual(bridge.turns, []);
     assert.ok(logs.includes('utterance dropped: noise over the agent'), logs.join('\n'));
+    stream.close();
+  });
+
+  it('a sound without a voice is noise whatever the recognizer heard in it', async () => {
+    const { stream, bridge, logs, total } = await callWith({ heard: { text: 'that' } });
+    stream.noise(20, 20);
+    assert.equal(stream.clears, 1, 'the agent stopped at the bound');
+    await eventually('the reply resumed to its end', () => stream.agentFrames >= total);
+    assert.deepEqual(bridge.bargeIns, []);
+    assert.deepEqual(bridge.turns, []);
+    assert.ok(logs.includes('utterance dropped: noise over the agent'), logs.join('\n'));
+    stream.close();
+  });
+
+  it('with the voicing floor off, the same sound heard as "that" is a turn', async () => {
+    const { stream, bridge } = await callWith({
+      heard: { text: 'that' },
+      falseInterruption: { ...BOUNDS, minVoicedMs: 0 },
+    });
+    stream.noise(20, 20);
+    await eventually('the turn', () => bridge.turns.length === 1);
+    assert.equal(bridge.bargeIns.length, 1);
     stream.close();
   });
 

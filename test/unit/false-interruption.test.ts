@@ -54,7 +54,10 @@ describe('false interruptions: the verdict', () => {
   });
 
   const judge = (text: string, confidence = 0.9, questionAsked = false, minConfidence = 0.2) =>
-    judgeInterruption({ text, confidence, served: true, questionAsked }, { minConfidence });
+    judgeInterruption(
+      { text, confidence, served: true, questionAsked, voicedMs: 300 },
+      { minConfidence, minVoicedMs: 100 },
+    );
 
   it('nothing recognized, or too unsure to be words, is noise', () => {
     assert.equal(judge(''), 'noise');
@@ -70,10 +73,17 @@ describe('false interruptions: the verdict', () => {
     assert.equal(judge('yeah', 0.9, true), 'interruption');
   });
 
-  it('a sound no recognizer could serve goes to the workflow as before', () => {
+  it('a sound with hardly any voice is noise, whatever was recognized in it', () => {
+    const heard = { text: 'that', confidence: 0.9, served: true, questionAsked: true };
+    assert.equal(judgeInterruption({ ...heard, voicedMs: 40 }, { minConfidence: 0, minVoicedMs: 100 }), 'noise'); // prettier-ignore
+    assert.equal(judgeInterruption({ ...heard, voicedMs: 100 }, { minConfidence: 0, minVoicedMs: 100 }), 'interruption'); // prettier-ignore
+    assert.equal(judgeInterruption({ ...heard, voicedMs: 0 }, { minConfidence: 0, minVoicedMs: 0 }), 'interruption', 'the floor off'); // prettier-ignore
+  });
+
+  it('a voiced sound no recognizer could serve goes to the workflow as before', () => {
     const verdict = judgeInterruption(
-      { text: '', confidence: 0, served: false, questionAsked: false },
-      { minConfidence: 0 },
+      { text: '', confidence: 0, served: false, questionAsked: false, voicedMs: 300 },
+      { minConfidence: 0, minVoicedMs: 100 },
     );
     assert.equal(verdict, 'interruption');
   });

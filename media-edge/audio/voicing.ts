@@ -1,0 +1,53 @@
+// Whether a sound has a voice in it. Voiced speech (every vowel, "mm", "uh-huh") repeats at
+// the speaker's pitch; a cough, a breath, a rustle or a crackle on the line does not. The VAD
+// passes all of them as speech and a grammar recognizer forces them onto its nearest words
+// ("that", "nope"), so a sound over the agent with almost no voiced audio is judged a noise
+// here, whatever the recognizer made of it. Measured on 8 kHz μ-law: a synthetic "no" or
+// "uh-huh" has 200–300 ms of voiced frames, a cough-like noise burst at most 40 ms.
+import { FRAME_MS } from '../../audio/frames';
+
+/** Pitch lags at 8 kHz: 400 Hz (a high voice) down to 60 Hz (a low one). */
+const MIN_LAG = 20;
+const MAX_LAG = 133;
+/** Normalized autocorrelation at the pitch lag at or above which a frame is voiced. */
+const PERIODIC = 0.5;
+/** Frames quieter than this (RMS, 16-bit) are not judged: line noise, not a sound. */
+const QUIET_RMS = 100;
+
+/** prev + cur, reused: this runs for every loud frame of every call. */
+let window = new Int16Array(0);
+
+/**
+ * Whether the frame `cur` is voiced: the best normalized autocorrelation of `prev` + `cur`
+ * (40 ms at 8 kHz: two periods of the lowest pitch) over the pitch lags reaches PERIODIC.
+ */
+export function isVoiced(prev: Int16Array, cur: Int16Array): boolean {
+  let energy = 0;
+  for (let i = 0; i < cur.length; i++) energy += cur[i]! * cur[i]!;
+  if (Math.sqrt(energy / cur.length) < QUIET_RMS) return false;
+  const n = prev.length + cur.length;
+  if (window.length !== n) window = new Int16Array(n);
+  window.set(prev);
+  window.set(cur, prev.length);
+  for (let lag = MIN_LAG; lag <= MAX_LAG && lag < n; lag++) {
+    let xy = 0;
+    let xx = 0;
+    let yy = 0;
+    for (let i = 0; i + lag < n; i++) {
+      const a = window[i]!;
+      const b = window[i + lag]!;
+      xy += a * b;
+      xx += a * a;
+      yy += b * b;
+    }
+    if (xx > 0 && yy > 0 && xy / Math.sqrt(xx * yy) >= PERIODIC) return true;
+  }
+  return false;
+}
+
+/** Voiced milliseconds of consecutive 20 ms frames (the first only as the second's past). */
+export function voicedMs(frames: readonly Int16Array[]): number {
+  let voiced = 0;
+  for (let i = 1; i < frames.length; i++) if (isVoiced(frames[i - 1]!, frames[i]!)) voiced++;
+  return voiced * FRAME_MS;
+}
