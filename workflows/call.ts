@@ -208,8 +208,14 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       const lastSaid = convo.lastAgentLine();
       if (stream?.streamSid) deprecated(DEPRECATED_PATCHES.noInputAfterPlayback);
       const speaking = stream?.streamSid ? speakingMs(lastSaid) : 0;
+      // Before the stream, nothing has been said yet: its start begins the wait again.
+      const beforeStream = !stream?.streamSid && isPatched(PATCHES.silenceFromStream);
       const heard = await condition(
-        () => inbox.queue.length > 0 || hangup !== undefined || ttsOutage.pending,
+        () =>
+          inbox.queue.length > 0 ||
+          hangup !== undefined ||
+          ttsOutage.pending ||
+          (beforeStream && stream?.streamSid !== undefined),
         config.noInputTimeoutMs + speaking,
       );
       if (hangup) {
@@ -224,6 +230,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
         await noInput();
         continue;
       }
+      if (inbox.queue.length === 0) continue; // the stream started: wait again from the greeting
       await runTurn(call, inbox, inbox.queue.shift()!);
 
       if (workflowInfo().continueAsNewSuggested && !convo.ended) {

@@ -66,6 +66,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // A spoken yes at confidence 0.6 that paid, recorded before a payment's yes needed the
       // payment confidence (it is asked again now).
       'paid-bill-doubtful-yes-before',
+      // A stream that started 20 s into the call, recorded while the first silence still
+      // counted from the call's start (the re-prompt came 40 s after the greeting, not 60).
+      'late-stream-reprompt-before',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -105,4 +105,49 @@ describe('silence on a call whose audio is on an edge host', () => {
       ),
     );
   });
+
+  it('silence counts from the greeting as played, however late the stream connects', async () => {
+    const env = await freshTimeSkippingEnv();
+    after(() => env.teardown());
+    await resetDb();
+    const spoken: string[] = [];
+    const edgeTaskQueue = `media-edge.test-late-${Date.now()}`;
+    const edge = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue: edgeTaskQueue,
+      activities: createEdgeActivities({
+        speak: async (_callSid, text) => void spoken.push(text),
+        hangUp: async () => undefined,
+        openLine: () => {
+          throw new Error('no answers in this test');
+        },
+      }),
+    });
+    const worker = await callWorker(env);
+    const post = await postCallWorker(env);
+    await post.runUntil(
+      edge.runUntil(
+        worker.runUntil(async () => {
+          const { handle, bridge, callSid } = await startCall(env.client, {
+            config: { noInputTimeoutMs: 60_000 },
+          });
+          // The caller's audio connects 20 s after the call began (the workflow was waiting).
+          await env.sleep(20_000);
+          const greeting = await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
+          // 60 s after the call began, 40 s after the greeting: too soon to ask.
+          await env.sleep(45_000);
+          const early = [...spoken];
+          // The greeting's length and 60 s of silence after it have passed.
+          const greetingMs = greeting.text.split(/\s+/).length * 350;
+          await env.sleep(greetingMs + 20_000);
+          const due = [...spoken];
+          await handle.result();
+          await postCallResult(env.client, callSid);
+          assert.deepEqual(early, [], 'nothing said 45 s after the greeting began');
+          assert.deepEqual(due, [PROMPTS.stillThere]);
+        }),
+      ),
+    );
+  });
 });

@@ -83,6 +83,12 @@ export const PATCHES = {
    * (before: a yes at the ordinary threshold paid; those were forced onto the answers).
    */
   paymentYesChecked: 'payment-yes-checked',
+  /**
+   * A wait for the caller that began before the call's audio stream started begins again
+   * once it has, so silence counts from the greeting as played (before: from the call's
+   * start, which cut the first silence short by the greeting and the stream's delay).
+   */
+  silenceFromStream: 'silence-from-stream',
 } as const;
 
 export const DEPRECATED_PATCHES = {
