@@ -16,8 +16,11 @@ export interface SpokenLine {
 }
 
 export interface CallAudio {
-  /** Speaks text on the call; resolves once it has been played. */
-  speak(callSid: string, text: string): Promise<void>;
+  /**
+   * Speaks text on the call; resolves once it has been played, or false at once when it
+   * should be said `unlessCallerSpeaks` and the caller is speaking.
+   */
+  speak(callSid: string, text: string, opts?: { unlessCallerSpeaks?: boolean }): Promise<boolean>;
   hangUp(callSid: string): Promise<void>;
   /** Opens the turn's reply line; throws when the call is not on this host. */
   openLine(callSid: string, turnId: number): SpokenLine;
@@ -25,9 +28,19 @@ export interface CallAudio {
 
 export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
   return {
-    async speakOnCall(req: { callSid: string; text: string; hangUpAfter: boolean }): Promise<void> {
-      await calls.speak(req.callSid, req.text);
+    /** `said: false`: a re-prompt held back, the caller speaking (so history shows it). */
+    async speakOnCall(req: {
+      callSid: string;
+      text: string;
+      hangUpAfter: boolean;
+      /** A re-prompt after silence: not said over a caller who has begun to speak. */
+      reprompt?: boolean;
+    }): Promise<{ said: boolean }> {
+      const said = await calls.speak(req.callSid, req.text, {
+        unlessCallerSpeaks: req.reprompt === true && !req.hangUpAfter,
+      });
       if (req.hangUpAfter) await calls.hangUp(req.callSid);
+      return { said };
     },
 
     async answerOnCall(req: AnswerInput): Promise<AnswerRecord> {

@@ -263,7 +263,12 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     // the call is told to say it (and to hang up after the last one).
     if (stream?.edgeTaskQueue && isPatched(PATCHES.edgeSpeaksUnprompted)) {
       await edgeHost(stream.edgeTaskQueue)
-        .speakOnCall({ callSid: input.callSid, text: reply.text, hangUpAfter: convo.ended })
+        .speakOnCall({
+          callSid: input.callSid,
+          text: reply.text,
+          hangUpAfter: convo.ended,
+          reprompt: true,
+        })
         .catch((err) => log.warn('the edge could not speak the prompt', { error: String(err) }));
     }
   }

@@ -109,9 +109,16 @@ export class EdgeCalls implements CallAudio {
     work.then(done, done);
   }
 
-  /** Resolves once the text has been played (so a hang-up after it does not cut it). */
-  async speak(callSid: string, text: string): Promise<void> {
-    await this.held(callSid).say(text);
+  /**
+   * Resolves once the text has been played (so a hang-up after it does not cut it), or at
+   * once with false when a re-prompt would talk over the caller.
+   */
+  speak(
+    callSid: string,
+    text: string,
+    opts: { unlessCallerSpeaks?: boolean } = {},
+  ): Promise<boolean> {
+    return this.held(callSid).say(text, opts);
   }
 
   openLine(callSid: string, turnId: number) {

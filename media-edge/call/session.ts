@@ -106,6 +106,8 @@ export class CallSession {
   private readonly keypad: DtmfCollector;
   private readonly hold: HoldLine;
   private turnChain: Promise<void> = Promise.resolve();
+  /** Caller turns endpointed and not yet answered (recognizing, or awaiting the workflow). */
+  private turnsInFlight = 0;
   private readonly transfersByTwilio: boolean;
   private readonly transfersToDesk: boolean;
   /** Transferred to the desk and not yet back with the AI: no hold lines. */
@@ -211,9 +213,22 @@ export class CallSession {
     if (!this.ended) this.keypad.push(digit);
   }
 
-  /** The workflow asked to say something unprompted (a re-prompt after silence). */
-  async say(text: string): Promise<void> {
+  /**
+   * The workflow asked to say something unprompted: a re-prompt after silence, a hold line,
+   * a closing line. A re-prompt's timer cannot know the caller has just begun to speak, or
+   * that a turn is on its way to the workflow: `unlessCallerSpeaks` then leaves it unsaid
+   * (false) rather than talk over the caller.
+   */
+  async say(text: string, opts: { unlessCallerSpeaks?: boolean } = {}): Promise<boolean> {
+    if (opts.unlessCallerSpeaks && (this.listener.hearing || this.turnsInFlight > 0)) {
+      this.deps.log('re-prompt not said: the caller is speaking', {
+        hearing: this.listener.hearing,
+        turnsInFlight: this.turnsInFlight,
+      });
+      return false;
+    }
     await this.speak({ turnId: 0, text, action: 'continue' }, { timed: false, waitPlayed: true });
+    return true;
   }
 
   /**
@@ -258,9 +273,13 @@ export class CallSession {
    * process go on.
    */
   private inTurn(turn: () => Promise<void>): Promise<void> {
-    this.turnChain = this.turnChain.then(turn).catch((err: Error) => {
-      this.deps.log('turn not answered', { error: err.message });
-    });
+    this.turnsInFlight++;
+    this.turnChain = this.turnChain
+      .then(turn)
+      .catch((err: Error) => {
+        this.deps.log('turn not answered', { error: err.message });
+      })
+      .finally(() => this.turnsInFlight--);
     return this.turnChain;
   }
 

@@ -297,3 +297,50 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
     stream.close();
   });
 });
+
+describe('edge: a re-prompt never talks over the caller', function () {
+  this.timeout(20_000);
+  const PROMPT = 'Are you still there? How can I help you?';
+  const REPROMPT = { unlessCallerSpeaks: true };
+
+  /** The greeting played out: the agent is quiet, the caller has the floor. */
+  async function quietCall(heard?: Partial<Recognition>) {
+    const call = await callWith({ greeting: 'Hello.', ...(heard && { heard }) });
+    await eventually('the greeting played', () => call.stream.agentFrames >= call.total);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return call;
+  }
+
+  it('the caller speaking: not said (false, logged); once the turn is answered it is', async () => {
+    const { stream, bridge, logs, session } = await quietCall({ text: "what's my balance" });
+    stream.caller(20); // speaking, the utterance still open
+    const frames = stream.agentFrames;
+    assert.equal(await session.say(PROMPT, REPROMPT), false);
+    assert.equal(stream.agentFrames, frames, 'nothing played');
+    assert.ok(logs.includes('re-prompt not said: the caller is speaking'), logs.join('\n'));
+    stream.caller(0, 20);
+    await eventually('the turn answered', () => bridge.turns.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await session.say(PROMPT, REPROMPT), true);
+    assert.ok(stream.agentFrames > frames + REPLY_FRAMES, 'the reply and the prompt played');
+    stream.close();
+  });
+
+  it('a turn on its way to the workflow (still being recognized): not said', async () => {
+    const { stream, bridge, session } = await quietCall(); // the recognizer never answers
+    stream.caller(20, 20);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(bridge.turns, []);
+    assert.equal(await session.say(PROMPT, REPROMPT), false);
+    stream.close();
+  });
+
+  it('any other line (a closing line, a hold line) is said over the caller all the same', async () => {
+    const { stream, session } = await quietCall();
+    stream.caller(20);
+    const frames = stream.agentFrames;
+    assert.equal(await session.say('Goodbye.'), true);
+    assert.ok(stream.agentFrames > frames);
+    stream.close();
+  });
+});

@@ -78,7 +78,10 @@ describe('silence on a call whose audio is on an edge host', () => {
       namespace: env.namespace ?? 'default',
       taskQueue: edgeTaskQueue,
       activities: createEdgeActivities({
-        speak: async (callSid, text) => void spoken.push({ callSid, text, hungUp: false }),
+        speak: async (callSid, text) => {
+          spoken.push({ callSid, text, hungUp: false });
+          return true;
+        },
         hangUp: async () => void (spoken[spoken.length - 1]!.hungUp = true),
         openLine: () => {
           throw new Error('no answers in this test');
@@ -117,7 +120,10 @@ describe('silence on a call whose audio is on an edge host', () => {
       namespace: env.namespace ?? 'default',
       taskQueue: edgeTaskQueue,
       activities: createEdgeActivities({
-        speak: async (_callSid, text) => void spoken.push(text),
+        speak: async (_callSid, text) => {
+          spoken.push(text);
+          return true;
+        },
         hangUp: async () => undefined,
         openLine: () => {
           throw new Error('no answers in this test');
