@@ -15,6 +15,8 @@ import path from 'node:path';
 import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/call';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { splitFrames } from '../audio/frames';
+import { voicedMs, voiceExplained } from '../media-edge/audio/voicing';
 import { phoneLine, VOICES } from '../testing/asr-corpus';
 import { speak } from '../testing/speech-audio';
 import { expectedPhrases, initialCallState, step, type CallState } from '../workflows/call-state';
@@ -54,6 +56,8 @@ interface Heard {
   transcript: string;
   confidence: number;
   intent: Intent;
+  /** Voiced audio of the answer (media-edge/audio/voicing.ts). */
+  voicedMs: number;
 }
 
 type Outcome = 'paid' | 'asked again' | 'not paid';
@@ -64,12 +68,19 @@ const confirming: CallState = {
   pendingPayment: { invoiceId: 'inv_1', amountCents: 4250, dueDate: '2026-12-05' },
 };
 
-/** What the call does with one answer, by its own state machine. */
-function decide(h: Heard, paymentYesThreshold: number): Outcome {
+/** Voiced audio one syllable may account for, tried for the edge's voice check (ms). */
+const PER_SYLLABLE = [450, 400, 350, 300];
+
+/**
+ * What the call does with one answer, by its own state machine; with `perSyllableMs`, the
+ * edge's voice check scales the confidence first.
+ */
+function decide(h: Heard, paymentYesThreshold: number, perSyllableMs?: number): Outcome {
+  const explained = perSyllableMs ? voiceExplained(h.transcript, h.voicedMs, perSyllableMs) : 1;
   const next = step(confirming, {
     kind: 'turn',
     intent: h.intent,
-    asrConfidence: h.confidence,
+    asrConfidence: h.confidence * explained,
     threshold: ORDINARY,
     paymentYesThreshold,
   });
@@ -80,34 +91,49 @@ function decide(h: Heard, paymentYesThreshold: number): Outcome {
 interface Row {
   hints: string;
   threshold: number;
+  /** The voice check's ms per syllable; none without it. */
+  perSyllableMs?: number;
   yes: Record<Outcome, number>;
   others: Record<Outcome, number>;
   wrongPayments: string[];
 }
 
 function rows(heard: Heard[]): Row[] {
+  const configs: Array<{ notAnswers: boolean; threshold: number; perSyllableMs?: number }> = [
+    ...[false, true].flatMap((notAnswers) =>
+      THRESHOLDS.map((threshold) => ({ notAnswers, threshold })),
+    ),
+    ...PER_SYLLABLE.map((perSyllableMs) => ({
+      notAnswers: true,
+      threshold: DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
+      perSyllableMs,
+    })),
+  ];
   const out: Row[] = [];
-  for (const notAnswers of [false, true])
-    for (const threshold of THRESHOLDS) {
-      const decided = heard
-        .filter((h) => h.notAnswers === notAnswers)
-        .map((h) => ({ h, outcome: decide(h, threshold) }));
-      const tally = (ds: typeof decided) => {
-        const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
-        for (const d of ds) t[d.outcome]++;
-        return t;
-      };
-      const others = decided.filter((d) => d.h.kind !== 'yes');
-      out.push({
-        hints: notAnswers ? 'answers + not-answers' : 'answers only',
-        threshold,
-        yes: tally(decided.filter((d) => d.h.kind === 'yes')),
-        others: tally(others),
-        wrongPayments: others
-          .filter((d) => d.outcome === 'paid')
-          .map(({ h }) => `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}`),
-      });
-    }
+  for (const { notAnswers, threshold, perSyllableMs } of configs) {
+    const decided = heard
+      .filter((h) => h.notAnswers === notAnswers)
+      .map((h) => ({ h, outcome: decide(h, threshold, perSyllableMs) }));
+    const tally = (ds: typeof decided) => {
+      const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
+      for (const d of ds) t[d.outcome]++;
+      return t;
+    };
+    const others = decided.filter((d) => d.h.kind !== 'yes');
+    out.push({
+      hints: notAnswers ? 'answers + not-answers' : 'answers only',
+      threshold,
+      ...(perSyllableMs && { perSyllableMs }),
+      yes: tally(decided.filter((d) => d.h.kind === 'yes')),
+      others: tally(others),
+      wrongPayments: others
+        .filter((d) => d.outcome === 'paid')
+        .map(
+          ({ h }) =>
+            `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}, ${h.voicedMs} ms voiced`,
+        ),
+    });
+  }
   return out;
 }
 
@@ -118,17 +144,20 @@ function render(r: { at: string; utterances: number; rows: Row[] }): string {
       `8 kHz μ-law, pocketsphinx grammar on the question's hints, the worker's intent model, decided by the call's state machine. ` +
       `"Asked again" is the doubted yes (below the payment confidence) or an unclear answer; the default payment confidence is ${DEFAULT_PAYMENT_CONFIRM_THRESHOLD}. Measured ${r.at.slice(0, 10)}.`,
     '',
-    '| hints | payment confidence | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
-    '|---|---:|---|---|',
+    '| hints | payment confidence | voice check (ms per syllable) | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
+    '|---|---:|---:|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.hints} | ${x.threshold} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
+        `| ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
         `**${x.others.paid}** / ${x.others['asked again']} / ${x.others['not paid']} of ${n(x.others)} |`,
     ),
     '',
     'Wrong payments (a no or a not-answer that paid):',
     '',
-    ...r.rows.map((x) => `- ${x.hints}, ${x.threshold}: ${x.wrongPayments.join('; ') || 'none'}`),
+    ...r.rows.map(
+      (x) =>
+        `- ${x.hints}, ${x.threshold}${x.perSyllableMs ? `, voice check ${x.perSyllableMs}` : ''}: ${x.wrongPayments.join('; ') || 'none'}`,
+    ),
   ].join('\n');
 }
 
@@ -141,11 +170,12 @@ async function main(): Promise<void> {
     process.stderr.write(`[confirm-eval] "${text}" …\n`);
     for (const v of VOICES) {
       const audio = phoneLine(await speak(text, v));
+      const voiced = voicedMs(splitFrames(audio.samples, 8000));
       for (const notAnswers of [false, true]) {
         const hints = expectedPhrases('confirm_payment', { notAnswers });
         const t = await stt.transcribe(audio, { hints });
         const intent = await intents.classify(t.text);
-        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent }); // prettier-ignore
+        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, voicedMs: voiced }); // prettier-ignore
       }
     }
   }

@@ -174,6 +174,7 @@ export async function createEdgeRuntime(opts: {
       },
       ...(callerAudio.turns && { turns: callerAudio.turns }),
       bargeInMinMs: speech.BARGE_IN_MIN_MS,
+      closedAnswerMsPerSyllable: speech.CLOSED_ANSWER_MS_PER_SYLLABLE,
       ...(speech.FALSE_INTERRUPTION_RESUME === 'on' && {
         falseInterruption: {
           maxSpeechMs: speech.BACKCHANNEL_MAX_MS,

@@ -46,6 +46,11 @@ const schema = z.object({
   FALSE_INTERRUPTION_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0),
   /** A sound over a paused reply with less voiced audio than this is noise (0: off). */
   FALSE_INTERRUPTION_MIN_VOICED_MS: z.coerce.number().int().min(0).default(100),
+  /**
+   * An answer to a yes/no question whose words' syllables, at this many ms of voiced audio
+   * each, explain less than the voice heard has its confidence scaled down (0: off).
+   */
+  CLOSED_ANSWER_MS_PER_SYLLABLE: z.coerce.number().int().min(0).default(450),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
   /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */

@@ -51,3 +51,22 @@ export function voicedMs(frames: readonly Int16Array[]): number {
   for (let i = 1; i < frames.length; i++) if (isVoiced(frames[i - 1]!, frames[i]!)) voiced++;
   return voiced * FRAME_MS;
 }
+
+/** Syllables of a text, one per vowel group of each word (a final silent "e" aside; ≥ 1 a word). */
+export function syllables(text: string): number {
+  let n = 0;
+  for (const word of text.toLowerCase().match(/[a-z']+|\d/g) ?? [])
+    n += Math.max(1, word.replace(/e$/, '').match(/[aeiouy]+/g)?.length ?? 0);
+  return n;
+}
+
+/**
+ * How far the recognized words explain the voice heard: 1 when their syllables could have
+ * made all of its voiced audio, less when much more was voiced than they account for. A
+ * grammar recognizer keeps the phrase it scores best and drops what does not fit ("I am not
+ * sure" heard as "sure"); what it dropped is still in the voiced audio.
+ */
+export function voiceExplained(text: string, voiced: number, perSyllableMs: number): number {
+  if (voiced <= 0) return 1;
+  return Math.min(1, (syllables(text) * perSyllableMs) / voiced);
+}

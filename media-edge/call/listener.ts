@@ -37,6 +37,8 @@ export interface Utterance {
   endpointedAt: number;
   /** How much of it had a voice (pitch): a cough or a crackle has next to none. */
   voicedMs: number;
+  /** It began after a reply that asked a yes/no question: it is likely the answer. */
+  closedQuestion: boolean;
 }
 
 export interface ListenerDeps {
@@ -86,6 +88,7 @@ export class Listener {
   private utterance?: UtteranceRecognizer;
   private utteranceFrames = 0;
   private utteranceVoicedMs = 0;
+  private utteranceAnswers = false;
   private lastFrame: Int16Array = new Int16Array(0);
   private speechRun = 0;
   private lastVoicedAt = 0;
@@ -138,6 +141,7 @@ export class Listener {
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
       this.utterance = this.deps.recognizer(this.hintsNow(), this.closedQuestion);
+      this.utteranceAnswers = this.closedQuestion;
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
       // The utterance's length counts from its speech, not from the pre-roll before it.
@@ -158,6 +162,7 @@ export class Listener {
         lastVoicedAt: this.lastVoicedAt,
         endpointedAt: performance.now(),
         voicedMs: this.utteranceVoicedMs,
+        closedQuestion: this.utteranceAnswers,
       });
     }
   }

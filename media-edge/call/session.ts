@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Reply } from '../../contracts/call';
 import { mulawToPcm } from '../../audio/mulaw';
 import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
+import { voiceExplained } from '../audio/voicing';
 import type { CallBridge } from './bridge';
 import { CallLine } from './call-line';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';
@@ -86,6 +87,12 @@ export interface CallSessionOptions extends ListenerOptions {
    * noise resumes it. Without this, any barge-in cuts the reply at once.
    */
   falseInterruption?: FalseInterruptionOptions;
+  /**
+   * The answer to a yes/no question is doubted (its confidence scaled down) when its words'
+   * syllables, at this many ms of voiced audio each, explain less than the voice heard: a
+   * grammar recognizer keeps "sure" of "I am not sure". 0 or none: not checked.
+   */
+  closedAnswerMsPerSyllable?: number;
 }
 
 /** A reply paused by a possible barge-in, until the verdict or its bound. */
@@ -116,6 +123,7 @@ export class CallSession {
   private closing = false;
   private ended = false;
   private readonly falseInterruption?: FalseInterruptionOptions;
+  private readonly closedAnswerMsPerSyllable: number | undefined;
   private pending?: PendingBargeIn;
   /** Called once the call is over (its stream closed). */
   onEnd?: () => void;
@@ -128,6 +136,7 @@ export class CallSession {
     this.callSid = stream.callSid;
     const falseInterruption = opts.falseInterruption;
     this.falseInterruption = falseInterruption;
+    this.closedAnswerMsPerSyllable = opts.closedAnswerMsPerSyllable;
     this.listener = new Listener(
       {
         vad: deps.vad,
@@ -366,6 +375,19 @@ export class CallSession {
       .catch((err: Error) => this.deps.log('barge-in signal failed', { error: err.message }));
   }
 
+  /** The recognizer's confidence, scaled down for a closed answer that leaves voice unexplained. */
+  private confidenceOf(u: Utterance, recognition: Recognition): number {
+    const perSyllable = this.closedAnswerMsPerSyllable;
+    if (!perSyllable || !u.closedQuestion || !recognition.text) return recognition.confidence;
+    const explained = voiceExplained(recognition.text, u.voicedMs, perSyllable);
+    if (explained < 1)
+      this.deps.log('answer doubted: its words explain too little of the voice', {
+        voicedMs: u.voicedMs,
+        explained: Math.round(explained * 100) / 100,
+      });
+    return recognition.confidence * explained;
+  }
+
   private async recognize(u: Utterance): Promise<Recognition> {
     try {
       return await u.recognizer.finish();
@@ -392,7 +414,7 @@ export class CallSession {
     const { reply, held } = await this.awaitReply(
       this.deps.bridge.utterance(
         recognition.text,
-        recognition.confidence,
+        this.confidenceOf(u, recognition),
         undefined,
         recognition.record,
       ),

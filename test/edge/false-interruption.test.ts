@@ -1,6 +1,7 @@
 // A call session's barge-in with false interruptions on: the reply pauses at the bound, the
 // caller's sound is judged when it ends, and the reply resumes (no turn, no signal) or is
-// cut as before. Caller frames, recognition and the workflow are scripted; the session,
+// cut as before. Also what else the session weighs the caller's voice for: re-prompts not
+// said over the caller, and a closed answer whose words explain too little of the voice. Caller frames, recognition and the workflow are scripted; the session,
 // listener, endpointer, speaker and playout are the real ones, paced in real time.
 import { strict as assert } from 'node:assert';
 import { EventEmitter } from 'node:events';
@@ -64,12 +65,22 @@ class FakeStream extends EventEmitter implements CallStream {
 class ScriptedBridge {
   readonly bargeIns: BargeIn[] = [];
   readonly turns: string[] = [];
-  constructor(private readonly greeting: string) {}
+  readonly confidences: number[] = [];
+  constructor(
+    private readonly greeting: string,
+    private readonly expectsAnswer = false,
+  ) {}
   streamStarted(): Promise<Reply> {
-    return Promise.resolve({ turnId: 0, text: this.greeting, action: 'continue' });
+    return Promise.resolve({
+      turnId: 0,
+      text: this.greeting,
+      action: 'continue',
+      ...(this.expectsAnswer && { expectsAnswer: true, hints: ['yes', 'no', 'sure'] }),
+    });
   }
-  utterance(text: string): Promise<Reply> {
+  utterance(text: string, confidence: number): Promise<Reply> {
     this.turns.push(text);
+    this.confidences.push(confidence);
     return Promise.resolve({ turnId: this.turns.length, text: 'Sure.', action: 'continue' });
   }
   bargeIn(cut: BargeIn): Promise<void> {
@@ -86,6 +97,9 @@ interface Setup {
   /** What the recognizer makes of the caller's sound; never settles when undefined. */
   heard?: Partial<Recognition>;
   falseInterruption?: FalseInterruptionOptions | false;
+  /** The greeting asks a yes/no question. */
+  expectsAnswer?: boolean;
+  closedAnswerMsPerSyllable?: number;
 }
 
 const BOUNDS: FalseInterruptionOptions = {
@@ -98,7 +112,7 @@ const BOUNDS: FalseInterruptionOptions = {
 async function callWith(opts: Setup) {
   const stream = new FakeStream();
   const greeting = opts.greeting ?? 'Your balance is ten dollars. Your bill is due on Friday.';
-  const bridge = new ScriptedBridge(greeting);
+  const bridge = new ScriptedBridge(greeting, opts.expectsAnswer);
   const logs: string[] = [];
   const hints: (string[] | undefined)[] = [];
   const recognizer = (h?: string[]): UtteranceRecognizer => {
@@ -139,6 +153,9 @@ async function callWith(opts: Setup) {
     {
       bargeInMinMs: 300,
       endpointing: { hangoverMs: 200, minSpeechMs: 100 },
+      ...(opts.closedAnswerMsPerSyllable && {
+        closedAnswerMsPerSyllable: opts.closedAnswerMsPerSyllable,
+      }),
       ...(opts.falseInterruption !== false && {
         falseInterruption: opts.falseInterruption ?? BOUNDS,
       }),
@@ -342,5 +359,39 @@ describe('edge: a re-prompt never talks over the caller', function () {
     assert.equal(await session.say('Goodbye.'), true);
     assert.ok(stream.agentFrames > frames);
     stream.close();
+  });
+});
+
+describe('edge: an answer whose words explain too little of the voice', function () {
+  this.timeout(20_000);
+
+  /** "sure" (one syllable) heard in 800 ms of voice, after the greeting played out. */
+  async function answer(opts: { expectsAnswer: boolean; closedAnswerMsPerSyllable?: number }) {
+    const call = await callWith({
+      greeting: 'Shall I pay it now?',
+      heard: { text: 'sure', confidence: 0.9 },
+      ...opts,
+    });
+    await eventually('the question played', () => call.stream.agentFrames >= call.total);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    call.stream.caller(40, 20);
+    await eventually('the turn', () => call.bridge.turns.length === 1);
+    call.stream.close();
+    return { confidence: call.bridge.confidences[0]!, logs: call.logs };
+  }
+
+  it('the answer to a yes/no question is doubted: its confidence scaled by what the words explain', async () => {
+    const { confidence, logs } = await answer({
+      expectsAnswer: true,
+      closedAnswerMsPerSyllable: 300,
+    });
+    // 1 syllable × 300 ms of ≈ 800 ms voiced (the pre-roll's frames may add a few).
+    assert.ok(confidence > 0.25 && confidence < 0.4, `${confidence}`);
+    assert.ok(logs.includes('answer doubted: its words explain too little of the voice'));
+  });
+
+  it('not after an open question, and not with the check off', async () => {
+    assert.equal((await answer({ expectsAnswer: false, closedAnswerMsPerSyllable: 300 })).confidence, 0.9); // prettier-ignore
+    assert.equal((await answer({ expectsAnswer: true })).confidence, 0.9);
   });
 });

@@ -200,7 +200,15 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
 
   it('a call in the router: the caller heard byte for byte, a human heard, mixed and recorded, all closed at the hang-up', async () => {
     const callSid = newCallSid();
-    const call = pauseCall(22_000, callSid);
+    // The caller hears the greeting out (however long the stack takes to say it under load).
+    let greeted!: () => void;
+    const greetingHeard = new Promise<void>((resolve) => (greeted = resolve));
+    const call = callStack(stack, [{ kind: 'pause', ms: 22_000 }], {
+      from: ADA,
+      callSid,
+      pace: 1,
+      print: (line) => void (line.includes('agent:') && greeted()),
+    });
     const media = await eventually('the call in the router', () => plane.callMedia(callSid));
     const peer = await peerIn(media);
     const heard = await peer.consume(media.callerProducerId);
@@ -208,7 +216,7 @@ describe('media plane: calls bridged into a mediasoup router (real worker, real 
     // A human speaks once the greeting is over, then over the agent's next line (a tone).
     const words = await speak('four five six seven', { engine: 'flite', voice: 'slt' });
     const speech = framesOf(pcmToMulaw(words.samples));
-    await sleep(7_000);
+    await greetingHeard;
     const human = await peer.produce();
     const stop = await media.playToCaller(human.producer.id);
     await human.send(speech);

@@ -67,16 +67,29 @@ describe('silence on the time-skipping server', () => {
 });
 
 describe('silence on a call whose audio is on an edge host', () => {
-  it('the edge host is told to say each re-prompt, and to hang up after the last', async () => {
+  interface Spoken {
+    callSid: string;
+    text: string;
+    hungUp: boolean;
+  }
+
+  /** A time-skipping call worker and an edge host that notes what it is told to say. */
+  async function withEdgeHost(
+    body: (edge: {
+      env: TestWorkflowEnvironment;
+      queue: string;
+      spoken: Spoken[];
+    }) => Promise<void>,
+  ): Promise<void> {
     const env = await freshTimeSkippingEnv();
     after(() => env.teardown());
     await resetDb();
-    const spoken: { callSid: string; text: string; hungUp: boolean }[] = [];
-    const edgeTaskQueue = `media-edge.test-${Date.now()}`;
+    const spoken: Spoken[] = [];
+    const queue = `media-edge.test-${Date.now()}`;
     const edge = await Worker.create({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
-      taskQueue: edgeTaskQueue,
+      taskQueue: queue,
       activities: createEdgeActivities({
         speak: async (callSid, text) => {
           spoken.push({ callSid, text, hungUp: false });
@@ -90,70 +103,42 @@ describe('silence on a call whose audio is on an edge host', () => {
     });
     const worker = await callWorker(env);
     const post = await postCallWorker(env);
-    await post.runUntil(
-      edge.runUntil(
-        worker.runUntil(async () => {
-          const { handle, bridge, callSid } = await startCall(env.client, {
-            config: { noInputTimeoutMs: 60_000 },
-          });
-          await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
-          assert.equal((await handle.result()).disposition, 'abandoned');
-          await postCallResult(env.client, callSid);
-          assert.deepEqual(spoken, [
-            { callSid, text: PROMPTS.stillThere, hungUp: false },
-            { callSid, text: PROMPTS.silentEnd, hungUp: true },
-          ]);
-          await maybeRecordHistory(env, handle.workflowId, 'silence-prompts-spoken-by-edge');
-        }),
-      ),
-    );
-  });
+    await post.runUntil(edge.runUntil(worker.runUntil(() => body({ env, queue, spoken }))));
+  }
 
-  it('silence counts from the greeting as played, however late the stream connects', async () => {
-    const env = await freshTimeSkippingEnv();
-    after(() => env.teardown());
-    await resetDb();
-    const spoken: string[] = [];
-    const edgeTaskQueue = `media-edge.test-late-${Date.now()}`;
-    const edge = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue: edgeTaskQueue,
-      activities: createEdgeActivities({
-        speak: async (_callSid, text) => {
-          spoken.push(text);
-          return true;
-        },
-        hangUp: async () => undefined,
-        openLine: () => {
-          throw new Error('no answers in this test');
-        },
-      }),
-    });
-    const worker = await callWorker(env);
-    const post = await postCallWorker(env);
-    await post.runUntil(
-      edge.runUntil(
-        worker.runUntil(async () => {
-          const { handle, bridge, callSid } = await startCall(env.client, {
-            config: { noInputTimeoutMs: 60_000 },
-          });
-          // The caller's audio connects 20 s after the call began (the workflow was waiting).
-          await env.sleep(20_000);
-          const greeting = await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue });
-          // 60 s after the call began, 40 s after the greeting: too soon to ask.
-          await env.sleep(45_000);
-          const early = [...spoken];
-          // The greeting's length and 60 s of silence after it have passed.
-          const greetingMs = greeting.text.split(/\s+/).length * 350;
-          await env.sleep(greetingMs + 20_000);
-          const due = [...spoken];
-          await handle.result();
-          await postCallResult(env.client, callSid);
-          assert.deepEqual(early, [], 'nothing said 45 s after the greeting began');
-          assert.deepEqual(due, [PROMPTS.stillThere]);
-        }),
-      ),
-    );
-  });
+  it('the edge host is told to say each re-prompt, and to hang up after the last', () =>
+    withEdgeHost(async ({ env, queue, spoken }) => {
+      const { handle, bridge, callSid } = await startCall(env.client, {
+        config: { noInputTimeoutMs: 60_000 },
+      });
+      await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue: queue });
+      assert.equal((await handle.result()).disposition, 'abandoned');
+      await postCallResult(env.client, callSid);
+      assert.deepEqual(spoken, [
+        { callSid, text: PROMPTS.stillThere, hungUp: false },
+        { callSid, text: PROMPTS.silentEnd, hungUp: true },
+      ]);
+      await maybeRecordHistory(env, handle.workflowId, 'silence-prompts-spoken-by-edge');
+    }));
+
+  it('silence counts from the greeting as played, however late the stream connects', () =>
+    withEdgeHost(async ({ env, queue, spoken }) => {
+      const { handle, bridge, callSid } = await startCall(env.client, {
+        config: { noInputTimeoutMs: 60_000 },
+      });
+      // The caller's audio connects 20 s after the call began (the workflow was waiting).
+      await env.sleep(20_000);
+      const greeting = await bridge.streamStarted({ streamSid: 'MZ1', edgeTaskQueue: queue });
+      // 60 s after the call began, 40 s after the greeting: too soon to ask.
+      await env.sleep(45_000);
+      const early = spoken.map((s) => s.text);
+      // The greeting's length and 60 s of silence after it have passed.
+      const greetingMs = greeting.text.split(/\s+/).length * 350;
+      await env.sleep(greetingMs + 20_000);
+      const due = spoken.map((s) => s.text);
+      await handle.result();
+      await postCallResult(env.client, callSid);
+      assert.deepEqual(early, [], 'nothing said 45 s after the greeting began');
+      assert.deepEqual(due, [PROMPTS.stillThere]);
+    }));
 });

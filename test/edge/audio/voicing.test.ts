@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { splitFrames } from '../../../audio/frames';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { decodeWav } from '../../../audio/wav';
-import { voicedMs } from '../../../media-edge/audio/voicing';
+import { syllables, voicedMs, voiceExplained } from '../../../media-edge/audio/voicing';
 import { speak, type SpeakOptions } from '../../../testing/speech-audio';
 
 const run = promisify(execFile);
@@ -54,5 +54,27 @@ describe('voicing: a voice or a noise', function () {
     } finally {
       await rm(wav, { force: true });
     }
+  });
+});
+
+describe('voicing: how far the words explain the voice', () => {
+  it('counts syllables by vowel groups', () => {
+    for (const [text, n] of [
+      ['sure', 1],
+      ['yes', 1],
+      ['okay', 2],
+      ['yes please', 2],
+      ['yeah go ahead', 4],
+      ['I am not sure', 4],
+      ["no don't do that", 4],
+      ['the', 1],
+    ] as const)
+      assert.equal(syllables(text), n, text);
+  });
+
+  it('one syllable explains little of a long voice; enough words explain all of it', () => {
+    assert.equal(voiceExplained('sure', 800, 300), 300 / 800);
+    assert.equal(voiceExplained('I am not sure', 800, 300), 1);
+    assert.equal(voiceExplained('yes', 0, 300), 1, 'no voice measured: nothing to doubt');
   });
 });
