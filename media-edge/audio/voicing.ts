@@ -1,9 +1,10 @@
-// Whether a sound has a voice in it. Voiced speech (every vowel, "mm", "uh-huh") repeats at
-// the speaker's pitch; a cough, a breath, a rustle or a crackle on the line does not. The VAD
+// How much of a sound is a voice. Voiced speech (every vowel, "mm", "uh-huh") repeats at the
+// speaker's pitch; a cough, a breath, a rustle or a crackle on the line does not. The VAD
 // passes all of them as speech and a grammar recognizer forces them onto its nearest words
-// ("that", "nope"), so a sound over the agent with almost no voiced audio is judged a noise
-// here, whatever the recognizer made of it. Measured on 8 kHz μ-law: a synthetic "no" or
-// "uh-huh" has 200–300 ms of voiced frames, a cough-like noise burst at most 40 ms.
+// ("that", "nope"), so the edge weighs the voice itself: a sound over the agent with almost
+// none is a noise, and an answer with much more voice than its recognized words' syllables
+// can make lost words on the way. Measured on 8 kHz μ-law: short words and listening noises
+// in six synthetic voices have 200 ms of voiced frames or more, cough-like bursts at most 40.
 import { FRAME_MS } from '../../audio/frames';
 
 /** Pitch lags at 8 kHz: 400 Hz (a high voice) down to 60 Hz (a low one). */
