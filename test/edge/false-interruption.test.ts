@@ -168,6 +168,14 @@ async function callWith(opts: Setup) {
   return { stream, bridge, logs, hints, session, total: sentences * REPLY_FRAMES };
 }
 
+/** The greeting played out: the agent is quiet, the caller has the floor. */
+async function quietCall(opts: Setup) {
+  const call = await callWith(opts);
+  await eventually('the greeting played', () => call.stream.agentFrames >= call.total);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return call;
+}
+
 describe('edge: false interruptions (a backchannel or a noise does not cut the agent)', function () {
   this.timeout(20_000);
 
@@ -189,25 +197,27 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
     void session;
   });
 
-  it('a noise (nothing recognized) resumes the reply likewise', async () => {
-    const { stream, bridge, logs, total } = await callWith({ heard: { text: '' } });
-    stream.caller(20, 20);
+  /** The sound was dropped as a noise: the reply played to its end, no signal, no turn. */
+  async function resumedAsNoise(call: Awaited<ReturnType<typeof callWith>>): Promise<void> {
+    const { stream, bridge, logs, total } = call;
     await eventually('the reply resumed to its end', () => stream.agentFrames >= total);
     assert.deepEqual(bridge.bargeIns, []);
     assert.deepEqual(bridge.turns, []);
     assert.ok(logs.includes('utterance dropped: noise over the agent'), logs.join('\n'));
     stream.close();
+  }
+
+  it('a noise (nothing recognized) resumes the reply likewise', async () => {
+    const call = await callWith({ heard: { text: '' } });
+    call.stream.caller(20, 20);
+    await resumedAsNoise(call);
   });
 
   it('a sound without a voice is noise whatever the recognizer heard in it', async () => {
-    const { stream, bridge, logs, total } = await callWith({ heard: { text: 'that' } });
-    stream.noise(20, 20);
-    assert.equal(stream.clears, 1, 'the agent stopped at the bound');
-    await eventually('the reply resumed to its end', () => stream.agentFrames >= total);
-    assert.deepEqual(bridge.bargeIns, []);
-    assert.deepEqual(bridge.turns, []);
-    assert.ok(logs.includes('utterance dropped: noise over the agent'), logs.join('\n'));
-    stream.close();
+    const call = await callWith({ heard: { text: 'that' } });
+    call.stream.noise(20, 20);
+    assert.equal(call.stream.clears, 1, 'the agent stopped at the bound');
+    await resumedAsNoise(call);
   });
 
   it('with the voicing floor off, the same sound heard as "that" is a turn', async () => {
@@ -320,16 +330,11 @@ describe('edge: a re-prompt never talks over the caller', function () {
   const PROMPT = 'Are you still there? How can I help you?';
   const REPROMPT = { unlessCallerSpeaks: true };
 
-  /** The greeting played out: the agent is quiet, the caller has the floor. */
-  async function quietCall(heard?: Partial<Recognition>) {
-    const call = await callWith({ greeting: 'Hello.', ...(heard && { heard }) });
-    await eventually('the greeting played', () => call.stream.agentFrames >= call.total);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    return call;
-  }
+  const hello = (heard?: Partial<Recognition>) =>
+    quietCall({ greeting: 'Hello.', ...(heard && { heard }) });
 
   it('the caller speaking: not said (false, logged); once the turn is answered it is', async () => {
-    const { stream, bridge, logs, session } = await quietCall({ text: "what's my balance" });
+    const { stream, bridge, logs, session } = await hello({ text: "what's my balance" });
     stream.caller(20); // speaking, the utterance still open
     const frames = stream.agentFrames;
     assert.equal(await session.say(PROMPT, REPROMPT), false);
@@ -344,7 +349,7 @@ describe('edge: a re-prompt never talks over the caller', function () {
   });
 
   it('a turn on its way to the workflow (still being recognized): not said', async () => {
-    const { stream, bridge, session } = await quietCall(); // the recognizer never answers
+    const { stream, bridge, session } = await hello(); // the recognizer never answers
     stream.caller(20, 20);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(bridge.turns, []);
@@ -353,7 +358,7 @@ describe('edge: a re-prompt never talks over the caller', function () {
   });
 
   it('any other line (a closing line, a hold line) is said over the caller all the same', async () => {
-    const { stream, session } = await quietCall();
+    const { stream, session } = await hello();
     stream.caller(20);
     const frames = stream.agentFrames;
     assert.equal(await session.say('Goodbye.'), true);
@@ -367,13 +372,11 @@ describe('edge: an answer whose words explain too little of the voice', function
 
   /** "sure" (one syllable) heard in 800 ms of voice, after the greeting played out. */
   async function answer(opts: { expectsAnswer: boolean; closedAnswerMsPerSyllable?: number }) {
-    const call = await callWith({
+    const call = await quietCall({
       greeting: 'Shall I pay it now?',
       heard: { text: 'sure', confidence: 0.9 },
       ...opts,
     });
-    await eventually('the question played', () => call.stream.agentFrames >= call.total);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     call.stream.caller(40, 20);
     await eventually('the turn', () => call.bridge.turns.length === 1);
     call.stream.close();
