@@ -14,6 +14,8 @@ import type { ProviderHealth } from '../providers/health/provider-health';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../providers/stt/moonshine';
 import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
+import { SecondOpinionSpeechToText } from '../providers/stt/second-opinion';
+import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { FallbackCache } from '../providers/cache/fallback';
 import { MemoryCache } from '../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
@@ -64,9 +66,16 @@ export function speechToTextFromEnv(
 function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
   if (which === 'moonshine') return new MoonshineSpeechToText();
   if (which === 'pocketsphinx') return new PocketsphinxSpeechToText();
+  const grammar = new PocketsphinxSpeechToText();
+  // Open speech is heard by both engines; the intent model says which reading asks for
+  // something clearly (the worker's own model, so the edge reads requests as it will).
+  const intent = createEmbeddingIntentClassifier();
+  intent.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
   return new QuestionRoutedSpeechToText(
-    new PocketsphinxSpeechToText(),
-    new MoonshineSpeechToText(),
+    grammar,
+    new SecondOpinionSpeechToText(new MoonshineSpeechToText(), grammar, (text) =>
+      intent.classify(text),
+    ),
   );
 }
 

@@ -3,8 +3,8 @@
 // protocol (Deepgram itself cannot be reached from here), and the fallback adapter (over
 // pocketsphinx alone, over a failing primary then pocketsphinx, and over a primary passed
 // over with pocketsphinx streaming live), Moonshine on the same audio and the fallback over a
-// failing primary then Moonshine, and the two local engines routed by the question. Then
-// each adapter's own checks.
+// failing primary then Moonshine, the two local engines routed by the question, and open
+// speech heard by both with the intent model choosing. Then each adapter's own checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
@@ -18,6 +18,8 @@ import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
 import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
+import { SecondOpinionSpeechToText } from '../../providers/stt/second-opinion';
+import { createEmbeddingIntentClassifier } from '../../providers/intent/embedding';
 import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
@@ -593,5 +595,53 @@ describe('question-routed recognizer', function () {
     const open = await edge.transcribe(yes, { hints: HINTS.confirm });
     assert.deepEqual([closed.provider, open.provider], ['pocketsphinx', 'moonshine']);
     (edge.primary as QuestionRoutedSpeechToText).dispose();
+  });
+});
+
+// --- Open speech heard by both local engines, the intent model choosing -------------------
+
+let pair: SecondOpinionSpeechToText;
+sttConformance('second opinion (moonshine, then the grammar)', async () => {
+  const intent = createEmbeddingIntentClassifier();
+  pair = new SecondOpinionSpeechToText(
+    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
+    new PocketsphinxSpeechToText({ poolSize: 1 }),
+    (text) => intent.classify(text),
+  );
+  const [open, grammar] = [
+    pair.main as MoonshineSpeechToText,
+    pair.second as PocketsphinxSpeechToText,
+  ];
+  return {
+    stt: pair,
+    // Each engine holds one session per utterance: both are taken and both given back.
+    inUse: () => Math.max(open.stats.streams, grammar.poolStats.busy),
+    utterance: {
+      audio: await moonshineBalance(),
+      hints: HINTS.open,
+      expected: 'what is my balance',
+    },
+    provider: 'moonshine',
+  };
+});
+
+describe('second opinion on real audio', function () {
+  after(() => pair?.dispose());
+
+  it('a phrase Moonshine mishears in one voice is taken from the grammar, a free one from Moonshine', async () => {
+    // flite awb's "pay my bill" is "be my deal" to Moonshine every time: no request; the
+    // grammar, primed with the phrase, hears it.
+    const bill = phoneLine(await speak('pay my bill', { engine: 'flite', voice: 'awb' }));
+    const r = await pair.transcribe(bill, { hints: HINTS.open });
+    assert.deepEqual([r.provider, norm(r.text)], ['pocketsphinx', 'pay my bill']);
+    assert.equal(norm((await pair.main.transcribe(bill)).text), 'be my deal');
+    // Outside the hints the grammar makes salad, and Moonshine's clear reading stands.
+    const owe = phoneLine(
+      await speak('I need to pay what I owe', { engine: 'flite', voice: 'awb' }),
+    );
+    const s = await pair.open({ sampleRate: 8000, hints: HINTS.open });
+    await stream(s, owe);
+    const heard = await s.finish();
+    assert.deepEqual([heard.provider, norm(heard.text)], ['moonshine', 'i need to pay what i owe']);
   });
 });

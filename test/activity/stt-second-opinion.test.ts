@@ -1,0 +1,113 @@
+// Open speech heard by two engines, the clearer request kept: the choice, each engine failing
+// on its own, abort. With fakes for the engines and a judge that reads a fixed table, so each
+// rule is seen to decide; the real engines run through the conformance suite.
+import assert from 'node:assert/strict';
+import type { Intent } from '../../contracts/call';
+import { FakeSpeechToText } from '../../providers/stt/fake';
+import type { SttStream } from '../../providers/stt/port';
+import { SecondOpinionSpeechToText, type ReadingJudge } from '../../providers/stt/second-opinion';
+import { ProviderError } from '../../providers/provider-error';
+
+const audio = { samples: new Int16Array(1600), sampleRate: 8000 };
+
+/** The intent model as a table: text → intent (anything else out of scope). */
+const table =
+  (t: Record<string, Intent>): ReadingJudge =>
+  async (text) =>
+    t[text] ?? { name: 'out_of_scope', confidence: 0.9 };
+
+const JUDGE = table({
+  'be my deal': { name: 'out_of_scope', confidence: 0.36 },
+  'pay my bill': { name: 'pay_bill', confidence: 1 },
+  'what my talents': { name: 'check_balance', confidence: 0.6 },
+  "what's my balance": { name: 'check_balance', confidence: 0.99 },
+  'i need to pay what i owe': { name: 'pay_bill', confidence: 0.98 },
+  'bye need today goodbye all': { name: 'goodbye', confidence: 0.99 },
+  'go ahead sure': { name: 'confirm_yes', confidence: 0.99 },
+  'tell me a joke': { name: 'out_of_scope', confidence: 1 },
+});
+
+function pair(main: string, second: string, judge: ReadingJudge = JUDGE) {
+  const m = new FakeSpeechToText({ name: 'open', transcripts: [main] });
+  const s = new FakeSpeechToText({ name: 'grammar', transcripts: [second] });
+  return { stt: new SecondOpinionSpeechToText(m, s, judge), m, s };
+}
+
+async function streamed(
+  stt: SecondOpinionSpeechToText,
+): Promise<{ text: string; provider: string }> {
+  const s: SttStream = await stt.open({ sampleRate: 8000 });
+  s.write(audio.samples);
+  const r = await s.finish();
+  return { text: r.text, provider: r.provider };
+}
+
+describe('second opinion on open speech', function () {
+  it('keeps the grammar reading when the open one names no request and the grammar names one', async () => {
+    assert.deepEqual(await streamed(pair('be my deal', 'pay my bill').stt), {
+      text: 'pay my bill',
+      provider: 'grammar',
+    });
+  });
+
+  it('keeps it when the open reading names a request only unsurely', async () => {
+    const r = await pair('what my talents', "what's my balance").stt.transcribe(audio);
+    assert.equal(r.provider, 'grammar');
+  });
+
+  it('keeps the open reading when it is sure, whatever the grammar says', async () => {
+    const r = await streamed(pair('i need to pay what i owe', 'bye need today goodbye all').stt);
+    assert.equal(r.provider, 'open');
+  });
+
+  it('keeps the open reading when the grammar names nothing in scope (salad forced onto a hint)', async () => {
+    // "tell me a joke" is out of scope by the open engine, "go ahead sure" a confident
+    // intent from the grammar: a sure out-of-scope reading is a reading, not a failure.
+    assert.equal((await streamed(pair('tell me a joke', 'tell me a joke').stt)).provider, 'open');
+    const judge = table({ 'tell me a joke': { name: 'out_of_scope', confidence: 0.5 } });
+    assert.equal(
+      (await streamed(pair('tell me a joke', 'be my deal', judge).stt)).provider,
+      'open',
+    );
+  });
+
+  it('one engine failing leaves the other', async () => {
+    const m = new FakeSpeechToText({ name: 'open', fail: { kind: 'unavailable' } });
+    const s = new FakeSpeechToText({ name: 'grammar', transcripts: ['pay my bill'] });
+    assert.equal((await streamed(new SecondOpinionSpeechToText(m, s, JUDGE))).provider, 'grammar');
+    const m2 = new FakeSpeechToText({ name: 'open', transcripts: ['be my deal'] });
+    const s2 = new FakeSpeechToText({ name: 'grammar', fail: { kind: 'timeout', on: 'open' } });
+    const both = new SecondOpinionSpeechToText(m2, s2, JUDGE);
+    assert.equal((await streamed(both)).provider, 'open');
+    assert.equal((await both.transcribe(audio)).provider, 'open');
+  });
+
+  it('both failing rejects with the open engine’s error', async () => {
+    const m = new FakeSpeechToText({ name: 'open', fail: { kind: 'unavailable' } });
+    const s = new FakeSpeechToText({ name: 'grammar', fail: { kind: 'timeout' } });
+    const stt = new SecondOpinionSpeechToText(m, s, JUDGE);
+    const err = await streamed(stt).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(
+      err instanceof ProviderError && err.provider === 'open' && err.kind === 'unavailable',
+    );
+  });
+
+  it('no judge (the intent model failed): the open reading', async () => {
+    const broken: ReadingJudge = () => Promise.reject(new Error('model gone'));
+    assert.equal((await streamed(pair('be my deal', 'pay my bill', broken).stt)).provider, 'open');
+  });
+
+  it('both engines hear the whole utterance; abort ends both streams', async () => {
+    const { stt, m, s } = pair('be my deal', 'pay my bill');
+    await streamed(stt);
+    assert.deepEqual([m.heard[0]!.length, s.heard[0]!.length], [1600, 1600]);
+    const open = await stt.open({ sampleRate: 8000 });
+    assert.deepEqual([m.openStreams, s.openStreams], [1, 1]);
+    open.abort();
+    assert.deepEqual([m.openStreams, s.openStreams], [0, 0]);
+    await assert.rejects(open.finish());
+  });
+});
