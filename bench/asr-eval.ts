@@ -30,7 +30,7 @@ import { promisify } from 'node:util';
 import { RulesIntentClassifier } from '../providers/intent/rules';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../providers/stt/moonshine';
-import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
+import { localSpeechToText } from '../media-edge/edge-runtime';
 import { ensureMoonshine, MOONSHINE_VERSION } from '../infra/install';
 import { scoreFromConfidence } from '../providers/stt/pocketsphinx/confidence';
 import {
@@ -155,16 +155,14 @@ async function moonshine(corpus: Utterance[]): Promise<Candidate> {
 }
 
 /**
- * LOCAL_STT=auto: a confirmation (the dialogue's one yes/no state) to the pocketsphinx
- * grammar, everything else to Moonshine. The dialogue asks for no spoken digits (card and
+ * LOCAL_STT=auto, as the edge builds it: a confirmation (the dialogue's one yes/no state) to
+ * the pocketsphinx grammar, everything else to Moonshine with the grammar's second opinion. The dialogue asks for no spoken digits (card and
  * account numbers are keyed), so the digit strings are open speech here, as on a call.
  */
 async function questionRouted(corpus: Utterance[]): Promise<Candidate> {
+  await ensureMoonshine(silentLog);
   const t0 = performance.now();
-  const stt = new QuestionRoutedSpeechToText(
-    new PocketsphinxSpeechToText({ mode: 'grammar', poolSize: 1 }),
-    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
-  );
+  const stt = localSpeechToText('auto');
   stt.warm();
   const asked = (u: Utterance) => ({ hints: HINTS[u.state], closedQuestion: u.state === 'confirm' }); // prettier-ignore
   for (const state of ['open', 'confirm'] as const) {
@@ -181,7 +179,8 @@ async function questionRouted(corpus: Utterance[]): Promise<Candidate> {
   stt.dispose();
   return {
     name: 'question-routed (LOCAL_STT=auto)',
-    engine: 'pocketsphinx grammar for yes/no, Moonshine tiny-en otherwise',
+    engine:
+      'pocketsphinx grammar for yes/no; otherwise Moonshine tiny-en, or the grammar where the intent model finds its request clearer',
     mode: 'by dialogue state',
     streaming: false,
     loadMs,

@@ -63,19 +63,20 @@ export function speechToTextFromEnv(
   });
 }
 
-function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
+/** The local recognizer LOCAL_STT names (the evaluation builds it the same way). */
+export function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
   if (which === 'moonshine') return new MoonshineSpeechToText();
   if (which === 'pocketsphinx') return new PocketsphinxSpeechToText();
   const grammar = new PocketsphinxSpeechToText();
-  // Open speech is heard by both engines; the intent model says which reading asks for
-  // something clearly (the worker's own model, so the edge reads requests as it will).
+  const open = new MoonshineSpeechToText();
+  // Each engine's reading gets the other's second opinion where it is unclear, judged by the
+  // worker's own intent model, so the edge reads requests as the workflow will.
   const intent = createEmbeddingIntentClassifier();
   intent.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
+  const judge = (text: string) => intent.classify(text);
   return new QuestionRoutedSpeechToText(
-    grammar,
-    new SecondOpinionSpeechToText(new MoonshineSpeechToText(), grammar, (text) =>
-      intent.classify(text),
-    ),
+    new SecondOpinionSpeechToText(grammar, open, judge),
+    new SecondOpinionSpeechToText(open, grammar, judge),
   );
 }
 

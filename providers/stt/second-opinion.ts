@@ -1,11 +1,12 @@
-// Open speech heard by two engines at once, keeping the reading the caller's request is
-// clearer in. The open-vocabulary engine (the main one) hears unseen voices and phrasings
-// best, but mishears some short phrases the same way every time in a given voice ("pay my
-// bill" → "be my deal"); the grammar engine (the second) hears exactly those phrases when
-// they are among the dialogue's hints, and turns anything else into word salad. A judge (the
-// intent model) says what each reading asks for and how surely: the main reading stands
-// unless it names no request the agent can act on, or names one unsurely, and the second
-// names one more surely. Itself a SpeechToText, so it stands wherever one engine can.
+// One utterance heard by two engines, keeping the reading the caller's request is clearer in.
+// A judge (the intent model) says what a reading asks for and how surely. The main engine's
+// reading stands unless it names no request the agent can act on, or names one unsurely;
+// then the second engine's reading is taken if it names one more surely. Each local engine
+// fails where the other does not: Moonshine mishears some short phrases the same way every
+// time in a given voice ("pay my bill" → "be my deal", "yes" → "what"), which a grammar
+// primed with those phrases hears; the grammar turns anything outside its phrases into salad
+// ("yes" in one voice → "then"), which Moonshine hears. Itself a SpeechToText, so it stands
+// wherever one engine can.
 import type { Intent } from '../../contracts/call';
 import type {
   PcmAudio,
@@ -54,46 +55,56 @@ export class SecondOpinionSpeechToText implements SpeechToText {
   async open(opts: SttStreamOptions): Promise<SttStream> {
     const [main, second] = await Promise.allSettled([this.main.open(opts), this.second.open(opts)]);
     if (main.status === 'rejected' && second.status === 'rejected') throw main.reason;
-    return new TwoReadingStream(
-      [main, second].flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])),
-      (readings) => this.choose(readings),
-    );
+    const streams = [main, second].flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    return new TwoReadingStream(streams, () => this.choose(streams[0]!, streams[1]));
   }
 
-  async transcribe(audio: PcmAudio, opts?: TranscribeOptions): Promise<Transcript> {
-    return this.choose(
-      await Promise.allSettled([
-        this.main.transcribe(audio, opts),
-        this.second.transcribe(audio, opts),
-      ]),
-    );
+  transcribe(audio: PcmAudio, opts?: TranscribeOptions): Promise<Transcript> {
+    const reading = (engine: SpeechToText): Reading => ({
+      finish: () => engine.transcribe(audio, opts),
+      abort: () => undefined,
+    });
+    return this.choose(reading(this.main), reading(this.second));
   }
 
-  /** The main engine's reading first; one engine failing leaves the other's. */
-  private async choose(readings: PromiseSettledResult<Transcript>[]): Promise<Transcript> {
-    const heard = readings.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    if (heard.length === 0) throw (readings[0] as PromiseRejectedResult).reason;
-    const [main, second] = heard;
-    if (!second) return main!;
+  /**
+   * The main reading, and the second only when the main one is not clear enough to stand:
+   * a clear main reading costs the second engine nothing (its stream is dropped unread).
+   */
+  private async choose(main: Reading, second?: Reading): Promise<Transcript> {
+    let first: Transcript;
     try {
-      const [a, b] = await Promise.all([this.judge(main!.text), this.judge(second.text)]);
-      const mainActionable = a.name !== 'out_of_scope' && a.confidence >= this.trustAbove;
-      const secondClearer = b.name !== 'out_of_scope' && b.confidence > a.confidence;
-      return !mainActionable && secondClearer ? second : main!;
-    } catch {
-      // No judge (the intent model failed): the main engine is the better reader overall.
-      return main!;
+      first = await main.finish();
+    } catch (err) {
+      if (!second) throw err;
+      return second.finish().catch(() => Promise.reject(err as Error));
     }
+    if (!second) return first;
+    // No judge (the intent model failed): the main engine is the better reader overall.
+    const a = await this.judge(first.text).catch(() => undefined);
+    if (!a || (a.name !== 'out_of_scope' && a.confidence >= this.trustAbove)) {
+      second.abort();
+      return first;
+    }
+    const other = await second.finish().catch(() => undefined);
+    const b = other && (await this.judge(other.text).catch(() => undefined));
+    return b && b.name !== 'out_of_scope' && b.confidence > a.confidence ? other : first;
   }
 }
 
-/** Writes go to every engine's stream; the end waits for all and takes the chosen reading. */
+/** One engine's reading of the utterance: asked for only when needed. */
+interface Reading {
+  finish(): Promise<Transcript>;
+  abort(): void;
+}
+
+/** Writes go to every engine's stream; the end is the chosen reading. */
 class TwoReadingStream implements SttStream {
   private result?: Promise<Transcript>;
 
   constructor(
     private readonly streams: SttStream[],
-    private readonly choose: (r: PromiseSettledResult<Transcript>[]) => Promise<Transcript>,
+    private readonly chosen: () => Promise<Transcript>,
   ) {}
 
   write(pcm: Int16Array): void {
@@ -101,7 +112,7 @@ class TwoReadingStream implements SttStream {
   }
 
   finish(): Promise<Transcript> {
-    this.result ??= Promise.allSettled(this.streams.map((s) => s.finish())).then(this.choose);
+    this.result ??= this.chosen();
     return this.result;
   }
 

@@ -1,4 +1,4 @@
-// Open speech heard by two engines, the clearer request kept: the choice, each engine failing
+// One utterance heard by two engines, the clearer request kept: the choice, each engine failing
 // on its own, abort. With fakes for the engines and a judge that reads a fixed table, so each
 // rule is seen to decide; the real engines run through the conformance suite.
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ async function streamed(
   return { text: r.text, provider: r.provider };
 }
 
-describe('second opinion on open speech', function () {
+describe('second opinion: two engines, the clearer request kept', function () {
   it('keeps the grammar reading when the open one names no request and the grammar names one', async () => {
     assert.deepEqual(await streamed(pair('be my deal', 'pay my bill').stt), {
       text: 'pay my bill',
@@ -109,5 +109,30 @@ describe('second opinion on open speech', function () {
     open.abort();
     assert.deepEqual([m.openStreams, s.openStreams], [0, 0]);
     await assert.rejects(open.finish());
+  });
+
+  it('a clear main reading costs the second engine nothing: its stream is dropped unread', async () => {
+    const { stt, m, s } = pair("what's my balance", 'pay my bill');
+    assert.equal((await streamed(stt)).provider, 'open');
+    assert.deepEqual([m.heard.length, s.heard.length, s.openStreams], [1, 0, 0]);
+    assert.equal((await stt.transcribe(audio)).provider, 'open');
+    assert.deepEqual([s.requests, s.heard.length], [1, 0]);
+  });
+
+  it('on a closed answer the grammar reads first and Moonshine is asked only when it is unclear', async () => {
+    // One flite voice's lone "yes" is "then" to the grammar: no answer; Moonshine hears it.
+    const judge = table({
+      then: { name: 'out_of_scope', confidence: 0.7 },
+      yes: { name: 'confirm_yes', confidence: 1 },
+      no: { name: 'confirm_no', confidence: 1 },
+    });
+    const closed = (grammar: string, open: string) =>
+      new SecondOpinionSpeechToText(
+        new FakeSpeechToText({ name: 'grammar', transcripts: [grammar] }),
+        new FakeSpeechToText({ name: 'open', transcripts: [open] }),
+        judge,
+      );
+    assert.equal((await streamed(closed('then', 'yes'))).provider, 'open');
+    assert.equal((await streamed(closed('no', 'yes'))).provider, 'grammar');
   });
 });
