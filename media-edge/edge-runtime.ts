@@ -74,19 +74,18 @@ export function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
   const intent = createEmbeddingIntentClassifier();
   intent.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
   const judge = (text: string) => intent.classify(text);
+  // A sound over the agent is read by the grammar alone: its listening words are no request
+  // to the intent model, which would take a misheard open reading over them.
   return new QuestionRoutedSpeechToText(
     new SecondOpinionSpeechToText(grammar, open, judge),
     new SecondOpinionSpeechToText(open, grammar, judge),
+    grammar,
   );
 }
 
 export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
-  return (hints, closedQuestion) => {
-    const stream = stt.start({
-      sampleRate: 8000,
-      ...(hints && { hints }),
-      ...(closedQuestion && { closedQuestion }),
-    });
+  return (asked) => {
+    const stream = stt.start({ sampleRate: 8000, ...asked });
     let aborted = false;
     return {
       write: (pcm) => stream.write(pcm),

@@ -10,6 +10,7 @@ import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpoint
 import type { TurnDetector } from '../audio/turn-detector';
 import { isVoiced, voicedMs } from '../audio/voicing';
 import type { AsrRecord } from '../../contracts/call';
+import type { TranscribeOptions } from '../../providers/stt/port';
 import type { CallRecorder } from './recorder';
 
 export interface Recognition {
@@ -26,7 +27,7 @@ export interface UtteranceRecognizer {
 }
 
 /** A recognizer for the next utterance, told what the caller is expected to say. */
-export type Recognizers = (hints?: string[], closedQuestion?: boolean) => UtteranceRecognizer;
+export type Recognizers = (asked: TranscribeOptions) => UtteranceRecognizer;
 
 /** An ended utterance: its recognition is still to be finished. */
 export interface Utterance {
@@ -52,7 +53,10 @@ export interface ListenerDeps {
   /** The utterance being heard has gone on for `longUtteranceMs`. */
   onLongUtterance?: () => void;
   onUtterance: (utterance: Utterance) => void;
-  /** Phrases added to the hints of an utterance that starts now (the agent is speaking). */
+  /**
+   * Phrases added to the hints of an utterance that starts now, given only while the agent
+   * speaks: such an utterance is asked of the recognizer as begun over the agent.
+   */
   extraHints?: () => readonly string[];
 }
 
@@ -140,7 +144,7 @@ export class Listener {
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
-      this.utterance = this.deps.recognizer(this.hintsNow(), this.closedQuestion);
+      this.utterance = this.deps.recognizer(this.asked());
       this.utteranceAnswers = this.closedQuestion;
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
@@ -167,10 +171,15 @@ export class Listener {
     }
   }
 
-  private hintsNow(): string[] | undefined {
+  /** What the utterance starting now is expected to be. */
+  private asked(): TranscribeOptions {
     const extra = this.deps.extraHints?.() ?? [];
-    if (!extra.length) return this.hints;
-    return [...(this.hints ?? []), ...extra];
+    const hints = extra.length ? [...(this.hints ?? []), ...extra] : this.hints;
+    return {
+      ...(hints && { hints }),
+      ...(this.closedQuestion && { closedQuestion: true }),
+      ...(extra.length > 0 && { overAgent: true }),
+    };
   }
 
   /** Hang-up: the utterance being heard is dropped. */

@@ -314,8 +314,8 @@ class FallbackSttStream implements SttStream {
   }
 
   private async replay(stt: SpeechToText, audio: Int16Array, signal: AbortSignal) {
-    const { sampleRate, hints, closedQuestion } = this.opts;
-    const stream = await stt.open({ sampleRate, hints, closedQuestion, signal });
+    const { sampleRate, hints, closedQuestion, overAgent } = this.opts;
+    const stream = await stt.open({ sampleRate, hints, closedQuestion, overAgent, signal });
     try {
       stream.write(audio);
       return await stream.finish();

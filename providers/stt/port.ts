@@ -26,11 +26,13 @@ export interface SttStreamOptions {
   hints?: string[];
   /** The caller answers a closed (yes/no) question: the hints hold its likely answers. */
   closedQuestion?: boolean;
+  /** The caller began while the agent spoke: most likely a listening word, among the hints. */
+  overAgent?: boolean;
   signal?: AbortSignal;
 }
 
-/** What a whole recording is recognized with: the stream's options but the audio's rate. */
-export type TranscribeOptions = Pick<SttStreamOptions, 'hints' | 'closedQuestion'>;
+/** What is expected of an utterance: the stream's options without the audio's rate. */
+export type TranscribeOptions = Pick<SttStreamOptions, 'hints' | 'closedQuestion' | 'overAgent'>;
 
 /** One utterance's recognition: audio in while the caller speaks, the final text at the end. */
 export interface SttStream {

@@ -1,7 +1,9 @@
 // Two local recognizers, each where it measures best: the answer to a closed (yes/no)
 // question goes to the grammar recognizer built from the hints, which hears short closed
-// answers best; anything else goes to the open-vocabulary recognizer, which hears free
-// speech from unseen voices best. Itself a SpeechToText, so it stands wherever one engine can.
+// answers best, and so does a sound begun over the agent (a listening word, "uh-huh", is
+// among its hints: the open engine heard fewer than 6 in 10 of them); anything else goes to
+// the open-vocabulary recognizer, which hears free speech from unseen voices best. Itself a
+// SpeechToText, so it stands wherever one engine can.
 import type {
   PcmAudio,
   SpeechToText,
@@ -20,6 +22,7 @@ export class QuestionRoutedSpeechToText implements SpeechToText {
   constructor(
     readonly forClosed: Warmable,
     readonly forOpen: Warmable,
+    readonly forOverAgent: Warmable = forClosed,
   ) {
     this.name = `${forOpen.name}|${forClosed.name}`;
   }
@@ -27,11 +30,13 @@ export class QuestionRoutedSpeechToText implements SpeechToText {
   warm(): void {
     this.forClosed.warm?.();
     this.forOpen.warm?.();
+    this.forOverAgent.warm?.();
   }
 
   dispose(): void {
     this.forClosed.dispose?.();
     this.forOpen.dispose?.();
+    this.forOverAgent.dispose?.();
   }
 
   open(opts: SttStreamOptions): Promise<SttStream> {
@@ -43,6 +48,7 @@ export class QuestionRoutedSpeechToText implements SpeechToText {
   }
 
   private engineFor(opts: TranscribeOptions): SpeechToText {
+    if (opts.overAgent) return this.forOverAgent;
     return opts.closedQuestion ? this.forClosed : this.forOpen;
   }
 }

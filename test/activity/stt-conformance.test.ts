@@ -24,6 +24,7 @@ import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
 import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
+import { BACKCHANNELS } from '../../media-edge/call/false-interruption';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
@@ -594,6 +595,13 @@ describe('question-routed recognizer', function () {
     const closed = await edge.transcribe(yes, { hints: HINTS.confirm, closedQuestion: true });
     const open = await edge.transcribe(yes, { hints: HINTS.confirm });
     assert.deepEqual([closed.provider, open.provider], ['pocketsphinx', 'moonshine']);
+    // Begun over the agent: the grammar alone, its hints holding the listening words.
+    const uhHuh = phoneLine(await speak('uh-huh', { engine: 'flite', voice: 'awb' }));
+    const over = await edge.transcribe(uhHuh, {
+      hints: [...HINTS.open, ...BACKCHANNELS],
+      overAgent: true,
+    });
+    assert.equal(over.provider, 'pocketsphinx');
     (edge.primary as QuestionRoutedSpeechToText).dispose();
   });
 });

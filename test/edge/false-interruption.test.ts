@@ -9,6 +9,7 @@ import type { BargeIn, Reply } from '../../contracts/call';
 import type { CallBridge } from '../../media-edge/call/bridge';
 import type { FalseInterruptionOptions } from '../../media-edge/call/false-interruption';
 import type { Recognition, UtteranceRecognizer } from '../../media-edge/call/listener';
+import type { TranscribeOptions } from '../../providers/stt/port';
 import { CallRecorder } from '../../media-edge/call/recorder';
 import { CallSession, type CallStream } from '../../media-edge/call/session';
 import { eventually } from '../../testing/eventually';
@@ -114,9 +115,9 @@ async function callWith(opts: Setup) {
   const greeting = opts.greeting ?? 'Your balance is ten dollars. Your bill is due on Friday.';
   const bridge = new ScriptedBridge(greeting, opts.expectsAnswer);
   const logs: string[] = [];
-  const hints: (string[] | undefined)[] = [];
-  const recognizer = (h?: string[]): UtteranceRecognizer => {
-    hints.push(h);
+  const asked: TranscribeOptions[] = [];
+  const recognizer = (a: TranscribeOptions): UtteranceRecognizer => {
+    asked.push(a);
     return {
       write: () => undefined,
       abort: () => undefined,
@@ -165,7 +166,7 @@ async function callWith(opts: Setup) {
   // The caller speaks 1 s into the greeting.
   await eventually('the greeting playing', () => stream.agentFrames >= 50);
   const sentences = greeting.split(/(?<=[.?!])\s+/).length;
-  return { stream, bridge, logs, hints, session, total: sentences * REPLY_FRAMES };
+  return { stream, bridge, logs, asked, session, total: sentences * REPLY_FRAMES };
 }
 
 /** The greeting played out: the agent is quiet, the caller has the floor. */
@@ -180,7 +181,7 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
   this.timeout(20_000);
 
   it('"uh huh" over the reply: paused at the bound, then resumed to its end; no signal, no turn', async () => {
-    const { stream, bridge, logs, hints, session, total } = await callWith({
+    const { stream, bridge, logs, asked, session, total } = await callWith({
       heard: { text: 'uh huh' },
     });
     stream.caller(20, 20); // 400 ms of sound, then the endpointer's hangover
@@ -192,7 +193,11 @@ describe('edge: false interruptions (a backchannel or a noise does not cut the a
     assert.ok(logs.includes('reply resumed'));
     // Resumed from the start of the chunk not heard: at most a chunk and the lead again.
     assert.ok(stream.agentFrames <= total + 15, `${stream.agentFrames} frames of ${total}`);
-    assert.ok(hints[0]?.includes('uh huh'), 'the backchannels were hints while the agent spoke');
+    assert.ok(
+      asked[0]?.hints?.includes('uh huh'),
+      'the backchannels were hints while the agent spoke',
+    );
+    assert.equal(asked[0]?.overAgent, true, 'asked of the recognizer as begun over the agent');
     stream.close();
     void session;
   });
