@@ -51,3 +51,6 @@ export interface SpeechToText {
   /** A whole recording at once (post-call transcription, evaluation). */
   transcribe(audio: PcmAudio, opts?: TranscribeOptions): Promise<Transcript>;
 }
+
+/** An engine that can load its models ahead of the first utterance, and free them. */
+export type WarmableSpeechToText = SpeechToText & { warm?(): void; dispose?(): void };

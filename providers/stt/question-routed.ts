@@ -11,18 +11,16 @@ import type {
   SttStreamOptions,
   Transcript,
   TranscribeOptions,
+  WarmableSpeechToText,
 } from './port';
-
-/** An engine that loads its models ahead of the first utterance. */
-type Warmable = SpeechToText & { warm?(): void; dispose?(): void };
 
 export class QuestionRoutedSpeechToText implements SpeechToText {
   readonly name: string;
 
   constructor(
-    readonly forClosed: Warmable,
-    readonly forOpen: Warmable,
-    readonly forOverAgent: Warmable = forClosed,
+    readonly forClosed: WarmableSpeechToText,
+    readonly forOpen: WarmableSpeechToText,
+    readonly forOverAgent: WarmableSpeechToText = forClosed,
   ) {
     this.name = `${forOpen.name}|${forClosed.name}`;
   }

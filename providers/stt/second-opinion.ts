@@ -15,13 +15,11 @@ import type {
   SttStreamOptions,
   Transcript,
   TranscribeOptions,
+  WarmableSpeechToText,
 } from './port';
 
 /** What a reading asks for: the intent model's answer for its text. */
 export type ReadingJudge = (text: string) => Promise<Intent>;
-
-/** An engine that loads its models ahead of the first utterance. */
-type Warmable = SpeechToText & { warm?(): void; dispose?(): void };
 
 export interface SecondOpinionOptions {
   /** The main reading is trusted at this confidence or above (default 0.8). */
@@ -33,8 +31,8 @@ export class SecondOpinionSpeechToText implements SpeechToText {
   private readonly trustAbove: number;
 
   constructor(
-    readonly main: Warmable,
-    readonly second: Warmable,
+    readonly main: WarmableSpeechToText,
+    readonly second: WarmableSpeechToText,
     private readonly judge: ReadingJudge,
     opts: SecondOpinionOptions = {},
   ) {
