@@ -155,9 +155,10 @@ async function moonshine(corpus: Utterance[]): Promise<Candidate> {
 }
 
 /**
- * LOCAL_STT=auto, as the edge builds it: a confirmation (the dialogue's one yes/no state) to
- * the pocketsphinx grammar, everything else to Moonshine with the grammar's second opinion. The dialogue asks for no spoken digits (card and
- * account numbers are keyed), so the digit strings are open speech here, as on a call.
+ * LOCAL_STT=auto, as the edge builds it: a confirmation (the dialogue's one yes/no state) read
+ * by the pocketsphinx grammar first, everything else by Moonshine first, each with the other's
+ * second opinion. The dialogue asks for no spoken digits (card and account numbers are keyed),
+ * so the digit strings are open speech here, as on a call.
  */
 async function questionRouted(corpus: Utterance[]): Promise<Candidate> {
   await ensureMoonshine(silentLog);
@@ -180,7 +181,7 @@ async function questionRouted(corpus: Utterance[]): Promise<Candidate> {
   return {
     name: 'question-routed (LOCAL_STT=auto)',
     engine:
-      'pocketsphinx grammar for yes/no; otherwise Moonshine tiny-en, or the grammar where the intent model finds its request clearer',
+      'pocketsphinx grammar first for yes/no, Moonshine tiny-en first otherwise; the other where the intent model finds its request clearer',
     mode: 'by dialogue state',
     streaming: false,
     loadMs,
