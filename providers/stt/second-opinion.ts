@@ -21,23 +21,18 @@ import type {
 /** What a reading asks for: the intent model's answer for its text. */
 export type ReadingJudge = (text: string) => Promise<Intent>;
 
-export interface SecondOpinionOptions {
-  /** The main reading is trusted at this confidence or above (default 0.8). */
-  trustAbove?: number;
-}
+/** The main reading's request is trusted at this confidence or above. */
+const TRUSTED = 0.8;
 
 export class SecondOpinionSpeechToText implements SpeechToText {
   readonly name: string;
-  private readonly trustAbove: number;
 
   constructor(
     readonly main: WarmableSpeechToText,
     readonly second: WarmableSpeechToText,
     private readonly judge: ReadingJudge,
-    opts: SecondOpinionOptions = {},
   ) {
     this.name = `${main.name}+${second.name}`;
-    this.trustAbove = opts.trustAbove ?? 0.8;
   }
 
   warm(): void {
@@ -80,7 +75,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     if (!second) return first;
     // No judge (the intent model failed): the main engine is the better reader overall.
     const a = await this.judge(first.text).catch(() => undefined);
-    if (!a || (a.name !== 'out_of_scope' && a.confidence >= this.trustAbove)) {
+    if (!a || (a.name !== 'out_of_scope' && a.confidence >= TRUSTED)) {
       second.abort();
       return first;
     }
