@@ -111,7 +111,7 @@ export async function runScenarioBench(
         await startEdgeStack({
           callWorker: i === 0,
           answerer,
-          stt: speechToTextFromEnv({ LOCAL_STT: stt }),
+          stt: await speechToTextFromEnv({ LOCAL_STT: stt }),
           env: { TTS_CACHE_NAMESPACE: `bench-scenarios-${process.pid}` },
         }),
       );

@@ -11,8 +11,7 @@ import { DeepgramSpeechToText } from '../providers/stt/deepgram';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { FallbackExhaustedError } from '../providers/fallback';
 import type { ProviderHealth } from '../providers/health/provider-health';
-import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
-import { MoonshineSpeechToText } from '../providers/stt/moonshine';
+import { EngineProcessSpeechToText, type EngineName } from '../providers/stt/engine-process';
 import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../providers/stt/second-opinion';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
@@ -51,24 +50,36 @@ export interface EdgeRuntime {
  * Deepgram first when it has a key, the local engine (LOCAL_STT) as its fallback (or
  * alone). The local engine loads now, so a missing one fails the edge's start, not a call.
  */
-export function speechToTextFromEnv(
+export async function speechToTextFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   health?: ProviderHealth,
-): FallbackSpeechToText {
-  const local = localSpeechToText(loadEdgeSpeechConfig(env).LOCAL_STT);
+  log?: (line: string) => void,
+): Promise<FallbackSpeechToText> {
+  const local = localSpeechToText(loadEdgeSpeechConfig(env).LOCAL_STT, log);
   local.warm();
+  await local.ready().catch((err: unknown) => {
+    local.dispose();
+    throw err;
+  });
   const primary: SpeechToText = env.DEEPGRAM_API_KEY ? new DeepgramSpeechToText() : local;
   return new FallbackSpeechToText(primary, primary === local ? undefined : local, {
     ...(health && { gate: health.forFamily('stt') }),
   });
 }
 
-/** The local recognizer LOCAL_STT names (the evaluation builds it the same way). */
-export function localSpeechToText(which: EdgeSpeechConfig['LOCAL_STT']) {
-  if (which === 'moonshine') return new MoonshineSpeechToText();
-  if (which === 'pocketsphinx') return new PocketsphinxSpeechToText();
-  const grammar = new PocketsphinxSpeechToText();
-  const open = new MoonshineSpeechToText();
+/**
+ * The local recognizer LOCAL_STT names (the evaluation builds it the same way). Each engine
+ * runs in a process of its own: a fault in its native code costs the utterances it held,
+ * not the edge.
+ */
+export function localSpeechToText(
+  which: EdgeSpeechConfig['LOCAL_STT'],
+  log?: (line: string) => void,
+) {
+  const engine = (name: EngineName) => new EngineProcessSpeechToText(name, log && { log });
+  if (which !== 'auto') return engine(which);
+  const grammar = engine('pocketsphinx');
+  const open = engine('moonshine');
   // Each engine's reading gets the other's second opinion where it is unclear, judged by the
   // worker's own intent model, so the edge reads requests as the workflow will.
   const intent = createEmbeddingIntentClassifier();
@@ -156,12 +167,13 @@ export async function createEdgeRuntime(opts: {
     if (left > 0) opts.log('uploading recordings left in the spool', { recordings: left });
   });
   const tts = cachedChainSynthesizer(chain, cache);
+  const stt = opts.stt ?? (await speechToTextFromEnv(process.env, health, (l) => opts.log(l)));
   const callerAudio = callerAudioFromConfig(speech, opts.log);
   const calls = new EdgeCalls({
     client: opts.client,
     vad: callerAudio.createVad,
     hostTaskQueue: config.hostTaskQueue,
-    recognizer: utteranceRecognizer(opts.stt ?? speechToTextFromEnv(process.env, health)),
+    recognizer: utteranceRecognizer(stt),
     tts,
     recordings,
     recordingsBucket: speech.S3_RECORDINGS_BUCKET,
@@ -217,6 +229,7 @@ export async function createEdgeRuntime(opts: {
       await calls.drain(EDGE_DRAIN_MS, waiting); // recordings stored and signalled before the connection goes
       recordings.close(); // what is still on disk is uploaded at the next start
       chain.close();
+      if (!opts.stt) stt.dispose(); // the engines' processes
       redis.disconnect();
     },
   };

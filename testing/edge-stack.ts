@@ -132,6 +132,7 @@ export async function startEdgeStack(
       runtime.hostWorker.shutdown();
       await Promise.all(runs);
       await runtime.close();
+      opts.stt?.dispose(); // the stack's recognizer lives as long as the stack
     },
   };
 }

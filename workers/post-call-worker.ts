@@ -18,7 +18,7 @@ import { FallbackCache } from '../providers/cache/fallback';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache, ttsCacheNamespaceField } from '../providers/tts/cache';
 import { DeepgramPrerecordedSpeechToText } from '../providers/stt/deepgram-prerecorded';
-import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { EngineProcessSpeechToText } from '../providers/stt/engine-process';
 import type { SpeechToText } from '../providers/stt/port';
 import { expectedPhrases } from '../workflows/call-state';
 import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
@@ -61,9 +61,10 @@ export function loadPostCallConfig(env: NodeJS.ProcessEnv = process.env): PostCa
   return parseEnvConfig(PostCallEnv, env, 'post-call worker');
 }
 
-function batchRecognizer(config: PostCallWorkerConfig): SpeechToText {
+function batchRecognizer(config: PostCallWorkerConfig, log: (line: string) => void): SpeechToText {
   if (config.POST_CALL_STT === 'deepgram') return new DeepgramPrerecordedSpeechToText();
-  return new PocketsphinxSpeechToText({ poolSize: 1 });
+  // In its own process: a recording that trips the engine fails its activity, not the worker.
+  return new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log });
 }
 
 async function main(): Promise<void> {
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
         health.forFamily('object-store'),
       ),
       speechCache,
-      stt: batchRecognizer(config),
+      stt: batchRecognizer(config, log),
       llm,
       events,
       // The caller's side in grammar mode (what callers say here), the agent's in dictation.

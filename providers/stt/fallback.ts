@@ -27,6 +27,7 @@ import type {
   SttStreamOptions,
   Transcript,
   TranscribeOptions,
+  WarmableSpeechToText,
 } from './port';
 
 export interface FallbackSttOptions {
@@ -70,8 +71,8 @@ export class FallbackSpeechToText implements SpeechToText {
   private readonly policy: Policy;
 
   constructor(
-    readonly primary: SpeechToText,
-    readonly fallback: SpeechToText | undefined,
+    readonly primary: WarmableSpeechToText,
+    readonly fallback: WarmableSpeechToText | undefined,
     options: FallbackSttOptions = {},
   ) {
     const primaryAttempts = options.primaryAttempts ?? 3;
@@ -105,6 +106,12 @@ export class FallbackSpeechToText implements SpeechToText {
 
   async open(opts: SttStreamOptions): Promise<SttStream> {
     return this.start(opts);
+  }
+
+  /** Frees what the links hold loaded (engines, their processes). */
+  dispose(): void {
+    this.primary.dispose?.();
+    this.fallback?.dispose?.();
   }
 
   /** A whole recording: the same policy without a live stream. */

@@ -53,4 +53,9 @@ export interface SpeechToText {
 }
 
 /** An engine that can load its models ahead of the first utterance, and free them. */
-export type WarmableSpeechToText = SpeechToText & { warm?(): void; dispose?(): void };
+export type WarmableSpeechToText = SpeechToText & {
+  warm?(): void;
+  /** Resolves once loaded; rejects with why the engine cannot serve. */
+  ready?(): Promise<void>;
+  dispose?(): void;
+};

@@ -31,6 +31,14 @@ export class QuestionRoutedSpeechToText implements SpeechToText {
     this.forOverAgent.warm?.();
   }
 
+  async ready(): Promise<void> {
+    await Promise.all([
+      this.forClosed.ready?.(),
+      this.forOpen.ready?.(),
+      this.forOverAgent.ready?.(),
+    ]);
+  }
+
   dispose(): void {
     this.forClosed.dispose?.();
     this.forOpen.dispose?.();

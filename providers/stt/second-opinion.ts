@@ -40,6 +40,10 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     this.second.warm?.();
   }
 
+  async ready(): Promise<void> {
+    await Promise.all([this.main.ready?.(), this.second.ready?.()]);
+  }
+
   dispose(): void {
     this.main.dispose?.();
     this.second.dispose?.();

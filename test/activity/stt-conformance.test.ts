@@ -11,7 +11,7 @@
 // after abort() rejects; a stream with no audio finishes with empty text.
 import assert from 'node:assert/strict';
 import { ProviderError, type ProviderErrorKind } from '../../providers/provider-error';
-import type { PcmAudio, SpeechToText, SttStream } from '../../providers/stt/port';
+import type { PcmAudio, SpeechToText, SttStream, Transcript } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
@@ -19,6 +19,7 @@ import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
 import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../../providers/stt/second-opinion';
+import { EngineProcessSpeechToText, type EngineName } from '../../providers/stt/engine-process';
 import { createEmbeddingIntentClassifier } from '../../providers/intent/embedding';
 import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine } from '../../infra/install';
@@ -427,6 +428,115 @@ sttConformance('fallback over [passed-over primary, pocketsphinx live]', async (
   };
 });
 
+// --- A local engine in a process of its own (as the edge runs them) ----------------------
+
+sttConformance('pocketsphinx in its own process', async () => {
+  const own = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1 });
+  return {
+    stt: own,
+    inUse: () => own.stats.streams,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+    dispose: () => own.dispose(),
+  };
+});
+
+describe('a recognizer in its own process', function () {
+  const lines: string[] = [];
+  const log = (line: string) => lines.push(line);
+  const heard = (r: Transcript) => [r.provider, norm(r.text)];
+  let audio: PcmAudio;
+  before(async () => {
+    audio = await balanceAudio();
+  });
+
+  /** Kills the engine's process as a native fault would, and waits for a new one. */
+  async function fault(stt: EngineProcessSpeechToText, signal: NodeJS.Signals): Promise<void> {
+    const pid = stt.pid!;
+    process.kill(pid, signal);
+    await eventually(() => stt.pid !== undefined && stt.pid !== pid, 10_000);
+  }
+
+  it('a fault in the engine fails the utterances it held as unavailable; a new process serves the next', async () => {
+    const stt = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log });
+    await stt.ready();
+    assert.notEqual(stt.pid, process.pid);
+    const s = await stt.open({ sampleRate: 8000, hints: HINTS.open });
+    s.write(audio.samples.subarray(0, audio.samples.length >> 1));
+    await fault(stt, 'SIGABRT');
+    await assert.rejects(s.finish(), (e: ProviderError) => {
+      assert.ok(kindIs('unavailable', true)(e));
+      assert.match(e.message, /pocketsphinx process ended \(SIGABRT\)/);
+      return true;
+    });
+    assert.deepEqual(stt.stats, { streams: 0, restarts: 1 });
+    assert.match(
+      lines.join('\n'),
+      /1 request\(s\) in flight failed as unavailable; a new process in 0 s/,
+    );
+    assert.deepEqual(heard(await stt.transcribe(audio, { hints: HINTS.open })), [
+      'pocketsphinx',
+      'what is my balance',
+    ]);
+    stt.dispose();
+  });
+
+  it("the fallback chain replays an utterance whose engine died to the engine's new process", async () => {
+    const own = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log });
+    const stt = new FallbackSpeechToText(own, undefined, { backoffMs: [200, 400] });
+    await own.ready();
+    const s = stt.start({ sampleRate: 8000, hints: HINTS.open });
+    await stream(s, audio);
+    await eventually(() => own.stats.streams === 1);
+    process.kill(own.pid!, 'SIGSEGV');
+    const r = await s.finish();
+    assert.deepEqual(heard(r), ['pocketsphinx', 'what is my balance']);
+    assert.deepEqual(
+      r.attempts?.map((a) => [a.ok, a.kind ?? null, a.replay ?? false]),
+      [
+        [false, 'unavailable', false],
+        [true, null, true],
+      ],
+    );
+    stt.dispose();
+  });
+
+  it('an engine that keeps failing is restarted after a growing pause, and says so meanwhile', async () => {
+    const stt = new EngineProcessSpeechToText('pocketsphinx', {
+      poolSize: 1,
+      log,
+      restartDelaysMs: [0, 1_500],
+    });
+    await stt.ready();
+    await fault(stt, 'SIGKILL');
+    await stt.ready();
+    process.kill(stt.pid!, 'SIGKILL');
+    await eventually(() => stt.pid === undefined);
+    await assert.rejects(stt.open({ sampleRate: 8000 }), (e: ProviderError) => {
+      assert.ok(kindIs('unavailable', true)(e));
+      assert.match(e.message, /restarting after its process ended: .*SIGKILL/);
+      return true;
+    });
+    await eventually(() => stt.pid !== undefined, 5_000);
+    assert.equal(stt.stats.restarts, 2);
+    assert.deepEqual(heard(await stt.transcribe(audio, { hints: HINTS.open })), [
+      'pocketsphinx',
+      'what is my balance',
+    ]);
+    stt.dispose();
+  });
+
+  it('an engine that cannot load says why before any call reaches it', async () => {
+    const stt = new EngineProcessSpeechToText('whisper' as EngineName, { log });
+    await assert.rejects(stt.ready(), (e: ProviderError) => {
+      assert.ok(kindIs('bad_input', false)(e));
+      assert.match(e.message, /no local engine whisper/);
+      return true;
+    });
+    await assert.rejects(stt.transcribe(audio), /no local engine whisper|restarting/);
+    stt.dispose();
+  });
+});
+
 // --- Moonshine: the real engine on the same phone-line audio ------------------------------
 
 let moonshine: MoonshineSpeechToText;
@@ -527,12 +637,19 @@ describe('moonshine adapter', function () {
   });
 
   it("is the edge's local recognizer with LOCAL_STT=moonshine; pocketsphinx stays the default", async () => {
-    const edge = speechToTextFromEnv({ LOCAL_STT: 'moonshine' });
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'moonshine' });
     assert.equal((await edge.transcribe(audio)).provider, 'moonshine');
-    const byDefault = speechToTextFromEnv({});
+    const byDefault = await speechToTextFromEnv({});
     const r = await byDefault.transcribe(audio, { hints: HINTS.open });
     assert.equal(r.provider, 'pocketsphinx');
-    assert.throws(() => speechToTextFromEnv({ LOCAL_STT: 'whisper' }), /LOCAL_STT/);
+    // Each in a process of its own, already loaded.
+    for (const local of [edge.primary, byDefault.primary]) {
+      assert.ok(local instanceof EngineProcessSpeechToText);
+      assert.ok(local.pid && local.pid !== process.pid);
+    }
+    await assert.rejects(speechToTextFromEnv({ LOCAL_STT: 'whisper' }), /LOCAL_STT/);
+    edge.dispose();
+    byDefault.dispose();
   });
 
   it('keeps the event loop free while transcribing (the model runs off the main thread)', async () => {
@@ -590,7 +707,7 @@ describe('question-routed recognizer', function () {
   });
 
   it("is the edge's local recognizer with LOCAL_STT=auto: the question reaches it through the fallback", async () => {
-    const edge = speechToTextFromEnv({ LOCAL_STT: 'auto' });
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'auto' });
     const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
     const closed = await edge.transcribe(yes, { hints: HINTS.confirm, closedQuestion: true });
     const open = await edge.transcribe(yes, { hints: HINTS.confirm });
@@ -602,7 +719,7 @@ describe('question-routed recognizer', function () {
       overAgent: true,
     });
     assert.equal(over.provider, 'pocketsphinx');
-    (edge.primary as QuestionRoutedSpeechToText).dispose();
+    edge.dispose();
   });
 });
 

@@ -17,6 +17,7 @@ import type { TurnMetricsData } from '../../contracts/events';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
+import type { EngineProcessSpeechToText } from '../../providers/stt/engine-process';
 
 const rms = (x: Int16Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / Math.max(1, x.length));
 
@@ -216,7 +217,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     let routed: EdgeStack;
     before(async () => {
       routed = await startEdgeStack({
-        stt: speechToTextFromEnv({ LOCAL_STT: 'auto' }),
+        stt: await speechToTextFromEnv({ LOCAL_STT: 'auto' }),
         callWorker: false,
       });
     });
@@ -233,6 +234,48 @@ describe('audio calls end to end (real audio, local speech engines)', function (
       assert.equal(await payments(), 1);
       const served = (await utterancesOf(report.workflowId)).map((u) => u.asr?.servedBy);
       assert.deepEqual(served, ['moonshine', 'pocketsphinx', 'moonshine']);
+    });
+  });
+
+  describe("with the local recognizer's process killed mid-utterance", () => {
+    let edge: EdgeStack;
+    let engine: EngineProcessSpeechToText;
+    before(async () => {
+      const stt = await speechToTextFromEnv({}); // as the edge builds it: pocketsphinx, its own process
+      engine = stt.primary as EngineProcessSpeechToText;
+      edge = await startEdgeStack({ stt, callWorker: false });
+    });
+    after(async () => {
+      await edge?.stop();
+    });
+
+    it('the utterance is replayed to a new engine process: the caller is heard, the edge lives on', async () => {
+      const firstPid = engine.pid!;
+      // A native fault (SIGABRT, as an assertion in the engine raises) while the caller speaks.
+      const fault = (async () => {
+        while (engine.stats.streams === 0) await new Promise((r) => setTimeout(r, 5));
+        process.kill(firstPid, 'SIGABRT');
+      })();
+      const report = await callStack(edge, saying(["what's my balance", 'goodbye']), {
+        pace: 2,
+        transcriber,
+      });
+      await fault;
+      const said = report.turns.map((t) => t.agentTranscript ?? '').join(' | ');
+      assert.match(said, /forty two dollars/, said);
+      const result = await handleOf(report).result();
+      assert.deepEqual(result.intentPath, ['check_balance', 'goodbye']);
+      const [first, second] = await utterancesOf(report.workflowId);
+      assert.deepEqual(
+        first!.asr?.attempts.map((a) => [a.provider, a.ok, a.kind ?? null, a.replay ?? false]),
+        [
+          ['pocketsphinx', false, 'unavailable', false],
+          ['pocketsphinx', true, null, true],
+        ],
+      );
+      assert.equal(second!.asr?.attempts.length, 1, 'the next utterance streams live again');
+      assert.ok(engine.pid && engine.pid !== firstPid, 'a new engine process');
+      assert.equal(engine.stats.restarts, 1);
     });
   });
 

@@ -1,0 +1,241 @@
+// A local recognizer in a process of its own, itself a SpeechToText. pocketsphinx and
+// Moonshine run native code in the process that loads them; a fault there (an assertion's
+// abort, a segfault) would end the edge and every call on it. Here it ends the engine's
+// process: the utterances it held fail as unavailable (the fallback chain serves them, or
+// the caller is asked to repeat), ops see one log line, and a new process is started — at
+// once after a first fault, then after a growing pause while it keeps failing.
+import { ProviderError } from '../../provider-error';
+import type {
+  PcmAudio,
+  SttStream,
+  SttStreamOptions,
+  Transcript,
+  TranscribeOptions,
+  WarmableSpeechToText,
+} from '../port';
+import { EngineChild } from './engine-child';
+import type { EngineName, EngineSettings, FromEngine } from './protocol';
+
+export type { EngineName } from './protocol';
+
+export interface EngineProcessOptions extends EngineSettings {
+  log?: (line: string) => void;
+  /** Pauses before a new process after faults in a row (the last one repeats). */
+  restartDelaysMs?: number[];
+  /** A process that served this long before its fault resets the pauses. */
+  stableAfterMs?: number;
+}
+
+const RESTART_DELAYS_MS = [0, 1_000, 5_000, 30_000];
+
+export class EngineProcessSpeechToText implements WarmableSpeechToText {
+  private child?: EngineChild;
+  private startedAt = 0;
+  private faultsInARow = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private lastFault?: ProviderError;
+  private disposed = false;
+  private nextId = 1;
+  private streams = 0;
+  private restartCount = 0;
+
+  constructor(
+    readonly name: EngineName,
+    private readonly opts: EngineProcessOptions = {},
+  ) {}
+
+  /** The engine process's id, while one runs. */
+  get pid(): number | undefined {
+    return this.child?.ended ? undefined : this.child?.pid;
+  }
+
+  /** Utterances open, and processes started after a fault. */
+  get stats(): { streams: number; restarts: number } {
+    return { streams: this.streams, restarts: this.restartCount };
+  }
+
+  /** Starts the process (it loads the engine) ahead of the first utterance. */
+  warm(): void {
+    this.running();
+  }
+
+  /** Resolves once the engine has loaded; rejects with why it could not. */
+  ready(): Promise<void> {
+    return this.running().ready;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.restartTimer);
+    this.child?.stop();
+  }
+
+  async open(opts: SttStreamOptions): Promise<SttStream> {
+    if (opts.signal?.aborted) throw new ProviderError(this.name, 'aborted', 'aborted');
+    const child = this.running();
+    const id = this.nextId++;
+    const { sampleRate, signal, ...asked } = opts;
+    this.streams++;
+    await new Promise<void>((resolve, reject) => {
+      child.send(
+        { op: 'open', id, sampleRate, asked: known(asked) },
+        {
+          settle: (m) => (m.op === 'error' ? reject(child.error(m.error)) : resolve()),
+          lost: reject,
+        },
+      );
+    }).catch((err: unknown) => {
+      this.streams--;
+      throw err;
+    });
+    const stream = new EngineProcessStream(child, id, () => this.streams--);
+    signal?.addEventListener('abort', () => stream.abort(), { once: true });
+    return stream;
+  }
+
+  transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
+    const child = this.running();
+    return new Promise((resolve, reject) =>
+      child.send(
+        { op: 'transcribe', id: this.nextId++, audio: own(audio), asked: known(opts) },
+        { settle: (m) => settleResult(child, m, resolve, reject), lost: reject },
+      ),
+    );
+  }
+
+  /** The live process, started if none runs; an error while one is being waited for. */
+  private running(): EngineChild {
+    if (this.disposed)
+      throw new ProviderError(this.name, 'unavailable', `${this.name} was disposed`);
+    if (this.child && !this.child.ended) return this.child;
+    if (this.restartTimer) {
+      throw new ProviderError(
+        this.name,
+        'unavailable',
+        `${this.name} is restarting after its process ended: ${this.lastFault?.message}`,
+      );
+    }
+    this.startedAt = Date.now();
+    this.child = new EngineChild(this.name, settingsOf(this.opts), (c, waiting) =>
+      this.ended(c, waiting),
+    );
+    return this.child;
+  }
+
+  private ended(child: EngineChild, waiting: number): void {
+    if (this.disposed || child !== this.child) return;
+    const served = Date.now() - this.startedAt;
+    if (served >= (this.opts.stableAfterMs ?? 60_000)) this.faultsInARow = 0;
+    const delays = this.opts.restartDelaysMs ?? RESTART_DELAYS_MS;
+    const delay = delays[Math.min(this.faultsInARow, delays.length - 1)]!;
+    this.faultsInARow++;
+    this.lastFault = child.ended;
+    this.opts.log?.(
+      `stt: ${child.ended?.message} after ${(served / 1000).toFixed(1)} s, ` +
+        `${waiting} request(s) in flight failed as unavailable; a new process in ${delay / 1000} s`,
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.disposed) return;
+      this.restartCount++;
+      this.running();
+    }, delay);
+    this.restartTimer.unref();
+  }
+}
+
+/** One utterance in the engine's process: its audio sent as it comes, its answer awaited. */
+class EngineProcessStream implements SttStream {
+  onPartial?: (text: string) => void;
+  private state: 'open' | 'finishing' | 'done' | 'aborted' = 'open';
+  private result?: Promise<Transcript>;
+  private lost?: ProviderError;
+  private closed = false;
+
+  constructor(
+    private readonly child: EngineChild,
+    private readonly id: number,
+    private readonly onClose: () => void,
+  ) {
+    // Until finish(), only partials and the process's end concern this utterance.
+    child.expect(id, {
+      settle: () => undefined,
+      partial: (text) => this.onPartial?.(text),
+      lost: (err) => this.fail(err),
+    });
+  }
+
+  write(pcm: Int16Array): void {
+    if (this.state !== 'open' || this.lost || pcm.length === 0) return;
+    this.child.send({ op: 'write', id: this.id, pcm: own({ samples: pcm }).samples });
+  }
+
+  finish(): Promise<Transcript> {
+    if (this.result) return this.result;
+    if (this.state === 'aborted') return Promise.reject(aborted(this.child));
+    this.state = 'finishing';
+    this.result = new Promise<Transcript>((resolve, reject) => {
+      if (this.lost) return reject(this.lost);
+      this.child.send(
+        { op: 'finish', id: this.id },
+        {
+          settle: (m) => settleResult(this.child, m, resolve, reject),
+          partial: (text) => this.onPartial?.(text),
+          lost: reject,
+        },
+      );
+    }).finally(() => {
+      this.state = 'done';
+      this.close();
+    });
+    return this.result;
+  }
+
+  abort(): void {
+    if (this.state === 'done' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    this.child.forget(this.id);
+    this.child.send({ op: 'abort', id: this.id });
+    this.close();
+  }
+
+  private fail(err: ProviderError): void {
+    this.lost = err;
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+  }
+}
+
+function settleResult(
+  child: EngineChild,
+  m: Extract<FromEngine, { op: 'opened' | 'result' | 'error' }>,
+  resolve: (t: Transcript) => void,
+  reject: (e: ProviderError) => void,
+): void {
+  if (m.op === 'result') resolve(m.transcript);
+  else if (m.op === 'error') reject(child.error(m.error));
+}
+
+function aborted(child: EngineChild): ProviderError {
+  return child.error({ kind: 'aborted', message: 'stream was aborted', retryable: false });
+}
+
+/** Only the asked fields cross (no signal, no undefined). */
+function known(asked: TranscribeOptions): TranscribeOptions {
+  return Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined));
+}
+
+/** A view into a larger buffer would send the whole buffer: the samples alone cross. */
+function own<T extends { samples: Int16Array }>(audio: T): T {
+  const s = audio.samples;
+  return s.byteLength === s.buffer.byteLength ? audio : { ...audio, samples: s.slice() };
+}
+
+function settingsOf(opts: EngineProcessOptions): EngineSettings {
+  return opts.poolSize === undefined ? {} : { poolSize: opts.poolSize };
+}
