@@ -26,21 +26,48 @@ export interface CallAudio {
   openLine(callSid: string, turnId: number): SpokenLine;
 }
 
+/** How long a line said by speakOnCall is remembered against a retry of the same request. */
+const SAID_KEPT_MS = 120_000;
+const HEARTBEAT_MS = 1_000;
+
 export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
+  /** Lines being said or said lately, by activity (a retry keeps its activity id). */
+  const lines = new Map<string, Promise<{ said: boolean }>>();
+
+  async function speakOnCall(req: SpeakRequest): Promise<{ said: boolean }> {
+    const said = await calls.speak(req.callSid, req.text, {
+      unlessCallerSpeaks: req.reprompt === true && !req.hangUpAfter,
+    });
+    if (req.hangUpAfter) await calls.hangUp(req.callSid);
+    return { said };
+  }
+
   return {
-    /** `said: false`: a re-prompt held back, the caller speaking (so history shows it). */
-    async speakOnCall(req: {
-      callSid: string;
-      text: string;
-      hangUpAfter: boolean;
-      /** A re-prompt after silence: not said over a caller who has begun to speak. */
-      reprompt?: boolean;
-    }): Promise<{ said: boolean }> {
-      const said = await calls.speak(req.callSid, req.text, {
-        unlessCallerSpeaks: req.reprompt === true && !req.hangUpAfter,
-      });
-      if (req.hangUpAfter) await calls.hangUp(req.callSid);
-      return { said };
+    /**
+     * Resolves once the line has played (`said: false`: a re-prompt held back, the caller
+     * speaking, so history shows it). It heartbeats while the line plays, however long it
+     * is. A retry of the same request (its result lost, the host slow to answer) waits for
+     * the line the first try is saying instead of saying it again.
+     */
+    async speakOnCall(req: SpeakRequest): Promise<{ said: boolean }> {
+      const ctx = Context.current();
+      const { workflowExecution: run, activityId } = ctx.info;
+      const key = `${run?.workflowId}/${run?.runId}/${activityId}`;
+      let line = lines.get(key);
+      if (!line) {
+        line = speakOnCall(req);
+        lines.set(key, line);
+        line.then(
+          () => setTimeout(() => lines.delete(key), SAID_KEPT_MS).unref(),
+          () => lines.delete(key), // a failed try is tried afresh
+        );
+      }
+      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+      try {
+        return await line;
+      } finally {
+        clearInterval(beat);
+      }
     },
 
     async answerOnCall(req: AnswerInput): Promise<AnswerRecord> {
@@ -60,6 +87,14 @@ export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
       return { ...record, spokenChars };
     },
   };
+}
+
+interface SpeakRequest {
+  callSid: string;
+  text: string;
+  hangUpAfter: boolean;
+  /** A re-prompt after silence: not said over a caller who has begun to speak. */
+  reprompt?: boolean;
 }
 
 export type EdgeActivities = ReturnType<typeof createEdgeActivities>;

@@ -124,11 +124,31 @@ export async function postCallWorker(env: TestWorkflowEnvironment): Promise<Work
 export const postCallResult = (client: Client, callSid: string) =>
   client.workflow.getHandle(postCallWorkflowId(callSid)).result();
 
+type History = Parameters<typeof historyToJSON>[0];
+
+/** Every run of a workflow, first to last: a call that continued as new has several. */
+export async function runHistories(client: Client, workflowId: string): Promise<History[]> {
+  const latest = await client.workflow.getHandle(workflowId).fetchHistory();
+  const started = latest.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const runs: History[] = [];
+  for (let runId = started?.firstExecutionRunId; runId;) {
+    const run = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push(run);
+    runId = run.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return runs.length ? runs : [latest];
+}
+
 /** Every payload of a call's history, decoded to text: what the Web UI would show. */
 export async function historyPayloadText(handle: {
-  fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]>;
+  fetchHistory(): Promise<History>;
 }): Promise<string> {
-  const json = historyToJSON(await handle.fetchHistory());
+  return payloadText(await handle.fetchHistory());
+}
+
+/** The payloads of one run's history, decoded to text. */
+export function payloadText(history: History): string {
+  const json = historyToJSON(history);
   return [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)]
     .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
     .join('\n');

@@ -6,7 +6,7 @@ import { callWorkflowId, transcriptQuery, type CallResult } from '../contracts/c
 import { ASKED_AGAIN, PROMPTS } from '../workflows/call-state';
 import type { TextToSpeech } from '../providers/tts/port';
 import { LocalTts } from '../providers/tts/local';
-import { historyPayloadText, newCallSid } from './calls';
+import { newCallSid, payloadText, runHistories } from './calls';
 import { callStack, type EdgeStack } from './edge-stack';
 import type { Voice } from './asr-corpus';
 import { localEnv } from './platform';
@@ -90,7 +90,10 @@ export async function runScenario(
     // A closed workflow still answers queries: the worker replays it.
     transcript: await handle.query(transcriptQuery).catch(() => []),
     payments: await paymentsOf(db, report.workflowId),
-    historyText: await historyPayloadText(handle),
+    // Every run's: a call that continued as new carries its early turns in the first.
+    historyText: (await runHistories((await localEnv()).client, report.workflowId))
+      .map(payloadText)
+      .join('\n'),
   };
   return { scenario, outcome, verdict: judge(scenario, outcome) };
 }

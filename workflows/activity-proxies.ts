@@ -89,7 +89,10 @@ export const callLogTries = proxyActivities<Pick<CallActivities, 'writeCallLog'>
 export const edgeHost = (taskQueue: string) =>
   proxyActivities<EdgeActivities>({
     taskQueue,
-    startToCloseTimeout: '10s',
+    // A line resolves once played, as long as it is: the heartbeat, not its length, tells a
+    // host that is gone.
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '5s',
     // The host may be gone (the call dropped with it): a few tries, then carry on.
     retry: { initialInterval: '500ms', maximumAttempts: 3 },
   });

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type { Pool } from 'pg';
 import { ADA } from '../../testing/calls';
 import { startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
-import { testDb } from '../../testing/platform';
+import { localEnv, resetDb, testDb } from '../../testing/platform';
+import { runHistories } from '../../testing/calls';
 import { runScenario, type ScenarioRun } from '../../testing/scenario-run';
 import { judge, paidOnce, pickScenarios, transferred } from '../../testing/scenarios';
 
@@ -66,6 +67,32 @@ describe('scenario harness: scripted calls judged on what happened', function ()
     assert.equal(patient.outcome.report.turns.filter((t) => t.item).length, 2);
     const once = await runScenario(stack, db, asked, { from: ADA, pace: 2 });
     assert.equal(callerLines(once), 1, agentAsked(once).join(' | '));
+  });
+
+  it('silence over a payment question: one re-prompt, said once however long, and the yes after it pays once', async () => {
+    await resetDb(); // the demo customer's bill open again
+    const [scenario] = pickScenarios(['silence-while-confirming']);
+    const run = await runScenario(stack, db, scenario!, { from: ADA, pace: 2 });
+    const agent = run.outcome.transcript.filter((e) => e.speaker === 'agent').map((e) => e.text);
+    assert.ok(run.verdict.ok, `${run.verdict.failed.join('; ')}: ${agent.join(' | ')}`);
+    // The re-prompt repeats the question: longer than an edge activity's old 10 s bound.
+    const reprompt = run.outcome.report.turns.find((t) => t.item?.kind === 'pause')!;
+    assert.ok(reprompt.agentAudioMs > 10_000, `re-prompt ${reprompt.agentAudioMs} ms`);
+    // The edge said each line in one try: no retry said it again.
+    const { client } = await localEnv();
+    const events = (await runHistories(client, run.outcome.report.workflowId)).flatMap(
+      (h) => h.events ?? [],
+    );
+    const speakIds = new Set(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'speakOnCall')
+        .map((e) => String(e.eventId)),
+    );
+    const tries = events
+      .map((e) => e.activityTaskStartedEventAttributes)
+      .filter((a) => a && speakIds.has(String(a.scheduledEventId)))
+      .map((a) => a!.attempt);
+    assert.deepEqual(tries, [1], 'one speakOnCall, one attempt');
   });
 
   it('an unknown scenario name is refused with the list of names', () => {
