@@ -21,6 +21,7 @@ export class EngineChild {
   private readonly child: ChildProcess;
   private readonly waiters = new Map<number, Waiter>();
   private loadError?: ProviderError;
+  private loading = true;
   /** Why the process ended; undefined while it lives. */
   ended?: ProviderError;
   /** Settles once the engine loaded (or failed to). */
@@ -45,14 +46,17 @@ export class EngineChild {
     });
     this.ready.catch(() => undefined); // read by whoever asks; an unread failure is no crash
     this.child.on('message', (m: FromEngine) => {
-      if (m.op === 'ready') return loaded();
-      if (m.op === 'failed') {
+      if (m.op === 'ready' || m.op === 'failed') {
+        this.loading = false;
+        this.refWhileBusy();
+        if (m.op === 'ready') return loaded();
         this.loadError = this.error(m.error);
         return notLoaded(this.loadError);
       }
       const w = this.waiters.get(m.id);
       if (m.op === 'partial') return w?.partial?.(m.text);
       this.waiters.delete(m.id);
+      this.refWhileBusy();
       w?.settle(m);
     });
     this.exited = new Promise((resolve) =>
@@ -87,18 +91,33 @@ export class EngineChild {
       return;
     }
     if (waiter) this.waiters.set(m.id, waiter);
+    this.refWhileBusy();
     this.child.send(m);
   }
 
   /** Listens for an utterance's partials and the process's end, sending nothing. */
   expect(id: number, waiter: Waiter): void {
-    if (this.ended) waiter.lost(this.ended);
-    else this.waiters.set(id, waiter);
+    if (this.ended) return waiter.lost(this.ended);
+    this.waiters.set(id, waiter);
+    this.refWhileBusy();
   }
 
   /** Forgets an utterance's waiter (its stream was abandoned). */
   forget(id: number): void {
     this.waiters.delete(id);
+    this.refWhileBusy();
+  }
+
+  /** An idle engine does not keep its parent running: a process may end with its engine loaded. */
+  private refWhileBusy(): void {
+    const busy = this.loading || this.waiters.size > 0;
+    if (busy) {
+      this.child.ref();
+      this.child.channel?.ref();
+    } else {
+      this.child.unref();
+      this.child.channel?.unref();
+    }
   }
 
   error(e: WireError): ProviderError {
