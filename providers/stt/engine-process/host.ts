@@ -58,7 +58,11 @@ function serve(engine: WarmableSpeechToText, m: ToEngine): void {
     case 'finish': {
       const s = streams.get(m.id);
       streams.delete(m.id);
-      if (!s) return;
+      if (!s)
+        return settle(
+          m.id,
+          Promise.reject(new ProviderError(name, 'aborted', 'no such utterance')),
+        );
       return settle(
         m.id,
         s.finish().then((transcript) => ({ op: 'result', id: m.id, transcript })),

@@ -60,8 +60,8 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
   }
 
   /** Resolves once the engine has loaded; rejects with why it could not. */
-  ready(): Promise<void> {
-    return this.running().ready;
+  async ready(): Promise<void> {
+    await this.running().ready;
   }
 
   dispose(): void {
@@ -93,7 +93,7 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
     return stream;
   }
 
-  transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
+  async transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
     const child = this.running();
     return new Promise((resolve, reject) =>
       child.send(
