@@ -34,7 +34,7 @@ export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
   /** Lines being said or said lately, by activity (a retry keeps its activity id). */
   const lines = new Map<string, Promise<{ said: boolean }>>();
 
-  async function speakOnCall(req: SpeakRequest): Promise<{ said: boolean }> {
+  async function say(req: SpeakRequest): Promise<{ said: boolean }> {
     const said = await calls.speak(req.callSid, req.text, {
       unlessCallerSpeaks: req.reprompt === true && !req.hangUpAfter,
     });
@@ -55,7 +55,7 @@ export function createEdgeActivities(calls: CallAudio, answerer?: Answerer) {
       const key = `${run?.workflowId}/${run?.runId}/${activityId}`;
       let line = lines.get(key);
       if (!line) {
-        line = speakOnCall(req);
+        line = say(req);
         lines.set(key, line);
         line.then(
           () => setTimeout(() => lines.delete(key), SAID_KEPT_MS).unref(),
