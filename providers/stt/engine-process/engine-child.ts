@@ -26,7 +26,6 @@ export class EngineChild {
   ended?: ProviderError;
   /** Settles once the engine loaded (or failed to). */
   readonly ready: Promise<void>;
-  readonly exited: Promise<void>;
 
   constructor(
     private readonly name: EngineName,
@@ -59,23 +58,20 @@ export class EngineChild {
       this.refWhileBusy();
       w?.settle(m);
     });
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.ended =
-          this.loadError ??
-          new ProviderError(
-            name,
-            'unavailable',
-            `the ${name} process ended (${signal ?? `exit code ${code}`})`,
-          );
-        notLoaded(this.ended);
-        const waiting = [...this.waiters.values()];
-        this.waiters.clear();
-        for (const w of waiting) w.lost(this.ended);
-        onExit(this, waiting.length);
-        resolve();
-      }),
-    );
+    this.child.once('exit', (code, signal) => {
+      this.ended =
+        this.loadError ??
+        new ProviderError(
+          name,
+          'unavailable',
+          `the ${name} process ended (${signal ?? `exit code ${code}`})`,
+        );
+      notLoaded(this.ended);
+      const waiting = [...this.waiters.values()];
+      this.waiters.clear();
+      for (const w of waiting) w.lost(this.ended);
+      onExit(this, waiting.length);
+    });
     // A failed spawn (no such entry) ends in 'exit' too; without a listener it would throw.
     this.child.on('error', () => undefined);
   }
@@ -90,8 +86,11 @@ export class EngineChild {
       waiter?.lost(this.ended);
       return;
     }
-    if (waiter) this.waiters.set(m.id, waiter);
-    this.refWhileBusy();
+    // A frame of audio (no waiter) changes nothing the reference depends on.
+    if (waiter) {
+      this.waiters.set(m.id, waiter);
+      this.refWhileBusy();
+    }
     this.child.send(m);
   }
 

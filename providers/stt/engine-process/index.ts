@@ -97,7 +97,12 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
     const child = this.running();
     return new Promise((resolve, reject) =>
       child.send(
-        { op: 'transcribe', id: this.nextId++, audio: own(audio), asked: known(opts) },
+        {
+          op: 'transcribe',
+          id: this.nextId++,
+          audio: { ...audio, samples: owned(audio.samples) },
+          asked: known(opts),
+        },
         { settle: (m) => settleResult(child, m, resolve, reject), lost: reject },
       ),
     );
@@ -167,7 +172,7 @@ class EngineProcessStream implements SttStream {
 
   write(pcm: Int16Array): void {
     if (this.state !== 'open' || this.lost || pcm.length === 0) return;
-    this.child.send({ op: 'write', id: this.id, pcm: own({ samples: pcm }).samples });
+    this.child.send({ op: 'write', id: this.id, pcm: owned(pcm) });
   }
 
   finish(): Promise<Transcript> {
@@ -231,9 +236,8 @@ function known(asked: TranscribeOptions): TranscribeOptions {
 }
 
 /** A view into a larger buffer would send the whole buffer: the samples alone cross. */
-function own<T extends { samples: Int16Array }>(audio: T): T {
-  const s = audio.samples;
-  return s.byteLength === s.buffer.byteLength ? audio : { ...audio, samples: s.slice() };
+function owned(samples: Int16Array): Int16Array {
+  return samples.byteLength === samples.buffer.byteLength ? samples : samples.slice();
 }
 
 function settingsOf(opts: EngineProcessOptions): EngineSettings {
