@@ -5,7 +5,8 @@
 // recognizer (pocketsphinx grammar on the question's hints), classified by the worker's
 // intent model, and decided by the call's own state machine (`step`): paid at once, asked
 // again (a doubted yes), or not paid. Compared: the hints without and with not-answers, at
-// several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE).
+// several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE), and without and with the
+// worker's mixed-answer guard (a reading with both a yes and a no in it is asked again).
 //
 //   npx tsx bench/confirm-eval.ts
 //
@@ -14,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/call';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
+import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { splitFrames } from '../audio/frames';
 import { voicedMs, voiceExplained } from '../media-edge/audio/voicing';
@@ -43,6 +45,9 @@ const ANSWERS: Array<[string, Kind]> = [
   ['i am not sure', 'not-answer'],
   ['what', 'not-answer'],
   ['let me think', 'not-answer'],
+  // A caller who changes their mind mid-answer.
+  ['yes no wait', 'not-answer'],
+  ['yeah actually no', 'no'],
 ];
 const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
 /** The call's ordinary threshold (CALL_CONFIDENCE_THRESHOLD's default). */
@@ -56,6 +61,8 @@ interface Heard {
   transcript: string;
   confidence: number;
   intent: Intent;
+  /** The intent after the mixed-answer guard. */
+  guarded: Intent;
   /** Voiced audio of the answer (media-edge/audio/voicing.ts). */
   voicedMs: number;
 }
@@ -75,22 +82,31 @@ const PER_SYLLABLE = [450, 400, 350, 300];
  * What the call does with one answer, by its own state machine; with `perSyllableMs`, the
  * edge's voice check scales the confidence first.
  */
-function decide(h: Heard, paymentYesThreshold: number, perSyllableMs?: number): Outcome {
+function decide(h: Heard, c: Config): Outcome {
+  const { perSyllableMs } = c;
   const explained = perSyllableMs ? voiceExplained(h.transcript, h.voicedMs, perSyllableMs) : 1;
   const next = step(confirming, {
     kind: 'turn',
-    intent: h.intent,
+    intent: c.guard ? h.guarded : h.intent,
     asrConfidence: h.confidence * explained,
     threshold: ORDINARY,
-    paymentYesThreshold,
+    paymentYesThreshold: c.threshold,
   });
   if (next.effect?.kind === 'pay') return 'paid';
   return next.state.phase === 'confirm_payment' ? 'asked again' : 'not paid';
 }
 
+interface Config {
+  notAnswers: boolean;
+  threshold: number;
+  perSyllableMs?: number;
+  guard: boolean;
+}
+
 interface Row {
   hints: string;
   threshold: number;
+  guard: boolean;
   /** The voice check's ms per syllable; none without it. */
   perSyllableMs?: number;
   yes: Record<Outcome, number>;
@@ -99,21 +115,23 @@ interface Row {
 }
 
 function rows(heard: Heard[]): Row[] {
-  const configs: Array<{ notAnswers: boolean; threshold: number; perSyllableMs?: number }> = [
+  const configs: Config[] = [false, true].flatMap((guard) => [
     ...[false, true].flatMap((notAnswers) =>
-      THRESHOLDS.map((threshold) => ({ notAnswers, threshold })),
+      THRESHOLDS.map((threshold) => ({ notAnswers, threshold, guard })),
     ),
     ...PER_SYLLABLE.map((perSyllableMs) => ({
       notAnswers: true,
       threshold: DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
       perSyllableMs,
+      guard,
     })),
-  ];
+  ]);
   const out: Row[] = [];
-  for (const { notAnswers, threshold, perSyllableMs } of configs) {
+  for (const c of configs) {
+    const { notAnswers, threshold, perSyllableMs, guard } = c;
     const decided = heard
       .filter((h) => h.notAnswers === notAnswers)
-      .map((h) => ({ h, outcome: decide(h, threshold, perSyllableMs) }));
+      .map((h) => ({ h, outcome: decide(h, c) }));
     const tally = (ds: typeof decided) => {
       const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
       for (const d of ds) t[d.outcome]++;
@@ -123,6 +141,7 @@ function rows(heard: Heard[]): Row[] {
     out.push({
       hints: notAnswers ? 'answers + not-answers' : 'answers only',
       threshold,
+      guard,
       ...(perSyllableMs && { perSyllableMs }),
       yes: tally(decided.filter((d) => d.h.kind === 'yes')),
       others: tally(others),
@@ -144,11 +163,11 @@ function render(r: { at: string; utterances: number; rows: Row[] }): string {
       `8 kHz μ-law, pocketsphinx grammar on the question's hints, the worker's intent model, decided by the call's state machine. ` +
       `"Asked again" is the doubted yes (below the payment confidence) or an unclear answer; the default payment confidence is ${DEFAULT_PAYMENT_CONFIRM_THRESHOLD}. Measured ${r.at.slice(0, 10)}.`,
     '',
-    '| hints | payment confidence | voice check (ms per syllable) | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
-    '|---|---:|---:|---|---|',
+    '| mixed-answer guard | hints | payment confidence | voice check (ms per syllable) | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
+    '|---|---|---:|---:|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
+        `| ${x.guard ? 'on' : 'off'} | ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
         `**${x.others.paid}** / ${x.others['asked again']} / ${x.others['not paid']} of ${n(x.others)} |`,
     ),
     '',
@@ -156,7 +175,7 @@ function render(r: { at: string; utterances: number; rows: Row[] }): string {
     '',
     ...r.rows.map(
       (x) =>
-        `- ${x.hints}, ${x.threshold}${x.perSyllableMs ? `, voice check ${x.perSyllableMs}` : ''}: ${x.wrongPayments.join('; ') || 'none'}`,
+        `- guard ${x.guard ? 'on' : 'off'}, ${x.hints}, ${x.threshold}${x.perSyllableMs ? `, voice check ${x.perSyllableMs}` : ''}: ${x.wrongPayments.join('; ') || 'none'}`,
     ),
   ].join('\n');
 }
@@ -165,6 +184,7 @@ async function main(): Promise<void> {
   const stt = new PocketsphinxSpeechToText();
   const intents = createEmbeddingIntentClassifier();
   await intents.warmUp();
+  const guarded = new MixedAnswerGuard(intents);
   const heard: Heard[] = [];
   for (const [text, kind] of ANSWERS) {
     process.stderr.write(`[confirm-eval] "${text}" …\n`);
@@ -175,7 +195,8 @@ async function main(): Promise<void> {
         const hints = expectedPhrases('confirm_payment', { notAnswers });
         const t = await stt.transcribe(audio, { hints });
         const intent = await intents.classify(t.text);
-        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, voicedMs: voiced }); // prettier-ignore
+        const afterGuard = await guarded.classify(t.text);
+        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: afterGuard, voicedMs: voiced }); // prettier-ignore
       }
     }
   }

@@ -15,6 +15,7 @@ import { EngineProcessSpeechToText, type EngineName } from '../providers/stt/eng
 import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../providers/stt/second-opinion';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
+import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
 import { FallbackCache } from '../providers/cache/fallback';
 import { MemoryCache } from '../providers/cache/memory';
 import { RedisCache, redisCacheClient } from '../providers/cache/redis';
@@ -82,8 +83,9 @@ export function localSpeechToText(
   const open = engine('moonshine');
   // Each engine's reading gets the other's second opinion where it is unclear, judged by the
   // worker's own intent model, so the edge reads requests as the workflow will.
-  const intent = createEmbeddingIntentClassifier();
-  intent.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
+  const model = createEmbeddingIntentClassifier();
+  model.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
+  const intent = new MixedAnswerGuard(model);
   const judge = (text: string) => intent.classify(text);
   // A sound over the agent is read by the grammar alone: its listening words are no request
   // to the intent model, which would take a misheard open reading over them.

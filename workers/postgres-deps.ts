@@ -11,6 +11,7 @@ import { FallbackCrmClient } from '../providers/crm/fallback';
 import { PostgresCrm } from '../providers/crm/postgres';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { FallbackIntentClassifier } from '../providers/intent/fallback';
+import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
 import { FallbackPaymentGateway } from '../providers/payments/fallback';
 import { LocalPostgresGateway } from '../providers/payments/local-postgres';
 import { migrate } from '../providers/postgres/schema';
@@ -45,7 +46,9 @@ export function postgresCallDeps(
       gate('crm'),
     ),
     billing: billing(),
-    intent: new FallbackIntentClassifier([{ provider: intent.name, port: intent }], gate('intent')),
+    intent: new MixedAnswerGuard(
+      new FallbackIntentClassifier([{ provider: intent.name, port: intent }], gate('intent')),
+    ),
     // Its own billing instance: a test double of `billing` (crash-worker.ts) keeps the saga's.
     payments: {
       billing: billing(),
