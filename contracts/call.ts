@@ -49,6 +49,8 @@ export interface CallState {
   callbackReason?: CallbackReason;
   /** A yes to the payment was doubted and asked again: the next clear yes pays. */
   yesDoubted?: boolean;
+  /** The last reply asked "Is there anything else I can help you with?": a no ends the call. */
+  anythingElseAsked?: boolean;
 }
 
 export type CallbackReason =

@@ -41,6 +41,8 @@ export type CallEvent =
       asrFailed?: boolean;
       /** A yes to a payment needs this recognizer confidence; below it, it is asked again. */
       paymentYesThreshold?: number;
+      /** A no to "anything else?" says goodbye and ends the call (before: "How can I help?"). */
+      noEndsCall?: boolean;
     }
   | {
       kind: 'balance';
@@ -183,6 +185,20 @@ const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
   PROMPTS.payNow;
 
 export function step(state: CallState, event: CallEvent): Step {
+  const next = stepOnce(state, event);
+  // Remembered for the caller's answer, across a "say it again": a plain no to "anything
+  // else?" means they are done.
+  const asked =
+    next.say === PROMPTS.repeat
+      ? state.anythingElseAsked === true
+      : next.say?.endsWith(PROMPTS.anythingElse) === true;
+  if (asked === (next.state.anythingElseAsked === true)) return next;
+  const after: CallState = { ...next.state, anythingElseAsked: true };
+  if (!asked) delete after.anythingElseAsked;
+  return { ...next, state: after };
+}
+
+function stepOnce(state: CallState, event: CallEvent): Step {
   if (state.phase === 'ended') return { state, action: 'hangup' };
   switch (event.kind) {
     case 'identified': {
@@ -352,6 +368,8 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
     case 'confirm_yes':
     case 'confirm_no':
+      if (intent.name === 'confirm_no' && event.noEndsCall && s.anythingElseAsked)
+        return end(s, PROMPTS.goodbye, 'resolved', 'hangup');
       // A yes or no with no open question: ask what they need.
       return say({ ...s, phase: 'idle' }, PROMPTS.howCanIHelp);
     case 'ask_billing':

@@ -69,6 +69,9 @@ describe('replay of recorded histories (test/histories)', () => {
       // A stream that started 20 s into the call, recorded while the first silence still
       // counted from the call's start (the re-prompt came 40 s after the greeting, not 60).
       'late-stream-reprompt-before',
+      // A no to "anything else?", recorded while it was asked "How can I help you today?"
+      // (it says goodbye now).
+      'no-after-anything-else-before',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

@@ -77,6 +77,35 @@ describe('call-state: the deterministic flows', () => {
     assert.equal(no.state.phase, 'idle');
   });
 
+  it('a no to "anything else?" says goodbye and ends the call, also after a "say it again"', () => {
+    const reported = step(step(greeted(), turn('check_balance')).state, {
+      kind: 'balance',
+      purpose: 'report',
+      balanceCents: 4250,
+    });
+    assert.match(reported.say!, /anything else I can help you with\?$/);
+    const no = { ...turn('confirm_no'), noEndsCall: true } as const;
+    const done = step(reported.state, no);
+    assert.equal(done.say, PROMPTS.goodbye);
+    assert.equal(done.action, 'hangup');
+    assert.equal(done.state.disposition, 'resolved');
+    assert.deepEqual(done.state.intentPath, ['check_balance', 'confirm_no']);
+
+    const unheard = step(reported.state, turn('confirm_no', 0.2));
+    assert.equal(unheard.say, PROMPTS.repeat);
+    assert.equal(step(unheard.state, no).action, 'hangup');
+    // Before the patch (no flag), and a no with no such question open: what do you need?
+    assert.equal(step(reported.state, turn('confirm_no')).say, PROMPTS.howCanIHelp);
+    const greetedNo = step(greeted(), no);
+    assert.equal(greetedNo.say, PROMPTS.howCanIHelp);
+    assert.equal(greetedNo.state.phase, 'idle');
+    // Something else said in between ("Are you still there?") closes the question.
+    const silent = step(reported.state, { kind: 'no_input' });
+    assert.equal(step(silent.state, no).say, PROMPTS.howCanIHelp);
+    // A yes to it asks what they need.
+    assert.equal(step(reported.state, turn('confirm_yes')).say, PROMPTS.howCanIHelp);
+  });
+
   it('a spoken yes to a payment below the payment confidence is asked again, the keypad offered', () => {
     const s = { ...greeted(), phase: 'confirm_payment' as const, pendingPayment: invoice };
     const checked = (asrConfidence: number) => ({

@@ -193,6 +193,30 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await maybeRecordHistory(env, handle.workflowId, 'declined-bill');
   });
 
+  it('a yes taken back in the same breath is asked again; nothing is paid until a plain yes', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    assert.equal((await bridge.utterance('yes, no, wait')).text, PROMPTS.repeat);
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+    assert.match((await bridge.utterance('yes')).text, /is complete/);
+    await bridge.utterance('goodbye');
+    await handle.result();
+    assert.equal(await count('SELECT count(*) FROM payments', []), 1);
+  });
+
+  it('a no to "anything else?" says goodbye and ends the call, resolved', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    assert.match((await bridge.utterance("what's my balance")).text, /anything else/);
+    const no = await bridge.utterance('no');
+    assert.deepEqual({ text: no.text, action: no.action }, { text: PROMPTS.goodbye, action: 'hangup' }); // prettier-ignore
+    const result = await handle.result();
+    assert.equal(result.disposition, 'resolved');
+    assert.deepEqual(result.intentPath, ['check_balance', 'confirm_no']);
+    // no-after-anything-else-before.json was recorded before: that no was asked what they need.
+  });
+
   it('low confidence asks the caller to repeat, then the turn goes through', async () => {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();

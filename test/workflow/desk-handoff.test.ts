@@ -104,6 +104,16 @@ describe('hand-off to the agent desk', function () {
     assert.equal(await handledBy(result.callSid), 'alice');
   });
 
+  it('handed back, a no to its "anything else?" says goodbye and ends the call, resolved', async () => {
+    const { handle, bridge } = await waitingCall();
+    await accept(handle, 'alice');
+    await handle.executeUpdate(handBackUpdate, { args: [{ agent: 'alice' }] });
+    await until(async () => (await handle.query(stateQuery)).handoff?.status === 'handed_back');
+    const no = await bridge.utterance('no');
+    assert.deepEqual({ text: no.text, action: no.action }, { text: PROMPTS.goodbye, action: 'hangup' }); // prettier-ignore
+    assert.equal((await handle.result()).disposition, 'resolved');
+  });
+
   it('the agent ends the call: the goodbye, then the call ends once with its call log', async () => {
     const { handle, bridge } = await waitingCall();
     await accept(handle, 'alice');

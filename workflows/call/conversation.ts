@@ -33,9 +33,12 @@ export class Conversation {
     return this.state.phase === 'ended';
   }
 
-  /** The agent desk handed the call back: the conversation goes on with the AI, from idle. */
+  /**
+   * The agent desk handed the call back: the conversation goes on with the AI, from idle, and
+   * the desk's line asked "anything else?".
+   */
   resume(): void {
-    const next: CallState = { ...this.state, phase: 'idle', silences: 0, misses: 0 };
+    const next: CallState = { ...this.state, phase: 'idle', silences: 0, misses: 0, anythingElseAsked: true }; // prettier-ignore
     delete next.disposition;
     this.state = next;
   }

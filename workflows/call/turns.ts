@@ -187,6 +187,9 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
         paymentYesThreshold:
           call.config.paymentConfirmThreshold ?? DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
       }),
+    ...(intent.name === 'confirm_no' &&
+      convo.state.anythingElseAsked &&
+      isPatched(PATCHES.noEndsCall) && { noEndsCall: true }),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {

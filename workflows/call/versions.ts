@@ -89,6 +89,11 @@ export const PATCHES = {
    * start, which cut the first silence short by the greeting and the stream's delay).
    */
   silenceFromStream: 'silence-from-stream',
+  /**
+   * A no to "Is there anything else I can help you with?" says goodbye and ends the call,
+   * resolved (before: "How can I help you today?", as to a no with no question open).
+   */
+  noEndsCall: 'no-ends-call',
 } as const;
 
 export const DEPRECATED_PATCHES = {
