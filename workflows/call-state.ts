@@ -43,6 +43,11 @@ export type CallEvent =
       paymentYesThreshold?: number;
       /** A no to "anything else?" says goodbye and ends the call (before: "How can I help?"). */
       noEndsCall?: boolean;
+      /**
+       * A goodbye to the payment question is taken as a no: nothing paid, and the caller is
+       * told so (before: the question was asked again).
+       */
+      goodbyeDeclines?: boolean;
     }
   | {
       kind: 'balance';
@@ -316,7 +321,7 @@ function onTurn(state: CallState, event: Extract<CallEvent, { kind: 'turn' }>): 
       const { invoiceId, amountCents } = s.pendingPayment;
       return { state: s, action: 'continue', effect: { kind: 'pay', invoiceId, amountCents } };
     }
-    if (intent.name === 'confirm_no')
+    if (intent.name === 'confirm_no' || (intent.name === 'goodbye' && event.goodbyeDeclines))
       return say(
         { ...s, phase: 'idle', pendingPayment: undefined },
         `${PROMPTS.notPaid} ${PROMPTS.anythingElse}`,

@@ -72,6 +72,8 @@ describe('replay of recorded histories (test/histories)', () => {
       // A no to "anything else?", recorded while it was asked "How can I help you today?"
       // (it says goodbye now).
       'no-after-anything-else-before',
+      // A goodbye to the payment question, recorded while it was asked again (a no now).
+      'goodbye-while-confirming-before',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

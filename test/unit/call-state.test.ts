@@ -75,6 +75,12 @@ describe('call-state: the deterministic flows', () => {
     assert.equal(no.effect, undefined);
     assert.match(no.say!, /have not made any payment/);
     assert.equal(no.state.phase, 'idle');
+
+    // A goodbye is a no (before goodbye-declines-payment: the question again).
+    const bye = step(asked.state, { ...turn('goodbye'), goodbyeDeclines: true });
+    assert.deepEqual([bye.effect, bye.say, bye.state.phase], [undefined, no.say, 'idle']);
+    assert.equal(bye.state.anythingElseAsked, true);
+    assert.match(step(asked.state, turn('goodbye')).say!, /^Please say yes to pay/);
   });
 
   it('a no to "anything else?" says goodbye and ends the call, also after a "say it again"', () => {

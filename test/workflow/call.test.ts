@@ -193,6 +193,18 @@ describe('callWorkflow on a real Temporal dev server', function () {
     await maybeRecordHistory(env, handle.workflowId, 'declined-bill');
   });
 
+  it('a goodbye to the payment question is a no: told nothing was paid, then a no ends the call', async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance('pay my bill');
+    const bye = await bridge.utterance('goodbye');
+    assert.equal(bye.text, `${PROMPTS.notPaid} ${PROMPTS.anythingElse}`);
+    assert.equal((await bridge.utterance('no')).action, 'hangup');
+    assert.equal((await handle.result()).disposition, 'resolved');
+    assert.equal(await count('SELECT count(*) FROM payments', []), 0);
+    // goodbye-while-confirming-before.json was recorded before: that goodbye was asked again.
+  });
+
   it('a yes taken back in the same breath is asked again; nothing is paid until a plain yes', async () => {
     const { bridge, handle } = await startCall(env.client);
     await bridge.streamStarted();

@@ -190,6 +190,9 @@ export async function runTurn(call: TurnContext, inbox: TurnInbox, turn: TurnInp
     ...(intent.name === 'confirm_no' &&
       convo.state.anythingElseAsked &&
       isPatched(PATCHES.noEndsCall) && { noEndsCall: true }),
+    ...(intent.name === 'goodbye' &&
+      convo.state.phase === 'confirm_payment' &&
+      isPatched(PATCHES.goodbyeDeclinesPayment) && { goodbyeDeclines: true }),
   });
   let answer: AnswerRecord | undefined;
   while (next.effect) {

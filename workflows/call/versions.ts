@@ -94,6 +94,11 @@ export const PATCHES = {
    * resolved (before: "How can I help you today?", as to a no with no question open).
    */
   noEndsCall: 'no-ends-call',
+  /**
+   * A goodbye to the payment question is taken as a no: "Okay, I have not made any payment.
+   * Is there anything else …?" (before: the question was asked again).
+   */
+  goodbyeDeclinesPayment: 'goodbye-declines-payment',
 } as const;
 
 export const DEPRECATED_PATCHES = {
