@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/call';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
-import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
+import { doubtMixedAnswer } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { splitFrames } from '../audio/frames';
 import { voicedMs, voiceExplained } from '../media-edge/audio/voicing';
@@ -184,7 +184,6 @@ async function main(): Promise<void> {
   const stt = new PocketsphinxSpeechToText();
   const intents = createEmbeddingIntentClassifier();
   await intents.warmUp();
-  const guarded = new MixedAnswerGuard(intents);
   const heard: Heard[] = [];
   for (const [text, kind] of ANSWERS) {
     process.stderr.write(`[confirm-eval] "${text}" …\n`);
@@ -195,8 +194,7 @@ async function main(): Promise<void> {
         const hints = expectedPhrases('confirm_payment', { notAnswers });
         const t = await stt.transcribe(audio, { hints });
         const intent = await intents.classify(t.text);
-        const afterGuard = await guarded.classify(t.text);
-        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: afterGuard, voicedMs: voiced }); // prettier-ignore
+        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
       }
     }
   }

@@ -19,6 +19,13 @@ export function saysYesAndNo(text: string): boolean {
   return YES.test(words) && NO.test(words);
 }
 
+/** A yes or no intent read from words that hold both, kept below the threshold. */
+export function doubtMixedAnswer(text: string, intent: Intent): Intent {
+  const answer = intent.name === 'confirm_yes' || intent.name === 'confirm_no';
+  if (!answer || !saysYesAndNo(text)) return intent;
+  return { ...intent, confidence: Math.min(intent.confidence, MIXED_ANSWER_CONFIDENCE) };
+}
+
 export class MixedAnswerGuard implements IntentClassifier {
   readonly name: string;
 
@@ -27,9 +34,6 @@ export class MixedAnswerGuard implements IntentClassifier {
   }
 
   async classify(text: string): Promise<Intent> {
-    const intent = await this.inner.classify(text);
-    const answer = intent.name === 'confirm_yes' || intent.name === 'confirm_no';
-    if (!answer || !saysYesAndNo(text)) return intent;
-    return { ...intent, confidence: Math.min(intent.confidence, MIXED_ANSWER_CONFIDENCE) };
+    return doubtMixedAnswer(text, await this.inner.classify(text));
   }
 }
