@@ -7,6 +7,8 @@ import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type CallConfig } from '../contracts
 /** The transfer's `<Dial action>` route and the warm transfer's agent-leg status route (media-edge/twilio/dial-status.ts). */
 export const DIAL_STATUS_PATH = '/v1/calls/dial-status';
 export const AGENT_STATUS_PATH = '/v1/calls/agent-status';
+/** What the agent of a warm transfer hears before the caller is put through (twilio/agent-briefing.ts). */
+export const AGENT_SUMMARY_PATH = '/v1/calls/agent-summary';
 
 export interface EdgeConfig {
   twilioAuthToken: string;

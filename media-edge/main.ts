@@ -14,6 +14,7 @@ import { publishHealthEvents } from '../workers/health-events';
 import { KafkaEventBus } from '../providers/events/kafka';
 import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { parseEnvConfig } from '../providers/env-config';
+import { telephonyFromEnv } from '../providers/telephony/select';
 import { z } from 'zod';
 import { loadEdgeConfig } from './config';
 import { deskFromEnv } from './desk/desk-setup';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     config,
     temporalClient,
     logger,
+    telephony: telephonyFromEnv(health.forFamily('telephony'), (line) => logger.warn(line)),
     onStream: runtime.calls.onStream,
     ...(media && { callMedia: { calls: media, listenInfo: media.webRtcListenInfo } }),
     ...('routes' in desk && { desk: desk.routes }),

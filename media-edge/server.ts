@@ -16,6 +16,8 @@ import type { CallMediaDirectory } from './media/call-media';
 import { deskRoutes, type DeskRoutesOptions } from './desk/desk-routes';
 import type { DeskUser } from './desk/desk-user';
 import { DESK_MEDIA_SCRIPT_PATH, deskMediaRoutes } from './desk/webrtc/desk-media-routes';
+import type { Telephony } from '../providers/telephony/port';
+import { agentSummaryWebhook } from './twilio/agent-briefing';
 import { dialStatusWebhook } from './twilio/dial-status';
 import { mediaStreamV1, type MediaStreamSession } from './twilio/media-stream';
 import { V1_PREFIX, webhooksV1 } from './twilio/webhooks-v1';
@@ -31,6 +33,8 @@ export interface EdgeServerDeps {
   callMedia?: { calls: CallMediaDirectory; listenInfo: types.TransportListenInfo };
   /** The agent desk; without it (no desk users configured) no /desk route is served. */
   desk?: DeskRoutesOptions;
+  /** Twilio's REST API, for a warm transfer's briefing; without it the agent joins unbriefed. */
+  telephony?: Telephony;
 }
 
 export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInstance> {
@@ -48,7 +52,9 @@ export async function buildEdgeServer(deps: EdgeServerDeps): Promise<FastifyInst
   });
   const { config, temporalClient } = deps;
   await app.register(webhooksV2, { prefix: V2_PREFIX, config, temporalClient });
-  await app.register(dialStatusWebhook, { prefix: V1_PREFIX, config, temporalClient });
+  const { telephony } = deps;
+  await app.register(dialStatusWebhook, { prefix: V1_PREFIX, config, temporalClient, ...(telephony && { telephony }) }); // prettier-ignore
+  await app.register(agentSummaryWebhook, { prefix: V1_PREFIX, config, temporalClient });
   if (deps.onStream)
     await app.register(mediaStreamV1, {
       prefix: V1_PREFIX,

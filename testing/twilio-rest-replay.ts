@@ -7,11 +7,19 @@
 //   GET  /2010-04-01/Accounts/{AC}/Calls.json        ?To, From, ParentCallSid, PageSize
 //   POST /2010-04-01/Accounts/{AC}/Messages.json     To, From, Body
 //   GET  /2010-04-01/Accounts/{AC}/Messages.json     ?To, From, PageSize
+//   GET  /2010-04-01/Accounts/{AC}/Conferences.json  ?FriendlyName, Status, PageSize
+//   POST …/Conferences/{CF or name}/Participants.json  From, To, Label, Timeout, StatusCallback…
+//   GET  …/Conferences/{CF}/Participants/{CA or label}.json
+//   POST …/Conferences/{CF}/Participants/{CA or label}.json   Hold, Muted, AnnounceUrl
 // HTTP Basic auth (account SID : auth token), form-encoded bodies, JSON resources shaped
 // like Twilio's (sid, account_sid, status, date_created in RFC 2822, …), lists newest first
 // in Twilio's page shape, and Twilio's error body {code, message, more_info, status}. As
 // Twilio does, every POST is acted on: a repeated request is a second message or call, and a
 // redirect whose TwiML dials a number starts a child call (ParentCallSid) of the live call.
+// A redirect into <Conference> makes the call a participant of the conference of that name
+// (created if none is open); a Participants.create names it the same way, dials a new call,
+// and is refused (16026) while another participant holds its label. Conference events are not
+// sent from here: a test posts them to the edge itself.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +30,10 @@ export const FAKE_TWILIO_AUTH_TOKEN = 'stand-in-auth-token-0123456789ab';
 export interface TwilioRestRequest {
   method: string;
   path: string;
-  /** The form body of a POST, the query of a GET. */
+  /** The form body of a POST, the query of a GET (a repeated field: its last value). */
   form: Record<string, string>;
+  /** A field sent more than once (a list, as the SDK sends one): every value. */
+  lists: Record<string, string[]>;
 }
 
 export interface TwilioCallResource {
@@ -50,6 +60,27 @@ export interface TwilioMessageResource {
   dateCreated: Date;
 }
 
+export interface TwilioConferenceResource {
+  sid: string;
+  friendlyName: string;
+  status: 'init' | 'in-progress' | 'completed';
+  dateCreated: Date;
+}
+
+export interface TwilioParticipantResource {
+  callSid: string;
+  conferenceSid: string;
+  label?: string;
+  status: string;
+  /** Its leaving ends the conference (and every other participant's leg in it). */
+  endConferenceOnExit: boolean;
+  hold: boolean;
+  muted: boolean;
+  /** The last announcement asked for this participant. */
+  announceUrl?: string;
+  dateCreated: Date;
+}
+
 /** A fault the next requests get instead of an answer. */
 export interface TwilioFault {
   status: number;
@@ -59,6 +90,8 @@ export interface TwilioFault {
   times?: number;
   /** Acted on first, then answered with the error: the answer lost on the way back. */
   afterActing?: boolean;
+  /** Only requests to a matching path get it (default: any). */
+  path?: RegExp;
 }
 
 type Answer = { status: number; body: unknown };
@@ -69,6 +102,9 @@ export class TwilioRestReplayServer {
   readonly requests: TwilioRestRequest[] = [];
   readonly calls = new Map<string, TwilioCallResource>();
   readonly messages = new Map<string, TwilioMessageResource>();
+  readonly conferences = new Map<string, TwilioConferenceResource>();
+  /** Who is in (or being dialled into) a conference now. */
+  readonly participants: TwilioParticipantResource[] = [];
   url = '';
   private server?: http.Server;
   private faults: TwilioFault[] = [];
@@ -102,6 +138,12 @@ export class TwilioRestReplayServer {
     return [...this.calls.values()].filter((c) => c.status === 'queued' && !c.parentCallSid);
   }
 
+  /** The participant with a label in the open conference of that name. */
+  participant(conference: string, label: string): TwilioParticipantResource | undefined {
+    const open = this.openConference(conference);
+    return open && this.participants.find((p) => p.conferenceSid === open.sid && p.label === label); // prettier-ignore
+  }
+
   /** Where the requests stand now: `since` a mark counts only what came after it. */
   mark(): number {
     return this.requests.length;
@@ -128,12 +170,17 @@ export class TwilioRestReplayServer {
       hangUps: redirects.filter((t) => t.includes('<Hangup/>')).length,
       callbacks: this.creations('Calls', call.caller, since).length,
       texts: this.creations('Messages', call.caller, since).length,
-      agentLegs: call.queue ? this.creations('Calls', call.queue, since).length : 0,
+      agentLegs: call.queue ? this.creations('Participants', call.queue, since).length : 0,
     };
   }
 
-  /** Calls.create or Messages.create requests to a number (each one acted on). */
-  creations(resource: 'Calls' | 'Messages', to: string, since = 0): TwilioRestRequest[] {
+  /** Calls.create, Messages.create or Participants.create requests to a number. */
+  creations(
+    resource: 'Calls' | 'Messages' | 'Participants',
+    to: string,
+    since = 0,
+  ): TwilioRestRequest[] {
+    // prettier-ignore
     return this.requests
       .slice(since)
       .filter((r) => r.method === 'POST' && r.path.endsWith(`/${resource}.json`) && r.form.To === to); // prettier-ignore
@@ -159,10 +206,12 @@ export class TwilioRestReplayServer {
       req.on('error', reject);
     });
     const [path = '', query = ''] = (req.url ?? '').split('?');
+    const params = new URLSearchParams(req.method === 'GET' ? query : raw);
     const record: TwilioRestRequest = {
       method: req.method ?? '',
       path,
-      form: Object.fromEntries(new URLSearchParams(req.method === 'GET' ? query : raw)),
+      form: Object.fromEntries(params),
+      lists: Object.fromEntries([...params.keys()].map((k) => [k, params.getAll(k)])),
     };
     this.requests.push(record);
     const send = ({ status, body }: Answer): void =>
@@ -171,9 +220,9 @@ export class TwilioRestReplayServer {
     if (!this.authorized(req.headers.authorization)) {
       return send(error(401, 20003, 'Authenticate'));
     }
-    const fault = this.faults[0];
+    const fault = this.faults.find((f) => !f.path || f.path.test(path));
     if (fault) {
-      if (--fault.times! <= 0) this.faults.shift();
+      if (--fault.times! <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       if (!fault.afterActing) return send(error(fault.status, fault.code, fault.message));
     }
     const answer = this.route(record);
@@ -192,14 +241,20 @@ export class TwilioRestReplayServer {
     if (!r.path.startsWith(`${base}/`)) return notFound;
     const rest = r.path.slice(base.length);
     const one = /^\/Calls\/(CA[0-9a-f]{32})\.json$/.exec(rest)?.[1];
+    const joining = /^\/Conferences\/([^/]+)\/Participants\.json$/.exec(rest)?.[1];
+    const [, conf, who] = /^\/Conferences\/(CF[0-9a-f]{32})\/Participants\/([^/]+)\.json$/.exec(rest) ?? []; // prettier-ignore
     if (r.method === 'GET') {
       if (one) return this.fetchCall(one);
+      if (conf && who) return this.participantAnswer(conf, decodeURIComponent(who));
       if (rest === '/Calls.json') return this.listCalls(r.form);
       if (rest === '/Messages.json') return this.listMessages(r.form);
+      if (rest === '/Conferences.json') return this.listConferences(r.form);
       return notFound;
     }
     if (r.method !== 'POST') return notFound;
     if (one) return this.updateCall(one, r.form);
+    if (joining) return this.createParticipant(decodeURIComponent(joining), r.form);
+    if (conf && who) return this.updateParticipant(conf, decodeURIComponent(who), r.form);
     if (rest === '/Calls.json') return this.createCall(r.form);
     if (rest === '/Messages.json') return this.createMessage(r.form);
     return notFound;
@@ -217,6 +272,13 @@ export class TwilioRestReplayServer {
         return error(400, 21220, 'Call is not in-progress. Cannot redirect.');
       call.twiml = form.Twiml;
       call.url = form.Url;
+      this.leaveConferences(call.sid); // new TwiML takes a call out of its conference
+      const conference = /<Conference([^>]*)>([^<]+)<\/Conference>/.exec(form.Twiml ?? '');
+      if (conference) {
+        const label = /participantLabel="([^"]+)"/.exec(conference[1]!)?.[1];
+        const endConferenceOnExit = conference[1]!.includes('endConferenceOnExit="true"');
+        this.join(conference[2]!, { callSid: call.sid, status: 'connected', endConferenceOnExit, ...(label && { label }) }); // prettier-ignore
+      }
       const dialled = /<Dial[^>]*><Number>([^<]+)<\/Number>/.exec(form.Twiml ?? '')?.[1];
       if (dialled) this.dialLeg(call, dialled);
     }
@@ -304,6 +366,129 @@ export class TwilioRestReplayServer {
     };
     this.calls.set(call.sid, call);
     return { status: 201, body: this.callJson(call) };
+  }
+
+  private openConference(name: string): TwilioConferenceResource | undefined {
+    return [...this.conferences.values()].find((c) => c.friendlyName === name && c.status !== 'completed'); // prettier-ignore
+  }
+
+  /** A participant into the open conference of that name, opening one if none is. */
+  private join(
+    name: string,
+    who: Pick<TwilioParticipantResource, 'callSid' | 'label' | 'status' | 'endConferenceOnExit'>,
+  ): TwilioParticipantResource {
+    // prettier-ignore
+    let conference = this.openConference(name);
+    if (!conference) {
+      conference = { sid: sid('CF'), friendlyName: name, status: 'init', dateCreated: new Date() };
+      this.conferences.set(conference.sid, conference);
+    }
+    const p = { ...who, conferenceSid: conference.sid, hold: false, muted: false, dateCreated: new Date() }; // prettier-ignore
+    this.participants.push(p);
+    return p;
+  }
+
+  /** The call leaves its conference; one that ends it on exit ends it, and the others' legs with it. */
+  private leaveConferences(callSid: string): void {
+    const leaving = this.participants.find((p) => p.callSid === callSid);
+    if (!leaving) return;
+    const ended = leaving.endConferenceOnExit
+      ? this.conferences.get(leaving.conferenceSid)
+      : undefined;
+    if (ended) ended.status = 'completed';
+    for (let i = this.participants.length - 1; i >= 0; i--) {
+      const p = this.participants[i]!;
+      if (p.callSid !== callSid && p.conferenceSid !== ended?.sid) continue;
+      this.participants.splice(i, 1);
+      const call = this.calls.get(p.callSid);
+      if (call && p.callSid !== callSid)
+        call.status = p.status === 'connected' ? 'completed' : 'canceled';
+    }
+  }
+
+  private findParticipant(conferenceSid: string, who: string) {
+    return this.participants.find((p) => p.conferenceSid === conferenceSid && (p.callSid === who || p.label === who)); // prettier-ignore
+  }
+
+  private createParticipant(sidOrName: string, form: Record<string, string>): Answer {
+    const missing = ['To', 'From'].find((f) => !form[f]);
+    if (missing) return error(400, 21201, `Required parameter "${missing}" missing.`);
+    const name = this.conferences.get(sidOrName)?.friendlyName ?? sidOrName;
+    const open = this.openConference(name);
+    if (form.Label && open && this.findParticipant(open.sid, form.Label))
+      return error(400, 16026, 'Participant label is in use by another participant');
+    const call: TwilioCallResource = {
+      sid: sid('CA'),
+      to: form.To!,
+      from: form.From!,
+      status: 'queued',
+      ...(form.StatusCallback && { statusCallback: form.StatusCallback }),
+      dateCreated: new Date(),
+    };
+    this.calls.set(call.sid, call);
+    const endConferenceOnExit = form.EndConferenceOnExit === 'true';
+    const p = this.join(name, { callSid: call.sid, status: 'queued', endConferenceOnExit, ...(form.Label && { label: form.Label }) }); // prettier-ignore
+    return { status: 201, body: this.participantJson(p) };
+  }
+
+  private participantAnswer(conferenceSid: string, who: string): Answer {
+    const p = this.findParticipant(conferenceSid, who);
+    if (!p) return error(404, 20404, `The requested resource /Conferences/${conferenceSid}/Participants/${who}.json was not found`); // prettier-ignore
+    return { status: 200, body: this.participantJson(p) };
+  }
+
+  private updateParticipant(
+    conferenceSid: string,
+    who: string,
+    form: Record<string, string>,
+  ): Answer {
+    // prettier-ignore
+    const p = this.findParticipant(conferenceSid, who);
+    if (!p) return this.participantAnswer(conferenceSid, who);
+    if (form.Hold !== undefined) p.hold = form.Hold === 'true';
+    if (form.Muted !== undefined) p.muted = form.Muted === 'true';
+    if (form.AnnounceUrl) p.announceUrl = form.AnnounceUrl;
+    return { status: 200, body: this.participantJson(p) };
+  }
+
+  private listConferences(q: Record<string, string>): Answer {
+    const found = [...this.conferences.values()].filter(
+      (c) => (!q.FriendlyName || c.friendlyName === q.FriendlyName) && (!q.Status || c.status === q.Status), // prettier-ignore
+    );
+    return this.page('conferences', 'Conferences', q, found.map((c) => this.conferenceJson(c))); // prettier-ignore
+  }
+
+  private conferenceJson(c: TwilioConferenceResource) {
+    return {
+      sid: c.sid,
+      account_sid: this.accountSid,
+      friendly_name: c.friendlyName,
+      status: c.status,
+      region: 'us1',
+      api_version: '2010-04-01',
+      date_created: c.dateCreated.toUTCString(),
+      date_updated: c.dateCreated.toUTCString(),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${c.sid}.json`,
+    };
+  }
+
+  private participantJson(p: TwilioParticipantResource) {
+    return {
+      account_sid: this.accountSid,
+      call_sid: p.callSid,
+      conference_sid: p.conferenceSid,
+      label: p.label ?? null,
+      status: p.status,
+      hold: p.hold,
+      muted: p.muted,
+      coaching: false,
+      call_sid_to_coach: null,
+      start_conference_on_enter: true,
+      end_conference_on_exit: p.endConferenceOnExit,
+      date_created: p.dateCreated.toUTCString(),
+      date_updated: p.dateCreated.toUTCString(),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${p.conferenceSid}/Participants/${p.callSid}.json`,
+    };
   }
 
   private createMessage(form: Record<string, string>): Answer {

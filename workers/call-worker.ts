@@ -12,8 +12,7 @@ import { installCompactLogging } from './logging';
 import { postgresDeps } from './postgres-deps';
 import { deploymentVersionFromEnv } from './versioning';
 import { publishHealthEvents } from './health-events';
-import { FallbackTelephony } from '../providers/telephony/fallback';
-import { twilioMissingConfig, TwilioTelephony } from '../providers/telephony/twilio';
+import { telephonyFromEnv } from '../providers/telephony/select';
 
 async function main(): Promise<void> {
   installCompactLogging();
@@ -33,16 +32,7 @@ async function main(): Promise<void> {
   );
   const healthEvents = publishHealthEvents(health, kafka, policy, log);
   // Without Twilio credentials a transfer fails (the caller is told) and is logged here.
-  const twilioMissing = twilioMissingConfig();
-  if (twilioMissing) log(`telephony: ${twilioMissing}; transfers and callbacks will fail`);
-  const telephony = new FallbackTelephony(
-    [
-      twilioMissing
-        ? { provider: 'twilio', skipReason: twilioMissing }
-        : { provider: 'twilio', port: new TwilioTelephony() },
-    ],
-    health.forFamily('telephony'),
-  );
+  const telephony = telephonyFromEnv(health.forFamily('telephony'), log);
   // The chains above registered their providers' checks: breakers move without callers.
   const checks = startHealthChecks(health, log);
   const worker = await createCallWorker({

@@ -188,7 +188,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
   // A transfer hands the live call to the agents' queue (before the patch the call ended).
   if (!onDesk && convo.state.disposition === 'transferred' && isPatched(PATCHES.telephonyHandoff)) {
     const sayingMs = stream?.streamSid ? speakingMs(convo.lastAgentLine()) : 0;
-    const outcome = await handOff({ input, config, workflowId, sayingMs, state: convo.state, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
+    const outcome = await handOff({ input, config, workflowId, sayingMs, stream: () => stream, dialStatus: () => dialStatus, hungUp: () => hangup !== undefined }); // prettier-ignore
     log.info('hand-off', { outcome, dialStatus });
     handedOff = outcome;
     agentTookIt = outcome === 'connected';

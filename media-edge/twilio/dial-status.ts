@@ -6,10 +6,10 @@
 // outcome the workflow no longer takes (it ended: the dial outlasted its wait) is late: a
 // missed one starts the callback from here (late-dial.ts), an answered one is logged.
 // A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status
-// instead (the caller is in a conference then; the workflow tells them; a late missed one is
+// (its conference's events come there too: agent-briefing.ts acts on them) instead (the caller is in a conference then; the workflow tells them; a late missed one is
 // called back from here too, the caller's number read from the call's input). Signature-checked
 // like every Twilio webhook.
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import twilio from 'twilio';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
@@ -20,8 +20,10 @@ import {
   noAgentLine,
   type DialCallStatus,
 } from '../../contracts/call';
+import type { Telephony } from '../../providers/telephony/port';
+import { conferenceEventForm, isConferenceEvent, onConferenceEvent } from './agent-briefing';
 import { callParties, startLateCallback } from './late-dial';
-import { maskPhone, requireTwilioSignature, type WebhookOptions } from './webhook-calls';
+import { maskPhone, requireTwilioSignature, sendTwiml, type WebhookOptions } from './webhook-calls';
 import { incomingFields, parseForm } from './webhook-forms';
 
 const DIAL_STATUSES: Record<DialCallStatus, true> = {
@@ -53,7 +55,10 @@ const agentStatusForm = z.object({
 });
 const agentStatusQuery = z.object({ callSid: incomingFields.CallSid });
 
-export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app, opts) => {
+export const dialStatusWebhook: FastifyPluginAsync<
+  WebhookOptions & { telephony?: Telephony }
+> = async (app, opts) => {
+  // prettier-ignore
   app.addHook('preHandler', requireTwilioSignature(opts.config));
 
   /** Tells the caller's workflow how the agent's side ended; false when no workflow took it. */
@@ -84,6 +89,14 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
 
   app.post('/agent-status', async (request, reply) => {
     const query = parseForm(agentStatusQuery, request.query, reply);
+    if (query && isConferenceEvent(request.body)) {
+      const event = parseForm(conferenceEventForm, request.body, reply);
+      if (!event) return reply;
+      const log = request.log.child({ callSid: query.callSid, conferenceEvent: event.StatusCallbackEvent }); // prettier-ignore
+      const briefing = { publicUrl: opts.config.publicUrl, ...(opts.telephony && { telephony: opts.telephony }) }; // prettier-ignore
+      const done = await onConferenceEvent(briefing, query.callSid, event, log);
+      return reply.code(done ? 204 : 500).send();
+    }
     const form = query && parseForm(agentStatusForm, request.body, reply);
     if (!query || !form) return reply;
     const log = request.log.child({ callSid: query.callSid, agentCallStatus: form.CallStatus });
@@ -122,6 +135,3 @@ export const dialStatusWebhook: FastifyPluginAsync<WebhookOptions> = async (app,
     return sendTwiml(reply, twiml);
   });
 };
-
-const sendTwiml = (reply: FastifyReply, twiml: twilio.twiml.VoiceResponse): FastifyReply =>
-  reply.code(200).type('text/xml').send(twiml.toString());

@@ -56,7 +56,8 @@ export function requireTwilioSignature(config: EdgeConfig): preHandlerAsyncHookH
   };
 }
 
-const sendTwiml = (reply: FastifyReply, twiml: twilio.twiml.VoiceResponse): FastifyReply =>
+/** Answers a webhook with TwiML. */
+export const sendTwiml = (reply: FastifyReply, twiml: twilio.twiml.VoiceResponse): FastifyReply =>
   reply.code(200).type('text/xml').send(twiml.toString());
 
 /**

@@ -20,10 +20,19 @@ export type FakeTelephonyRequest =
   | { kind: 'sms'; req: SmsRequest }
   | { kind: 'callback'; req: CallbackRequest };
 
+/** A warm transfer's conference moved: the agent briefed, then connected to the caller. */
+export interface ConferenceMove {
+  kind: 'brief' | 'connect';
+  conferenceSid: string;
+  announceUrl?: string;
+}
+
 export class FakeTelephony implements Telephony {
   readonly failures = new FakeFailures('fake-telephony');
   /** Every distinct request, by idempotency key, in arrival order. */
   readonly done = new Map<string, { request: FakeTelephonyRequest; receipt: TelephonyReceipt }>();
+  /** The briefings and connections of warm transfers' conferences, in order. */
+  readonly conferenceMoves: ConferenceMove[] = [];
   /** Calls that exist (transfer targets); empty means any call exists. */
   readonly liveCalls = new Set<string>();
   private lastId = 0;
@@ -40,6 +49,16 @@ export class FakeTelephony implements Telephony {
     await this.failures.check();
     this.requireLive(callSid);
     return this.once({ kind: 'warm', callSid, req }, this.sid('CA'), 'queued');
+  }
+
+  async briefAgent(conferenceSid: string, req: { announceUrl: string }): Promise<void> {
+    await this.failures.check();
+    this.conferenceMoves.push({ kind: 'brief', conferenceSid, announceUrl: req.announceUrl });
+  }
+
+  async connectAgent(conferenceSid: string): Promise<void> {
+    await this.failures.check();
+    this.conferenceMoves.push({ kind: 'connect', conferenceSid });
   }
 
   async sayAndHangUp(

@@ -1,4 +1,4 @@
-// Telephony as a fallback chain. Every request is a write under an idempotency key, so it
+// Telephony as a fallback chain. Every request is a write (most under an idempotency key), so it
 // goes to the first healthy link only: a try that failed may have landed there, and a
 // second carrier would place a second call. More links give a standby carrier when the
 // first is turned away by provider health before it is asked.
@@ -39,6 +39,24 @@ export class FallbackTelephony implements Telephony {
     );
   }
 
+  async briefAgent(
+    conferenceSid: string,
+    req: { announceUrl: string },
+    opts: TelephonyCallOptions = {},
+  ): Promise<void> {
+    return this.write(
+      (t, signal) => t.briefAgent(conferenceSid, req, { ...opts, signal }),
+      opts.signal,
+    );
+  }
+
+  async connectAgent(conferenceSid: string, opts: TelephonyCallOptions = {}): Promise<void> {
+    return this.write(
+      (t, signal) => t.connectAgent(conferenceSid, { ...opts, signal }),
+      opts.signal,
+    );
+  }
+
   async sayAndHangUp(
     callSid: string,
     req: { text: string; idempotencyKey: string },
@@ -61,10 +79,10 @@ export class FallbackTelephony implements Telephony {
     return this.write((t, signal) => t.placeCallback(req, { ...opts, signal }), opts.signal);
   }
 
-  private async write(
-    call: (t: Telephony, signal: AbortSignal) => Promise<TelephonyReceipt>,
+  private async write<T>(
+    call: (t: Telephony, signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
-  ): Promise<TelephonyReceipt> {
+  ): Promise<T> {
     const outcome = await this.runner.run((t, ctx) => call(t, ctx.signal), {
       firstOnly: true,
       ...(signal && { signal }),

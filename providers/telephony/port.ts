@@ -18,9 +18,12 @@ export interface TransferRequest {
 }
 
 /**
- * A warm transfer: the caller waits in a conference while the agents' line is called; the
- * agent hears the call's summary first, then joins. Twilio posts the agent leg's final
- * status (no-answer, busy, failed, completed) to `agentStatusUrl`.
+ * A warm transfer: the caller waits in a conference while the agents' line is called into it.
+ * Twilio posts the agent leg's final status (no-answer, busy, failed, completed) and the
+ * conference's events (a participant joined, an announcement ended) to `agentStatusUrl`.
+ * When the agent joins, the edge briefs them (`briefAgent`): the caller holds while the agent
+ * hears the call's summary (read from the call when Twilio fetches the announcement); when it
+ * ends, `connectAgent` puts the two together.
  */
 export interface WarmTransferRequest {
   to: string;
@@ -28,12 +31,13 @@ export interface WarmTransferRequest {
   from: string;
   /** The conference both legs join (one per call). */
   conference: string;
-  /** Said to the agent before they join. */
-  summary: string;
   idempotencyKey: string;
   ringTimeoutInS: number;
   agentStatusUrl: string;
 }
+
+/** How the two sides of a warm transfer's conference are known in it (Twilio's labels). */
+export const CONFERENCE_LABELS = { caller: 'caller', agent: 'agent' } as const;
 
 export interface SmsRequest {
   to: string;
@@ -81,6 +85,10 @@ export interface Telephony {
     req: WarmTransferRequest,
     opts?: TelephonyCallOptions,
   ): Promise<TelephonyReceipt>;
+  /** The agent joined the conference: the caller holds while the agent hears `announceUrl`. */
+  briefAgent(conferenceSid: string, req: { announceUrl: string }, opts?: TelephonyCallOptions): Promise<void>; // prettier-ignore
+  /** The briefing is over (or failed): the caller off hold, talking to the agent. */
+  connectAgent(conferenceSid: string, opts?: TelephonyCallOptions): Promise<void>;
   /** Replaces the live call's instructions with a last line and a hang-up. */
   sayAndHangUp(
     callSid: string,

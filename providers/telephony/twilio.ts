@@ -5,7 +5,9 @@
 // first try made, with Twilio's own list queries, and answers with that:
 //   - a transfer: a child call of the live call (the <Dial>'s leg) created since;
 //   - a text: a message to the same number from the same line with the same body;
-//   - a callback, a warm transfer's agent leg: a call to the same number from the same line.
+//   - a callback: a call to the same number from the same line.
+// A warm transfer's agent leg needs no looking: it is a labelled participant of the call's
+// own conference, and Twilio refuses the label twice.
 // Twilio's times are whole seconds, so "since" starts a little before the first try.
 // Credentials come from the environment only (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN);
 // TWILIO_API_BASE_URL points the SDK somewhere other than https://api.twilio.com (a
@@ -22,12 +24,17 @@ import type {
   TransferRequest,
   WarmTransferRequest,
 } from './port';
+import { CONFERENCE_LABELS } from './port';
 
 const TWILIO_API = 'https://api.twilio.com';
 /** Before a retry's first try, for Twilio's whole-second times and clocks a little apart. */
 const SINCE_MARGIN_MS = 5_000;
 /** The newest resources a retry looks through (one page). */
 const LOOK_BACK = 50;
+/** Twilio's "participant label is in use by another participant" (a Participants.create). */
+const LABEL_IN_USE = 16026;
+/** The conference events the edge acts on: a participant joined, an announcement ended. */
+const CONFERENCE_EVENTS = ['join', 'announcement'] as const;
 
 /** Why Twilio's REST API cannot be used with this environment, or undefined when it can. */
 export function twilioMissingConfig(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -100,41 +107,90 @@ export class TwilioTelephony implements Telephony {
     req: WarmTransferRequest,
     opts: TelephonyCallOptions = {},
   ): Promise<TelephonyReceipt> {
-    // The caller holds (Twilio's hold music) until the agent enters and starts the conference.
-    // Sent again on a retry: the caller re-enters the same conference, nothing more.
-    const hold = new twilio.twiml.VoiceResponse();
-    hold
-      .dial()
-      .conference(
-        { startConferenceOnEnter: false, endConferenceOnExit: true, beep: 'false' },
+    // The caller waits (Twilio's music) until the agent enters and starts the conference. A
+    // retry whose caller is in already leaves them be: leaving would end the conference.
+    if (
+      !opts.firstTriedAt ||
+      !(await this.participantIn(req.conference, CONFERENCE_LABELS.caller))
+    ) {
+      const events = { statusCallback: req.agentStatusUrl, statusCallbackMethod: 'POST', statusCallbackEvent: [...CONFERENCE_EVENTS] }; // prettier-ignore
+      const hold = new twilio.twiml.VoiceResponse();
+      hold.dial().conference(
+        {
+          participantLabel: CONFERENCE_LABELS.caller,
+          startConferenceOnEnter: false,
+          endConferenceOnExit: true,
+          beep: 'false',
+          ...events,
+        },
         req.conference,
       );
-    await this.send(() => this.client.calls(callSid).update({ twiml: hold.toString() }));
-    const leg = await this.madeSince(opts, () =>
-      this.client.calls.list({ to: req.to, from: req.from, limit: LOOK_BACK }),
+      await this.send(() => this.client.calls(callSid).update({ twiml: hold.toString() }));
+    }
+    // The agent's leg is a participant labelled in the call's own conference: Twilio refuses a
+    // second participant with the label while the first is there, so a retry (or a duplicate)
+    // finds the leg it made instead of ringing the agents twice.
+    try {
+      const agent = await this.client.conferences(req.conference).participants.create({
+        from: req.from,
+        to: req.to,
+        label: CONFERENCE_LABELS.agent,
+        timeout: req.ringTimeoutInS,
+        startConferenceOnEnter: true,
+        endConferenceOnExit: true,
+        beep: 'false',
+        statusCallback: req.agentStatusUrl,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['completed'],
+        conferenceStatusCallback: req.agentStatusUrl,
+        conferenceStatusCallbackMethod: 'POST',
+        conferenceStatusCallbackEvent: [...CONFERENCE_EVENTS],
+      });
+      return this.receipt({ sid: agent.callSid, status: agent.status });
+    } catch (err) {
+      if (!(err instanceof twilio.RestException && err.code === LABEL_IN_USE)) throw toProviderError(err); // prettier-ignore
+      const agent = await this.participantIn(req.conference, CONFERENCE_LABELS.agent);
+      // Refused for a label in use, yet not there: the leg has just left. The retry looks again.
+      if (!agent) throw new ProviderError('twilio', 'unavailable', `twilio: the agent leg of ${req.conference} is in use but not listed`); // prettier-ignore
+      return this.receipt({ sid: agent.callSid, status: agent.status });
+    }
+  }
+
+  async briefAgent(conferenceSid: string, req: { announceUrl: string }): Promise<void> {
+    const conference = this.client.conferences(conferenceSid);
+    await this.send(() => conference.participants(CONFERENCE_LABELS.caller).update({ hold: true }));
+    await this.send(() =>
+      conference
+        .participants(CONFERENCE_LABELS.agent)
+        .update({ announceUrl: req.announceUrl, announceMethod: 'POST' }),
     );
-    if (leg) return this.receipt(leg);
-    // The agent hears the summary first, then joins the caller.
-    const agent = new twilio.twiml.VoiceResponse();
-    agent.say(req.summary);
-    agent
-      .dial()
-      .conference(
-        { startConferenceOnEnter: true, endConferenceOnExit: true, beep: 'false' },
-        req.conference,
-      );
-    return this.receipt(
-      await this.send(() =>
-        this.client.calls.create({
-          to: req.to,
-          from: req.from,
-          twiml: agent.toString(),
-          timeout: req.ringTimeoutInS,
-          statusCallback: req.agentStatusUrl,
-          statusCallbackMethod: 'POST',
-        }),
-      ),
-    );
+  }
+
+  async connectAgent(conferenceSid: string): Promise<void> {
+    const caller = this.client.conferences(conferenceSid).participants(CONFERENCE_LABELS.caller);
+    await this.send(() => caller.update({ hold: false }));
+  }
+
+  /** A labelled participant of the open conference of that name (known by name, not yet by CF sid). */
+  private async participantIn(
+    conference: string,
+    label: string,
+  ): Promise<{ callSid: string; status: string } | undefined> {
+    const open =
+      (await this.send(() => this.client.conferences.list({ friendlyName: conference, limit: LOOK_BACK }))) // prettier-ignore
+        .filter((c) => c.status !== 'completed');
+    for (const c of open) {
+      const found = await this.client
+        .conferences(c.sid)
+        .participants(label)
+        .fetch()
+        .catch((err: unknown) => {
+          if (err instanceof twilio.RestException && err.status === 404) return undefined;
+          throw toProviderError(err);
+        });
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** A redirect to a last line and a hang-up: on a retry, a call already over is left be. */

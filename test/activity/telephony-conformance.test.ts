@@ -10,7 +10,11 @@ import type { FallbackGate } from '../../providers/fallback';
 import { ProviderError } from '../../providers/provider-error';
 import { FakeTelephony } from '../../providers/telephony/fake';
 import { FallbackTelephony } from '../../providers/telephony/fallback';
-import type { Telephony, TransferRequest } from '../../providers/telephony/port';
+import type {
+  Telephony,
+  TransferRequest,
+  WarmTransferRequest,
+} from '../../providers/telephony/port';
 import { TwilioTelephony } from '../../providers/telephony/twilio';
 import { TwilioRestReplayServer } from '../../testing/twilio-rest-replay';
 import { newCallSid } from '../../testing/calls';
@@ -43,7 +47,13 @@ interface Subject {
   made(kind: 'sms' | 'callback'): number;
   /** The next request fails as the vendor's outage does. */
   failNext(kind: ProviderErrorKind): void;
+  /** The id the network gave a warm transfer's conference (what its events carry). */
+  conferenceSid(name: string): string;
+  /** Where a warm transfer's briefing stands: the caller held, the agent's announcement. */
+  briefing(name: string): { callerHeld: boolean; announced?: string };
 }
+
+const warmReq = (callSid: string, over: Partial<WarmTransferRequest> = {}): WarmTransferRequest => ({ to: QUEUE, from: LINE, conference: `handoff-${callSid}`, idempotencyKey: key('warm'), ringTimeoutInS: 20, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status', ...over }); // prettier-ignore
 
 function conformance(name: string, setup: () => Promise<Subject>, teardown = async () => {}) {
   describe(`Telephony conformance: ${name}`, () => {
@@ -81,7 +91,7 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
       const callSid = newCallSid();
       s.addLiveCall(callSid);
       const before = s.made('callback');
-      const req = { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 20, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status' }; // prettier-ignore
+      const req = warmReq(callSid);
       const firstTriedAt = new Date();
       const first = await s.telephony.warmTransfer(callSid, req);
       const again = await s.telephony.warmTransfer(callSid, req, { firstTriedAt });
@@ -89,6 +99,20 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
       assert.notEqual(first.sid, callSid, 'the receipt is the agent leg');
       assert.equal(again.sid, first.sid);
       assert.equal(s.made('callback'), before + 1, 'one agent leg');
+    });
+
+    it('the agent is briefed while the caller holds, then the caller is taken off hold', async () => {
+      const callSid = newCallSid();
+      s.addLiveCall(callSid);
+      const req = warmReq(callSid);
+      await s.telephony.warmTransfer(callSid, req);
+      const conference = s.conferenceSid(req.conference);
+      const announceUrl = `https://edge.example.com/v1/calls/agent-summary?callSid=${callSid}`;
+      assert.deepEqual(s.briefing(req.conference), { callerHeld: false });
+      await s.telephony.briefAgent(conference, { announceUrl });
+      assert.deepEqual(s.briefing(req.conference), { callerHeld: true, announced: announceUrl });
+      await s.telephony.connectAgent(conference);
+      assert.equal(s.briefing(req.conference).callerHeld, false);
     });
 
     it('says a last line and hangs up a live call', async () => {
@@ -148,6 +172,11 @@ function conformance(name: string, setup: () => Promise<Subject>, teardown = asy
 function twilioSubject(server: TwilioRestReplayServer, telephony: Telephony): Subject {
   return {
     telephony,
+    conferenceSid: (name) => server.participant(name, 'caller')!.conferenceSid,
+    briefing: (name) => {
+      const announced = server.participant(name, 'agent')?.announceUrl;
+      return { callerHeld: server.participant(name, 'caller')!.hold, ...(announced && { announced }) }; // prettier-ignore
+    },
     addLiveCall: (sid) => server.addLiveCall(sid),
     transfers: (sid) => server.redirects(sid).length,
     made: (kind) => (kind === 'sms' ? server.messages.size : server.createdCalls.length),
@@ -163,6 +192,12 @@ function twilioSubject(server: TwilioRestReplayServer, telephony: Telephony): Su
 function fakeSubject(fake: FakeTelephony, telephony: Telephony = fake): Subject {
   return {
     telephony,
+    conferenceSid: (name) => `CF-${name}`,
+    briefing: (name) => {
+      const last = fake.conferenceMoves.filter((m) => m.conferenceSid === `CF-${name}`).at(-1);
+      if (last?.kind !== 'brief') return { callerHeld: false };
+      return { callerHeld: true, ...(last.announceUrl && { announced: last.announceUrl }) };
+    },
     addLiveCall: (sid) => fake.liveCalls.add(sid),
     transfers: (sid) => fake.of('transfer').filter((t) => t.callSid === sid).length,
     // Outbound calls: callbacks and warm transfers' agent legs alike.
@@ -232,18 +267,57 @@ describe('Twilio REST adapter: the wire', () => {
     assert.match(twiml, /<Number>\+15550002222<\/Number><\/Dial>/);
   });
 
-  it('a warm transfer: the caller into the conference waiting, the agent told the summary first', async () => {
+  it('a warm transfer: the caller waits in the conference, the agent dialled into it by label', async () => {
     const callSid = newCallSid();
     twilioServer.addLiveCall(callSid);
-    const leg = await telephony.warmTransfer(callSid, { to: QUEUE, from: LINE, conference: `handoff-${callSid}`, summary: 'Ada, about her bill.', idempotencyKey: key('warm'), ringTimeoutInS: 25, agentStatusUrl: 'https://edge.example.com/v1/calls/agent-status?callSid=x' }); // prettier-ignore
-    assert.match(twilioServer.calls.get(callSid)!.twiml!, new RegExp(`<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false">handoff-${callSid}</Conference></Dial>`)); // prettier-ignore
+    const statusUrl = 'https://edge.example.com/v1/calls/agent-status?callSid=x';
+    const leg = await telephony.warmTransfer(callSid, warmReq(callSid, { ringTimeoutInS: 25, agentStatusUrl: statusUrl })); // prettier-ignore
+    const events = `statusCallback="${statusUrl}" statusCallbackMethod="POST" statusCallbackEvent="join announcement"`; // prettier-ignore
+    assert.equal(twilioServer.calls.get(callSid)!.twiml, `<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Conference participantLabel="caller" startConferenceOnEnter="false" endConferenceOnExit="true" beep="false" ${events}>handoff-${callSid}</Conference></Dial></Response>`); // prettier-ignore
     const agent = twilioServer.calls.get(leg.sid)!;
-    assert.deepEqual([agent.to, agent.from], [QUEUE, LINE]);
-    assert.match(agent.twiml!, new RegExp(`^<\\?xml[^>]*\\?><Response><Say>Ada, about her bill\\.</Say><Dial><Conference startConferenceOnEnter="true"[^>]*>handoff-${callSid}</Conference>`)); // prettier-ignore
-    assert.equal(agent.statusCallback, 'https://edge.example.com/v1/calls/agent-status?callSid=x');
-    const sent = twilioServer.requests.slice(-2).map((r) => [r.method, r.path.split('/').at(-1)]);
-    assert.deepEqual(sent, [['POST', `${callSid}.json`], ['POST', 'Calls.json']], 'the hold, then the agent leg'); // prettier-ignore
-    assert.equal(twilioServer.requests.at(-1)?.form.Timeout, '25');
+    assert.deepEqual([agent.to, agent.from, agent.statusCallback], [QUEUE, LINE, statusUrl]);
+    assert.equal(twilioServer.participant(`handoff-${callSid}`, 'agent')?.callSid, leg.sid);
+    const sent = twilioServer.requests.slice(-2);
+    assert.deepEqual(sent.map((r) => [r.method, r.path.split('/').slice(-3).join('/')]), [['POST', `${twilioServer.accountSid}/Calls/${callSid}.json`], ['POST', `Conferences/handoff-${callSid}/Participants.json`]], 'the hold, then the agent leg into the conference by its name'); // prettier-ignore
+    const form = sent[1]!.form;
+    assert.deepEqual([form.Label, form.Timeout, form.StartConferenceOnEnter, form.ConferenceStatusCallback], ['agent', '25', 'true', statusUrl]); // prettier-ignore
+    assert.deepEqual(sent[1]!.lists.ConferenceStatusCallbackEvent, ['join', 'announcement']);
+    assert.ok(
+      !JSON.stringify(sent).includes('Ada'),
+      'the summary is not sent with the dial: the edge announces it',
+    );
+  });
+
+  it('a warm transfer whose agent-leg answer was lost: the retry finds the leg by its label, one ring', async () => {
+    const callSid = newCallSid();
+    twilioServer.addLiveCall(callSid);
+    const req = warmReq(callSid);
+    twilioServer.fail({ status: 503, code: 20503, message: 'Service Unavailable', afterActing: true, path: /Participants\.json$/ }); // prettier-ignore
+    const firstTriedAt = new Date();
+    const err = await rejection(telephony.warmTransfer(callSid, req));
+    assert.ok(err instanceof ProviderError && err.retryable, String(err));
+    const since = twilioServer.mark();
+    const leg = await telephony.warmTransfer(callSid, req, { firstTriedAt });
+    assert.equal(leg.sid, twilioServer.participant(req.conference, 'agent')?.callSid);
+    assert.equal(twilioServer.creations('Participants', QUEUE).filter((r) => r.path.includes(callSid)).length, 2, 'asked twice'); // prettier-ignore
+    assert.equal([...twilioServer.calls.values()].filter((c) => c.to === QUEUE && twilioServer.participants.some((p) => p.callSid === c.sid && p.conferenceSid === twilioServer.participant(req.conference, 'caller')?.conferenceSid)).length, 1, 'rung once'); // prettier-ignore
+    const looked = twilioServer.requests.slice(since).map((r) => `${r.method} ${r.path.split('/').slice(-2).join('/')}`); // prettier-ignore
+    assert.ok(
+      looked.some((l) => /^GET .*Participants\/agent\.json$/.test(l)),
+      looked.join(', '),
+    );
+  });
+
+  it("two calls' warm transfers to the same queue at once each keep their own agent leg", async () => {
+    const [a, b] = [newCallSid(), newCallSid()];
+    twilioServer.addLiveCall(a);
+    twilioServer.addLiveCall(b);
+    const firstTriedAt = new Date();
+    const legA = await telephony.warmTransfer(a, warmReq(a));
+    const legB = await telephony.warmTransfer(b, warmReq(b));
+    assert.notEqual(legA.sid, legB.sid);
+    assert.equal((await telephony.warmTransfer(a, warmReq(a), { firstTriedAt })).sid, legA.sid);
+    assert.equal((await telephony.warmTransfer(b, warmReq(b), { firstTriedAt })).sid, legB.sid);
   });
 
   it('a callback is Calls.create from the line to the caller, connecting to the queue', async () => {

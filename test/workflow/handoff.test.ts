@@ -18,6 +18,7 @@ import {
 } from '../../contracts/call';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
+import { NO_SUMMARY } from '../../media-edge/twilio/agent-briefing';
 import type { CallbackResult } from '../../workflows/callback';
 import { TwilioTelephony } from '../../providers/telephony/twilio';
 import { ADA, postgresTestDeps, startCall, testEvents } from '../../testing/calls';
@@ -67,6 +68,7 @@ describe('hand-off to a human through Twilio', function () {
       config: edgeConfig,
       temporalClient: env.client,
       logger: pino({ level: 'silent' }),
+      telephony: new TwilioTelephony(twilioApi.env),
     });
   });
   after(async () => {
@@ -220,13 +222,12 @@ describe('hand-off to a human through Twilio', function () {
   });
 
   describe('warm transfer', () => {
+    const signing = { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL };
     const agentStatus = (callSid: string, status: string) =>
-      signedPost(
-        edge,
-        { authToken: twilioApi.authToken, publicUrl: PUBLIC_URL },
-        `/v1/calls/agent-status?callSid=${callSid}`,
-        { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status },
-      );
+      signedPost(edge, signing, `/v1/calls/agent-status?callSid=${callSid}`, { CallSid: `CA${'a'.repeat(32)}`, CallStatus: status }); // prettier-ignore
+    /** A conference status callback, as Twilio posts it to the agent leg's status URL. */
+    const conferenceEvent = (callSid: string, conferenceSid: string, event: string, label?: string) =>
+      signedPost(edge, signing, `/v1/calls/agent-status?callSid=${callSid}`, { ConferenceSid: conferenceSid, FriendlyName: `handoff-${callSid}`, StatusCallbackEvent: event, CallSid: `CA${'b'.repeat(32)}`, ...(label && { ParticipantLabel: label }) }); // prettier-ignore
 
     async function warmCall() {
       const since = twilioApi.mark();
@@ -235,21 +236,54 @@ describe('hand-off to a human through Twilio', function () {
       await call.bridge.streamStarted();
       assert.equal((await call.bridge.utterance('I want to talk to an agent')).action, 'transfer');
       await transferArrived(call.callSid);
-      const leg = () =>
-        twilioApi.createdCalls.find((c) => c.twiml?.includes(`handoff-${call.callSid}`));
-      for (let i = 0; i < 200 && !leg(); i++) await new Promise((r) => setTimeout(r, 50));
-      return { ...call, leg: leg() };
+      const conference = `handoff-${call.callSid}`;
+      const agent = () => twilioApi.participant(conference, 'agent');
+      for (let i = 0; i < 200 && !agent(); i++) await new Promise((r) => setTimeout(r, 50));
+      const conferenceSid = twilioApi.participant(conference, 'caller')?.conferenceSid ?? '';
+      const caller = () => twilioApi.participant(conference, 'caller')!;
+      return { ...call, conference, conferenceSid, caller, agent, leg: twilioApi.calls.get(agent()?.callSid ?? '') }; // prettier-ignore
     }
 
-    it('the caller holds in the conference; the agent hears who calls and why, then joins', async () => {
-      const { callSid, handle, leg } = await warmCall();
-      assert.match(twilioApi.calls.get(callSid)!.twiml!, new RegExp(`<Conference startConferenceOnEnter="false"[^>]*>handoff-${callSid}<`)); // prettier-ignore
+    it('the caller holds in the conference; the agent hears who calls and why, then the two talk', async () => {
+      const { callSid, handle, leg, conferenceSid, caller, agent } = await warmCall();
+      assert.match(twilioApi.calls.get(callSid)!.twiml!, new RegExp(`<Conference participantLabel="caller" startConferenceOnEnter="false"[^>]*>handoff-${callSid}<`)); // prettier-ignore
       assert.ok(leg, 'the agent was called');
-      assert.match(leg.twiml!, /<Say>Ada is calling\. They asked about: talk to agent\.<\/Say><Dial><Conference startConferenceOnEnter="true"/); // prettier-ignore
+      assert.equal(leg.to, QUEUE);
       assert.equal(leg.statusCallback, `${PUBLIC_URL}/v1/calls/agent-status?callSid=${callSid}`);
+      assert.equal((await conferenceEvent(callSid, conferenceSid, 'participant-join', 'caller')).statusCode, 204); // prettier-ignore
+      assert.equal(caller().hold, false, 'the caller hears the waiting music, not a hold');
+      // The agent answers: the caller holds while the agent hears the summary.
+      assert.equal((await conferenceEvent(callSid, conferenceSid, 'participant-join', 'agent')).statusCode, 204); // prettier-ignore
+      assert.equal(caller().hold, true);
+      const announceUrl = `/v1/calls/agent-summary?callSid=${callSid}`;
+      assert.equal(agent()?.announceUrl, PUBLIC_URL + announceUrl);
+      const said = await signedPost(edge, signing, announceUrl, { CallSid: leg.sid, ConferenceSid: conferenceSid }); // prettier-ignore
+      assert.match(said.body, /<Response><Say>Ada is calling\. They asked about: talk to agent\.<\/Say><\/Response>/); // prettier-ignore
+      assert.equal(
+        (await conferenceEvent(callSid, conferenceSid, 'announcement-end')).statusCode,
+        204,
+      );
+      assert.equal(caller().hold, false, 'the two talk');
       assert.equal((await agentStatus(callSid, 'completed')).statusCode, 204);
       assert.equal((await handle.result()).disposition, 'transferred');
       await assert.rejects(env.client.workflow.getHandle(callbackWorkflowId(callSid)).describe());
+    });
+
+    it('a briefing Twilio refuses puts the two together at once: the caller is not left on hold', async () => {
+      const { callSid, conferenceSid, caller, agent } = await warmCall();
+      twilioApi.fail({ status: 503, code: 20503, message: 'Service Unavailable', path: /Participants\/agent\.json$/ }); // prettier-ignore
+      assert.equal((await conferenceEvent(callSid, conferenceSid, 'participant-join', 'agent')).statusCode, 204); // prettier-ignore
+      assert.equal(agent()?.announceUrl, undefined);
+      assert.equal(caller().hold, false);
+      await agentStatus(callSid, 'completed');
+    });
+
+    it('the summary of a call the edge cannot read: the agent is told so', async () => {
+      const said = await signedPost(edge, signing, `/v1/calls/agent-summary?callSid=CA${'c'.repeat(32)}`, {}); // prettier-ignore
+      assert.equal(said.statusCode, 200);
+      assert.ok(said.body.includes(`<Say>${NO_SUMMARY}</Say>`), said.body);
+      const forged = await signedPost(edge, { ...signing, authToken: 'not-the-token' }, `/v1/calls/agent-summary?callSid=CA${'c'.repeat(32)}`, {}); // prettier-ignore
+      assert.equal(forged.statusCode, 403);
     });
 
     it('the agent does not answer: Twilio tells the held caller, and the callback comes once', async () => {

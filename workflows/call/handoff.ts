@@ -1,8 +1,9 @@
 // The hand-off to a human once a turn ends in 'transfer': Twilio is asked (once, under the
 // call's idempotency key) to replace the live call's TwiML with a <Dial> to the agents'
 // queue, and the edge's <Dial action> webhook reports how the dial ended. A warm transfer
-// holds the caller in a conference instead and calls the agent, who hears a summary before
-// joining; the agent leg's status callback reports how that ended. Nobody took it
+// holds the caller in a conference instead and calls the agent into it; the edge briefs the
+// agent with `handoffSummary` (from the call's state query) while the caller holds. The agent
+// leg's status callback reports how that ended. Nobody took it
 // (no-answer, busy, failed) or the transfer itself failed: the caller is told and a
 // callback is scheduled — never silence, never a hang-up without a word.
 import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
@@ -29,8 +30,6 @@ export interface HandoffCall {
   config: CallConfig;
   workflowId: string;
   stream(): StreamInfo | undefined;
-  /** The dialogue's state at the transfer: the warm transfer's summary comes from it. */
-  state: CallState;
   /** The dial's outcome, from the dialStatus signal. */
   dialStatus(): DialCallStatus | undefined;
   hungUp(): boolean;
@@ -56,7 +55,6 @@ export async function handOff(call: HandoffCall): Promise<HandoffOutcome> {
         to: queue,
         from: input.to,
         conference: `handoff-${input.callSid}`,
-        summary: handoffSummary(call.state),
         ringTimeoutInS: config.transferRingTimeoutInS,
         agentStatusUrl: `${config.agentStatusUrl}?callSid=${input.callSid}`,
       });
