@@ -27,9 +27,11 @@ export const conferenceEventForm = z.object({
 });
 export type ConferenceEvent = z.infer<typeof conferenceEventForm>;
 
-/** A body that is a conference's event rather than a call's status. */
-export const isConferenceEvent = (body: unknown): boolean =>
-  typeof body === 'object' && body !== null && 'ConferenceSid' in body && 'StatusCallbackEvent' in body; // prettier-ignore
+/** A conference's event (participant-join, announcement-end, …), not a call's progress (completed, …). */
+export const isConferenceEvent = (body: unknown): boolean => {
+  const event = (body as { StatusCallbackEvent?: unknown } | undefined)?.StatusCallbackEvent;
+  return typeof event === 'string' && /^(participant|conference|announcement)-/.test(event);
+};
 
 export interface BriefingOptions {
   telephony?: Telephony;

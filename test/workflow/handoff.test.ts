@@ -278,6 +278,14 @@ describe('hand-off to a human through Twilio', function () {
       await agentStatus(callSid, 'completed');
     });
 
+    it("a conference event that is not Twilio's shape is refused with the reason", async () => {
+      const callSid = `CA${'d'.repeat(32)}`;
+      const bad = await conferenceEvent(callSid, 'CF-not-a-sid', 'participant-join', 'agent');
+      assert.equal(bad.statusCode, 400);
+      const { message } = bad.json<{ message: string }>();
+      assert.match(message, /ConferenceSid must be "CF" followed by 32 hex digits/);
+    });
+
     it('the summary of a call the edge cannot read: the agent is told so', async () => {
       const said = await signedPost(edge, signing, `/v1/calls/agent-summary?callSid=CA${'c'.repeat(32)}`, {}); // prettier-ignore
       assert.equal(said.statusCode, 200);
