@@ -22,7 +22,7 @@ import { RedisCache, redisCacheClient } from '../providers/cache/redis';
 import { TtsCache } from '../providers/tts/cache';
 import { textToSpeechFromEnv } from '../providers/tts/config';
 import type { FallbackTextToSpeech } from '../providers/tts/fallback';
-import type { Recognizers } from './call/listener';
+import type { Recognizers, UtteranceRecognizer } from './call/listener';
 import type { EdgeConfig } from './config';
 import { EDGE_DRAIN_MS, EdgeCalls } from './call/edge-calls';
 import { RecordingSpool } from './call/recording-spool';
@@ -100,7 +100,7 @@ export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
   return (asked) => {
     const stream = stt.start({ sampleRate: 8000, ...asked });
     let aborted = false;
-    return {
+    const recognizer: UtteranceRecognizer = {
       write: (pcm) => stream.write(pcm),
       abort: () => {
         aborted = true;
@@ -123,6 +123,8 @@ export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
         }
       },
     };
+    stream.onPartial = (text) => recognizer.onPartial?.(text);
+    return recognizer;
   };
 }
 

@@ -1,15 +1,17 @@
 // The caller-side audio choices the edge is configured with: which VAD hears speech, and
-// whether a turn model (rather than a fixed pause) says when a turn is over.
+// whether a turn judge (Smart Turn, or what was heard) rather than a fixed pause says when a
+// turn is over.
 import type { EdgeSpeechConfig } from '../speech-config';
 import { SileroVad } from './silero-vad';
 import { SmartTurnModel } from './smart-turn';
-import { TurnDetector } from './turn-detector';
+import { TranscriptTurn } from './transcript-turn';
+import { TurnDetector, type TurnJudge } from './turn-detector';
 import { createVad, type Vad } from './vad';
 
 export interface CallerAudio {
   /** A detector for one call. */
   createVad: () => Promise<Vad>;
-  turns?: { detector: TurnDetector; probeMs: number; maxWaitMs: number };
+  turns?: { judge: TurnJudge; probeMs: number; maxWaitMs: number };
 }
 
 type TurnConfig = Pick<
@@ -23,9 +25,12 @@ export function callerAudioFromConfig(
 ): CallerAudio {
   return {
     createVad: speech.VAD === 'silero' ? sileroOrWebRtc(log) : () => createVad(),
-    ...(speech.TURN_DETECTOR === 'smart-turn' && {
+    ...(speech.TURN_DETECTOR !== 'silence' && {
       turns: {
-        detector: new TurnDetector(new SmartTurnModel(), { threshold: speech.TURN_THRESHOLD, log }),
+        judge:
+          speech.TURN_DETECTOR === 'transcript'
+            ? new TranscriptTurn()
+            : new TurnDetector(new SmartTurnModel(), { threshold: speech.TURN_THRESHOLD, log }),
         probeMs: speech.TURN_PROBE_MS,
         maxWaitMs: speech.TURN_MAX_WAIT_MS,
       },

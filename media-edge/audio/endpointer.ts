@@ -3,7 +3,7 @@
 // words don't split it) or at maxUtteranceMs. With a turn check, the endpointer asks it after
 // probeMs of silence instead: a finished turn ends as soon as the answer comes, an unfinished
 // one waits up to maxWaitMs (a caller pausing mid-digits is not cut off); a check that fails
-// falls back to hangoverMs. The answer arrives asynchronously while frames keep coming.
+// or has no verdict leaves the pause to hangoverMs. The answer arrives asynchronously while frames keep coming.
 // Times are ms on the stream's clock: frame k covers [20k, 20k + 20).
 import { FRAME_MS } from '../../audio/frames';
 
@@ -17,15 +17,18 @@ export interface EndpointerOptions {
 }
 
 export interface TurnCheckOptions {
-  /** Resolves true when the turn that just paused sounds finished; rejects if it cannot tell. */
-  isComplete: () => Promise<boolean>;
+  /**
+   * Resolves true when the turn that just paused is finished, false when it is not, undefined
+   * without a verdict; undefined and a rejection leave the pause to the fixed hangover.
+   */
+  isComplete: () => Promise<boolean | undefined>;
   /** Silence before the check is asked (default 200). */
   probeMs?: number;
   /** The longest pause an unfinished turn is given (default 1500). */
   maxWaitMs?: number;
 }
 
-/** What the turn check said about the current pause, if it has answered. */
+/** What the turn check said about the current pause, if it has answered ('failed': no verdict). */
 type Verdict = 'pending' | 'complete' | 'incomplete' | 'failed';
 
 export type EndpointEvent =
@@ -53,7 +56,11 @@ export class Endpointer {
   private run = 0;
   /** First frame of the current (candidate) utterance. */
   private startFrame = 0;
-  private readonly turn?: { isComplete: () => Promise<boolean>; probe: number; maxWait: number };
+  private readonly turn?: {
+    isComplete: () => Promise<boolean | undefined>;
+    probe: number;
+    maxWait: number;
+  };
   /** The check on the current pause; speech drops it, so a late answer lands on nothing. */
   private verdict?: { said: Verdict };
 
@@ -142,11 +149,12 @@ export class Endpointer {
     }
   }
 
-  private ask(isComplete: () => Promise<boolean>): void {
+  private ask(isComplete: () => Promise<boolean | undefined>): void {
     const verdict: { said: Verdict } = { said: 'pending' };
     this.verdict = verdict;
     isComplete().then(
-      (complete) => (verdict.said = complete ? 'complete' : 'incomplete'),
+      (complete) =>
+        (verdict.said = complete === undefined ? 'failed' : complete ? 'complete' : 'incomplete'),
       () => (verdict.said = 'failed'),
     );
   }

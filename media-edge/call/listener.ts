@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { FRAME_MS } from '../../audio/frames';
 import { mulawToPcm } from '../../audio/mulaw';
 import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
-import type { TurnDetector } from '../audio/turn-detector';
+import type { TurnJudge } from '../audio/turn-detector';
 import { isVoiced, voicedMs } from '../audio/voicing';
 import type { AsrRecord } from '../../contracts/call';
 import type { TranscribeOptions } from '../../providers/stt/port';
@@ -24,6 +24,8 @@ export interface UtteranceRecognizer {
   write(pcm: Int16Array): void;
   finish(): Promise<Recognition>;
   abort(): void;
+  /** Set by the listener: the recognizer's interim hypotheses, as they come. */
+  onPartial?: (text: string) => void;
 }
 
 /** A recognizer for the next utterance, told what the caller is expected to say. */
@@ -63,7 +65,7 @@ export interface ListenerDeps {
 export interface ListenerOptions {
   endpointing?: Omit<EndpointerOptions, 'turn'>;
   /** Asked at each pause whether the caller is done (else the fixed hangover ends turns). */
-  turns?: { detector: TurnDetector; probeMs?: number; maxWaitMs?: number };
+  turns?: { judge: TurnJudge; probeMs?: number; maxWaitMs?: number };
   /** Caller speech this long while the agent speaks interrupts the agent. */
   bargeInMinMs?: number;
   /** An utterance this long is reported once through onLongUtterance (ms; none without). */
@@ -85,7 +87,7 @@ function concatFrames(frames: Int16Array[]): Int16Array {
 export class Listener {
   private readonly endpointer: Endpointer;
   private readonly preRoll: FrameRing;
-  /** The last 8 s of the caller, what the turn model listens to (only with turn detection). */
+  /** The last 8 s of the caller, what a turn model listens to (only with turn detection). */
   private readonly recent?: FrameRing;
   private readonly bargeInFrames: number;
   private readonly longUtteranceFrames: number;
@@ -93,6 +95,9 @@ export class Listener {
   private utteranceFrames = 0;
   private utteranceVoicedMs = 0;
   private utteranceAnswers = false;
+  /** The open utterance: what it is expected to be, and what has been heard of it so far. */
+  private utteranceHints: readonly string[] = [];
+  private heard = '';
   private lastFrame: Int16Array = new Int16Array(0);
   private speechRun = 0;
   private lastVoicedAt = 0;
@@ -112,7 +117,11 @@ export class Listener {
       ...(turns && {
         turn: {
           isComplete: () =>
-            turns.detector.isComplete(concatFrames(this.recent!.last(TURN_MODEL_FRAMES))),
+            turns.judge.judge({
+              audio: () => concatFrames(this.recent!.last(TURN_MODEL_FRAMES)),
+              heard: this.heard,
+              expected: this.utteranceHints,
+            }),
           probeMs: turns.probeMs,
           maxWaitMs: turns.maxWaitMs,
         },
@@ -144,7 +153,14 @@ export class Listener {
     const event = this.endpointer.push(voiced);
     if (event?.type === 'speech_start') {
       this.utterance?.abort();
-      this.utterance = this.deps.recognizer(this.asked());
+      const asked = this.asked();
+      this.utterance = this.deps.recognizer(asked);
+      this.utteranceHints = asked.hints ?? [];
+      this.heard = '';
+      // A grammar's hypothesis goes empty in the silence after a phrase: keep the last words.
+      this.utterance.onPartial = (text) => {
+        if (text) this.heard = text;
+      };
       this.utteranceAnswers = this.closedQuestion;
       for (const f of this.preRoll.since(event.atMs - this.endpointer.preRollMs))
         this.utterance.write(f);
@@ -161,6 +177,10 @@ export class Listener {
     if (event?.type === 'speech_end' && this.utterance) {
       const recognizer = this.utterance;
       this.utterance = undefined;
+      // Ended before the hangover: the recognizer still gets the pause it would have heard.
+      const heardMs = this.endpointer.nowMs - event.atMs;
+      if (event.reason === 'silence' && heardMs < this.endpointer.hangoverMs)
+        recognizer.write(new Int16Array(((this.endpointer.hangoverMs - heardMs) * 8000) / 1000));
       this.deps.onUtterance({
         recognizer,
         lastVoicedAt: this.lastVoicedAt,

@@ -112,10 +112,13 @@ export class PocketsphinxStream implements SttStream {
     }
   }
 
-  /** Interim hypothesis at most every 300 ms of audio, only when it changed. */
+  /**
+   * Interim hypothesis at most every 100 ms of audio, only when it changed: a pause's first
+   * 200 ms then always hold one that heard the last word (the edge may end the turn on it).
+   */
   private partial(): void {
     if (!this.onPartial || this.state !== 'open') return;
-    if (this.fedSamples - this.partialAt < 0.3 * DECODER_RATE) return;
+    if (this.fedSamples - this.partialAt < 0.1 * DECODER_RATE) return;
     this.partialAt = this.fedSamples;
     const { text } = loadNative().getHyp(this.decoder.ptr);
     if (text !== this.lastPartial) {

@@ -8,6 +8,7 @@ import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { Endpointer, type EndpointEvent } from '../../../media-edge/audio/endpointer';
 import { SmartTurnModel, type TurnModel } from '../../../media-edge/audio/smart-turn';
 import { TurnDetector } from '../../../media-edge/audio/turn-detector';
+import { TranscriptTurn } from '../../../media-edge/audio/transcript-turn';
 import { createVad, type Vad } from '../../../media-edge/audio/vad';
 import { Listener } from '../../../media-edge/call/listener';
 import { callerAudioFromConfig, VadWithBackup } from '../../../media-edge/audio/caller-audio';
@@ -252,7 +253,7 @@ describe('Listener with a turn detector (wiring)', () => {
         onSpeaking: () => undefined,
         onUtterance: () => heard++,
       },
-      withTurns ? { turns: { detector, probeMs: 200, maxWaitMs: 1500 } } : {},
+      withTurns ? { turns: { judge: detector, probeMs: 200, maxWaitMs: 1500 } } : {},
     );
     for (const f of splitFrames(pcm, 8000)) {
       listener.frame(pcmToMulaw(f));
@@ -280,7 +281,7 @@ describe('Listener with a turn detector (wiring)', () => {
 });
 
 describe('caller audio from configuration', () => {
-  it('keeps WebRTC and the fixed pause by default, and builds Silero and Smart Turn when asked', async () => {
+  it('keeps WebRTC and the fixed pause by default, and builds Silero, Smart Turn or the transcript judge when asked', async () => {
     const log = () => undefined;
     const defaults = callerAudioFromConfig(loadEdgeSpeechConfig({}), log);
     assert.equal(defaults.turns, undefined);
@@ -292,7 +293,10 @@ describe('caller audio from configuration', () => {
       log,
     );
     assert.equal(chosen.turns?.probeMs, 160);
-    assert.equal(chosen.turns?.detector.threshold, 0.5);
+    assert.ok(chosen.turns?.judge instanceof TurnDetector);
+    assert.equal(chosen.turns.judge.threshold, 0.5);
+    const heard = callerAudioFromConfig(loadEdgeSpeechConfig({ TURN_DETECTOR: 'transcript' }), log);
+    assert.ok(heard.turns?.judge instanceof TranscriptTurn);
     const silero = await chosen.createVad();
     assert.ok(silero instanceof VadWithBackup);
     silero.close();

@@ -1,0 +1,28 @@
+// End of turn from what has been heard: the recognizer's latest hypothesis ends with a phrase
+// the dialogue expects ("what's my balance", "yes please", "pay my bill"), so the caller
+// has said a whole request and the turn ends at the first pause check instead of after the
+// fixed hangover. Anything else (nothing heard yet, half a phrase, words no phrase ends) is
+// no verdict: the fixed hangover ends the turn, as without a check. It never calls a turn
+// unfinished, so it never makes a caller wait longer than today.
+import type { PausedTurn, TurnJudge } from './turn-detector';
+
+const normal = (text: string): string =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9' ]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+export class TranscriptTurn implements TurnJudge {
+  readonly name = 'transcript';
+
+  judge(turn: PausedTurn): Promise<boolean | undefined> {
+    const heard = normal(turn.heard);
+    if (!heard) return Promise.resolve(undefined);
+    const whole = turn.expected.some((phrase) => {
+      const p = normal(phrase);
+      return p !== '' && (heard === p || heard.endsWith(` ${p}`));
+    });
+    return Promise.resolve(whole || undefined);
+  }
+}
