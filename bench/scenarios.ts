@@ -93,7 +93,7 @@ export async function runScenarioBench(
   const load = os.loadavg();
   console.log(
     `[bench] scenarios: ${scenarios.length} × ${voices.length} voices (${voices.map((v) => v.id).join(', ')}) × ` +
-      `${configs.join(' and ')}, ${CONCURRENCY} calls at a time, pace ${PACE}${patient ? ', patient callers' : ''}; load ${load.map((l) => l.toFixed(1)).join(' ')}`,
+      `${configs.join(' and ')}, ${CONCURRENCY} calls at a time, pace ${PACE}${patient ? ', patient callers' : ''}, turns end by ${TURNS}; load ${load.map((l) => l.toFixed(1)).join(' ')}`,
   );
   // The local stack's answer (the extractive answer first, as ANSWER_EXTRACTIVE_FIRST=auto does
   // without a cloud model), with the template behind it instead of SmolLM2: no LLM server in
@@ -112,7 +112,11 @@ export async function runScenarioBench(
           callWorker: i === 0,
           answerer,
           stt: await speechToTextFromEnv({ LOCAL_STT: stt }),
-          env: { TTS_CACHE_NAMESPACE: `bench-scenarios-${process.pid}` },
+          // TURN_DETECTOR from the environment: the set measured with another way of ending turns.
+          env: {
+            TTS_CACHE_NAMESPACE: `bench-scenarios-${process.pid}`,
+            TURN_DETECTOR: TURNS,
+          },
         }),
       );
     }
@@ -272,6 +276,9 @@ export function renderMarkdown(s: Summary): string {
   return lines.join('\n') + '\n';
 }
 
+/** How the edges end turns (TURN_DETECTOR from the environment; the shipped fixed pause without). */
+const TURNS = process.env.TURN_DETECTOR ?? 'silence';
+
 function writeResults(
   out: string,
   r: {
@@ -296,7 +303,7 @@ function writeResults(
     startedAt: r.startedAt,
     writtenAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, node: process.version, loadAtStart: r.load },
-    options: { concurrency: CONCURRENCY, pace: PACE, answerer: 'template', patient: r.patient },
+    options: { concurrency: CONCURRENCY, pace: PACE, answerer: 'template', patient: r.patient, turnDetector: TURNS }, // prettier-ignore
     voiceSettings: r.voices,
     scenarios: r.scenarios.map((s) => ({ name: s.name, category: s.category })),
     target: {
@@ -311,7 +318,7 @@ function writeResults(
     path.join(dir, `${out}.md`),
     `# Task success on unseen voices\n\nRun ${r.startedAt}, written ${doc.writtenAt}; ${os.cpus().length} CPUs, ` +
       `load at start ${r.load.map((l) => l.toFixed(1)).join(' ')}; ${CONCURRENCY} calls at a time, pace ${PACE}` +
-      `${r.patient ? '; patient callers (a line asked for again is said once more)' : ''}.\n\n` +
+      `${r.patient ? '; patient callers (a line asked for again is said once more)' : ''}; turns end by ${TURNS}.\n\n` +
       renderMarkdown(summary),
   );
 }

@@ -3,7 +3,9 @@
 // has said a whole request and the turn ends at the first pause check instead of after the
 // fixed hangover. Anything else (nothing heard yet, half a phrase, words no phrase ends) is
 // no verdict: the fixed hangover ends the turn, as without a check. It never calls a turn
-// unfinished, so it never makes a caller wait longer than today.
+// unfinished, so it never makes a caller wait longer than today. An answer to a yes/no
+// question always gets the whole pause: "yes … no, wait" to a payment must reach the
+// workflow as one utterance, where a yes taken back is asked again.
 import type { PausedTurn, TurnJudge } from './turn-detector';
 
 const normal = (text: string): string =>
@@ -18,7 +20,7 @@ export class TranscriptTurn implements TurnJudge {
 
   judge(turn: PausedTurn): Promise<boolean | undefined> {
     const heard = normal(turn.heard);
-    if (!heard) return Promise.resolve(undefined);
+    if (!heard || turn.closedQuestion) return Promise.resolve(undefined);
     const whole = turn.expected.some((phrase) => {
       const p = normal(phrase);
       return p !== '' && (heard === p || heard.endsWith(` ${p}`));

@@ -12,6 +12,8 @@ export interface PausedTurn {
   heard: string;
   /** The phrases the dialogue expects now (the utterance's hints). */
   expected: readonly string[];
+  /** The utterance answers a yes/no question (a payment's confirmation among them). */
+  closedQuestion: boolean;
 }
 
 /**

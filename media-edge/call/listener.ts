@@ -121,6 +121,7 @@ export class Listener {
               audio: () => concatFrames(this.recent!.last(TURN_MODEL_FRAMES)),
               heard: this.heard,
               expected: this.utteranceHints,
+              closedQuestion: this.utteranceAnswers,
             }),
           probeMs: turns.probeMs,
           maxWaitMs: turns.maxWaitMs,

@@ -18,8 +18,8 @@ import { concatPcm, silence, speak } from '../../../testing/speech-audio';
 import { expectedPhrases } from '../../../workflows/call-state';
 
 const EXPECTED = ["what's my balance", 'pay my bill', 'yes please', 'yes', 'talk to an agent'];
-const judged = (heard: string, expected = EXPECTED) =>
-  new TranscriptTurn().judge({ audio: () => new Int16Array(0), heard, expected });
+const judged = (heard: string, expected = EXPECTED, closedQuestion = false) =>
+  new TranscriptTurn().judge({ audio: () => new Int16Array(0), heard, expected, closedQuestion });
 
 describe('TranscriptTurn: a whole expected phrase ends the turn', () => {
   it('a hypothesis ending with an expected phrase is a finished turn', async () => {
@@ -34,6 +34,11 @@ describe('TranscriptTurn: a whole expected phrase ends the turn', () => {
     assert.equal(await judged('eyes'), undefined, '"yes" inside a word is not "yes"');
     assert.equal(await judged(''), undefined);
     assert.equal(await judged('yes', []), undefined, 'nothing expected: nothing to end on');
+  });
+
+  it('an answer to a yes/no question gets the whole pause ("yes … no, wait" stays one utterance)', async () => {
+    assert.equal(await judged('yes please', EXPECTED, true), undefined);
+    assert.equal(await judged('talk to an agent', EXPECTED, true), undefined);
   });
 
   it('no verdict leaves the pause to the fixed hangover', async () => {
