@@ -20,6 +20,9 @@ import { pickScenarios, type Scenario } from '../testing/scenarios';
 import { installCompactLogging } from '../workers/logging';
 import { pct } from './percentile';
 
+/** How the edges end turns (TURN_DETECTOR from the environment; the shipped fixed pause without). */
+const TURNS = process.env.TURN_DETECTOR ?? 'silence';
+
 export const STT_CONFIGS = ['pocketsphinx', 'moonshine', 'auto'] as const;
 export type SttConfig = (typeof STT_CONFIGS)[number];
 /** Run unless asked: today's default and Moonshine (`auto` is the two routed by the question). */
@@ -275,9 +278,6 @@ export function renderMarkdown(s: Summary): string {
   ];
   return lines.join('\n') + '\n';
 }
-
-/** How the edges end turns (TURN_DETECTOR from the environment; the shipped fixed pause without). */
-const TURNS = process.env.TURN_DETECTOR ?? 'silence';
 
 function writeResults(
   out: string,

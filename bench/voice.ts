@@ -5,13 +5,20 @@
 // frame to the first agent frame sent. The caller-side figure (to the first frame received)
 // is printed beside it.
 import fs from 'node:fs';
+import type { TurnTimingReport } from '../contracts/call';
 import os from 'node:os';
 import path from 'node:path';
 import type { SpeechToText } from '../providers/stt/port';
 import { FallbackSpeechToText } from '../providers/stt/fallback';
 import { repoRoot } from '../infra/paths';
 import { installCompactLogging } from '../workers/logging';
-import { CALLERS_WITH_A_BILL, callStack, saying, startEdgeStack } from '../testing/edge-stack';
+import {
+  CALLERS_WITH_A_BILL,
+  callStack,
+  saying,
+  startEdgeStack,
+  type EdgeStack,
+} from '../testing/edge-stack';
 import { resetDb, teardownPlatform } from '../testing/platform';
 import { pct } from './percentile';
 
@@ -25,7 +32,7 @@ const SCRIPT = [
   'how much do I owe',
 ];
 
-/** How turns end in each pass: the shipped fixed pause (the baseline), then the transcript judge. */
+/** How turns end on each edge: the shipped fixed pause (the baseline), and the transcript judge. */
 const PASSES = [
   { name: 'fixed 400 ms pause', env: {} },
   { name: 'transcript judge', env: { TURN_DETECTOR: 'transcript' } },
@@ -43,28 +50,56 @@ const STAGES = [
 type Percentiles = { p50: number; p95: number; p99: number };
 const percentiles = (xs: number[]): Percentiles => ({ p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99) }); // prettier-ignore
 
+/**
+ * Two edges in one process, one call worker between them; each round places its calls on the
+ * baseline edge, then on the other, so both meet the same machine.
+ */
 export async function runVoiceBench(opts: { calls: number; rounds: number }): Promise<void> {
   console.log(
     `voice-to-voice bench: ${opts.calls} concurrent calls × ${opts.rounds} rounds of ${SCRIPT.length} turns, real-time pace, ` +
-      `once per way of ending a turn (${PASSES.map((p) => p.name).join(', then ')})`,
+      `on two edges in turn (${PASSES.map((p) => p.name).join(', ')})`,
   );
   try {
     installCompactLogging('WARN');
   } catch {
     // A runtime is already installed (the CLI's): keep it.
   }
-  const passes: Record<string, { turns: number; cacheHits: number; stages: Record<string, Percentiles>; callerSide: Percentiles }> = {}; // prettier-ignore
+  await resetDb();
+  const stacks: EdgeStack[] = [];
+  const callerSide = PASSES.map(() => [] as number[]);
   try {
-    for (const pass of PASSES) passes[pass.name] = await voicePass(pass, opts);
+    for (const [i, pass] of PASSES.entries())
+      stacks.push(await startEdgeStack({ env: pass.env, callWorker: i === 0 }));
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const [i, stack] of stacks.entries()) {
+        await resetDb(); // Ada's bill stays open for every round
+        const reports = await Promise.all(
+          Array.from({ length: opts.calls }, (_, c) =>
+            callStack(stack, saying(SCRIPT), {
+              from: CALLERS_WITH_A_BILL[c % CALLERS_WITH_A_BILL.length]!,
+              thinkMs: 300 + c * 37, // callers do not all speak on the same frame
+            }),
+          ),
+        );
+        for (const r of reports)
+          for (const t of r.turns)
+            if (t.voiceToVoiceMs !== undefined) callerSide[i]!.push(t.voiceToVoiceMs);
+      }
+      console.log(`round ${round + 1}/${opts.rounds} done on both edges`);
+    }
   } finally {
+    for (const stack of stacks.reverse()) await stack.stop();
+    stacks.reverse();
     await teardownPlatform();
   }
+  const passes = Object.fromEntries(
+    PASSES.map((pass, i) => [pass.name, report(pass.name, stacks[i]!.runtime.calls.turnTimings, callerSide[i]!)]), // prettier-ignore
+  );
   const [base, judged] = PASSES.map((p) => passes[p.name]!.stages.voiceToVoiceMs!);
   const ratio = { p50: judged!.p50 / base!.p50, p95: judged!.p95 / base!.p95, p99: judged!.p99 / base!.p99 }; // prettier-ignore
   console.log(
     `\nvoice to voice, transcript judge ÷ fixed pause: p50 ×${ratio.p50.toFixed(2)}, p95 ×${ratio.p95.toFixed(2)}, p99 ×${ratio.p99.toFixed(2)}`,
   );
-  const shipped = base!;
   const result = {
     benchmark: 'voice-to-voice',
     startedAt: new Date().toISOString(),
@@ -72,7 +107,7 @@ export async function runVoiceBench(opts: { calls: number; rounds: number }): Pr
     options: opts,
     passes,
     ratio,
-    target: { ...TARGET, met: shipped.p50 <= TARGET.p50Ms && shipped.p95 <= TARGET.p95Ms },
+    target: { ...TARGET, met: base!.p50 <= TARGET.p50Ms && base!.p95 <= TARGET.p95Ms },
   };
   const dir = path.join(repoRoot, 'bench', 'results', 'voice');
   fs.mkdirSync(dir, { recursive: true });
@@ -82,38 +117,12 @@ export async function runVoiceBench(opts: { calls: number; rounds: number }): Pr
   );
 }
 
-/** One edge stack configured for the pass; its turns split into stages. */
-async function voicePass(pass: (typeof PASSES)[number], opts: { calls: number; rounds: number }) {
-  console.log(`\n[${pass.name}]`);
-  await resetDb();
-  const stack = await startEdgeStack({ env: pass.env });
-  const callerSide: number[] = [];
-  try {
-    for (let round = 0; round < opts.rounds; round++) {
-      await resetDb(); // Ada's bill stays open for every round
-      const reports = await Promise.all(
-        Array.from({ length: opts.calls }, (_, i) =>
-          callStack(stack, saying(SCRIPT), {
-            from: CALLERS_WITH_A_BILL[i % CALLERS_WITH_A_BILL.length]!,
-            thinkMs: 300 + i * 37, // callers do not all speak on the same frame
-          }),
-        ),
-      );
-      for (const r of reports)
-        for (const t of r.turns)
-          if (t.voiceToVoiceMs !== undefined) callerSide.push(t.voiceToVoiceMs);
-      console.log(
-        `round ${round + 1}/${opts.rounds}: ${stack.runtime.calls.turnTimings.length} turns so far`,
-      );
-    }
-  } finally {
-    await stack.stop();
-  }
-  const timings = stack.runtime.calls.turnTimings;
-  const row = (name: string, p: Percentiles) =>
-    `${name.padEnd(28)}${p.p50.toFixed(1).padStart(9)}${p.p95.toFixed(1).padStart(9)}${p.p99.toFixed(1).padStart(9)}`;
+/** One edge's turns split into stages: printed, and their percentiles and each turn's figures returned. */
+function report(name: string, timings: TurnTimingReport[], callerSide: number[]) {
+  const row = (label: string, p: Percentiles) =>
+    `${label.padEnd(28)}${p.p50.toFixed(1).padStart(9)}${p.p95.toFixed(1).padStart(9)}${p.p99.toFixed(1).padStart(9)}`;
   console.log(
-    `${'stage (ms)'.padEnd(28)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}   (${timings.length} turns)`,
+    `\n[${name}]\n${'stage (ms)'.padEnd(28)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}   (${timings.length} turns)`,
   );
   const stages = Object.fromEntries(STAGES.map((s) => [s, percentiles(timings.map((t) => t[s]))]));
   for (const s of STAGES) console.log(row(s, stages[s]!));
@@ -123,6 +132,7 @@ async function voicePass(pass: (typeof PASSES)[number], opts: { calls: number; r
     cacheHits: timings.filter((t) => t.cacheHit).length,
     stages,
     callerSide: percentiles(callerSide),
+    perTurn: Object.fromEntries(STAGES.map((s) => [s, timings.map((t) => Math.round(t[s]))])),
   };
 }
 
