@@ -5,10 +5,11 @@
 // schedules the callback. An agent who took it and hung up (completed): the call ends. An
 // outcome the workflow no longer takes (it ended: the dial outlasted its wait) is late: a
 // missed one starts the callback from here (late-dial.ts), an answered one is logged.
-// A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status
-// (its conference's events come there too: agent-briefing.ts acts on them) instead (the caller is in a conference then; the workflow tells them; a late missed one is
-// called back from here too, the caller's number read from the call's input). Signature-checked
-// like every Twilio webhook.
+// A warm transfer's agent leg reports its final status to POST /v1/calls/agent-status instead
+// (the caller is in a conference then; the workflow tells them; a late missed one is called
+// back from here too, the caller's number read from the call's input); its conference's events
+// come there too, and agent-briefing.ts acts on them. Signature-checked like every Twilio
+// webhook.
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import twilio from 'twilio';
 import { WorkflowNotFoundError } from '@temporalio/client';
