@@ -560,7 +560,7 @@ describe('moonshine adapter', function () {
   });
   after(() => moonshine?.dispose());
 
-  const spelledRun = (text: string) => /^my card number (?:is )?four(?: one){14,}$/.test(text);
+  const spelledRun = (text: string) => /^my card number (?:is )?fou?r(?: one){14,}$/.test(text); // "four", once heard "for"
 
   it('spells out the numbers it writes as digits, and keeps every digit of a long run', async () => {
     const said = phoneLine(
@@ -580,7 +580,7 @@ describe('moonshine adapter', function () {
     // It writes a digit run, often with more digits than were said (29 for these 16).
     assert.ok(text !== undefined, `no reading spelled the whole run: ${JSON.stringify(texts)}`);
     assert.doesNotMatch(text, /\d/, text);
-    assert.match(redactText(text), /^my card number (?:is )?\[card\]$/);
+    assert.match(redactText(text), /^my card number (?:is )?(?:for )?\[card\]$/);
   });
 
   it('serves utterances that end together one at a time on a transcriber, each its own text', async () => {
