@@ -16,8 +16,6 @@ const normal = (text: string): string =>
     .trim();
 
 export class TranscriptTurn implements TurnJudge {
-  readonly name = 'transcript';
-
   judge(turn: PausedTurn): Promise<boolean | undefined> {
     const heard = normal(turn.heard);
     if (!heard || turn.closedQuestion) return Promise.resolve(undefined);

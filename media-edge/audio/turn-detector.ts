@@ -22,7 +22,6 @@ export interface PausedTurn {
  * cannot tell (the fixed hangover too).
  */
 export interface TurnJudge {
-  readonly name: string;
   judge(turn: PausedTurn): Promise<boolean | undefined>;
 }
 
@@ -44,10 +43,6 @@ export class TurnDetector implements TurnJudge {
     this.threshold = opts.threshold ?? 0.5;
     if (!(this.threshold > 0 && this.threshold < 1))
       throw new RangeError(`turn threshold must be in (0, 1), got ${this.threshold}`);
-  }
-
-  get name(): string {
-    return this.model.name;
   }
 
   judge(turn: PausedTurn): Promise<boolean> {

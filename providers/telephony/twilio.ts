@@ -113,7 +113,6 @@ export class TwilioTelephony implements Telephony {
       !opts.firstTriedAt ||
       !(await this.participantIn(req.conference, CONFERENCE_LABELS.caller))
     ) {
-      const events = { statusCallback: req.agentStatusUrl, statusCallbackMethod: 'POST', statusCallbackEvent: [...CONFERENCE_EVENTS] }; // prettier-ignore
       const hold = new twilio.twiml.VoiceResponse();
       hold.dial().conference(
         {
@@ -121,7 +120,9 @@ export class TwilioTelephony implements Telephony {
           startConferenceOnEnter: false,
           endConferenceOnExit: true,
           beep: 'false',
-          ...events,
+          statusCallback: req.agentStatusUrl,
+          statusCallbackMethod: 'POST',
+          statusCallbackEvent: [...CONFERENCE_EVENTS],
         },
         req.conference,
       );
