@@ -1,7 +1,8 @@
 // Activities of the call workflow: thin wrappers that call a port, its errors mapped to
 // the failure types by errors.ts (asActivities). Built from their dependencies so tests and the
 // benchmark can run them against any adapter.
-import type { Intent, IntentName } from '../contracts/call';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BalanceView, Intent, IntentName } from '../contracts/call';
 import { FailureType, asActivities, failure } from './errors';
 import type { PaymentActivityDeps } from './payment-activities';
 import type { Billing, PaymentReceipt } from '../providers/billing/port';
@@ -16,12 +17,9 @@ export interface CallActivityDeps {
   payments: PaymentActivityDeps;
 }
 
-export interface BalanceView {
-  balanceCents: number;
-  openInvoice?: { invoiceId: string; amountCents: number; dueDate: string };
-}
-
 export const MAX_UTTERANCE_CHARS = 2000;
+/** How long the greeting may wait for the account read ahead. */
+const ACCOUNT_AHEAD_WAIT_MS = 250;
 
 /** Intents whose flow starts by reading the caller's account. */
 const ACCOUNT_INTENTS: ReadonlySet<IntentName> = new Set([
@@ -33,9 +31,21 @@ const ACCOUNT_INTENTS: ReadonlySet<IntentName> = new Set([
 
 export function createCallActivities({ crm, billing, intent }: CallActivityDeps) {
   const activities = {
-    async identifyCaller(phone: string): Promise<{ id: string; name: string } | undefined> {
+    /**
+     * Who is calling, with their account when it can be read at once: the edge synthesizes
+     * its sentences while the caller speaks. The greeting waits for neither a slow nor a
+     * failed account read (it is only a head start).
+     */
+    async identifyCaller(
+      phone: string,
+    ): Promise<{ id: string; name: string; account?: BalanceView } | undefined> {
       const c = await crm.findCustomerByPhone(phone);
-      return c && { id: c.id, name: c.name };
+      if (!c) return undefined;
+      const account = await Promise.race([
+        activities.getBalance(c.id).catch(() => undefined),
+        sleep(ACCOUNT_AHEAD_WAIT_MS, undefined, { ref: false }),
+      ]);
+      return { id: c.id, name: c.name, ...(account && { account }) };
     },
 
     async classifyIntent(text: string): Promise<Intent> {

@@ -382,10 +382,8 @@ function inProcessTurns(): (turns: number) => Promise<CallRun> {
   const acts = createCallActivities(memoryDeps());
   const threshold = DEFAULT_CALL_CONFIG.confidenceThreshold;
   return async (turns) => {
-    let state: CallState = step(initialCallState(), {
-      kind: 'identified',
-      customer: await acts.identifyCaller(CALLER.phone),
-    }).state;
+    const { account, ...customer } = (await acts.identifyCaller(CALLER.phone))!;
+    let state: CallState = step(initialCallState(), { kind: 'identified', customer, ...(account && { account }) }).state; // prettier-ignore
     const timed: Timed[] = [];
     for (let t = 0; t < turns; t++) {
       const start = performance.now();

@@ -26,11 +26,29 @@ export type Phase =
   | 'offer_callback_later'
   | 'ended';
 
+/** A bill still open on the caller's account. */
+export interface OpenInvoiceView {
+  invoiceId: string;
+  amountCents: number;
+  dueDate: string;
+}
+
+/** The caller's account as the flows read it. */
+export interface BalanceView {
+  balanceCents: number;
+  openInvoice?: OpenInvoiceView;
+}
+
 export interface CallState {
   phase: Phase;
   customer?: { id: string; name: string };
+  /**
+   * The account as read when the call began, only so that its sentences can be synthesized
+   * before they are asked for (every flow reads the account again); forgotten after a payment.
+   */
+  accountAhead?: BalanceView;
   /** The invoice the caller is asked to confirm paying. */
-  pendingPayment?: { invoiceId: string; amountCents: number; dueDate: string };
+  pendingPayment?: OpenInvoiceView;
   /** Consecutive no-input timeouts; reset by any caller input. */
   silences: number;
   /** Consecutive turns not understood; the third one escalates to an agent. */

@@ -74,39 +74,77 @@ export function cachedChainSynthesizer(
   apology: TextToSpeech = (prompts ??= new PrerecordedTts()),
 ): SpeechSynthesizer & { stats: SynthesisStats } {
   const stats: SynthesisStats = { cacheHits: 0, cacheMisses: 0, apologies: 0 };
-  return {
-    stats,
-    async synthesize(text, signal, callId) {
-      let said;
-      try {
-        said = await cache.cachedSynthesize(chain, text, {
-          signal,
-          scope: cacheScopeFor(text, callId),
-        });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        // No link could say it: the apology is said instead (rethrowing the chain's failure
-        // when even that cannot be played).
-        const sorry = await apology
-          .synthesize(UNSAYABLE_APOLOGY, { signal })
-          .catch(() => Promise.reject(err as Error));
-        stats.apologies++;
-        return {
-          mulaw: sorry.mulaw,
-          cacheHit: false,
-          servedBy: sorry.provider,
-          spokenAs: 'apology',
-        };
+  // Syntheses under way, by call and text: a reply whose sentence is still being made ready
+  // ahead waits for it instead of paying a provider twice.
+  const underWay = new Map<string, Promise<SynthesizedLine>>();
+  const synthesize = async (
+    text: string,
+    signal: AbortSignal,
+    callId?: string,
+  ): Promise<SynthesizedLine> => {
+    const key = `${callId ?? ''}\n${text}`;
+    const earlier = underWay.get(key);
+    if (earlier) {
+      const line = await abortable(earlier, signal).catch(() => undefined);
+      signal.throwIfAborted();
+      if (line) {
+        stats.cacheHits++; // paid for by the earlier request
+        return { ...line, cacheHit: true };
       }
-      const { audio, cacheHit } = said;
-      if (cacheHit) stats.cacheHits++;
-      else stats.cacheMisses++;
-      return {
-        mulaw: audio.mulaw,
-        cacheHit,
-        servedBy: audio.provider,
-        ...(audio.provider === 'pieces' && { spokenAs: 'pieces' as const }),
-      };
-    },
+    }
+    const line = synthesizeOnce(text, signal, callId);
+    underWay.set(key, line);
+    try {
+      return await line;
+    } finally {
+      if (underWay.get(key) === line) underWay.delete(key);
+    }
   };
+  const synthesizeOnce = async (
+    text: string,
+    signal: AbortSignal,
+    callId?: string,
+  ): Promise<SynthesizedLine> => {
+    let said;
+    try {
+      said = await cache.cachedSynthesize(chain, text, {
+        signal,
+        scope: cacheScopeFor(text, callId),
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // No link could say it: the apology is said instead (rethrowing the chain's failure
+      // when even that cannot be played).
+      const sorry = await apology
+        .synthesize(UNSAYABLE_APOLOGY, { signal })
+        .catch(() => Promise.reject(err as Error));
+      stats.apologies++;
+      return {
+        mulaw: sorry.mulaw,
+        cacheHit: false,
+        servedBy: sorry.provider,
+        spokenAs: 'apology',
+      };
+    }
+    const { audio, cacheHit } = said;
+    if (cacheHit) stats.cacheHits++;
+    else stats.cacheMisses++;
+    return {
+      mulaw: audio.mulaw,
+      cacheHit,
+      servedBy: audio.provider,
+      ...(audio.provider === 'pieces' && { spokenAs: 'pieces' as const }),
+    };
+  };
+  return { stats, synthesize };
+}
+
+/** The promise, or a rejection as soon as the signal is aborted (the promise goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -2,7 +2,13 @@
 // what to say, what to do next). No I/O: the workflow runs the effects it asks for
 // and feeds their results back as events, so every branch is unit-testable and
 // replay-safe.
-import type { CallbackReason, CallState, Phase } from '../contracts/call';
+import type {
+  BalanceView,
+  CallbackReason,
+  CallState,
+  OpenInvoiceView,
+  Phase,
+} from '../contracts/call';
 import { spokenAmount, spokenDate } from '../contracts/spoken';
 import {
   isKbIntent,
@@ -12,18 +18,14 @@ import {
   type ReplyAction,
 } from './definitions';
 
-export type { CallState, Phase };
-
-export interface OpenInvoiceView {
-  invoiceId: string;
-  amountCents: number;
-  dueDate: string;
-}
+export type { CallState, OpenInvoiceView, Phase };
 
 export type CallEvent =
   | {
       kind: 'identified';
       customer?: { id: string; name: string };
+      /** Their account, when it was read with them: its sentences are made ready ahead. */
+      account?: BalanceView;
       /** The CRM could not be asked (down after retries): the call goes on unidentified. */
       crmUnavailable?: boolean;
     }
@@ -185,9 +187,16 @@ const owedCallback = (state: CallState, reason: CallbackReason) => ({
   callbackReason: state.callbackReason ?? reason,
 });
 
+/** What the balance question is answered with, before "anything else?". */
+const balanceSentences = (b: BalanceView): string =>
+  `Your balance is ${spokenAmount(b.balanceCents)}.` +
+  (b.openInvoice ? ` Your next bill is due on ${spokenDate(b.openInvoice.dueDate)}.` : '');
+
+const billSentence = (p: { amountCents: number; dueDate: string }): string =>
+  `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}.`;
+
 const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
-  `Your bill of ${spokenAmount(p.amountCents)} is due on ${spokenDate(p.dueDate)}. ` +
-  PROMPTS.payNow;
+  `${billSentence(p)} ${PROMPTS.payNow}`;
 
 export function step(state: CallState, event: CallEvent): Step {
   const next = stepOnce(state, event);
@@ -207,7 +216,12 @@ function stepOnce(state: CallState, event: CallEvent): Step {
   if (state.phase === 'ended') return { state, action: 'hangup' };
   switch (event.kind) {
     case 'identified': {
-      const next: CallState = { ...state, phase: 'idle', customer: event.customer };
+      const next: CallState = {
+        ...state,
+        phase: 'idle',
+        customer: event.customer,
+        ...(event.customer && event.account && { accountAhead: event.account }),
+      };
       if (event.crmUnavailable)
         return say(
           { ...next, crmUnavailable: true },
@@ -280,7 +294,7 @@ function stepOnce(state: CallState, event: CallEvent): Step {
           PROMPTS.paymentFailed,
         );
       return say(
-        { ...state, phase: 'idle', pendingPayment: undefined },
+        { ...state, phase: 'idle', pendingPayment: undefined, accountAhead: undefined },
         paidLine(event.amountCents),
       );
   }
@@ -424,15 +438,11 @@ function callbackLater(state: CallState, intent: Intent, unclear: boolean): Step
 }
 
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
-  if (event.purpose === 'report') {
-    const due = event.openInvoice
-      ? ` Your next bill is due on ${spokenDate(event.openInvoice.dueDate)}.`
-      : '';
+  if (event.purpose === 'report')
     return say(
       { ...state, phase: 'idle' },
-      `Your balance is ${spokenAmount(event.balanceCents)}.${due} ${PROMPTS.anythingElse}`,
+      `${balanceSentences(event)} ${PROMPTS.anythingElse}`,
     );
-  }
   if (!event.openInvoice)
     return say({ ...state, phase: 'idle' }, `${PROMPTS.noOpenBill} ${PROMPTS.anythingElse}`);
   const pendingPayment = { ...event.openInvoice };
@@ -496,6 +506,17 @@ export function likelyNextReply(state: CallState): string | undefined {
   if (state.phase === 'confirm_payment' && state.pendingPayment)
     return paidLine(state.pendingPayment.amountCents);
   return undefined;
+}
+
+/**
+ * With no question open, what a caller whose account was read ahead most often asks leads to
+ * their balance or the payment question: the edge may synthesize those sentences meanwhile.
+ */
+export function likelyAccountLines(state: CallState): string | undefined {
+  const account = state.accountAhead;
+  if (state.phase !== 'idle' || !account) return undefined;
+  const bill = account.openInvoice;
+  return bill ? `${balanceSentences(account)} ${billSentence(bill)}` : balanceSentences(account);
 }
 
 /** How the payment question starts when it is asked again (a caller repeats on hearing it). */

@@ -160,7 +160,8 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
     if (customer) upsertSearchAttributes([{ key: SA_CUSTOMER_ID, value: customer.id }]);
     const greeted = step(convo.state, {
       kind: 'identified',
-      customer,
+      ...(customer && { customer: { id: customer.id, name: customer.name } }),
+      ...(customer?.account && { account: customer.account }),
       ...(crmUnavailable && { crmUnavailable }),
     });
     convo.state = greeted.state;

@@ -102,6 +102,8 @@ export class Speaker {
   /** The latest turn's first question, by its playback (playback ids grow in play order). */
   private question?: { turnId: number; playbackId: number };
   private ended = false;
+  /** The sentences made ready ahead for this call (TurnOutput.prepare). */
+  private readonly prepared = new Set<string>();
   /** The last audio handed to playout, to let it finish before a hang-up. */
   lastPlayback: Promise<unknown> = Promise.resolve();
 
@@ -208,10 +210,16 @@ export class Speaker {
     }
   }
 
-  /** @internal TurnOutput.prepare: a head start only, so a failure is the reply's to meet. */
+  /**
+   * @internal TurnOutput.prepare: a head start only, so a failure is the reply's to meet. A
+   * sentence made ready once for the call is in its cache: the replies that carry it again
+   * cost nothing.
+   */
   async prepare(output: TurnOutput, text: string): Promise<void> {
+    if (this.prepared.has(text)) return;
     try {
       this.bill(output, text, await this.deps.tts.synthesize(text, output.signal, this.deps.callSid)); // prettier-ignore
+      this.prepared.add(text);
     } catch {
       // The reply synthesizes the sentence again when it comes (and says why, if it fails).
     }

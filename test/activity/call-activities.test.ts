@@ -8,14 +8,25 @@ import { FakeBilling } from '../../providers/billing/fake';
 import { FakePaymentGateway } from '../../providers/payments/fake';
 import { FallbackBilling } from '../../providers/billing/fallback';
 import { FakeCrmClient, FakeCrmStore } from '../../providers/crm/fake';
+import type { Balance } from '../../providers/crm/port';
 import { FallbackCrmClient } from '../../providers/crm/fallback';
 import type { ProviderAttempt } from '../../contracts/providers';
 import { DEMO_CUSTOMERS } from '../../providers/postgres/schema';
 
-function activities(overrides: { crmDown?: boolean } = {}) {
+function activities(
+  overrides: {
+    crmDown?: boolean;
+    balance?: (read: () => Promise<Balance>) => Promise<Balance>;
+  } = {},
+) {
   const store = new FakeCrmStore(DEMO_CUSTOMERS);
   const crm = new FakeCrmClient(store);
   if (overrides.crmDown) crm.failures.failWith('unavailable');
+  const { balance } = overrides;
+  if (balance) {
+    const read = crm.getBalance.bind(crm);
+    crm.getBalance = (id) => balance(() => read(id));
+  }
   return createCallActivities({
     crm: new FallbackCrmClient([{ provider: 'crm', port: crm }]),
     billing: new FallbackBilling([{ provider: 'billing', port: new FakeBilling(store) }]),
@@ -25,6 +36,33 @@ function activities(overrides: { crmDown?: boolean } = {}) {
 }
 
 describe('call activities', () => {
+  it('identifyCaller reads the account with the caller, for the edge to synthesize ahead', async () => {
+    assert.deepEqual(await activities().identifyCaller('+15550100001'), {
+      id: 'cus_ada',
+      name: 'Ada',
+      account: {
+        balanceCents: 4250,
+        openInvoice: { invoiceId: 'inv_ada_1', amountCents: 4250, dueDate: '2026-12-05' },
+      },
+    });
+    assert.equal(await activities().identifyCaller('+15559999999'), undefined);
+  });
+
+  it('identifyCaller does not hold the greeting for an account read that fails or lags', async () => {
+    const failing = activities({ balance: () => Promise.reject(new Error('billing away')) });
+    assert.deepEqual(await failing.identifyCaller('+15550100001'), { id: 'cus_ada', name: 'Ada' });
+    let read = false;
+    const lagging = activities({
+      balance: async (next) => {
+        await new Promise((r) => setTimeout(r, 2_000));
+        read = true;
+        return next();
+      },
+    });
+    assert.deepEqual(await lagging.identifyCaller('+15550100001'), { id: 'cus_ada', name: 'Ada' });
+    assert.equal(read, false, 'answered before the read came back');
+  });
+
   it('understandTurn reads the account along with an account intent', async () => {
     const r = await activities().understandTurn({
       text: "what's my balance",

@@ -6,6 +6,7 @@ import { Playout, type PlayoutTransport } from '../../media-edge/call/playout';
 import { Speaker } from '../../media-edge/call/speaker';
 import { TurnClock } from '../../media-edge/call/turn-clock';
 import type { SpeechSynthesizer, SynthesizedLine } from '../../media-edge/speech-synthesizer';
+import { PROMPTS } from '../../workflows/call-state';
 
 /** Twilio that takes everything and never echoes a mark: what was sent stays "playing". */
 class SilentTwilio implements PlayoutTransport {
@@ -38,6 +39,7 @@ class SilentTwilio implements PlayoutTransport {
 /** One 20 ms frame per text, filled with the text's first character; `delays` per text. */
 class ScriptedTts implements SpeechSynthesizer {
   readonly aborted: string[] = [];
+  readonly asked: string[] = [];
   constructor(
     private readonly delays: Record<string, number> = {},
     private readonly opts: {
@@ -50,6 +52,7 @@ class ScriptedTts implements SpeechSynthesizer {
     } = {},
   ) {}
   synthesize(text: string, signal: AbortSignal) {
+    this.asked.push(text);
     return new Promise<SynthesizedLine>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -194,6 +197,20 @@ describe('speaker: the one output queue', () => {
     assert.equal(report?.ttsCharacters, 'hello there'.length);
     assert.equal(report?.cacheHit, false);
     assert.equal(clock.report(6), undefined, 'nothing of the untimed turn was recorded');
+  });
+
+  it('a line made ready ahead is synthesized once per call, plays nothing, and is billed to the turn that made it', async () => {
+    const tts = new ScriptedTts({}, { failing: ['Your bill is due.'] });
+    const { speaker, twilio, clock } = setup(tts);
+    const greeting = speaker.open(0, { timed: true });
+    await greeting.speak('Hello.');
+    await greeting.prepare(`Your balance is 5 dollars. ${PROMPTS.anythingElse} Your bill is due.`);
+    await speaker.open(1, { timed: true }).prepare('Your balance is 5 dollars. Your bill is due.');
+    // The fixed prompt is never prepared; the failed sentence is tried again by the next turn.
+    assert.deepEqual(tts.asked, ['Hello.', 'Your balance is 5 dollars.', 'Your bill is due.', 'Your bill is due.']); // prettier-ignore
+    assert.deepEqual(twilio.texts(), ['H'], 'only what was said played');
+    clock.heard(0, heardNow());
+    assert.equal(clock.report(0)?.ttsCharacters, 'Hello.Your balance is 5 dollars.'.length);
   });
 
   it('a line no link can say plays the apology once per output, and the turn owes an SMS', async () => {

@@ -101,3 +101,49 @@ describe('the edge voice when no link can say a line', () => {
     assert.equal(voice.stats.apologies + mute.stats.apologies, 0);
   });
 });
+
+describe('a sentence made ready ahead', () => {
+  const cache = () => new TtsCache({ cache: new FakeCache(), store: new FakeObjectStore() });
+  const line = 'Your balance is 42 dollars and 50 cents.';
+
+  it('a reply asking for it while it is synthesized waits for it: the provider is paid once', async () => {
+    const tts = new FakeTextToSpeech({ delayMs: 80 });
+    const voice = cachedChainSynthesizer(tts, cache());
+    const ahead = voice.synthesize(line, new AbortController().signal, 'CA1');
+    const reply = await voice.synthesize(line, new AbortController().signal, 'CA1');
+    assert.equal(tts.calls, 1);
+    assert.equal(reply.cacheHit, true, 'not billed twice');
+    assert.deepEqual(reply.mulaw, (await ahead).mulaw);
+    // Another call's same words are its own (personal text is cached per call).
+    await voice.synthesize(line, new AbortController().signal, 'CA2');
+    assert.equal(tts.calls, 2);
+  });
+
+  it('a head start cut short (a barge-in) leaves the reply to synthesize it itself', async () => {
+    const tts = new FakeTextToSpeech({ delayMs: 80 });
+    const voice = cachedChainSynthesizer(tts, cache());
+    const cut = new AbortController();
+    const ahead = voice.synthesize(line, cut.signal, 'CA1');
+    const reply = voice.synthesize(line, new AbortController().signal, 'CA1');
+    await new Promise((r) => setTimeout(r, 20)); // the provider has begun the head start
+    cut.abort();
+    await assert.rejects(ahead);
+    const said = await reply;
+    assert.equal(said.cacheHit, false);
+    assert.equal(tts.calls, 2);
+  });
+
+  it("the reply's own abort ends its wait at once", async () => {
+    const tts = new FakeTextToSpeech({ delayMs: 5_000 });
+    const voice = cachedChainSynthesizer(tts, cache());
+    const ahead = voice.synthesize(line, new AbortController().signal, 'CA1');
+    ahead.catch(() => undefined);
+    const bargeIn = new AbortController();
+    const reply = voice.synthesize(line, bargeIn.signal, 'CA1');
+    const started = Date.now();
+    bargeIn.abort();
+    await assert.rejects(reply);
+    assert.ok(Date.now() - started < 1_000);
+    assert.equal(tts.calls, 1);
+  });
+});

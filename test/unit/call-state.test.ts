@@ -3,6 +3,7 @@ import {
   dtmfIntent,
   expectedPhrases,
   initialCallState,
+  likelyAccountLines,
   MAX_MISSES,
   PROMPTS,
   step,
@@ -44,6 +45,29 @@ describe('call-state: the deterministic flows', () => {
       /Your balance is 42 dollars and 50 cents\. Your next bill is due on December 5\./,
     );
     assert.deepEqual(r.state.intentPath, ['check_balance']);
+  });
+
+  it("an account read with the caller: its sentences are the replies' own, until a payment", () => {
+    const account = { balanceCents: 4250, openInvoice: invoice };
+    const hello = step(initialCallState(), { kind: 'identified', customer: ada, account }).state;
+    const ahead = likelyAccountLines(hello)!;
+    // Exactly the personal sentences the balance and the payment question will say.
+    const report = step(step(hello, turn('check_balance')).state, { kind: 'balance', purpose: 'report', ...account }); // prettier-ignore
+    const asked = step(step(hello, turn('pay_bill')).state, { kind: 'balance', purpose: 'pay', ...account }); // prettier-ignore
+    for (const said of [report.say!, asked.say!]) {
+      const personal = said.replace(PROMPTS.anythingElse, '').replace(PROMPTS.payNow, '').trim();
+      assert.ok(ahead.includes(personal), `${personal} not in ${ahead}`);
+    }
+    // Not while a question is open, nor once the balance has changed.
+    assert.equal(likelyAccountLines(asked.state), undefined);
+    const paid = step(step(asked.state, turn('confirm_yes')).state, { kind: 'payment', ok: true, amountCents: 4250 }); // prettier-ignore
+    assert.equal(paid.state.phase, 'idle');
+    assert.equal(likelyAccountLines(paid.state), undefined);
+    // Nothing open to pay: the balance alone; no account read, or no caller: nothing.
+    const settled = step(initialCallState(), { kind: 'identified', customer: ada, account: { balanceCents: 0 } }).state; // prettier-ignore
+    assert.equal(likelyAccountLines(settled), 'Your balance is 0 dollars.');
+    assert.equal(likelyAccountLines(greeted()), undefined);
+    assert.equal(likelyAccountLines(step(initialCallState(), { kind: 'identified', account }).state), undefined); // prettier-ignore
   });
 
   it('pay_bill confirms before paying: yes pays, no cancels, anything else re-asks', () => {

@@ -134,11 +134,19 @@ describe('callWorkflow on a real Temporal dev server', function () {
       [greeting, asked, reasked, paid].map((r) => r.expectsAnswer),
       [undefined, true, true, undefined],
     );
-    // And it can make the reply a yes leads to ready while the caller answers.
+    // And it can make the reply a yes leads to ready while the caller answers; the greeting
+    // carries the account's sentences, read with the caller, and the payment forgets them.
     assert.deepEqual(
       [greeting, asked, reasked, paid].map((r) => r.likelyNext),
-      [undefined, paid.text, paid.text, undefined],
+      [
+        'Your balance is 42 dollars and 50 cents. Your next bill is due on December 5. ' +
+          'Your bill of 42 dollars and 50 cents is due on December 5.',
+        paid.text,
+        paid.text,
+        undefined,
+      ],
     );
+    assert.ok(greeting.likelyNext!.endsWith(asked.text.replace(PROMPTS.payNow, '').trim()));
     await bridge.utterance('goodbye');
     await handle.result();
     assert.equal(
@@ -150,8 +158,9 @@ describe('callWorkflow on a real Temporal dev server', function () {
       'paid',
     );
     // paid-bill.json was recorded here before replies said what they expect and what comes
-    // next (answer-expected, likely-next-reply); the current code records:
-    await maybeRecordHistory(env, handle.workflowId, 'paid-bill-replies-ahead');
+    // next (answer-expected, likely-next-reply), paid-bill-replies-ahead.json before they
+    // carried the account's sentences (account-lines-ahead); the current code records:
+    await maybeRecordHistory(env, handle.workflowId, 'paid-bill-account-ahead');
   });
 
   it('paid bill: a doubtful spoken yes is asked again with the keypad offered; 1 pays once', async () => {

@@ -5,6 +5,7 @@ import {
   asksYesNo,
   expectedPhrases,
   initialCallState,
+  likelyAccountLines,
   likelyNextReply,
   type CallState,
 } from '../call-state';
@@ -78,8 +79,7 @@ export class Conversation {
     const notAnswers = asking && isPatched(PATCHES.paymentYesChecked);
     const hints = expectedPhrases(this.state.phase, { notAnswers });
     const expectsAnswer = asking && isPatched(PATCHES.answerExpected);
-    const next = likelyNextReply(this.state);
-    const likelyNext = next && isPatched(PATCHES.likelyNextReply) ? next : undefined;
+    const likelyNext = likelyNextText(this.state);
     // A streamed answer was played while it was generated; the edge says only the rest.
     const spokenChars =
       answer?.spokenChars && text.startsWith(answer.text) ? answer.spokenChars : undefined;
@@ -139,4 +139,12 @@ export class Conversation {
       nextSeq: this.nextSeq,
     };
   }
+}
+
+/** What the edge may synthesize ahead of the next reply, each kind from its own version on. */
+function likelyNextText(state: CallState): string | undefined {
+  const paid = likelyNextReply(state);
+  if (paid) return isPatched(PATCHES.likelyNextReply) ? paid : undefined;
+  const account = likelyAccountLines(state);
+  return account && isPatched(PATCHES.accountLinesAhead) ? account : undefined;
 }

@@ -3,9 +3,8 @@
 // step the state machine, run its effects (account reads, the payment saga, a grounded
 // answer), reply.
 import { condition, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { BalanceView } from '../../activities/call-activities';
 import type { AnswerInput, AnswerRecord } from '../../contracts/answers';
-import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../../contracts/call';
+import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type BalanceView } from '../../contracts/call';
 import { answers, edgeAnswer, fast, payments } from '../activity-proxies';
 import { dtmfIntent, step, type CallEvent, type Effect } from '../call-state';
 import {

@@ -78,6 +78,12 @@ export const PATCHES = {
    */
   likelyNextReply: 'likely-next-reply',
   /**
+   * A caller's account read with them when the call begins: while no question is open, the
+   * replies carry its balance and bill sentences for the edge to synthesize ahead (before:
+   * the account was read only when asked for).
+   */
+  accountLinesAhead: 'account-lines-ahead',
+  /**
    * A spoken yes that would pay is taken only at the payment confidence (below it: asked again,
    * the keypad offered), and yes/no questions listen for "not now", "hold on" and the like
    * (before: a yes at the ordinary threshold paid; those were forced onto the answers).
