@@ -25,6 +25,8 @@ export interface FakeSttOptions {
   fail?: FakeSttFailure;
   /** Wait before each answer or failure at finish (the stream's signal cuts it short). */
   delayMs?: number;
+  /** Interim hypotheses, one reported per write while a stream is open (as a streaming engine). */
+  partials?: string[];
 }
 
 export class FakeSpeechToText implements SpeechToText {
@@ -41,6 +43,10 @@ export class FakeSpeechToText implements SpeechToText {
 
   constructor(private readonly opts: FakeSttOptions = {}) {
     this.name = opts.name ?? 'fake';
+  }
+
+  get partials(): readonly string[] {
+    return this.opts.partials ?? [];
   }
 
   /** Streams opened and neither finished nor aborted. */
@@ -110,6 +116,8 @@ class FakeStream implements SttStream {
     if (this.result || this.aborter.signal.aborted || pcm.length === 0) return;
     this.parts.push(pcm.slice());
     this.owner.samplesWritten += pcm.length;
+    const partial = this.owner.partials[this.parts.length - 1];
+    if (partial !== undefined) this.onPartial?.(partial);
   }
 
   finish(): Promise<Transcript> {

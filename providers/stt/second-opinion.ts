@@ -104,6 +104,11 @@ class TwoReadingStream implements SttStream {
     private readonly chosen: () => Promise<Transcript>,
   ) {}
 
+  /** Every engine's interim hypotheses as they come: of the local engines, only the grammar streams them. */
+  set onPartial(report: ((text: string) => void) | undefined) {
+    for (const s of this.streams) s.onPartial = report;
+  }
+
   write(pcm: Int16Array): void {
     for (const s of this.streams) s.write(pcm);
   }

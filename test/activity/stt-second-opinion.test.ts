@@ -111,6 +111,18 @@ describe('second opinion: two engines, the clearer request kept', function () {
     await assert.rejects(open.finish());
   });
 
+  it("the streaming engine's interim hypotheses reach the listener (an end of turn is judged on them)", async () => {
+    const m = new FakeSpeechToText({ name: 'open', transcripts: ['be my deal'] });
+    const s = new FakeSpeechToText({ name: 'grammar', transcripts: ['pay my bill'], partials: ['pay', 'pay my bill'] }); // prettier-ignore
+    const stream = await new SecondOpinionSpeechToText(m, s, JUDGE).open({ sampleRate: 8000 });
+    const heard: string[] = [];
+    stream.onPartial = (text) => heard.push(text);
+    stream.write(audio.samples);
+    stream.write(audio.samples);
+    assert.deepEqual(heard, ['pay', 'pay my bill']);
+    assert.equal((await stream.finish()).text, 'pay my bill');
+  });
+
   it('a clear main reading costs the second engine nothing: its stream is dropped unread', async () => {
     const { stt, m, s } = pair("what's my balance", 'pay my bill');
     assert.equal((await streamed(stt)).provider, 'open');
