@@ -439,10 +439,7 @@ function callbackLater(state: CallState, intent: Intent, unclear: boolean): Step
 
 function onBalance(state: CallState, event: Extract<CallEvent, { kind: 'balance' }>): Step {
   if (event.purpose === 'report')
-    return say(
-      { ...state, phase: 'idle' },
-      `${balanceSentences(event)} ${PROMPTS.anythingElse}`,
-    );
+    return say({ ...state, phase: 'idle' }, `${balanceSentences(event)} ${PROMPTS.anythingElse}`);
   if (!event.openInvoice)
     return say({ ...state, phase: 'idle' }, `${PROMPTS.noOpenBill} ${PROMPTS.anythingElse}`);
   const pendingPayment = { ...event.openInvoice };
