@@ -11,6 +11,7 @@ import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answe
 import { infraUp } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { speechToTextFromEnv } from '../media-edge/edge-runtime';
+import { loadEdgeSpeechConfig } from '../media-edge/speech-config';
 import { describeItem } from '../simulator/caller-script';
 import { voicesById, type Voice } from '../testing/asr-corpus';
 import { CALLERS_WITH_A_BILL, startEdgeStack, type EdgeStack } from '../testing/edge-stack';
@@ -20,8 +21,8 @@ import { pickScenarios, type Scenario } from '../testing/scenarios';
 import { installCompactLogging } from '../workers/logging';
 import { pct } from './percentile';
 
-/** How the edges end turns (TURN_DETECTOR from the environment; the shipped fixed pause without). */
-const TURNS = process.env.TURN_DETECTOR ?? 'silence';
+/** How the edges end turns: TURN_DETECTOR from the environment, the shipped default without. */
+const TURNS = loadEdgeSpeechConfig(process.env).TURN_DETECTOR;
 
 export const STT_CONFIGS = ['pocketsphinx', 'moonshine', 'auto'] as const;
 export type SttConfig = (typeof STT_CONFIGS)[number];

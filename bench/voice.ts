@@ -22,7 +22,8 @@ import {
 import { resetDb, teardownPlatform } from '../testing/platform';
 import { pct } from './percentile';
 
-const TARGET = { p50Ms: 600, p95Ms: 800 };
+/** Five calls at once, on the shipped edge (the transcript judge). */
+const TARGET = { p50Ms: 300, p95Ms: 500 };
 // Deterministic turns; the balance first so the reply differs from the cached greeting.
 const SCRIPT = [
   "what's my balance",
@@ -32,9 +33,9 @@ const SCRIPT = [
   'how much do I owe',
 ];
 
-/** How turns end on each edge: the shipped fixed pause (the baseline), and the transcript judge. */
+/** How turns end on each edge: the fixed pause (the baseline), and the shipped transcript judge. */
 const PASSES = [
-  { name: 'fixed 400 ms pause', env: {} },
+  { name: 'fixed 400 ms pause', env: { TURN_DETECTOR: 'silence' } },
   { name: 'transcript judge', env: { TURN_DETECTOR: 'transcript' } },
 ] as const;
 
@@ -107,13 +108,13 @@ export async function runVoiceBench(opts: { calls: number; rounds: number }): Pr
     options: opts,
     passes,
     ratio,
-    target: { ...TARGET, met: base!.p50 <= TARGET.p50Ms && base!.p95 <= TARGET.p95Ms },
+    target: { ...TARGET, met: judged!.p50 <= TARGET.p50Ms && judged!.p95 <= TARGET.p95Ms },
   };
   const dir = path.join(repoRoot, 'bench', 'results', 'voice');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
   console.log(
-    `target (the shipped fixed pause) p50 ≤ ${TARGET.p50Ms} ms, p95 ≤ ${TARGET.p95Ms} ms: ${result.target.met ? 'met' : 'MISSED'}; results: bench/results/voice/latest.json`,
+    `target (the shipped transcript judge) p50 ≤ ${TARGET.p50Ms} ms, p95 ≤ ${TARGET.p95Ms} ms: ${result.target.met ? 'met' : 'MISSED'}; results: bench/results/voice/latest.json`,
   );
 }
 

@@ -26,7 +26,7 @@ const schema = z.object({
   ENDPOINT_MIN_SPEECH_MS: z.coerce.number().int().min(20).default(100),
   ENDPOINT_MAX_UTTERANCE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** What ends a turn: the fixed hangover, Smart Turn, or what was heard, asked at each pause. */
-  TURN_DETECTOR: z.enum(['silence', 'smart-turn', 'transcript']).default('silence'),
+  TURN_DETECTOR: z.enum(['silence', 'smart-turn', 'transcript']).default('transcript'),
   /** smart-turn, transcript: silence before the judge is asked. */
   TURN_PROBE_MS: z.coerce.number().int().min(20).default(200),
   /** smart-turn: the longest pause a turn the model calls unfinished is given. */

@@ -281,10 +281,13 @@ describe('Listener with a turn detector (wiring)', () => {
 });
 
 describe('caller audio from configuration', () => {
-  it('keeps WebRTC and the fixed pause by default, and builds Silero, Smart Turn or the transcript judge when asked', async () => {
+  it('keeps WebRTC and the transcript judge by default, and builds Silero, Smart Turn or the fixed pause when asked', async () => {
     const log = () => undefined;
     const defaults = callerAudioFromConfig(loadEdgeSpeechConfig({}), log);
-    assert.equal(defaults.turns, undefined);
+    assert.ok(defaults.turns?.judge instanceof TranscriptTurn);
+    assert.equal(defaults.turns.probeMs, 200);
+    const fixed = callerAudioFromConfig(loadEdgeSpeechConfig({ TURN_DETECTOR: 'silence' }), log);
+    assert.equal(fixed.turns, undefined);
     const webrtc = await defaults.createVad();
     assert.ok(!(webrtc instanceof VadWithBackup));
     webrtc.close();
@@ -295,8 +298,6 @@ describe('caller audio from configuration', () => {
     assert.equal(chosen.turns?.probeMs, 160);
     assert.ok(chosen.turns?.judge instanceof TurnDetector);
     assert.equal(chosen.turns.judge.threshold, 0.5);
-    const heard = callerAudioFromConfig(loadEdgeSpeechConfig({ TURN_DETECTOR: 'transcript' }), log);
-    assert.ok(heard.turns?.judge instanceof TranscriptTurn);
     const silero = await chosen.createVad();
     assert.ok(silero instanceof VadWithBackup);
     silero.close();
