@@ -30,7 +30,7 @@ import { createEphemeralDevServer } from '../infra/ephemeral-server';
 import { CallBridge } from '../media-edge/call/bridge';
 import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
-import { initialCallState, step, type CallState } from '../workflows/call-state';
+import { identifiedEvent, initialCallState, step, type CallState } from '../workflows/call-state';
 import {
   CALL_TASK_QUEUE,
   callWorkflowId,
@@ -382,8 +382,10 @@ function inProcessTurns(): (turns: number) => Promise<CallRun> {
   const acts = createCallActivities(memoryDeps());
   const threshold = DEFAULT_CALL_CONFIG.confidenceThreshold;
   return async (turns) => {
-    const { account, ...customer } = (await acts.identifyCaller(CALLER.phone))!;
-    let state: CallState = step(initialCallState(), { kind: 'identified', customer, ...(account && { account }) }).state; // prettier-ignore
+    let state: CallState = step(
+      initialCallState(),
+      identifiedEvent(await acts.identifyCaller(CALLER.phone)),
+    ).state;
     const timed: Timed[] = [];
     for (let t = 0; t < turns; t++) {
       const start = performance.now();

@@ -198,6 +198,19 @@ const billSentence = (p: { amountCents: number; dueDate: string }): string =>
 const confirmQuestion = (p: { amountCents: number; dueDate: string }): string =>
   `${billSentence(p)} ${PROMPTS.payNow}`;
 
+/** The `identified` event for whom the CRM found, their account (read with them) kept apart. */
+export function identifiedEvent(
+  who: { id: string; name: string; account?: BalanceView } | undefined,
+  crmUnavailable = false,
+): CallEvent {
+  return {
+    kind: 'identified',
+    ...(who && { customer: { id: who.id, name: who.name } }),
+    ...(who?.account && { account: who.account }),
+    ...(crmUnavailable && { crmUnavailable }),
+  };
+}
+
 export function step(state: CallState, event: CallEvent): Step {
   const next = stepOnce(state, event);
   // Remembered for the caller's answer, across a "say it again": a plain no to "anything

@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { edgeHost, identify } from './activity-proxies';
-import { step } from './call-state';
+import { identifiedEvent, step } from './call-state';
 import { Conversation } from './call/conversation';
 import { EventOutbox } from './call/event-outbox';
 import { finishCall } from './call/finalization';
@@ -158,12 +158,7 @@ export async function callWorkflow(input: CallInput): Promise<CallResult> {
       crmUnavailable = true;
     }
     if (customer) upsertSearchAttributes([{ key: SA_CUSTOMER_ID, value: customer.id }]);
-    const greeted = step(convo.state, {
-      kind: 'identified',
-      ...(customer && { customer: { id: customer.id, name: customer.name } }),
-      ...(customer?.account && { account: customer.account }),
-      ...(crmUnavailable && { crmUnavailable }),
-    });
+    const greeted = step(convo.state, identifiedEvent(customer, crmUnavailable));
     convo.state = greeted.state;
     convo.speak(0, greeted.say ?? '', greeted.action, 'greeting');
   }
