@@ -72,7 +72,9 @@ describe('scenario harness: scripted calls judged on what happened', function ()
   it('silence over a payment question: one re-prompt, said once however long, and the yes after it pays once', async () => {
     await resetDb(); // the demo customer's bill open again
     const [scenario] = pickScenarios(['silence-while-confirming']);
-    const run = await runScenario(stack, db, scenario!, { from: ADA, pace: 2 });
+    // Patient: a yes heard with doubt (after 40 s of silence the recognizer's score for it
+    // sits near the payment threshold) is asked once more, and the caller says it again.
+    const run = await runScenario(stack, db, scenario!, { from: ADA, pace: 2, patient: true });
     const agent = run.outcome.transcript.filter((e) => e.speaker === 'agent').map((e) => e.text);
     assert.ok(run.verdict.ok, `${run.verdict.failed.join('; ')}: ${agent.join(' | ')}`);
     // The re-prompt repeats the question: longer than an edge activity's old 10 s bound.
