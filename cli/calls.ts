@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { s3Options, S3ObjectStore } from '../providers/object-store/s3';
 import { paths, temporalNamespace, temporalUiUrl } from '../infra';
 import { shortPath } from '../infra/paths';
+import { historyDataConverter } from '../infra/payload-codec';
 import type { CallerScriptItem } from '../simulator/caller-script';
 import { placeTextCall, type TextCallReport } from '../simulator/text-call';
 import {
@@ -42,7 +43,8 @@ async function runningEdgeEnv(): Promise<NodeJS.ProcessEnv> {
 async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client) => Promise<T>) {
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
   try {
-    return await fn(new Client({ connection, namespace: env.TEMPORAL_NAMESPACE! }));
+    const dataConverter = historyDataConverter(env);
+    return await fn(new Client({ connection, namespace: env.TEMPORAL_NAMESPACE!, dataConverter }));
   } finally {
     await connection.close();
   }

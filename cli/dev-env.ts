@@ -14,8 +14,14 @@ import {
   temporalAddress,
   temporalNamespace,
 } from '../infra';
+import { newPayloadKeys } from '../infra/payload-codec';
 
-const GENERATED = ['TWILIO_AUTH_TOKEN', 'STREAM_TOKEN_SECRET'] as const;
+/** Made once, then kept: the history key above all (a new one could not read old calls). */
+const GENERATED: Record<string, () => string> = {
+  TWILIO_AUTH_TOKEN: () => randomBytes(24).toString('hex'),
+  STREAM_TOKEN_SECRET: () => randomBytes(24).toString('hex'),
+  PAYLOAD_ENCRYPTION_KEYS: () => newPayloadKeys('local-1'),
+};
 
 function devSecrets(): Record<string, string> {
   const file = path.join(stateDir(), 'dev.env');
@@ -26,9 +32,9 @@ function devSecrets(): Record<string, string> {
       if (m) kept[m[1]!] = m[2]!;
     }
   }
-  const missing = GENERATED.filter((k) => !kept[k]);
+  const missing = Object.keys(GENERATED).filter((k) => !kept[k]);
   if (missing.length) {
-    for (const k of missing) kept[k] = randomBytes(24).toString('hex');
+    for (const k of missing) kept[k] = GENERATED[k]!();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(
       file,

@@ -42,7 +42,8 @@ program
   .command('start')
   .description(
     'start the platform (Temporal, PostgreSQL, Redis, object store, Kafka), build the knowledge ' +
-      'index if missing, then the call worker, post-call worker, warehouse loader and media-edge; ' +
+      'index if missing, then the call worker, post-call worker, warehouse loader, media-edge and ' +
+      "the Web UI's history codec; " +
       'Ctrl-C stops the app and lets each process finish what it started (the platform stays up)',
   )
   .action(async () => {

@@ -3,7 +3,7 @@
 // started together and stopped together.
 import { migrate, seed } from '../providers/postgres/schema';
 import { ensureLocalKnowledgeIndex } from '../conversation/knowledge/local-index';
-import { databaseUrl, infraUp, temporalUiUrl } from '../infra';
+import { databaseUrl, historyCodecEnv, infraUp, temporalUiUrl } from '../infra';
 import { createPostgresPool } from '../infra/postgres-pool';
 import { Connection } from '@temporalio/client';
 import fs from 'node:fs';
@@ -43,7 +43,9 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
     WORKER_DEPLOYMENT_NAME: version.deploymentName,
     WORKER_BUILD_ID: version.buildId,
   };
-  say('starting the call worker, the post-call worker, the warehouse loader and the media-edge …');
+  say(
+    'starting the call worker, the post-call worker, the warehouse loader, the media-edge and the history codec …',
+  );
   const worker = startApp('worker', 'workers/call-worker.ts', workerEnv, opts.quiet, built);
   const postCall = startApp(
     'post-call',
@@ -55,12 +57,18 @@ export async function startSystem(opts: { quiet?: boolean } = {}): Promise<Runni
   const loader = startApp('warehouse', 'workers/warehouse-loader.ts', env, opts.quiet, built);
   const edgeEnv = { LOG_LEVEL: 'warn', ...env };
   const edge = startApp('edge', 'media-edge/main.ts', edgeEnv, opts.quiet, built);
-  const apps = [worker, postCall, loader, edge];
+  // The Web UI's codec, so the encrypted history reads as text there.
+  const codecEnv = { ...env, ...historyCodecEnv() };
+  const codec = startApp('history-codec', 'workers/history-codec.ts', codecEnv, opts.quiet, built);
+  const apps = [worker, postCall, loader, edge, codec];
   try {
     await Promise.all([polling(worker), polling(postCall)]);
     await makeCurrent(env, version);
     say(`new calls run on build ${version.buildId} of ${version.deploymentName}, pinned to it`);
     await waitReady(edge, async () => (await fetch(`${env.EDGE_PUBLIC_URL}/healthz`)).ok);
+    const codecUrl = `http://${codecEnv.HISTORY_CODEC_HOST}:${codecEnv.HISTORY_CODEC_PORT}/decode`;
+    const empty = { method: 'POST', body: '{"payloads":[]}', headers: { 'content-type': 'application/json' } }; // prettier-ignore
+    await waitReady(codec, async () => (await fetch(codecUrl, empty)).ok);
   } catch (err) {
     await stopApps(apps, { say });
     throw err;

@@ -73,6 +73,17 @@ export function temporalUiUrl(): string {
   return `http://${host}:${uiPort}`;
 }
 
+/** The Web UI's remote codec (workers/history-codec.ts), on loopback beside the UI. */
+export function historyCodecEnv(): NodeJS.ProcessEnv {
+  const { host, uiPort, codecPort } = endpoints().temporal;
+  const origins = [`http://${host}:${uiPort}`, `http://localhost:${uiPort}`];
+  return {
+    HISTORY_CODEC_HOST: host,
+    HISTORY_CODEC_PORT: String(codecPort),
+    HISTORY_CODEC_ORIGINS: origins.join(','),
+  };
+}
+
 export function temporalNamespace(): string {
   return loadTemporalConfig().namespace;
 }

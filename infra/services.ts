@@ -22,6 +22,7 @@ export function endpoints() {
       host: devServer.ip,
       port: envPort('TEMPORAL_PORT', devServer.port),
       uiPort: envPort('TEMPORAL_UI_PORT', devServer.uiPort),
+      codecPort: envPort('HISTORY_CODEC_PORT', devServer.uiCodecPort),
     },
     postgres: { host: '127.0.0.1', port: envPort('PGPORT_SWITCHBOARD', 5433) },
     redis: { host: '127.0.0.1', port: envPort('REDIS_PORT', 6380) },
@@ -93,13 +94,14 @@ export function serviceInfo(name: ServiceName): ServiceInfo {
 }
 
 export function temporalSpec(temporalExe: string, cfg: TemporalConfig): ServiceSpec {
-  const { host, port, uiPort } = endpoints().temporal;
+  const { host, port, uiPort, codecPort } = endpoints().temporal;
   return {
     ...serviceInfo('temporal'),
     command: temporalExe,
     args: [
       ...['server', 'start-dev', '--ip', host, '--port', String(port)],
       ...['--ui-port', String(uiPort), '--ui-disable-news-fetch'],
+      ...['--ui-codec-endpoint', `http://${host}:${codecPort}`],
       ...['--db-filename', paths().temporalDb, '--log-level', 'warn'],
       ...devServerFlags(cfg),
     ],

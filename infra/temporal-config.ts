@@ -38,6 +38,8 @@ const schema = z.strictObject({
       ip: z.string().default('127.0.0.1'),
       port: port.default(7233),
       uiPort: port.default(8233),
+      /** The Web UI decrypts history through the history codec on this port. */
+      uiCodecPort: port.default(8234),
       dynamicConfig: z.record(z.string(), z.json()).default({}),
     })
     .prefault({}),

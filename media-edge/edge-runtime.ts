@@ -220,6 +220,8 @@ export async function createEdgeRuntime(opts: {
     connection: opts.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.hostTaskQueue,
+    // The client's: what the workflows send the edge's activities is encrypted the same way.
+    dataConverter: opts.client.options.dataConverter,
     activities: createEdgeActivities(calls, opts.answerer),
   });
   return {

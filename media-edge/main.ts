@@ -16,6 +16,7 @@ import { kafkaEnvFields } from '../providers/events/kafka-env';
 import { parseEnvConfig } from '../providers/env-config';
 import { telephonyFromEnv } from '../providers/telephony/select';
 import { z } from 'zod';
+import { historyDataConverter } from '../infra/payload-codec';
 import { loadEdgeConfig } from './config';
 import { deskFromEnv } from './desk/desk-setup';
 import { createEdgeRuntime } from './edge-runtime';
@@ -32,10 +33,15 @@ async function main(): Promise<void> {
   });
   const config = loadEdgeConfig();
   const speech = loadEdgeSpeechConfig();
+  const dataConverter = historyDataConverter(); // no keys: refused before anything connects
   installCompactLogging('WARN');
   const connection = await Connection.connect({ address: config.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const temporalClient = new Client({ connection, namespace: config.temporal.namespace });
+  const temporalClient = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter,
+  });
   const policy = healthPolicyFromEnv();
   const health = sharedProviderHealth(speech.REDIS_URL, {
     policy,

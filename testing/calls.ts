@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { decryptPayloadsIn, payloadCodecFromEnv } from '../infra/payload-codec';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
@@ -95,7 +96,8 @@ export async function maybeRecordHistory(
   name: string,
 ): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  // Decrypted: a recorded history replays with or without the key.
+  const history = await decryptedHistory(env.client.workflow.getHandle(workflowId));
   fs.writeFileSync(
     path.join(__dirname, '..', 'test', 'histories', `${name}.json`),
     historyToJSON(history),
@@ -126,24 +128,31 @@ export const postCallResult = (client: Client, callSid: string) =>
 
 type History = Parameters<typeof historyToJSON>[0];
 
+/** A run's history with its payloads decrypted: what the call put there, as tests read it. */
+export async function decryptedHistory(handle: {
+  fetchHistory(): Promise<History>;
+}): Promise<History> {
+  return decryptPayloadsIn(await handle.fetchHistory(), payloadCodecFromEnv());
+}
+
 /** Every run of a workflow, first to last: a call that continued as new has several. */
 export async function runHistories(client: Client, workflowId: string): Promise<History[]> {
-  const latest = await client.workflow.getHandle(workflowId).fetchHistory();
+  const latest = await decryptedHistory(client.workflow.getHandle(workflowId));
   const started = latest.events?.[0]?.workflowExecutionStartedEventAttributes;
   const runs: History[] = [];
   for (let runId = started?.firstExecutionRunId; runId;) {
-    const run = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const run = await decryptedHistory(client.workflow.getHandle(workflowId, runId));
     runs.push(run);
     runId = run.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
   }
   return runs.length ? runs : [latest];
 }
 
-/** Every payload of a call's history, decoded to text: what the Web UI would show. */
+/** Every payload of a call's history, decrypted and decoded to text. */
 export async function historyPayloadText(handle: {
   fetchHistory(): Promise<History>;
 }): Promise<string> {
-  return payloadText(await handle.fetchHistory());
+  return payloadText(await decryptedHistory(handle));
 }
 
 /** The payloads of one run's history, decoded to text. */

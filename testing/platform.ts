@@ -6,12 +6,16 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { Pool } from 'pg';
 import { databaseUrl, ensureTemporalBinaries, loadTemporalConfig } from '../infra';
 import { createEphemeralDevServer } from '../infra/ephemeral-server';
+import { ensureRunPayloadKeys, historyDataConverter } from '../infra/payload-codec';
 import { seed, migrate } from '../providers/postgres/schema';
 import { workflowsPath } from '../workers/workflow-code';
 import { quietBundleLogger } from '../workers/logging';
 
 /** Small, so a test call of a dozen turns continues-as-new (every test runs with it). */
 export const TEST_SUGGEST_CONTINUE_AS_NEW = 80;
+
+// Tests and benchmarks encrypt history as production does.
+ensureRunPayloadKeys();
 
 let local: Promise<TestWorkflowEnvironment> | undefined;
 let timeSkipping: Promise<TestWorkflowEnvironment> | undefined;
@@ -39,6 +43,7 @@ export function freshTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return (async () => {
     const { testServer } = await ensureTemporalBinaries();
     const env = await TestWorkflowEnvironment.createTimeSkipping({
+      client: { dataConverter: historyDataConverter() },
       server: { executable: { type: 'existing-path', path: testServer } },
     });
     // The Java test server takes no start flags: register temporal.yaml's attributes by API.

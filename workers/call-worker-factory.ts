@@ -1,5 +1,6 @@
 // Builds the call worker from its parts, so the process entry, tests and the benchmark
 // run the same worker with different adapters.
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createAnswerActivities } from '../activities/answer-activities';
 import { createCallActivities, type CallActivityDeps } from '../activities/call-activities';
@@ -12,6 +13,7 @@ import { createTelephonyActivities } from '../activities/telephony-activities';
 import { FallbackTelephony } from '../providers/telephony/fallback';
 import type { Telephony } from '../providers/telephony/port';
 import { CALL_TASK_QUEUE } from '../contracts/call';
+import { historyDataConverter } from '../infra/payload-codec';
 import { BackgroundPublisher } from '../providers/health/background-publisher';
 import { callRetryInterceptors } from './call-retries';
 import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
@@ -32,6 +34,8 @@ export interface CallWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Run as this version of a Worker Deployment, calls pinned to it (default: unversioned). */
   deployment?: WorkerDeploymentVersion;
+  /** Default: history encrypted with PAYLOAD_ENCRYPTION_KEYS. */
+  dataConverter?: DataConverter;
 }
 
 const unconfiguredTelephony = new FallbackTelephony([
@@ -45,6 +49,7 @@ export function createCallWorker(opts: CallWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? CALL_TASK_QUEUE,
+    dataConverter: opts.dataConverter ?? historyDataConverter(),
     ...workflowCode(opts.workflowBundle),
     ...versioningOptions(opts.deployment),
     interceptors: { activity: [callRetryInterceptors((e) => retries.enqueue(e))] },

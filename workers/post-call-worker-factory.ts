@@ -1,12 +1,14 @@
 // Builds the post-call worker from its parts, so the process entry and tests run the same
 // worker with different adapters. It polls its own queue: batch work (minutes of audio,
 // summaries) never competes with live calls for the call worker's slots.
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import {
   createPostCallActivities,
   type PostCallActivityDeps,
 } from '../activities/post-call-activities';
 import { POST_CALL_TASK_QUEUE } from '../contracts/post-call';
+import { historyDataConverter } from '../infra/payload-codec';
 import { versioningOptions, type WorkerDeploymentVersion } from './versioning';
 import { workflowCode } from './workflow-code';
 
@@ -21,6 +23,8 @@ export interface PostCallWorkerOptions {
   maxConcurrentActivities?: number;
   /** Run as this version of a Worker Deployment, runs pinned to it (default: unversioned). */
   deployment?: WorkerDeploymentVersion;
+  /** Default: history encrypted with PAYLOAD_ENCRYPTION_KEYS. */
+  dataConverter?: DataConverter;
 }
 
 export function createPostCallWorker(opts: PostCallWorkerOptions): Promise<Worker> {
@@ -28,6 +32,7 @@ export function createPostCallWorker(opts: PostCallWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? POST_CALL_TASK_QUEUE,
+    dataConverter: opts.dataConverter ?? historyDataConverter(),
     ...workflowCode(opts.workflowBundle),
     ...versioningOptions(opts.deployment),
     activities: createPostCallActivities(opts.deps),

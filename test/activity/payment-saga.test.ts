@@ -96,6 +96,7 @@ describe('payment saga: every failure point ends in a whole payment or none', fu
     const bundle = await sagaWorkflowBundle(tmp);
     worker = await Worker.create({
       connection: env.nativeConnection,
+      dataConverter: env.client.options.dataConverter,
       namespace: env.namespace ?? 'default',
       taskQueue: TASK_QUEUE,
       workflowBundle: { code: bundle.code },

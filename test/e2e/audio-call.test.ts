@@ -7,7 +7,7 @@ import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { localObjectStore } from '../../testing/object-store';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
-import { ADA, testEvents } from '../../testing/calls';
+import { decryptedHistory, ADA, testEvents } from '../../testing/calls';
 import { Collector } from '../../testing/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../../testing/platform';
@@ -206,7 +206,7 @@ describe('audio calls end to end (real audio, local speech engines)', function (
   /** The utterances the edge sent, as the call's history holds them. */
   async function utterancesOf(workflowId: string): Promise<Utterance[]> {
     const { client } = await localEnv();
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await decryptedHistory(client.workflow.getHandle(workflowId));
     return (history.events ?? [])
       .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
       .filter((r) => r?.input?.name === 'utterance')

@@ -22,7 +22,7 @@ import { migrate, seed } from '../../providers/postgres/schema';
 import { databaseUrl } from '../../infra';
 import { postgresDeps } from '../../workers/postgres-deps';
 import { transcriptQuery, type CallResult, type Reply } from '../../contracts/call';
-import { callWorker, startCall } from '../../testing/calls';
+import { decryptedHistory, callWorker, startCall } from '../../testing/calls';
 import { localEnv, testDb, workflowBundle } from '../../testing/platform';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'crash-worker.ts');
@@ -192,7 +192,7 @@ describe('crash: a call survives its worker process being killed', function () {
 
   /** The payInvoice activity as history saw it: how often it was scheduled, its last attempt and its result. */
   async function paymentActivity(handle: WorkflowHandle) {
-    const events: HistoryEvent[] = (await handle.fetchHistory()).events ?? [];
+    const events: HistoryEvent[] = (await decryptedHistory(handle)).events ?? [];
     assert.equal(
       events.filter((e) => e.workflowExecutionContinuedAsNewEventAttributes).length,
       0,

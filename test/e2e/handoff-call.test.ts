@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { callbackWorkflowId, NO_AGENT_CALLBACK } from '../../contracts/call';
 import { PROMPTS } from '../../workflows/call-state';
-import { historyPayloadText } from '../../testing/calls';
+import { decryptedHistory, historyPayloadText } from '../../testing/calls';
 import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { localEnv, resetDb } from '../../testing/platform';
 
@@ -49,7 +49,7 @@ describe('hand-off on an audio call (real edge, transfer refused)', function () 
     assert.ok(payloads.includes(PROMPTS.agent), 'the transfer line was the reply');
     // The edge said the no-agent line after the transfer line: the session was still there.
     assert.ok(payloads.includes(NO_AGENT_CALLBACK), 'the no-agent line was asked for');
-    const events = (await handle.fetchHistory()).events ?? [];
+    const events = (await decryptedHistory(handle)).events ?? [];
     const outcome = (type: string) => {
       const scheduled = events.find(
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type,

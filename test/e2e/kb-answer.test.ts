@@ -11,7 +11,13 @@ import { NOT_CONFIDENT } from '../../conversation/safety/grounding';
 import { repoRoot } from '../../infra/paths';
 import { PROMPTS } from '../../workflows/call-state';
 import { callStatusSignal, transcriptQuery, type TranscriptEntry } from '../../contracts/call';
-import { ADA, historyPayloadText, maybeRecordHistory, startCall } from '../../testing/calls';
+import {
+  decryptedHistory,
+  ADA,
+  historyPayloadText,
+  maybeRecordHistory,
+  startCall,
+} from '../../testing/calls';
 import { callStack, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
 import { localEnv, resetDb } from '../../testing/platform';
 
@@ -111,7 +117,7 @@ describe('knowledge-base answers end to end (local stack)', function () {
     const handle = client.workflow.getHandle(report.workflowId);
     const line = answerLine(await handle.query(transcriptQuery));
     assert.ok(line?.answer, 'no answer in the transcript');
-    const history = await handle.fetchHistory();
+    const history = await decryptedHistory(handle);
     const scheduled = history.events?.find(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'answerOnCall',
     );

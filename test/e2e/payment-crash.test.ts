@@ -94,6 +94,7 @@ describe('payment crash: a saga survives its worker process being killed between
   async function startWorker(): Promise<void> {
     const worker = await Worker.create({
       connection: env.nativeConnection,
+      dataConverter: env.client.options.dataConverter,
       namespace: env.namespace ?? 'default',
       taskQueue: TASK_QUEUE,
       workflowBundle: { code: bundle.code },

@@ -15,6 +15,7 @@ import pino from 'pino';
 import { defaultPayloadConverter } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalBinaries } from '../../infra';
+import { historyDataConverter } from '../../infra/payload-codec';
 import { LocalTts } from '../../providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/twilio/media-stream';
@@ -40,6 +41,7 @@ import {
   type AudioCallOptions,
   type AudioCallReport,
 } from '../../simulator/twilio-caller';
+import { decryptedHistory } from '../../testing/calls';
 
 const AUTH_TOKEN = 'twilio-caller-test-auth-token-0a1b2c3d';
 const SECRET = 'twilio-caller-stream-token-secret-0123456789';
@@ -206,7 +208,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
     });
 
   const statusSignals = async (report: AudioCallReport): Promise<unknown[]> => {
-    const history = await env.client.workflow.getHandle(report.workflowId).fetchHistory();
+    const history = await decryptedHistory(env.client.workflow.getHandle(report.workflowId));
     return (history.events ?? [])
       .map((e) => e.workflowExecutionSignaledEventAttributes)
       .filter((a) => a?.signalName === 'callStatus')
@@ -220,6 +222,7 @@ describe('caller simulator (Twilio side, real audio, real edge plugins)', functi
     }
     transcriber = await createAgentTranscriber([GREETING, BALANCE, CONFIRMED, LONG, OKAY]);
     env = await TestWorkflowEnvironment.createLocal({
+      client: { dataConverter: historyDataConverter() },
       server: {
         executable: { type: 'existing-path', path: (await ensureTemporalBinaries()).temporal },
         namespace: NAMESPACE,

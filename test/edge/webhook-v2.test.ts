@@ -17,6 +17,7 @@ import {
   type SignedPostOptions,
 } from '../helpers/twilio-webhooks';
 import pino from 'pino';
+import { decryptedHistory } from '../../testing/calls';
 
 const AUTH_TOKEN = 'test-auth-token-v2-1a2b3c4d5e6f7a8b9c0d';
 const SECRET = 'stream-token-secret-for-v2-tests-0123456789';
@@ -73,7 +74,7 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
   });
 
   async function startedInput(callSid: string): Promise<CallInput> {
-    const history = await env.client.workflow.getHandle(callWorkflowId(callSid)).fetchHistory();
+    const history = await decryptedHistory(env.client.workflow.getHandle(callWorkflowId(callSid)));
     const payload =
       history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
     assert.ok(payload, 'no workflow input');
@@ -178,7 +179,9 @@ describe('media-edge webhooks v2 beside v1 (Temporal dev server)', function () {
       assert.equal(res.statusCode, 200, res.body);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.deepEqual(res.json(), { accepted: true, callSid, callStatus: 'completed' });
-      const history = await env.client.workflow.getHandle(callWorkflowId(callSid)).fetchHistory();
+      const history = await decryptedHistory(
+        env.client.workflow.getHandle(callWorkflowId(callSid)),
+      );
       const signal = history.events?.find(
         (e) => e.workflowExecutionSignaledEventAttributes,
       )?.workflowExecutionSignaledEventAttributes;

@@ -20,6 +20,7 @@ import {
   type SignedPostOptions as PostOptions,
 } from '../helpers/twilio-webhooks';
 import { linesSink } from '../../testing/log-sink';
+import { decryptedHistory } from '../../testing/calls';
 
 const AUTH_TOKEN = 'test-auth-token-9f8e7d6c5b4a39281706';
 const SECRET = 'stream-token-secret-for-tests-only-0123456789';
@@ -120,7 +121,7 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
       assert.equal(description.taskQueue, 'switchboard-calls');
       assert.equal(description.typedSearchAttributes.get(SA_CALLER_NUMBER), FROM);
 
-      const history = await handle.fetchHistory();
+      const history = await decryptedHistory(handle);
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
       const payload = started?.input?.payloads?.[0];
       assert.ok(payload);
@@ -220,7 +221,9 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
       const res = await status(app, callSid, 'completed');
       assert.equal(res.statusCode, 200, res.body);
 
-      const history = await env.client.workflow.getHandle(callWorkflowId(callSid)).fetchHistory();
+      const history = await decryptedHistory(
+        env.client.workflow.getHandle(callWorkflowId(callSid)),
+      );
       const signals = (history.events ?? [])
         .map((e) => e.workflowExecutionSignaledEventAttributes)
         .filter((a) => a?.signalName === 'callStatus');

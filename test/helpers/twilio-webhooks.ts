@@ -11,6 +11,7 @@ import {
   SA_TURN_COUNT,
 } from '../../contracts/call';
 import { ensureTemporalBinaries } from '../../infra';
+import { historyDataConverter } from '../../infra/payload-codec';
 
 /**
  * Its own server: webhook tests start calls with no worker, which must not reach other
@@ -18,6 +19,7 @@ import { ensureTemporalBinaries } from '../../infra';
  */
 export async function workerlessTemporal(namespace: string): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
+    client: { dataConverter: historyDataConverter() },
     server: {
       executable: { type: 'existing-path', path: (await ensureTemporalBinaries()).temporal },
       namespace,

@@ -28,7 +28,7 @@ import { silentLog } from '../../infra/paths';
 import { FakeEventBus } from '../../providers/events/fake';
 import { createCallWorker } from '../../workers/call-worker-factory';
 import { callStatusSignal, transcriptQuery, type Reply } from '../../contracts/call';
-import { postgresTestDeps, startCall } from '../../testing/calls';
+import { decryptedHistory, postgresTestDeps, startCall } from '../../testing/calls';
 import { localEnv, resetDb, workflowBundle } from '../../testing/platform';
 import { CASES, type RedTeamCase } from './cases';
 import { lexicalRetriever, PLAN_NAMES } from './knowledge';
@@ -338,7 +338,7 @@ describe('red team: whole calls (Temporal + PostgreSQL)', function () {
       // What the caller heard.
       for (const r of replies) assertSafeToSay(kase, r.text);
       // Zero sensitive values in history, transcript or logs; the redaction is visible.
-      const history = readableHistory(historyToJSON(await handle.fetchHistory()));
+      const history = readableHistory(historyToJSON(await decryptedHistory(handle)));
       assertNoSecrets(kase, 'the workflow history', history);
       assertNoSecrets(kase, 'the transcript', JSON.stringify(transcript));
       assertNoSecrets(kase, 'the logs', logs.join(''));

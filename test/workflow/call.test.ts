@@ -4,6 +4,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
+import { ENCRYPTED_ENCODING } from '../../infra/payload-codec';
 import { PROMPTS } from '../../workflows/call-state';
 import {
   bargeInSignal,
@@ -18,9 +19,11 @@ import {
   type CallResult,
 } from '../../contracts/call';
 import {
+  ADA,
   UNKNOWN,
   callWorker,
   historyPayloadText,
+  payloadText,
   testEvents,
   maybeRecordHistory,
   newCallSid,
@@ -74,6 +77,21 @@ describe('callWorkflow on a real Temporal dev server', function () {
       ['cus_ada', 'resolved', 2, ['check_balance', 'goodbye']],
     );
     await maybeRecordHistory(env, handle.workflowId, 'balance-call');
+  });
+
+  it("history on the server is ciphertext: the caller's name, number and balance only after decryption", async () => {
+    const { bridge, handle } = await startCall(env.client);
+    await bridge.streamStarted();
+    await bridge.utterance("what's my balance");
+    await bridge.utterance('goodbye');
+    await handle.result();
+    const stored = payloadText(await handle.fetchHistory());
+    const readable = await historyPayloadText(handle);
+    for (const personal of ['Ada', ADA, '42 dollars and 50 cents'])
+      assert.ok(readable.includes(personal) && !stored.includes(personal), personal);
+    const { events } = await handle.fetchHistory();
+    const started = events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    assert.equal(Buffer.from(started?.metadata?.encoding ?? []).toString(), ENCRYPTED_ENCODING);
   });
 
   it("a call's events: every transcript line once and in order, one metrics event per turn, the call's end last", async () => {

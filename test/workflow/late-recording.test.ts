@@ -37,6 +37,7 @@ describe('late recordings: recording-<CallSid>', function () {
     workers = [
       await Worker.create({
         connection: env.nativeConnection,
+        dataConverter: env.client.options.dataConverter,
         namespace: env.namespace ?? 'default',
         taskQueue: CRM_QUEUE,
         activities: {

@@ -39,7 +39,7 @@ import { createPostCallWorker } from '../../workers/post-call-worker-factory';
 import { Collector } from '../../testing/event-fixtures';
 import { DeepgramPrerecordedReplayServer } from '../fixtures/deepgram/prerecorded-replay-server';
 import { localEnv, workflowBundle } from '../../testing/platform';
-import { maybeRecordHistory } from '../../testing/calls';
+import { decryptedHistory, maybeRecordHistory } from '../../testing/calls';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';
 
 const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
@@ -325,7 +325,7 @@ describe('postCallWorkflow (real Temporal, S3 store, Kafka)', function () {
     ]);
 
     // Only the transcript's key went into history, never its text.
-    const history = JSON.stringify(await handle.fetchHistory(), payloadText);
+    const history = JSON.stringify(await decryptedHistory(handle), payloadText);
     assert.ok(history.includes(transcriptKey(callSid)));
     assert.ok(!/talk to an agent|anything else/i.test(history), 'transcript text in history');
 

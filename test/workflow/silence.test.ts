@@ -88,6 +88,7 @@ describe('silence on a call whose audio is on an edge host', () => {
     const queue = `media-edge.test-${Date.now()}`;
     const edge = await Worker.create({
       connection: env.nativeConnection,
+      dataConverter: env.client.options.dataConverter,
       namespace: env.namespace ?? 'default',
       taskQueue: queue,
       activities: createEdgeActivities({
