@@ -18,6 +18,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const PORTS = {
   TEMPORAL_PORT: 17233,
   TEMPORAL_UI_PORT: 18233,
+  HISTORY_CODEC_PORT: 18234,
   PGPORT_SWITCHBOARD: 15433,
   REDIS_PORT: 16380,
   OBJECT_STORE_PORT: 29100,
@@ -26,9 +27,10 @@ const PORTS = {
   EDGE_PORT: 18080,
 };
 
-/** What the suite's own environment may carry that would point the demo at other servers. */
+/** What the suite's own environment may carry that would point the demo at other servers (or
+ * hand it the suite's history key instead of the one it must make itself). */
 const INHERITED =
-  /^(TEMPORAL_|DATABASE_URL|REDIS_URL|S3_|EDGE_|KAFKA_|PG|OBJECT_STORE|VECTOR_|LLM_)/;
+  /^(TEMPORAL_|DATABASE_URL|REDIS_URL|S3_|EDGE_|KAFKA_|PG|OBJECT_STORE|VECTOR_|LLM_|PAYLOAD_|HISTORY_)/;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
