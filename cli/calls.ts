@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { s3Options, S3ObjectStore } from '../providers/object-store/s3';
 import { paths, temporalNamespace, temporalUiUrl } from '../infra';
 import { shortPath } from '../infra/paths';
+import { callerNumberQuery } from '../infra/caller-index';
 import { historyDataConverter } from '../infra/payload-codec';
 import type { CallerScriptItem } from '../simulator/caller-script';
 import { placeTextCall, type TextCallReport } from '../simulator/text-call';
@@ -48,6 +49,22 @@ async function withClient<T>(env: NodeJS.ProcessEnv, fn: (client: Client) => Pro
   } finally {
     await connection.close();
   }
+}
+
+/** `./switchboard find --from <number>`: the calls from a number, through its keyed index. */
+export async function findCalls(from: string): Promise<void> {
+  const env = localEnv();
+  const query = `WorkflowType = 'callWorkflow' AND ${callerNumberQuery(from.trim(), env)}`;
+  console.log(`[find] ${query}`);
+  await withClient(env, async (client) => {
+    let found = 0;
+    for await (const info of client.workflow.list({ query })) {
+      found++;
+      const when = info.startTime.toISOString().replace('T', ' ').slice(0, 19);
+      console.log(`${info.workflowId}  ${info.status.name.toLowerCase()}  started ${when}  ${workflowUiUrl(info.workflowId, info.runId)}`); // prettier-ignore
+    }
+    console.log(found ? `[find] ${found} run(s)` : `[find] no calls from ${from.trim()}`);
+  });
 }
 
 export interface CallFlags {

@@ -13,7 +13,7 @@ import { infraUp, temporalNamespace, temporalUiUrl } from '../infra';
 import { repoRoot } from '../infra/paths';
 import { checkCallSid } from '../simulator/call-sid';
 import { parseCallerScript } from '../simulator/caller-script';
-import { audioCall, demoDir, textCall } from './calls';
+import { audioCall, demoDir, findCalls, textCall } from './calls';
 import { startSystem } from './system';
 import { runTests } from './test-runner';
 
@@ -112,6 +112,17 @@ program
       ...(o.transcribe && { transcribe: true }),
       ...(o.record && { record: o.record }),
     }).catch(fail);
+  });
+
+program
+  .command('find')
+  .description(
+    "list the calls from a caller's number (Temporal holds a keyed hash of it, not the number)",
+  )
+  .requiredOption('--from <number>', 'the number as Twilio sends it, e.g. +15550100001')
+  .action(async (o: { from: string }) => {
+    if (!o.from.trim()) fail('--from needs a number, e.g. +15550100001');
+    await findCalls(o.from).catch(fail);
   });
 
 function checkOrFail(sid: string): string {

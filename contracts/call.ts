@@ -463,7 +463,10 @@ export const endCallUpdate = defineUpdate<DeskHandoffView, [DeskAgent]>('endCall
 export const utteranceUpdateId = (turnId: number): string => `turn-${turnId}`;
 
 // Search attributes for ops (declared in temporal.yaml; names are part of the contract).
+/** A keyed hash of the caller's number (infra/caller-index.ts), never the number. */
 export const SA_CALLER_NUMBER = defineSearchAttributeKey('CallerNumber', 'KEYWORD');
+/** The call's memo key for the caller's number: encrypted with the rest of the history. */
+export const CALLER_MEMO = 'caller';
 export const SA_CUSTOMER_ID = defineSearchAttributeKey('CustomerId', 'KEYWORD');
 export const SA_LAST_INTENT = defineSearchAttributeKey('LastIntent', 'KEYWORD');
 export const SA_DISPOSITION = defineSearchAttributeKey('Disposition', 'KEYWORD');

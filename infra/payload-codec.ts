@@ -109,13 +109,16 @@ export class EncryptingPayloadCodec implements PayloadCodec {
   }
 }
 
-/** The codec from the environment; a clear error when the keys are missing or malformed. */
-export function payloadCodecFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptingPayloadCodec {
+/** The keys from the environment; a clear error when they are missing or malformed. */
+export function payloadKeysFromEnv(env: NodeJS.ProcessEnv = process.env): PayloadKey[] {
   const spec = env.PAYLOAD_ENCRYPTION_KEYS;
   if (!spec)
     throw new Error(`${ENV} is not set: the keys that encrypt call data in Temporal history (${FORMAT})`); // prettier-ignore
-  return new EncryptingPayloadCodec(parsePayloadKeys(spec));
+  return parsePayloadKeys(spec);
 }
+
+export const payloadCodecFromEnv = (env: NodeJS.ProcessEnv = process.env): EncryptingPayloadCodec =>
+  new EncryptingPayloadCodec(payloadKeysFromEnv(env));
 
 /** The data converter every client and worker of the system uses. */
 export const historyDataConverter = (env: NodeJS.ProcessEnv = process.env): DataConverter => ({

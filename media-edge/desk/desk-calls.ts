@@ -7,11 +7,11 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import {
+  CALLER_MEMO,
   acceptHandoffUpdate,
   callWorkflowId,
   endCallUpdate,
   handBackUpdate,
-  SA_CALLER_NUMBER,
   SA_CUSTOMER_ID,
   SA_HUMAN_HANDOFF,
   SA_LAST_INTENT,
@@ -51,7 +51,7 @@ export interface DeskCallDetail extends DeskCallRow {
 export class DeskActionRefused extends Error {}
 
 /** What the desk reads of an execution, from a list or a describe alike. */
-type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>; // prettier-ignore
+type Execution = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes' | 'memo'>; // prettier-ignore
 
 const CALL_PREFIX = 'call-';
 const LIVE = "WorkflowType = 'callWorkflow' AND ExecutionStatus = 'Running'";
@@ -198,7 +198,8 @@ function rowOf(info: Execution, state: LiveState | undefined, now: number): Desk
   const handoff = state?.handoff;
   const status = handoff?.status ?? sa.get(SA_HUMAN_HANDOFF);
   const customer = state?.state.customer?.name ?? sa.get(SA_CUSTOMER_ID);
-  const caller = state?.caller ?? sa.get(SA_CALLER_NUMBER);
+  const memo = info.memo?.[CALLER_MEMO];
+  const caller = state?.caller ?? (typeof memo === 'string' ? memo : undefined);
   const lastIntent = sa.get(SA_LAST_INTENT);
   const startedAt = info.startTime.getTime();
   return {

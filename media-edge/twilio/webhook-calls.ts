@@ -10,11 +10,13 @@ import {
 } from '@temporalio/client';
 import {
   CALL_TASK_QUEUE,
+  CALLER_MEMO,
   SA_CALLER_NUMBER,
   callStatusSignal,
   callWorkflowId,
   type CallInput,
 } from '../../contracts/call';
+import { callerNumberIndex } from '../../infra/caller-index';
 import type { EdgeConfig } from '../config';
 import { issueStreamToken } from './stream-token';
 import { isValidTwilioSignature } from './signature';
@@ -80,7 +82,9 @@ export async function answerIncomingCall(
       workflowIdConflictPolicy: 'USE_EXISTING',
       // ...and a finished call's sid is never started again.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [{ key: SA_CALLER_NUMBER, value: input.from }],
+      // Found by number through a keyed hash; the number itself only encrypted, in the memo.
+      typedSearchAttributes: [{ key: SA_CALLER_NUMBER, value: callerNumberIndex(input.from) }],
+      memo: { [CALLER_MEMO]: input.from },
     });
     log.info({ workflowId: handle.workflowId }, `call workflow started or reached${logNote}`);
   } catch (err) {

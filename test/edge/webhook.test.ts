@@ -8,7 +8,13 @@ import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SA_CALLER_NUMBER, callWorkflowId, type CallInput } from '../../contracts/call';
+import {
+  CALLER_MEMO,
+  SA_CALLER_NUMBER,
+  callWorkflowId,
+  type CallInput,
+} from '../../contracts/call';
+import { callerNumberIndex, callerNumberQuery } from '../../infra/caller-index';
 import { loadEdgeConfig, type EdgeConfig } from '../../media-edge/config';
 import { buildEdgeServer } from '../../media-edge/server';
 import { issueStreamToken, verifyStreamToken } from '../../media-edge/twilio/stream-token';
@@ -119,7 +125,26 @@ describe('media-edge webhooks v1 (Temporal dev server)', function () {
       const description = await handle.describe();
       assert.equal(description.type, 'callWorkflow');
       assert.equal(description.taskQueue, 'switchboard-calls');
-      assert.equal(description.typedSearchAttributes.get(SA_CALLER_NUMBER), FROM);
+      // Found by number through its keyed index (under every key); the number itself only in
+      // the encrypted memo.
+      const index = description.typedSearchAttributes.get(SA_CALLER_NUMBER);
+      assert.equal(index, callerNumberIndex(FROM));
+      assert.ok(!index?.includes(FROM.slice(2)), index);
+      assert.equal(description.memo?.[CALLER_MEMO], FROM);
+      const memoBytes = description.raw.workflowExecutionInfo?.memo?.fields?.[CALLER_MEMO]?.data;
+      assert.ok(
+        !Buffer.from(memoBytes ?? [])
+          .toString('latin1')
+          .includes(FROM),
+        'memo in clear',
+      );
+      const found: string[] = [];
+      const query = `${callerNumberQuery(FROM)} AND WorkflowId = '${callWorkflowId(callSid)}'`;
+      for (let i = 0; i < 50 && !found.length; i++) {
+        for await (const info of env.client.workflow.list({ query })) found.push(info.workflowId);
+        if (!found.length) await new Promise((r) => setTimeout(r, 200)); // the index catches up
+      }
+      assert.deepEqual(found, [callWorkflowId(callSid)]);
 
       const history = await decryptedHistory(handle);
       const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
