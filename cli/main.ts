@@ -224,6 +224,7 @@ program
     'only the orchestration scenarios (one call alone, paced, saturated; or --calls N)',
   )
   .option('--frames', "only the edge's per-frame audio path vs the μ-law decode alone")
+  .option('--codec', "only the history codec: a call's payloads encrypted and back vs JSON alone")
   .option(
     '--bridge',
     "only the agent desk's WebRTC bridge in headless Chromium: first audio both ways, mouth " +
@@ -276,6 +277,11 @@ program
     if (process.argv.includes('--frames')) {
       const { runFrameBench } = await import('../bench/frames');
       await runFrameBench().catch(fail);
+      process.exit(0);
+    }
+    if (process.argv.includes('--codec')) {
+      const { runCodecBench } = await import('../bench/codec');
+      await runCodecBench().catch(fail);
       process.exit(0);
     }
     if (process.argv.includes('--bridge')) {
