@@ -14,7 +14,7 @@ import {
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { newPayloadKeys, historyDataConverter } from '../infra/payload-codec';
 import { repoRoot } from '../infra/paths';
-import { pct } from './percentile';
+import { pct, spread } from './percentile';
 
 const HISTORY = path.join(repoRoot, 'test', 'histories', 'paid-bill-account-ahead.json');
 
@@ -60,11 +60,6 @@ export async function runCodecBench(opts: { rounds?: number } = {}): Promise<voi
     withCodec.push(...(await timeEach(sealed, values, 1)));
     jsonOnly.push(...(await timeEach(plain, values, 1)));
   }
-  const row = (xs: number[]) => ({
-    p50: +pct(xs, 50).toFixed(2),
-    p95: +pct(xs, 95).toFixed(2),
-    p99: +pct(xs, 99).toFixed(2),
-  });
   const result = {
     node: process.version,
     history: path.relative(repoRoot, HISTORY),
@@ -73,8 +68,8 @@ export async function runCodecBench(opts: { rounds?: number } = {}): Promise<voi
     payloadBytesMax: Math.max(...bytes),
     roundTrips: withCodec.length,
     unit: 'µs per payload, encode + decode',
-    withCodec: row(withCodec),
-    baselineJsonOnly: row(jsonOnly),
+    withCodec: spread(withCodec),
+    baselineJsonOnly: spread(jsonOnly),
     ratioP50: +(pct(withCodec, 50) / pct(jsonOnly, 50)).toFixed(1),
     ratioP95: +(pct(withCodec, 95) / pct(jsonOnly, 95)).toFixed(1),
     measuredAt: new Date().toISOString(),

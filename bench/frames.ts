@@ -16,7 +16,7 @@ import { CallSession, type CallStream } from '../media-edge/call/session';
 import type { RecordingSink } from '../media-edge/call/recording-spool';
 import { createVad } from '../media-edge/audio/vad';
 import { concatPcm, silence, speak } from '../testing/speech-audio';
-import { pct } from './percentile';
+import { pct, spread } from './percentile';
 
 const LINES = [
   "what's my balance",
@@ -83,18 +83,13 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
   const decode = timeEach(frames, rounds, (f) => void mulawToPcm(f));
   vad.close();
 
-  const row = (xs: number[]) => ({
-    p50: +pct(xs, 50).toFixed(2),
-    p95: +pct(xs, 95).toFixed(2),
-    p99: +pct(xs, 99).toFixed(2),
-  });
   const result = {
     node: process.version,
     frames: path_.length,
     audioSeconds: (frames.length * 20 * rounds) / 1000,
     unit: 'µs per 20 ms frame',
-    framePath: row(path_),
-    baselineDecodeOnly: row(decode),
+    framePath: spread(path_),
+    baselineDecodeOnly: spread(decode),
     ratioP50: +(pct(path_, 50) / pct(decode, 50)).toFixed(1),
     ratioP95: +(pct(path_, 95) / pct(decode, 95)).toFixed(1),
     measuredAt: new Date().toISOString(),
