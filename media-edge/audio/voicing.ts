@@ -15,8 +15,9 @@ const PERIODIC = 0.5;
 /** Frames quieter than this (RMS, 16-bit) are not judged: line noise, not a sound. */
 const QUIET_RMS = 100;
 
-/** prev + cur, reused: this runs for every loud frame of every call. */
+/** prev + cur and its running sums of squares, reused: this runs for every loud frame of every call. */
 let window = new Int16Array(0);
+let squares = new Float64Array(0);
 
 /**
  * Whether the frame `cur` is voiced: the best normalized autocorrelation of `prev` + `cur`
@@ -27,20 +28,19 @@ export function isVoiced(prev: Int16Array, cur: Int16Array): boolean {
   for (let i = 0; i < cur.length; i++) energy += cur[i]! * cur[i]!;
   if (Math.sqrt(energy / cur.length) < QUIET_RMS) return false;
   const n = prev.length + cur.length;
-  if (window.length !== n) window = new Int16Array(n);
+  if (window.length !== n) {
+    window = new Int16Array(n);
+    squares = new Float64Array(n + 1);
+  }
   window.set(prev);
   window.set(cur, prev.length);
+  // squares[k] = Σ window[i]² for i < k: each lag's two energies in O(1), exactly (integers).
+  for (let i = 0; i < n; i++) squares[i + 1] = squares[i]! + window[i]! * window[i]!;
   for (let lag = MIN_LAG; lag <= MAX_LAG && lag < n; lag++) {
     let xy = 0;
-    let xx = 0;
-    let yy = 0;
-    for (let i = 0; i + lag < n; i++) {
-      const a = window[i]!;
-      const b = window[i + lag]!;
-      xy += a * b;
-      xx += a * a;
-      yy += b * b;
-    }
+    for (let i = 0; i + lag < n; i++) xy += window[i]! * window[i + lag]!;
+    const xx = squares[n - lag]!;
+    const yy = squares[n]! - squares[lag]!;
     if (xx > 0 && yy > 0 && xy / Math.sqrt(xx * yy) >= PERIODIC) return true;
   }
   return false;
