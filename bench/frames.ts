@@ -1,8 +1,10 @@
 // The per-frame audio path on the edge: what CallSession.onCallerFrame does with each 20 ms
 // μ-law frame of the caller (decode, record, WebRTC VAD, endpointer, pre-roll, feeding the
 // recognizer), timed frame by frame over real synthesized speech with pauses, against the
-// μ-law decode alone in the same run. The recognizer and the workflow are stand-ins that do
-// nothing: their cost is not the frame path's. `./switchboard bench --frames`.
+// μ-law decode alone in the same run. An utterance whose voice is weighed (a yes/no answer,
+// a sound over the agent) also has each loud frame judged voiced or not: that path is timed
+// on its own. The recognizer and the workflow are stand-ins that do nothing: their cost is
+// not the frame path's. `./switchboard bench --frames`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +13,7 @@ import { splitFrames } from '../audio/frames';
 import { repoRoot } from '../infra/paths';
 import type { CallBridge } from '../media-edge/call/bridge';
 import { CallRecorder } from '../media-edge/call/recorder';
-import type { UtteranceRecognizer } from '../media-edge/call/listener';
+import { Listener, type UtteranceRecognizer } from '../media-edge/call/listener';
 import { CallSession, type CallStream } from '../media-edge/call/session';
 import type { RecordingSink } from '../media-edge/call/recording-spool';
 import { createVad } from '../media-edge/audio/vad';
@@ -77,9 +79,20 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
     track: () => undefined,
     log: () => undefined,
   });
+  // What the session's listener does for an utterance whose voice is weighed.
+  const weighing = new Listener({
+    vad,
+    recognizer: idleRecognizer,
+    recorder: new CallRecorder(),
+    onSpeaking: () => undefined,
+    onUtterance: () => undefined,
+    voiceWeighed: () => true,
+  });
   // Warm-up (JIT, the WASM VAD), then the measured rounds.
   timeEach(frames, 2, (f) => session.onCallerFrame(f));
+  timeEach(frames, 2, (f) => weighing.frame(f));
   const path_ = timeEach(frames, rounds, (f) => session.onCallerFrame(f));
+  const weighed = timeEach(frames, rounds, (f) => weighing.frame(f));
   const decode = timeEach(frames, rounds, (f) => void mulawToPcm(f));
   vad.close();
 
@@ -89,6 +102,7 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
     audioSeconds: (frames.length * 20 * rounds) / 1000,
     unit: 'µs per 20 ms frame',
     framePath: spread(path_),
+    voiceWeighed: spread(weighed),
     baselineDecodeOnly: spread(decode),
     ratioP50: +(pct(path_, 50) / pct(decode, 50)).toFixed(1),
     ratioP95: +(pct(path_, 95) / pct(decode, 95)).toFixed(1),
@@ -97,6 +111,7 @@ export async function runFrameBench(opts: { rounds?: number } = {}): Promise<voi
   console.log(
     `[bench] frame path on ${process.version}, ${result.frames} frames: ` +
       `p50 ${result.framePath.p50} / p95 ${result.framePath.p95} / p99 ${result.framePath.p99} µs; ` +
+      `voice weighed p50 ${result.voiceWeighed.p50} / p95 ${result.voiceWeighed.p95} / p99 ${result.voiceWeighed.p99} µs; ` +
       `decode alone p50 ${result.baselineDecodeOnly.p50} / p95 ${result.baselineDecodeOnly.p95} µs ` +
       `(×${result.ratioP50} / ×${result.ratioP95})`,
   );

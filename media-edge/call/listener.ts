@@ -8,7 +8,7 @@ import { FRAME_MS } from '../../audio/frames';
 import { mulawToPcm } from '../../audio/mulaw';
 import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
 import type { TurnJudge } from '../audio/turn-detector';
-import { isVoiced, voicedMs } from '../audio/voicing';
+import { VoiceCount, VoicingMeter } from '../audio/voicing';
 import type { AsrRecord } from '../../contracts/call';
 import type { TranscribeOptions } from '../../providers/stt/port';
 import type { CallRecorder } from './recorder';
@@ -38,8 +38,8 @@ export interface Utterance {
   lastVoicedAt: number;
   /** The endpointer closed the utterance. */
   endpointedAt: number;
-  /** How much of it had a voice (pitch): a cough or a crackle has next to none. */
-  voicedMs: number;
+  /** How much of it had a voice (pitch), in ms: a cough or a crackle has next to none. */
+  voicedMs(): number;
   /** It began after a reply that asked a yes/no question: it is likely the answer. */
   closedQuestion: boolean;
 }
@@ -60,6 +60,12 @@ export interface ListenerDeps {
    * speaks: such an utterance is asked of the recognizer as begun over the agent.
    */
   extraHints?: () => readonly string[];
+  /**
+   * Whether the open utterance's voice will be weighed though it answers no yes/no question
+   * (it is heard over the agent). Voice is counted frame by frame only while it will be, and
+   * otherwise only if asked for after all. Without it, always.
+   */
+  voiceWeighed?: () => boolean;
 }
 
 export interface ListenerOptions {
@@ -93,12 +99,12 @@ export class Listener {
   private readonly longUtteranceFrames: number;
   private utterance?: UtteranceRecognizer;
   private utteranceFrames = 0;
-  private utteranceVoicedMs = 0;
+  private readonly voicing = new VoicingMeter();
+  private voice?: VoiceCount;
   private utteranceAnswers = false;
   /** The open utterance: what it is expected to be, and what has been heard of it so far. */
   private utteranceHints: readonly string[] = [];
   private heard = '';
-  private lastFrame: Int16Array = new Int16Array(0);
   private speechRun = 0;
   private lastVoicedAt = 0;
   /** What the workflow expects the caller to say next (from the last reply). */
@@ -167,17 +173,20 @@ export class Listener {
         this.utterance.write(f);
       // The utterance's length counts from its speech, not from the pre-roll before it.
       this.utteranceFrames = this.preRoll.since(event.atMs).length;
-      this.utteranceVoicedMs = voicedMs(this.preRoll.since(event.atMs - FRAME_MS));
+      this.voice = new VoiceCount(this.voicing, this.preRoll.since(event.atMs - FRAME_MS));
+      if (this.voiceWeighed()) this.voice.catchUp();
     } else if (this.utterance) {
       this.utterance.write(pcm);
       this.utteranceFrames += 1;
-      if (isVoiced(this.lastFrame, pcm)) this.utteranceVoicedMs += FRAME_MS;
+      this.voice!.push(pcm);
+      if (this.voiceWeighed()) this.voice!.catchUp();
       if (this.utteranceFrames === this.longUtteranceFrames) this.deps.onLongUtterance?.();
     }
-    this.lastFrame = pcm;
     if (event?.type === 'speech_end' && this.utterance) {
       const recognizer = this.utterance;
+      const voice = this.voice!;
       this.utterance = undefined;
+      this.voice = undefined;
       // Ended before the hangover: the recognizer still gets the pause it would have heard.
       const heardMs = this.endpointer.nowMs - event.atMs;
       if (event.reason === 'silence' && heardMs < this.endpointer.hangoverMs)
@@ -186,10 +195,14 @@ export class Listener {
         recognizer,
         lastVoicedAt: this.lastVoicedAt,
         endpointedAt: performance.now(),
-        voicedMs: this.utteranceVoicedMs,
+        voicedMs: () => voice.ms(),
         closedQuestion: this.utteranceAnswers,
       });
     }
+  }
+
+  private voiceWeighed(): boolean {
+    return this.utteranceAnswers || (this.deps.voiceWeighed?.() ?? true);
   }
 
   /** What the utterance starting now is expected to be. */
@@ -207,5 +220,6 @@ export class Listener {
   end(): void {
     this.utterance?.abort();
     this.utterance = undefined;
+    this.voice = undefined;
   }
 }

@@ -162,6 +162,10 @@ export class CallSession {
         ...(falseInterruption && {
           extraHints: () => (this.speaker.isSpeaking ? BACKCHANNELS : []),
         }),
+        // Only a sound over the agent is judged by its voice (and a closed answer, always).
+        voiceWeighed: () =>
+          falseInterruption !== undefined &&
+          (this.pending !== undefined || this.speaker.isSpeaking),
       },
       { ...opts, ...(falseInterruption && { longUtteranceMs: falseInterruption.maxSpeechMs }) },
     );
@@ -330,20 +334,20 @@ export class CallSession {
     const recognizedAt = performance.now();
     if (this.ended) return;
     if (this.pending === pending) {
+      const heard = {
+        text: recognition.text,
+        confidence: recognition.confidence,
+        voicedMs: u.voicedMs(),
+      };
       const verdict = judgeInterruption(
         {
           ...recognition,
           served: recognition.record.servedBy !== undefined,
           questionAsked: pending.paused.questionAsked,
-          voicedMs: u.voicedMs,
+          voicedMs: heard.voicedMs,
         },
         this.falseInterruption!,
       );
-      const heard = {
-        text: recognition.text,
-        confidence: recognition.confidence,
-        voicedMs: u.voicedMs,
-      };
       if (verdict !== 'interruption') {
         this.deps.log(`utterance dropped: ${verdict} over the agent`, heard);
         // More sound has begun: it is judged in turn (a reply never resumes over the caller).
@@ -379,10 +383,11 @@ export class CallSession {
   private confidenceOf(u: Utterance, recognition: Recognition): number {
     const perSyllable = this.closedAnswerMsPerSyllable;
     if (!perSyllable || !u.closedQuestion || !recognition.text) return recognition.confidence;
-    const explained = voiceExplained(recognition.text, u.voicedMs, perSyllable);
+    const voiced = u.voicedMs();
+    const explained = voiceExplained(recognition.text, voiced, perSyllable);
     if (explained < 1)
       this.deps.log('answer doubted: its words explain too little of the voice', {
-        voicedMs: u.voicedMs,
+        voicedMs: voiced,
         explained: Math.round(explained * 100) / 100,
       });
     return recognition.confidence * explained;

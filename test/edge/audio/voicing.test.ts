@@ -10,8 +10,16 @@ import { promisify } from 'node:util';
 import { splitFrames } from '../../../audio/frames';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { decodeWav } from '../../../audio/wav';
-import { syllables, voicedMs, voiceExplained } from '../../../media-edge/audio/voicing';
-import { speak, type SpeakOptions } from '../../../testing/speech-audio';
+import {
+  syllables,
+  voicedMs,
+  voiceExplained,
+  VoicingMeter,
+} from '../../../media-edge/audio/voicing';
+import { createVad } from '../../../media-edge/audio/vad';
+import { Listener, type Utterance } from '../../../media-edge/call/listener';
+import { CallRecorder } from '../../../media-edge/call/recorder';
+import { concatPcm, silence, speak, type SpeakOptions } from '../../../testing/speech-audio';
 
 const run = promisify(execFile);
 const line = (pcm: Int16Array) => mulawToPcm(pcmToMulaw(pcm));
@@ -54,6 +62,91 @@ describe('voicing: a voice or a noise', function () {
     } finally {
       await rm(wav, { force: true });
     }
+  });
+});
+
+/** The definition, tried lag by lag from the shortest: what the meter must agree with. */
+function voicedByDefinition(prev: Int16Array, cur: Int16Array): boolean {
+  let energy = 0;
+  for (const v of cur) energy += v * v;
+  if (Math.sqrt(energy / cur.length) < 100) return false;
+  const w = [...prev, ...cur];
+  for (let lag = 20; lag <= 133 && lag < w.length; lag++) {
+    let xy = 0;
+    let xx = 0;
+    let yy = 0;
+    for (let i = 0; i + lag < w.length; i++) {
+      xy += w[i]! * w[i + lag]!;
+      xx += w[i]! * w[i]!;
+      yy += w[i + lag]! * w[i + lag]!;
+    }
+    if (xx > 0 && yy > 0 && xy / Math.sqrt(xx * yy) >= 0.5) return true;
+  }
+  return false;
+}
+
+describe('voicing: the meter', function () {
+  this.timeout(60_000);
+
+  it('judges every frame as the definition does, whatever pitch it tried first', async () => {
+    const frames: Int16Array[] = [];
+    for (const voice of ['kal', 'slt'])
+      for (const said of ["what's my balance", 'uh-huh', 'yes please'])
+        frames.push(...splitFrames(line((await speak(said, { engine: 'flite', voice })).samples), 8000)); // prettier-ignore
+    // Tones at every pitch in and out of range under noise, and noise alone (a fixed seed).
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let k = 0; k < 3000; k++) {
+      const f = new Int16Array(160);
+      const period = 15 + random() * 140;
+      const [tone, noise] = [random() * 8000, random() * 8000];
+      for (let i = 0; i < 160; i++)
+        f[i] = Math.round(tone * Math.sin((2 * Math.PI * (k * 160 + i)) / period) + noise * (random() - 0.5)); // prettier-ignore
+      frames.push(f);
+    }
+    const meter = new VoicingMeter();
+    let voiced = 0;
+    for (let i = 1; i < frames.length; i++) {
+      const expected = voicedByDefinition(frames[i - 1]!, frames[i]!);
+      assert.equal(meter.isVoiced(frames[i - 1]!, frames[i]!), expected, `frame ${i}`);
+      if (expected) voiced++;
+    }
+    assert.ok(voiced > frames.length / 4 && voiced < (frames.length * 3) / 4, `${voiced} voiced`);
+  });
+
+  it('an utterance counted only when asked has the voice of one counted frame by frame', async () => {
+    const pcm = concatPcm(silence(400), (await speak('okay I think so')).samples, silence(1000));
+    const vad = await createVad();
+    const heard = async (weighed: () => boolean): Promise<Utterance[]> => {
+      const utterances: Utterance[] = [];
+      const listener = new Listener({
+        vad,
+        recognizer: () => ({
+          write: () => undefined,
+          finish: () => Promise.resolve({ text: '', confidence: 0, record: { attempts: [] } }),
+          abort: () => undefined,
+        }),
+        recorder: new CallRecorder(),
+        onSpeaking: () => undefined,
+        onUtterance: (u) => utterances.push(u),
+        voiceWeighed: weighed,
+      });
+      for (const f of splitFrames(pcm, 8000)) listener.frame(pcmToMulaw(f));
+      return utterances;
+    };
+    let frames = 0;
+    const [always, never, midway] = [
+      await heard(() => true),
+      await heard(() => false),
+      // Weighed from its 10th frame on (the agent began to speak over it).
+      await heard(() => ++frames > 10),
+    ];
+    vad.close();
+    assert.equal(always.length, 1);
+    const ms = always[0]!.voicedMs();
+    assert.ok(ms >= 300, `${ms} ms voiced`);
+    assert.equal(never[0]!.voicedMs(), ms);
+    assert.equal(midway[0]!.voicedMs(), ms);
   });
 });
 
