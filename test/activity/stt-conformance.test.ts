@@ -632,6 +632,75 @@ describe('moonshine adapter', function () {
     }
   });
 
+  describe('transcribing at the pause', () => {
+    /** Audio written as the line delivers it: 20 ms frames. */
+    const writeFrames = (s: SttStream, pcm: Int16Array) => {
+      for (let at = 0; at < pcm.length; at += 160) s.write(pcm.subarray(at, at + 160));
+    };
+    /** Speech up to its last loud frame: the synthesizer's own quiet tail is left out. */
+    const spoken = (pcm: Int16Array) => {
+      let end = 0;
+      for (let at = 0; at < pcm.length; at += 160) {
+        const f = pcm.subarray(at, at + 160);
+        if (Math.sqrt(f.reduce((e, x) => e + x * x, 0) / f.length) > 200) end = at + f.length;
+      }
+      return pcm.subarray(0, end);
+    };
+    let said: Int16Array;
+    let yes: Int16Array;
+    let one: MoonshineSpeechToText;
+    before(async () => {
+      said = spoken(audio.samples);
+      yes = spoken(phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' })).samples);
+      one = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+      one.warm();
+    });
+    after(() => one.dispose());
+
+    it('a quiet tail after speech starts the transcript; finish() returns it', async () => {
+      const s = await one.open({ sampleRate: 8000 });
+      writeFrames(s, said);
+      assert.equal(one.stats.speculations.started, 0, 'not while the caller speaks');
+      writeFrames(s, silence(100));
+      assert.equal(one.stats.speculations.started, 0, 'not at the first quiet frames');
+      writeFrames(s, silence(300));
+      assert.equal(one.stats.speculations.started, 1);
+      await eventually(() => one.stats.busy === 0, 30_000);
+      const result = await s.finish();
+      assert.equal(norm(result.text), 'what is my balance');
+      assert.deepEqual(one.stats.speculations, { started: 1, used: 1 });
+      assert.equal(one.stats.busy, 0, 'finish() transcribed nothing more');
+    });
+
+    it('speech after the pause makes it stale: the whole utterance is heard', async () => {
+      const before = one.stats.speculations;
+      const s = await one.open({ sampleRate: 8000 });
+      writeFrames(s, concatPcm(said, silence(300)));
+      assert.equal(one.stats.speculations.started, before.started + 1);
+      // A quiet tail shorter than the wait for the next early transcript.
+      writeFrames(s, concatPcm(yes, silence(100)));
+      const result = await s.finish();
+      assert.equal(norm(result.text), 'what is my balance yes please');
+      assert.equal(one.stats.speculations.used, before.used, 'the early transcript was not used');
+    });
+
+    it('off with speculateAfterMs 0', async () => {
+      const off = new MoonshineSpeechToText({
+        dir: await ensureMoonshine(silentLog),
+        poolSize: 1,
+        speculateAfterMs: 0,
+      });
+      try {
+        const s = await off.open({ sampleRate: 8000 });
+        writeFrames(s, concatPcm(audio.samples, silence(600)));
+        assert.equal(norm((await s.finish()).text), 'what is my balance');
+        assert.deepEqual(off.stats.speculations, { started: 0, used: 0 });
+      } finally {
+        off.dispose();
+      }
+    });
+  });
+
   it('refuses other sample rates, and says so when it is not installed', async () => {
     await assert.rejects(moonshine.open({ sampleRate: 44100 }), kindIs('bad_input', false));
     const missing = new MoonshineSpeechToText({ dir: '/nonexistent/moonshine' });

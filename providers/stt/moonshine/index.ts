@@ -35,7 +35,16 @@ export interface MoonshineOptions {
   acquireTimeoutMs?: number;
   /** Audio beyond this is dropped (the endpointer caps utterances well below it). */
   maxUtteranceMs?: number;
+  /**
+   * Quiet after speech for this long (ms of audio) starts transcribing what was said, on a
+   * transcriber no other utterance waits for, while the endpointer still waits to end the
+   * turn; used at finish() if nothing loud came after. 0: only at finish().
+   */
+  speculateAfterMs?: number;
 }
+
+/** RMS (16-bit) at or below which audio is quiet: the line's hiss, not a voice. */
+const QUIET_RMS = 200;
 
 const SAMPLE_RATES = [8000, 16000];
 
@@ -44,6 +53,7 @@ export class MoonshineSpeechToText implements SpeechToText {
   private readonly opts: Required<MoonshineOptions>;
   private readonly pool: EnginePool<number>;
   private streams = 0;
+  private speculations = { started: 0, used: 0 };
 
   constructor(options: MoonshineOptions = {}) {
     this.opts = {
@@ -51,6 +61,7 @@ export class MoonshineSpeechToText implements SpeechToText {
       poolSize: options.poolSize ?? 2,
       acquireTimeoutMs: options.acquireTimeoutMs ?? 3000,
       maxUtteranceMs: options.maxUtteranceMs ?? 30_000,
+      speculateAfterMs: options.speculateAfterMs ?? 160,
     };
     if (!Number.isInteger(this.opts.poolSize) || this.opts.poolSize < 1) {
       throw new RangeError(`poolSize must be a positive integer, got ${this.opts.poolSize}`);
@@ -66,9 +77,18 @@ export class MoonshineSpeechToText implements SpeechToText {
     });
   }
 
-  /** Streams open, transcribers loaded / transcribing, utterances waiting for one. */
-  get stats(): { streams: number; loaded: number; busy: number; waiting: number } {
-    return { streams: this.streams, ...this.pool.stats };
+  /**
+   * Streams open, transcribers loaded / transcribing, utterances waiting for one, and
+   * transcriptions begun at a pause / taken as an utterance's result.
+   */
+  get stats(): {
+    streams: number;
+    loaded: number;
+    busy: number;
+    waiting: number;
+    speculations: { started: number; used: number };
+  } {
+    return { streams: this.streams, ...this.pool.stats, speculations: { ...this.speculations } };
   }
 
   /** Loads the pool's transcribers now rather than on the first utterances. */
@@ -92,15 +112,27 @@ export class MoonshineSpeechToText implements SpeechToText {
     if (opts.signal?.aborted) throw new ProviderError(PROVIDER, 'aborted', 'aborted');
     this.streams++;
     let open = true;
-    return new MoonshineStream(
-      opts,
-      this.opts.maxUtteranceMs,
-      (audio, signal) => this.run(audio, opts.sampleRate, signal),
-      () => {
+    const speculateAfter = Math.round((this.opts.speculateAfterMs * opts.sampleRate) / 1000);
+    return new MoonshineStream(opts, this.opts.maxUtteranceMs, {
+      transcribe: (audio, signal) => this.run(audio, opts.sampleRate, signal),
+      close: () => {
         if (open) this.streams--;
         open = false;
       },
-    );
+      speculation:
+        speculateAfter > 0
+          ? {
+              afterSamples: speculateAfter,
+              // Never ahead of a finished utterance: only on a transcriber free now.
+              allowed: () => {
+                const pool = this.pool.stats;
+                return pool.waiting === 0 && pool.busy < this.opts.poolSize;
+              },
+              started: () => void this.speculations.started++,
+              used: () => void this.speculations.used++,
+            }
+          : undefined,
+    });
   }
 
   async transcribe(audio: PcmAudio): Promise<Transcript> {
@@ -161,8 +193,22 @@ export class MoonshineSpeechToText implements SpeechToText {
   }
 }
 
+interface StreamDeps {
+  transcribe: (audio: Float32Array, signal: AbortSignal) => Promise<Transcript>;
+  close: () => void;
+  speculation?: {
+    afterSamples: number;
+    allowed: () => boolean;
+    started: () => void;
+    used: () => void;
+  };
+}
+
 /**
- * One utterance: audio kept as float PCM while the caller speaks, transcribed at finish().
+ * One utterance: audio kept as float PCM while the caller speaks, transcribed at finish() —
+ * or at the pause before it: once the caller has been quiet for a while, what they said is
+ * transcribed while the endpointer waits out its hangover, and that transcript is the
+ * result if only quiet audio followed (anything loud makes it stale).
  * finish() is idempotent; writes after finish() or abort() are dropped; finish() after
  * abort() rejects; abort() during the transcription rejects finish() at once (the native
  * call runs to its end and its transcriber then goes back to the pool).
@@ -174,12 +220,18 @@ class MoonshineStream implements SttStream {
   private state: 'open' | 'finishing' | 'aborted' = 'open';
   private result?: Promise<Transcript>;
   private readonly abortion = new AbortController();
+  private heardVoice = false;
+  /** Samples of quiet since the last loud audio. */
+  private quietRun = 0;
+  /** A transcript of everything written before the current quiet run began. */
+  private early?: Promise<Transcript>;
+  /** One early transcription at a time, stale or not: a stream never holds two transcribers. */
+  private earlyRunning = false;
 
   constructor(
     opts: SttStreamOptions,
     maxUtteranceMs: number,
-    private readonly transcribe: (audio: Float32Array, signal: AbortSignal) => Promise<Transcript>,
-    private readonly close: () => void,
+    private readonly deps: StreamDeps,
   ) {
     this.maxSamples = Math.round((maxUtteranceMs * opts.sampleRate) / 1000);
     opts.signal?.addEventListener('abort', () => this.abort(), { once: true });
@@ -190,9 +242,35 @@ class MoonshineStream implements SttStream {
     const n = Math.min(pcm.length, this.maxSamples - this.samples);
     if (n <= 0) return;
     const f = new Float32Array(n);
-    for (let i = 0; i < n; i++) f[i] = pcm[i]! / 32768;
+    let energy = 0;
+    for (let i = 0; i < n; i++) {
+      f[i] = pcm[i]! / 32768;
+      energy += pcm[i]! * pcm[i]!;
+    }
     this.chunks.push(f);
     this.samples += n;
+    if (Math.sqrt(energy / n) > QUIET_RMS) {
+      this.heardVoice = true;
+      this.quietRun = 0;
+      this.early = undefined; // the caller went on: what was said before is not all of it
+      return;
+    }
+    this.quietRun += n;
+    const speculation = this.deps.speculation;
+    if (
+      speculation &&
+      this.heardVoice &&
+      !this.early &&
+      !this.earlyRunning &&
+      this.quietRun >= speculation.afterSamples &&
+      speculation.allowed()
+    ) {
+      speculation.started();
+      this.earlyRunning = true;
+      this.early = this.deps.transcribe(concat(this.chunks, this.samples), this.abortion.signal);
+      // Read at finish(), or never.
+      this.early.catch(() => undefined).finally(() => (this.earlyRunning = false));
+    }
   }
 
   finish(): Promise<Transcript> {
@@ -204,14 +282,29 @@ class MoonshineStream implements SttStream {
     const work =
       audio.length === 0
         ? Promise.resolve<Transcript>({ text: '', confidence: 0, provider: PROVIDER })
-        : this.transcribe(audio, this.abortion.signal);
+        : this.fromEarly(audio);
     const cut = new Promise<never>((_, reject) =>
       this.abortion.signal.addEventListener('abort', () => reject(aborted()), { once: true }),
     );
-    this.result = Promise.race([work, cut]).finally(() => this.close());
+    this.result = Promise.race([work, cut]).finally(() => this.deps.close());
     // An abort after the result settled changes nothing; one before it leaves `work` unread.
     work.catch(() => undefined);
     return this.result;
+  }
+
+  /** The transcript begun at the pause, if it still stands and succeeds; else all of it now. */
+  private async fromEarly(audio: Float32Array): Promise<Transcript> {
+    const early = this.early;
+    if (early) {
+      try {
+        const transcript = await early;
+        this.deps.speculation?.used();
+        return transcript;
+      } catch {
+        // It could not be had (no transcriber in time): the whole utterance is asked for below.
+      }
+    }
+    return this.deps.transcribe(audio, this.abortion.signal);
   }
 
   abort(): void {
@@ -220,7 +313,7 @@ class MoonshineStream implements SttStream {
     this.state = 'aborted';
     this.chunks.length = 0;
     this.abortion.abort();
-    if (!finishing) this.close();
+    if (!finishing) this.deps.close();
   }
 }
 
