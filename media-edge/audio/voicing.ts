@@ -6,6 +6,7 @@
 // can make lost words on the way. Measured on 8 kHz μ-law: short words and listening noises
 // in six synthetic voices have 200 ms of voiced frames or more, cough-like bursts at most 40.
 import { FRAME_MS } from '../../audio/frames';
+import { rms } from '../../audio/level';
 
 /** Pitch lags at 8 kHz: 400 Hz (a high voice) down to 60 Hz (a low one). */
 const MIN_LAG = 20;
@@ -30,9 +31,7 @@ export class VoicingMeter {
   private lastLag = 0;
 
   isVoiced(prev: Int16Array, cur: Int16Array): boolean {
-    let energy = 0;
-    for (let i = 0; i < cur.length; i++) energy += cur[i]! * cur[i]!;
-    if (Math.sqrt(energy / cur.length) < QUIET_RMS) return false;
+    if (rms(cur) < QUIET_RMS) return false;
     const n = prev.length + cur.length;
     if (this.window.length !== n) {
       this.window = new Float64Array(n);

@@ -16,7 +16,7 @@ import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import { FallbackSpeechToText } from '../../providers/stt/fallback';
 import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
-import { MoonshineSpeechToText } from '../../providers/stt/moonshine';
+import { MoonshineSpeechToText, type MoonshineOptions } from '../../providers/stt/moonshine';
 import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../../providers/stt/second-opinion';
 import { EngineProcessSpeechToText, type EngineName } from '../../providers/stt/engine-process';
@@ -28,6 +28,7 @@ import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
 import { BACKCHANNELS } from '../../media-edge/call/false-interruption';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
+import { rms } from '../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../../testing/deepgram-replay';
 import { concatPcm, silence, speak } from '../../testing/speech-audio';
@@ -540,12 +541,15 @@ describe('a recognizer in its own process', function () {
 // --- Moonshine: the real engine on the same phone-line audio ------------------------------
 
 let moonshine: MoonshineSpeechToText;
+/** Moonshine with one transcriber, the test's own. */
+const ownMoonshine = async (opts: MoonshineOptions = {}) =>
+  new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1, ...opts });
 // A flite voice it hears right ("slt" gives "what is my talent": it has no hints to lean on).
 const moonshineBalance = async () =>
   phoneLine(await speak('what is my balance', { engine: 'flite', voice: 'rms' }));
 
 sttConformance('moonshine (tiny-en, no hints)', async () => {
-  moonshine = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+  moonshine = await ownMoonshine();
   return {
     stt: moonshine,
     inUse: () => moonshine.stats.streams,
@@ -585,7 +589,7 @@ describe('moonshine adapter', function () {
 
   it('serves utterances that end together one at a time on a transcriber, each its own text', async () => {
     const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
-    const one = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+    const one = await ownMoonshine();
     try {
       const inputs = [audio, yes, audio, yes];
       const streams = await Promise.all(inputs.map(() => one.open({ sampleRate: 8000 })));
@@ -604,11 +608,7 @@ describe('moonshine adapter', function () {
   });
 
   it('fails as unavailable when no transcriber frees in time, and as aborted when cut off', async () => {
-    const one = new MoonshineSpeechToText({
-      dir: await ensureMoonshine(silentLog),
-      poolSize: 1,
-      acquireTimeoutMs: 1,
-    });
+    const one = await ownMoonshine({ acquireTimeoutMs: 1 });
     try {
       one.warm();
       const long = concatPcm(...Array.from({ length: 8 }, () => audio.samples));
@@ -642,7 +642,7 @@ describe('moonshine adapter', function () {
       let end = 0;
       for (let at = 0; at < pcm.length; at += 160) {
         const f = pcm.subarray(at, at + 160);
-        if (Math.sqrt(f.reduce((e, x) => e + x * x, 0) / f.length) > 200) end = at + f.length;
+        if (rms(f) > 200) end = at + f.length;
       }
       return pcm.subarray(0, end);
     };
@@ -652,7 +652,7 @@ describe('moonshine adapter', function () {
     before(async () => {
       said = spoken(audio.samples);
       yes = spoken(phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' })).samples);
-      one = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+      one = await ownMoonshine();
       one.warm();
     });
     after(() => one.dispose());
@@ -685,11 +685,7 @@ describe('moonshine adapter', function () {
     });
 
     it('off with speculateAfterMs 0', async () => {
-      const off = new MoonshineSpeechToText({
-        dir: await ensureMoonshine(silentLog),
-        poolSize: 1,
-        speculateAfterMs: 0,
-      });
+      const off = await ownMoonshine({ speculateAfterMs: 0 });
       try {
         const s = await off.open({ sampleRate: 8000 });
         writeFrames(s, concatPcm(audio.samples, silence(600)));
@@ -740,7 +736,7 @@ describe('moonshine adapter', function () {
 
 sttConformance('fallback over [failing primary, moonshine]', async () => {
   const failing = new FakeSpeechToText({ name: 'failing', fail: { kind: 'unavailable' } });
-  const local = new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 });
+  const local = await ownMoonshine();
   return {
     stt: new FallbackSpeechToText(failing, local, { backoffMs: [10] }),
     inUse: () => failing.openStreams + local.stats.streams,
@@ -756,7 +752,7 @@ let routed: QuestionRoutedSpeechToText;
 sttConformance('question-routed (open speech: moonshine)', async () => {
   routed = new QuestionRoutedSpeechToText(
     new PocketsphinxSpeechToText({ poolSize: 1 }),
-    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
+    await ownMoonshine(),
   );
   const open = routed.forOpen as MoonshineSpeechToText;
   return {
@@ -804,7 +800,7 @@ let pair: SecondOpinionSpeechToText;
 sttConformance('second opinion (moonshine, then the grammar)', async () => {
   const intent = createEmbeddingIntentClassifier();
   pair = new SecondOpinionSpeechToText(
-    new MoonshineSpeechToText({ dir: await ensureMoonshine(silentLog), poolSize: 1 }),
+    await ownMoonshine(),
     new PocketsphinxSpeechToText({ poolSize: 1 }),
     (text) => intent.classify(text),
   );

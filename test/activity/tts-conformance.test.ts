@@ -25,6 +25,7 @@ import {
   UNSAYABLE_APOLOGY,
   type PromptIndex,
 } from '../../providers/tts/prerecorded';
+import { rms as pcmRms } from '../../audio/level';
 import { mulawToPcm } from '../../audio/mulaw';
 import { PROMPTS, initialCallState, step } from '../../workflows/call-state';
 import {
@@ -42,12 +43,7 @@ const PROMPT = PROMPTS.anythingElse; // shipped, so the vendor stand-ins have it
 const words = (t: string) => t.trim().split(/\s+/).length;
 
 /** RMS level of μ-law audio as 16-bit PCM: speech is far above the ≈ 0 of silence. */
-function rms(mulaw: Buffer): number {
-  const pcm = mulawToPcm(mulaw);
-  let sum = 0;
-  for (const s of pcm) sum += s * s;
-  return Math.sqrt(sum / pcm.length);
-}
+const rms = (mulaw: Buffer): number => pcmRms(mulawToPcm(mulaw));
 
 /** A ProviderError, and the failure the activity boundary makes of it. */
 function assertFailure(err: unknown, type: FailureType, nonRetryable: boolean): void {

@@ -19,6 +19,7 @@ import { historyDataConverter } from '../../infra/payload-codec';
 import { LocalTts } from '../../providers/tts/local';
 import { loadEdgeConfig } from '../../media-edge/config';
 import type { MediaStreamSession, StreamCloseInfo } from '../../media-edge/twilio/media-stream';
+import { rms } from '../../audio/level';
 import { mulawToPcm } from '../../audio/mulaw';
 import { resample } from '../../audio/resample';
 import { decodeWav, writeWav } from '../../audio/wav';
@@ -62,12 +63,6 @@ const HANGOVER_FRAMES = 15;
 /** Voiced frames in a row that count as speech starting (barge-in). */
 const ONSET_FRAMES = 3;
 const MARK_EVERY_BYTES = 800; // 100 ms
-
-const rms = (pcm: Int16Array): number => {
-  let e = 0;
-  for (const s of pcm) e += s * s;
-  return Math.sqrt(e / pcm.length);
-};
 
 interface SentMark {
   name: string;

@@ -9,6 +9,7 @@
 // it is. It takes no hints (no biasing), and reports no score: a non-empty transcript gets
 // TRANSCRIPT_CONFIDENCE and the intent model's own confidence decides what is unclear.
 // Numerals are spelled out as spoken words (numbers.ts).
+import { rms } from '../../../audio/level';
 import { moonshineDir } from '../../../infra/install';
 import { ProviderError } from '../../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../port';
@@ -241,15 +242,12 @@ class MoonshineStream implements SttStream {
     if (this.state !== 'open') return;
     const n = Math.min(pcm.length, this.maxSamples - this.samples);
     if (n <= 0) return;
+    const kept = pcm.subarray(0, n);
     const f = new Float32Array(n);
-    let energy = 0;
-    for (let i = 0; i < n; i++) {
-      f[i] = pcm[i]! / 32768;
-      energy += pcm[i]! * pcm[i]!;
-    }
+    for (let i = 0; i < n; i++) f[i] = kept[i]! / 32768;
     this.chunks.push(f);
     this.samples += n;
-    if (Math.sqrt(energy / n) > QUIET_RMS) {
+    if (rms(kept) > QUIET_RMS) {
       this.heardVoice = true;
       this.quietRun = 0;
       this.early = undefined; // the caller went on: what was said before is not all of it

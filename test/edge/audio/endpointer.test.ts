@@ -7,6 +7,7 @@ import {
   type EndpointerOptions,
 } from '../../../media-edge/audio/endpointer';
 import { splitFrames } from '../../../audio/frames';
+import { rms } from '../../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { createVad } from '../../../media-edge/audio/vad';
 import { concatPcm, silence, speak, whiteNoise } from '../../../testing/speech-audio';
@@ -155,7 +156,7 @@ function voicedSpans(pcm: Int16Array): [number, number][] {
   const spans: [number, number][] = [];
   let quiet = Infinity;
   splitFrames(pcm, 8000).forEach((f, k) => {
-    const loud = Math.sqrt(f.reduce((acc, v) => acc + v * v, 0) / f.length) > 30;
+    const loud = rms(f) > 30;
     if (loud && quiet > 25) spans.push([k * 20, k * 20 + 20]);
     if (loud) spans[spans.length - 1]![1] = k * 20 + 20;
     quiet = loud ? 0 : quiet + 1;

@@ -4,6 +4,7 @@
 // mid-sentence is waited for, and a model that fails falls back to the fixed hangover.
 import assert from 'node:assert/strict';
 import { splitFrames } from '../../../audio/frames';
+import { rms } from '../../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { Endpointer, type EndpointEvent } from '../../../media-edge/audio/endpointer';
 import { SmartTurnModel, type TurnModel } from '../../../media-edge/audio/smart-turn';
@@ -162,9 +163,7 @@ describe('Smart Turn on real speech (μ-law line, WebRTC VAD)', function () {
 
   /** Where the voice stops (−45 dBFS frames), measured without the VAD. */
   function lastSound(pcm: Int16Array): number {
-    const loud = splitFrames(pcm, 8000).map(
-      (f) => Math.sqrt(f.reduce((a, v) => a + v * v, 0) / f.length) > 180,
-    );
+    const loud = splitFrames(pcm, 8000).map((f) => rms(f) > 180);
     return (loud.lastIndexOf(true) + 1) * 20;
   }
 

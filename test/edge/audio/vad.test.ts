@@ -1,6 +1,7 @@
 // WebRTC VAD on real synthesized speech, passed through the phone line's μ-law codec.
 import assert from 'node:assert/strict';
 import { splitFrames } from '../../../audio/frames';
+import { rms } from '../../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { createVad, type Vad, type VadMode } from '../../../media-edge/audio/vad';
 import {
@@ -24,8 +25,7 @@ const count = (d: boolean[]) => d.filter(Boolean).length;
 
 /** First and last frame above -60 dBFS: where the voice is, measured without the VAD. */
 function voicedSpan(pcm: Int16Array): [number, number] {
-  const level = (f: Int16Array) => Math.sqrt(f.reduce((s, v) => s + v * v, 0) / f.length);
-  const loud = splitFrames(pcm, 8000).map((f) => level(f) > 30);
+  const loud = splitFrames(pcm, 8000).map((f) => rms(f) > 30);
   return [loud.indexOf(true), loud.lastIndexOf(true)];
 }
 

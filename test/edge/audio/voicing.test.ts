@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { splitFrames } from '../../../audio/frames';
+import { rms } from '../../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../../audio/mulaw';
 import { decodeWav } from '../../../audio/wav';
 import {
@@ -67,9 +68,7 @@ describe('voicing: a voice or a noise', function () {
 
 /** The definition, tried lag by lag from the shortest: what the meter must agree with. */
 function voicedByDefinition(prev: Int16Array, cur: Int16Array): boolean {
-  let energy = 0;
-  for (const v of cur) energy += v * v;
-  if (Math.sqrt(energy / cur.length) < 100) return false;
+  if (rms(cur) < 100) return false;
   const w = [...prev, ...cur];
   for (let lag = 20; lag <= 133 && lag < w.length; lag++) {
     let xy = 0;
