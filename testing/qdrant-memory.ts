@@ -9,8 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Answerer } from '../conversation/answers/answerer';
 import { createKnowledgeAnswerer } from '../conversation/answers/knowledge-answerer';
 import { ingestFolder } from '../conversation/knowledge/ingest';
-import { DEFAULT_KB_FOLDER } from '../conversation/knowledge/local-index';
-import { sharedUseLiteEmbedder } from '../providers/embeddings/use-lite';
+import { DEFAULT_KB_FOLDER, knowledgeEmbedder } from '../conversation/knowledge/local-index';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import { QdrantVectorIndex } from '../providers/vectors/qdrant';
 import { JsonHttpServer, readJsonBody, type JsonReply } from './json-http';
@@ -263,7 +262,7 @@ export async function answererBehindQdrant(
   await ingestFolder({
     folder: DEFAULT_KB_FOLDER,
     index: new QdrantVectorIndex({ url }, env),
-    embedder: sharedUseLiteEmbedder(),
+    embedder: knowledgeEmbedder(),
   });
   return createKnowledgeAnswerer({ env, health });
 }

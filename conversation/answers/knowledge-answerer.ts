@@ -1,15 +1,20 @@
 // The grounded answerer a process runs (call worker for text calls, media edge for audio
-// calls): the published knowledge index (built from kb/ on first start), the USE-lite
-// embedder (retrieval, the faithfulness check, the extractive answer), and the LLM chain
+// calls): the published knowledge index (built from kb/ on first start) searched with the
+// knowledge embedder, USE lite for the faithfulness check (its threshold was calibrated on
+// it) and the extractive answer's ranking, and the LLM chain
 // from the environment, warmed so the first caller does not wait for a model load.
 // ANSWER_EXTRACTIVE_FIRST: `auto` (default) says the extractive answer first when the first
 // model the chain would ask is the local one (no cloud model configured): it is faster and
 // checked better there (docs/answers.md); `true` / `false` force it on or off.
-import { DEFAULT_KB_FOLDER, ensureLocalKnowledgeIndex } from '../knowledge/local-index';
+import {
+  DEFAULT_KB_FOLDER,
+  ensureLocalKnowledgeIndex,
+  knowledgeEmbedder,
+  openLocalKnowledgeIndex,
+} from '../knowledge/local-index';
 import { loadKnowledgeFolder } from '../knowledge/documents';
 import { Retriever } from '../knowledge/retrieve';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
-import { openKnowledgeIndex } from '../../providers/vectors/pglite-snapshot';
 import { QdrantVectorIndex } from '../../providers/vectors/qdrant';
 import { FallbackVectorIndex } from '../../providers/vectors/fallback';
 import type { VectorIndex } from '../../providers/vectors/port';
@@ -36,12 +41,12 @@ export async function createKnowledgeAnswerer(
   const indexes: VectorIndex[] = [];
   if (env.VECTOR_INDEX === 'qdrant') indexes.push(new QdrantVectorIndex({}, env));
   await ensureLocalKnowledgeIndex({ log });
-  const local = openKnowledgeIndex();
+  const local = openLocalKnowledgeIndex();
   indexes.push(local);
   const links = indexes.map((index) => ({ provider: index.name, port: index }));
   const embedder = sharedUseLiteEmbedder();
   const retriever = new Retriever(
-    embedder,
+    knowledgeEmbedder(),
     new FallbackVectorIndex(links, opts.health?.forFamily('vectors')),
   );
   const chain = languageModelFromEnv(env, log, opts.health?.forFamily('llm'));

@@ -11,7 +11,6 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireFileLock } from '../../infra/file-lock';
-import { paths } from '../../infra/paths';
 import type { KbTopic, ScoredChunk, VectorIndex } from './port';
 import { PgliteVectorIndex } from './pglite';
 
@@ -23,8 +22,8 @@ export interface KnowledgeStore {
   lock: string;
 }
 
-/** `.switchboard/data/kb/` unless told otherwise (tests use a temp dir). */
-export function knowledgeStore(dir = path.join(paths().data, 'kb')): KnowledgeStore {
+/** The snapshot and lock in `dir` (the local index's own: conversation/knowledge/local-index.ts). */
+export function knowledgeStore(dir: string): KnowledgeStore {
   return { dir, snapshot: path.join(dir, 'index.tar.gz'), lock: path.join(dir, 'writer-lock') };
 }
 
@@ -56,7 +55,7 @@ export interface WriterLockOptions {
 
 /** Takes the writer lock (waiting for another writer), then loads the current snapshot. */
 export async function openKnowledgeWriter(
-  store: KnowledgeStore = knowledgeStore(),
+  store: KnowledgeStore,
   opts: WriterLockOptions = {},
 ): Promise<KnowledgeWriter> {
   await mkdir(store.dir, { recursive: true });
@@ -120,7 +119,7 @@ export class SnapshotVectorIndex implements VectorIndex {
   private loading?: Promise<Loaded>;
   private closed = false;
 
-  constructor(readonly store: KnowledgeStore = knowledgeStore()) {}
+  constructor(readonly store: KnowledgeStore) {}
 
   /** Loads the newest snapshot if it changed; resolves true when a new one was swapped in. */
   async refresh(): Promise<boolean> {
@@ -227,6 +226,6 @@ export class SnapshotVectorIndex implements VectorIndex {
 }
 
 /** The knowledge index for processes that search (call worker, media edge, CLI). */
-export function openKnowledgeIndex(store: KnowledgeStore = knowledgeStore()): SnapshotVectorIndex {
+export function openKnowledgeIndex(store: KnowledgeStore): SnapshotVectorIndex {
   return new SnapshotVectorIndex(store);
 }

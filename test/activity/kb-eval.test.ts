@@ -1,20 +1,24 @@
 // Retrieval quality gate on the shipped knowledge base: kb/eval.json's spoken questions
-// against the real chunker, USE-lite embeddings and PGlite. Measured when written: recall@5
-// 96.4% (54/56), MRR 0.82, with the intent's topic filter; the floors leave a margin of
-// about three questions for model or KB edits.
+// against the real chunker, the knowledge embedder and PGlite. Measured with MiniLM: recall@5
+// 100% (56/56), MRR 0.87, with the intent's topic filter (USE lite, before: 96.4%, 0.82); the
+// floors leave a margin of about two questions for model or KB edits. And the extractive
+// answer to the scenario set's questions as the recognizers heard them (kb/eval-heard.json):
+// 28 of 42 state the fact with MiniLM, 25 with USE lite.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chunkDocument } from '../../conversation/knowledge/chunker';
 import { loadKnowledgeFolder } from '../../conversation/knowledge/documents';
 import { evaluateRetrieval, loadEvalSet, type EvalQuestion } from '../../conversation/knowledge/eval'; // prettier-ignore
 import { ingestFolder } from '../../conversation/knowledge/ingest';
-import { DEFAULT_KB_FOLDER } from '../../conversation/knowledge/local-index';
+import { DEFAULT_KB_FOLDER, knowledgeEmbedder } from '../../conversation/knowledge/local-index';
 import { Retriever } from '../../conversation/knowledge/retrieve';
-import type { KbChunk } from '../../providers/vectors/port';
+import type { KbChunk, KbTopic } from '../../providers/vectors/port';
 import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
+import { ExtractiveAnswerer } from '../../conversation/answers/extractive';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 
-const FLOOR = { recallAt5: 0.9, mrr: 0.75 };
+const FLOOR = { recallAt5: 0.95, mrr: 0.82, heardAnswered: 26 };
 
 describe('knowledge-base retrieval evaluation (quality gate)', function () {
   this.timeout(300_000);
@@ -27,7 +31,7 @@ describe('knowledge-base retrieval evaluation (quality gate)', function () {
     const docs = await loadKnowledgeFolder(DEFAULT_KB_FOLDER);
     chunks = new Map(docs.flatMap((d) => chunkDocument(d)).map((c) => [c.id, c]));
     index = await PgliteVectorIndex.open();
-    await ingestFolder({ folder: DEFAULT_KB_FOLDER, index, embedder: sharedUseLiteEmbedder() });
+    await ingestFolder({ folder: DEFAULT_KB_FOLDER, index, embedder: knowledgeEmbedder() });
   });
   after(() => index?.close());
 
@@ -49,14 +53,29 @@ describe('knowledge-base retrieval evaluation (quality gate)', function () {
   });
 
   it(`finds an answering chunk in the top 5 (recall@5 ≥ ${FLOOR.recallAt5}, MRR ≥ ${FLOOR.mrr})`, async () => {
-    const report = await evaluateRetrieval(
-      new Retriever(sharedUseLiteEmbedder(), index),
-      questions,
-    );
+    const report = await evaluateRetrieval(new Retriever(knowledgeEmbedder(), index), questions);
     const misses = report.misses.map((m) => `  "${m.question}" → ${m.got.slice(0, 3).join(', ')}`);
     assert.ok(
       report.recallAtK >= FLOOR.recallAt5 && report.mrr >= FLOOR.mrr,
       `recall@5 ${report.recallAtK.toFixed(3)}, MRR ${report.mrr.toFixed(3)}; misses:\n${misses.join('\n')}`,
+    );
+  });
+  it(`answers at least ${FLOOR.heardAnswered} questions as the recognizers heard them`, async () => {
+    const { questions: heard } = JSON.parse(
+      await readFile(path.join(DEFAULT_KB_FOLDER, 'eval-heard.json'), 'utf8'),
+    ) as { questions: { question: string; topic: KbTopic; fact: string }[] };
+    const retriever = new Retriever(knowledgeEmbedder(), index);
+    const extractive = new ExtractiveAnswerer(sharedUseLiteEmbedder());
+    const missed: string[] = [];
+    for (const q of heard) {
+      const passages = await retriever.retrieve(q.question, { topic: q.topic, topK: 4 });
+      const said = (await extractive.pick(q.question, passages)).join(' ');
+      if (!new RegExp(q.fact, 'i').test(said)) missed.push(`  "${q.question}" → "${said}"`);
+    }
+    const answered = heard.length - missed.length;
+    assert.ok(
+      answered >= FLOOR.heardAnswered,
+      `${answered} of ${heard.length} answered; missed:\n${missed.join('\n')}`,
     );
   });
 });

@@ -7,9 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { chunkDocument } from '../../conversation/knowledge/chunker';
 import { loadKnowledgeFolder } from '../../conversation/knowledge/documents';
-import { DEFAULT_KB_FOLDER, ingestAndPublish } from '../../conversation/knowledge/local-index';
+import {
+  DEFAULT_KB_FOLDER,
+  ingestAndPublish,
+  knowledgeEmbedder,
+} from '../../conversation/knowledge/local-index';
 import { Retriever } from '../../conversation/knowledge/retrieve';
-import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import {
   knowledgeStore,
   openKnowledgeIndex,
@@ -78,7 +81,7 @@ describe('knowledge-base ingest (PGlite snapshot, real embeddings)', function ()
       ['billing/ways-to-pay.md'],
     ); // prettier-ignore
 
-    const retriever = new Retriever(sharedUseLiteEmbedder(), reader!);
+    const retriever = new Retriever(knowledgeEmbedder(), reader!);
     const [top] = await retriever.retrieve('what are the ways i can pay my bill', { topic: 'billing' }); // prettier-ignore
     assert.equal(top?.id, 'billing/ways-to-pay.md#0');
     assert.match(top.text, /partner stores/);
@@ -134,7 +137,7 @@ describe('knowledge-base ingest (PGlite snapshot, real embeddings)', function ()
     const index = openKnowledgeIndex(fresh);
     try {
       await index.refresh();
-      const [top] = await new Retriever(sharedUseLiteEmbedder(), index).retrieve('late fee');
+      const [top] = await new Retriever(knowledgeEmbedder(), index).retrieve('late fee');
       assert.ok(top?.id.startsWith('billing/'), `found ${top?.id}`);
     } finally {
       await index.close();
