@@ -7,7 +7,7 @@
 // bench never uses teaches the intent model the recognizer's mistakes; the evaluation split
 // heard in the scenario bench's unseen voices measures it (`./switchboard intent eval
 // --split eval-heard`).
-//   npx tsx bench/hear-intents.ts --split train --voices espeak-en-us,espeak-en-gb,espeak-en+m7,flite-kal,flite-rms,espeak-en-gb-scotland,espeak-en-029,espeak-en-us-nyc,espeak-en-gb-x-rp+m3 --out data/intents/train-heard.tsv
+//   npx tsx bench/hear-intents.ts --split train --voices espeak-en-us,espeak-en-gb,espeak-en+m7,flite-kal,flite-rms --out data/intents/train-heard.tsv
 //   npx tsx bench/hear-intents.ts --split eval --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard.tsv
 //   npx tsx bench/hear-intents.ts --split eval --stt pocketsphinx --voices flite-awb,flite-slt,espeak-en-us+f3 --out data/intents/eval-heard-pocketsphinx.tsv
 // Lines are written in order; pocketsphinx's words and confidences can differ a little

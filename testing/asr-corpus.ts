@@ -129,17 +129,6 @@ export const VOICES: Voice[] = [
   { id: 'flite-awb', engine: 'flite', voice: 'awb' },
 ];
 
-/**
- * More voices for teaching the intent model what the recognizer makes of speech
- * (bench/hear-intents.ts): accents neither the corpus above nor the scenario bench uses.
- */
-export const TRAINING_VOICES: Voice[] = [
-  { id: 'espeak-en-gb-scotland', engine: 'espeak-ng', voice: 'en-gb-scotland', rate: 155 },
-  { id: 'espeak-en-029', engine: 'espeak-ng', voice: 'en-029', rate: 150 },
-  { id: 'espeak-en-us-nyc', engine: 'espeak-ng', voice: 'en-us-nyc', rate: 165 },
-  { id: 'espeak-en-gb-x-rp+m3', engine: 'espeak-ng', voice: 'en-gb-x-rp+m3', rate: 145 },
-];
-
 export interface Utterance extends CorpusText {
   id: string;
   voice: string;
@@ -177,10 +166,9 @@ export function words(text: string): string[] {
 
 /** The voices named by id; an unknown id is an error that lists the known ones. */
 export function voicesById(ids: string[]): Voice[] {
-  const known = [...VOICES, ...TRAINING_VOICES];
   return ids.map((id) => {
-    const v = known.find((x) => x.id === id);
-    if (!v) throw new Error(`no voice ${id}; one of ${known.map((x) => x.id).join(', ')}`);
+    const v = VOICES.find((x) => x.id === id);
+    if (!v) throw new Error(`no voice ${id}; one of ${VOICES.map((x) => x.id).join(', ')}`);
     return v;
   });
 }
