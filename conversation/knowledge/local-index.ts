@@ -20,7 +20,7 @@ export const DEFAULT_KB_FOLDER = path.join(repoRoot, 'kb');
 /**
  * What embeds the knowledge base and the questions searched in it. MiniLM rather than USE
  * lite: it finds the answering passage more often, most of all for questions as a recognizer
- * misheard them ("a payment to boast"), and in a third of the time (docs/answers.md).
+ * misheard them ("a payment to boast"), and in half the time (docs/answers.md).
  */
 export const knowledgeEmbedder = (): Embedder => sharedMiniLmEmbedder();
 
