@@ -76,6 +76,7 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
 
   it("the agent takes the call from the desk, the caller hears the agent's words, and none once handed back", async () => {
     const callSid = `CA${randomBytes(16).toString('hex')}`;
+    const placedAt = Date.now();
     const call = callStack(
       stack,
       [
@@ -128,9 +129,10 @@ describe('a call handed to a human on the desk (Media Streams, mediasoup, Chromi
     const handedAt = Date.now();
 
     const report = await call;
-    // The line is paced in real time: wall clock back from the hang-up gives audio positions.
+    // The line is paced in real time from the call's start (give or take its connect), so wall
+    // clock since then gives audio positions; the report itself comes seconds after the hang-up.
     const line = report.recording.agent;
-    const at = (wall: number) => Math.max(0, line.length - Math.floor(((Date.now() - wall) * 8000) / 1000)); // prettier-ignore
+    const at = (wall: number) => Math.min(line.length, Math.floor(((wall - placedAt) * 8000) / 1000)); // prettier-ignore
     const withAlice = await wordsHeard(line.subarray(at(tookAt), at(handedAt)), HINTS);
     assert.match(withAlice, /refund/, `while alice had the call the caller heard "${withAlice}"`);
     // A second for the last packets in flight, then the assistant's line only.
