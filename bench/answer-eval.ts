@@ -10,10 +10,10 @@
 //   npx tsx bench/answer-eval.ts
 //
 // Writes bench/results/answer-eval.json and .md and prints the table.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExtractiveAnswerer, RETRIEVAL_WEIGHT } from '../conversation/answers/extractive';
-import { loadEvalSet } from '../conversation/knowledge/eval';
+import { loadEvalSet, loadHeardEvalSet } from '../conversation/knowledge/eval';
 import { ingestFolder } from '../conversation/knowledge/ingest';
 import { DEFAULT_KB_FOLDER, knowledgeEmbedder } from '../conversation/knowledge/local-index';
 import { Retriever } from '../conversation/knowledge/retrieve';
@@ -43,14 +43,6 @@ interface Row {
   hit: Record<string, boolean>;
 }
 
-async function heardQuestions(): Promise<Question[]> {
-  const file = path.join(DEFAULT_KB_FOLDER, 'eval-heard.json');
-  const { questions } = JSON.parse(await readFile(file, 'utf8')) as {
-    questions: { question: string; topic: KbTopic; fact: string }[];
-  };
-  return questions.map((q) => ({ ...q, fact: new RegExp(q.fact, 'i') }));
-}
-
 async function retrieverOver(
   embedder: Embedder,
 ): Promise<{ retriever: Retriever; close(): Promise<void> }> {
@@ -65,7 +57,7 @@ const states = (said: string, fact: string | RegExp): boolean =>
 async function main(): Promise<void> {
   const sets: Array<[string, Question[]]> = [
     ['kb/eval.json', await loadEvalSet(path.join(DEFAULT_KB_FOLDER, 'eval.json'))],
-    ['kb/eval-heard.json', await heardQuestions()],
+    ['kb/eval-heard.json', await loadHeardEvalSet(path.join(DEFAULT_KB_FOLDER, 'eval-heard.json'))],
   ];
   const ranker = sharedUseLiteEmbedder();
   const shipped = new ExtractiveAnswerer(ranker);

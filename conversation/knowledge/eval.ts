@@ -41,6 +41,32 @@ export async function loadEvalSet(file: string): Promise<EvalQuestion[]> {
   });
 }
 
+/** A question as a recognizer heard it (kb/eval-heard.json), the fact as a pattern its answer matches. */
+export interface HeardQuestion {
+  question: string;
+  /** The topic its recognised intent searched. */
+  topic: KbTopic;
+  fact: RegExp;
+}
+
+export async function loadHeardEvalSet(file: string): Promise<HeardQuestion[]> {
+  const raw = JSON.parse(await readFile(file, 'utf8')) as { questions?: unknown };
+  if (!Array.isArray(raw.questions)) throw new Error(`${file}: expected { "questions": [...] }`);
+  return raw.questions.map((q: { question?: unknown; topic?: unknown; fact?: unknown }, i) => {
+    const where = `${file} question ${i + 1}`;
+    if (typeof q.question !== 'string' || !q.question.trim()) throw new Error(`${where}: no question`); // prettier-ignore
+    if (typeof q.topic !== 'string' || !isKbTopic(q.topic)) throw new Error(`${where}: bad topic ${String(q.topic)}`); // prettier-ignore
+    if (typeof q.fact !== 'string' || !q.fact) throw new Error(`${where}: no fact`);
+    let fact: RegExp;
+    try {
+      fact = new RegExp(q.fact, 'i');
+    } catch (err) {
+      throw new Error(`${where}: fact is not a regular expression (${(err as Error).message})`);
+    }
+    return { question: q.question, topic: q.topic, fact };
+  });
+}
+
 const matches = (expected: string, c: ScoredChunk) =>
   expected.includes('#') ? c.id === expected : c.docId === expected;
 
