@@ -7,6 +7,8 @@
 // again (a doubted yes), or not paid. Compared: the hints without and with not-answers, at
 // several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE), and without and with the
 // worker's mixed-answer guard (a reading with both a yes and a no in it is asked again).
+// Then the shipped local stack (LOCAL_STT=auto: the grammar first, Moonshine's second opinion)
+// at the shipped settings, with and without a doubted yes corroborated by the other engine.
 //
 //   npx tsx bench/confirm-eval.ts
 //
@@ -17,6 +19,7 @@ import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/cal
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { doubtMixedAnswer } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import { localSpeechToText } from '../media-edge/edge-runtime';
 import { splitFrames } from '../audio/frames';
 import { voicedMs, voiceExplained } from '../media-edge/audio/voicing';
 import { phoneLine, VOICES } from '../testing/asr-corpus';
@@ -53,7 +56,11 @@ const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
 /** The call's ordinary threshold (CALL_CONFIDENCE_THRESHOLD's default). */
 const ORDINARY = 0.5;
 
+/** Which recognizer heard it: the grammar alone, or the shipped stack with or without corroboration. */
+type Stack = 'pocketsphinx' | 'auto' | 'auto, yes corroborated';
+
 interface Heard {
+  stack: Stack;
   text: string;
   kind: Kind;
   voice: string;
@@ -130,36 +137,69 @@ function rows(heard: Heard[]): Row[] {
   for (const c of configs) {
     const { notAnswers, threshold, perSyllableMs, guard } = c;
     const decided = heard
-      .filter((h) => h.notAnswers === notAnswers)
+      .filter((h) => h.stack === 'pocketsphinx' && h.notAnswers === notAnswers)
       .map((h) => ({ h, outcome: decide(h, c) }));
-    const tally = (ds: typeof decided) => {
-      const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
-      for (const d of ds) t[d.outcome]++;
-      return t;
-    };
-    const others = decided.filter((d) => d.h.kind !== 'yes');
     out.push({
       hints: notAnswers ? 'answers + not-answers' : 'answers only',
       threshold,
       guard,
       ...(perSyllableMs && { perSyllableMs }),
-      yes: tally(decided.filter((d) => d.h.kind === 'yes')),
-      others: tally(others),
-      wrongPayments: others
-        .filter((d) => d.outcome === 'paid')
-        .map(
-          ({ h }) =>
-            `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}, ${h.voicedMs} ms voiced`,
-        ),
+      ...outcomes(decided),
     });
   }
   return out;
 }
 
-function render(r: { at: string; utterances: number; rows: Row[] }): string {
+type Outcomes = Pick<Row, 'yes' | 'others' | 'wrongPayments'>;
+
+function outcomes(decided: Array<{ h: Heard; outcome: Outcome }>): Outcomes {
+  const tally = (ds: typeof decided) => {
+    const t: Record<Outcome, number> = { paid: 0, 'asked again': 0, 'not paid': 0 };
+    for (const d of ds) t[d.outcome]++;
+    return t;
+  };
+  const others = decided.filter((d) => d.h.kind !== 'yes');
+  return {
+    yes: tally(decided.filter((d) => d.h.kind === 'yes')),
+    others: tally(others),
+    wrongPayments: others
+      .filter((d) => d.outcome === 'paid')
+      .map(
+        ({ h }) =>
+          `"${h.text}" (${h.voice}) heard "${h.transcript}" at ${h.confidence}, ${h.voicedMs} ms voiced`,
+      ),
+  };
+}
+
+/** The shipped settings: not-answers among the hints, the guard, the voice check, 0.9. */
+const SHIPPED: Config = {
+  notAnswers: true,
+  threshold: DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
+  perSyllableMs: 450,
+  guard: true,
+};
+
+function stackRows(heard: Heard[]): Array<Outcomes & { stack: Stack }> {
+  return (['auto', 'auto, yes corroborated'] as const).map((stack) => ({
+    stack,
+    ...outcomes(
+      heard.filter((h) => h.stack === stack).map((h) => ({ h, outcome: decide(h, SHIPPED) })),
+    ),
+  }));
+}
+
+function render(r: {
+  at: string;
+  utterances: number;
+  rows: Row[];
+  stacks: Array<Outcomes & { stack: Stack }>;
+}): string {
   const n = (t: Record<Outcome, number>) => t.paid + t['asked again'] + t['not paid'];
+  const cells = (x: Outcomes) =>
+    `${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
+    `**${x.others.paid}** / ${x.others['asked again']} / ${x.others['not paid']} of ${n(x.others)} |`;
   return [
-    `A payment's confirmation question, answered ${r.utterances / 2} ways (${ANSWERS.length} answers × ${VOICES.length} voices: ${VOICES.map((v) => v.id).join(', ')}), ` +
+    `A payment's confirmation question, answered ${ANSWERS.length * VOICES.length} ways (${ANSWERS.length} answers × ${VOICES.length} voices: ${VOICES.map((v) => v.id).join(', ')}), ` +
       `8 kHz μ-law, pocketsphinx grammar on the question's hints, the worker's intent model, decided by the call's state machine. ` +
       `"Asked again" is the doubted yes (below the payment confidence) or an unclear answer; the default payment confidence is ${DEFAULT_PAYMENT_CONFIRM_THRESHOLD}. Measured ${r.at.slice(0, 10)}.`,
     '',
@@ -167,9 +207,14 @@ function render(r: { at: string; utterances: number; rows: Row[] }): string {
     '|---|---|---:|---:|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.guard ? 'on' : 'off'} | ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${x.yes.paid} / ${x.yes['asked again']} / ${x.yes['not paid']} of ${n(x.yes)} | ` +
-        `**${x.others.paid}** / ${x.others['asked again']} / ${x.others['not paid']} of ${n(x.others)} |`,
+        `| ${x.guard ? 'on' : 'off'} | ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${cells(x)}`,
     ),
+    '',
+    `The shipped local stack (LOCAL_STT=auto: the grammar reads a closed answer first, Moonshine is asked when its reading is unclear) at the shipped settings (not-answers among the hints, the guard, voice check ${SHIPPED.perSyllableMs} ms per syllable, payment confidence ${SHIPPED.threshold}); "corroborated": a yes below the payment confidence is read by the other engine too, and both naming a yes makes it 1 − (1 − a)(1 − b):`,
+    '',
+    '| stack | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
+    '|---|---|---|',
+    ...r.stacks.map((x) => `| ${x.stack} | ${cells(x)}`),
     '',
     'Wrong payments (a no or a not-answer that paid):',
     '',
@@ -177,6 +222,7 @@ function render(r: { at: string; utterances: number; rows: Row[] }): string {
       (x) =>
         `- guard ${x.guard ? 'on' : 'off'}, ${x.hints}, ${x.threshold}${x.perSyllableMs ? `, voice check ${x.perSyllableMs}` : ''}: ${x.wrongPayments.join('; ') || 'none'}`,
     ),
+    ...r.stacks.map((x) => `- ${x.stack}: ${x.wrongPayments.join('; ') || 'none'}`),
   ].join('\n');
 }
 
@@ -184,6 +230,12 @@ async function main(): Promise<void> {
   const stt = new PocketsphinxSpeechToText();
   const intents = createEmbeddingIntentClassifier();
   await intents.warmUp();
+  const stacks = [
+    ['auto', localSpeechToText('auto', undefined, { corroborateYes: false })],
+    ['auto, yes corroborated', localSpeechToText('auto')],
+  ] as const;
+  for (const [, local] of stacks) local.warm();
+  await Promise.all(stacks.map(([, local]) => local.ready()));
   const heard: Heard[] = [];
   for (const [text, kind] of ANSWERS) {
     process.stderr.write(`[confirm-eval] "${text}" …\n`);
@@ -194,7 +246,13 @@ async function main(): Promise<void> {
         const hints = expectedPhrases('confirm_payment', { notAnswers });
         const t = await stt.transcribe(audio, { hints });
         const intent = await intents.classify(t.text);
-        heard.push({ text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
+        heard.push({ stack: 'pocketsphinx', text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
+      }
+      for (const [stack, stt] of stacks) {
+        const hints = expectedPhrases('confirm_payment', { notAnswers: true });
+        const t = await stt.transcribe(audio, { hints, closedQuestion: true });
+        const intent = await intents.classify(t.text);
+        heard.push({ stack, text, kind, voice: v.id, notAnswers: true, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
       }
     }
   }
@@ -202,6 +260,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     utterances: heard.length,
     rows: rows(heard),
+    stacks: stackRows(heard),
     heard,
   };
   const md = render(result);

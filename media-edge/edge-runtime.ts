@@ -13,7 +13,11 @@ import { FallbackExhaustedError } from '../providers/fallback';
 import type { ProviderHealth } from '../providers/health/provider-health';
 import { EngineProcessSpeechToText, type EngineName } from '../providers/stt/engine-process';
 import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
-import { SecondOpinionSpeechToText } from '../providers/stt/second-opinion';
+import {
+  SecondOpinionSpeechToText,
+  type NeedsCorroboration,
+} from '../providers/stt/second-opinion';
+import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
 import { FallbackCache } from '../providers/cache/fallback';
@@ -76,6 +80,7 @@ export async function speechToTextFromEnv(
 export function localSpeechToText(
   which: EdgeSpeechConfig['LOCAL_STT'],
   log?: (line: string) => void,
+  { corroborateYes = true }: { corroborateYes?: boolean } = {},
 ) {
   const engine = (name: EngineName) => new EngineProcessSpeechToText(name, log && { log });
   if (which !== 'auto') return engine(which);
@@ -90,11 +95,18 @@ export function localSpeechToText(
   // A sound over the agent is read by the grammar alone: its listening words are no request
   // to the intent model, which would take a misheard open reading over them.
   return new QuestionRoutedSpeechToText(
-    new SecondOpinionSpeechToText(grammar, open, judge),
+    new SecondOpinionSpeechToText(grammar, open, judge, corroborateYes ? yesToPay : undefined),
     new SecondOpinionSpeechToText(open, grammar, judge),
     grammar,
   );
 }
+
+/**
+ * A yes to a closed question that one engine alone is not sure enough of to move money: the
+ * other engine's agreement can make it so, where the caller would otherwise be asked again.
+ */
+const yesToPay: NeedsCorroboration = (request, confidence) =>
+  request.name === 'confirm_yes' && confidence < DEFAULT_PAYMENT_CONFIRM_THRESHOLD;
 
 export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
   return (asked) => {

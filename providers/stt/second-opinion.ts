@@ -7,6 +7,10 @@
 // primed with those phrases hears; the grammar turns anything outside its phrases into salad
 // ("yes" in one voice → "then"), which Moonshine hears. Itself a SpeechToText, so it stands
 // wherever one engine can.
+//
+// Some readings are worth the other engine's word even when clear (a yes that moves money,
+// which one engine alone is not sure enough of): both are read, and when both name the same
+// request surely, the transcript is as sure as two engines that err apart, 1 − (1 − a)(1 − b).
 import type { Intent } from '../../contracts/call';
 import type {
   PcmAudio,
@@ -21,6 +25,9 @@ import type {
 /** What a reading asks for: the intent model's answer for its text. */
 export type ReadingJudge = (text: string) => Promise<Intent>;
 
+/** Whether a reading, with its transcript's confidence, should be corroborated by the other engine. */
+export type NeedsCorroboration = (request: Intent, confidence: number) => boolean;
+
 /** The main reading's request is trusted at this confidence or above. */
 const TRUSTED = 0.8;
 
@@ -31,6 +38,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     readonly main: WarmableSpeechToText,
     readonly second: WarmableSpeechToText,
     private readonly judge: ReadingJudge,
+    private readonly corroborate: NeedsCorroboration = () => false,
   ) {
     this.name = `${main.name}+${second.name}`;
   }
@@ -79,13 +87,25 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     if (!second) return first;
     // No judge (the intent model failed): the main engine is the better reader overall.
     const a = await this.judge(first.text).catch(() => undefined);
-    if (!a || (a.name !== 'out_of_scope' && a.confidence >= TRUSTED)) {
+    if (!a) {
+      second.abort();
+      return first;
+    }
+    const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED;
+    const corroborate = trusted && this.corroborate(a, first.confidence);
+    if (trusted && !corroborate) {
       second.abort();
       return first;
     }
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
-    return b && b.name !== 'out_of_scope' && b.confidence > a.confidence ? other : first;
+    if (!other || !b) return first;
+    if (corroborate) {
+      // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
+      if (b.name !== a.name || b.confidence < TRUSTED) return first;
+      return { ...first, confidence: 1 - (1 - first.confidence) * (1 - other.confidence) };
+    }
+    return b.name !== 'out_of_scope' && b.confidence > a.confidence ? other : first;
   }
 }
 

@@ -147,4 +147,41 @@ describe('second opinion: two engines, the clearer request kept', function () {
     assert.equal((await streamed(closed('then', 'yes'))).provider, 'open');
     assert.equal((await streamed(closed('no', 'yes'))).provider, 'grammar');
   });
+
+  describe('a reading worth corroborating (a yes that would move money)', () => {
+    const judge = table({
+      yes: { name: 'confirm_yes', confidence: 0.99 },
+      yeah: { name: 'confirm_yes', confidence: 0.97 },
+      'yes no wait': { name: 'confirm_yes', confidence: 0.2 }, // the mixed-answer guard's doubt
+      'hold on': { name: 'out_of_scope', confidence: 0.97 },
+    });
+    const yesBelow = (intent: Intent, confidence: number) =>
+      intent.name === 'confirm_yes' && confidence < 0.9;
+    const closed = (grammar: string, grammarConfidence: number, open: string) => {
+      const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: grammarConfidence }); // prettier-ignore
+      const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
+      return { stt: new SecondOpinionSpeechToText(g, o, judge, yesBelow), o };
+    };
+
+    it('is as sure as two engines that err apart when the other names it surely too', async () => {
+      const r = await closed('yes', 0.6, 'yeah').stt.transcribe(audio);
+      assert.equal(r.text, 'yes');
+      assert.equal(r.provider, 'grammar');
+      assert.ok(Math.abs(r.confidence - (1 - 0.4 * 0.25)) < 1e-9, String(r.confidence));
+    });
+
+    it('stays as heard when the other engine hears something else, or a mixed answer', async () => {
+      for (const open of ['hold on', 'yes no wait']) {
+        const r = await streamed(closed('yes', 0.6, open).stt);
+        assert.equal(r.text, 'yes', open);
+        assert.equal((await closed('yes', 0.6, open).stt.transcribe(audio)).confidence, 0.6);
+      }
+    });
+
+    it('costs nothing when the reading is sure enough alone', async () => {
+      const { stt, o } = closed('yes', 0.95, 'yeah');
+      const r = await streamed(stt);
+      assert.deepEqual([r.text, o.heard.length, o.openStreams], ['yes', 0, 0]);
+    });
+  });
 });
