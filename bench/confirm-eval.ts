@@ -21,7 +21,7 @@ import { doubtMixedAnswer } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { localSpeechToText } from '../media-edge/edge-runtime';
 import { splitFrames } from '../audio/frames';
-import { voicedMs, voiceExplained } from '../media-edge/audio/voicing';
+import { voicedMs, voiceExplained } from '../audio/voicing';
 import { phoneLine, VOICES } from '../testing/asr-corpus';
 import { speak } from '../testing/speech-audio';
 import { expectedPhrases, initialCallState, step, type CallState } from '../workflows/call-state';

@@ -60,7 +60,10 @@ export async function speechToTextFromEnv(
   health?: ProviderHealth,
   log?: (line: string) => void,
 ): Promise<FallbackSpeechToText> {
-  const local = localSpeechToText(loadEdgeSpeechConfig(env).LOCAL_STT, log);
+  const speech = loadEdgeSpeechConfig(env);
+  const local = localSpeechToText(speech.LOCAL_STT, log, {
+    msPerSyllable: speech.CLOSED_ANSWER_MS_PER_SYLLABLE,
+  });
   local.warm();
   await local.ready().catch((err: unknown) => {
     local.dispose();
@@ -80,7 +83,14 @@ export async function speechToTextFromEnv(
 export function localSpeechToText(
   which: EdgeSpeechConfig['LOCAL_STT'],
   log?: (line: string) => void,
-  { corroborateYes = true }: { corroborateYes?: boolean } = {},
+  {
+    corroborateYes = true,
+    msPerSyllable = 450,
+  }: {
+    corroborateYes?: boolean;
+    /** Voiced ms a syllable may account for: a second reading explaining too little is not taken. */
+    msPerSyllable?: number;
+  } = {},
 ) {
   const engine = (name: EngineName) => new EngineProcessSpeechToText(name, log && { log });
   if (which !== 'auto') return engine(which);
@@ -95,8 +105,11 @@ export function localSpeechToText(
   // A sound over the agent is read by the grammar alone: its listening words are no request
   // to the intent model, which would take a misheard open reading over them.
   return new QuestionRoutedSpeechToText(
-    new SecondOpinionSpeechToText(grammar, open, judge, corroborateYes ? yesToPay : undefined),
-    new SecondOpinionSpeechToText(open, grammar, judge),
+    new SecondOpinionSpeechToText(grammar, open, judge, {
+      msPerSyllable,
+      ...(corroborateYes && { corroborate: yesToPay }),
+    }),
+    new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable }),
     grammar,
   );
 }

@@ -8,7 +8,7 @@ import { FRAME_MS } from '../../audio/frames';
 import { mulawToPcm } from '../../audio/mulaw';
 import { Endpointer, FrameRing, type EndpointerOptions } from '../audio/endpointer';
 import type { TurnJudge } from '../audio/turn-detector';
-import { VoiceCount, VoicingMeter } from '../audio/voicing';
+import { VoiceCount, VoicingMeter } from '../../audio/voicing';
 import type { AsrRecord } from '../../contracts/call';
 import type { TranscribeOptions } from '../../providers/stt/port';
 import type { CallRecorder } from './recorder';

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Reply } from '../../contracts/call';
 import { mulawToPcm } from '../../audio/mulaw';
 import { speechUnits, type SpeechSynthesizer } from '../speech-synthesizer';
-import { voiceExplained } from '../audio/voicing';
+import { voiceExplained } from '../../audio/voicing';
 import type { CallBridge } from './bridge';
 import { CallLine } from './call-line';
 import { DtmfCollector, type DtmfEntry } from './dtmf-entry';

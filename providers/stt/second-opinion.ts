@@ -11,6 +11,13 @@
 // Some readings are worth the other engine's word even when clear (a yes that moves money,
 // which one engine alone is not sure enough of): both are read, and when both name the same
 // request surely, the transcript is as sure as two engines that err apart, 1 − (1 − a)(1 − b).
+//
+// A second reading that lost words is no better reading: the grammar keeps the phrase it
+// scores best and drops the rest, so a whole sentence Moonshine misheard can come back from
+// it as a sure "no". With a syllable length set, a second reading whose syllables explain
+// less of the utterance's voiced audio than the main one's, and under half of it, is not taken.
+import { splitFrames } from '../../audio/frames';
+import { VoiceCount, VoicingMeter, voicedMs, voiceExplained } from '../../audio/voicing';
 import type { Intent } from '../../contracts/call';
 import type {
   PcmAudio,
@@ -28,19 +35,33 @@ export type ReadingJudge = (text: string) => Promise<Intent>;
 /** Whether a reading, with its transcript's confidence, should be corroborated by the other engine. */
 export type NeedsCorroboration = (request: Intent, confidence: number) => boolean;
 
+export interface SecondOpinionOptions {
+  /** Readings the other engine is asked to corroborate even when clear (default: none). */
+  corroborate?: NeedsCorroboration;
+  /**
+   * Voiced audio one syllable may account for (ms): a second reading that explains too little
+   * of the voice is not taken. Default: off.
+   */
+  msPerSyllable?: number;
+}
+
 /** The main reading's request is trusted at this confidence or above. */
 const TRUSTED = 0.8;
+/** Under this share of the voice explained, a second reading lost words (unless the main one did too). */
+const EXPLAINS_ENOUGH = 0.5;
 
 export class SecondOpinionSpeechToText implements SpeechToText {
   readonly name: string;
+  private readonly corroborate: NeedsCorroboration;
 
   constructor(
     readonly main: WarmableSpeechToText,
     readonly second: WarmableSpeechToText,
     private readonly judge: ReadingJudge,
-    private readonly corroborate: NeedsCorroboration = () => false,
+    private readonly opts: SecondOpinionOptions = {},
   ) {
     this.name = `${main.name}+${second.name}`;
+    this.corroborate = opts.corroborate ?? (() => false);
   }
 
   warm(): void {
@@ -61,7 +82,12 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const [main, second] = await Promise.allSettled([this.main.open(opts), this.second.open(opts)]);
     if (main.status === 'rejected' && second.status === 'rejected') throw main.reason;
     const streams = [main, second].flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    return new TwoReadingStream(streams, () => this.choose(streams[0]!, streams[1]));
+    const voice = this.opts.msPerSyllable ? new VoiceCount(new VoicingMeter(), []) : undefined;
+    return new TwoReadingStream(
+      streams,
+      () => this.choose(streams[0]!, streams[1], voice && (() => voice.ms())),
+      voice,
+    );
   }
 
   transcribe(audio: PcmAudio, opts?: TranscribeOptions): Promise<Transcript> {
@@ -69,14 +95,19 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       finish: () => engine.transcribe(audio, opts),
       abort: () => undefined,
     });
-    return this.choose(reading(this.main), reading(this.second));
+    const voiced = () => voicedMs(splitFrames(audio.samples, audio.sampleRate));
+    return this.choose(reading(this.main), reading(this.second), voiced);
   }
 
   /**
    * The main reading, and the second only when the main one is not clear enough to stand:
    * a clear main reading costs the second engine nothing (its stream is dropped unread).
    */
-  private async choose(main: Reading, second?: Reading): Promise<Transcript> {
+  private async choose(
+    main: Reading,
+    second?: Reading,
+    voiced?: () => number,
+  ): Promise<Transcript> {
     let first: Transcript;
     try {
       first = await main.finish();
@@ -105,7 +136,17 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       if (b.name !== a.name || b.confidence < TRUSTED) return first;
       return { ...first, confidence: 1 - (1 - first.confidence) * (1 - other.confidence) };
     }
-    return b.name !== 'out_of_scope' && b.confidence > a.confidence ? other : first;
+    if (b.name === 'out_of_scope' || b.confidence <= a.confidence) return first;
+    return this.lostWords(other, first, voiced) ? first : other;
+  }
+
+  /** The reading's syllables explain less of the voice than the other's, and under half of it. */
+  private lostWords(reading: Transcript, other: Transcript, voiced?: () => number): boolean {
+    const perSyllable = this.opts.msPerSyllable;
+    if (!perSyllable || !voiced) return false;
+    const ms = voiced();
+    const explained = voiceExplained(reading.text, ms, perSyllable);
+    return explained < EXPLAINS_ENOUGH && explained < voiceExplained(other.text, ms, perSyllable);
   }
 }
 
@@ -122,6 +163,7 @@ class TwoReadingStream implements SttStream {
   constructor(
     private readonly streams: SttStream[],
     private readonly chosen: () => Promise<Transcript>,
+    private readonly voice?: VoiceCount,
   ) {}
 
   /** Every engine's interim hypotheses as they come: of the local engines, only the grammar streams them. */
@@ -131,6 +173,7 @@ class TwoReadingStream implements SttStream {
 
   write(pcm: Int16Array): void {
     for (const s of this.streams) s.write(pcm);
+    this.voice?.push(pcm); // judged once, at the end, only if a second reading is weighed
   }
 
   finish(): Promise<Transcript> {

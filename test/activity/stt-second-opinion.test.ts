@@ -148,6 +148,44 @@ describe('second opinion: two engines, the clearer request kept', function () {
     assert.equal((await streamed(closed('no', 'yes'))).provider, 'grammar');
   });
 
+  describe('a second reading that lost words (its syllables explain too little of the voice)', () => {
+    // 1.2 s of a 150 Hz voice: voiced throughout, more than one syllable can make at 450 ms.
+    const voice = {
+      samples: Int16Array.from({ length: 9600 }, (_, i) =>
+        Math.round(6000 * Math.sin((2 * Math.PI * 150 * i) / 8000)),
+      ),
+      sampleRate: 8000,
+    };
+    const judge = table({
+      'i need to be with her': { name: 'out_of_scope', confidence: 0.97 },
+      no: { name: 'confirm_no', confidence: 1 },
+      'i need to pay my bill': { name: 'pay_bill', confidence: 0.99 },
+    });
+    const open = (second: string, msPerSyllable?: number) =>
+      new SecondOpinionSpeechToText(
+        new FakeSpeechToText({ name: 'open', transcripts: ['i need to be with her'] }),
+        new FakeSpeechToText({ name: 'grammar', transcripts: [second] }),
+        judge,
+        msPerSyllable ? { msPerSyllable } : {},
+      );
+    const framed = async (stt: SecondOpinionSpeechToText) => {
+      const s = await stt.open({ sampleRate: 8000 });
+      for (let i = 0; i < voice.samples.length; i += 160)
+        s.write(voice.samples.subarray(i, i + 160));
+      return (await s.finish()).provider;
+    };
+
+    it('is not taken: a sure "no" for a whole sentence leaves the main reading', async () => {
+      assert.equal((await open('no', 450).transcribe(voice)).provider, 'open');
+      assert.equal(await framed(open('no', 450)), 'open');
+    });
+
+    it('is taken when its words could make the voice, or with the check off', async () => {
+      assert.equal(await framed(open('i need to pay my bill', 450)), 'grammar');
+      assert.equal((await open('no').transcribe(voice)).provider, 'grammar');
+    });
+  });
+
   describe('a reading worth corroborating (a yes that would move money)', () => {
     const judge = table({
       yes: { name: 'confirm_yes', confidence: 0.99 },
@@ -160,7 +198,7 @@ describe('second opinion: two engines, the clearer request kept', function () {
     const closed = (grammar: string, grammarConfidence: number, open: string) => {
       const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: grammarConfidence }); // prettier-ignore
       const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
-      return { stt: new SecondOpinionSpeechToText(g, o, judge, yesBelow), o };
+      return { stt: new SecondOpinionSpeechToText(g, o, judge, { corroborate: yesBelow }), o };
     };
 
     it('is as sure as two engines that err apart when the other names it surely too', async () => {

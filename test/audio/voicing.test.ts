@@ -11,12 +11,7 @@ import { splitFrames } from '../../audio/frames';
 import { rms } from '../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { decodeWav } from '../../audio/wav';
-import {
-  syllables,
-  voicedMs,
-  voiceExplained,
-  VoicingMeter,
-} from '../../audio/voicing';
+import { syllables, voicedMs, voiceExplained, VoicingMeter } from '../../audio/voicing';
 import { createVad } from '../../media-edge/audio/vad';
 import { Listener, type Utterance } from '../../media-edge/call/listener';
 import { CallRecorder } from '../../media-edge/call/recorder';
