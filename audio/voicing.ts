@@ -127,6 +127,9 @@ export function syllables(text: string): number {
   return n;
 }
 
+/** Voiced audio one syllable may account for, by default (ms): slow speech stays under it. */
+export const SYLLABLE_MS = 450;
+
 /**
  * How far the recognized words explain the voice heard: 1 when their syllables could have
  * made all of its voiced audio, less when much more was voiced than they account for. A

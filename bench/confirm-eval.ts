@@ -21,7 +21,7 @@ import { doubtMixedAnswer } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
 import { localSpeechToText } from '../media-edge/edge-runtime';
 import { splitFrames } from '../audio/frames';
-import { voicedMs, voiceExplained } from '../audio/voicing';
+import { SYLLABLE_MS, voicedMs, voiceExplained } from '../audio/voicing';
 import { phoneLine, VOICES } from '../testing/asr-corpus';
 import { speak } from '../testing/speech-audio';
 import { expectedPhrases, initialCallState, step, type CallState } from '../workflows/call-state';
@@ -175,7 +175,7 @@ function outcomes(decided: Array<{ h: Heard; outcome: Outcome }>): Outcomes {
 const SHIPPED: Config = {
   notAnswers: true,
   threshold: DEFAULT_PAYMENT_CONFIRM_THRESHOLD,
-  perSyllableMs: 450,
+  perSyllableMs: SYLLABLE_MS,
   guard: true,
 };
 

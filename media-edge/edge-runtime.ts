@@ -18,6 +18,7 @@ import {
   type NeedsCorroboration,
 } from '../providers/stt/second-opinion';
 import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
+import { SYLLABLE_MS } from '../audio/voicing';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
 import { FallbackCache } from '../providers/cache/fallback';
@@ -85,7 +86,7 @@ export function localSpeechToText(
   log?: (line: string) => void,
   {
     corroborateYes = true,
-    msPerSyllable = 450,
+    msPerSyllable = SYLLABLE_MS,
   }: {
     corroborateYes?: boolean;
     /** Voiced ms a syllable may account for: a second reading explaining too little is not taken. */

@@ -3,6 +3,7 @@
 // the environment.
 import { z } from 'zod';
 import { ttsCacheNamespaceField } from '../providers/tts/cache';
+import { SYLLABLE_MS } from '../audio/voicing';
 
 const schema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6380'),
@@ -48,9 +49,10 @@ const schema = z.object({
   FALSE_INTERRUPTION_MIN_VOICED_MS: z.coerce.number().int().min(0).default(100),
   /**
    * An answer to a yes/no question whose words' syllables, at this many ms of voiced audio
-   * each, explain less than the voice heard has its confidence scaled down (0: off).
+   * each, explain less than the voice heard has its confidence scaled down; with
+   * LOCAL_STT=auto, the other engine's reading that explains too little is not taken (0: off).
    */
-  CLOSED_ANSWER_MS_PER_SYLLABLE: z.coerce.number().int().min(0).default(450),
+  CLOSED_ANSWER_MS_PER_SYLLABLE: z.coerce.number().int().min(0).default(SYLLABLE_MS),
   /** A keypad pause this long ends an entry; entries longer than 2 keys are masked. */
   DTMF_ENTRY_GAP_MS: z.coerce.number().int().min(100).default(1000),
   /** A turn's reply not back this long: the prerecorded hold line; then another every EVERY. */
