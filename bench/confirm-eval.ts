@@ -19,6 +19,7 @@ import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD, type Intent } from '../contracts/cal
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { doubtMixedAnswer } from '../providers/intent/mixed-answer';
 import { PocketsphinxSpeechToText } from '../providers/stt/pocketsphinx';
+import type { SpeechToText } from '../providers/stt/port';
 import { localSpeechToText } from '../media-edge/edge-runtime';
 import { splitFrames } from '../audio/frames';
 import { SYLLABLE_MS, voicedMs, voiceExplained } from '../audio/voicing';
@@ -190,7 +191,6 @@ function stackRows(heard: Heard[]): Array<Outcomes & { stack: Stack }> {
 
 function render(r: {
   at: string;
-  utterances: number;
   rows: Row[];
   stacks: Array<Outcomes & { stack: Stack }>;
 }): string {
@@ -242,18 +242,15 @@ async function main(): Promise<void> {
     for (const v of VOICES) {
       const audio = phoneLine(await speak(text, v));
       const voiced = voicedMs(splitFrames(audio.samples, 8000));
-      for (const notAnswers of [false, true]) {
+      /** One recognizer's reading of this answer, classified as the worker would. */
+      const hear = async (stack: Stack, engine: SpeechToText, notAnswers: boolean) => {
         const hints = expectedPhrases('confirm_payment', { notAnswers });
-        const t = await stt.transcribe(audio, { hints });
+        const t = await engine.transcribe(audio, { hints, closedQuestion: true });
         const intent = await intents.classify(t.text);
-        heard.push({ stack: 'pocketsphinx', text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
-      }
-      for (const [stack, stt] of stacks) {
-        const hints = expectedPhrases('confirm_payment', { notAnswers: true });
-        const t = await stt.transcribe(audio, { hints, closedQuestion: true });
-        const intent = await intents.classify(t.text);
-        heard.push({ stack, text, kind, voice: v.id, notAnswers: true, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
-      }
+        heard.push({ stack, text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore
+      };
+      for (const notAnswers of [false, true]) await hear('pocketsphinx', stt, notAnswers);
+      for (const [stack, local] of stacks) await hear(stack, local, true);
     }
   }
   const result = {

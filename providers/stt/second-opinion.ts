@@ -14,8 +14,7 @@
 //
 // A second reading that lost words is no better reading: the grammar keeps the phrase it
 // scores best and drops the rest, so a whole sentence Moonshine misheard can come back from
-// it as a sure "no". With a syllable length set, a second reading whose syllables explain
-// less of the utterance's voiced audio than the main one's, and under half of it, is not taken.
+// it as a sure "no". With a syllable length set, the utterance's voice is weighed (lostWords).
 import { splitFrames } from '../../audio/frames';
 import { VoiceCount, VoicingMeter, voicedMs, voiceExplained } from '../../audio/voicing';
 import type { Intent } from '../../contracts/call';
