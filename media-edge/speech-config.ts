@@ -62,7 +62,9 @@ const schema = z.object({
    * The local recognizer: the live one without Deepgram, Deepgram's fallback with it. `auto`:
    * pocketsphinx for the answer to a yes/no question, Moonshine for everything else.
    */
-  LOCAL_STT: z.enum(['pocketsphinx', 'moonshine', 'auto']).default('pocketsphinx'),
+  LOCAL_STT: z.enum(['pocketsphinx', 'moonshine', 'whisper', 'auto']).default('pocketsphinx'),
+  /** With LOCAL_STT=auto, a request both engines heard unclearly is read by Whisper too (off: not). */
+  LOCAL_STT_RECHECK: z.enum(['whisper', 'off']).default('whisper'),
   /** Every synthesizer out this long: new calls get the outage notice and a call back. */
   TTS_OUTAGE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 });

@@ -4,7 +4,8 @@
 // pocketsphinx alone, over a failing primary then pocketsphinx, and over a primary passed
 // over with pocketsphinx streaming live), Moonshine on the same audio and the fallback over a
 // failing primary then Moonshine, the two local engines routed by the question, and open
-// speech heard by both with the intent model choosing. Then each adapter's own checks.
+// speech heard by both with the intent model choosing, and Whisper, which rereads what both
+// left unclear. Then each adapter's own checks.
 //
 // Decided for every adapter (the suite holds them to it): finish() is idempotent — a second
 // call returns the same result; writes after finish() or abort() are dropped; finish()
@@ -20,9 +21,10 @@ import { MoonshineSpeechToText, type MoonshineOptions } from '../../providers/st
 import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../../providers/stt/second-opinion';
 import { EngineProcessSpeechToText, type EngineName } from '../../providers/stt/engine-process';
+import { WhisperSpeechToText } from '../../providers/stt/whisper';
 import { createEmbeddingIntentClassifier } from '../../providers/intent/embedding';
 import { redactText } from '../../conversation/safety/redact';
-import { ensureMoonshine } from '../../infra/install';
+import { ensureMoonshine, ensureWhisper } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
 import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
 import { BACKCHANNELS } from '../../media-edge/call/false-interruption';
@@ -527,13 +529,13 @@ describe('a recognizer in its own process', function () {
   });
 
   it('an engine that cannot load says why before any call reaches it', async () => {
-    const stt = new EngineProcessSpeechToText('whisper' as EngineName, { log });
+    const stt = new EngineProcessSpeechToText('kaldi' as EngineName, { log });
     await assert.rejects(stt.ready(), (e: ProviderError) => {
       assert.ok(kindIs('bad_input', false)(e));
-      assert.match(e.message, /no local engine whisper/);
+      assert.match(e.message, /no local engine kaldi/);
       return true;
     });
-    await assert.rejects(stt.transcribe(audio), /no local engine whisper|restarting/);
+    await assert.rejects(stt.transcribe(audio), /no local engine kaldi|restarting/);
     stt.dispose();
   });
 });
@@ -718,7 +720,7 @@ describe('moonshine adapter', function () {
       assert.ok(local instanceof EngineProcessSpeechToText);
       assert.ok(local.pid && local.pid !== process.pid);
     }
-    await assert.rejects(speechToTextFromEnv({ LOCAL_STT: 'whisper' }), /LOCAL_STT/);
+    await assert.rejects(speechToTextFromEnv({ LOCAL_STT: 'kaldi' }), /LOCAL_STT/);
     edge.dispose();
     byDefault.dispose();
   });
@@ -839,5 +841,96 @@ describe('second opinion on real audio', function () {
     await stream(s, owe);
     const heard = await s.finish();
     assert.deepEqual([heard.provider, norm(heard.text)], ['moonshine', 'i need to pay what i owe']);
+  });
+});
+
+// --- Whisper: the recheck's engine, in its Python process ----------------------------------
+
+let whisper: WhisperSpeechToText;
+sttConformance('whisper (tiny.en, the hints as its prompt)', async () => {
+  await ensureWhisper(silentLog);
+  whisper = new WhisperSpeechToText();
+  return {
+    stt: whisper,
+    inUse: () => whisper.stats.streams,
+    utterance: { audio: await balanceAudio(), hints: HINTS.open, expected: 'what is my balance' },
+  };
+});
+
+describe('whisper adapter', function () {
+  let audio: PcmAudio;
+  before(async () => {
+    audio = await balanceAudio();
+  });
+  after(() => whisper?.dispose());
+
+  it('rereads a request both fast engines left unclear, in the edge stack with LOCAL_STT=auto', async () => {
+    // espeak's f3 voice: Moonshine hears "ok then i'd like to bid", the grammar salad.
+    const payIt = phoneLine(
+      await speak("okay, then I'd like to pay it", { engine: 'espeak-ng', voice: 'en-us+f3' }),
+    );
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'auto' });
+    const withoutRecheck = await speechToTextFromEnv({
+      LOCAL_STT: 'auto',
+      LOCAL_STT_RECHECK: 'off',
+    });
+    try {
+      const r = await edge.transcribe(payIt, { hints: HINTS.open });
+      assert.equal(r.provider, 'whisper');
+      assert.match(norm(r.text), /i'?d like to pay it$/);
+      const before = await withoutRecheck.transcribe(payIt, { hints: HINTS.open });
+      assert.notEqual(before.provider, 'whisper');
+      assert.doesNotMatch(norm(before.text), /pay it/);
+    } finally {
+      edge.dispose();
+      withoutRecheck.dispose();
+    }
+  });
+
+  it('an utterance still waiting after timeoutMs fails as a timeout; the next one is served', async () => {
+    const hasty = new WhisperSpeechToText({ timeoutMs: 1 });
+    const patient = new WhisperSpeechToText();
+    try {
+      await hasty.ready();
+      await assert.rejects(hasty.transcribe(audio, { hints: HINTS.open }), kindIs('timeout', true));
+      await patient.ready();
+      const r = await patient.transcribe(audio, { hints: HINTS.open });
+      assert.equal(norm(r.text), 'what is my balance');
+    } finally {
+      hasty.dispose();
+      patient.dispose();
+    }
+  });
+
+  it('a process that ends fails what it held, says so once, and the next utterance starts another', async () => {
+    const ended: ProviderError[] = [];
+    const stt = new WhisperSpeechToText({ onEnded: (e) => ended.push(e) });
+    try {
+      await stt.ready();
+      const first = stt.stats.pid!;
+      const held = stt.transcribe(audio, { hints: HINTS.open });
+      process.kill(first, 'SIGKILL');
+      await assert.rejects(held, kindIs('unavailable', true));
+      await eventually(() => ended.length === 1);
+      assert.match(ended[0]!.message, /the whisper process ended \(SIGKILL\)/);
+      const r = await stt.transcribe(audio, { hints: HINTS.open });
+      assert.equal(norm(r.text), 'what is my balance');
+      assert.notEqual(stt.stats.pid, first);
+      assert.equal(ended.length, 1);
+    } finally {
+      stt.dispose();
+    }
+  });
+
+  it('a model that cannot load says why, and audio at another rate is refused', async () => {
+    const stt = new WhisperSpeechToText({ modelDir: '/nonexistent/whisper' });
+    await assert.rejects(stt.ready(), (e: ProviderError) => {
+      assert.ok(kindIs('unavailable', true)(e));
+      assert.match(e.message, /whisper could not load its model/);
+      return true;
+    });
+    await assert.rejects(stt.transcribe(audio), /could not load its model/);
+    await assert.rejects(stt.open({ sampleRate: 44_100 }), kindIs('bad_input', false));
+    stt.dispose();
   });
 });

@@ -6,6 +6,7 @@ import { ProviderError } from '../../provider-error';
 import { MoonshineSpeechToText } from '../moonshine';
 import { PocketsphinxSpeechToText } from '../pocketsphinx';
 import type { SttStream, WarmableSpeechToText } from '../port';
+import { WhisperSpeechToText } from '../whisper';
 import type { EngineName, EngineSettings, FromEngine, ToEngine, WireError } from './protocol';
 
 const name = process.argv[2] as EngineName;
@@ -32,7 +33,11 @@ function load(): WarmableSpeechToText {
       ? new MoonshineSpeechToText(settings)
       : name === 'pocketsphinx'
         ? new PocketsphinxSpeechToText(settings)
-        : undefined;
+        : name === 'whisper'
+          ? // Its model runs in Python, a child of this process: if it ends, this one does,
+            // so the edge's restart policy covers it too.
+            new WhisperSpeechToText({ onEnded: () => process.exit(1) })
+          : undefined;
   if (!engine) throw new ProviderError(String(name), 'bad_input', `no local engine ${name}`);
   engine.warm?.();
   return engine;

@@ -3,8 +3,8 @@
 import type { ProviderErrorKind } from '../../provider-error';
 import type { PcmAudio, TranscribeOptions, Transcript } from '../port';
 
-/** The local engines that load a native library, and so run in a process of their own. */
-export type EngineName = 'pocketsphinx' | 'moonshine';
+/** The local engines that load a native library (or start one), and so run in a process of their own. */
+export type EngineName = 'pocketsphinx' | 'moonshine' | 'whisper';
 
 export interface EngineSettings {
   /** Engines the process keeps loaded (each serves one utterance at a time). */

@@ -14,7 +14,7 @@ import { moonshineDir } from '../../../infra/install';
 import { ProviderError } from '../../provider-error';
 import type { PcmAudio, SpeechToText, SttStream, SttStreamOptions, Transcript } from '../port';
 import { loadNative, type Native } from './ffi';
-import { spokenForm } from './numbers';
+import { spokenForm } from '../spoken-numbers';
 import { EnginePool } from '../engine-pool';
 
 const PROVIDER = 'moonshine';

@@ -1,9 +1,9 @@
-// Moonshine writes numerals; the transcript's readers (intent model, redactor, grammar
+// Moonshine and Whisper write numerals; the transcript's readers (intent model, redactor, grammar
 // engine's vocabulary) take spoken words. spokenForm spells them the way a caller says them.
 import assert from 'node:assert/strict';
 import { redactText } from '../../conversation/safety/redact';
 import { normalizeUtterance } from '../../providers/intent/normalize';
-import { cardinal, spokenForm } from '../../providers/stt/moonshine/numbers';
+import { cardinal, spokenForm } from '../../providers/stt/spoken-numbers';
 
 describe('moonshine transcripts in spoken form', () => {
   it('says amounts in dollars and cents', () => {

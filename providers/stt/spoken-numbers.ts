@@ -1,19 +1,19 @@
-// Moonshine writes what it hears the way a captioner would: "$42.50", "4792", "25%",
-// "twenty-five". The rest of the system reads transcripts as spoken words (the intent model
+// Moonshine and Whisper write what they hear the way a captioner would: "$42.50", "4792",
+// "25%", "twenty-five". The rest of the system reads transcripts as spoken words (the intent model
 // is trained on them, the grammar engine and the corpus speak them), and the redactor reads
 // both forms but counts digits: so numerals are spelled out as a caller says them.
 //
 // - Amounts ($42.50) become "forty two dollars and fifty cents".
 // - Runs of four or more digits, and any run with a leading zero, are codes — card,
 //   account and PIN digits — said one digit at a time: "4792" → "four seven nine two".
-//   Moonshine sometimes writes more or fewer digits than were said; spelling them keeps
+//   The engines sometimes write more or fewer digits than were said; spelling them keeps
 //   each one, so the redactor still sees the whole run.
 // - Shorter numbers are quantities said as numbers: "24" → "twenty four", "500" → "five
 //   hundred"; decimals say "point"; "%" says "percent".
 // The text is lower-cased with punctuation dropped (apostrophes kept), the form the local
 // grammar engine gives.
 
-import { MAX_NUMBER, numberWords } from '../../tts/spoken-words';
+import { MAX_NUMBER, numberWords } from '../tts/spoken-words';
 
 /** A whole number up to 999 999 999 as words (as the pieces say it); larger ones digit by digit. */
 export function cardinal(n: number): string {
