@@ -231,7 +231,7 @@ async function main(): Promise<void> {
   const intents = createEmbeddingIntentClassifier();
   await intents.warmUp();
   const stacks = [
-    ['auto', localSpeechToText('auto', undefined, { corroborateYes: false })],
+    ['auto', localSpeechToText('auto', undefined, { corroborate: false })],
     ['auto, yes corroborated', localSpeechToText('auto')],
   ] as const;
   for (const [, local] of stacks) local.warm();

@@ -87,11 +87,12 @@ export function localSpeechToText(
   which: EdgeSpeechConfig['LOCAL_STT'],
   log?: (line: string) => void,
   {
-    corroborateYes = true,
+    corroborate = true,
     msPerSyllable = SYLLABLE_MS,
     recheck = true,
   }: {
-    corroborateYes?: boolean;
+    /** A closed answer worth the other engine's word: a doubted yes, a goodbye (closedAnswer). */
+    corroborate?: boolean;
     /** Voiced ms a syllable may account for: a second reading explaining too little is not taken. */
     msPerSyllable?: number;
     /** Whisper rereads a request the two engines left unclear (LOCAL_STT_RECHECK). */
@@ -114,7 +115,7 @@ export function localSpeechToText(
   return new QuestionRoutedSpeechToText(
     new SecondOpinionSpeechToText(grammar, open, judge, {
       msPerSyllable,
-      ...(corroborateYes && { corroborate: yesToPay }),
+      ...(corroborate && { corroborate: closedAnswer }),
     }),
     // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
     // reads a request only when both fast engines left it unclear, where the caller would
@@ -144,9 +145,14 @@ function lastJudged(judge: ReadingJudge, keep = 32): ReadingJudge {
 /**
  * A yes to a closed question that one engine alone is not sure enough of to move money: the
  * other engine's agreement can make it so, where the caller would otherwise be asked again.
+ * A goodbye to one declines it and ends the call: the grammar makes one of a sentence outside
+ * its phrases ("hold on" → "till all done"), so it stands only if the other engine hears it too.
  */
-const yesToPay: NeedsCorroboration = (request, confidence) =>
-  request.name === 'confirm_yes' && confidence < DEFAULT_PAYMENT_CONFIRM_THRESHOLD;
+const closedAnswer: NeedsCorroboration = (request, confidence) => {
+  if (request.name === 'confirm_yes')
+    return confidence < DEFAULT_PAYMENT_CONFIRM_THRESHOLD ? 'raises' : 'none';
+  return request.name === 'goodbye' ? 'required' : 'none';
+};
 
 export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {
   return (asked) => {

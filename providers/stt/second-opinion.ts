@@ -8,9 +8,12 @@
 // ("yes" in one voice → "then"), which Moonshine hears. Itself a SpeechToText, so it stands
 // wherever one engine can.
 //
-// Some readings are worth the other engine's word even when clear (a yes that moves money,
-// which one engine alone is not sure enough of): both are read, and when both name the same
-// request surely, the transcript is as sure as two engines that err apart, 1 − (1 − a)(1 − b).
+// Some readings are worth the other engine's word even when clear: both are read, and when
+// both name the same request surely, the transcript is as sure as two engines that err apart,
+// 1 − (1 − a)(1 − b). Without that agreement, a reading whose corroboration only raises its
+// confidence (a yes that moves money, which one engine alone is not sure enough of) stays as
+// heard; one that needs it to stand (a goodbye to a yes/no question, which declines the
+// question and ends the call) gives way to the other engine's sure request, or is doubted.
 //
 // A second reading that lost words is no better reading: the grammar keeps the phrase it
 // scores best and drops the rest, so a whole sentence Moonshine misheard can come back from
@@ -31,8 +34,14 @@ import type {
 /** What a reading asks for: the intent model's answer for its text. */
 export type ReadingJudge = (text: string) => Promise<Intent>;
 
-/** Whether a reading, with its transcript's confidence, should be corroborated by the other engine. */
-export type NeedsCorroboration = (request: Intent, confidence: number) => boolean;
+/**
+ * What a clear reading, with its transcript's confidence, needs from the other engine: nothing;
+ * its agreement to be surer (`raises`); its agreement to stand at all (`required`).
+ */
+export type NeedsCorroboration = (
+  request: Intent,
+  confidence: number,
+) => 'none' | 'raises' | 'required';
 
 export interface SecondOpinionOptions {
   /** Readings the other engine is asked to corroborate even when clear (default: none). */
@@ -48,6 +57,11 @@ export interface SecondOpinionOptions {
 const TRUSTED = 0.8;
 /** Under this share of the voice explained, a second reading lost words (unless the main one did too). */
 const EXPLAINS_ENOUGH = 0.5;
+/**
+ * A reading that needed corroboration and did not get it: under the call's default confidence
+ * threshold (0.5), so the workflow asks the caller to say it again.
+ */
+export const DOUBTED_CONFIDENCE = 0.3;
 
 export class SecondOpinionSpeechToText implements SpeechToText {
   readonly name: string;
@@ -60,7 +74,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     private readonly opts: SecondOpinionOptions = {},
   ) {
     this.name = `${main.name}+${second.name}`;
-    this.corroborate = opts.corroborate ?? (() => false);
+    this.corroborate = opts.corroborate ?? (() => 'none');
   }
 
   warm(): void {
@@ -122,21 +136,24 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       return first;
     }
     const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED;
-    const corroborate = trusted && this.corroborate(a, first.confidence);
-    if (trusted && !corroborate) {
+    const need = trusted ? this.corroborate(a, first.confidence) : 'none';
+    if (trusted && need === 'none') {
       second.abort();
       return first;
     }
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
-    if (!other || !b) return first;
-    if (corroborate) {
-      // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
-      if (b.name !== a.name || b.confidence < TRUSTED) return first;
-      return { ...first, confidence: 1 - (1 - first.confidence) * (1 - other.confidence) };
+    if (need === 'none') {
+      if (!other || !b || b.name === 'out_of_scope' || b.confidence <= a.confidence) return first;
+      return this.lostWords(other, first, voiced) ? first : other;
     }
-    if (b.name === 'out_of_scope' || b.confidence <= a.confidence) return first;
-    return this.lostWords(other, first, voiced) ? first : other;
+    // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
+    if (other && b && b.name === a.name && b.confidence >= TRUSTED)
+      return { ...first, confidence: 1 - (1 - first.confidence) * (1 - other.confidence) };
+    if (need === 'raises') return first;
+    const sure = other && b && b.name !== 'out_of_scope' && b.confidence >= TRUSTED;
+    if (sure && !this.lostWords(other, first, voiced)) return other;
+    return { ...first, confidence: Math.min(first.confidence, DOUBTED_CONFIDENCE) };
   }
 
   /** The reading's syllables explain less of the voice than the other's, and under half of it. */

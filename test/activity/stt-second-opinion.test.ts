@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import type { Intent } from '../../contracts/call';
 import { FakeSpeechToText } from '../../providers/stt/fake';
 import type { SttStream } from '../../providers/stt/port';
-import { SecondOpinionSpeechToText, type ReadingJudge } from '../../providers/stt/second-opinion';
+import {
+  DOUBTED_CONFIDENCE,
+  SecondOpinionSpeechToText,
+  type ReadingJudge,
+} from '../../providers/stt/second-opinion';
 import { ProviderError } from '../../providers/provider-error';
 
 const audio = { samples: new Int16Array(1600), sampleRate: 8000 };
@@ -35,19 +39,17 @@ function pair(main: string, second: string, judge: ReadingJudge = JUDGE) {
 
 async function streamed(
   stt: SecondOpinionSpeechToText,
-): Promise<{ text: string; provider: string }> {
+): Promise<{ text: string; provider: string; confidence: number }> {
   const s: SttStream = await stt.open({ sampleRate: 8000 });
   s.write(audio.samples);
   const r = await s.finish();
-  return { text: r.text, provider: r.provider };
+  return { text: r.text, provider: r.provider, confidence: r.confidence };
 }
 
 describe('second opinion: two engines, the clearer request kept', function () {
   it('keeps the grammar reading when the open one names no request and the grammar names one', async () => {
-    assert.deepEqual(await streamed(pair('be my deal', 'pay my bill').stt), {
-      text: 'pay my bill',
-      provider: 'grammar',
-    });
+    const r = await streamed(pair('be my deal', 'pay my bill').stt);
+    assert.deepEqual([r.text, r.provider], ['pay my bill', 'grammar']);
   });
 
   it('keeps it when the open reading names a request only unsurely', async () => {
@@ -194,7 +196,7 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'hold on': { name: 'out_of_scope', confidence: 0.97 },
     });
     const yesBelow = (intent: Intent, confidence: number) =>
-      intent.name === 'confirm_yes' && confidence < 0.9;
+      intent.name === 'confirm_yes' && confidence < 0.9 ? 'raises' : 'none';
     const closed = (grammar: string, grammarConfidence: number, open: string) => {
       const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: grammarConfidence }); // prettier-ignore
       const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
@@ -220,6 +222,40 @@ describe('second opinion: two engines, the clearer request kept', function () {
       const { stt, o } = closed('yes', 0.95, 'yeah');
       const r = await streamed(stt);
       assert.deepEqual([r.text, o.heard.length, o.openStreams], ['yes', 0, 0]);
+    });
+  });
+
+  describe('a reading that needs corroboration to stand (a goodbye to a yes/no question)', () => {
+    const judge = table({
+      goodbye: { name: 'goodbye', confidence: 0.98 },
+      'hold on': { name: 'out_of_scope', confidence: 0.97 },
+      'yes that is correct': { name: 'confirm_yes', confidence: 0.95 },
+      'bye now': { name: 'goodbye', confidence: 0.9 },
+    });
+    const goodbyeNeeds = (intent: Intent) => (intent.name === 'goodbye' ? 'required' : 'none');
+    const closed = (open: string) => {
+      const g = new FakeSpeechToText({ name: 'grammar', transcripts: ['goodbye'], confidence: 0.9 }); // prettier-ignore
+      const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
+      return new SecondOpinionSpeechToText(g, o, judge, { corroborate: goodbyeNeeds });
+    };
+
+    it('stands, surer, when the other engine hears a goodbye too', async () => {
+      const r = await streamed(closed('bye now'));
+      assert.deepEqual([r.text, r.provider], ['goodbye', 'grammar']);
+      assert.ok(Math.abs(r.confidence - (1 - 0.1 * 0.25)) < 1e-9, String(r.confidence));
+    });
+
+    it("gives way to the other engine's sure request", async () => {
+      const r = await closed('yes that is correct').transcribe(audio);
+      assert.deepEqual([r.text, r.provider, r.confidence], ['yes that is correct', 'open', 0.75]);
+    });
+
+    it('is doubted, so the caller is asked again, when the other engine names no request', async () => {
+      const r = await streamed(closed('hold on'));
+      assert.deepEqual(
+        [r.text, r.provider, r.confidence],
+        ['goodbye', 'grammar', DOUBTED_CONFIDENCE],
+      );
     });
   });
 });
