@@ -8,7 +8,8 @@
 // several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE), and without and with the
 // worker's mixed-answer guard (a reading with both a yes and a no in it is asked again).
 // Then the shipped local stack (LOCAL_STT=auto: the grammar first, Moonshine's second opinion)
-// at the shipped settings, with and without a doubted yes corroborated by the other engine.
+// at the shipped settings, with and without closed answers corroborated by the other engine
+// (a doubted yes, a goodbye).
 //
 //   npx tsx bench/confirm-eval.ts
 //
@@ -58,7 +59,7 @@ const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
 const ORDINARY = 0.5;
 
 /** Which recognizer heard it: the grammar alone, or the shipped stack with or without corroboration. */
-type Stack = 'pocketsphinx' | 'auto' | 'auto, yes corroborated';
+type Stack = 'pocketsphinx' | 'auto' | 'auto, corroborated';
 
 interface Heard {
   stack: Stack;
@@ -181,7 +182,7 @@ const SHIPPED: Config = {
 };
 
 function stackRows(heard: Heard[]): Array<Outcomes & { stack: Stack }> {
-  return (['auto', 'auto, yes corroborated'] as const).map((stack) => ({
+  return (['auto', 'auto, corroborated'] as const).map((stack) => ({
     stack,
     ...outcomes(
       heard.filter((h) => h.stack === stack).map((h) => ({ h, outcome: decide(h, SHIPPED) })),
@@ -210,7 +211,7 @@ function render(r: {
         `| ${x.guard ? 'on' : 'off'} | ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${cells(x)}`,
     ),
     '',
-    `The shipped local stack (LOCAL_STT=auto: the grammar reads a closed answer first, Moonshine is asked when its reading is unclear) at the shipped settings (not-answers among the hints, the guard, voice check ${SHIPPED.perSyllableMs} ms per syllable, payment confidence ${SHIPPED.threshold}); "corroborated": a yes below the payment confidence is read by the other engine too, and both naming a yes makes it 1 − (1 − a)(1 − b):`,
+    `The shipped local stack (LOCAL_STT=auto: the grammar reads a closed answer first, Moonshine is asked when its reading is unclear) at the shipped settings (not-answers among the hints, the guard, voice check ${SHIPPED.perSyllableMs} ms per syllable, payment confidence ${SHIPPED.threshold}); "corroborated": a yes below the payment confidence, or a goodbye, is read by the other engine too; both naming it makes it 1 − (1 − a)(1 − b), and a goodbye the other does not hear gives way to its sure request or is doubted (asked again):`,
     '',
     '| stack | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
     '|---|---|---|',
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
   await intents.warmUp();
   const stacks = [
     ['auto', localSpeechToText('auto', undefined, { corroborate: false })],
-    ['auto, yes corroborated', localSpeechToText('auto')],
+    ['auto, corroborated', localSpeechToText('auto')],
   ] as const;
   for (const [, local] of stacks) local.warm();
   await Promise.all(stacks.map(([, local]) => local.ready()));
