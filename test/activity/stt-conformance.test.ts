@@ -887,6 +887,16 @@ describe('whisper adapter', function () {
     }
   });
 
+  it("is the edge's local recognizer alone with LOCAL_STT=whisper, in a process of its own", async () => {
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'whisper' });
+    try {
+      const r = await edge.transcribe(audio, { hints: HINTS.open });
+      assert.deepEqual([r.provider, norm(r.text)], ['whisper', 'what is my balance']);
+    } finally {
+      edge.dispose();
+    }
+  });
+
   it('an utterance still waiting after timeoutMs fails as a timeout; the next one is served', async () => {
     const hasty = new WhisperSpeechToText({ timeoutMs: 1 });
     const patient = new WhisperSpeechToText();
