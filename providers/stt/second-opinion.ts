@@ -136,7 +136,10 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       return first;
     }
     const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED;
-    const need = trusted ? this.corroborate(a, first.confidence) : 'none';
+    // Agreement that only raises confidence is asked for a clear reading; agreement a reading
+    // needs to stand, for any reading of that request, sure or not.
+    const asked = a.name === 'out_of_scope' ? 'none' : this.corroborate(a, first.confidence);
+    const need = asked === 'required' || (trusted && asked === 'raises') ? asked : 'none';
     if (trusted && need === 'none') {
       second.abort();
       return first;

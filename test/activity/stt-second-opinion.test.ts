@@ -231,10 +231,11 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'hold on': { name: 'out_of_scope', confidence: 0.97 },
       'yes that is correct': { name: 'confirm_yes', confidence: 0.95 },
       'bye now': { name: 'goodbye', confidence: 0.9 },
+      'till all done': { name: 'goodbye', confidence: 0.6 },
     });
     const goodbyeNeeds = (intent: Intent) => (intent.name === 'goodbye' ? 'required' : 'none');
-    const closed = (open: string) => {
-      const g = new FakeSpeechToText({ name: 'grammar', transcripts: ['goodbye'], confidence: 0.9 }); // prettier-ignore
+    const closed = (open: string, grammar = 'goodbye') => {
+      const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: 0.9 }); // prettier-ignore
       const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
       return new SecondOpinionSpeechToText(g, o, judge, { corroborate: goodbyeNeeds });
     };
@@ -251,6 +252,9 @@ describe('second opinion: two engines, the clearer request kept', function () {
     });
 
     it('is doubted, so the caller is asked again, when the other engine names no request', async () => {
+      // An unsure goodbye too: the other engine's out-of-scope reading would not displace it.
+      const unsure = await closed('hold on', 'till all done').transcribe(audio);
+      assert.deepEqual([unsure.text, unsure.confidence], ['till all done', DOUBTED_CONFIDENCE]);
       const r = await streamed(closed('hold on'));
       assert.deepEqual(
         [r.text, r.provider, r.confidence],
