@@ -18,7 +18,7 @@ import {
   type NeedsCorroboration,
   type ReadingJudge,
 } from '../providers/stt/second-opinion';
-import { DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
+import { DEFAULT_CALL_CONFIG, DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
 import { SYLLABLE_MS } from '../audio/voicing';
 import { createEmbeddingIntentClassifier } from '../providers/intent/embedding';
 import { MixedAnswerGuard } from '../providers/intent/mixed-answer';
@@ -120,8 +120,12 @@ export function localSpeechToText(
     // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
     // reads a request only when both fast engines left it unclear, where the caller would
     // otherwise be asked to say it again.
+    // Its request is taken over the pair's none at the call's default confidence threshold.
     recheck
-      ? new SecondOpinionSpeechToText(request, engine('whisper'), judge, { msPerSyllable })
+      ? new SecondOpinionSpeechToText(request, engine('whisper'), judge, {
+          msPerSyllable,
+          requestOverNoneAt: DEFAULT_CALL_CONFIG.confidenceThreshold,
+        })
       : request,
     grammar,
   );

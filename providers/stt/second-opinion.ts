@@ -51,6 +51,12 @@ export interface SecondOpinionOptions {
    * of the voice is not taken. Default: off.
    */
   msPerSyllable?: number;
+  /**
+   * When the main reading names no request, the second one's request is taken at this
+   * confidence or above (default: only above the main reading's own). For a second engine
+   * that reads better than the main one, whose word is worth more than the main one's doubt.
+   */
+  requestOverNoneAt?: number;
 }
 
 /** The main reading's request is trusted at this confidence or above. */
@@ -147,7 +153,9 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
     if (need === 'none') {
-      if (!other || !b || b.name === 'out_of_scope' || b.confidence <= a.confidence) return first;
+      if (!other || !b || b.name === 'out_of_scope') return first;
+      const bar = a.name === 'out_of_scope' ? this.opts.requestOverNoneAt : undefined;
+      if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
       return this.lostWords(other, first, voiced) ? first : other;
     }
     // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.

@@ -262,4 +262,27 @@ describe('second opinion: two engines, the clearer request kept', function () {
       );
     });
   });
+
+  describe('a better reader rechecking (requestOverNoneAt)', () => {
+    const judge = table({
+      'okay then i would like to bid': { name: 'out_of_scope', confidence: 0.71 },
+      'okay no i like the paid': { name: 'pay_bill', confidence: 0.67 },
+      'talk to the': { name: 'talk_to_agent', confidence: 0.4 },
+    });
+    const recheck = (second: string, at?: number) => {
+      const m = new FakeSpeechToText({ name: 'pair', transcripts: ['okay then i would like to bid'] }); // prettier-ignore
+      const w = new FakeSpeechToText({ name: 'whisper', transcripts: [second] });
+      return new SecondOpinionSpeechToText(m, w, judge, at === undefined ? {} : { requestOverNoneAt: at }); // prettier-ignore
+    };
+
+    it("takes its request over a reading that names none at the bar, not only above that reading's own confidence", async () => {
+      assert.equal((await streamed(recheck('okay no i like the paid'))).provider, 'pair');
+      const r = await streamed(recheck('okay no i like the paid', 0.5));
+      assert.deepEqual([r.provider, r.text], ['whisper', 'okay no i like the paid']);
+    });
+
+    it('leaves a request under the bar unread', async () => {
+      assert.equal((await streamed(recheck('talk to the', 0.5))).provider, 'pair');
+    });
+  });
 });
