@@ -119,8 +119,7 @@ export function localSpeechToText(
     }),
     // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
     // reads a request only when both fast engines left it unclear, where the caller would
-    // otherwise be asked to say it again.
-    // Its request is taken over the pair's none at the call's default confidence threshold.
+    // otherwise be asked to say it again; over no request, its own at the call's threshold.
     recheck
       ? new SecondOpinionSpeechToText(request, engine('whisper'), judge, {
           msPerSyllable,

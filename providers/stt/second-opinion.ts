@@ -35,8 +35,9 @@ import type {
 export type ReadingJudge = (text: string) => Promise<Intent>;
 
 /**
- * What a clear reading, with its transcript's confidence, needs from the other engine: nothing;
- * its agreement to be surer (`raises`); its agreement to stand at all (`required`).
+ * What a reading naming a request, with its transcript's confidence, needs from the other
+ * engine: nothing; its agreement to be surer, asked only when the reading is clear (`raises`);
+ * its agreement to stand at all, clear or not (`required`).
  */
 export type NeedsCorroboration = (
   request: Intent,
@@ -44,7 +45,7 @@ export type NeedsCorroboration = (
 ) => 'none' | 'raises' | 'required';
 
 export interface SecondOpinionOptions {
-  /** Readings the other engine is asked to corroborate even when clear (default: none). */
+  /** Readings the other engine is asked to corroborate (default: none). */
   corroborate?: NeedsCorroboration;
   /**
    * Voiced audio one syllable may account for (ms): a second reading that explains too little
