@@ -157,7 +157,10 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       if (!other || !b || b.name === 'out_of_scope') return first;
       const bar = a.name === 'out_of_scope' ? this.opts.requestOverNoneAt : undefined;
       if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
-      return this.lostWords(other, first, voiced) ? first : other;
+      if (this.lostWords(other, first, voiced)) return first;
+      // A reading that needs the other engine's word to stand has not got it here either.
+      const doubted = this.corroborate(b, other.confidence) === 'required';
+      return doubted ? { ...other, confidence: Math.min(other.confidence, DOUBTED_CONFIDENCE) } : other; // prettier-ignore
     }
     // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
     if (other && b && b.name === a.name && b.confidence >= TRUSTED)

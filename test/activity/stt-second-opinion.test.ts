@@ -232,6 +232,7 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'yes that is correct': { name: 'confirm_yes', confidence: 0.95 },
       'bye now': { name: 'goodbye', confidence: 0.9 },
       'till all done': { name: 'goodbye', confidence: 0.6 },
+      'cancel nine': { name: 'confirm_no', confidence: 0.55 },
     });
     const goodbyeNeeds = (intent: Intent) => (intent.name === 'goodbye' ? 'required' : 'none');
     const closed = (open: string, grammar = 'goodbye') => {
@@ -259,6 +260,15 @@ describe('second opinion: two engines, the clearer request kept', function () {
       assert.deepEqual(
         [r.text, r.provider, r.confidence],
         ['goodbye', 'grammar', DOUBTED_CONFIDENCE],
+      );
+    });
+
+    it("is doubted as the other engine's reading too, taken over an unclear answer", async () => {
+      // slt's "hold on": the grammar heard an unsure no, Moonshine a sure goodbye.
+      const r = await streamed(closed('till all done', 'cancel nine'));
+      assert.deepEqual(
+        [r.text, r.provider, r.confidence],
+        ['till all done', 'open', DOUBTED_CONFIDENCE],
       );
     });
   });
