@@ -96,37 +96,28 @@ export class WhisperSpeechToText implements WarmableSpeechToText {
     this.worker?.stop();
   }
 
-  open(opts: SttStreamOptions): Promise<SttStream> {
+  async open(opts: SttStreamOptions): Promise<SttStream> {
     if (!SAMPLE_RATES.includes(opts.sampleRate)) {
-      return Promise.reject(
-        new ProviderError(
-          PROVIDER,
-          'bad_input',
-          `whisper takes 8 or 16 kHz, got ${opts.sampleRate}`,
-        ),
-      );
+      throw new ProviderError(PROVIDER, 'bad_input', `whisper takes 8 or 16 kHz, got ${opts.sampleRate}`); // prettier-ignore
     }
-    if (opts.signal?.aborted) return Promise.reject(aborted());
-    if (this.disposed)
-      return Promise.reject(new ProviderError(PROVIDER, 'unavailable', 'disposed'));
+    if (opts.signal?.aborted) throw aborted();
+    if (this.disposed) throw new ProviderError(PROVIDER, 'unavailable', 'disposed');
     this.streams++;
     let open = true;
     const maxSamples = Math.round((this.opts.maxUtteranceMs * opts.sampleRate) / 1000);
     const prompt = opts.hints?.length ? opts.hints.join(', ') : undefined;
-    return Promise.resolve(
-      new WhisperStream(opts, maxSamples, {
-        transcribe: (pcm) =>
-          this.running().transcribe(
-            resample(pcm, opts.sampleRate, RATE),
-            prompt,
-            this.opts.timeoutMs,
-          ),
-        close: () => {
-          if (open) this.streams--;
-          open = false;
-        },
-      }),
-    );
+    return new WhisperStream(opts, maxSamples, {
+      transcribe: (pcm) =>
+        this.running().transcribe(
+          resample(pcm, opts.sampleRate, RATE),
+          prompt,
+          this.opts.timeoutMs,
+        ),
+      close: () => {
+        if (open) this.streams--;
+        open = false;
+      },
+    });
   }
 
   async transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
