@@ -59,7 +59,8 @@ const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
 const ORDINARY = 0.5;
 
 /** Which recognizer heard it: the grammar alone, or the shipped stack with or without corroboration. */
-type Stack = 'pocketsphinx' | 'auto' | 'auto, corroborated';
+const STACKS = ['auto', 'auto, corroborated', 'auto, corroborated, Whisper'] as const;
+type Stack = 'pocketsphinx' | (typeof STACKS)[number];
 
 interface Heard {
   stack: Stack;
@@ -182,7 +183,7 @@ const SHIPPED: Config = {
 };
 
 function stackRows(heard: Heard[]): Array<Outcomes & { stack: Stack }> {
-  return (['auto', 'auto, corroborated'] as const).map((stack) => ({
+  return STACKS.map((stack) => ({
     stack,
     ...outcomes(
       heard.filter((h) => h.stack === stack).map((h) => ({ h, outcome: decide(h, SHIPPED) })),
@@ -232,8 +233,9 @@ async function main(): Promise<void> {
   const intents = createEmbeddingIntentClassifier();
   await intents.warmUp();
   const stacks = [
-    ['auto', localSpeechToText('auto', undefined, { corroborate: false })],
-    ['auto, corroborated', localSpeechToText('auto')],
+    ['auto', localSpeechToText('auto', undefined, { corroborate: false, recheck: false })],
+    ['auto, corroborated', localSpeechToText('auto', undefined, { recheck: false })],
+    ['auto, corroborated, Whisper', localSpeechToText('auto')],
   ] as const;
   for (const [, local] of stacks) local.warm();
   await Promise.all(stacks.map(([, local]) => local.ready()));

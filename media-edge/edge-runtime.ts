@@ -109,25 +109,26 @@ export function localSpeechToText(
   model.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
   const intent = new MixedAnswerGuard(model);
   const judge = lastJudged((text: string) => intent.classify(text));
+  const closed = new SecondOpinionSpeechToText(grammar, open, judge, {
+    msPerSyllable,
+    ...(corroborate && { corroborate: closedAnswer }),
+  });
   const request = new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable });
-  // A sound over the agent is read by the grammar alone: its listening words are no request
-  // to the intent model, which would take a misheard open reading over them.
-  return new QuestionRoutedSpeechToText(
-    new SecondOpinionSpeechToText(grammar, open, judge, {
-      msPerSyllable,
-      ...(corroborate && { corroborate: closedAnswer }),
-    }),
-    // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
-    // reads a request only when both fast engines left it unclear, where the caller would
-    // otherwise be asked to say it again; over no request, its own at the call's threshold.
-    recheck
-      ? new SecondOpinionSpeechToText(request, engine('whisper'), judge, {
+  // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
+  // reads what both fast engines left unclear, where the caller would otherwise be asked to
+  // say it again; over no request, its own stands at the call's threshold.
+  const whisper = recheck ? engine('whisper') : undefined;
+  const reread = (pair: SecondOpinionSpeechToText) =>
+    whisper
+      ? new SecondOpinionSpeechToText(pair, whisper, judge, {
           msPerSyllable,
           requestOverNoneAt: DEFAULT_CALL_CONFIG.confidenceThreshold,
+          ...(pair === closed && corroborate && { corroborate: closedAnswer }),
         })
-      : request,
-    grammar,
-  );
+      : pair;
+  // A sound over the agent is read by the grammar alone: its listening words are no request
+  // to the intent model, which would take a misheard open reading over them.
+  return new QuestionRoutedSpeechToText(reread(closed), reread(request), grammar);
 }
 
 /** A stack of opinions judges the reading it kept once more: the last texts' verdicts are kept. */
@@ -149,12 +150,12 @@ function lastJudged(judge: ReadingJudge, keep = 32): ReadingJudge {
  * A yes to a closed question that one engine alone is not sure enough of to move money: the
  * other engine's agreement can make it so, where the caller would otherwise be asked again.
  * A goodbye to one declines it and ends the call: the grammar makes one of a sentence outside
- * its phrases ("hold on" → "till all done"), so it stands only if the other engine hears it too.
+ * its phrases ("hold on" → "till all done"), so it stands only once two engines heard it.
  */
-const closedAnswer: NeedsCorroboration = (request, confidence) => {
+const closedAnswer: NeedsCorroboration = (request, reading) => {
   if (request.name === 'confirm_yes')
-    return confidence < DEFAULT_PAYMENT_CONFIRM_THRESHOLD ? 'raises' : 'none';
-  return request.name === 'goodbye' ? 'required' : 'none';
+    return reading.confidence < DEFAULT_PAYMENT_CONFIRM_THRESHOLD ? 'raises' : 'none';
+  return request.name === 'goodbye' && (reading.agreedBy ?? 1) < 2 ? 'required' : 'none';
 };
 
 export function utteranceRecognizer(stt: FallbackSpeechToText): Recognizers {

@@ -17,6 +17,8 @@ export interface Transcript {
   attempts?: ProviderAttempt[];
   /** The utterance outran the audio a fallback keeps: its replays got the first part only. */
   truncated?: boolean;
+  /** Engines whose readings named the same request (a second opinion's agreement); 1 when absent. */
+  agreedBy?: number;
 }
 
 export interface SttStreamOptions {

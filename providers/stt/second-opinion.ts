@@ -35,13 +35,13 @@ import type {
 export type ReadingJudge = (text: string) => Promise<Intent>;
 
 /**
- * What a reading naming a request, with its transcript's confidence, needs from the other
- * engine: nothing; its agreement to be surer, asked only when the reading is clear (`raises`);
- * its agreement to stand at all, clear or not (`required`).
+ * What a reading naming a request (its transcript's confidence, and how many engines already
+ * agreed on it) needs from the other engine: nothing; its agreement to be surer, asked only
+ * when the reading is clear (`raises`); its agreement to stand at all, clear or not (`required`).
  */
 export type NeedsCorroboration = (
   request: Intent,
-  confidence: number,
+  reading: Transcript,
 ) => 'none' | 'raises' | 'required';
 
 export interface SecondOpinionOptions {
@@ -145,7 +145,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED;
     // Agreement that only raises confidence is asked for a clear reading; agreement a reading
     // needs to stand, for any reading of that request, sure or not.
-    const asked = a.name === 'out_of_scope' ? 'none' : this.corroborate(a, first.confidence);
+    const asked = a.name === 'out_of_scope' ? 'none' : this.corroborate(a, first);
     const need = asked === 'required' || (trusted && asked === 'raises') ? asked : 'none';
     if (trusted && need === 'none') {
       second.abort();
@@ -159,12 +159,14 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
       if (this.lostWords(other, first, voiced)) return first;
       // A reading that needs the other engine's word to stand has not got it here either.
-      const doubted = this.corroborate(b, other.confidence) === 'required';
+      const doubted = this.corroborate(b, other) === 'required';
       return doubted ? { ...other, confidence: Math.min(other.confidence, DOUBTED_CONFIDENCE) } : other; // prettier-ignore
     }
     // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
-    if (other && b && b.name === a.name && b.confidence >= TRUSTED)
-      return { ...first, confidence: 1 - (1 - first.confidence) * (1 - other.confidence) };
+    if (other && b && b.name === a.name && b.confidence >= TRUSTED) {
+      const confidence = 1 - (1 - first.confidence) * (1 - other.confidence);
+      return { ...first, confidence, agreedBy: (first.agreedBy ?? 1) + (other.agreedBy ?? 1) };
+    }
     if (need === 'raises') return first;
     const sure = other && b && b.name !== 'out_of_scope' && b.confidence >= TRUSTED;
     if (sure && !this.lostWords(other, first, voiced)) return other;

@@ -30,6 +30,7 @@ import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
 import { BACKCHANNELS } from '../../media-edge/call/false-interruption';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
+import { expectedPhrases } from '../../workflows/call-state';
 import { rms } from '../../audio/level';
 import { mulawToPcm, pcmToMulaw } from '../../audio/mulaw';
 import { DeepgramReplayServer, loadFixture } from '../../testing/deepgram-replay';
@@ -881,6 +882,25 @@ describe('whisper adapter', function () {
       const before = await withoutRecheck.transcribe(payIt, { hints: HINTS.open });
       assert.notEqual(before.provider, 'whisper');
       assert.doesNotMatch(norm(before.text), /pay it/);
+    } finally {
+      edge.dispose();
+      withoutRecheck.dispose();
+    }
+  });
+
+  it('rereads a closed answer both fast engines left unclear, in the edge stack', async () => {
+    // espeak's m7 voice: the grammar hears "correct" as "can", which Moonshine does not mend.
+    const correct = phoneLine(
+      await speak('correct', { engine: 'espeak-ng', voice: 'en+m7', rate: 140 }),
+    );
+    const hints = expectedPhrases('confirm_payment', { notAnswers: true });
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'auto' });
+    const withoutRecheck = await speechToTextFromEnv({ LOCAL_STT: 'auto', LOCAL_STT_RECHECK: 'off' }); // prettier-ignore
+    try {
+      const r = await edge.transcribe(correct, { hints, closedQuestion: true });
+      assert.deepEqual([r.provider, norm(r.text)], ['whisper', 'correct']);
+      const before = await withoutRecheck.transcribe(correct, { hints, closedQuestion: true });
+      assert.notEqual(norm(before.text), 'correct');
     } finally {
       edge.dispose();
       withoutRecheck.dispose();

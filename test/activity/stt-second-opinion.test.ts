@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import type { Intent } from '../../contracts/call';
 import { FakeSpeechToText } from '../../providers/stt/fake';
-import type { SttStream } from '../../providers/stt/port';
+import type { SttStream, Transcript } from '../../providers/stt/port';
 import {
   DOUBTED_CONFIDENCE,
   SecondOpinionSpeechToText,
+  type NeedsCorroboration,
   type ReadingJudge,
 } from '../../providers/stt/second-opinion';
 import { ProviderError } from '../../providers/provider-error';
@@ -37,13 +38,10 @@ function pair(main: string, second: string, judge: ReadingJudge = JUDGE) {
   return { stt: new SecondOpinionSpeechToText(m, s, judge), m, s };
 }
 
-async function streamed(
-  stt: SecondOpinionSpeechToText,
-): Promise<{ text: string; provider: string; confidence: number }> {
+async function streamed(stt: SecondOpinionSpeechToText): Promise<Transcript> {
   const s: SttStream = await stt.open({ sampleRate: 8000 });
   s.write(audio.samples);
-  const r = await s.finish();
-  return { text: r.text, provider: r.provider, confidence: r.confidence };
+  return s.finish();
 }
 
 describe('second opinion: two engines, the clearer request kept', function () {
@@ -195,8 +193,8 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'yes no wait': { name: 'confirm_yes', confidence: 0.2 }, // the mixed-answer guard's doubt
       'hold on': { name: 'out_of_scope', confidence: 0.97 },
     });
-    const yesBelow = (intent: Intent, confidence: number) =>
-      intent.name === 'confirm_yes' && confidence < 0.9 ? 'raises' : 'none';
+    const yesBelow = (intent: Intent, reading: Transcript) =>
+      intent.name === 'confirm_yes' && reading.confidence < 0.9 ? 'raises' : 'none';
     const closed = (grammar: string, grammarConfidence: number, open: string) => {
       const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: grammarConfidence }); // prettier-ignore
       const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
@@ -235,10 +233,14 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'cancel nine': { name: 'confirm_no', confidence: 0.55 },
     });
     const goodbyeNeeds = (intent: Intent) => (intent.name === 'goodbye' ? 'required' : 'none');
-    const closed = (open: string, grammar = 'goodbye') => {
+    const closed = (
+      open: string,
+      grammar = 'goodbye',
+      corroborate: NeedsCorroboration = goodbyeNeeds,
+    ) => {
       const g = new FakeSpeechToText({ name: 'grammar', transcripts: [grammar], confidence: 0.9 }); // prettier-ignore
       const o = new FakeSpeechToText({ name: 'open', transcripts: [open], confidence: 0.75 });
-      return new SecondOpinionSpeechToText(g, o, judge, { corroborate: goodbyeNeeds });
+      return new SecondOpinionSpeechToText(g, o, judge, { corroborate });
     };
 
     it('stands, surer, when the other engine hears a goodbye too', async () => {
@@ -270,6 +272,22 @@ describe('second opinion: two engines, the clearer request kept', function () {
         [r.text, r.provider, r.confidence],
         ['till all done', 'open', DOUBTED_CONFIDENCE],
       );
+    });
+    it('needs no third engine once two heard it; heard by one, the third can make it two', async () => {
+      const untilTwo: NeedsCorroboration = (intent, reading) =>
+        intent.name === 'goodbye' && (reading.agreedBy ?? 1) < 2 ? 'required' : 'none';
+      const third = () => new FakeSpeechToText({ name: 'third', transcripts: ['bye now'], confidence: 0.8 }); // prettier-ignore
+      const agreed = third();
+      const r = await streamed(
+        new SecondOpinionSpeechToText(closed('bye now', 'goodbye', untilTwo), agreed, judge, { corroborate: untilTwo }), // prettier-ignore
+      );
+      assert.deepEqual([r.text, r.agreedBy, agreed.heard.length], ['goodbye', 2, 0]);
+      const alone = third();
+      const d = await streamed(
+        new SecondOpinionSpeechToText(closed('hold on', 'goodbye', untilTwo), alone, judge, { corroborate: untilTwo }), // prettier-ignore
+      );
+      assert.deepEqual([d.text, d.agreedBy, alone.heard.length], ['goodbye', 2, 1]);
+      assert.ok(Math.abs(d.confidence - (1 - (1 - DOUBTED_CONFIDENCE) * 0.2)) < 1e-9, String(d.confidence)); // prettier-ignore
     });
   });
 
