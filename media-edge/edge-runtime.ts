@@ -116,13 +116,14 @@ export function localSpeechToText(
   const request = new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable });
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to
-  // say it again; over no request, its own stands at the call's threshold.
+  // say it again; over a reading in doubt, its request stands at the call's threshold, and
+  // its sure "no request" overrules a request they named unsurely.
   const whisper = recheck ? engine('whisper') : undefined;
   const reread = (pair: SecondOpinionSpeechToText) =>
     whisper
       ? new SecondOpinionSpeechToText(pair, whisper, judge, {
           msPerSyllable,
-          requestOverNoneAt: DEFAULT_CALL_CONFIG.confidenceThreshold,
+          betterReaderAt: DEFAULT_CALL_CONFIG.confidenceThreshold,
           ...(pair === closed && corroborate && { corroborate: closedAnswer }),
         })
       : pair;

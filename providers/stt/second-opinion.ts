@@ -53,11 +53,13 @@ export interface SecondOpinionOptions {
    */
   msPerSyllable?: number;
   /**
-   * When the main reading names no request, the second one's request is taken at this
-   * confidence or above (default: only above the main reading's own). For a second engine
-   * that reads better than the main one, whose word is worth more than the main one's doubt.
+   * The second engine reads better than the main one, so its word is worth more than the main
+   * one's doubt: over a reading in doubt (naming no request, or needing the other engine's word
+   * and not getting it) its request is taken at this confidence or above (default: only above
+   * the main reading's own, or at 0.8); and its sure "no request" overrules a request the main
+   * reading names unsurely.
    */
-  requestOverNoneAt?: number;
+  betterReaderAt?: number;
 }
 
 /** The main reading's request is trusted at this confidence or above. */
@@ -153,9 +155,17 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     }
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
+    console.error(
+      `[PROBE] ${this.name}: "${first.text}" ${first.confidence.toFixed(2)} ${a.name} ${a.confidence.toFixed(2)} | "${other?.text}" ${other?.confidence.toFixed(2)} ${b?.name} ${b?.confidence.toFixed(2)} need=${need}`,
+    );
+    const better = this.opts.betterReaderAt;
     if (need === 'none') {
-      if (!other || !b || b.name === 'out_of_scope') return first;
-      const bar = a.name === 'out_of_scope' ? this.opts.requestOverNoneAt : undefined;
+      if (!other || !b) return first;
+      if (b.name === 'out_of_scope') {
+        const overrules = better !== undefined && a.name !== 'out_of_scope' && b.confidence >= TRUSTED; // prettier-ignore
+        return overrules && !this.lostWords(other, first, voiced) ? other : first;
+      }
+      const bar = a.name === 'out_of_scope' ? better : undefined;
       if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
       if (this.lostWords(other, first, voiced)) return first;
       // A reading that needs the other engine's word to stand has not got it here either.
@@ -168,8 +178,14 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       return { ...first, confidence, agreedBy: (first.agreedBy ?? 1) + (other.agreedBy ?? 1) };
     }
     if (need === 'raises') return first;
-    const sure = other && b && b.name !== 'out_of_scope' && b.confidence >= TRUSTED;
-    if (sure && !this.lostWords(other, first, voiced)) return other;
+    // Another request named surely, or more surely than the reading in doubt, is taken instead.
+    const instead =
+      other &&
+      b &&
+      b.name !== 'out_of_scope' &&
+      b.name !== a.name &&
+      (b.confidence >= Math.min(TRUSTED, better ?? TRUSTED) || b.confidence > a.confidence);
+    if (instead && !this.lostWords(other, first, voiced)) return other;
     return { ...first, confidence: Math.min(first.confidence, DOUBTED_CONFIDENCE) };
   }
 

@@ -231,6 +231,8 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'bye now': { name: 'goodbye', confidence: 0.9 },
       'till all done': { name: 'goodbye', confidence: 0.6 },
       'cancel nine': { name: 'confirm_no', confidence: 0.55 },
+      'been am thank': { name: 'goodbye', confidence: 0.63 },
+      'no kink': { name: 'confirm_no', confidence: 0.66 },
     });
     const goodbyeNeeds = (intent: Intent) => (intent.name === 'goodbye' ? 'required' : 'none');
     const closed = (
@@ -252,6 +254,14 @@ describe('second opinion: two engines, the clearer request kept', function () {
     it("gives way to the other engine's sure request", async () => {
       const r = await closed('yes that is correct').transcribe(audio);
       assert.deepEqual([r.text, r.provider, r.confidence], ['yes that is correct', 'open', 0.75]);
+    });
+
+    it('gives way to another request named more surely than it, though not surely', async () => {
+      // slt's "no thanks": an unsure goodbye from the grammar, an unsure no from Moonshine.
+      const r = await streamed(closed('no kink', 'been am thank'));
+      assert.deepEqual([r.text, r.provider, r.confidence], ['no kink', 'open', 0.75]);
+      const less = await streamed(closed('cancel nine', 'been am thank'));
+      assert.deepEqual([less.text, less.confidence], ['been am thank', DOUBTED_CONFIDENCE]);
     });
 
     it('is doubted, so the caller is asked again, when the other engine names no request', async () => {
@@ -291,16 +301,23 @@ describe('second opinion: two engines, the clearer request kept', function () {
     });
   });
 
-  describe('a better reader rechecking (requestOverNoneAt)', () => {
+  describe('a better reader rechecking (betterReaderAt)', () => {
     const judge = table({
       'okay then i would like to bid': { name: 'out_of_scope', confidence: 0.71 },
       'okay no i like the paid': { name: 'pay_bill', confidence: 0.67 },
       'talk to the': { name: 'talk_to_agent', confidence: 0.4 },
+      'cancel nine': { name: 'confirm_no', confidence: 0.69 },
+      'so hold on': { name: 'out_of_scope', confidence: 0.94 },
+      'still thank': { name: 'goodbye', confidence: 0.94 },
+      'no thanks': { name: 'confirm_no', confidence: 0.78 },
     });
-    const recheck = (second: string, at?: number) => {
-      const m = new FakeSpeechToText({ name: 'pair', transcripts: ['okay then i would like to bid'] }); // prettier-ignore
+    const recheck = (second: string, at?: number, main = 'okay then i would like to bid') => {
+      const m = new FakeSpeechToText({ name: 'pair', transcripts: [main] });
       const w = new FakeSpeechToText({ name: 'whisper', transcripts: [second] });
-      return new SecondOpinionSpeechToText(m, w, judge, at === undefined ? {} : { requestOverNoneAt: at }); // prettier-ignore
+      return new SecondOpinionSpeechToText(m, w, judge, {
+        corroborate: (intent) => (intent.name === 'goodbye' ? 'required' : 'none'),
+        ...(at !== undefined && { betterReaderAt: at }),
+      });
     };
 
     it("takes its request over a reading that names none at the bar, not only above that reading's own confidence", async () => {
@@ -311,6 +328,21 @@ describe('second opinion: two engines, the clearer request kept', function () {
 
     it('leaves a request under the bar unread', async () => {
       assert.equal((await streamed(recheck('talk to the', 0.5))).provider, 'pair');
+    });
+
+    it('takes its request at the bar over a reading that needed its word and lacks it', async () => {
+      // espeak f3's "no thanks": a sure goodbye from the grammar alone, an unsure no from Whisper.
+      const doubted = await streamed(recheck('no thanks', undefined, 'still thank'));
+      assert.deepEqual([doubted.text, doubted.confidence], ['still thank', DOUBTED_CONFIDENCE]);
+      const r = await streamed(recheck('no thanks', 0.5, 'still thank'));
+      assert.deepEqual([r.provider, r.text], ['whisper', 'no thanks']);
+    });
+
+    it('overrules an unsure request with its sure "no request"', async () => {
+      // flite slt's "hold on": an unsure no from the pair, a clear non-answer from Whisper.
+      assert.equal((await streamed(recheck('so hold on', undefined, 'cancel nine'))).text, 'cancel nine'); // prettier-ignore
+      assert.equal((await streamed(recheck('so hold on', 0.5, 'cancel nine'))).text, 'so hold on');
+      assert.equal((await streamed(recheck('so hold on', 0.5))).provider, 'pair'); // none over none
     });
   });
 });
