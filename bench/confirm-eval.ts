@@ -9,7 +9,7 @@
 // worker's mixed-answer guard (a reading with both a yes and a no in it is asked again).
 // Then the shipped local stack (LOCAL_STT=auto: the grammar first, Moonshine's second opinion)
 // at the shipped settings, with and without closed answers corroborated by the other engine
-// (a doubted yes, a goodbye).
+// (a doubted yes, a goodbye), and with Whisper rereading what the two left unclear.
 //
 //   npx tsx bench/confirm-eval.ts
 //
@@ -212,7 +212,7 @@ function render(r: {
         `| ${x.guard ? 'on' : 'off'} | ${x.hints} | ${x.threshold} | ${x.perSyllableMs ?? '—'} | ${cells(x)}`,
     ),
     '',
-    `The shipped local stack (LOCAL_STT=auto: the grammar reads a closed answer first, Moonshine is asked when its reading is unclear) at the shipped settings (not-answers among the hints, the guard, voice check ${SHIPPED.perSyllableMs} ms per syllable, payment confidence ${SHIPPED.threshold}); "corroborated": a yes below the payment confidence, or a goodbye, is read by the other engine too; both naming it makes it 1 − (1 − a)(1 − b), and a goodbye the other does not hear gives way to its sure request or is doubted (asked again):`,
+    `The shipped local stack (LOCAL_STT=auto: the grammar reads a closed answer first, Moonshine is asked when its reading is unclear) at the shipped settings (not-answers among the hints, the guard, voice check ${SHIPPED.perSyllableMs} ms per syllable, payment confidence ${SHIPPED.threshold}); "corroborated": a yes below the payment confidence, or a goodbye, is read by the other engine too; both naming it makes it 1 − (1 − a)(1 − b), and a goodbye the other does not hear gives way to its sure request or is doubted (asked again); "Whisper": what the two left unclear is read by Whisper too (LOCAL_STT_RECHECK=whisper, shipped):`,
     '',
     '| stack | yes: paid / asked again / not paid | no or not-answer: paid / asked again / not paid |',
     '|---|---|---|',

@@ -19,6 +19,11 @@ export interface Transcript {
   truncated?: boolean;
   /** Engines whose readings named the same request (a second opinion's agreement); 1 when absent. */
   agreedBy?: number;
+  /**
+   * The engines disagreed (the other named another request, or surely none) and this reading
+   * was taken: it stands on one engine's word against another's.
+   */
+  disputed?: boolean;
 }
 
 export interface SttStreamOptions {

@@ -13,7 +13,12 @@
 // 1 − (1 − a)(1 − b). Without that agreement, a reading whose corroboration only raises its
 // confidence (a yes that moves money, which one engine alone is not sure enough of) stays as
 // heard; one that needs it to stand (a goodbye to a yes/no question, which declines the
-// question and ends the call) gives way to the other engine's sure request, or is doubted.
+// question and ends the call) gives way to another request the other engine names surely, or
+// more surely, or is doubted.
+//
+// The reading kept says how it stands, for an engine stacked above the two: agreed by both
+// (`agreedBy`), or taken against the other's word (`disputed`), which is no clear reading
+// however surely it names its request (the grammar's phrases make sure-sounding salad).
 //
 // A second reading that lost words is no better reading: the grammar keeps the phrase it
 // scores best and drops the rest, so a whole sentence Moonshine misheard can come back from
@@ -54,10 +59,10 @@ export interface SecondOpinionOptions {
   msPerSyllable?: number;
   /**
    * The second engine reads better than the main one, so its word is worth more than the main
-   * one's doubt: over a reading in doubt (naming no request, or needing the other engine's word
-   * and not getting it) its request is taken at this confidence or above (default: only above
-   * the main reading's own, or at 0.8); and its sure "no request" overrules a request the main
-   * reading names unsurely.
+   * one's doubt: over a reading in doubt (naming no request, disputed, or needing the other
+   * engine's word and not getting it) its request is taken at this confidence or above
+   * (default: only above the main reading's own, or at 0.8); and its sure "no request"
+   * overrules a request the main reading names unsurely or was disputed over.
    */
   betterReaderAt?: number;
 }
@@ -144,7 +149,8 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       second.abort();
       return first;
     }
-    const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED;
+    // A reading the engines below disputed is not clear, however surely it names its request.
+    const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED && !first.disputed;
     // Agreement that only raises confidence is asked for a clear reading; agreement a reading
     // needs to stand, for any reading of that request, sure or not.
     const asked = a.name === 'out_of_scope' ? 'none' : this.corroborate(a, first);
@@ -155,9 +161,6 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     }
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
-    console.error(
-      `[PROBE] ${this.name}: "${first.text}" ${first.confidence.toFixed(2)} ${a.name} ${a.confidence.toFixed(2)} | "${other?.text}" ${other?.confidence.toFixed(2)} ${b?.name} ${b?.confidence.toFixed(2)} need=${need}`,
-    );
     const better = this.opts.betterReaderAt;
     if (need === 'none') {
       if (!other || !b) return first;
@@ -165,17 +168,21 @@ export class SecondOpinionSpeechToText implements SpeechToText {
         const overrules = better !== undefined && a.name !== 'out_of_scope' && b.confidence >= TRUSTED; // prettier-ignore
         return overrules && !this.lostWords(other, first, voiced) ? other : first;
       }
-      const bar = a.name === 'out_of_scope' ? better : undefined;
+      const bar = a.name === 'out_of_scope' || first.disputed ? better : undefined;
       if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
       if (this.lostWords(other, first, voiced)) return first;
+      // Disputed: the main reading named another request, or surely none.
+      const disputed = a.name === 'out_of_scope' ? a.confidence >= TRUSTED : b.name !== a.name;
+      const taken = { ...other, disputed };
       // A reading that needs the other engine's word to stand has not got it here either.
       const doubted = this.corroborate(b, other) === 'required';
-      return doubted ? { ...other, confidence: Math.min(other.confidence, DOUBTED_CONFIDENCE) } : other; // prettier-ignore
+      return doubted ? { ...taken, confidence: Math.min(other.confidence, DOUBTED_CONFIDENCE) } : taken; // prettier-ignore
     }
     // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
     if (other && b && b.name === a.name && b.confidence >= TRUSTED) {
       const confidence = 1 - (1 - first.confidence) * (1 - other.confidence);
-      return { ...first, confidence, agreedBy: (first.agreedBy ?? 1) + (other.agreedBy ?? 1) };
+      const agreedBy = (first.agreedBy ?? 1) + (other.agreedBy ?? 1);
+      return { ...first, confidence, agreedBy, disputed: false };
     }
     if (need === 'raises') return first;
     // Another request named surely, or more surely than the reading in doubt, is taken instead.
@@ -185,7 +192,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       b.name !== 'out_of_scope' &&
       b.name !== a.name &&
       (b.confidence >= Math.min(TRUSTED, better ?? TRUSTED) || b.confidence > a.confidence);
-    if (instead && !this.lostWords(other, first, voiced)) return other;
+    if (instead && !this.lostWords(other, first, voiced)) return { ...other, disputed: true };
     return { ...first, confidence: Math.min(first.confidence, DOUBTED_CONFIDENCE) };
   }
 

@@ -338,6 +338,50 @@ describe('second opinion: two engines, the clearer request kept', function () {
       assert.deepEqual([r.provider, r.text], ['whisper', 'no thanks']);
     });
 
+    it('settles a reading the engines below disputed, however surely it names its request', async () => {
+      // flite awb's "okay, then I'd like to pay it": Moonshine names the payment unsurely, the
+      // grammar a sure transfer made of its own phrases.
+      const judged = table({
+        'go kate then i would like to pay it': { name: 'pay_bill', confidence: 0.68 },
+        'talk to an agent': { name: 'talk_to_agent', confidence: 1 },
+        'okay then i would like to pay it': { name: 'pay_bill', confidence: 0.9 },
+      });
+      const stack = (whisperHeard: string) => {
+        const m = new FakeSpeechToText({ name: 'moonshine', transcripts: ['go kate then i would like to pay it'] }); // prettier-ignore
+        const g = new FakeSpeechToText({ name: 'grammar', transcripts: ['talk to an agent'] });
+        const w = new FakeSpeechToText({ name: 'whisper', transcripts: [whisperHeard] });
+        const pair = new SecondOpinionSpeechToText(m, g, judged);
+        return { pair, all: new SecondOpinionSpeechToText(pair, w, judged, { betterReaderAt: 0.5 }) }; // prettier-ignore
+      };
+      const p = await streamed(stack('').pair);
+      assert.deepEqual([p.text, p.disputed], ['talk to an agent', true]);
+      const r = await streamed(stack('okay then i would like to pay it').all);
+      assert.deepEqual([r.provider, r.text], ['whisper', 'okay then i would like to pay it']);
+      const agreed = await streamed(stack('talk to an agent').all);
+      assert.deepEqual([agreed.text, agreed.disputed], ['talk to an agent', false]);
+    });
+
+    it('settles a request taken over a sure "no request"', async () => {
+      // flite awb's "what's the weather like tomorrow": Moonshine surely out of scope, the
+      // grammar a balance request made of its phrases, Whisper the weather.
+      const judged = table({
+        "what's a weather like to my rope": { name: 'out_of_scope', confidence: 0.99 },
+        "what's my balance cancel": { name: 'check_balance', confidence: 1 },
+        "what's the weather like tomorrow": { name: 'out_of_scope', confidence: 0.98 },
+      });
+      const m = new FakeSpeechToText({ name: 'moonshine', transcripts: ["what's a weather like to my rope"] }); // prettier-ignore
+      const g = new FakeSpeechToText({
+        name: 'grammar',
+        transcripts: ["what's my balance cancel"],
+      });
+      const w = new FakeSpeechToText({ name: 'whisper', transcripts: ["what's the weather like tomorrow"] }); // prettier-ignore
+      const pair = new SecondOpinionSpeechToText(m, g, judged);
+      const r = await streamed(
+        new SecondOpinionSpeechToText(pair, w, judged, { betterReaderAt: 0.5 }),
+      );
+      assert.deepEqual([r.provider, r.text], ['whisper', "what's the weather like tomorrow"]);
+    });
+
     it('overrules an unsure request with its sure "no request"', async () => {
       // flite slt's "hold on": an unsure no from the pair, a clear non-answer from Whisper.
       assert.equal((await streamed(recheck('so hold on', undefined, 'cancel nine'))).text, 'cancel nine'); // prettier-ignore
