@@ -62,7 +62,7 @@ export interface SecondOpinionOptions {
    * one's doubt: over a reading in doubt (naming no request, disputed, or needing the other
    * engine's word and not getting it) its request is taken at this confidence or above
    * (default: only above the main reading's own, or at 0.8); and its sure "no request"
-   * overrules a request the main reading names unsurely or was disputed over.
+   * overrules a request the main reading names unsurely, was disputed over, or is in doubt.
    */
   betterReaderAt?: number;
 }
@@ -162,12 +162,19 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const other = await second.finish().catch(() => undefined);
     const b = other && (await this.judge(other.text).catch(() => undefined));
     const better = this.opts.betterReaderAt;
+    // The better reader surely hearing no request, over a request not clear enough to stand.
+    const overruling =
+      better !== undefined &&
+      a.name !== 'out_of_scope' &&
+      other &&
+      b?.name === 'out_of_scope' &&
+      b.confidence >= TRUSTED &&
+      !this.lostWords(other, first, voiced)
+        ? other
+        : undefined;
     if (need === 'none') {
       if (!other || !b) return first;
-      if (b.name === 'out_of_scope') {
-        const overrules = better !== undefined && a.name !== 'out_of_scope' && b.confidence >= TRUSTED; // prettier-ignore
-        return overrules && !this.lostWords(other, first, voiced) ? other : first;
-      }
+      if (b.name === 'out_of_scope') return overruling ?? first;
       const bar = a.name === 'out_of_scope' || first.disputed ? better : undefined;
       if (bar === undefined ? b.confidence <= a.confidence : b.confidence < bar) return first;
       if (this.lostWords(other, first, voiced)) return first;
@@ -193,6 +200,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       b.name !== a.name &&
       (b.confidence >= Math.min(TRUSTED, better ?? TRUSTED) || b.confidence > a.confidence);
     if (instead && !this.lostWords(other, first, voiced)) return { ...other, disputed: true };
+    if (overruling) return overruling;
     return { ...first, confidence: Math.min(first.confidence, DOUBTED_CONFIDENCE) };
   }
 

@@ -310,6 +310,7 @@ describe('second opinion: two engines, the clearer request kept', function () {
       'so hold on': { name: 'out_of_scope', confidence: 0.94 },
       'still thank': { name: 'goodbye', confidence: 0.94 },
       'no thanks': { name: 'confirm_no', confidence: 0.78 },
+      'till all done': { name: 'goodbye', confidence: 0.99 },
     });
     const recheck = (second: string, at?: number, main = 'okay then i would like to bid') => {
       const m = new FakeSpeechToText({ name: 'pair', transcripts: [main] });
@@ -387,6 +388,14 @@ describe('second opinion: two engines, the clearer request kept', function () {
       assert.equal((await streamed(recheck('so hold on', undefined, 'cancel nine'))).text, 'cancel nine'); // prettier-ignore
       assert.equal((await streamed(recheck('so hold on', 0.5, 'cancel nine'))).text, 'so hold on');
       assert.equal((await streamed(recheck('so hold on', 0.5))).provider, 'pair'); // none over none
+    });
+
+    it('overrules a goodbye in doubt with its sure "no request": the question is asked again', async () => {
+      // flite slt's "hold on" again: a goodbye only Moonshine heard ("till all done").
+      const doubted = await streamed(recheck('so hold on', undefined, 'till all done'));
+      assert.deepEqual([doubted.text, doubted.confidence], ['till all done', DOUBTED_CONFIDENCE]);
+      const r = await streamed(recheck('so hold on', 0.5, 'till all done'));
+      assert.deepEqual([r.provider, r.text], ['whisper', 'so hold on']);
     });
   });
 });
