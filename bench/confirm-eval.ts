@@ -58,7 +58,7 @@ const THRESHOLDS = [0.5, 0.7, 0.8, 0.9];
 /** The call's ordinary threshold (CALL_CONFIDENCE_THRESHOLD's default). */
 const ORDINARY = 0.5;
 
-/** Which recognizer heard it: the grammar alone, or the shipped stack with or without corroboration. */
+/** Which recognizer heard it: the grammar alone, or the shipped stack with or without corroboration and Whisper. */
 const STACKS = ['auto', 'auto, corroborated', 'auto, corroborated, Whisper'] as const;
 type Stack = 'pocketsphinx' | (typeof STACKS)[number];
 

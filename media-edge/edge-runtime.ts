@@ -116,8 +116,9 @@ export function localSpeechToText(
   const request = new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable });
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to
-  // say it again; over a reading in doubt, its request stands at the call's threshold, and
-  // its sure "no request" overrules a request they named unsurely.
+  // say it again or would act on a request nobody made; over a reading in doubt (no request,
+  // disputed, a goodbye one engine heard) its request stands at the call's threshold, and its
+  // sure "no request" overrules a request that is unsure or in doubt.
   const whisper = recheck ? engine('whisper') : undefined;
   const reread = (pair: SecondOpinionSpeechToText) =>
     whisper

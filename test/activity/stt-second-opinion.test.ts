@@ -339,6 +339,18 @@ describe('second opinion: two engines, the clearer request kept', function () {
       assert.deepEqual([r.provider, r.text], ['whisper', 'no thanks']);
     });
 
+    /** Moonshine, then the grammar, each a second opinion for the other; Whisper above the pair. */
+    const threeReaders = (
+      judged: ReadingJudge,
+      heard: Record<'moonshine' | 'grammar' | 'whisper', string>,
+    ) => {
+      const fake = (name: keyof typeof heard) =>
+        new FakeSpeechToText({ name, transcripts: [heard[name]] });
+      const pair = new SecondOpinionSpeechToText(fake('moonshine'), fake('grammar'), judged);
+      const all = new SecondOpinionSpeechToText(pair, fake('whisper'), judged, { betterReaderAt: 0.5 }); // prettier-ignore
+      return { pair, all };
+    };
+
     it('settles a reading the engines below disputed, however surely it names its request', async () => {
       // flite awb's "okay, then I'd like to pay it": Moonshine names the payment unsurely, the
       // grammar a sure transfer made of its own phrases.
@@ -347,13 +359,8 @@ describe('second opinion: two engines, the clearer request kept', function () {
         'talk to an agent': { name: 'talk_to_agent', confidence: 1 },
         'okay then i would like to pay it': { name: 'pay_bill', confidence: 0.9 },
       });
-      const stack = (whisperHeard: string) => {
-        const m = new FakeSpeechToText({ name: 'moonshine', transcripts: ['go kate then i would like to pay it'] }); // prettier-ignore
-        const g = new FakeSpeechToText({ name: 'grammar', transcripts: ['talk to an agent'] });
-        const w = new FakeSpeechToText({ name: 'whisper', transcripts: [whisperHeard] });
-        const pair = new SecondOpinionSpeechToText(m, g, judged);
-        return { pair, all: new SecondOpinionSpeechToText(pair, w, judged, { betterReaderAt: 0.5 }) }; // prettier-ignore
-      };
+      const stack = (whisper: string) =>
+        threeReaders(judged, { moonshine: 'go kate then i would like to pay it', grammar: 'talk to an agent', whisper }); // prettier-ignore
       const p = await streamed(stack('').pair);
       assert.deepEqual([p.text, p.disputed], ['talk to an agent', true]);
       const r = await streamed(stack('okay then i would like to pay it').all);
@@ -370,16 +377,12 @@ describe('second opinion: two engines, the clearer request kept', function () {
         "what's my balance cancel": { name: 'check_balance', confidence: 1 },
         "what's the weather like tomorrow": { name: 'out_of_scope', confidence: 0.98 },
       });
-      const m = new FakeSpeechToText({ name: 'moonshine', transcripts: ["what's a weather like to my rope"] }); // prettier-ignore
-      const g = new FakeSpeechToText({
-        name: 'grammar',
-        transcripts: ["what's my balance cancel"],
+      const { all } = threeReaders(judged, {
+        moonshine: "what's a weather like to my rope",
+        grammar: "what's my balance cancel",
+        whisper: "what's the weather like tomorrow",
       });
-      const w = new FakeSpeechToText({ name: 'whisper', transcripts: ["what's the weather like tomorrow"] }); // prettier-ignore
-      const pair = new SecondOpinionSpeechToText(m, g, judged);
-      const r = await streamed(
-        new SecondOpinionSpeechToText(pair, w, judged, { betterReaderAt: 0.5 }),
-      );
+      const r = await streamed(all);
       assert.deepEqual([r.provider, r.text], ['whisper', "what's the weather like tomorrow"]);
     });
 
