@@ -17,6 +17,7 @@ import {
   SecondOpinionSpeechToText,
   type NeedsCorroboration,
   type ReadingJudge,
+  type SecondOpinionOptions,
 } from '../providers/stt/second-opinion';
 import { DEFAULT_CALL_CONFIG, DEFAULT_PAYMENT_CONFIRM_THRESHOLD } from '../contracts/call';
 import { SYLLABLE_MS } from '../audio/voicing';
@@ -109,28 +110,30 @@ export function localSpeechToText(
   model.warmUp().catch(() => undefined); // a failed warm-up is retried by the first reading
   const intent = new MixedAnswerGuard(model);
   const judge = lastJudged((text: string) => intent.classify(text));
-  const closed = new SecondOpinionSpeechToText(grammar, open, judge, {
-    msPerSyllable,
-    ...(corroborate && { corroborate: closedAnswer }),
-  });
-  const request = new SecondOpinionSpeechToText(open, grammar, judge, { msPerSyllable });
+  const answerRules = { msPerSyllable, ...(corroborate && { corroborate: closedAnswer }) };
+  const requestRules = { msPerSyllable };
+  const closed = new SecondOpinionSpeechToText(grammar, open, judge, answerRules);
+  const request = new SecondOpinionSpeechToText(open, grammar, judge, requestRules);
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to
   // say it again or would act on a request nobody made; over a reading in doubt (no request,
   // disputed, a goodbye one engine heard) its request stands at the call's threshold, and its
   // sure "no request" overrules a request that is unsure or in doubt.
   const whisper = recheck ? engine('whisper') : undefined;
-  const reread = (pair: SecondOpinionSpeechToText) =>
+  const reread = (pair: SecondOpinionSpeechToText, rules: SecondOpinionOptions) =>
     whisper
       ? new SecondOpinionSpeechToText(pair, whisper, judge, {
-          msPerSyllable,
+          ...rules,
           betterReaderAt: DEFAULT_CALL_CONFIG.confidenceThreshold,
-          ...(pair === closed && corroborate && { corroborate: closedAnswer }),
         })
       : pair;
   // A sound over the agent is read by the grammar alone: its listening words are no request
   // to the intent model, which would take a misheard open reading over them.
-  return new QuestionRoutedSpeechToText(reread(closed), reread(request), grammar);
+  return new QuestionRoutedSpeechToText(
+    reread(closed, answerRules),
+    reread(request, requestRules),
+    grammar,
+  );
 }
 
 /** A stack of opinions judges the reading it kept once more: the last texts' verdicts are kept. */

@@ -183,7 +183,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       const taken = { ...other, disputed };
       // A reading that needs the other engine's word to stand has not got it here either.
       const doubted = this.corroborate(b, other) === 'required';
-      return doubted ? { ...taken, confidence: Math.min(other.confidence, DOUBTED_CONFIDENCE) } : taken; // prettier-ignore
+      return doubted ? doubt(taken) : taken;
     }
     // Both must name it surely: a mixed answer ("yes no wait") is named unsurely.
     if (other && b && b.name === a.name && b.confidence >= TRUSTED) {
@@ -200,8 +200,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       b.name !== a.name &&
       (b.confidence >= Math.min(TRUSTED, better ?? TRUSTED) || b.confidence > a.confidence);
     if (instead && !this.lostWords(other, first, voiced)) return { ...other, disputed: true };
-    if (overruling) return overruling;
-    return { ...first, confidence: Math.min(first.confidence, DOUBTED_CONFIDENCE) };
+    return overruling ?? doubt(first);
   }
 
   /** The reading's syllables explain less of the voice than the other's, and under half of it. */
@@ -212,6 +211,11 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const explained = voiceExplained(reading.text, ms, perSyllable);
     return explained < EXPLAINS_ENOUGH && explained < voiceExplained(other.text, ms, perSyllable);
   }
+}
+
+/** A reading that needed the other engine's word and lacks it: the caller is asked again. */
+function doubt(reading: Transcript): Transcript {
+  return { ...reading, confidence: Math.min(reading.confidence, DOUBTED_CONFIDENCE) };
 }
 
 /** One engine's reading of the utterance: asked for only when needed. */
