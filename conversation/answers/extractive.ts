@@ -3,7 +3,8 @@
 // content words they contain, each sentence read with its section heading ("Mailed payments.
 // A check sent by mail posts within 7 days."), plus how close its passage came in retrieval —
 // and the best one or two are said. A heading itself is never said: it names a section, it
-// does not answer. Every word comes from a passage, so it passes the grounding and
+// does not answer. A sentence that leans on the one before it ("You can turn it off the same
+// way at any time.") is said after that one, or not at all: alone it answers nothing. Every word comes from a passage, so it passes the grounding and
 // faithfulness checks by construction (the answerer still runs them), and it costs two
 // embedding calls instead of a model's prompt evaluation.
 import type { Embedder } from '../../providers/embeddings/port';
@@ -53,9 +54,18 @@ function sameClaim(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return union > 0 && shared / union >= SAME_CLAIM;
 }
 
+/**
+ * Opens on a word that points back ("It", "This", "After that") or borrows the previous
+ * sentence's "way": without the sentence before it, the listener cannot tell what it means.
+ */
+const LEANS_BACK =
+  /^(?:it|its|this|that|these|those|they|them|then|after that|otherwise|also)\b|\bthe same way\b/i;
+
 interface Candidate {
-  /** What is said. */
+  /** What is ranked and said. */
   text: string;
+  /** The sentence it leans on, said before it. */
+  after?: string;
   /** What is ranked: the sentence under its heading. */
   context: string;
   retrieval: number;
@@ -94,24 +104,35 @@ export class ExtractiveAnswerer {
     const ranked = candidates
       .map((c, i) => ({
         text: c.text,
+        after: c.after,
         words: contentWords(c.text),
         score:
           faithfulnessScore(dot(q!, vectors[i]!), lexicalSupport(asked, contentWords(c.context))) +
           this.retrievalWeight * c.retrieval,
       }))
       .sort((a, b) => b.score - a.score);
-    const best = ranked[0]!;
-    const picked = [best];
-    let words = wordCount(best.text);
-    for (const next of ranked.slice(1)) {
-      if (picked.length >= this.maxSentences) break;
-      if (next.score < best.score * this.followRatio) break;
-      if (words + wordCount(next.text) > this.maxWords) continue;
-      if (picked.some((p) => sameClaim(p.words, next.words))) continue;
-      picked.push(next);
-      words += wordCount(next.text);
+    const said: string[] = [];
+    let bestScore: number | undefined;
+    let words = 0;
+    const picked: ReadonlySet<string>[] = [];
+    for (const next of ranked) {
+      // Its antecedent just said, it follows on.
+      const sentences =
+        next.after && said.at(-1) !== next.after ? [next.after, next.text] : [next.text];
+      if (sentences.length > this.maxSentences) continue;
+      if (bestScore === undefined) bestScore = next.score;
+      else if (next.score < bestScore * this.followRatio) break;
+      if (said.length + sentences.length > this.maxSentences) continue;
+      const length = sentences.reduce((n, s) => n + wordCount(s), 0);
+      if (said.length > 0 && words + length > this.maxWords) continue;
+      if (sentences.some((s) => said.includes(s))) continue;
+      if (picked.some((p) => sameClaim(p, next.words))) continue;
+      said.push(...sentences);
+      picked.push(next.words);
+      words += length;
+      if (said.length >= this.maxSentences) break;
     }
-    return picked.map((p) => p.text);
+    return said;
   }
 
   /** Each sentence once (where its passage ranked best), under its heading, headings not among them. */
@@ -120,13 +141,18 @@ export class ExtractiveAnswerer {
     for (const p of passages) {
       const { text, score = 0 } = typeof p === 'string' ? { text: p } : p;
       const { heading, body } = this.headings ? chunkHeading(text) : { body: text };
-      for (const sentence of passageSentences(body)) {
-        if (wordCount(sentence) < MIN_WORDS) continue;
+      const sentences = passageSentences(body);
+      sentences.forEach((sentence, i) => {
+        if (wordCount(sentence) < MIN_WORDS) return;
+        const leans = LEANS_BACK.test(sentence);
+        if (leans && i === 0) return;
+        const after = leans ? sentences[i - 1] : undefined;
         const seen = bySentence.get(sentence);
-        if (seen && seen.retrieval >= score) continue;
-        const context = heading ? `${heading.replace(/[.!?:]$/, '')}. ${sentence}` : sentence;
-        bySentence.set(sentence, { text: sentence, context, retrieval: score });
-      }
+        if (seen && seen.retrieval >= score) return;
+        const said = after ? `${after} ${sentence}` : sentence;
+        const context = heading ? `${heading.replace(/[.!?:]$/, '')}. ${said}` : said;
+        bySentence.set(sentence, { text: sentence, after, context, retrieval: score });
+      });
     }
     return [...bySentence.values()];
   }

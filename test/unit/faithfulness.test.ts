@@ -180,4 +180,23 @@ describe('faithfulness: each answer sentence is supported by a passage or the ac
     assert.match(await pick(0.9, 0.1), /late fee of \$10/);
     assert.match(await pick(0.1, 0.9), /within 60 days/);
   });
+
+  it('a sentence that leans on the one before it is said after that one, or not at all', async () => {
+    const autopay = chunkDocument({
+      docId: 'billing/autopay.md',
+      topic: 'billing',
+      source: fs.readFileSync(path.join(DEFAULT_KB_FOLDER, 'billing/autopay.md'), 'utf8'),
+    }).map((c) => c.text);
+    // The closest sentence is "You can turn it off the same way at any time.", which alone
+    // says neither what nor how.
+    const question = 'how do i turn off autopay';
+    const said = await new ExtractiveAnswerer(embedder).pick(question, autopay);
+    const off = said.indexOf('You can turn it off the same way at any time.');
+    assert.ok(off > 0, said.join(' | '));
+    assert.match(said[off - 1]!, /^You can turn on autopay online in your account/);
+    // With room for one sentence only, it is not said alone.
+    const one = await new ExtractiveAnswerer(embedder, { maxSentences: 1 }).pick(question, autopay);
+    assert.equal(one.length, 1);
+    assert.doesNotMatch(one[0]!, /the same way/);
+  });
 });
