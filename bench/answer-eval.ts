@@ -5,14 +5,18 @@
 // intent's topic, top 4), then the answer's sentences; a hit when they state the fact. In the
 // same run: retrieval with the knowledge embedder (shipped) against USE lite (before), each
 // over its own in-memory index of kb/; and the sentence ranking as shipped against each
-// sentence ranked alone (no heading, no retrieval score).
+// sentence ranked alone (no heading, no retrieval score, no weight for a figure).
 //
 //   npx tsx bench/answer-eval.ts
 //
 // Writes bench/results/answer-eval.json and .md and prints the table.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExtractiveAnswerer, RETRIEVAL_WEIGHT } from '../conversation/answers/extractive';
+import {
+  ExtractiveAnswerer,
+  FIGURE_WEIGHT,
+  RETRIEVAL_WEIGHT,
+} from '../conversation/answers/extractive';
 import { loadEvalSet, loadHeardEvalSet } from '../conversation/knowledge/eval';
 import { ingestFolder } from '../conversation/knowledge/ingest';
 import { DEFAULT_KB_FOLDER, knowledgeEmbedder } from '../conversation/knowledge/local-index';
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
   ];
   const ranker = sharedUseLiteEmbedder();
   const shipped = new ExtractiveAnswerer(ranker);
-  const alone = new ExtractiveAnswerer(ranker, { headings: false, retrievalWeight: 0 });
+  const alone = new ExtractiveAnswerer(ranker, { headings: false, retrievalWeight: 0, figureWeight: 0 }); // prettier-ignore
   const before = await retrieverOver(sharedUseLiteEmbedder());
   const now = await retrieverOver(knowledgeEmbedder());
   const columns: Column[] = [
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
     const hits = Object.fromEntries(columns.map((c) => [c.name, mine.filter((r) => r.hit[c.name]).length])); // prettier-ignore
     return { set, questions: mine.length, hits };
   });
-  const result = { at: new Date().toISOString(), retrievalWeight: RETRIEVAL_WEIGHT, table, rows };
+  const result = { at: new Date().toISOString(), retrievalWeight: RETRIEVAL_WEIGHT, figureWeight: FIGURE_WEIGHT, table, rows }; // prettier-ignore
   const best = columns[columns.length - 1]!.name;
   const md = [
     `# The extractive answer states the asked fact`,

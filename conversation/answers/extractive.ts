@@ -35,6 +35,8 @@ export interface ExtractiveOptions {
   headings?: boolean;
   /** Weight of the passage's retrieval score in a sentence's rank. */
   retrievalWeight?: number;
+  /** Added to the rank of a sentence that states a figure. */
+  figureWeight?: number;
 }
 
 /** Shorter lines are section titles or list stubs, not answers. */
@@ -43,6 +45,14 @@ const MIN_WORDS = 4;
 const SAME_CLAIM = 0.8;
 /** Chosen on kb/eval.json with `npx tsx bench/answer-eval.ts` (docs/answers.md). */
 export const RETRIEVAL_WEIGHT = 0.5;
+/**
+ * A caller asks a service line for the figure: "a late fee of $10 is added" answers "what if I
+ * pay late" better than "a late fee can apply", though both share its words. Chosen like the
+ * retrieval weight (docs/answers.md).
+ */
+export const FIGURE_WEIGHT = 0.06;
+/** "See the article on refunds." points a reader elsewhere; a caller cannot follow it. */
+const READING_POINTER = /^see (?:the|our) (?:article|section|page)\b/i;
 
 const wordCount = (s: string): number => s.split(/\s+/).filter(Boolean).length;
 
@@ -77,6 +87,7 @@ export class ExtractiveAnswerer {
   private readonly followRatio: number;
   private readonly headings: boolean;
   private readonly retrievalWeight: number;
+  private readonly figureWeight: number;
 
   constructor(
     private readonly embedder: Embedder,
@@ -87,6 +98,7 @@ export class ExtractiveAnswerer {
     this.followRatio = opts.followRatio ?? 0.85;
     this.headings = opts.headings ?? true;
     this.retrievalWeight = opts.retrievalWeight ?? RETRIEVAL_WEIGHT;
+    this.figureWeight = opts.figureWeight ?? FIGURE_WEIGHT;
   }
 
   /** The passage sentences that best answer the question, best first, as the passage says them. */
@@ -108,7 +120,8 @@ export class ExtractiveAnswerer {
         words: contentWords(c.text),
         score:
           faithfulnessScore(dot(q!, vectors[i]!), lexicalSupport(asked, contentWords(c.context))) +
-          this.retrievalWeight * c.retrieval,
+          this.retrievalWeight * c.retrieval +
+          (/\d/.test(c.text) ? this.figureWeight : 0),
       }))
       .sort((a, b) => b.score - a.score);
     const said: string[] = [];
@@ -143,14 +156,13 @@ export class ExtractiveAnswerer {
       const { heading, body } = this.headings ? chunkHeading(text) : { body: text };
       const sentences = passageSentences(body);
       sentences.forEach((sentence, i) => {
-        if (wordCount(sentence) < MIN_WORDS) return;
+        if (wordCount(sentence) < MIN_WORDS || READING_POINTER.test(sentence)) return;
         const leans = LEANS_BACK.test(sentence);
         if (leans && i === 0) return;
         const after = leans ? sentences[i - 1] : undefined;
         const seen = bySentence.get(sentence);
         if (seen && seen.retrieval >= score) return;
-        const said = after ? `${after} ${sentence}` : sentence;
-        const context = heading ? `${heading.replace(/[.!?:]$/, '')}. ${said}` : said;
+        const context = heading ? `${heading.replace(/[.!?:]$/, '')}. ${sentence}` : sentence;
         bySentence.set(sentence, { text: sentence, after, context, retrieval: score });
       });
     }

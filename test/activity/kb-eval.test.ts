@@ -3,7 +3,7 @@
 // 100% (56/56), MRR 0.87, with the intent's topic filter (USE lite, before: 96.4%, 0.82); the
 // floors leave a margin of about two questions for model or KB edits. And the extractive
 // answer to the scenario set's questions as the recognizers heard them (kb/eval-heard.json):
-// 39 of 58 state the fact with MiniLM, 36 with USE lite.
+// 42 of 58 state the fact with MiniLM, 41 with USE lite.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chunkDocument } from '../../conversation/knowledge/chunker';
@@ -17,7 +17,7 @@ import { sharedUseLiteEmbedder } from '../../providers/embeddings/use-lite';
 import { ExtractiveAnswerer } from '../../conversation/answers/extractive';
 import { PgliteVectorIndex } from '../../providers/vectors/pglite';
 
-const FLOOR = { recallAt5: 0.95, mrr: 0.82, heardAnswered: 37 };
+const FLOOR = { recallAt5: 0.95, mrr: 0.82, heardAnswered: 40 };
 
 describe('knowledge-base retrieval evaluation (quality gate)', function () {
   this.timeout(300_000);

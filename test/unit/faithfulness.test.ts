@@ -181,6 +181,20 @@ describe('faithfulness: each answer sentence is supported by a passage or the ac
     assert.match(await pick(0.1, 0.9), /within 60 days/);
   });
 
+  it('the extractive answer gives the figure, and never sends the caller to an article', async () => {
+    // As flite slt's "um, what's the late fee if I pay late" was heard: "a late fee can apply"
+    // shares more of its words than "a late fee of $10 is added".
+    const question = "um what's the length of you if i pay late";
+    const said = async (opts: { figureWeight?: number }) =>
+      (await new ExtractiveAnswerer(embedder, opts).pick(question, LATE)).join(' ');
+    assert.doesNotMatch(await said({ figureWeight: 0 }), /\$10/);
+    assert.match(await said({}), /a late fee of \$10 is added/);
+    for (const q of ['where can i read the details on late fees', 'tell me about late fees']) {
+      const picked = await new ExtractiveAnswerer(embedder).pick(q, LATE);
+      assert.ok(picked.length > 0 && picked.every((s) => !/^See the article/.test(s)), picked.join(' | ')); // prettier-ignore
+    }
+  });
+
   it('a sentence that leans on the one before it is said after that one, or not at all', async () => {
     const autopay = chunkDocument({
       docId: 'billing/autopay.md',
