@@ -2,11 +2,12 @@
 // how close they are to the question — sentence embeddings plus the share of the question's
 // content words they contain, each sentence read with its section heading ("Mailed payments.
 // A check sent by mail posts within 7 days."), plus how close its passage came in retrieval —
-// and the best one or two are said. A heading itself is never said: it names a section, it
-// does not answer. A sentence that leans on the one before it ("You can turn it off the same
-// way at any time.") is said after that one, or not at all: alone it answers nothing. Every word comes from a passage, so it passes the grounding and
-// faithfulness checks by construction (the answerer still runs them), and it costs two
-// embedding calls instead of a model's prompt evaluation.
+// and a little more for a sentence that states a figure — and the best one or two are said.
+// A heading itself is never said: it names a section, it does not answer. A sentence that
+// leans on the one before it ("You can turn it off the same way at any time.") is said after
+// that one, or not at all: alone it answers nothing. Every word comes from a passage, so it
+// passes the grounding and faithfulness checks by construction (the answerer still runs
+// them), and it costs two embedding calls instead of a model's prompt evaluation.
 import type { Embedder } from '../../providers/embeddings/port';
 import { chunkHeading } from '../../providers/vectors/port';
 import {
@@ -72,7 +73,7 @@ const LEANS_BACK =
   /^(?:it|its|this|that|these|those|they|them|then|after that|otherwise|also)\b|\bthe same way\b/i;
 
 interface Candidate {
-  /** What is ranked and said. */
+  /** What is said. */
   text: string;
   /** The sentence it leans on, said before it. */
   after?: string;
@@ -127,7 +128,7 @@ export class ExtractiveAnswerer {
     const said: string[] = [];
     let bestScore: number | undefined;
     let words = 0;
-    const picked: ReadonlySet<string>[] = [];
+    const claims: ReadonlySet<string>[] = [];
     for (const next of ranked) {
       // Its antecedent just said, it follows on.
       const sentences =
@@ -139,9 +140,9 @@ export class ExtractiveAnswerer {
       const length = sentences.reduce((n, s) => n + wordCount(s), 0);
       if (said.length > 0 && words + length > this.maxWords) continue;
       if (sentences.some((s) => said.includes(s))) continue;
-      if (picked.some((p) => sameClaim(p, next.words))) continue;
+      if (claims.some((c) => sameClaim(c, next.words))) continue;
       said.push(...sentences);
-      picked.push(next.words);
+      claims.push(next.words);
       words += length;
       if (said.length >= this.maxSentences) break;
     }
