@@ -61,8 +61,9 @@ export interface SecondOpinionOptions {
    * The second engine reads better than the main one, so its word is worth more than the main
    * one's doubt: over a reading in doubt (naming no request, disputed, or needing the other
    * engine's word and not getting it) its request is taken at this confidence or above
-   * (default: only above the main reading's own, or at 0.8); and its sure "no request"
-   * overrules a request the main reading names unsurely, was disputed over, or is in doubt.
+   * (default: only above the main reading's own, or at 0.8), and reported at this confidence
+   * at least; and its sure "no request" overrules a request the main reading names unsurely,
+   * was disputed over, or is in doubt.
    */
   betterReaderAt?: number;
 }
@@ -180,7 +181,11 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       if (this.lostWords(other, first, voiced)) return first;
       // Disputed: the main reading named another request, or surely none.
       const disputed = a.name === 'out_of_scope' ? a.confidence >= TRUSTED : b.name !== a.name;
-      const taken = { ...other, disputed };
+      // Taken at the bar for its request, it is no less clear than the bar to the workflow,
+      // whatever the engine's own score (Whisper's token probability: under 0.5 for a line it heard
+      // right, "do you have a discount for seniors", which the caller was then asked again).
+      const confidence = bar === undefined ? other.confidence : Math.max(other.confidence, bar);
+      const taken = { ...other, confidence, disputed };
       // A reading that needs the other engine's word to stand has not got it here either.
       const doubted = this.corroborate(b, other) === 'required';
       return doubted ? doubt(taken) : taken;

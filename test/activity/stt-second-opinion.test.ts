@@ -327,6 +327,18 @@ describe('second opinion: two engines, the clearer request kept', function () {
       assert.deepEqual([r.provider, r.text], ['whisper', 'okay no i like the paid']);
     });
 
+    it("reports a request taken at the bar at the bar's confidence at least, whatever the engine's score", async () => {
+      // espeak f3's "do you have a discount for seniors": Whisper heard it right at a token
+      // probability under the call's threshold, and the caller was asked again.
+      const at = (score: number) => {
+        const m = new FakeSpeechToText({ name: 'pair', transcripts: ['okay then i would like to bid'] }); // prettier-ignore
+        const w = new FakeSpeechToText({ name: 'whisper', transcripts: ['okay no i like the paid'], confidence: score }); // prettier-ignore
+        return streamed(new SecondOpinionSpeechToText(m, w, judge, { betterReaderAt: 0.5 }));
+      };
+      assert.deepEqual([(await at(0.49)).provider, (await at(0.49)).confidence], ['whisper', 0.5]);
+      assert.equal((await at(0.8)).confidence, 0.8);
+    });
+
     it('leaves a request under the bar unread', async () => {
       assert.equal((await streamed(recheck('talk to the', 0.5))).provider, 'pair');
     });
