@@ -255,7 +255,9 @@ describe('active health checks (real faults, no caller requests)', function () {
     const slots = Math.ceil((Date.now() - started) / intervalMs) + 1;
     const checks = openai.requestsTo('/v1/models') - before;
     assert.ok(checks >= 10, `the fleet checked (${checks})`);
-    assert.ok(checks <= Math.min(15, slots), `${checks} checks in ≤ ${slots} intervals`);
+    // One per interval, not per tick: the two processes of a tick can read the clock on either
+    // side of an interval's end, and each wins its own interval's lease.
+    assert.ok(checks <= slots, `${checks} checks in ≤ ${slots} intervals`);
   });
 
   it('a check in flight is not doubled, and the skipped one runs once it ends', async () => {
