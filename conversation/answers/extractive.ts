@@ -133,10 +133,9 @@ export class ExtractiveAnswerer {
       // Its antecedent just said, it follows on.
       const sentences =
         next.after && said.at(-1) !== next.after ? [next.after, next.text] : [next.text];
-      if (sentences.length > this.maxSentences) continue;
+      if (said.length + sentences.length > this.maxSentences) continue;
       if (bestScore === undefined) bestScore = next.score;
       else if (next.score < bestScore * this.followRatio) break;
-      if (said.length + sentences.length > this.maxSentences) continue;
       const length = sentences.reduce((n, s) => n + wordCount(s), 0);
       if (said.length > 0 && words + length > this.maxWords) continue;
       if (sentences.some((s) => said.includes(s))) continue;
