@@ -39,6 +39,15 @@ describe('TranscriptTurn: a whole expected phrase ends the turn', () => {
   it('an answer to a yes/no question gets the whole pause ("yes … no, wait" stays one utterance)', async () => {
     assert.equal(await judged('yes please', EXPECTED, true), undefined);
     assert.equal(await judged('talk to an agent', EXPECTED, true), undefined);
+    assert.equal(await judged('no wait', EXPECTED, true), undefined);
+    assert.equal(await judged('yes no', EXPECTED, true), undefined);
+    assert.equal(await judged('', EXPECTED, true), undefined);
+  });
+
+  it('a plain refusal to a yes/no question ends the turn: a no moves no money', async () => {
+    for (const no of ['no', 'No.', 'nope thanks', 'no thank you', 'not now', 'nah'])
+      assert.equal(await judged(no, EXPECTED, true), true, no);
+    assert.equal(await judged('nobody', EXPECTED, true), undefined);
   });
 
   it('no verdict leaves the pause to the fixed hangover', async () => {
