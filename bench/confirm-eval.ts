@@ -1,10 +1,11 @@
 // What a payment's confirmation question does with what callers answer: yes in several
 // phrasings, no, and not-answers ("hold on", "I'm not sure", "maybe later") that a grammar
-// would otherwise force onto the nearest answer. Each is synthesized in the eight voices of
-// the ASR corpus, sent through the phone line (μ-law), recognized by the edge's local
-// recognizer (pocketsphinx grammar on the question's hints), classified by the worker's
-// intent model, and decided by the call's own state machine (`step`): paid at once, asked
-// again (a doubted yes), or not paid. Compared: the hints without and with not-answers, at
+// would otherwise force onto the nearest answer ("that's not right" onto "that's right" unless
+// both are among the hints). Each is synthesized in the eight voices of the ASR corpus, sent
+// through the phone line (μ-law), recognized by the edge's local recognizer (pocketsphinx
+// grammar on the question's hints), classified by the worker's intent model, and decided by
+// the call's own state machine (`step`): paid at once, asked again (a doubted yes), or not
+// paid. Compared: the plain answers, and the shipped hints (worded answers, not-answers), at
 // several payment confidences (CALL_PAYMENT_CONFIRM_CONFIDENCE), and without and with the
 // worker's mixed-answer guard (a reading with both a yes and a no in it is asked again).
 // Then the shipped local stack (LOCAL_STT=auto: the grammar first, Moonshine's second opinion)
@@ -35,6 +36,8 @@ const ANSWERS: Array<[string, Kind]> = [
   ['yeah go ahead', 'yes'],
   ['sure', 'yes'],
   ['correct', 'yes'],
+  ['yes that is correct', 'yes'],
+  ["that's right", 'yes'],
   ['yes pay it now', 'yes'],
   ['okay', 'yes'],
   ['no', 'no'],
@@ -43,6 +46,7 @@ const ANSWERS: Array<[string, Kind]> = [
   ['cancel', 'no'],
   ['nope', 'no'],
   ['no thanks', 'no'],
+  ["that's not right", 'no'],
   ['maybe later', 'no'],
   ['wait', 'not-answer'],
   ['hold on', 'not-answer'],
@@ -143,7 +147,7 @@ function rows(heard: Heard[]): Row[] {
       .filter((h) => h.stack === 'pocketsphinx' && h.notAnswers === notAnswers)
       .map((h) => ({ h, outcome: decide(h, c) }));
     out.push({
-      hints: notAnswers ? 'answers + not-answers' : 'answers only',
+      hints: notAnswers ? 'answers + worded answers + not-answers' : 'answers only',
       threshold,
       guard,
       ...(perSyllableMs && { perSyllableMs }),
@@ -247,7 +251,8 @@ async function main(): Promise<void> {
       const voiced = voicedMs(splitFrames(audio.samples, 8000));
       /** One recognizer's reading of this answer, classified as the worker would. */
       const hear = async (stack: Stack, engine: SpeechToText, notAnswers: boolean) => {
-        const hints = expectedPhrases('confirm_payment', { notAnswers });
+        // The shipped hints (worded answers among them) with not-answers; the plain answers without.
+        const hints = expectedPhrases('confirm_payment', { notAnswers, wordedAnswers: notAnswers });
         const t = await engine.transcribe(audio, { hints, closedQuestion: true });
         const intent = await intents.classify(t.text);
         heard.push({ stack, text, kind, voice: v.id, notAnswers, transcript: t.text, confidence: Math.round(t.confidence * 1000) / 1000, intent, guarded: doubtMixedAnswer(t.text, intent), voicedMs: voiced }); // prettier-ignore

@@ -545,10 +545,24 @@ export const asksYesNo = (phase: Phase): boolean => ASKING.includes(phase);
  */
 const NOT_ANSWERS = ['not now', 'not yet', 'maybe later', 'hold on', 'wait a minute', 'let me think', "i'm not sure", 'i am not sure', 'not sure', "i don't know", 'say that again']; // prettier-ignore
 
+/**
+ * Answers that say so in words: a grammar without them forces "yes, that is correct" onto salad
+ * ("yeah not now goodbye"), and without the negatives "that's not right" onto "that's right".
+ */
+const WORDED_ANSWERS = ["yes that's correct", "that's correct", "that's right", 'correct', "that's not right", "that's not correct", "no that's wrong"]; // prettier-ignore
+
 /** What the caller is likely to say next: recognizer hints for the next utterance. */
-export function expectedPhrases(phase: Phase, opts: { notAnswers?: boolean } = {}): string[] {
+export function expectedPhrases(
+  phase: Phase,
+  opts: { notAnswers?: boolean; wordedAnswers?: boolean } = {},
+): string[] {
   if (ASKING.includes(phase))
-    return [...ANSWERS, ...(opts.notAnswers ? NOT_ANSWERS : []), ...REQUESTS];
+    return [
+      ...ANSWERS,
+      ...(opts.wordedAnswers ? WORDED_ANSWERS : []),
+      ...(opts.notAnswers ? NOT_ANSWERS : []),
+      ...REQUESTS,
+    ];
   if (phase === 'ended') return [];
   return [...REQUESTS, ...QUESTIONS, ...ANSWERS];
 }

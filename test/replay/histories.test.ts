@@ -74,6 +74,10 @@ describe('replay of recorded histories (test/histories)', () => {
       'no-after-anything-else-before',
       // A goodbye to the payment question, recorded while it was asked again (a no now).
       'goodbye-while-confirming-before',
+      // A paid bill whose payment question listened for "yes" and "no" but not for answers
+      // said in words (paid-bill-account-ahead), and one recorded after (worded-answers).
+      'paid-bill-account-ahead',
+      'paid-bill-worded-answers',
     ])
       assert.ok(files.includes(`${name}.json`), `missing test/histories/${name}.json`);
   });

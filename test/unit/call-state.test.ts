@@ -175,6 +175,19 @@ describe('call-state: the deterministic flows', () => {
     assert.ok(!expectedPhrases('idle', { notAnswers: true }).includes('hold on'));
   });
 
+  it('a yes/no question listens for worded answers, and their negatives, only when asked to', () => {
+    const worded = expectedPhrases('confirm_payment', { wordedAnswers: true });
+    for (const p of [
+      "yes that's correct",
+      "that's right",
+      "that's not right",
+      "that's not correct",
+    ])
+      assert.ok(worded.includes(p), p);
+    assert.ok(!expectedPhrases('confirm_payment').includes("that's right"));
+    assert.ok(!expectedPhrases('idle', { wordedAnswers: true }).includes("that's right"));
+  });
+
   it('a failed payment offers an agent; yes transfers', () => {
     const s = { ...greeted(), phase: 'confirm_payment' as const, pendingPayment: invoice };
     const failed = step(step(s, turn('confirm_yes')).state, { kind: 'payment', ok: false });

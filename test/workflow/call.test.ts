@@ -152,6 +152,9 @@ describe('callWorkflow on a real Temporal dev server', function () {
       [greeting, asked, reasked, paid].map((r) => r.expectsAnswer),
       [undefined, true, true, undefined],
     );
+    // …and listens for answers said in words, the negatives with them.
+    for (const phrase of ["yes that's correct", "that's right", "that's not right"])
+      assert.ok(asked.hints?.includes(phrase) && !greeting.hints?.includes(phrase), phrase);
     // And it can make the reply a yes leads to ready while the caller answers; the greeting
     // carries the account's sentences, read with the caller, and the payment forgets them.
     assert.deepEqual(
@@ -177,8 +180,9 @@ describe('callWorkflow on a real Temporal dev server', function () {
     );
     // paid-bill.json was recorded here before replies said what they expect and what comes
     // next (answer-expected, likely-next-reply), paid-bill-replies-ahead.json before they
-    // carried the account's sentences (account-lines-ahead); the current code records:
-    await maybeRecordHistory(env, handle.workflowId, 'paid-bill-account-ahead');
+    // carried the account's sentences (account-lines-ahead), paid-bill-account-ahead.json
+    // before yes/no questions listened for worded answers; the current code records:
+    await maybeRecordHistory(env, handle.workflowId, 'paid-bill-worded-answers');
   });
 
   it('paid bill: a doubtful spoken yes is asked again with the keypad offered; 1 pays once', async () => {

@@ -77,7 +77,8 @@ export class Conversation {
   ): Reply {
     const asking = asksYesNo(this.state.phase);
     const notAnswers = asking && isPatched(PATCHES.paymentYesChecked);
-    const hints = expectedPhrases(this.state.phase, { notAnswers });
+    const wordedAnswers = asking && isPatched(PATCHES.wordedAnswers);
+    const hints = expectedPhrases(this.state.phase, { notAnswers, wordedAnswers });
     const expectsAnswer = asking && isPatched(PATCHES.answerExpected);
     const likelyNext = likelyNextText(this.state);
     // A streamed answer was played while it was generated; the edge says only the rest.

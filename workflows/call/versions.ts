@@ -105,6 +105,11 @@ export const PATCHES = {
    * Is there anything else …?" (before: the question was asked again).
    */
   goodbyeDeclinesPayment: 'goodbye-declines-payment',
+  /**
+   * Yes/no questions listen for answers said in words ("yes, that's correct", "that's not
+   * right") as well (before: only "yes", "no" and the like).
+   */
+  wordedAnswers: 'worded-answers',
 } as const;
 
 export const DEPRECATED_PATCHES = {
