@@ -17,7 +17,8 @@ const normal = (text: string): string =>
     .trim();
 
 /** A refusal and nothing else: "no", "nope thanks", "not now". */
-const REFUSAL = /^(?:(?:no|nope|nah)(?: (?:thanks|thank you|not now|not today))?|not now|not today)$/;
+const REFUSAL =
+  /^(?:(?:no|nope|nah)(?: (?:thanks|thank you|not now|not today))?|not now|not today)$/;
 
 export class TranscriptTurn implements TurnJudge {
   judge(turn: PausedTurn): Promise<boolean | undefined> {

@@ -10,7 +10,7 @@ import type { IntentClassifier } from './port';
 export const MIXED_ANSWER_CONFIDENCE = 0.2;
 
 const YES = /\b(yes|yeah|yep|yup|sure|okay|ok|correct|go ahead|do it|please do)\b/;
-const NO = /\b(no|nope|nah|don't|do not|cancel|stop|wait|not now)\b/;
+const NO = /\b(no|nope|nah|don't|do not|cancel|stop|wait|not now|not yet|not today|maybe later)\b/;
 const NOT_A_NO = /\b(no (problem|worries|doubt)|why not)\b/g;
 
 /** Whether the words hold both a yes and a no. */

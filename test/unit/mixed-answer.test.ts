@@ -16,6 +16,9 @@ describe('the mixed-answer guard: a reading with both a yes and a no is no answe
       'no go ahead',
       "yeah don't and",
       'okay cancel it',
+      // "yeah, go ahead" as the grammar heard it in flite slt: a put-off is a no too.
+      'not yet go ahead',
+      'sure maybe later',
     ])
       // prettier-ignore
       assert.equal(saysYesAndNo(both), true, both);
@@ -27,6 +30,7 @@ describe('the mixed-answer guard: a reading with both a yes and a no is no answe
       'sure, why not',
       "I'm not sure",
       'go ahead',
+      'not yet',
     ])
       // prettier-ignore
       assert.equal(saysYesAndNo(one), false, one);
