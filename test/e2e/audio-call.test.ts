@@ -7,7 +7,7 @@ import type { AudioCallReport } from '../../simulator/twilio-caller';
 import type { CallerScriptItem } from '../../simulator/caller-script';
 import { localObjectStore } from '../../testing/object-store';
 import { callStack, saying, startEdgeStack, type EdgeStack } from '../../testing/edge-stack';
-import { decryptedHistory, ADA, testEvents } from '../../testing/calls';
+import { ADA, runHistories, testEvents } from '../../testing/calls';
 import { Collector } from '../../testing/event-fixtures';
 import { isFixedPrompt, speechUnits } from '../../media-edge/speech-synthesizer';
 import { localEnv, resetDb, testDb } from '../../testing/platform';
@@ -203,11 +203,12 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     assert.ok(stack.runtime.tts.cacheHits > hitsBefore, 'greeting and goodbye came from the cache');
   });
 
-  /** The utterances the edge sent, as the call's history holds them. */
+  /** The utterances the edge sent, as the call's histories hold them (a call may continue as new). */
   async function utterancesOf(workflowId: string): Promise<Utterance[]> {
     const { client } = await localEnv();
-    const history = await decryptedHistory(client.workflow.getHandle(workflowId));
-    return (history.events ?? [])
+    const runs = await runHistories(client, workflowId);
+    return runs
+      .flatMap((history) => history.events ?? [])
       .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
       .filter((r) => r?.input?.name === 'utterance')
       .map(
