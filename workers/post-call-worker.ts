@@ -64,7 +64,8 @@ export function loadPostCallConfig(env: NodeJS.ProcessEnv = process.env): PostCa
 function batchRecognizer(config: PostCallWorkerConfig, log: (line: string) => void): SpeechToText {
   if (config.POST_CALL_STT === 'deepgram') return new DeepgramPrerecordedSpeechToText();
   // In its own process: a recording that trips the engine fails its activity, not the worker.
-  return new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log });
+  // Lowest priority: a finished call's transcript waits for every live call on the machine.
+  return new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log, niceness: 19 });
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@
 // call returns the same result; writes after finish() or abort() are dropped; finish()
 // after abort() rejects; a stream with no audio finishes with empty text.
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { ProviderError, type ProviderErrorKind } from '../../providers/provider-error';
 import type { PcmAudio, SpeechToText, SttStream, Transcript } from '../../providers/stt/port';
 import { DeepgramSpeechToText } from '../../providers/stt/deepgram';
@@ -20,7 +21,11 @@ import { PocketsphinxSpeechToText } from '../../providers/stt/pocketsphinx';
 import { MoonshineSpeechToText, type MoonshineOptions } from '../../providers/stt/moonshine';
 import { QuestionRoutedSpeechToText } from '../../providers/stt/question-routed';
 import { SecondOpinionSpeechToText } from '../../providers/stt/second-opinion';
-import { EngineProcessSpeechToText, type EngineName } from '../../providers/stt/engine-process';
+import {
+  ENGINE_NICENESS,
+  EngineProcessSpeechToText,
+  type EngineName,
+} from '../../providers/stt/engine-process';
 import { WhisperSpeechToText } from '../../providers/stt/whisper';
 import { createEmbeddingIntentClassifier } from '../../providers/intent/embedding';
 import { redactText } from '../../conversation/safety/redact';
@@ -527,6 +532,24 @@ describe('a recognizer in its own process', function () {
       'what is my balance',
     ]);
     stt.dispose();
+  });
+
+  it('a whole-utterance engine runs below the edge, after a restart too; the grammar beside it', async () => {
+    const burst = new EngineProcessSpeechToText('moonshine', { poolSize: 1, log });
+    const grammar = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log });
+    const batch = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 1, log, niceness: 19 });
+    try {
+      await Promise.all([burst.ready(), grammar.ready(), batch.ready()]);
+      const edge = os.getPriority();
+      assert.equal(os.getPriority(burst.pid), Math.min(19, edge + ENGINE_NICENESS.moonshine));
+      assert.ok(ENGINE_NICENESS.moonshine > 0 && ENGINE_NICENESS.whisper > 0);
+      assert.equal(os.getPriority(grammar.pid), edge);
+      assert.equal(os.getPriority(batch.pid), 19);
+      await fault(burst, 'SIGKILL');
+      assert.equal(os.getPriority(burst.pid), Math.min(19, edge + ENGINE_NICENESS.moonshine));
+    } finally {
+      for (const stt of [burst, grammar, batch]) stt.dispose();
+    }
   });
 
   it('an engine that cannot load says why before any call reaches it', async () => {

@@ -4,6 +4,7 @@
 // process: the utterances it held fail as unavailable (the fallback chain serves them, or
 // the caller is asked to repeat), ops see one log line, and a new process is started — at
 // once after a first fault, then after a growing pause while it keeps failing.
+import os from 'node:os';
 import { ProviderError } from '../../provider-error';
 import type {
   PcmAudio,
@@ -24,7 +25,23 @@ export interface EngineProcessOptions extends EngineSettings {
   restartDelaysMs?: number[];
   /** A process that served this long before its fault resets the pauses. */
   stableAfterMs?: number;
+  /** The process's niceness, 0–19 (default: the engine's, ENGINE_NICENESS). */
+  niceness?: number;
 }
+
+/**
+ * Whole-utterance engines run below the edge. Moonshine and Whisper read an utterance in
+ * one burst of 50–250 ms of CPU; callers' pauses coincide, and on a small machine five such
+ * bursts starved the edge's frames, the streaming grammar and the workflow's turn, each a
+ * few ms of work (voice to voice p95 606–694 ms at niceness 0, 432–436 at 10, 5 calls on 2
+ * cores). At a lower priority the bursts still take every idle cycle; the short work goes
+ * first. The grammar decodes as the audio arrives, so it stays with the edge.
+ */
+export const ENGINE_NICENESS: Record<EngineName, number> = {
+  pocketsphinx: 0,
+  moonshine: 10,
+  whisper: 10,
+};
 
 const RESTART_DELAYS_MS = [0, 1_000, 5_000, 30_000];
 
@@ -124,7 +141,19 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
     this.child = new EngineChild(this.name, settingsOf(this.opts), (c, waiting) =>
       this.ended(c, waiting),
     );
+    this.deprioritize(this.child);
     return this.child;
+  }
+
+  /** Sets the process's niceness; one it cannot set leaves the engine running as it is. */
+  private deprioritize(child: EngineChild): void {
+    const niceness = this.opts.niceness ?? ENGINE_NICENESS[this.name] ?? 0;
+    if (niceness === 0 || child.pid === undefined) return;
+    try {
+      os.setPriority(child.pid, niceness);
+    } catch (err) {
+      this.opts.log?.(`stt: ${this.name} runs at the edge's priority: ${(err as Error).message}`);
+    }
   }
 
   private ended(child: EngineChild, waiting: number): void {
