@@ -25,7 +25,7 @@ export interface EngineProcessOptions extends EngineSettings {
   restartDelaysMs?: number[];
   /** A process that served this long before its fault resets the pauses. */
   stableAfterMs?: number;
-  /** The process's niceness, 0–19 (default: the engine's, ENGINE_NICENESS). */
+  /** Niceness added to the edge's own, capped at 19 (default: the engine's, ENGINE_NICENESS). */
   niceness?: number;
 }
 
@@ -145,12 +145,12 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
     return this.child;
   }
 
-  /** Sets the process's niceness; one it cannot set leaves the engine running as it is. */
+  /** Lowers the process's priority below the edge's; failing that, it runs as it is. */
   private deprioritize(child: EngineChild): void {
-    const niceness = this.opts.niceness ?? ENGINE_NICENESS[this.name] ?? 0;
-    if (niceness === 0 || child.pid === undefined) return;
+    const niceness = this.opts.niceness ?? ENGINE_NICENESS[this.name];
+    if (!niceness || child.pid === undefined) return;
     try {
-      os.setPriority(child.pid, niceness);
+      os.setPriority(child.pid, Math.min(19, os.getPriority() + niceness));
     } catch (err) {
       this.opts.log?.(`stt: ${this.name} runs at the edge's priority: ${(err as Error).message}`);
     }
