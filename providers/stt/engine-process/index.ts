@@ -31,11 +31,10 @@ export interface EngineProcessOptions extends EngineSettings {
 
 /**
  * Whole-utterance engines run below the edge. Moonshine and Whisper read an utterance in
- * one burst of 50–250 ms of CPU; callers' pauses coincide, and on a small machine five such
- * bursts starved the edge's frames, the streaming grammar and the workflow's turn, each a
- * few ms of work (voice to voice p95 606–694 ms at niceness 0, 432–436 at 10, 5 calls on 2
- * cores). At a lower priority the bursts still take every idle cycle; the short work goes
- * first. The grammar decodes as the audio arrives, so it stays with the edge.
+ * one burst of 50–250 ms of CPU; callers' pauses coincide, and such bursts starved the edge's
+ * frames, the streaming grammar and the workflow's turn, each a few ms of work (measured in
+ * docs/benchmarks.md, Voice to voice). At a lower priority the bursts still take every idle
+ * cycle; the short work goes first. The grammar decodes as the audio arrives: it stays.
  */
 export const ENGINE_NICENESS: Record<EngineName, number> = {
   pocketsphinx: 0,
