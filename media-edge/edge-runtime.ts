@@ -79,6 +79,9 @@ export async function speechToTextFromEnv(
   });
 }
 
+/** Moonshine transcribers kept loaded with LOCAL_STT=auto (its default): a third reading waits. */
+const OPEN_READERS = 2;
+
 /**
  * The local recognizer LOCAL_STT names (the evaluation builds it the same way). Each engine
  * runs in a process of its own: a fault in its native code costs the utterances it held,
@@ -100,10 +103,11 @@ export function localSpeechToText(
     recheck?: boolean;
   } = {},
 ) {
-  const engine = (name: EngineName) => new EngineProcessSpeechToText(name, log && { log });
+  const engine = (name: EngineName, poolSize?: number) =>
+    new EngineProcessSpeechToText(name, { ...(log && { log }), ...(poolSize && { poolSize }) });
   if (which !== 'auto') return engine(which);
   const grammar = engine('pocketsphinx');
-  const open = engine('moonshine');
+  const open = engine('moonshine', OPEN_READERS);
   // Each engine's reading gets the other's second opinion where it is unclear, judged by the
   // worker's own intent model, so the edge reads requests as the workflow will.
   const model = createEmbeddingIntentClassifier();
@@ -113,7 +117,12 @@ export function localSpeechToText(
   const answerRules = { msPerSyllable, ...(corroborate && { corroborate: closedAnswer }) };
   const requestRules = { msPerSyllable };
   const closed = new SecondOpinionSpeechToText(grammar, open, judge, answerRules);
-  const request = new SecondOpinionSpeechToText(open, grammar, judge, requestRules);
+  // When callers end their turns together, Moonshine's readers are all taken and a request
+  // would queue behind theirs: the grammar's clear reading of it is taken instead.
+  const request = new SecondOpinionSpeechToText(open, grammar, judge, {
+    ...requestRules,
+    mainBusy: () => open.readingsAwaited >= OPEN_READERS,
+  });
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to
   // say it again or would act on a request nobody made; over a reading in doubt (no request,

@@ -31,7 +31,7 @@ import { createEmbeddingIntentClassifier } from '../../providers/intent/embeddin
 import { redactText } from '../../conversation/safety/redact';
 import { ensureMoonshine, ensureWhisper } from '../../infra/install';
 import { silentLog } from '../../infra/paths';
-import { speechToTextFromEnv } from '../../media-edge/edge-runtime';
+import { localSpeechToText, speechToTextFromEnv } from '../../media-edge/edge-runtime';
 import { BACKCHANNELS } from '../../media-edge/call/false-interruption';
 import { buildJsgf, normalizeWords } from '../../providers/stt/pocketsphinx/grammar';
 import { HINTS, phoneLine } from '../../testing/asr-corpus';
@@ -552,6 +552,29 @@ describe('a recognizer in its own process', function () {
     }
   });
 
+  it('counts the readings asked of it and not yet answered (whether another would wait)', async () => {
+    const stt = new EngineProcessSpeechToText('pocketsphinx', { poolSize: 3, log });
+    try {
+      await stt.ready();
+      const streams = await Promise.all([1, 2].map(() => stt.open({ sampleRate: 8000 })));
+      for (const s of streams) s.write(audio.samples);
+      assert.equal(stt.readingsAwaited, 0); // written, not yet asked for
+      const readings = [...streams.map((s) => s.finish()), stt.transcribe(audio)];
+      void streams[0]!.finish(); // asked twice, counted once
+      assert.equal(stt.readingsAwaited, 3);
+      await Promise.all(readings);
+      assert.equal(stt.readingsAwaited, 0);
+      const lost = await stt.open({ sampleRate: 8000 });
+      lost.write(audio.samples);
+      const held = lost.finish();
+      process.kill(stt.pid!, 'SIGKILL');
+      await assert.rejects(held);
+      assert.equal(stt.readingsAwaited, 0);
+    } finally {
+      stt.dispose();
+    }
+  });
+
   it('an engine that cannot load says why before any call reaches it', async () => {
     const stt = new EngineProcessSpeechToText('kaldi' as EngineName, { log });
     await assert.rejects(stt.ready(), (e: ProviderError) => {
@@ -817,6 +840,34 @@ describe('question-routed recognizer', function () {
     });
     assert.equal(over.provider, 'pocketsphinx');
     edge.dispose();
+  });
+});
+
+describe('LOCAL_STT=auto with Moonshine busy', function () {
+  it("takes the grammar's clear reading of a request while Moonshine reads other callers'", async () => {
+    const edge = localSpeechToText('auto', undefined, { recheck: false });
+    try {
+      await edge.ready();
+      const say = async (text: string) => phoneLine(await speak(text, { engine: 'flite', voice: 'awb' })); // prettier-ignore
+      const balance = await say("what's my balance");
+      const long = await say(
+        'I was wondering whether you could tell me about the different ways I can pay my bill every month',
+      );
+      const free = await edge.transcribe(balance, { hints: HINTS.open });
+      const balanceRead = /^what('s| is)? my balance$/;
+      assert.equal(free.provider, 'moonshine');
+      assert.match(norm(free.text), balanceRead);
+      // Two callers' long requests take both of Moonshine's readers.
+      const others = [edge.transcribe(long, { hints: HINTS.open }), edge.transcribe(long, { hints: HINTS.open })]; // prettier-ignore
+      const busy = await edge.transcribe(balance, { hints: HINTS.open });
+      assert.equal(busy.provider, 'pocketsphinx');
+      assert.match(norm(busy.text), balanceRead);
+      // A request the grammar cannot hear clearly still waits for Moonshine.
+      const unclear = edge.transcribe(long, { hints: HINTS.open });
+      assert.deepEqual((await Promise.all([...others, unclear])).map((r) => r.provider), ['moonshine', 'moonshine', 'moonshine']); // prettier-ignore
+    } finally {
+      edge.dispose();
+    }
   });
 });
 

@@ -186,6 +186,54 @@ describe('second opinion: two engines, the clearer request kept', function () {
     });
   });
 
+  describe('a main engine busy with other callers (mainBusy)', () => {
+    const busyPair = (
+      main: string,
+      second: string,
+      opts: { busy?: boolean; msPerSyllable?: number; corroborate?: NeedsCorroboration } = {},
+    ) => {
+      // prettier-ignore
+      const m = new FakeSpeechToText({ name: 'open', transcripts: [main] });
+      const s = new FakeSpeechToText({ name: 'grammar', transcripts: [second] });
+      const { busy = true, ...rules } = opts;
+      const stt = new SecondOpinionSpeechToText(m, s, JUDGE, { ...rules, mainBusy: () => busy });
+      return { stt, m, s };
+    };
+
+    it("takes the second engine's clear request without waiting for the main one", async () => {
+      // The open engine would have heard it better; it is not asked at all.
+      const { stt, m, s } = busyPair('i need to pay what i owe', 'pay my bill');
+      const r = await streamed(stt);
+      assert.deepEqual([r.provider, m.heard.length, m.openStreams, s.heard.length], ['grammar', 0, 0, 1]); // prettier-ignore
+      assert.equal((await stt.transcribe(audio)).provider, 'grammar');
+      assert.deepEqual([m.heard.length, s.heard.length, stt.stats.readWhileMainBusy], [0, 2, 2]);
+    });
+
+    it('waits for the main one when the second reading is unclear, as when it is free', async () => {
+      for (const second of ['be my deal', 'what my talents', 'tell me a joke']) {
+        const { stt, s } = busyPair('i need to pay what i owe', second);
+        assert.equal((await streamed(stt)).provider, 'open', second);
+        const whole = busyPair('i need to pay what i owe', second);
+        assert.equal((await whole.stt.transcribe(audio)).provider, 'open', second);
+        assert.deepEqual([s.heard.length, whole.s.requests, stt.stats.readWhileMainBusy], [1, 1, 0]); // prettier-ignore
+      }
+      const free = busyPair('i need to pay what i owe', 'pay my bill', { busy: false });
+      assert.equal((await streamed(free.stt)).provider, 'open');
+    });
+
+    it("waits for it when the second reading needs another engine's word, or lost words", async () => {
+      const needs: NeedsCorroboration = (intent) => (intent.name === 'pay_bill' ? 'raises' : 'none'); // prettier-ignore
+      const corroborated = busyPair('i need to pay what i owe', 'pay my bill', { corroborate: needs }); // prettier-ignore
+      assert.equal((await streamed(corroborated.stt)).provider, 'open');
+      // 1.2 s of voice: "pay my bill" (3 syllables) cannot make it at 150 ms a syllable.
+      const voice = Int16Array.from({ length: 9600 }, (_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 150 * i) / 8000))); // prettier-ignore
+      const short = busyPair('i need to pay what i owe', 'pay my bill', { msPerSyllable: 150 });
+      assert.equal((await short.stt.transcribe({ samples: voice, sampleRate: 8000 })).provider, 'open'); // prettier-ignore
+      const long = busyPair('i need to pay what i owe', 'pay my bill', { msPerSyllable: 450 });
+      assert.equal((await long.stt.transcribe({ samples: voice, sampleRate: 8000 })).provider, 'grammar'); // prettier-ignore
+    });
+  });
+
   describe('a reading worth corroborating (a yes that would move money)', () => {
     const judge = table({
       yes: { name: 'confirm_yes', confidence: 0.99 },

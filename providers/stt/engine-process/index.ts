@@ -54,6 +54,7 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
   private nextId = 1;
   private streams = 0;
   private restartCount = 0;
+  private awaited = 0;
 
   constructor(
     readonly name: EngineName,
@@ -68,6 +69,11 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
   /** Utterances open, and processes started after a fault. */
   get stats(): { streams: number; restarts: number } {
     return { streams: this.streams, restarts: this.restartCount };
+  }
+
+  /** Utterances whose reading has been asked for and not yet answered. */
+  get readingsAwaited(): number {
+    return this.awaited;
   }
 
   /** Starts the process (it loads the engine) ahead of the first utterance. */
@@ -104,25 +110,33 @@ export class EngineProcessSpeechToText implements WarmableSpeechToText {
       this.streams--;
       throw err;
     });
-    const stream = new EngineProcessStream(child, id, () => this.streams--);
+    const stream = new EngineProcessStream(child, id, () => this.streams--, this.awaiting);
     signal?.addEventListener('abort', () => stream.abort(), { once: true });
     return stream;
   }
 
   async transcribe(audio: PcmAudio, opts: TranscribeOptions = {}): Promise<Transcript> {
     const child = this.running();
-    return new Promise((resolve, reject) =>
-      child.send(
-        {
-          op: 'transcribe',
-          id: this.nextId++,
-          audio: { ...audio, samples: owned(audio.samples) },
-          asked: known(opts),
-        },
-        { settle: (m) => settleResult(child, m, resolve, reject), lost: reject },
+    return this.awaiting(
+      new Promise<Transcript>((resolve, reject) =>
+        child.send(
+          {
+            op: 'transcribe',
+            id: this.nextId++,
+            audio: { ...audio, samples: owned(audio.samples) },
+            asked: known(opts),
+          },
+          { settle: (m) => settleResult(child, m, resolve, reject), lost: reject },
+        ),
       ),
     );
   }
+
+  /** Counts a reading as awaited until it settles. */
+  private readonly awaiting = <T>(reading: Promise<T>): Promise<T> => {
+    this.awaited++;
+    return reading.finally(() => this.awaited--);
+  };
 
   /** The live process, started if none runs; an error while one is being waited for. */
   private running(): EngineChild {
@@ -189,6 +203,7 @@ class EngineProcessStream implements SttStream {
     private readonly child: EngineChild,
     private readonly id: number,
     private readonly onClose: () => void,
+    private readonly awaiting: <T>(reading: Promise<T>) => Promise<T>,
   ) {
     // Until finish(), only partials and the process's end concern this utterance.
     child.expect(id, {
@@ -207,7 +222,7 @@ class EngineProcessStream implements SttStream {
     if (this.result) return this.result;
     if (this.state === 'aborted') return Promise.reject(aborted(this.child));
     this.state = 'finishing';
-    this.result = new Promise<Transcript>((resolve, reject) => {
+    const reading = new Promise<Transcript>((resolve, reject) => {
       if (this.lost) return reject(this.lost);
       this.child.send(
         { op: 'finish', id: this.id },
@@ -217,7 +232,8 @@ class EngineProcessStream implements SttStream {
           lost: reject,
         },
       );
-    }).finally(() => {
+    });
+    this.result = this.awaiting(reading).finally(() => {
       this.state = 'done';
       this.close();
     });
