@@ -81,6 +81,8 @@ export async function speechToTextFromEnv(
 
 /** Moonshine transcribers kept loaded with LOCAL_STT=auto (its default): a third reading waits. */
 const OPEN_READERS = 2;
+/** A Moonshine reading later than the recognizer's budget gives way to a clear grammar reading. */
+const OPEN_READING_WAIT_MS = 250;
 
 /**
  * The local recognizer LOCAL_STT names (the evaluation builds it the same way). Each engine
@@ -118,10 +120,12 @@ export function localSpeechToText(
   const requestRules = { msPerSyllable };
   const closed = new SecondOpinionSpeechToText(grammar, open, judge, answerRules);
   // When callers end their turns together, Moonshine's readers are all taken and a request
-  // would queue behind theirs: the grammar's clear reading of it is taken instead.
+  // would queue behind theirs, or its reading runs late on a busy host: the grammar's clear
+  // reading of it is taken instead.
   const request = new SecondOpinionSpeechToText(open, grammar, judge, {
     ...requestRules,
-    mainBusy: () => open.readingsAwaited >= OPEN_READERS,
+    mainBusy: () => open.readingsAwaited >= OPEN_READERS || open.stats.streams > 2 * OPEN_READERS,
+    mainWaitMs: OPEN_READING_WAIT_MS,
   });
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to

@@ -25,7 +25,7 @@
 // it as a sure "no". With a syllable length set, the utterance's voice is weighed (lostWords).
 //
 // When the main engine is busy with other callers' utterances (a burst of callers ending
-// their turns at once), a second reading that is clear alone is taken without waiting for it:
+// their turns at once) or late, a second reading that is clear alone is taken without it:
 // no slower than the second engine alone, and no less sure than it would be alone.
 import { splitFrames } from '../../audio/frames';
 import { VoiceCount, VoicingMeter, voicedMs, voiceExplained } from '../../audio/voicing';
@@ -76,6 +76,11 @@ export interface SecondOpinionOptions {
    * length set, whose words could make the voice) is taken without the main one's.
    */
   mainBusy?: () => boolean;
+  /**
+   * The longest the main reading is waited for (ms from the utterance's end) while the second
+   * reading is clear alone (as for mainBusy): past it, the second one is taken. Default: no limit.
+   */
+  mainWaitMs?: number;
 }
 
 /** The main reading's request is trusted at this confidence or above. */
@@ -90,8 +95,8 @@ export const DOUBTED_CONFIDENCE = 0.3;
 
 export class SecondOpinionSpeechToText implements SpeechToText {
   readonly name: string;
-  /** Readings taken from the second engine alone while the main one was busy. */
-  readonly stats = { readWhileMainBusy: 0 };
+  /** Readings taken from the second engine alone while the main one was busy or late. */
+  readonly stats = { readWithoutMain: 0 };
   private readonly corroborate: NeedsCorroboration;
 
   constructor(
@@ -148,13 +153,11 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     second?: Reading,
     voiced?: () => number,
   ): Promise<Transcript> {
-    if (second && this.opts.mainBusy?.()) {
-      const alone = await this.clearAlone(second, voiced);
-      if (alone) {
-        main.abort();
-        this.stats.readWhileMainBusy++;
-        return alone;
-      }
+    const alone = second && (await this.withoutMain(main, second, voiced));
+    if (alone) {
+      main.abort();
+      this.stats.readWithoutMain++;
+      return alone;
     }
     let first: Transcript;
     try {
@@ -226,6 +229,34 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       (b.confidence >= Math.min(TRUSTED, better ?? TRUSTED) || b.confidence > a.confidence);
     if (instead && !this.lostWords(other, first, voiced)) return { ...other, disputed: true };
     return overruling ?? doubt(first);
+  }
+
+  /**
+   * The second reading, when the main one is busy or late and the second is clear alone;
+   * undefined to wait for the main reading (it has been asked for, unless busy and clear).
+   */
+  private async withoutMain(
+    main: Reading,
+    second: Reading,
+    voiced?: () => number,
+  ): Promise<Transcript | undefined> {
+    if (this.opts.mainBusy?.()) {
+      const alone = await this.clearAlone(second, voiced);
+      if (alone) return alone;
+    }
+    const waitMs = this.opts.mainWaitMs;
+    const reading = main.finish();
+    if (waitMs === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      reading.then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), waitMs))),
+    ]);
+    clearTimeout(timer);
+    return late ? this.clearAlone(second, voiced) : undefined;
   }
 
   /** The second reading, if it could stand with no other engine's word; undefined if not. */

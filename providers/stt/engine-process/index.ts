@@ -196,6 +196,8 @@ class EngineProcessStream implements SttStream {
   onPartial?: (text: string) => void;
   private state: 'open' | 'finishing' | 'done' | 'aborted' = 'open';
   private result?: Promise<Transcript>;
+  /** Rejects the reading asked for: an abort while it is awaited settles it. */
+  private dropReading?: (err: ProviderError) => void;
   private lost?: ProviderError;
   private closed = false;
 
@@ -224,6 +226,7 @@ class EngineProcessStream implements SttStream {
     this.state = 'finishing';
     const reading = new Promise<Transcript>((resolve, reject) => {
       if (this.lost) return reject(this.lost);
+      this.dropReading = reject;
       this.child.send(
         { op: 'finish', id: this.id },
         {
@@ -245,6 +248,7 @@ class EngineProcessStream implements SttStream {
     this.state = 'aborted';
     this.child.forget(this.id);
     this.child.send({ op: 'abort', id: this.id });
+    this.dropReading?.(aborted(this.child));
     this.close();
   }
 
