@@ -865,6 +865,15 @@ describe('LOCAL_STT=auto with Moonshine busy', function () {
       // A request the grammar cannot hear clearly still waits for Moonshine.
       const unclear = edge.transcribe(long, { hints: HINTS.open });
       assert.deepEqual((await Promise.all([...others, unclear])).map((r) => r.provider), ['moonshine', 'moonshine', 'moonshine']); // prettier-ignore
+      // More callers speaking at once than its readers can read in time: the grammar again.
+      const speaking = await Promise.all([1, 2, 3, 4, 5].map(() => edge.open({ sampleRate: 8000, hints: HINTS.open }))); // prettier-ignore
+      await stream(speaking[0]!, balance);
+      const crowded = await speaking[0]!.finish();
+      for (const s of speaking) s.abort();
+      assert.equal(crowded.provider, 'pocketsphinx');
+      const alone = await edge.open({ sampleRate: 8000, hints: HINTS.open });
+      await stream(alone, balance);
+      assert.equal((await alone.finish()).provider, 'moonshine');
     } finally {
       edge.dispose();
     }

@@ -234,6 +234,26 @@ describe('second opinion: two engines, the clearer request kept', function () {
     });
   });
 
+  describe('a main reading later than mainWaitMs', () => {
+    const latePair = (second: string, delayMs: number) => {
+      const m = new FakeSpeechToText({ name: 'open', transcripts: ['i need to pay what i owe'], delayMs }); // prettier-ignore
+      const s = new FakeSpeechToText({ name: 'grammar', transcripts: [second] });
+      return { stt: new SecondOpinionSpeechToText(m, s, JUDGE, { mainWaitMs: 50 }), m };
+    };
+
+    it("gives way to the second engine's clear reading; the late one is dropped", async () => {
+      const { stt, m } = latePair('pay my bill', 400);
+      const r = await streamed(stt);
+      assert.deepEqual([r.provider, m.openStreams, m.heard.length], ['grammar', 0, 0]);
+      assert.equal((await latePair('pay my bill', 400).stt.transcribe(audio)).provider, 'grammar'); // prettier-ignore
+    });
+
+    it('is waited for when the second reading is unclear, or when it comes in time', async () => {
+      assert.equal((await streamed(latePair('be my deal', 200).stt)).provider, 'open');
+      assert.equal((await streamed(latePair('pay my bill', 0).stt)).provider, 'open');
+    });
+  });
+
   describe('a reading worth corroborating (a yes that would move money)', () => {
     const judge = table({
       yes: { name: 'confirm_yes', confidence: 0.99 },
