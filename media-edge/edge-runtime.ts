@@ -67,6 +67,7 @@ export async function speechToTextFromEnv(
   const local = localSpeechToText(speech.LOCAL_STT, log, {
     msPerSyllable: speech.CLOSED_ANSWER_MS_PER_SYLLABLE,
     recheck: speech.LOCAL_STT_RECHECK === 'whisper',
+    openWaitMs: speech.LOCAL_STT_OPEN_WAIT_MS,
   });
   local.warm();
   await local.ready().catch((err: unknown) => {
@@ -82,7 +83,7 @@ export async function speechToTextFromEnv(
 /** Moonshine transcribers kept loaded with LOCAL_STT=auto (its default): a third reading waits. */
 const OPEN_READERS = 2;
 /** A Moonshine reading later than the recognizer's budget gives way to a clear grammar reading. */
-const OPEN_READING_WAIT_MS = 250;
+const OPEN_READING_WAIT_MS = loadEdgeSpeechConfig({}).LOCAL_STT_OPEN_WAIT_MS;
 
 /**
  * The local recognizer LOCAL_STT names (the evaluation builds it the same way). Each engine
@@ -96,6 +97,7 @@ export function localSpeechToText(
     corroborate = true,
     msPerSyllable = SYLLABLE_MS,
     recheck = true,
+    openWaitMs = OPEN_READING_WAIT_MS,
   }: {
     /** A closed answer worth the other engine's word: a doubted yes, a goodbye (closedAnswer). */
     corroborate?: boolean;
@@ -103,6 +105,8 @@ export function localSpeechToText(
     msPerSyllable?: number;
     /** Whisper rereads a request the two engines left unclear (LOCAL_STT_RECHECK). */
     recheck?: boolean;
+    /** A request's Moonshine reading is waited for this long over a clear grammar reading. */
+    openWaitMs?: number;
   } = {},
 ) {
   const engine = (name: EngineName, poolSize?: number) =>
@@ -125,7 +129,7 @@ export function localSpeechToText(
   const request = new SecondOpinionSpeechToText(open, grammar, judge, {
     ...requestRules,
     mainBusy: () => open.readingsAwaited >= OPEN_READERS || open.stats.streams > 2 * OPEN_READERS,
-    mainWaitMs: OPEN_READING_WAIT_MS,
+    mainWaitMs: openWaitMs,
   });
   // Whisper is the best reader of unknown voices and the slowest (bench/asr-eval.ts): it
   // reads what both fast engines left unclear, where the caller would otherwise be asked to

@@ -65,6 +65,11 @@ const schema = z.object({
   LOCAL_STT: z.enum(['pocketsphinx', 'moonshine', 'whisper', 'auto']).default('pocketsphinx'),
   /** With LOCAL_STT=auto, a request both engines heard unclearly is read by Whisper too (off: not). */
   LOCAL_STT_RECHECK: z.enum(['whisper', 'off']).default('whisper'),
+  /**
+   * With LOCAL_STT=auto, how long (ms) a request's Moonshine reading is waited for when the
+   * grammar's reading of it is clear alone; past it, the grammar's is taken.
+   */
+  LOCAL_STT_OPEN_WAIT_MS: z.coerce.number().int().min(50).default(250),
   /** Every synthesizer out this long: new calls get the outage notice and a call back. */
   TTS_OUTAGE_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
 });

@@ -827,7 +827,8 @@ describe('question-routed recognizer', function () {
   });
 
   it("is the edge's local recognizer with LOCAL_STT=auto: the question reaches it through the fallback", async () => {
-    const edge = await speechToTextFromEnv({ LOCAL_STT: 'auto' });
+    // Moonshine is waited for however busy the machine: its reading is what is asserted.
+    const edge = await speechToTextFromEnv({ LOCAL_STT: 'auto', LOCAL_STT_OPEN_WAIT_MS: '30000' }); // prettier-ignore
     const yes = phoneLine(await speak('yes please', { engine: 'flite', voice: 'slt' }));
     const closed = await edge.transcribe(yes, { hints: HINTS.confirm, closedQuestion: true });
     const open = await edge.transcribe(yes, { hints: HINTS.confirm });
@@ -845,7 +846,8 @@ describe('question-routed recognizer', function () {
 
 describe('LOCAL_STT=auto with Moonshine busy', function () {
   it("takes the grammar's clear reading of a request while Moonshine reads other callers'", async () => {
-    const edge = localSpeechToText('auto', undefined, { recheck: false });
+    // No deadline here: only Moonshine's being busy decides (the deadline's rule: with fakes).
+    const edge = localSpeechToText('auto', undefined, { recheck: false, openWaitMs: 30_000 });
     try {
       await edge.ready();
       const say = async (text: string) => phoneLine(await speak(text, { engine: 'flite', voice: 'awb' })); // prettier-ignore

@@ -220,7 +220,8 @@ describe('audio calls end to end (real audio, local speech engines)', function (
     let routed: EdgeStack;
     before(async () => {
       routed = await startEdgeStack({
-        stt: await speechToTextFromEnv({ LOCAL_STT: 'auto' }),
+        // Moonshine is waited for however busy the machine: who heard what is asserted.
+        stt: await speechToTextFromEnv({ LOCAL_STT: 'auto', LOCAL_STT_OPEN_WAIT_MS: '30000' }),
         callWorker: false,
       });
     });
