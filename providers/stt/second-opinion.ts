@@ -233,7 +233,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
 
   /**
    * The second reading, when the main one is busy or late and the second is clear alone;
-   * undefined to wait for the main reading (it has been asked for, unless busy and clear).
+   * undefined: the main reading is waited for.
    */
   private async withoutMain(
     main: Reading,
@@ -245,8 +245,8 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       if (alone) return alone;
     }
     const waitMs = this.opts.mainWaitMs;
-    const reading = main.finish();
     if (waitMs === undefined) return undefined;
+    const reading = main.finish();
     let timer: NodeJS.Timeout | undefined;
     const late = await Promise.race([
       reading.then(
