@@ -173,8 +173,7 @@ export class SecondOpinionSpeechToText implements SpeechToText {
       second.abort();
       return first;
     }
-    // A reading the engines below disputed is not clear, however surely it names its request.
-    const trusted = a.name !== 'out_of_scope' && a.confidence >= TRUSTED && !first.disputed;
+    const trusted = namesSurely(a, first);
     // Agreement that only raises confidence is asked for a clear reading; agreement a reading
     // needs to stand, for any reading of that request, sure or not.
     const asked = a.name === 'out_of_scope' ? 'none' : this.corroborate(a, first);
@@ -265,10 +264,9 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     voiced?: () => number,
   ): Promise<Transcript | undefined> {
     const reading = await second.finish().catch(() => undefined);
-    if (!reading || reading.disputed) return undefined;
+    if (!reading) return undefined;
     const b = await this.judge(reading.text).catch(() => undefined);
-    if (!b || b.name === 'out_of_scope' || b.confidence < TRUSTED) return undefined;
-    if (this.corroborate(b, reading) !== 'none') return undefined;
+    if (!b || !namesSurely(b, reading) || this.corroborate(b, reading) !== 'none') return undefined;
     const perSyllable = this.opts.msPerSyllable;
     if (perSyllable && voiced) {
       if (voiceExplained(reading.text, voiced(), perSyllable) < EXPLAINS_ENOUGH) return undefined;
@@ -284,6 +282,14 @@ export class SecondOpinionSpeechToText implements SpeechToText {
     const explained = voiceExplained(reading.text, ms, perSyllable);
     return explained < EXPLAINS_ENOUGH && explained < voiceExplained(other.text, ms, perSyllable);
   }
+}
+
+/**
+ * The reading names a request surely: a reading the engines below disputed is not clear,
+ * however surely it names its request.
+ */
+function namesSurely(request: Intent, reading: Transcript): boolean {
+  return request.name !== 'out_of_scope' && request.confidence >= TRUSTED && !reading.disputed;
 }
 
 /** A reading that needed the other engine's word and lacks it: the caller is asked again. */
